@@ -1,0 +1,260 @@
+// Package configs holds siaga112's one typed configuration: the Config
+// struct, its defaults, loading (viper: file, SIAGA112_* env vars, flags)
+// and validation. No other package reads viper or the environment; each gets
+// its section of Config as a value.
+package configs
+
+import "time"
+
+// Config is the whole configuration of siaga112. configs/siaga112.yaml
+// documents every key and holds the same values as Default.
+type Config struct {
+	// ARI is how siaga112 reaches Asterisk.
+	ARI ARI `mapstructure:"ari" yaml:"ari"`
+	// NATS is the event bus (JetStream) and the embedded server.
+	NATS NATS `mapstructure:"nats" yaml:"nats"`
+	// IVR is the call flow: timings, digits, prompts and destinations.
+	IVR IVR `mapstructure:"ivr" yaml:"ivr"`
+	// Blocklist is the automatic blocking policy.
+	Blocklist Blocklist `mapstructure:"blocklist" yaml:"blocklist"`
+	// Reports configures the reporting worker.
+	Reports Reports `mapstructure:"reports" yaml:"reports"`
+	// HTTP is the dashboard, API and metrics listener.
+	HTTP HTTP `mapstructure:"http" yaml:"http"`
+	// Log configures log/slog output.
+	Log Log `mapstructure:"log" yaml:"log"`
+}
+
+// ARI configures the connection to one or more Asterisk nodes.
+type ARI struct {
+	// Application is the Stasis application name used in the dialplan.
+	Application string `mapstructure:"application" yaml:"application"`
+	// Nodes lists the Asterisk servers to serve; each gets its own connection.
+	Nodes []ARINode `mapstructure:"nodes" yaml:"nodes"`
+	// RequestTimeout bounds every ARI REST request so a hung Asterisk cannot hang a call.
+	RequestTimeout time.Duration `mapstructure:"request_timeout" yaml:"request_timeout"`
+	// ReconnectMin is the first delay before reconnecting to a lost node.
+	ReconnectMin time.Duration `mapstructure:"reconnect_min" yaml:"reconnect_min"`
+	// ReconnectMax caps the reconnect backoff.
+	ReconnectMax time.Duration `mapstructure:"reconnect_max" yaml:"reconnect_max"`
+	// Origin is the Origin header sent on the events WebSocket; it must be in
+	// Asterisk's http.conf/ari.conf allowed_origins.
+	Origin string `mapstructure:"origin" yaml:"origin"`
+}
+
+// ARINode is one Asterisk server.
+type ARINode struct {
+	// Name identifies the node in events, logs and /healthz.
+	Name string `mapstructure:"name" yaml:"name"`
+	// URL is the ARI REST base, e.g. http://127.0.0.1:8088/ari.
+	URL string `mapstructure:"url" yaml:"url"`
+	// WSURL is the ARI events WebSocket base, e.g. ws://127.0.0.1:8088/ari/events.
+	WSURL string `mapstructure:"ws_url" yaml:"ws_url"`
+	// Username is the ari.conf user.
+	Username string `mapstructure:"username" yaml:"username"`
+	// Password is the ari.conf password (secret).
+	Password string `mapstructure:"password" yaml:"password"`
+}
+
+// NATS configures the event bus.
+type NATS struct {
+	// URL of an external NATS server or cluster (comma separated). Empty
+	// starts the embedded server.
+	URL string `mapstructure:"url" yaml:"url"`
+	// Creds is a path to a NATS credentials file.
+	Creds string `mapstructure:"creds" yaml:"creds"`
+	// NKey is a path to an nkey seed file.
+	NKey string `mapstructure:"nkey" yaml:"nkey"`
+	// TLS configures TLS to an external server.
+	TLS TLS `mapstructure:"tls" yaml:"tls"`
+	// Stream configures the SIAGA112_CALLS stream.
+	Stream Stream `mapstructure:"stream" yaml:"stream"`
+	// Publish configures the publisher.
+	Publish Publish `mapstructure:"publish" yaml:"publish"`
+	// Spool is the on-disk buffer used while NATS is unreachable.
+	Spool Spool `mapstructure:"spool" yaml:"spool"`
+	// Embedded is the in-process server used when URL is empty.
+	Embedded Embedded `mapstructure:"embedded" yaml:"embedded"`
+	// Consumer configures the workers' durable consumers.
+	Consumer Consumer `mapstructure:"consumer" yaml:"consumer"`
+}
+
+// TLS holds client TLS files.
+type TLS struct {
+	// CA is a PEM file of CAs to trust.
+	CA string `mapstructure:"ca" yaml:"ca"`
+	// Cert is the client certificate (PEM).
+	Cert string `mapstructure:"cert" yaml:"cert"`
+	// Key is the client key (PEM, secret).
+	Key string `mapstructure:"key" yaml:"key"`
+}
+
+// Stream configures the JetStream stream.
+type Stream struct {
+	// MaxAge is how long events are kept.
+	MaxAge time.Duration `mapstructure:"max_age" yaml:"max_age"`
+	// Replicas is the JetStream replica count (1 for a single server, 3 for a cluster).
+	Replicas int `mapstructure:"replicas" yaml:"replicas"`
+	// Duplicates is the window in which a re-sent event id is stored once.
+	Duplicates time.Duration `mapstructure:"duplicates" yaml:"duplicates"`
+}
+
+// Publish configures how events are published.
+type Publish struct {
+	// MaxBlock is the longest Publish waits for a JetStream ack before the
+	// event goes to the spool; the IVR never blocks longer than this.
+	MaxBlock time.Duration `mapstructure:"max_block" yaml:"max_block"`
+	// AckTimeout bounds one JetStream publish (used by the spool replay).
+	AckTimeout time.Duration `mapstructure:"ack_timeout" yaml:"ack_timeout"`
+}
+
+// Spool configures the on-disk event spool.
+type Spool struct {
+	// Dir holds the spool file.
+	Dir string `mapstructure:"dir" yaml:"dir"`
+	// MaxBytes bounds the spool; when full, new events are dropped with an error log.
+	MaxBytes int64 `mapstructure:"max_bytes" yaml:"max_bytes"`
+}
+
+// Embedded configures the in-process NATS server.
+type Embedded struct {
+	// Listen is host:port; loopback by default so only this host connects.
+	Listen string `mapstructure:"listen" yaml:"listen"`
+	// DataDir is the JetStream store directory.
+	DataDir string `mapstructure:"data_dir" yaml:"data_dir"`
+}
+
+// Consumer configures the workers' durable pull consumers.
+type Consumer struct {
+	// MaxAckPending bounds in-flight messages per consumer.
+	MaxAckPending int `mapstructure:"max_ack_pending" yaml:"max_ack_pending"`
+	// AckWait is how long a message may stay unacked before redelivery.
+	AckWait time.Duration `mapstructure:"ack_wait" yaml:"ack_wait"`
+}
+
+// IVR configures the call flow.
+type IVR struct {
+	// Language selects the prompt folder (id or en).
+	Language string `mapstructure:"language" yaml:"language"`
+	// SoundPrefix is prepended to prompt names to make a media URI, e.g. "sound:siaga112/".
+	SoundPrefix string `mapstructure:"sound_prefix" yaml:"sound_prefix"`
+	// Prompts names the sound file for each message.
+	Prompts Prompts `mapstructure:"prompts" yaml:"prompts"`
+	// Menu is the list of choices; order is the order they are read out.
+	Menu []MenuEntry `mapstructure:"menu" yaml:"menu"`
+	// MenuAttempts is how many times the menu is offered.
+	MenuAttempts int `mapstructure:"menu_attempts" yaml:"menu_attempts"`
+	// FirstDigitTimeout is how long to wait for a key after the menu prompt.
+	FirstDigitTimeout time.Duration `mapstructure:"first_digit_timeout" yaml:"first_digit_timeout"`
+	// InterDigitTimeout is the longest gap between the digits of a two-digit code (55).
+	InterDigitTimeout time.Duration `mapstructure:"inter_digit_timeout" yaml:"inter_digit_timeout"`
+	// TalkDetect enables talk detection during the menu.
+	TalkDetect bool `mapstructure:"talk_detect" yaml:"talk_detect"`
+	// TalkMinDuration is how long a caller must talk to count as speaking.
+	TalkMinDuration time.Duration `mapstructure:"talk_min_duration" yaml:"talk_min_duration"`
+	// VoiceRecordMax bounds the recording of a caller who speaks without pressing.
+	VoiceRecordMax time.Duration `mapstructure:"voice_record_max" yaml:"voice_record_max"`
+	// SilentHelpDigits is the code a silent caller presses to be put through.
+	SilentHelpDigits string `mapstructure:"silent_help_digits" yaml:"silent_help_digits"`
+	// SilentHelpTimeout is how long to wait for the silent-help code.
+	SilentHelpTimeout time.Duration `mapstructure:"silent_help_timeout" yaml:"silent_help_timeout"`
+	// BlockedOverrideDigit is the key a blocked caller presses to be put through.
+	BlockedOverrideDigit string `mapstructure:"blocked_override_digit" yaml:"blocked_override_digit"`
+	// BlockedOverrideTimeout is how long a blocked caller has to press it.
+	BlockedOverrideTimeout time.Duration `mapstructure:"blocked_override_timeout" yaml:"blocked_override_timeout"`
+	// Location configures the optional location recording.
+	Location Location `mapstructure:"location" yaml:"location"`
+	// OperatorContext is the dialplan context calls are continued into.
+	OperatorContext string `mapstructure:"operator_context" yaml:"operator_context"`
+	// FailoverExtension is the extension used when the IVR itself fails.
+	FailoverExtension string `mapstructure:"failover_extension" yaml:"failover_extension"`
+	// DrainTimeout bounds how long shutdown waits for calls in progress.
+	DrainTimeout time.Duration `mapstructure:"drain_timeout" yaml:"drain_timeout"`
+}
+
+// Prompts names the sound for each message (without prefix or extension).
+type Prompts struct {
+	Greeting   string `mapstructure:"greeting" yaml:"greeting"`
+	Blocked    string `mapstructure:"blocked" yaml:"blocked"`
+	Menu       string `mapstructure:"menu" yaml:"menu"`
+	Invalid    string `mapstructure:"invalid" yaml:"invalid"`
+	NoInput    string `mapstructure:"no_input" yaml:"no_input"`
+	SilentHelp string `mapstructure:"silent_help" yaml:"silent_help"`
+	Location   string `mapstructure:"location" yaml:"location"`
+	Connecting string `mapstructure:"connecting" yaml:"connecting"`
+	Goodbye    string `mapstructure:"goodbye" yaml:"goodbye"`
+}
+
+// MenuEntry is one choice of the emergency menu.
+type MenuEntry struct {
+	// Digit is the key that selects this entry.
+	Digit string `mapstructure:"digit" yaml:"digit"`
+	// Type is the emergency type (fire, medical, police, disaster, operator).
+	Type string `mapstructure:"type" yaml:"type"`
+	// Prompt is the sound read out for this entry ("for fire, press 1").
+	Prompt string `mapstructure:"prompt" yaml:"prompt"`
+	// Extension is the extension in OperatorContext the call continues to.
+	Extension string `mapstructure:"extension" yaml:"extension"`
+}
+
+// Location configures the short recording of where the caller is.
+type Location struct {
+	// Enabled turns the location recording on.
+	Enabled bool `mapstructure:"enabled" yaml:"enabled"`
+	// MaxDuration bounds the recording.
+	MaxDuration time.Duration `mapstructure:"max_duration" yaml:"max_duration"`
+	// MaxSilence ends the recording after this much silence.
+	MaxSilence time.Duration `mapstructure:"max_silence" yaml:"max_silence"`
+}
+
+// Blocklist configures the automatic blocking policy.
+type Blocklist struct {
+	// DefaultCountry is the country calling code used to normalise national numbers (62 = Indonesia).
+	DefaultCountry string `mapstructure:"default_country" yaml:"default_country"`
+	// Window is the rolling window strikes count in.
+	Window time.Duration `mapstructure:"window" yaml:"window"`
+	// Threshold is the strike count that blocks a number.
+	Threshold int `mapstructure:"threshold" yaml:"threshold"`
+	// Strikes gives the strikes per outcome and verdict.
+	Strikes Strikes `mapstructure:"strikes" yaml:"strikes"`
+	// AbandonedWithin: an abandoned call counts only if it ended this soon after answer.
+	AbandonedWithin time.Duration `mapstructure:"abandoned_within" yaml:"abandoned_within"`
+	// Ladder is the escalating block length: first block, second, ... (the last repeats).
+	Ladder []time.Duration `mapstructure:"ladder" yaml:"ladder"`
+	// Allowlist numbers are never blocked.
+	Allowlist []string `mapstructure:"allowlist" yaml:"allowlist"`
+}
+
+// Strikes gives the strikes each outcome or verdict adds.
+type Strikes struct {
+	NoInput      int `mapstructure:"no_input" yaml:"no_input"`
+	Abandoned    int `mapstructure:"abandoned" yaml:"abandoned"`
+	Invalid      int `mapstructure:"invalid" yaml:"invalid"`
+	VerdictPrank int `mapstructure:"verdict_prank" yaml:"verdict_prank"`
+}
+
+// Reports configures the reporting worker.
+type Reports struct {
+	// RecentCalls is how many recent calls the dashboard and API keep in memory.
+	RecentCalls int `mapstructure:"recent_calls" yaml:"recent_calls"`
+	// TopCallers is how many repeat callers are listed.
+	TopCallers int `mapstructure:"top_callers" yaml:"top_callers"`
+	// Refresh is the dashboard's auto-refresh interval.
+	Refresh time.Duration `mapstructure:"refresh" yaml:"refresh"`
+}
+
+// HTTP configures the one HTTP listener.
+type HTTP struct {
+	// Listen is host:port; loopback by default.
+	Listen string `mapstructure:"listen" yaml:"listen"`
+	// AdminToken guards write endpoints and unmasked numbers (secret). Empty disables writes.
+	AdminToken string `mapstructure:"admin_token" yaml:"admin_token"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `mapstructure:"level" yaml:"level"`
+	// Format is text or json.
+	Format string `mapstructure:"format" yaml:"format"`
+}

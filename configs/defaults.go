@@ -1,0 +1,84 @@
+package configs
+
+import "time"
+
+// Default values; configs/siaga112.yaml repeats them with comments.
+const (
+	DefaultApplication     = "siaga112"
+	DefaultNodeName        = "asterisk-1"
+	DefaultARIURL          = "http://127.0.0.1:8088/ari"
+	DefaultARIWSURL        = "ws://127.0.0.1:8088/ari/events"
+	DefaultARIUser         = "siaga112"
+	DefaultARIPassword     = "change-me"
+	DefaultOrigin          = "http://127.0.0.1:8088"
+	DefaultOperatorContext = "siaga112-operators"
+	DefaultHTTPListen      = "127.0.0.1:8112"
+	DefaultEmbeddedListen  = "127.0.0.1:4222"
+	DefaultDataDir         = "/var/lib/siaga112/nats"
+	DefaultSpoolDir        = "/var/lib/siaga112/spool"
+)
+
+// Default returns the built-in configuration.
+func Default() Config {
+	return Config{
+		ARI: ARI{
+			Application: DefaultApplication,
+			Nodes: []ARINode{{
+				Name: DefaultNodeName, URL: DefaultARIURL, WSURL: DefaultARIWSURL,
+				Username: DefaultARIUser, Password: DefaultARIPassword,
+			}},
+			RequestTimeout: 2 * time.Second,
+			ReconnectMin:   250 * time.Millisecond,
+			ReconnectMax:   10 * time.Second,
+			Origin:         DefaultOrigin,
+		},
+		NATS: NATS{
+			Stream:   Stream{MaxAge: 90 * 24 * time.Hour, Replicas: 1, Duplicates: 2 * time.Minute},
+			Publish:  Publish{MaxBlock: 5 * time.Millisecond, AckTimeout: 2 * time.Second},
+			Spool:    Spool{Dir: DefaultSpoolDir, MaxBytes: 256 << 20},
+			Embedded: Embedded{Listen: DefaultEmbeddedListen, DataDir: DefaultDataDir},
+			Consumer: Consumer{MaxAckPending: 256, AckWait: 30 * time.Second},
+		},
+		IVR: IVR{
+			Language:    "id",
+			SoundPrefix: "sound:siaga112/",
+			Prompts: Prompts{
+				Greeting: "greeting", Blocked: "blocked", Menu: "menu", Invalid: "invalid",
+				NoInput: "no-input", SilentHelp: "silent-help", Location: "location",
+				Connecting: "connecting", Goodbye: "goodbye",
+			},
+			Menu: []MenuEntry{
+				{Digit: "1", Type: "fire", Prompt: "menu-fire", Extension: "fire"},
+				{Digit: "2", Type: "medical", Prompt: "menu-medical", Extension: "medical"},
+				{Digit: "3", Type: "police", Prompt: "menu-police", Extension: "police"},
+				{Digit: "4", Type: "disaster", Prompt: "menu-disaster", Extension: "disaster"},
+				{Digit: "0", Type: "operator", Prompt: "menu-operator", Extension: "operator"},
+			},
+			MenuAttempts:           3,
+			FirstDigitTimeout:      5 * time.Second,
+			InterDigitTimeout:      3 * time.Second,
+			TalkDetect:             true,
+			TalkMinDuration:        1 * time.Second,
+			VoiceRecordMax:         20 * time.Second,
+			SilentHelpDigits:       "55",
+			SilentHelpTimeout:      8 * time.Second,
+			BlockedOverrideDigit:   "9",
+			BlockedOverrideTimeout: 5 * time.Second,
+			Location:               Location{Enabled: true, MaxDuration: 20 * time.Second, MaxSilence: 3 * time.Second},
+			OperatorContext:        DefaultOperatorContext,
+			FailoverExtension:      "operator",
+			DrainTimeout:           30 * time.Second,
+		},
+		Blocklist: Blocklist{
+			DefaultCountry:  "62",
+			Window:          24 * time.Hour,
+			Threshold:       3,
+			Strikes:         Strikes{NoInput: 1, Abandoned: 1, Invalid: 1, VerdictPrank: 3},
+			AbandonedWithin: 5 * time.Second,
+			Ladder:          []time.Duration{time.Hour, 6 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour},
+		},
+		Reports: Reports{RecentCalls: 1000, TopCallers: 10, Refresh: 10 * time.Second},
+		HTTP:    HTTP{Listen: DefaultHTTPListen},
+		Log:     Log{Level: "info", Format: "text"},
+	}
+}

@@ -1,0 +1,254 @@
+// Package events defines siaga112's call events, the NATS subjects they are
+// published on, the JetStream publisher (with an on-disk spool for NATS
+// outages), consumer helpers for workers and the embedded NATS server.
+//
+// The types in this file are the contract for downstream services: they are
+// plain data, safe to import from any Go program that subscribes to the
+// siaga112 stream.
+package events
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Version is the envelope version written into every event.
+const Version = 1
+
+// Stream and subject names.
+const (
+	// StreamName is the JetStream stream that holds every call event.
+	StreamName = "SIAGA112_CALLS"
+	// SubjectPrefix is the prefix of every call event subject.
+	SubjectPrefix = "siaga112.calls."
+	// SubjectAllCalls matches every call event.
+	SubjectAllCalls = "siaga112.calls.>"
+	// SubjectBlocklist is where blocklist changes are published.
+	SubjectBlocklist = "siaga112.blocklist.changed"
+	// SubjectAllBlocklist matches every blocklist event.
+	SubjectAllBlocklist = "siaga112.blocklist.>"
+)
+
+// Type names an event kind.
+type Type string
+
+// Event types, as listed in DESIGN.md.
+const (
+	TypeStarted          Type = "call.started"
+	TypeAnswered         Type = "call.answered"
+	TypeMenu             Type = "call.menu"
+	TypeClassified       Type = "call.classified"
+	TypeTransferred      Type = "call.transferred"
+	TypeEnded            Type = "call.ended"
+	TypeVerdict          Type = "call.verdict"
+	TypeBlocklistChanged Type = "blocklist.changed"
+)
+
+// AllTypes lists every known event type.
+var AllTypes = []Type{TypeStarted, TypeAnswered, TypeMenu, TypeClassified, TypeTransferred, TypeEnded, TypeVerdict, TypeBlocklistChanged}
+
+// Subject returns the NATS subject an event of this type is published on.
+func (t Type) Subject() string {
+	if t == TypeBlocklistChanged {
+		return SubjectBlocklist
+	}
+	return SubjectPrefix + strings.TrimPrefix(string(t), "call.")
+}
+
+// Known reports whether t is one of the types of this package.
+func (t Type) Known() bool {
+	for _, k := range AllTypes {
+		if k == t {
+			return true
+		}
+	}
+	return false
+}
+
+// Outcome is how a call ended up.
+type Outcome string
+
+// Outcomes of a call (DESIGN.md).
+const (
+	OutcomeEmergency       Outcome = "emergency"
+	OutcomeVoice           Outcome = "voice"
+	OutcomeSilentHelp      Outcome = "silent_help"
+	OutcomeNoInput         Outcome = "no_input"
+	OutcomeAbandoned       Outcome = "abandoned"
+	OutcomeInvalid         Outcome = "invalid"
+	OutcomeBlocked         Outcome = "blocked"
+	OutcomeBlockedOverride Outcome = "blocked_override"
+	// OutcomeFailover is a call put through to operators because the IVR
+	// itself failed (ARI error, failed playback, lost connection). The
+	// caller is never left in silence.
+	OutcomeFailover Outcome = "failover"
+)
+
+// AllOutcomes lists every outcome.
+var AllOutcomes = []Outcome{OutcomeEmergency, OutcomeVoice, OutcomeSilentHelp, OutcomeNoInput, OutcomeAbandoned, OutcomeInvalid, OutcomeBlocked, OutcomeBlockedOverride, OutcomeFailover}
+
+// Presentation values for Caller.Presentation.
+const (
+	PresentationAllowed    = "allowed"
+	PresentationRestricted = "restricted"
+)
+
+// Caller identifies who called.
+type Caller struct {
+	Number       string `json:"number"`
+	Name         string `json:"name"`
+	Presentation string `json:"presentation"`
+}
+
+// Envelope is one event as carried in one NATS message.
+type Envelope struct {
+	ID      string          `json:"id"`
+	Type    Type            `json:"type"`
+	Version int             `json:"version"`
+	Time    time.Time       `json:"time"`
+	CallID  string          `json:"call_id"`
+	Node    string          `json:"node"`
+	Caller  Caller          `json:"caller"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// Started is the data of call.started.
+type Started struct {
+	Dialed     string     `json:"dialed"`
+	Channel    string     `json:"channel"`
+	Blocked    bool       `json:"blocked"`
+	BlockUntil *time.Time `json:"block_until,omitempty"`
+}
+
+// Answered is the data of call.answered (empty).
+type Answered struct{}
+
+// Menu results.
+const (
+	MenuValid   = "valid"
+	MenuInvalid = "invalid"
+	MenuTimeout = "timeout"
+	MenuVoice   = "voice"
+)
+
+// Menu is the data of call.menu: one menu attempt ended.
+type Menu struct {
+	Attempt int    `json:"attempt"`
+	Digits  string `json:"digits"`
+	Result  string `json:"result"`
+}
+
+// Classified is the data of call.classified.
+type Classified struct {
+	Outcome           Outcome `json:"outcome"`
+	EmergencyType     string  `json:"emergency_type,omitempty"`
+	Attempts          int     `json:"attempts"`
+	SecondsToClassify float64 `json:"seconds_to_classify"`
+	TalkDetected      bool    `json:"talk_detected"`
+	Recording         string  `json:"recording,omitempty"`
+	// Reason explains a failover outcome (which step failed).
+	Reason string `json:"reason,omitempty"`
+}
+
+// Transferred is the data of call.transferred.
+type Transferred struct {
+	EmergencyType   string `json:"emergency_type"`
+	Context         string `json:"context"`
+	Extension       string `json:"extension"`
+	BlockedOverride bool   `json:"blocked_override"`
+}
+
+// Hangup sides for Ended.HangupBy.
+const (
+	HangupByCaller = "caller"
+	HangupBySystem = "system"
+)
+
+// Ended is the data of call.ended.
+type Ended struct {
+	Outcome   Outcome `json:"outcome"`
+	DurationS float64 `json:"duration_s"`
+	HangupBy  string  `json:"hangup_by"`
+}
+
+// Verdicts an operator can give.
+const (
+	VerdictPrank   = "prank"
+	VerdictGenuine = "genuine"
+)
+
+// Verdict is the data of call.verdict.
+type Verdict struct {
+	Verdict string `json:"verdict"`
+	By      string `json:"by"`
+}
+
+// BlocklistChanged is the data of blocklist.changed.
+type BlocklistChanged struct {
+	Number  string     `json:"number"`
+	Until   *time.Time `json:"until,omitempty"`
+	Strikes int        `json:"strikes"`
+	Reason  string     `json:"reason"`
+}
+
+// ErrMalformed is wrapped by every decoding error.
+var ErrMalformed = errors.New("malformed event")
+
+// New builds an envelope with a fresh id and the current time (UTC, ms).
+// data is encoded with encoding/json; it must be one of this package's data types.
+func New(t Type, callID, node string, caller Caller, data any) (Envelope, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("events: encode %s data: %w", t, err)
+	}
+	return Envelope{
+		ID:      NewID(),
+		Type:    t,
+		Version: Version,
+		Time:    time.Now().UTC().Truncate(time.Millisecond),
+		CallID:  callID,
+		Node:    node,
+		Caller:  caller,
+		Data:    raw,
+	}, nil
+}
+
+// Subject is the subject this envelope is published on.
+func (e Envelope) Subject() string { return e.Type.Subject() }
+
+// Marshal encodes the envelope as JSON.
+func (e Envelope) Marshal() ([]byte, error) { return json.Marshal(e) }
+
+// Decode parses one NATS message body into an envelope and checks the fields
+// every consumer relies on. Errors wrap ErrMalformed and name the bad field.
+func Decode(b []byte) (Envelope, error) {
+	var e Envelope
+	if err := json.Unmarshal(b, &e); err != nil {
+		return Envelope{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	switch {
+	case e.ID == "":
+		return Envelope{}, fmt.Errorf("%w: id is empty", ErrMalformed)
+	case !e.Type.Known():
+		return Envelope{}, fmt.Errorf("%w: type %q is unknown", ErrMalformed, e.Type)
+	case e.Version != Version:
+		return Envelope{}, fmt.Errorf("%w: version %d is not supported (want %d)", ErrMalformed, e.Version, Version)
+	case e.Time.IsZero():
+		return Envelope{}, fmt.Errorf("%w: time is missing", ErrMalformed)
+	}
+	return e, nil
+}
+
+// DecodeData decodes the type-specific data into v.
+func (e Envelope) DecodeData(v any) error {
+	if len(e.Data) == 0 {
+		return fmt.Errorf("%w: %s %s has no data", ErrMalformed, e.Type, e.ID)
+	}
+	if err := json.Unmarshal(e.Data, v); err != nil {
+		return fmt.Errorf("%w: %s %s data: %v", ErrMalformed, e.Type, e.ID, err)
+	}
+	return nil
+}
