@@ -241,6 +241,17 @@ type Reports struct {
 	TopCallers int `mapstructure:"top_callers" yaml:"top_callers"`
 	// Refresh is the dashboard's auto-refresh interval.
 	Refresh time.Duration `mapstructure:"refresh" yaml:"refresh"`
+	// TimeZone is the IANA zone (e.g. Asia/Makassar) whose local hours and
+	// days the statistics are bucketed in; "Local" uses the host's zone.
+	TimeZone string `mapstructure:"time_zone" yaml:"time_zone"`
+	// Retention is how long hourly statistics are kept in memory; older hours
+	// are dropped. It should not exceed nats.stream.max_age, since the worker
+	// rebuilds its state from the stream on start.
+	Retention time.Duration `mapstructure:"retention" yaml:"retention"`
+	// Durable is the JetStream durable consumer name of this reports worker.
+	// Each reports worker instance needs its own name: every instance builds
+	// its full state from the whole stream.
+	Durable string `mapstructure:"durable" yaml:"durable"`
 }
 
 // HTTP configures the one HTTP listener.

@@ -77,8 +77,11 @@ func Default() Config {
 			AbandonedWithin: 5 * time.Second,
 			Ladder:          []time.Duration{time.Hour, 6 * time.Hour, 24 * time.Hour, 7 * 24 * time.Hour},
 		},
-		Reports: Reports{RecentCalls: 1000, TopCallers: 10, Refresh: 10 * time.Second},
-		HTTP:    HTTP{Listen: DefaultHTTPListen},
-		Log:     Log{Level: "info", Format: "text"},
+		Reports: Reports{
+			RecentCalls: 1000, TopCallers: 10, Refresh: 10 * time.Second,
+			TimeZone: "Local", Retention: 90 * 24 * time.Hour, Durable: "reports",
+		},
+		HTTP: HTTP{Listen: DefaultHTTPListen},
+		Log:  Log{Level: "info", Format: "text"},
 	}
 }
