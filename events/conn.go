@@ -1,0 +1,136 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/siaga112/siaga112/configs"
+)
+
+// ErrNoURL is returned by Connect when neither the url argument nor
+// cfg.URL names a server.
+var ErrNoURL = errors.New("no NATS url")
+
+// Reconnect timing: short waits, because every second without NATS is a
+// second of events going to the spool instead of to the workers.
+const (
+	reconnectWait   = 250 * time.Millisecond
+	reconnectJitter = 250 * time.Millisecond
+	dialTimeout     = 2 * time.Second
+)
+
+// Connect opens a NATS connection for one siaga112 role. url overrides
+// cfg.URL (it is the embedded server's ClientURL when cfg.URL is empty).
+// Credentials, nkey and TLS files come from cfg. The connection never gives
+// up: it retries the first connect and every reconnect forever, and logs each
+// disconnect and reconnect once. A server that is down at start is therefore
+// not an error; publishers spool until it is up.
+func Connect(ctx context.Context, cfg configs.NATS, url string, name string, log *slog.Logger) (*nats.Conn, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("events: connect: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if url == "" {
+		url = cfg.URL
+	}
+	if url == "" {
+		return nil, fmt.Errorf("events: connect: %w (nats.url is empty and no embedded server)", ErrNoURL)
+	}
+	log = log.With("component", "nats", "name", name)
+
+	timeout := dialTimeout
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl); left > 0 && left < timeout {
+			timeout = left
+		}
+	}
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.Timeout(timeout),
+		nats.RetryOnFailedConnect(true),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(reconnectWait),
+		nats.ReconnectJitter(reconnectJitter, reconnectJitter),
+		nats.ConnectHandler(func(nc *nats.Conn) {
+			// Only called when the first connect was retried in the background.
+			log.Info("nats connected", "url", nc.ConnectedUrlRedacted())
+		}),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("nats disconnected", "err", err)
+				return
+			}
+			log.Info("nats disconnected")
+		}),
+		nats.ReconnectHandler(func(nc *nats.Conn) {
+			log.Info("nats reconnected", "url", nc.ConnectedUrlRedacted())
+		}),
+		nats.ClosedHandler(func(*nats.Conn) {
+			log.Info("nats connection closed")
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			if sub != nil {
+				log.Error("nats async error", "subject", sub.Subject, "err", err)
+				return
+			}
+			log.Error("nats async error", "err", err)
+		}),
+	}
+	if cfg.Creds != "" {
+		opts = append(opts, nats.UserCredentials(cfg.Creds))
+	}
+	if cfg.NKey != "" {
+		opt, err := nats.NkeyOptionFromSeed(cfg.NKey)
+		if err != nil {
+			return nil, fmt.Errorf("events: connect: nats.nkey %q: %w", cfg.NKey, err)
+		}
+		opts = append(opts, opt)
+	}
+	if cfg.TLS.CA != "" {
+		opts = append(opts, nats.RootCAs(cfg.TLS.CA))
+	}
+	if cfg.TLS.Cert != "" || cfg.TLS.Key != "" {
+		if cfg.TLS.Cert == "" || cfg.TLS.Key == "" {
+			return nil, errors.New("events: connect: nats.tls.cert and nats.tls.key must be set together")
+		}
+		opts = append(opts, nats.ClientCert(cfg.TLS.Cert, cfg.TLS.Key))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("events: connect %s: %w", redactURL(url), err)
+	}
+	if nc.IsConnected() {
+		log.Info("nats connected", "url", nc.ConnectedUrlRedacted())
+	} else {
+		log.Warn("nats not reachable yet, retrying in the background", "url", redactURL(url))
+	}
+	return nc, nil
+}
+
+// redactURL hides user info (a password or token) in a comma separated list
+// of NATS urls before it is logged.
+func redactURL(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, u := range parts {
+		at := strings.LastIndex(u, "@")
+		if at < 0 {
+			continue
+		}
+		start := strings.Index(u, "://")
+		if start < 0 || start > at {
+			start = 0
+		} else {
+			start += len("://")
+		}
+		parts[i] = u[:start] + "***" + u[at:]
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,131 @@
+package events
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/siaga112/siaga112/configs"
+)
+
+// ErrNotLoopback is returned by StartEmbedded when the listen address is not
+// a loopback address: the embedded server has no authentication, so it must
+// only be reachable from this host.
+var ErrNotLoopback = errors.New("embedded nats must listen on a loopback address")
+
+// embeddedReadyTimeout bounds how long StartEmbedded waits for the server to
+// accept connections (JetStream recovery of a large store is the slow part).
+const embeddedReadyTimeout = 30 * time.Second
+
+// Embedded is a NATS server with JetStream running inside this process. It is
+// used when no external NATS URL is configured; other siaga112 processes on the
+// same host can connect to ClientURL.
+type Embedded struct {
+	srv *server.Server
+}
+
+// StartEmbedded starts nats-server in process with JetStream storing in
+// cfg.DataDir, listening on cfg.Listen. The host must be a loopback address
+// ("localhost", 127.0.0.1, ::1; empty means 127.0.0.1); port 0 picks a free
+// port. It returns once the server accepts connections.
+func StartEmbedded(cfg configs.Embedded, log *slog.Logger) (*Embedded, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	host, port, err := splitListen(cfg.Listen)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("events: embedded nats: nats.embedded.data_dir is empty")
+	}
+	// Create the directory ourselves so a permission problem is reported with
+	// the path and key, rather than as a JetStream start-up failure.
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("events: embedded nats: cannot create nats.embedded.data_dir %q: %w", cfg.DataDir, err)
+	}
+	opts := &server.Options{
+		ServerName: "siaga112-embedded",
+		Host:       host,
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   cfg.DataDir,
+		// The process owns signal handling (signal.NotifyContext in cmd/).
+		NoSigs: true,
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("events: embedded nats: %w", err)
+	}
+	srv.SetLoggerV2(serverLogger{log: log.With("component", "nats-server")}, false, false, false)
+	srv.Start()
+	if !srv.ReadyForConnections(embeddedReadyTimeout) {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+		return nil, fmt.Errorf("events: embedded nats on %s (store %q) not ready within %s", cfg.Listen, cfg.DataDir, embeddedReadyTimeout)
+	}
+	if !srv.JetStreamEnabled() {
+		srv.Shutdown()
+		srv.WaitForShutdown()
+		return nil, fmt.Errorf("events: embedded nats: JetStream did not start (store %q)", cfg.DataDir)
+	}
+	log.Info("embedded nats started", "url", srv.ClientURL(), "store", cfg.DataDir)
+	return &Embedded{srv: srv}, nil
+}
+
+// splitListen turns "host:port" into server options, insisting on loopback.
+func splitListen(listen string) (string, int, error) {
+	host, portStr, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "", 0, fmt.Errorf("events: embedded nats: nats.embedded.listen %q: %w", listen, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("events: embedded nats: nats.embedded.listen %q: bad port", listen)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	switch host {
+	case "":
+		host = "127.0.0.1"
+	case "localhost":
+	default:
+		ip := net.ParseIP(host)
+		if ip == nil || !ip.IsLoopback() {
+			return "", 0, fmt.Errorf("events: nats.embedded.listen %q: %w", listen, ErrNotLoopback)
+		}
+	}
+	return host, port, nil
+}
+
+// ClientURL is the nats:// URL clients use to reach the server.
+func (e *Embedded) ClientURL() string { return e.srv.ClientURL() }
+
+// Shutdown stops the server and waits until it has stopped, so the store
+// directory can be reopened right after.
+func (e *Embedded) Shutdown() {
+	e.srv.Shutdown()
+	e.srv.WaitForShutdown()
+}
+
+// serverLogger forwards nats-server's printf-style log calls to slog.
+type serverLogger struct{ log *slog.Logger }
+
+func (l serverLogger) Noticef(format string, v ...any) { l.log.Info(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Tracef(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
+
+// Fatalf is logged as an error: the server decides itself whether to stop,
+// and exiting the process is not the logger's job.
+func (l serverLogger) Fatalf(format string, v ...any) {
+	l.log.Error(fmt.Sprintf(format, v...), "fatal", true)
+}
