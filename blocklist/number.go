@@ -1,0 +1,175 @@
+package blocklist
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrInvalidNumber is wrapped by every error about a number that is neither a
+// phone number nor a recognised "no number" marker.
+var ErrInvalidNumber = errors.New("invalid phone number")
+
+// Kind says what sort of caller identity a Number is.
+type Kind int
+
+// Kinds of Number.
+const (
+	// KindE164 is a phone number in E.164 form ("+628123456789").
+	KindE164 Kind = iota
+	// KindAnonymous is a caller whose number is withheld, restricted or
+	// missing. Such callers are never blocked: there is nothing to block by,
+	// and blocking "anonymous" would block everyone who hides their number.
+	KindAnonymous
+)
+
+// String names the kind for logs.
+func (k Kind) String() string {
+	if k == KindAnonymous {
+		return "anonymous"
+	}
+	return "e164"
+}
+
+// Anonymous is the text form of every anonymous Number.
+const Anonymous = "anonymous"
+
+// E.164 allows at most 15 digits; fewer than 7 is an extension or a
+// service code, not a caller we can block by.
+const (
+	minDigits = 7
+	maxDigits = 15
+)
+
+// Number is a normalised caller identity.
+type Number struct {
+	// E164 is "+" and digits; empty for KindAnonymous.
+	E164 string
+	// Kind says whether this is a number or an anonymous caller.
+	Kind Kind
+}
+
+// String returns the E.164 form, or "anonymous".
+func (n Number) String() string {
+	if n.Kind == KindAnonymous {
+		return Anonymous
+	}
+	return n.E164
+}
+
+// IsAnonymous reports whether the caller withheld their number.
+func (n Number) IsAnonymous() bool { return n.Kind == KindAnonymous }
+
+// anonymousMarkers are the caller ids that Asterisk, SIP trunks and
+// operators use for "no number". Compared in lower case.
+var anonymousMarkers = map[string]struct{}{
+	"":            {},
+	"anonymous":   {},
+	"withheld":    {},
+	"unknown":     {},
+	"restricted":  {},
+	"private":     {},
+	"unavailable": {},
+	"anonim":      {}, // Indonesian spelling seen on some trunks
+}
+
+// Normalize turns a caller id or an admin's input into a Number.
+//
+// Accepted forms, with spaces, dashes, dots and parentheses ignored:
+//
+//	+62 812-3456-7890   international with plus
+//	0062 812 3456 7890  international with the 00 prefix
+//	0812 3456 7890      national with trunk prefix 0 -> +<defaultCountry>812...
+//	62812 3456 7890     international without plus (starts with defaultCountry)
+//	812 3456 7890       national without trunk prefix -> +<defaultCountry>812...
+//
+// A SIP URI ("sip:0812...@host") is reduced to its user part. Withheld and
+// anonymous markers (empty, "anonymous", "withheld", "unknown", "restricted",
+// "private", "unavailable") give KindAnonymous. Anything else is an error
+// wrapping ErrInvalidNumber that quotes the input.
+func Normalize(raw, defaultCountry string) (Number, error) {
+	s := strings.TrimSpace(raw)
+	if user, ok := sipUser(s); ok {
+		s = user
+	}
+	if _, ok := anonymousMarkers[strings.ToLower(s)]; ok {
+		return Number{Kind: KindAnonymous}, nil
+	}
+	bad := func() (Number, error) { return Number{}, fmt.Errorf("%w %q", ErrInvalidNumber, raw) }
+
+	plus := false
+	var digits strings.Builder
+	digits.Grow(len(s) + len(defaultCountry))
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits.WriteRune(r)
+		case r == '+' && i == 0:
+			plus = true
+		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')':
+			// Visual separators people type or trunks send.
+		default:
+			return bad()
+		}
+	}
+	d := digits.String()
+	switch {
+	case plus:
+		// Already international.
+	case strings.HasPrefix(d, "00"):
+		d = d[2:]
+	case strings.HasPrefix(d, "0"):
+		d = defaultCountry + d[1:]
+	case defaultCountry != "" && strings.HasPrefix(d, defaultCountry):
+		// International without the plus, as many trunks deliver it.
+	default:
+		// National significant number without its trunk prefix.
+		d = defaultCountry + d
+	}
+	if len(d) < minDigits || len(d) > maxDigits || d[0] == '0' {
+		return bad()
+	}
+	return Number{E164: "+" + d, Kind: KindE164}, nil
+}
+
+// sipUser returns the user part of "sip:user@host" or "tel:+62...".
+func sipUser(s string) (string, bool) {
+	lower := strings.ToLower(s)
+	for _, scheme := range []string{"sip:", "sips:", "tel:"} {
+		if strings.HasPrefix(lower, scheme) {
+			rest := s[len(scheme):]
+			if at := strings.IndexAny(rest, "@;"); at >= 0 {
+				rest = rest[:at]
+			}
+			return rest, true
+		}
+	}
+	return "", false
+}
+
+// Mask hides all but the last four digits of a number so that logs, the
+// dashboard and unauthenticated API callers never see whole caller numbers:
+// "+6281234567890" -> "+**********7890". Anonymous and short inputs are
+// returned as "anonymous" or fully masked.
+func Mask(number string) string {
+	if number == "" || strings.EqualFold(number, Anonymous) {
+		return Anonymous
+	}
+	b := []byte(number)
+	seen := 0
+	for i := len(b) - 1; i >= 0; i-- {
+		c := b[i]
+		if c < '0' || c > '9' {
+			continue
+		}
+		seen++
+		if seen > 4 {
+			b[i] = '*'
+		}
+	}
+	if seen <= 4 {
+		// Too short to show anything safely.
+		return strings.Repeat("*", len(b))
+	}
+	return string(b)
+}

@@ -1,0 +1,455 @@
+package blocklist
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/events"
+)
+
+// ErrAllowlisted is returned when an admin tries to block a number on the
+// allowlist: the configuration says it is never blocked, and the config wins.
+var ErrAllowlisted = errors.New("number is on the allowlist")
+
+// ErrAnonymous is returned when an admin tries to block a withheld number.
+var ErrAnonymous = errors.New("anonymous callers cannot be blocked")
+
+// SetByAuto marks a block set by the policy; admin blocks use "admin:<who>"
+// and lifts by a verdict "operator:<who>".
+const SetByAuto = "auto"
+
+// Strike reasons as stored in Strike.Reason.
+const (
+	ReasonNoInput      = "no_input"
+	ReasonAbandoned    = "abandoned"
+	ReasonInvalid      = "invalid"
+	ReasonVerdictPrank = "verdict_prank"
+)
+
+// maxSeen bounds the event ids a record remembers for idempotency; a
+// redelivery comes within the consumer's ack wait, far inside this.
+const maxSeen = 128
+
+// Policy is the blocking policy of configs.Blocklist, checked and with the
+// allowlist normalised. Its methods are pure: no clock, no I/O.
+type Policy struct {
+	// DefaultCountry normalises national numbers.
+	DefaultCountry string
+	// Window is the rolling window strikes count in.
+	Window time.Duration
+	// Threshold is the points in the window that block.
+	Threshold int
+	// Points per outcome and verdict.
+	Points configs.Strikes
+	// AbandonedWithin: abandoned calls count only when they ended this soon after answer.
+	AbandonedWithin time.Duration
+	// Ladder is the block length per level; the last entry repeats.
+	Ladder []time.Duration
+
+	allow map[string]struct{}
+}
+
+// NewPolicy checks cfg and returns its Policy. Errors name the config key.
+func NewPolicy(cfg configs.Blocklist) (Policy, error) {
+	p := Policy{
+		DefaultCountry:  cfg.DefaultCountry,
+		Window:          cfg.Window,
+		Threshold:       cfg.Threshold,
+		Points:          cfg.Strikes,
+		AbandonedWithin: cfg.AbandonedWithin,
+		Ladder:          append([]time.Duration(nil), cfg.Ladder...),
+		allow:           make(map[string]struct{}, len(cfg.Allowlist)),
+	}
+	switch {
+	case strings.Trim(cfg.DefaultCountry, "0123456789") != "" || cfg.DefaultCountry == "" || cfg.DefaultCountry[0] == '0':
+		return Policy{}, fmt.Errorf("blocklist.default_country %q: want a country calling code such as 62", cfg.DefaultCountry)
+	case cfg.Window <= 0:
+		return Policy{}, fmt.Errorf("blocklist.window %s: must be positive", cfg.Window)
+	case cfg.Threshold < 1:
+		return Policy{}, fmt.Errorf("blocklist.threshold %d: must be at least 1", cfg.Threshold)
+	case len(cfg.Ladder) == 0:
+		return Policy{}, errors.New("blocklist.ladder: needs at least one block length")
+	case cfg.Strikes.NoInput < 0 || cfg.Strikes.Abandoned < 0 || cfg.Strikes.Invalid < 0 || cfg.Strikes.VerdictPrank < 0:
+		return Policy{}, errors.New("blocklist.strikes: points cannot be negative")
+	case cfg.AbandonedWithin < 0:
+		return Policy{}, fmt.Errorf("blocklist.abandoned_within %s: cannot be negative", cfg.AbandonedWithin)
+	}
+	for i, d := range cfg.Ladder {
+		if d <= 0 {
+			return Policy{}, fmt.Errorf("blocklist.ladder[%d] %s: must be positive", i, d)
+		}
+	}
+	for i, raw := range cfg.Allowlist {
+		n, err := Normalize(raw, cfg.DefaultCountry)
+		if err != nil {
+			return Policy{}, fmt.Errorf("blocklist.allowlist[%d]: %w", i, err)
+		}
+		if n.IsAnonymous() {
+			return Policy{}, fmt.Errorf("blocklist.allowlist[%d] %q: not a number", i, raw)
+		}
+		p.allow[n.E164] = struct{}{}
+	}
+	return p, nil
+}
+
+// Normalize normalises raw with the policy's default country.
+func (p Policy) Normalize(raw string) (Number, error) { return Normalize(raw, p.DefaultCountry) }
+
+// Allowlisted reports whether the E.164 number is on the allowlist.
+func (p Policy) Allowlisted(e164 string) bool {
+	_, ok := p.allow[e164]
+	return ok
+}
+
+// Strike is one reason to block, kept with the event that caused it.
+type Strike struct {
+	// EventID is the id of the event that added the strike.
+	EventID string `json:"event_id"`
+	// CallID is the call the strike is about; one call gives at most one
+	// outcome strike and one verdict strike.
+	CallID string `json:"call_id,omitempty"`
+	// At is the event's time.
+	At time.Time `json:"at"`
+	// Points is how much the strike weighs.
+	Points int `json:"points"`
+	// Reason is the outcome or verdict (ReasonNoInput, ...).
+	Reason string `json:"reason"`
+}
+
+// Seen is an event already applied to a record.
+type Seen struct {
+	ID string    `json:"id"`
+	At time.Time `json:"at"`
+}
+
+// Record is everything stored for one number.
+type Record struct {
+	// Number is the E.164 number.
+	Number string `json:"number"`
+	// Strikes inside the window, oldest first. A block consumes them.
+	Strikes []Strike `json:"strikes,omitempty"`
+	// Level is how many automatic blocks the number has had; it indexes the ladder.
+	Level int `json:"level"`
+	// Until is when the current block ends; zero or past means not blocked.
+	Until time.Time `json:"until,omitzero"`
+	// Reason says why the number is (or was last) blocked or unblocked.
+	Reason string `json:"reason,omitempty"`
+	// SetBy is SetByAuto, "admin:<who>" or "operator:<who>".
+	SetBy string `json:"set_by,omitempty"`
+	// Manual is true while the block was set by an admin; a genuine verdict
+	// does not lift a manual block.
+	Manual bool `json:"manual,omitempty"`
+	// Seen holds recent event ids already applied (idempotency).
+	Seen []Seen `json:"seen,omitempty"`
+	// Updated is the time of the last change.
+	Updated time.Time `json:"updated,omitzero"`
+}
+
+// Blocked reports whether the number is blocked at now. A block ends at
+// Until exactly: at now == Until the caller is no longer blocked.
+func (r Record) Blocked(now time.Time) bool { return now.Before(r.Until) }
+
+// Blocked is Record.Blocked as a function.
+func Blocked(r Record, now time.Time) bool { return r.Blocked(now) }
+
+// Score sums the strikes still inside the window at now.
+func (p Policy) Score(r Record, now time.Time) int {
+	sum := 0
+	for _, s := range r.Strikes {
+		if p.inWindow(s.At, now) {
+			sum += s.Points
+		}
+	}
+	return sum
+}
+
+// inWindow: a strike of age exactly Window has expired; younger ones count.
+func (p Policy) inWindow(at, now time.Time) bool { return now.Sub(at) < p.Window }
+
+// Change says what applying an event did to a record.
+type Change int
+
+// Changes, from none to a lifted block.
+const (
+	// ChangeNone: nothing to store.
+	ChangeNone Change = iota
+	// ChangeStrike: a strike was added, the block state did not change.
+	ChangeStrike
+	// ChangeBlock: the number became blocked.
+	ChangeBlock
+	// ChangeExtend: an active block was lengthened or replaced.
+	ChangeExtend
+	// ChangeLift: an active block was lifted.
+	ChangeLift
+	// ChangeClear: strikes were cleared, no block was active.
+	ChangeClear
+)
+
+// String names the change for logs and event reasons.
+func (c Change) String() string {
+	switch c {
+	case ChangeNone:
+		return "none"
+	case ChangeStrike:
+		return "strike"
+	case ChangeBlock:
+		return "block"
+	case ChangeExtend:
+		return "extend"
+	case ChangeLift:
+		return "lift"
+	case ChangeClear:
+		return "clear"
+	}
+	return "unknown"
+}
+
+// Changed reports whether the record must be stored.
+func (c Change) Changed() bool { return c != ChangeNone }
+
+// BlockChanged reports whether the block state changed (what
+// blocklist.changed announces).
+func (c Change) BlockChanged() bool {
+	return c == ChangeBlock || c == ChangeExtend || c == ChangeLift
+}
+
+// Decision is the result of applying one event.
+type Decision struct {
+	// Change is what happened.
+	Change Change
+	// Points is the strike total that led to the decision (before a block consumed them).
+	Points int
+}
+
+// Event identifies the event being applied.
+type Event struct {
+	// ID is the event id; an id already applied to the record is ignored.
+	ID string
+	// CallID is the call the event is about.
+	CallID string
+	// At is the event's time; windows and block lengths count from it.
+	At time.Time
+}
+
+// ApplyOutcome applies a call's outcome. sinceAnswer is how long after the
+// answer the call was classified (only used for abandoned calls; a negative
+// value means unknown and does not count). Outcomes without points, the
+// allowlist, anonymous callers and already-seen events change nothing.
+func (p Policy) ApplyOutcome(r Record, ev Event, outcome events.Outcome, sinceAnswer time.Duration) (Record, Decision) {
+	var points int
+	var reason string
+	switch outcome {
+	case events.OutcomeNoInput:
+		points, reason = p.Points.NoInput, ReasonNoInput
+	case events.OutcomeInvalid:
+		points, reason = p.Points.Invalid, ReasonInvalid
+	case events.OutcomeAbandoned:
+		if sinceAnswer >= 0 && sinceAnswer <= p.AbandonedWithin {
+			points, reason = p.Points.Abandoned, ReasonAbandoned
+		}
+	}
+	return p.strike(r, ev, points, reason)
+}
+
+// ApplyVerdict applies an operator's verdict on a call. prank adds
+// Points.VerdictPrank; genuine clears the strikes and lifts an automatic
+// block (a manual block is the admin's decision and stays; the lifted block
+// also does not count towards the ladder, since it was a mistake).
+func (p Policy) ApplyVerdict(r Record, ev Event, verdict, by string) (Record, Decision) {
+	switch verdict {
+	case events.VerdictPrank:
+		return p.strike(r, ev, p.Points.VerdictPrank, ReasonVerdictPrank)
+	case events.VerdictGenuine:
+	default:
+		return r, Decision{}
+	}
+	if !p.eligible(r) || r.seen(ev.ID) {
+		return r, Decision{}
+	}
+	lift := r.Blocked(ev.At) && !r.Manual
+	if len(r.Strikes) == 0 && !lift {
+		return r, Decision{}
+	}
+	r = r.clone()
+	d := Decision{Change: ChangeClear, Points: p.Score(r, ev.At)}
+	r.Strikes = nil
+	if lift {
+		d.Change = ChangeLift
+		r.Until = time.Time{}
+		r.Level = max(r.Level-1, 0)
+		r.Reason = "lifted: verdict genuine"
+		r.SetBy = "operator:" + by
+	}
+	r.remember(ev, p.Window)
+	return r, d
+}
+
+// eligible: anonymous callers and the allowlist are never stored.
+func (p Policy) eligible(r Record) bool {
+	return r.Number != "" && r.Number != Anonymous && !p.Allowlisted(r.Number)
+}
+
+func (p Policy) strike(r Record, ev Event, points int, reason string) (Record, Decision) {
+	if points <= 0 || !p.eligible(r) || r.seen(ev.ID) {
+		return r, Decision{}
+	}
+	if ev.CallID != "" {
+		for _, s := range r.Strikes {
+			// classified and ended of one call both carry its outcome; the
+			// call counts once. A verdict is a separate strike.
+			if s.CallID == ev.CallID && (s.Reason == ReasonVerdictPrank) == (reason == ReasonVerdictPrank) {
+				return r, Decision{}
+			}
+		}
+	}
+	r = r.clone()
+	kept := r.Strikes[:0]
+	for _, s := range r.Strikes {
+		if p.inWindow(s.At, ev.At) {
+			kept = append(kept, s)
+		}
+	}
+	r.Strikes = append(kept, Strike{EventID: ev.ID, CallID: ev.CallID, At: ev.At, Points: points, Reason: reason})
+	r.remember(ev, p.Window)
+	total := p.Score(r, ev.At)
+	if total < p.Threshold {
+		return r, Decision{Change: ChangeStrike, Points: total}
+	}
+	return p.escalate(r, ev.At, total), Decision{Change: p.blockChange(r, ev.At), Points: total}
+}
+
+func (p Policy) blockChange(before Record, at time.Time) Change {
+	if before.Blocked(at) {
+		return ChangeExtend
+	}
+	return ChangeBlock
+}
+
+// escalate blocks for the ladder's length at the record's level. The strikes
+// are consumed so that the next block needs a fresh set of strikes.
+func (p Policy) escalate(r Record, at time.Time, total int) Record {
+	length := p.Ladder[min(r.Level, len(p.Ladder)-1)]
+	wasManual := r.Manual && r.Blocked(at)
+	r.Level++
+	if until := at.Add(length); until.After(r.Until) {
+		r.Until = until
+	}
+	r.Reason = fmt.Sprintf("%d strikes within %s (%s); block %d for %s", total, p.Window, summarise(r.Strikes), r.Level, length)
+	if !wasManual {
+		// An admin's block stays the admin's: a genuine verdict must not lift it.
+		r.SetBy, r.Manual = SetByAuto, false
+	}
+	r.Strikes = nil
+	return r
+}
+
+// summarise lists strike reasons with counts, e.g. "no_input x2, invalid x1".
+func summarise(ss []Strike) string {
+	count := map[string]int{}
+	for _, s := range ss {
+		count[s.Reason]++
+	}
+	names := make([]string, 0, len(count))
+	for n := range count {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	parts := make([]string, len(names))
+	for i, n := range names {
+		parts[i] = fmt.Sprintf("%s x%d", n, count[n])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// AddManual blocks the number until at+length on an admin's order; the
+// admin's length replaces any current block, shorter or longer.
+func (p Policy) AddManual(r Record, at time.Time, length time.Duration, reason, by string) (Record, Decision, error) {
+	switch {
+	case r.Number == "" || r.Number == Anonymous:
+		return r, Decision{}, ErrAnonymous
+	case p.Allowlisted(r.Number):
+		return r, Decision{}, fmt.Errorf("%w: %s", ErrAllowlisted, r.Number)
+	case length <= 0:
+		return r, Decision{}, fmt.Errorf("block length %s: must be positive", length)
+	}
+	d := Decision{Change: p.blockChange(r, at), Points: p.Score(r, at)}
+	r = r.clone()
+	r.Until = at.Add(length)
+	r.Manual = true
+	r.SetBy = "admin:" + by
+	r.Reason = reason
+	if r.Reason == "" {
+		r.Reason = "blocked by admin"
+	}
+	r.Updated = at
+	return r, d, nil
+}
+
+// RemoveManual lifts any block (automatic or manual) and clears the strikes
+// on an admin's order. The level stays, so a later automatic block still
+// escalates.
+func (p Policy) RemoveManual(r Record, at time.Time, by string) (Record, Decision) {
+	blocked := r.Blocked(at)
+	if !blocked && len(r.Strikes) == 0 {
+		return r, Decision{}
+	}
+	d := Decision{Change: ChangeClear, Points: p.Score(r, at)}
+	if blocked {
+		d.Change = ChangeLift
+	}
+	r = r.clone()
+	r.Strikes = nil
+	r.Until = time.Time{}
+	r.Manual = false
+	r.SetBy = "admin:" + by
+	r.Reason = "removed by admin"
+	r.Updated = at
+	return r, d
+}
+
+func (r Record) seen(id string) bool {
+	if id == "" {
+		return false
+	}
+	for _, s := range r.Seen {
+		if s.ID == id {
+			return true
+		}
+	}
+	for _, s := range r.Strikes {
+		if s.EventID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// remember records ev as applied, forgetting ids older than the window (a
+// redelivery comes long before) and keeping at most maxSeen.
+func (r *Record) remember(ev Event, window time.Duration) {
+	kept := r.Seen[:0]
+	for _, s := range r.Seen {
+		if ev.At.Sub(s.At) < window {
+			kept = append(kept, s)
+		}
+	}
+	kept = append(kept, Seen{ID: ev.ID, At: ev.At})
+	if len(kept) > maxSeen {
+		kept = kept[len(kept)-maxSeen:]
+	}
+	r.Seen = kept
+	if ev.At.After(r.Updated) {
+		r.Updated = ev.At
+	}
+}
+
+// clone copies the slices so a caller's record is never changed in place.
+func (r Record) clone() Record {
+	r.Strikes = append([]Strike(nil), r.Strikes...)
+	r.Seen = append([]Seen(nil), r.Seen...)
+	return r
+}
