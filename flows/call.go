@@ -43,7 +43,10 @@ type PromptSpec struct {
 	// the sounds without collecting keys.
 	MaxDigits int
 	// FirstDigitTimeout is how long to wait for the first key after the
-	// sounds have finished playing.
+	// sounds have finished playing. Zero does not wait: the prompt returns
+	// (PromptTimeout, no digits) as soon as the sounds end, while a key
+	// pressed during the sounds still stops them and is returned; the
+	// greeting uses this so a caller can key the menu choice early.
 	FirstDigitTimeout time.Duration
 	// InterDigitTimeout is how long to wait for each further key.
 	InterDigitTimeout time.Duration

@@ -1,0 +1,941 @@
+package flows
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/events"
+)
+
+const (
+	callID  = "c1"
+	opsCtx  = "siaga112-operators"
+	locName = "siaga112-c1-location"
+	vocName = "siaga112-c1-voice"
+)
+
+var (
+	errBoom   = errors.New("boom")
+	errHangup = fmt.Errorf("channel gone: %w", ErrHangup)
+)
+
+// Script shorthands.
+var (
+	silent = PromptResult{Status: PromptTimeout}
+	talk   = PromptResult{Status: PromptTalk}
+)
+
+func key(d string) PromptResult { return PromptResult{Digits: d, Status: PromptDone} }
+
+// Expected operations with the default config.
+const (
+	opAnswer     = "answer"
+	opGreet      = "prompt greeting max=1"
+	opBlocked    = "prompt greeting+blocked max=1 first=5s"
+	opBlockedRe  = "prompt blocked max=1 first=5s"
+	opSilentHelp = "prompt silent-help max=2 first=8s inter=3s talk=1s"
+	opLocation   = "prompt location max=0"
+	opRecLoc     = "record siaga112-c1-location max=20s silence=3s"
+	opRecVoice   = "record siaga112-c1-voice max=20s silence=3s"
+	opConnecting = "prompt connecting max=0"
+	opGoodbye    = "prompt goodbye max=0"
+	opSetVars    = "setvars"
+	opHangup     = "hangup"
+)
+
+func opMenu(prefix ...string) string {
+	s := append(prefix, "menu", "menu-fire", "menu-medical", "menu-police", "menu-disaster", "menu-operator")
+	return "prompt " + strings.Join(s, "+") + " max=1 first=5s talk=1s"
+}
+
+func opContinue(ext string) string { return "continue " + opsCtx + "," + ext + ",1" }
+
+// Expected events.
+var evAnswered = emitted{events.TypeAnswered, events.Answered{}}
+
+func evMenu(attempt int, digits, result string) emitted {
+	return emitted{events.TypeMenu, events.Menu{Attempt: attempt, Digits: digits, Result: result}}
+}
+
+func evClassified(o events.Outcome, typ string, attempts int, secs float64, talk bool, rec, reason string) emitted {
+	return emitted{events.TypeClassified, events.Classified{
+		Outcome: o, EmergencyType: typ, Attempts: attempts, SecondsToClassify: secs,
+		TalkDetected: talk, Recording: rec, Reason: reason,
+	}}
+}
+
+func evTransferred(typ, ext string, override bool) emitted {
+	return emitted{events.TypeTransferred, events.Transferred{EmergencyType: typ, Context: opsCtx, Extension: ext, BlockedOverride: override}}
+}
+
+func vars(typ string, o events.Outcome, rec string) map[string]string {
+	return map[string]string{VarCallID: callID, VarType: typ, VarOutcome: string(o), VarRecording: rec}
+}
+
+func failVars(typ, rec, reason string) map[string]string {
+	v := vars(typ, events.OutcomeFailover, rec)
+	v[VarFailover] = reason
+	return v
+}
+
+// testIVR is the default config with a failover extension that differs
+// from the operator entry's, so tests can tell the two apart.
+func testIVR() configs.IVR {
+	cfg := configs.Default().IVR
+	cfg.FailoverExtension = "failover"
+	return cfg
+}
+
+type flowCase struct {
+	name     string
+	cfg      func(*configs.IVR)
+	blocked  bool
+	prompts  []PromptResult
+	fail     map[string]error
+	wantOps  []string
+	wantEvs  []emitted
+	wantVars map[string]string // nil: SetVariables must not be called
+	want     Result
+}
+
+func runCase(t *testing.T, tc flowCase) {
+	t.Helper()
+	cfg := testIVR()
+	if tc.cfg != nil {
+		tc.cfg(&cfg)
+	}
+	clock := newFakeClock()
+	f, err := New(cfg, clock, nil)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	call := &scriptedCall{t: t, clock: clock, prefix: cfg.SoundPrefix, prompts: tc.prompts, fail: tc.fail}
+	rec := &recorder{t: t}
+	got := f.Run(context.Background(), call, Input{CallID: callID, Number: "+628111", Blocked: tc.blocked}, rec)
+
+	if got != tc.want {
+		t.Errorf("result\n got %+v\nwant %+v", got, tc.want)
+	}
+	if !reflect.DeepEqual(call.ops, tc.wantOps) {
+		t.Errorf("operations\n got %q\nwant %q", call.ops, tc.wantOps)
+	}
+	if !reflect.DeepEqual(rec.got, tc.wantEvs) {
+		t.Errorf("events\n got %+v\nwant %+v", rec.got, tc.wantEvs)
+	}
+	switch {
+	case tc.wantVars == nil && len(call.vars) > 0:
+		t.Errorf("SetVariables(%v) was called, want no call", call.vars)
+	case tc.wantVars != nil && len(call.vars) != 1:
+		t.Errorf("SetVariables called %d times, want once with %v", len(call.vars), tc.wantVars)
+	case tc.wantVars != nil && !reflect.DeepEqual(call.vars[0], tc.wantVars):
+		t.Errorf("variables\n got %v\nwant %v", call.vars[0], tc.wantVars)
+	}
+	if len(call.prompts) > 0 {
+		t.Errorf("%d scripted answers were never asked for: %+v", len(call.prompts), call.prompts)
+	}
+}
+
+func TestRunEmergencyTypes(t *testing.T) {
+	var cases []flowCase
+	for _, e := range testIVR().Menu {
+		if e.Type == TypeOperator {
+			continue
+		}
+		cases = append(cases, flowCase{
+			name:    e.Type,
+			prompts: []PromptResult{silent, key(e.Digit)},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opLocation, opRecLoc, opConnecting, opSetVars, opContinue(e.Extension)},
+			wantEvs: []emitted{
+				evAnswered,
+				evMenu(1, e.Digit, events.MenuValid),
+				evClassified(events.OutcomeEmergency, e.Type, 1, 6, false, locName, ""),
+				evTransferred(e.Type, e.Extension, false),
+			},
+			wantVars: vars(e.Type, events.OutcomeEmergency, locName),
+			want: Result{Outcome: events.OutcomeEmergency, EmergencyType: e.Type, Attempts: 1, Recording: locName,
+				Transferred: true, Extension: e.Extension},
+		})
+	}
+	if len(cases) != 4 {
+		t.Fatalf("default menu has %d emergency types, want 4", len(cases))
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+	}
+}
+
+func TestRunOutcomes(t *testing.T) {
+	cases := []flowCase{
+		{
+			name:    "operator key skips the location question",
+			prompts: []PromptResult{silent, key("0")},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opConnecting, opSetVars, opContinue("operator")},
+			wantEvs: []emitted{
+				evAnswered, evMenu(1, "0", events.MenuValid),
+				evClassified(events.OutcomeEmergency, "operator", 1, 6, false, "", ""),
+				evTransferred("operator", "operator", false),
+			},
+			wantVars: vars("operator", events.OutcomeEmergency, ""),
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "operator", Attempts: 1, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:    "key during the greeting is the first attempt",
+			prompts: []PromptResult{key("2")},
+			wantOps: []string{opAnswer, opGreet, opLocation, opRecLoc, opConnecting, opSetVars, opContinue("medical")},
+			wantEvs: []emitted{
+				evAnswered, evMenu(1, "2", events.MenuValid),
+				evClassified(events.OutcomeEmergency, "medical", 1, 3, false, locName, ""),
+				evTransferred("medical", "medical", false),
+			},
+			wantVars: vars("medical", events.OutcomeEmergency, locName),
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "medical", Attempts: 1, Recording: locName, Transferred: true, Extension: "medical"},
+		},
+		{
+			name:    "wrong key during the greeting, then a good one",
+			prompts: []PromptResult{key("8"), key("1")},
+			wantOps: []string{opAnswer, opGreet, opMenu("invalid"), opLocation, opRecLoc, opConnecting, opSetVars, opContinue("fire")},
+			wantEvs: []emitted{
+				evAnswered, evMenu(1, "8", events.MenuInvalid), evMenu(2, "1", events.MenuValid),
+				evClassified(events.OutcomeEmergency, "fire", 2, 6, false, locName, ""),
+				evTransferred("fire", "fire", false),
+			},
+			wantVars: vars("fire", events.OutcomeEmergency, locName),
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 2, Recording: locName, Transferred: true, Extension: "fire"},
+		},
+		{
+			name:    "invalid key then a good one",
+			prompts: []PromptResult{silent, key("7"), key("3")},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("invalid"), opLocation, opRecLoc, opConnecting, opSetVars, opContinue("police")},
+			wantEvs: []emitted{
+				evAnswered, evMenu(1, "7", events.MenuInvalid), evMenu(2, "3", events.MenuValid),
+				evClassified(events.OutcomeEmergency, "police", 2, 9, false, locName, ""),
+				evTransferred("police", "police", false),
+			},
+			wantVars: vars("police", events.OutcomeEmergency, locName),
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "police", Attempts: 2, Recording: locName, Transferred: true, Extension: "police"},
+		},
+		{
+			name:    "silence then a key on the last attempt",
+			prompts: []PromptResult{silent, silent, silent, key("4")},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opMenu("no-input"), opLocation, opRecLoc, opConnecting, opSetVars, opContinue("disaster")},
+			wantEvs: []emitted{
+				evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evMenu(3, "4", events.MenuValid),
+				evClassified(events.OutcomeEmergency, "disaster", 3, 12, false, locName, ""),
+				evTransferred("disaster", "disaster", false),
+			},
+			wantVars: vars("disaster", events.OutcomeEmergency, locName),
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "disaster", Attempts: 3, Recording: locName, Transferred: true, Extension: "disaster"},
+		},
+		{
+			name:    "talk on the second attempt is voice",
+			prompts: []PromptResult{silent, silent, talk},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opRecVoice, opConnecting, opSetVars, opContinue("operator")},
+			wantEvs: []emitted{
+				evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuVoice),
+				evClassified(events.OutcomeVoice, "", 2, 9, true, vocName, ""),
+				evTransferred("", "operator", false),
+			},
+			wantVars: vars("voice", events.OutcomeVoice, vocName),
+			want:     Result{Outcome: events.OutcomeVoice, Attempts: 2, Recording: vocName, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:    "talk after wrong keys still wins",
+			prompts: []PromptResult{silent, key("9"), key("8"), talk},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("invalid"), opMenu("invalid"), opRecVoice, opConnecting, opSetVars, opContinue("operator")},
+			wantEvs: []emitted{
+				evAnswered, evMenu(1, "9", events.MenuInvalid), evMenu(2, "8", events.MenuInvalid), evMenu(3, "", events.MenuVoice),
+				evClassified(events.OutcomeVoice, "", 3, 12, true, vocName, ""),
+				evTransferred("", "operator", false),
+			},
+			wantVars: vars("voice", events.OutcomeVoice, vocName),
+			want:     Result{Outcome: events.OutcomeVoice, Attempts: 3, Recording: vocName, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:    "silent caller presses 55",
+			prompts: []PromptResult{silent, silent, silent, silent, key("55")},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opMenu("no-input"), opSilentHelp, opConnecting, opSetVars, opContinue("operator")},
+			wantEvs: []emitted{
+				evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evMenu(3, "", events.MenuTimeout),
+				evClassified(events.OutcomeSilentHelp, "", 3, 15, false, "", ""),
+				evTransferred("", "operator", false),
+			},
+			wantVars: vars("silent_help", events.OutcomeSilentHelp, ""),
+			want:     Result{Outcome: events.OutcomeSilentHelp, Attempts: 3, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:    "silent caller talks on the silent-help prompt",
+			prompts: []PromptResult{silent, silent, silent, silent, talk},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opMenu("no-input"), opSilentHelp, opRecVoice, opConnecting, opSetVars, opContinue("operator")},
+			wantEvs: []emitted{
+				evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evMenu(3, "", events.MenuTimeout),
+				evClassified(events.OutcomeVoice, "", 3, 15, true, vocName, ""),
+				evTransferred("", "operator", false),
+			},
+			wantVars: vars("voice", events.OutcomeVoice, vocName),
+			want:     Result{Outcome: events.OutcomeVoice, Attempts: 3, Recording: vocName, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:    "no input: one 5 is not the code",
+			prompts: []PromptResult{silent, silent, silent, silent, {Digits: "5", Status: PromptTimeout}},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opMenu("no-input"), opSilentHelp, opGoodbye, opHangup},
+			wantEvs: []emitted{
+				evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evMenu(3, "", events.MenuTimeout),
+				evClassified(events.OutcomeNoInput, "", 3, 15, false, "", ""),
+			},
+			want: Result{Outcome: events.OutcomeNoInput, Attempts: 3, HangupBy: events.HangupBySystem},
+		},
+		{
+			name:    "invalid: wrong keys every attempt, no silent-help offer",
+			prompts: []PromptResult{silent, key("7"), key("8"), key("#")},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("invalid"), opMenu("invalid"), opGoodbye, opHangup},
+			wantEvs: []emitted{
+				evAnswered, evMenu(1, "7", events.MenuInvalid), evMenu(2, "8", events.MenuInvalid), evMenu(3, "#", events.MenuInvalid),
+				evClassified(events.OutcomeInvalid, "", 3, 12, false, "", ""),
+			},
+			want: Result{Outcome: events.OutcomeInvalid, Attempts: 3, HangupBy: events.HangupBySystem},
+		},
+		{
+			name:    "mixed: wrong key then silence is offered silent help, and is invalid without it",
+			prompts: []PromptResult{silent, key("7"), silent, silent, silent},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("invalid"), opMenu("no-input"), opSilentHelp, opGoodbye, opHangup},
+			wantEvs: []emitted{
+				evAnswered, evMenu(1, "7", events.MenuInvalid), evMenu(2, "", events.MenuTimeout), evMenu(3, "", events.MenuTimeout),
+				evClassified(events.OutcomeInvalid, "", 3, 15, false, "", ""),
+			},
+			want: Result{Outcome: events.OutcomeInvalid, Attempts: 3, HangupBy: events.HangupBySystem},
+		},
+		{
+			name:    "mixed: wrong key then silence then 55 is silent help",
+			prompts: []PromptResult{silent, key("7"), silent, silent, key("55")},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("invalid"), opMenu("no-input"), opSilentHelp, opConnecting, opSetVars, opContinue("operator")},
+			wantEvs: []emitted{
+				evAnswered, evMenu(1, "7", events.MenuInvalid), evMenu(2, "", events.MenuTimeout), evMenu(3, "", events.MenuTimeout),
+				evClassified(events.OutcomeSilentHelp, "", 3, 15, false, "", ""),
+				evTransferred("", "operator", false),
+			},
+			wantVars: vars("silent_help", events.OutcomeSilentHelp, ""),
+			want:     Result{Outcome: events.OutcomeSilentHelp, Attempts: 3, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:    "mixed: silence then a wrong key last is invalid, no silent-help offer",
+			prompts: []PromptResult{silent, silent, silent, key("9")},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opMenu("no-input"), opGoodbye, opHangup},
+			wantEvs: []emitted{
+				evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evMenu(3, "9", events.MenuInvalid),
+				evClassified(events.OutcomeInvalid, "", 3, 12, false, "", ""),
+			},
+			want: Result{Outcome: events.OutcomeInvalid, Attempts: 3, HangupBy: events.HangupBySystem},
+		},
+		{
+			name:    "blocked caller stays silent",
+			blocked: true,
+			prompts: []PromptResult{silent},
+			wantOps: []string{opAnswer, opBlocked, opGoodbye, opHangup},
+			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 1, 3, false, "", "")},
+			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 1, HangupBy: events.HangupBySystem},
+		},
+		{
+			name:     "blocked caller presses 9",
+			blocked:  true,
+			prompts:  []PromptResult{key("9")},
+			wantOps:  []string{opAnswer, opBlocked, opConnecting, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, evClassified(events.OutcomeBlockedOverride, "", 1, 3, false, "", ""), evTransferred("", "operator", true)},
+			wantVars: vars("blocked_override", events.OutcomeBlockedOverride, ""),
+			want:     Result{Outcome: events.OutcomeBlockedOverride, Attempts: 1, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:     "blocked caller presses a menu key, hears the warning again, presses 9",
+			blocked:  true,
+			prompts:  []PromptResult{key("1"), key("9")},
+			wantOps:  []string{opAnswer, opBlocked, opBlockedRe, opConnecting, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, evClassified(events.OutcomeBlockedOverride, "", 2, 6, false, "", ""), evTransferred("", "operator", true)},
+			wantVars: vars("blocked_override", events.OutcomeBlockedOverride, ""),
+			want:     Result{Outcome: events.OutcomeBlockedOverride, Attempts: 2, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:    "blocked caller presses wrong keys until the offers run out",
+			blocked: true,
+			prompts: []PromptResult{key("1"), key("2"), key("3")},
+			wantOps: []string{opAnswer, opBlocked, opBlockedRe, opBlockedRe, opGoodbye, opHangup},
+			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 3, 9, false, "", "")},
+			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 3, HangupBy: events.HangupBySystem},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+	}
+}
+
+func TestRunAbandoned(t *testing.T) {
+	abandoned := func(attempts int, secs float64) emitted {
+		return evClassified(events.OutcomeAbandoned, "", attempts, secs, false, "", "")
+	}
+	res := func(attempts int) Result {
+		return Result{Outcome: events.OutcomeAbandoned, Attempts: attempts, HangupBy: events.HangupByCaller}
+	}
+	three := []PromptResult{silent, silent, silent, silent}
+	cases := []flowCase{
+		{
+			name:    "during answer",
+			fail:    map[string]error{"answer#1": errHangup},
+			wantOps: []string{opAnswer},
+			wantEvs: []emitted{abandoned(0, 0)},
+			want:    res(0),
+		},
+		{
+			name:    "during greeting",
+			fail:    map[string]error{"prompt#1": errHangup},
+			wantOps: []string{opAnswer, opGreet},
+			wantEvs: []emitted{evAnswered, abandoned(0, 3)},
+			want:    res(0),
+		},
+		{
+			name:    "during menu attempt 1",
+			prompts: []PromptResult{silent},
+			fail:    map[string]error{"prompt#2": errHangup},
+			wantOps: []string{opAnswer, opGreet, opMenu()},
+			wantEvs: []emitted{evAnswered, abandoned(1, 6)},
+			want:    res(1),
+		},
+		{
+			name:    "during menu attempt 2",
+			prompts: []PromptResult{silent, key("7")},
+			fail:    map[string]error{"prompt#3": errHangup},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("invalid")},
+			wantEvs: []emitted{evAnswered, evMenu(1, "7", events.MenuInvalid), abandoned(2, 9)},
+			want:    res(2),
+		},
+		{
+			name:    "during menu attempt 3",
+			prompts: []PromptResult{silent, silent, silent},
+			fail:    map[string]error{"prompt#4": errHangup},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opMenu("no-input")},
+			wantEvs: []emitted{evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), abandoned(3, 12)},
+			want:    res(3),
+		},
+		{
+			name:    "during silent help",
+			prompts: three,
+			fail:    map[string]error{"prompt#5": errHangup},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opMenu("no-input"), opSilentHelp},
+			wantEvs: []emitted{evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evMenu(3, "", events.MenuTimeout), abandoned(3, 15)},
+			want:    res(3),
+		},
+		{
+			name:    "during the blocked warning",
+			blocked: true,
+			fail:    map[string]error{"prompt#1": errHangup},
+			wantOps: []string{opAnswer, opBlocked},
+			wantEvs: []emitted{evAnswered, abandoned(1, 3)},
+			want:    res(1),
+		},
+		{
+			name:    "during the repeated blocked warning",
+			blocked: true,
+			prompts: []PromptResult{key("5")},
+			fail:    map[string]error{"prompt#2": errHangup},
+			wantOps: []string{opAnswer, opBlocked, opBlockedRe},
+			wantEvs: []emitted{evAnswered, abandoned(2, 6)},
+			want:    res(2),
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+	}
+}
+
+// After the caller chose, a hangup ends the call but the choice stands.
+func TestRunHangupAfterChoice(t *testing.T) {
+	fire := []PromptResult{silent, key("1")}
+	firstEvs := []emitted{evAnswered, evMenu(1, "1", events.MenuValid)}
+	fireClassified := func(rec string) []emitted {
+		return append(append([]emitted(nil), firstEvs...), evClassified(events.OutcomeEmergency, "fire", 1, 6, false, rec, ""))
+	}
+	cases := []flowCase{
+		{
+			name:    "during the location prompt",
+			prompts: fire,
+			fail:    map[string]error{"prompt#3": errHangup},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opLocation},
+			wantEvs: fireClassified(""),
+			want:    Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, HangupBy: events.HangupByCaller},
+		},
+		{
+			name:    "during the location recording",
+			prompts: fire,
+			fail:    map[string]error{"record#1": errHangup},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opLocation, opRecLoc},
+			wantEvs: fireClassified(""),
+			want:    Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, HangupBy: events.HangupByCaller},
+		},
+		{
+			name:    "during the connecting prompt",
+			prompts: fire,
+			fail:    map[string]error{"prompt#4": errHangup},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opLocation, opRecLoc, opConnecting},
+			wantEvs: fireClassified(locName),
+			want:    Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Recording: locName, HangupBy: events.HangupByCaller},
+		},
+		{
+			name:     "during set variables",
+			prompts:  fire,
+			fail:     map[string]error{"setvars#1": errHangup},
+			wantOps:  []string{opAnswer, opGreet, opMenu(), opLocation, opRecLoc, opConnecting, opSetVars},
+			wantEvs:  fireClassified(locName),
+			wantVars: vars("fire", events.OutcomeEmergency, locName),
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Recording: locName, Extension: "fire", HangupBy: events.HangupByCaller},
+		},
+		{
+			name:     "during continue",
+			prompts:  fire,
+			fail:     map[string]error{"continue#1": errHangup},
+			wantOps:  []string{opAnswer, opGreet, opMenu(), opLocation, opRecLoc, opConnecting, opSetVars, opContinue("fire")},
+			wantEvs:  fireClassified(locName),
+			wantVars: vars("fire", events.OutcomeEmergency, locName),
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Recording: locName, Extension: "fire", HangupBy: events.HangupByCaller},
+		},
+		{
+			name:    "during the voice recording",
+			prompts: []PromptResult{silent, talk},
+			fail:    map[string]error{"record#1": errHangup},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opRecVoice},
+			wantEvs: []emitted{evAnswered, evMenu(1, "", events.MenuVoice), evClassified(events.OutcomeVoice, "", 1, 6, true, "", "")},
+			want:    Result{Outcome: events.OutcomeVoice, Attempts: 1, HangupBy: events.HangupByCaller},
+		},
+		{
+			name:    "during goodbye",
+			prompts: []PromptResult{silent, key("7"), key("7"), key("7")},
+			fail:    map[string]error{"prompt#5": errHangup},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("invalid"), opMenu("invalid"), opGoodbye},
+			wantEvs: []emitted{
+				evAnswered, evMenu(1, "7", events.MenuInvalid), evMenu(2, "7", events.MenuInvalid), evMenu(3, "7", events.MenuInvalid),
+				evClassified(events.OutcomeInvalid, "", 3, 12, false, "", ""),
+			},
+			want: Result{Outcome: events.OutcomeInvalid, Attempts: 3, HangupBy: events.HangupByCaller},
+		},
+		{
+			name:    "just before our hangup",
+			blocked: true,
+			prompts: []PromptResult{silent},
+			fail:    map[string]error{"hangup#1": errHangup},
+			wantOps: []string{opAnswer, opBlocked, opGoodbye, opHangup},
+			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 1, 3, false, "", "")},
+			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 1, HangupBy: events.HangupByCaller},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+	}
+}
+
+// Emergency first: a failing step puts the caller through to operators.
+func TestRunFailover(t *testing.T) {
+	failover := func(typ, ext string, attempts int, secs float64, talk bool, rec, reason string) ([]emitted, map[string]string, Result) {
+		return []emitted{
+				evClassified(events.OutcomeFailover, typ, attempts, secs, talk, rec, reason),
+				evTransferred(typ, ext, false),
+			}, failVars(map[bool]string{true: typ, false: "failover"}[typ != ""], rec, reason),
+			Result{Outcome: events.OutcomeFailover, EmergencyType: typ, Attempts: attempts, Recording: rec, Transferred: true, Extension: ext, Reason: reason}
+	}
+	type fcase struct {
+		name    string
+		blocked bool
+		prompts []PromptResult
+		fail    map[string]error
+		ops     []string // up to the failed step
+		before  []emitted
+		typ     string
+		ext     string
+		atts    int
+		secs    float64
+		talk    bool
+		rec     string
+		reason  string
+	}
+	fcases := []fcase{
+		{name: "answer", fail: map[string]error{"answer#1": errBoom}, ops: []string{opAnswer},
+			ext: "failover", reason: "answer: boom"},
+		{name: "greeting", fail: map[string]error{"prompt#1": errBoom}, ops: []string{opAnswer, opGreet},
+			before: []emitted{evAnswered}, ext: "failover", secs: 3, reason: "greeting: boom"},
+		{name: "menu attempt 1", prompts: []PromptResult{silent}, fail: map[string]error{"prompt#2": errBoom},
+			ops: []string{opAnswer, opGreet, opMenu()}, before: []emitted{evAnswered}, ext: "failover", atts: 1, secs: 6, reason: "menu attempt 1: boom"},
+		{name: "menu attempt 3", prompts: []PromptResult{silent, key("6"), silent}, fail: map[string]error{"prompt#4": errBoom},
+			ops:    []string{opAnswer, opGreet, opMenu(), opMenu("invalid"), opMenu("no-input")},
+			before: []emitted{evAnswered, evMenu(1, "6", events.MenuInvalid), evMenu(2, "", events.MenuTimeout)},
+			ext:    "failover", atts: 3, secs: 12, reason: "menu attempt 3: boom"},
+		{name: "silent help", prompts: []PromptResult{silent, silent, silent, silent}, fail: map[string]error{"prompt#5": errBoom},
+			ops:    []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opMenu("no-input"), opSilentHelp},
+			before: []emitted{evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evMenu(3, "", events.MenuTimeout)},
+			ext:    "failover", atts: 3, secs: 15, reason: "silent help: boom"},
+		{name: "blocked warning", blocked: true, fail: map[string]error{"prompt#1": errBoom},
+			ops: []string{opAnswer, opBlocked}, before: []emitted{evAnswered}, ext: "failover", atts: 1, secs: 3, reason: "blocked warning: boom"},
+		{name: "location prompt keeps the chosen type", prompts: []PromptResult{silent, key("1")}, fail: map[string]error{"prompt#3": errBoom},
+			ops:    []string{opAnswer, opGreet, opMenu(), opLocation},
+			before: []emitted{evAnswered, evMenu(1, "1", events.MenuValid)},
+			typ:    "fire", ext: "fire", atts: 1, secs: 9, reason: "location prompt: boom"},
+		{name: "location recording", prompts: []PromptResult{silent, key("2")}, fail: map[string]error{"record#1": errBoom},
+			ops:    []string{opAnswer, opGreet, opMenu(), opLocation, opRecLoc},
+			before: []emitted{evAnswered, evMenu(1, "2", events.MenuValid)},
+			typ:    "medical", ext: "medical", atts: 1, secs: 16, reason: "location recording: boom"},
+		{name: "connecting prompt", prompts: []PromptResult{silent, key("3")}, fail: map[string]error{"prompt#4": errBoom},
+			ops:    []string{opAnswer, opGreet, opMenu(), opLocation, opRecLoc, opConnecting},
+			before: []emitted{evAnswered, evMenu(1, "3", events.MenuValid)},
+			typ:    "police", ext: "police", atts: 1, secs: 19, rec: locName, reason: "connecting prompt: boom"},
+		{name: "voice recording goes to the operator", prompts: []PromptResult{silent, talk}, fail: map[string]error{"record#1": errBoom},
+			ops:    []string{opAnswer, opGreet, opMenu(), opRecVoice},
+			before: []emitted{evAnswered, evMenu(1, "", events.MenuVoice)},
+			ext:    "operator", atts: 1, secs: 13, talk: true, reason: "voice recording: boom"},
+	}
+	var cases []flowCase
+	for _, fc := range fcases {
+		evs, v, res := failover(fc.typ, fc.ext, fc.atts, fc.secs, fc.talk, fc.rec, fc.reason)
+		cases = append(cases, flowCase{
+			name: fc.name, blocked: fc.blocked, prompts: fc.prompts, fail: fc.fail,
+			wantOps:  append(append([]string(nil), fc.ops...), opSetVars, opContinue(fc.ext)),
+			wantEvs:  append(append([]emitted(nil), fc.before...), evs...),
+			wantVars: v,
+			want:     res,
+		})
+	}
+	fire := []PromptResult{silent, key("1")}
+	fireOps := []string{opAnswer, opGreet, opMenu(), opLocation, opRecLoc, opConnecting, opSetVars, opContinue("fire")}
+	fireClassified := []emitted{evAnswered, evMenu(1, "1", events.MenuValid), evClassified(events.OutcomeEmergency, "fire", 1, 6, false, locName, "")}
+	cases = append(cases,
+		flowCase{
+			name:     "set variables fails: put through anyway",
+			prompts:  fire,
+			fail:     map[string]error{"setvars#1": errBoom},
+			wantOps:  fireOps,
+			wantEvs:  append(append([]emitted(nil), fireClassified...), evTransferred("fire", "fire", false)),
+			wantVars: vars("fire", events.OutcomeEmergency, locName),
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Recording: locName, Transferred: true, Extension: "fire"},
+		},
+		flowCase{
+			name:     "continue fails: the result says so",
+			prompts:  fire,
+			fail:     map[string]error{"continue#1": errBoom},
+			wantOps:  fireOps,
+			wantEvs:  fireClassified,
+			wantVars: vars("fire", events.OutcomeEmergency, locName),
+			want: Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Recording: locName, Extension: "fire",
+				Reason: "continue to siaga112-operators,fire,1: boom"},
+		},
+		flowCase{
+			name:     "failover whose continue fails too",
+			fail:     map[string]error{"prompt#1": errBoom, "continue#1": errBoom},
+			wantOps:  []string{opAnswer, opGreet, opSetVars, opContinue("failover")},
+			wantEvs:  []emitted{evAnswered, evClassified(events.OutcomeFailover, "", 0, 3, false, "", "greeting: boom")},
+			wantVars: failVars("failover", "", "greeting: boom"),
+			want: Result{Outcome: events.OutcomeFailover, Extension: "failover",
+				Reason: "greeting: boom; continue to siaga112-operators,failover,1: boom"},
+		},
+		flowCase{
+			name:    "goodbye fails: hang up anyway",
+			blocked: true,
+			prompts: []PromptResult{silent},
+			fail:    map[string]error{"prompt#2": errBoom},
+			wantOps: []string{opAnswer, opBlocked, opGoodbye, opHangup},
+			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 1, 3, false, "", "")},
+			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 1, HangupBy: events.HangupBySystem},
+		},
+		flowCase{
+			name:    "hangup fails: the result says so",
+			blocked: true,
+			prompts: []PromptResult{silent},
+			fail:    map[string]error{"hangup#1": errBoom},
+			wantOps: []string{opAnswer, opBlocked, opGoodbye, opHangup},
+			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 1, 3, false, "", "")},
+			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 1, Reason: "hangup: boom"},
+		},
+	)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+	}
+}
+
+// Shutdown cancels the call's context: the flow still puts the caller
+// through, on a fresh context.
+func TestRunContextCancelled(t *testing.T) {
+	t.Run("during the menu", func(t *testing.T) {
+		clock := newFakeClock()
+		f, err := New(testIVR(), clock, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		call := &scriptedCall{t: t, clock: clock, prefix: "sound:siaga112/", prompts: []PromptResult{silent}}
+		call.hook = func(key string) error {
+			if key == "prompt#2" {
+				cancel()
+				return fmt.Errorf("prompt: %w", ctx.Err())
+			}
+			return nil
+		}
+		rec := &recorder{t: t}
+		got := f.Run(ctx, call, Input{CallID: callID}, rec)
+		reason := "menu attempt 1: shutdown: prompt: context canceled"
+		want := Result{Outcome: events.OutcomeFailover, Attempts: 1, Transferred: true, Extension: "failover", Reason: reason}
+		if got != want {
+			t.Errorf("result\n got %+v\nwant %+v", got, want)
+		}
+		// The hand-off operations ran on a live context (no "!ctx" mark).
+		wantOps := []string{opAnswer, opGreet, opMenu() + " !ctx", opSetVars, opContinue("failover")}
+		if !reflect.DeepEqual(call.ops, wantOps) {
+			t.Errorf("operations\n got %q\nwant %q", call.ops, wantOps)
+		}
+		wantEvs := []emitted{evAnswered, evClassified(events.OutcomeFailover, "", 1, 6, false, "", reason), evTransferred("", "failover", false)}
+		if !reflect.DeepEqual(rec.got, wantEvs) {
+			t.Errorf("events\n got %+v\nwant %+v", rec.got, wantEvs)
+		}
+	})
+	t.Run("during continue: retried on a fresh context", func(t *testing.T) {
+		clock := newFakeClock()
+		f, err := New(testIVR(), clock, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		call := &scriptedCall{t: t, clock: clock, prefix: "sound:siaga112/", prompts: []PromptResult{key("0")}}
+		call.hook = func(key string) error {
+			if key == "continue#1" {
+				cancel()
+				return ctx.Err()
+			}
+			return nil
+		}
+		got := f.Run(ctx, call, Input{CallID: callID}, &recorder{t: t})
+		want := Result{Outcome: events.OutcomeEmergency, EmergencyType: "operator", Attempts: 1, Transferred: true, Extension: "operator"}
+		if got != want {
+			t.Errorf("result\n got %+v\nwant %+v", got, want)
+		}
+		wantOps := []string{opAnswer, opGreet, opConnecting, opSetVars, opContinue("operator") + " !ctx", opContinue("operator")}
+		if !reflect.DeepEqual(call.ops, wantOps) {
+			t.Errorf("operations\n got %q\nwant %q", call.ops, wantOps)
+		}
+	})
+	t.Run("already cancelled before the call", func(t *testing.T) {
+		clock := newFakeClock()
+		f, err := New(testIVR(), clock, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		call := &scriptedCall{t: t, clock: clock, prefix: "sound:siaga112/"}
+		call.hook = func(key string) error {
+			if key == "answer#1" {
+				return ctx.Err()
+			}
+			return nil
+		}
+		got := f.Run(ctx, call, Input{CallID: callID}, &recorder{t: t})
+		if !got.Transferred || got.Outcome != events.OutcomeFailover || got.Extension != "failover" {
+			t.Errorf("result %+v, want a failover transfer to the failover extension", got)
+		}
+	})
+}
+
+// Every digit, prompt, timeout and destination comes from the config.
+func TestRunConfigDriven(t *testing.T) {
+	custom := func(c *configs.IVR) {
+		c.SoundPrefix = "sound:custom/"
+		c.Prompts.Greeting = ""
+		c.Prompts.Menu = ""
+		c.Prompts.Connecting = ""
+		c.Prompts.Goodbye = ""
+		c.Prompts.Invalid = "salah"
+		c.Menu = []configs.MenuEntry{
+			{Digit: "7", Type: "flood", Prompt: "m-flood", Extension: "banjir"},
+			{Digit: "#", Type: TypeOperator, Prompt: "m-op", Extension: "desk"},
+		}
+		c.MenuAttempts = 2
+		c.FirstDigitTimeout = 9 * time.Second
+		c.TalkDetect = false
+		c.Location.Enabled = false
+		c.SilentHelpDigits = ""
+		c.OperatorContext = "siaga112-operators"
+	}
+	const menu = "prompt m-flood+m-op max=1 first=9s"
+	cases := []flowCase{
+		{
+			name:     "custom key and extension, no greeting, no location",
+			cfg:      custom,
+			prompts:  []PromptResult{key("7")},
+			wantOps:  []string{opAnswer, menu, opSetVars, opContinue("banjir")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "7", events.MenuValid), evClassified(events.OutcomeEmergency, "flood", 1, 3, false, "", ""), evTransferred("flood", "banjir", false)},
+			wantVars: vars("flood", events.OutcomeEmergency, ""),
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "flood", Attempts: 1, Transferred: true, Extension: "banjir"},
+		},
+		{
+			name:     "a default key is wrong here",
+			cfg:      custom,
+			prompts:  []PromptResult{key("1"), key("#")},
+			wantOps:  []string{opAnswer, menu, "prompt salah+m-flood+m-op max=1 first=9s", opSetVars, opContinue("desk")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "1", events.MenuInvalid), evMenu(2, "#", events.MenuValid), evClassified(events.OutcomeEmergency, "operator", 2, 6, false, "", ""), evTransferred("operator", "desk", false)},
+			wantVars: vars("operator", events.OutcomeEmergency, ""),
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "operator", Attempts: 2, Transferred: true, Extension: "desk"},
+		},
+		{
+			name:    "two attempts and no silent help",
+			cfg:     custom,
+			prompts: []PromptResult{silent, silent},
+			wantOps: []string{opAnswer, menu, "prompt no-input+m-flood+m-op max=1 first=9s", opHangup},
+			wantEvs: []emitted{evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evClassified(events.OutcomeNoInput, "", 2, 6, false, "", "")},
+			want:    Result{Outcome: events.OutcomeNoInput, Attempts: 2, HangupBy: events.HangupBySystem},
+		},
+		{
+			name: "custom silent-help code and timeouts",
+			cfg: func(c *configs.IVR) {
+				c.SilentHelpDigits = "123"
+				c.SilentHelpTimeout = 11 * time.Second
+				c.InterDigitTimeout = 2 * time.Second
+				c.TalkMinDuration = 1500 * time.Millisecond
+				c.MenuAttempts = 1
+			},
+			prompts: []PromptResult{silent, silent, key("123")},
+			wantOps: []string{opAnswer, opGreet, "prompt menu+menu-fire+menu-medical+menu-police+menu-disaster+menu-operator max=1 first=5s talk=1.5s",
+				"prompt silent-help max=3 first=11s inter=2s talk=1.5s", opConnecting, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "", events.MenuTimeout), evClassified(events.OutcomeSilentHelp, "", 1, 9, false, "", ""), evTransferred("", "operator", false)},
+			wantVars: vars("silent_help", events.OutcomeSilentHelp, ""),
+			want:     Result{Outcome: events.OutcomeSilentHelp, Attempts: 1, Transferred: true, Extension: "operator"},
+		},
+		{
+			name: "custom override key and timeout",
+			cfg: func(c *configs.IVR) {
+				c.BlockedOverrideDigit = "*"
+				c.BlockedOverrideTimeout = 7 * time.Second
+			},
+			blocked:  true,
+			prompts:  []PromptResult{key("9"), key("*")},
+			wantOps:  []string{opAnswer, "prompt greeting+blocked max=1 first=7s", "prompt blocked max=1 first=7s", opConnecting, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, evClassified(events.OutcomeBlockedOverride, "", 2, 6, false, "", ""), evTransferred("", "operator", true)},
+			wantVars: vars("blocked_override", events.OutcomeBlockedOverride, ""),
+			want:     Result{Outcome: events.OutcomeBlockedOverride, Attempts: 2, Transferred: true, Extension: "operator"},
+		},
+		{
+			name: "custom recording limits",
+			cfg: func(c *configs.IVR) {
+				c.VoiceRecordMax = 45 * time.Second
+				c.Location.MaxSilence = 4 * time.Second
+			},
+			prompts:  []PromptResult{silent, talk},
+			wantOps:  []string{opAnswer, opGreet, opMenu(), "record siaga112-c1-voice max=45s silence=4s", opConnecting, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "", events.MenuVoice), evClassified(events.OutcomeVoice, "", 1, 6, true, vocName, ""), evTransferred("", "operator", false)},
+			wantVars: vars("voice", events.OutcomeVoice, vocName),
+			want:     Result{Outcome: events.OutcomeVoice, Attempts: 1, Recording: vocName, Transferred: true, Extension: "operator"},
+		},
+		{
+			name: "without an operator entry, voice goes to the failover extension",
+			cfg: func(c *configs.IVR) {
+				c.Menu = c.Menu[:4]
+			},
+			prompts: []PromptResult{silent, talk},
+			wantOps: []string{opAnswer, opGreet, "prompt menu+menu-fire+menu-medical+menu-police+menu-disaster max=1 first=5s talk=1s",
+				opRecVoice, opConnecting, opSetVars, opContinue("failover")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "", events.MenuVoice), evClassified(events.OutcomeVoice, "", 1, 6, true, vocName, ""), evTransferred("", "failover", false)},
+			wantVars: vars("voice", events.OutcomeVoice, vocName),
+			want:     Result{Outcome: events.OutcomeVoice, Attempts: 1, Recording: vocName, Transferred: true, Extension: "failover"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+	}
+}
+
+// The sounds are full media URIs built from the prefix.
+func TestRunSoundURIs(t *testing.T) {
+	cfg := testIVR()
+	cfg.SoundPrefix = "sound:en/siaga112/"
+	clock := newFakeClock()
+	f, err := New(cfg, clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := &scriptedCall{t: t, clock: clock, prompts: []PromptResult{silent, key("0")}}
+	f.Run(context.Background(), call, Input{CallID: callID}, nil)
+	if len(call.specs) < 2 {
+		t.Fatalf("got %d prompts, want at least 2", len(call.specs))
+	}
+	want := []string{"sound:en/siaga112/menu", "sound:en/siaga112/menu-fire", "sound:en/siaga112/menu-medical",
+		"sound:en/siaga112/menu-police", "sound:en/siaga112/menu-disaster", "sound:en/siaga112/menu-operator"}
+	if !reflect.DeepEqual(call.specs[1].Sounds, want) {
+		t.Errorf("menu sounds %q, want %q", call.specs[1].Sounds, want)
+	}
+	if got := call.specs[0].Sounds; !reflect.DeepEqual(got, []string{"sound:en/siaga112/greeting"}) {
+		t.Errorf("greeting sounds %q", got)
+	}
+}
+
+func TestNewRejectsUnusableConfig(t *testing.T) {
+	cases := []struct {
+		name    string
+		mutate  func(*configs.IVR)
+		wantKey string
+	}{
+		{"no menu", func(c *configs.IVR) { c.Menu = nil }, "ivr.menu"},
+		{"two-key digit", func(c *configs.IVR) { c.Menu[1].Digit = "12" }, "ivr.menu[1].digit"},
+		{"letter digit", func(c *configs.IVR) { c.Menu[0].Digit = "a" }, "ivr.menu[0].digit"},
+		{"duplicate digit", func(c *configs.IVR) { c.Menu[2].Digit = "1" }, "ivr.menu[2].digit"},
+		{"empty type", func(c *configs.IVR) { c.Menu[3].Type = "" }, "ivr.menu[3].type"},
+		{"empty extension", func(c *configs.IVR) { c.Menu[4].Extension = "" }, "ivr.menu[4].extension"},
+		{"nothing to hear", func(c *configs.IVR) {
+			c.Prompts.Menu = ""
+			for i := range c.Menu {
+				c.Menu[i].Prompt = ""
+			}
+		}, "ivr.prompts.menu"},
+		{"no attempts", func(c *configs.IVR) { c.MenuAttempts = 0 }, "ivr.menu_attempts"},
+		{"no first digit timeout", func(c *configs.IVR) { c.FirstDigitTimeout = 0 }, "ivr.first_digit_timeout"},
+		{"talk min zero", func(c *configs.IVR) { c.TalkMinDuration = 0 }, "ivr.talk_min_duration"},
+		{"voice record zero", func(c *configs.IVR) { c.VoiceRecordMax = 0 }, "ivr.voice_record_max"},
+		{"override digit empty", func(c *configs.IVR) { c.BlockedOverrideDigit = "" }, "ivr.blocked_override_digit"},
+		{"blocked prompt empty", func(c *configs.IVR) { c.Prompts.Blocked = "" }, "ivr.prompts.blocked"},
+		{"override timeout zero", func(c *configs.IVR) { c.BlockedOverrideTimeout = 0 }, "ivr.blocked_override_timeout"},
+		{"operator context empty", func(c *configs.IVR) { c.OperatorContext = "" }, "ivr.operator_context"},
+		{"failover extension empty", func(c *configs.IVR) { c.FailoverExtension = "" }, "ivr.failover_extension"},
+		{"silent help code not keys", func(c *configs.IVR) { c.SilentHelpDigits = "5x" }, "ivr.silent_help_digits"},
+		{"silent help prompt empty", func(c *configs.IVR) { c.Prompts.SilentHelp = "" }, "ivr.prompts.silent_help"},
+		{"silent help timeout zero", func(c *configs.IVR) { c.SilentHelpTimeout = 0 }, "ivr.silent_help_timeout"},
+		{"inter digit timeout zero", func(c *configs.IVR) { c.InterDigitTimeout = 0 }, "ivr.inter_digit_timeout"},
+		{"location prompt empty", func(c *configs.IVR) { c.Prompts.Location = "" }, "ivr.prompts.location"},
+		{"location duration zero", func(c *configs.IVR) { c.Location.MaxDuration = 0 }, "ivr.location.max_duration"},
+		{"location silence zero", func(c *configs.IVR) { c.Location.MaxSilence = 0 }, "ivr.location.max_silence"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := configs.Default().IVR
+			cfg.Menu = append([]configs.MenuEntry(nil), cfg.Menu...)
+			tc.mutate(&cfg)
+			_, err := New(cfg, nil, nil)
+			if !errors.Is(err, ErrConfig) {
+				t.Fatalf("New error %v, want ErrConfig", err)
+			}
+			if !strings.Contains(err.Error(), tc.wantKey) {
+				t.Errorf("error %q does not name %s", err, tc.wantKey)
+			}
+		})
+	}
+	t.Run("defaults are usable", func(t *testing.T) {
+		if _, err := New(configs.Default().IVR, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("optional features switched off are usable", func(t *testing.T) {
+		cfg := configs.Default().IVR
+		cfg.SilentHelpDigits, cfg.Prompts.SilentHelp = "", ""
+		cfg.Location = configs.Location{}
+		cfg.TalkDetect, cfg.TalkMinDuration, cfg.VoiceRecordMax = false, 0, 0
+		cfg.Prompts.Greeting, cfg.Prompts.Goodbye, cfg.Prompts.Connecting = "", "", ""
+		if _, err := New(cfg, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
