@@ -1,0 +1,434 @@
+package configs
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ErrInvalid is wrapped by every *ValidationError, so callers can test
+// errors.Is(err, configs.ErrInvalid) without caring about the details.
+var ErrInvalid = errors.New("config: invalid configuration")
+
+// FieldError is one problem with one key.
+type FieldError struct {
+	// Key is the dotted path of the setting, e.g. "ari.nodes[0].url", or
+	// the name of an unknown SIAGA112_* environment variable.
+	Key string
+	// Value is the offending value, or nil when the key itself is the
+	// problem (an unknown key).
+	Value any
+	// Msg says what is wrong, written to follow the value:
+	// "is not an http(s) URL".
+	Msg string
+}
+
+// Error formats the problem as `config: <key>: <value> <msg>`.
+func (e FieldError) Error() string {
+	if e.Value == nil {
+		return fmt.Sprintf("config: %s: %s", e.Key, e.Msg)
+	}
+	return fmt.Sprintf("config: %s: %s %s", e.Key, showValue(e.Value), e.Msg)
+}
+
+// ValidationError lists every problem found in a configuration.
+type ValidationError struct {
+	// Errors holds the problems in the order of the keys in Config.
+	Errors []FieldError
+}
+
+// Error puts one problem on each line.
+func (e *ValidationError) Error() string {
+	lines := make([]string, len(e.Errors))
+	for i, fe := range e.Errors {
+		lines[i] = fe.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Unwrap makes errors.Is(err, ErrInvalid) true.
+func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+// showValue prints a value as a user would write it in the file: strings
+// and durations quoted, numbers and booleans bare.
+func showValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return strconv.Quote(x)
+	case time.Duration:
+		return strconv.Quote(FormatDuration(x))
+	case []time.Duration:
+		parts := make([]string, len(x))
+		for i, d := range x {
+			parts[i] = strconv.Quote(FormatDuration(d))
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	default:
+		return fmt.Sprintf("%v", v)
+	}
+}
+
+// FormatDuration prints d the way it is written in the config file: like
+// time.Duration.String but without zero trailing units ("1h", not
+// "1h0m0s").
+func FormatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// Limits checked by Validate.
+const (
+	MinMenuAttempts = 1
+	MaxMenuAttempts = 10
+	MinReplicas     = 1
+	MaxReplicas     = 5
+	// MaxSilentHelpDigits bounds the silent-help code; a long code is hard
+	// to press in an emergency.
+	MaxSilentHelpDigits = 4
+)
+
+// Enumerations checked by Validate.
+var (
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	logFormats = []string{"text", "json"}
+	languages  = []string{"id", "en"}
+)
+
+var (
+	phoneRE = regexp.MustCompile(`^\+?[0-9]{3,15}$`)
+	// A dialplan context, extension or emergency type: letters, digits
+	// and a few separators, nothing Asterisk would read as a pattern.
+	dialplanNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	countryRE      = regexp.MustCompile(`^[1-9][0-9]{0,2}$`)
+	schemeRE       = regexp.MustCompile(`^[a-z]+:`)
+)
+
+// checker collects problems.
+type checker struct {
+	errs []FieldError
+}
+
+func (c *checker) add(key string, value any, format string, args ...any) {
+	c.errs = append(c.errs, FieldError{Key: key, Value: value, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Validate checks every value and returns a *ValidationError listing all
+// problems, or nil.
+func (c Config) Validate() error {
+	ck := &checker{}
+	c.ARI.validate(ck)
+	c.NATS.validate(ck)
+	c.IVR.validate(ck)
+	c.Blocklist.validate(ck)
+	c.Reports.validate(ck)
+	c.HTTP.validate(ck)
+	c.Log.validate(ck)
+	if len(ck.errs) > 0 {
+		return &ValidationError{Errors: ck.errs}
+	}
+	return nil
+}
+
+func (a ARI) validate(ck *checker) {
+	ck.name("ari.application", a.Application)
+	if len(a.Nodes) == 0 {
+		ck.add("ari.nodes", nil, "must list at least one Asterisk node")
+	}
+	names := map[string]int{}
+	for i, n := range a.Nodes {
+		p := fmt.Sprintf("ari.nodes[%d]", i)
+		if ck.name(p+".name", n.Name) {
+			if j, dup := names[n.Name]; dup {
+				ck.add(p+".name", n.Name, "is already the name of ari.nodes[%d]", j)
+			} else {
+				names[n.Name] = i
+			}
+		}
+		ck.url(p+".url", n.URL, "is not an http(s) URL", "http", "https")
+		ck.url(p+".ws_url", n.WSURL, "is not a ws(s) URL", "ws", "wss")
+		ck.nonEmpty(p+".username", n.Username)
+		ck.nonEmpty(p+".password", n.Password)
+	}
+	ck.positive("ari.request_timeout", a.RequestTimeout)
+	ck.positive("ari.reconnect_min", a.ReconnectMin)
+	if ck.positive("ari.reconnect_max", a.ReconnectMax) && a.ReconnectMax < a.ReconnectMin {
+		ck.add("ari.reconnect_max", a.ReconnectMax, "is shorter than ari.reconnect_min (%s)", FormatDuration(a.ReconnectMin))
+	}
+	// An empty origin would leave the ARI library's own default, which
+	// Asterisk rejects unless allowed_origins lists it.
+	ck.url("ari.origin", a.Origin, "is not an http(s) URL", "http", "https")
+}
+
+func (n NATS) validate(ck *checker) {
+	if n.URL != "" {
+		for _, u := range strings.Split(n.URL, ",") {
+			u = strings.TrimSpace(u)
+			if !strings.Contains(u, "://") {
+				u = "nats://" + u // nats.go reads a bare host:port this way
+			}
+			if !isURL(u, "nats", "tls", "ws", "wss") {
+				ck.add("nats.url", n.URL, "is not a comma-separated list of nats://, tls://, ws:// or wss:// URLs")
+				break
+			}
+		}
+	}
+	if n.Creds != "" && n.NKey != "" {
+		ck.add("nats.nkey", n.NKey, "is set together with nats.creds; use one of them")
+	}
+	if (n.TLS.Cert == "") != (n.TLS.Key == "") {
+		ck.add("nats.tls", nil, "needs both cert and key, or neither")
+	}
+	ck.positive("nats.stream.max_age", n.Stream.MaxAge)
+	ck.intRange("nats.stream.replicas", n.Stream.Replicas, MinReplicas, MaxReplicas)
+	// JetStream rejects a duplicate window longer than the stream's max age.
+	if ck.positive("nats.stream.duplicates", n.Stream.Duplicates) && n.Stream.Duplicates > n.Stream.MaxAge && n.Stream.MaxAge > 0 {
+		ck.add("nats.stream.duplicates", n.Stream.Duplicates, "is longer than nats.stream.max_age (%s)", FormatDuration(n.Stream.MaxAge))
+	}
+	ck.positive("nats.publish.max_block", n.Publish.MaxBlock)
+	ck.positive("nats.publish.ack_timeout", n.Publish.AckTimeout)
+	ck.nonEmpty("nats.spool.dir", n.Spool.Dir)
+	if n.Spool.MaxBytes <= 0 {
+		ck.add("nats.spool.max_bytes", n.Spool.MaxBytes, "must be greater than zero")
+	}
+	ck.listen("nats.embedded.listen", n.Embedded.Listen)
+	ck.nonEmpty("nats.embedded.data_dir", n.Embedded.DataDir)
+	ck.intRange("nats.consumer.max_ack_pending", n.Consumer.MaxAckPending, 1, 1<<20)
+	ck.positive("nats.consumer.ack_wait", n.Consumer.AckWait)
+}
+
+func (iv IVR) validate(ck *checker) {
+	ck.oneOf("ivr.language", iv.Language, languages)
+	if !schemeRE.MatchString(iv.SoundPrefix) {
+		ck.add("ivr.sound_prefix", iv.SoundPrefix, `does not start with a media scheme such as "sound:"`)
+	}
+	p := iv.Prompts
+	for _, f := range []struct{ key, val string }{
+		{"greeting", p.Greeting}, {"blocked", p.Blocked}, {"menu", p.Menu},
+		{"invalid", p.Invalid}, {"no_input", p.NoInput}, {"silent_help", p.SilentHelp},
+		{"location", p.Location}, {"connecting", p.Connecting}, {"goodbye", p.Goodbye},
+	} {
+		ck.nonEmpty("ivr.prompts."+f.key, f.val)
+	}
+
+	if len(iv.Menu) == 0 {
+		ck.add("ivr.menu", nil, "must have at least one entry")
+	}
+	digits := map[string]int{}
+	for i, m := range iv.Menu {
+		k := fmt.Sprintf("ivr.menu[%d]", i)
+		if ck.dtmf(k+".digit", m.Digit) {
+			if j, dup := digits[m.Digit]; dup {
+				ck.add(k+".digit", m.Digit, "is already used by ivr.menu[%d]", j)
+			} else {
+				digits[m.Digit] = i
+			}
+		}
+		ck.dialplanName(k+".type", m.Type)
+		ck.nonEmpty(k+".prompt", m.Prompt)
+		ck.dialplanName(k+".extension", m.Extension)
+	}
+	// The silent-help code and the blocked-caller key are read on their
+	// own prompts, after the menu and instead of it, so they may reuse
+	// menu digits; each only has to be pressable.
+	ck.intRange("ivr.menu_attempts", iv.MenuAttempts, MinMenuAttempts, MaxMenuAttempts)
+	ck.positive("ivr.first_digit_timeout", iv.FirstDigitTimeout)
+	ck.positive("ivr.inter_digit_timeout", iv.InterDigitTimeout)
+	if iv.TalkDetect {
+		ck.positive("ivr.talk_min_duration", iv.TalkMinDuration)
+		ck.positive("ivr.voice_record_max", iv.VoiceRecordMax)
+	}
+	switch {
+	case iv.SilentHelpDigits == "" || len(iv.SilentHelpDigits) > MaxSilentHelpDigits:
+		ck.add("ivr.silent_help_digits", iv.SilentHelpDigits, "must be 1 to %d keys", MaxSilentHelpDigits)
+	case strings.Trim(iv.SilentHelpDigits, "0123456789*#") != "":
+		ck.add("ivr.silent_help_digits", iv.SilentHelpDigits, "may only hold the keys 0-9, * and #")
+	}
+	ck.positive("ivr.silent_help_timeout", iv.SilentHelpTimeout)
+	ck.dtmf("ivr.blocked_override_digit", iv.BlockedOverrideDigit)
+	ck.positive("ivr.blocked_override_timeout", iv.BlockedOverrideTimeout)
+	if iv.Location.Enabled {
+		ck.positive("ivr.location.max_duration", iv.Location.MaxDuration)
+		ck.positive("ivr.location.max_silence", iv.Location.MaxSilence)
+	}
+	ck.dialplanName("ivr.operator_context", iv.OperatorContext)
+	ck.dialplanName("ivr.failover_extension", iv.FailoverExtension)
+	ck.positive("ivr.drain_timeout", iv.DrainTimeout)
+}
+
+func (b Blocklist) validate(ck *checker) {
+	if !countryRE.MatchString(b.DefaultCountry) {
+		ck.add("blocklist.default_country", b.DefaultCountry, "is not a country calling code (1 to 3 digits, without +)")
+	}
+	ck.positive("blocklist.window", b.Window)
+	if b.Threshold < 1 {
+		ck.add("blocklist.threshold", b.Threshold, "must be at least 1")
+	}
+	for _, s := range []struct {
+		key string
+		n   int
+	}{
+		{"no_input", b.Strikes.NoInput}, {"abandoned", b.Strikes.Abandoned},
+		{"invalid", b.Strikes.Invalid}, {"verdict_prank", b.Strikes.VerdictPrank},
+	} {
+		if s.n < 0 {
+			ck.add("blocklist.strikes."+s.key, s.n, "must not be negative")
+		}
+	}
+	ck.positive("blocklist.abandoned_within", b.AbandonedWithin)
+	if len(b.Ladder) == 0 {
+		ck.add("blocklist.ladder", nil, "must list at least one block length")
+	}
+	for i, d := range b.Ladder {
+		k := fmt.Sprintf("blocklist.ladder[%d]", i)
+		if !ck.positive(k, d) {
+			continue
+		}
+		if i > 0 && d < b.Ladder[i-1] {
+			ck.add(k, d, "is shorter than the step before it (%s); the ladder must not go down", FormatDuration(b.Ladder[i-1]))
+		}
+	}
+	for i, n := range b.Allowlist {
+		if !phoneRE.MatchString(n) {
+			ck.add(fmt.Sprintf("blocklist.allowlist[%d]", i), n, "is not a phone number (digits with an optional leading +)")
+		}
+	}
+}
+
+func (r Reports) validate(ck *checker) {
+	ck.intRange("reports.recent_calls", r.RecentCalls, 1, 1_000_000)
+	ck.intRange("reports.top_callers", r.TopCallers, 1, 10_000)
+	ck.positive("reports.refresh", r.Refresh)
+	if r.TimeZone == "" {
+		ck.add("reports.time_zone", r.TimeZone, `must name an IANA time zone such as "Asia/Makassar", or "Local"`)
+	} else if _, err := time.LoadLocation(r.TimeZone); err != nil {
+		ck.add("reports.time_zone", r.TimeZone, "is not a known IANA time zone")
+	}
+	ck.positive("reports.retention", r.Retention)
+	// JetStream consumer names may not contain white space, '.', '*' or '>'.
+	if ck.nonEmpty("reports.durable", r.Durable) && strings.ContainsAny(r.Durable, " \t\r\n.*>") {
+		ck.add("reports.durable", r.Durable, "is not a valid JetStream consumer name (no spaces, '.', '*' or '>')")
+	}
+}
+
+func (h HTTP) validate(ck *checker) {
+	ck.listen("http.listen", h.Listen)
+	if strings.TrimSpace(h.AdminToken) != h.AdminToken {
+		// Leading or trailing blanks are almost always a copy-paste
+		// accident and would make every request fail to match. The value
+		// is a secret, so it is not echoed.
+		ck.add("http.admin_token", nil, "starts or ends with white space")
+	}
+}
+
+func (l Log) validate(ck *checker) {
+	ck.oneOf("log.level", l.Level, logLevels)
+	ck.oneOf("log.format", l.Format, logFormats)
+}
+
+func (ck *checker) nonEmpty(key, v string) bool {
+	if strings.TrimSpace(v) == "" {
+		ck.add(key, v, "must not be empty")
+		return false
+	}
+	return true
+}
+
+func (ck *checker) name(key, v string) bool {
+	if !ck.nonEmpty(key, v) {
+		return false
+	}
+	if strings.ContainsAny(v, " \t\r\n") {
+		ck.add(key, v, "must not contain white space")
+		return false
+	}
+	return true
+}
+
+func (ck *checker) dialplanName(key, v string) {
+	if !ck.nonEmpty(key, v) {
+		return
+	}
+	if !dialplanNameRE.MatchString(v) {
+		ck.add(key, v, "may only hold letters, digits, '_', '.' and '-'")
+	}
+}
+
+func (ck *checker) positive(key string, d time.Duration) bool {
+	if d <= 0 {
+		ck.add(key, d, "must be greater than zero")
+		return false
+	}
+	return true
+}
+
+func (ck *checker) intRange(key string, v, lo, hi int) {
+	if v < lo || v > hi {
+		ck.add(key, v, "must be between %d and %d", lo, hi)
+	}
+}
+
+func (ck *checker) oneOf(key, v string, allowed []string) {
+	for _, a := range allowed {
+		if v == a {
+			return
+		}
+	}
+	ck.add(key, v, "is not one of %s", strings.Join(allowed, ", "))
+}
+
+func (ck *checker) dtmf(key, v string) bool {
+	if len(v) != 1 || !strings.Contains("0123456789*#", v) {
+		ck.add(key, v, "is not a single key 0-9, * or #")
+		return false
+	}
+	return true
+}
+
+func (ck *checker) url(key, v, msg string, schemes ...string) {
+	if !isURL(v, schemes...) {
+		ck.add(key, v, "%s", msg)
+	}
+}
+
+func isURL(v string, schemes ...string) bool {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || u.Hostname() == "" {
+		return false
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return false
+		}
+	}
+	for _, s := range schemes {
+		if u.Scheme == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (ck *checker) listen(key, v string) {
+	_, port, err := net.SplitHostPort(v)
+	if err == nil {
+		var n int
+		n, err = strconv.Atoi(port)
+		if err == nil && (n < 0 || n > 65535) {
+			err = errors.New("port out of range")
+		}
+	}
+	if err != nil {
+		ck.add(key, v, "is not a host:port listen address (port 0-65535)")
+	}
+}
