@@ -1,0 +1,441 @@
+package ari
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"time"
+
+	ariv6 "github.com/CyCoreSystems/ari/v6"
+	"github.com/CyCoreSystems/ari/v6/client/native"
+
+	"github.com/siaga112/siaga112/flows"
+)
+
+// Why Prompt and Record are not built on ext/play and ext/record.
+//
+// Both helpers wait for their events through handle.Subscribe, i.e. the
+// library's stdbus: a subscription per playback, per DTMF listener and per
+// recording, each matched against every event of the node (O(live calls)
+// per event) and each silently dropping events when its buffer is full.
+// They also need native.Client.Connect's bus, which we do not use (see
+// router.go). And neither can be ended by talk detection: play.Prompt ends
+// on DTMF match, timeout or hangup only, so a caller who speaks during the
+// menu could not be recognised as "voice" until the whole prompt and its
+// digit timeouts had run out. So the adapter drives playbacks, digits,
+// talk detection and recordings itself from the call's inbox, which the
+// router fills in O(1) per event.
+
+// talkDetectVar is the Asterisk dialplan function that turns on
+// ChannelTalkingStarted/Finished events for a channel.
+const talkDetectVar = "TALK_DETECT(set)"
+
+// Playback states Asterisk reports in PlaybackFinished.
+const playbackFailed = "failed"
+
+// maxTypeahead bounds the keys remembered between prompts.
+const maxTypeahead = 16
+
+// call is the flows.Call of one channel. Its methods are called by the
+// session goroutine only, one at a time; all fields except the session's
+// atomics are owned by that goroutine.
+type call struct {
+	s       *session
+	client  *native.Client
+	key     *ariv6.Key
+	timeout time.Duration
+	log     *slog.Logger
+
+	// pending holds keys pressed and not yet consumed by a collecting
+	// Prompt (type-ahead: a caller who presses 1 during the greeting is not
+	// made to wait for the menu).
+	pending string
+
+	talkDetectOn bool
+	// detectTalk and talkMin describe the running Prompt's talk rule.
+	detectTalk bool
+	talkMin    time.Duration
+	// talkingSince is when the current talk spurt started (zero: silent).
+	talkingSince time.Time
+	// talked is set when a finished talk spurt was at least talkMin long.
+	talked bool
+
+	seq          int
+	curPlayback  string
+	pbDone       bool
+	pbState      string
+	curRecording string
+	recDone      bool
+	recFailed    bool
+	recCause     string
+}
+
+var _ flows.Call = (*call)(nil)
+
+// gone returns the error for a channel that ended; nil while it is alive.
+func (c *call) gone(op string) error {
+	if c.s.ended.Load() {
+		return fmt.Errorf("ari: %s: %w", op, ErrChannelGone)
+	}
+	return nil
+}
+
+// doneErr is the error for an operation interrupted by ctx.
+func (c *call) doneErr(ctx context.Context, op string) error {
+	if err := c.gone(op); err != nil {
+		return err
+	}
+	return fmt.Errorf("ari: %s: %w", op, context.Cause(ctx))
+}
+
+// handle applies one event to the call's state.
+func (c *call) handle(e ariv6.Event) {
+	switch ev := e.(type) {
+	case *ariv6.ChannelDtmfReceived:
+		if len(c.pending) < maxTypeahead {
+			c.pending += ev.Digit
+		}
+	case *ariv6.ChannelTalkingStarted:
+		c.talkingSince = time.Now()
+	case *ariv6.ChannelTalkingFinished:
+		if c.detectTalk && time.Duration(ev.Duration)*time.Millisecond >= c.talkMin {
+			c.talked = true
+		}
+		c.talkingSince = time.Time{}
+	case *ariv6.PlaybackFinished:
+		if ev.Playback.ID == c.curPlayback {
+			c.pbDone, c.pbState = true, ev.Playback.State
+		}
+	case *ariv6.RecordingFinished:
+		if ev.Recording.Name == c.curRecording {
+			c.recDone = true
+		}
+	case *ariv6.RecordingFailed:
+		if ev.Recording.Name == c.curRecording {
+			c.recDone, c.recFailed, c.recCause = true, true, ev.Recording.Cause
+		}
+	}
+}
+
+// step handles at most one event, or returns when deadline passes (zero
+// deadline: no deadline). It returns an error only when ctx ends.
+func (c *call) step(ctx context.Context, deadline time.Time, op string) error {
+	var timer <-chan time.Time
+	if !deadline.IsZero() {
+		d := time.Until(deadline)
+		if d <= 0 {
+			return nil
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case e, ok := <-c.s.inbox:
+		if ok {
+			c.handle(e)
+		}
+		return nil
+	case <-timer:
+		return nil
+	case <-ctx.Done():
+		return c.doneErr(ctx, op)
+	}
+}
+
+// rest runs one REST request bounded by the request timeout and ctx,
+// handling the call's events while it waits (a key pressed while the play
+// request is in flight must not be lost).
+func (c *call) rest(ctx context.Context, op string, fn func() error) error {
+	if err := c.gone(op); err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return c.doneErr(ctx, op)
+	}
+	done := make(chan error, 1)
+	// The request cannot be cancelled (see restCall); the buffered channel
+	// lets the goroutine finish whenever the request does.
+	go func() { done <- fn() }()
+	timer := time.NewTimer(c.timeout)
+	defer timer.Stop()
+	for {
+		select {
+		case err := <-done:
+			return classify(op, err)
+		case e, ok := <-c.s.inbox:
+			if ok {
+				c.handle(e)
+			}
+		case <-timer.C:
+			return fmt.Errorf("ari: %s: %w after %s", op, ErrRequestTimeout, c.timeout)
+		case <-ctx.Done():
+			return c.doneErr(ctx, op)
+		}
+	}
+}
+
+// Answer implements flows.Call.
+func (c *call) Answer(ctx context.Context) error {
+	return c.rest(ctx, "answer", func() error { return c.client.Channel().Answer(c.key) })
+}
+
+// talkDeadline is when the current talk spurt will have lasted talkMin,
+// counted from no earlier than from (the prompt's start); zero if silent.
+func (c *call) talkDeadline(from time.Time) time.Time {
+	if !c.detectTalk || c.talkingSince.IsZero() {
+		return time.Time{}
+	}
+	start := c.talkingSince
+	if start.Before(from) {
+		start = from
+	}
+	return start.Add(c.talkMin)
+}
+
+// Prompt implements flows.Call.
+//
+// Keys are collected only when spec.MaxDigits > 0; then any key stops the
+// sounds (barge-in) and keys pressed before the prompt (type-ahead) count
+// at once. Keys pressed during a prompt that collects none are kept for the
+// next one that does. With spec.DetectTalk, talking for spec.TalkMin before
+// any key ends the prompt with PromptTalk. A playback Asterisk reports as
+// failed is an error wrapping ErrPlaybackFailed.
+func (c *call) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptResult, error) {
+	collect := spec.MaxDigits > 0
+	if spec.DetectTalk && !c.talkDetectOn {
+		err := c.rest(ctx, "set talk detect", func() error {
+			return c.client.Channel().SetVariable(c.key, talkDetectVar, "")
+		})
+		if err != nil {
+			return flows.PromptResult{}, err
+		}
+		c.talkDetectOn = true
+	}
+	c.detectTalk, c.talkMin, c.talked = spec.DetectTalk, spec.TalkMin, false
+	defer func() { c.detectTalk, c.talked = false, false }()
+	start := time.Now()
+
+	// outcome reports whether the prompt is decided by input so far.
+	outcome := func() (flows.PromptStatus, bool) {
+		if collect && len(c.pending) >= spec.MaxDigits {
+			return flows.PromptDone, true
+		}
+		if c.detectTalk && (!collect || c.pending == "") {
+			if c.talked {
+				return flows.PromptTalk, true
+			}
+			if d := c.talkDeadline(start); !d.IsZero() && !time.Now().Before(d) {
+				return flows.PromptTalk, true
+			}
+		}
+		return 0, false
+	}
+	finish := func(st flows.PromptStatus) (flows.PromptResult, error) {
+		res := flows.PromptResult{Status: st}
+		if collect && st != flows.PromptTalk {
+			n := min(len(c.pending), spec.MaxDigits)
+			res.Digits, c.pending = c.pending[:n], c.pending[n:]
+		}
+		return res, nil
+	}
+
+	for _, sound := range spec.Sounds {
+		if st, ok := outcome(); ok {
+			return finish(st)
+		}
+		if collect && c.pending != "" {
+			break // barge-in: keys already came, go collect the rest
+		}
+		c.seq++
+		id := c.s.id + "-pb-" + strconv.Itoa(c.seq)
+		c.curPlayback, c.pbDone, c.pbState = id, false, ""
+		err := c.rest(ctx, "play", func() error {
+			_, err := c.client.Channel().Play(c.key, id, sound)
+			return err
+		})
+		if err != nil {
+			return flows.PromptResult{}, err
+		}
+		for !c.pbDone {
+			if st, ok := outcome(); ok {
+				c.stopPlayback(ctx, id)
+				return finish(st)
+			}
+			if collect && c.pending != "" {
+				c.stopPlayback(ctx, id)
+				break
+			}
+			if err := c.step(ctx, c.talkDeadline(start), "play"); err != nil {
+				return flows.PromptResult{}, err
+			}
+		}
+		if c.pbDone && c.pbState == playbackFailed {
+			return flows.PromptResult{}, fmt.Errorf("ari: play %s: %w", sound, ErrPlaybackFailed)
+		}
+		if collect && c.pending != "" {
+			break
+		}
+	}
+	if st, ok := outcome(); ok {
+		return finish(st)
+	}
+	if !collect && !c.detectTalk {
+		return finish(flows.PromptDone)
+	}
+	if !collect {
+		// Sounds done, talk detection only: nothing more to wait for.
+		return finish(flows.PromptDone)
+	}
+
+	// Digit phase: first-digit timeout, then inter-digit timeout after each key.
+	got := len(c.pending)
+	deadline := time.Now().Add(spec.FirstDigitTimeout)
+	if got > 0 {
+		deadline = time.Now().Add(spec.InterDigitTimeout)
+	}
+	for {
+		if st, ok := outcome(); ok {
+			return finish(st)
+		}
+		now := time.Now()
+		if !now.Before(deadline) {
+			return finish(flows.PromptTimeout)
+		}
+		wake := deadline
+		if td := c.talkDeadline(start); !td.IsZero() && td.Before(wake) {
+			wake = td
+		}
+		if err := c.step(ctx, wake, "collect digits"); err != nil {
+			return flows.PromptResult{}, err
+		}
+		if len(c.pending) > got {
+			got = len(c.pending)
+			deadline = time.Now().Add(spec.InterDigitTimeout)
+		}
+	}
+}
+
+// stopPlayback stops a playback that barge-in or talk interrupted. A 404
+// means it already finished; other failures are logged and the prompt goes
+// on, since the caller's input is what matters now.
+func (c *call) stopPlayback(ctx context.Context, id string) {
+	err := c.rest(ctx, "stop playback", func() error {
+		return c.client.Playback().Stop(ariv6.NewKey(ariv6.PlaybackKey, id))
+	})
+	if err != nil && !errors.Is(err, flows.ErrHangup) {
+		c.log.Warn("playback not stopped", "playback_id", id, "error", err)
+	}
+}
+
+// wholeSeconds rounds a duration up to whole seconds (ARI takes seconds;
+// rounding down would turn a short limit into "no limit").
+func wholeSeconds(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return (d + time.Second - 1).Truncate(time.Second)
+}
+
+// Record implements flows.Call. The recording is stored as WAV; a key
+// press ends it. A recording Asterisk reports as failed is logged and
+// returns "" without error: losing the location recording must not cost
+// the caller the transfer.
+func (c *call) Record(ctx context.Context, spec flows.RecordSpec) (string, error) {
+	// Keys pressed before the recording are not an answer to anything
+	// after it.
+	c.pending = ""
+	c.curRecording, c.recDone, c.recFailed, c.recCause = spec.Name, false, false, ""
+	opts := &ariv6.RecordingOptions{
+		Format:      "wav",
+		MaxDuration: wholeSeconds(spec.MaxDuration),
+		MaxSilence:  wholeSeconds(spec.MaxSilence),
+		Exists:      "overwrite",
+		Terminate:   "any",
+	}
+	err := c.rest(ctx, "record", func() error {
+		_, err := c.client.Channel().Record(c.key, spec.Name, opts)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	// Asterisk ends the recording itself after MaxDuration; the extra time
+	// covers its event arriving late. Past that we stop it ourselves.
+	deadline := time.Now().Add(opts.MaxDuration + c.timeout + time.Second)
+	stopped := false
+	for !c.recDone {
+		if !time.Now().Before(deadline) {
+			if stopped {
+				c.log.Warn("recording did not finish", "recording", spec.Name)
+				return "", nil
+			}
+			stopped = true
+			if err := c.rest(ctx, "stop recording", func() error {
+				return c.client.LiveRecording().Stop(ariv6.NewKey(ariv6.LiveRecordingKey, spec.Name))
+			}); err != nil {
+				return "", err
+			}
+			deadline = time.Now().Add(c.timeout)
+		}
+		if err := c.step(ctx, deadline, "record"); err != nil {
+			if c.recDone && !c.recFailed {
+				return spec.Name, err
+			}
+			return "", err
+		}
+	}
+	if c.recFailed {
+		c.log.Warn("recording failed", "recording", spec.Name, "cause", c.recCause)
+		return "", nil
+	}
+	return spec.Name, nil
+}
+
+// SetVariables implements flows.Call; variables are set in name order so
+// that the requests are reproducible.
+func (c *call) SetVariables(ctx context.Context, vars map[string]string) error {
+	names := make([]string, 0, len(vars))
+	for n := range vars {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		err := c.rest(ctx, "set variable "+n, func() error {
+			return c.client.Channel().SetVariable(c.key, n, vars[n])
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Continue implements flows.Call. It is attempted even when ctx is already
+// cancelled (shutdown, lost events connection), bounded by the request
+// timeout: handing the caller to operators is the one step that must not be
+// skipped.
+func (c *call) Continue(ctx context.Context, dialplanContext, extension string, priority int) error {
+	err := c.rest(context.WithoutCancel(ctx), "continue", func() error {
+		return c.client.Channel().Continue(c.key, dialplanContext, extension, priority)
+	})
+	if err == nil {
+		c.s.left.Store(true)
+	}
+	return err
+}
+
+// Hangup implements flows.Call; like Continue it is attempted even when ctx
+// is cancelled.
+func (c *call) Hangup(ctx context.Context) error {
+	err := c.rest(context.WithoutCancel(ctx), "hangup", func() error {
+		return c.client.Channel().Hangup(c.key, "normal")
+	})
+	if err == nil {
+		c.s.left.Store(true)
+	}
+	return err
+}

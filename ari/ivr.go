@@ -1,0 +1,233 @@
+package ari
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	ariv6 "github.com/CyCoreSystems/ari/v6"
+
+	"github.com/siaga112/siaga112/configs"
+)
+
+// Options are what an IVR needs.
+type Options struct {
+	// ARI is the connection configuration (nodes, timeouts, origin).
+	ARI configs.ARI
+	// IVR is the call flow configuration; the session uses its operator
+	// context, failover extension and drain timeout.
+	IVR configs.IVR
+	// Flow runs each call; *flows.Flow implements it.
+	Flow FlowRunner
+	// Blocklist is consulted on StasisStart; nil means nobody is blocked.
+	Blocklist Blocklist
+	// Publisher receives the call events; *events.Publisher implements it.
+	Publisher Publisher
+	// Logger receives the IVR's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// Stats are the IVR's counters across nodes.
+type Stats struct {
+	// Calls counts sessions started.
+	Calls uint64
+	// ActiveCalls is the number of live sessions.
+	ActiveCalls int
+	// Orphans counts channels found in the app without a session and put
+	// through to operators after a reconnect.
+	Orphans uint64
+	// Events sums the nodes' event counters.
+	Events RouterStats
+}
+
+// IVR serves the Stasis application on every configured Asterisk node.
+type IVR struct {
+	ari       configs.ARI
+	ivr       configs.IVR
+	flow      FlowRunner
+	blocklist Blocklist
+	pub       Publisher
+	log       *slog.Logger
+	nodes     []*node
+
+	// sessions counts running session goroutines. Add is only called by
+	// the nodes' WebSocket readers, and Wait only after they stopped.
+	sessions sync.WaitGroup
+	// draining is set once shutdown began: new calls go straight to operators.
+	draining atomic.Bool
+	calls    atomic.Uint64
+	orphans  atomic.Uint64
+	// callsCtx is the parent context of every session, set by Run.
+	callsCtx atomic.Pointer[context.Context]
+
+	runOnce  sync.Once
+	stopOnce sync.Once
+	stopCh   chan struct{} // closed by Stop
+	doneCh   chan struct{} // closed when Run returns
+}
+
+// New checks the options and builds an IVR; nothing connects until Run.
+func New(o Options) (*IVR, error) {
+	switch {
+	case o.Flow == nil:
+		return nil, errors.New("ari: options: Flow is required")
+	case o.Publisher == nil:
+		return nil, errors.New("ari: options: Publisher is required")
+	case len(o.ARI.Nodes) == 0:
+		return nil, errors.New("ari: options: ari.nodes is empty")
+	case o.ARI.Application == "":
+		return nil, errors.New("ari: options: ari.application is empty")
+	case o.ARI.RequestTimeout <= 0:
+		return nil, errors.New("ari: options: ari.request_timeout must be positive")
+	case o.ARI.ReconnectMin <= 0 || o.ARI.ReconnectMax < o.ARI.ReconnectMin:
+		return nil, errors.New("ari: options: ari.reconnect_min must be positive and not above ari.reconnect_max")
+	case o.IVR.OperatorContext == "" || o.IVR.FailoverExtension == "":
+		return nil, errors.New("ari: options: ivr.operator_context and ivr.failover_extension are required")
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	v := &IVR{
+		ari: o.ARI, ivr: o.IVR, flow: o.Flow, blocklist: o.Blocklist, pub: o.Publisher,
+		log:    log.With("component", "ivr"),
+		stopCh: make(chan struct{}),
+		doneCh: make(chan struct{}),
+	}
+	seen := make(map[string]bool)
+	for _, nc := range o.ARI.Nodes {
+		if nc.Name == "" || seen[nc.Name] {
+			return nil, fmt.Errorf("ari: options: node name %q is empty or repeated", nc.Name)
+		}
+		seen[nc.Name] = true
+		v.nodes = append(v.nodes, newNode(v, nc))
+	}
+	return v, nil
+}
+
+// Run connects to every node and serves calls until ctx ends or Stop is
+// called, then drains: new calls go straight to operators, calls in
+// progress get configs.IVR.DrainTimeout to finish, and those still running
+// after that are put through to operators. Run returns nil after a clean
+// drain; it can be called once.
+func (v *IVR) Run(ctx context.Context) error {
+	started := false
+	v.runOnce.Do(func() { started = true })
+	if !started {
+		return ErrStopped
+	}
+	defer close(v.doneCh)
+
+	// nodeCtx outlives ctx on purpose: calls being drained still need
+	// their events.
+	nodeCtx, stopNodes := context.WithCancel(context.WithoutCancel(ctx))
+	// callsCtx is the parent of every session; cancelling it with
+	// ErrShutdown makes the remaining calls fail over.
+	callsCtx, stopCalls := context.WithCancelCause(context.WithoutCancel(ctx))
+	v.callsCtx.Store(&callsCtx)
+	var readers sync.WaitGroup
+	for _, n := range v.nodes {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			n.run(nodeCtx)
+		}()
+	}
+
+	select {
+	case <-ctx.Done():
+	case <-v.stopCh:
+	}
+	v.draining.Store(true)
+	v.log.Info("IVR draining", "active_calls", v.activeCalls(), "drain_timeout", v.ivr.DrainTimeout)
+	if !v.waitIdle(v.ivr.DrainTimeout) {
+		v.log.Warn("drain time over; putting remaining calls through to operators", "active_calls", v.activeCalls())
+		stopCalls(ErrShutdown)
+		// Each remaining session needs at most a few bounded requests.
+		v.waitIdle(4*v.ari.RequestTimeout + time.Second)
+	}
+	stopNodes()
+	readers.Wait()
+	stopCalls(ErrShutdown)
+	v.sessions.Wait()
+	v.log.Info("IVR stopped")
+	return nil
+}
+
+// Stop begins the drain of Run and waits until Run returned or ctx ended.
+func (v *IVR) Stop(ctx context.Context) error {
+	v.stopOnce.Do(func() { close(v.stopCh) })
+	select {
+	case <-v.doneCh:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("ari: stop: %w", ctx.Err())
+	}
+}
+
+// waitIdle polls until no call is live or d passed; it reports idleness.
+func (v *IVR) waitIdle(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for v.activeCalls() > 0 {
+		if !time.Now().Before(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
+
+func (v *IVR) activeCalls() int {
+	n := 0
+	for _, nd := range v.nodes {
+		n += nd.router.count()
+	}
+	return n
+}
+
+// startSession is called by a node's WebSocket reader on StasisStart. The
+// session is registered in the router before its goroutine starts, so the
+// channel's next events are already routed to it.
+func (v *IVR) startSession(n *node, ev *ariv6.StasisStart) {
+	parent := context.Background()
+	if p := v.callsCtx.Load(); p != nil {
+		parent = *p
+	}
+	s := newSession(parent, n, ev.Channel)
+	if !n.router.add(s) {
+		n.log.Warn("StasisStart for a channel that already has a session", "channel_id", ev.Channel.ID)
+		s.cancel(nil)
+		return
+	}
+	v.calls.Add(1)
+	v.sessions.Add(1)
+	go s.run(v)
+}
+
+// Health returns every node's connection state, for /healthz.
+func (v *IVR) Health() []NodeHealth {
+	out := make([]NodeHealth, 0, len(v.nodes))
+	for _, n := range v.nodes {
+		out = append(out, n.health())
+	}
+	return out
+}
+
+// Stats returns the IVR's counters.
+func (v *IVR) Stats() Stats {
+	st := Stats{Calls: v.calls.Load(), ActiveCalls: v.activeCalls(), Orphans: v.orphans.Load()}
+	for _, n := range v.nodes {
+		e := n.router.stats()
+		st.Events.Routed += e.Routed
+		st.Events.Ignored += e.Ignored
+		st.Events.Late += e.Late
+		st.Events.Unrouted += e.Unrouted
+		st.Events.InboxFull += e.InboxFull
+		st.Events.Undecodable += e.Undecodable
+	}
+	return st
+}

@@ -1,0 +1,321 @@
+package ari
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	ariv6 "github.com/CyCoreSystems/ari/v6"
+	"github.com/CyCoreSystems/ari/v6/client/native"
+	"golang.org/x/net/websocket"
+
+	"github.com/siaga112/siaga112/configs"
+)
+
+// NodeHealth is one Asterisk node's connection state, as /healthz shows it.
+type NodeHealth struct {
+	// Name is the node's configured name.
+	Name string `json:"name"`
+	// Connected is true while the events WebSocket is up.
+	Connected bool `json:"connected"`
+	// Since is when Connected last changed.
+	Since time.Time `json:"since"`
+	// LastError is the last connection error ("" if none yet).
+	LastError string `json:"last_error,omitempty"`
+	// Reconnects counts connections after the first.
+	Reconnects int `json:"reconnects"`
+	// ActiveCalls is the number of live sessions on the node.
+	ActiveCalls int `json:"active_calls"`
+	// Events counts the node's ARI events by fate.
+	Events RouterStats `json:"events"`
+}
+
+// node is one Asterisk server: the events WebSocket (read by us, see
+// router.go) and the library's native client for REST.
+type node struct {
+	cfg    configs.ARINode
+	ari    configs.ARI
+	client *native.Client
+	router *router
+	log    *slog.Logger
+	ivr    *IVR
+
+	mu          sync.Mutex
+	connected   bool      // guarded by mu
+	since       time.Time // guarded by mu
+	lastErr     string    // guarded by mu
+	connections int       // guarded by mu
+}
+
+func newNode(v *IVR, cfg configs.ARINode) *node {
+	log := v.log.With("node", cfg.Name)
+	n := &node{
+		cfg:    cfg,
+		ari:    v.ari,
+		router: newRouter(log),
+		log:    log,
+		ivr:    v,
+		since:  time.Now(),
+	}
+	// The client is used for REST only; Connect is never called, so the
+	// library starts no WebSocket and no bus of its own.
+	n.client = native.New(&native.Options{
+		Application:     v.ari.Application,
+		URL:             cfg.URL,
+		WebsocketURL:    cfg.WSURL,
+		WebsocketOrigin: v.ari.Origin,
+		Username:        cfg.Username,
+		Password:        cfg.Password,
+		Logger:          newLibraryLogger(log),
+	})
+	return n
+}
+
+// health returns the node's state.
+func (n *node) health() NodeHealth {
+	n.mu.Lock()
+	h := NodeHealth{Name: n.cfg.Name, Connected: n.connected, Since: n.since, LastError: n.lastErr}
+	if n.connections > 1 {
+		h.Reconnects = n.connections - 1
+	}
+	n.mu.Unlock()
+	h.ActiveCalls = n.router.count()
+	h.Events = n.router.stats()
+	return h
+}
+
+// wsConfig builds the WebSocket configuration: the app name in the query,
+// basic auth, and our Origin (the library's default http://localhost/ is
+// not in Asterisk's allowed_origins).
+func (n *node) wsConfig() (*websocket.Config, error) {
+	q := url.Values{}
+	q.Set("app", n.ari.Application)
+	sep := "?"
+	if strings.Contains(n.cfg.WSURL, "?") {
+		sep = "&"
+	}
+	cfg, err := websocket.NewConfig(n.cfg.WSURL+sep+q.Encode(), n.ari.Origin)
+	if err != nil {
+		return nil, fmt.Errorf("ari: node %s: websocket config: %w", n.cfg.Name, err)
+	}
+	auth := base64.StdEncoding.EncodeToString([]byte(n.cfg.Username + ":" + n.cfg.Password))
+	cfg.Header.Set("Authorization", "Basic "+auth)
+	return cfg, nil
+}
+
+// run keeps the node connected until ctx ends: dial, read events until the
+// connection fails, then retry with capped exponential backoff. An outage
+// is logged once when it starts and once when it ends, with its length.
+func (n *node) run(ctx context.Context) {
+	cfg, err := n.wsConfig()
+	if err != nil {
+		n.setDown(err)
+		n.log.Error("ARI node not usable", "error", err)
+		return
+	}
+	var (
+		backoff   = n.ari.ReconnectMin
+		downSince time.Time // zero while up or before the first attempt
+		recovery  sync.WaitGroup
+	)
+	defer recovery.Wait()
+	for ctx.Err() == nil {
+		ws, err := n.dial(ctx, cfg)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			n.setDown(err)
+			if downSince.IsZero() {
+				downSince = time.Now()
+				n.log.Warn("ARI node unreachable; retrying with backoff", "error", err,
+					"retry_min", n.ari.ReconnectMin, "retry_max", n.ari.ReconnectMax)
+			} else {
+				n.log.Debug("ARI reconnect failed", "error", err, "next_retry", backoff)
+			}
+			if !sleepCtx(ctx, backoff) {
+				return
+			}
+			backoff = min(backoff*2, n.ari.ReconnectMax)
+			continue
+		}
+		backoff = n.ari.ReconnectMin
+		first := n.setUp()
+		if !downSince.IsZero() {
+			n.log.Info("ARI node connected again", "outage", time.Since(downSince).Round(time.Millisecond))
+		} else if first {
+			n.log.Info("ARI node connected")
+		}
+		downSince = time.Time{}
+
+		// Calls left in the app by a previous connection or process are
+		// found and put through once the new connection is up.
+		recovery.Add(1)
+		go func() {
+			defer recovery.Done()
+			n.recoverOrphans(ctx)
+		}()
+
+		err = n.read(ctx, ws)
+		if ctx.Err() != nil {
+			return
+		}
+		downSince = time.Now()
+		n.setDown(err)
+		n.log.Warn("ARI events connection lost; calls in progress are put through to operators", "error", err,
+			"active_calls", n.router.count())
+		// Events of the calls in progress are lost from here on, so their
+		// flows cannot be trusted: cancel them; each session then puts its
+		// caller through to operators over REST (which may still work).
+		for _, s := range n.router.all() {
+			s.cancel(ErrConnectionLost)
+		}
+	}
+}
+
+// dial opens the events WebSocket, bounded by the request timeout.
+func (n *node) dial(ctx context.Context, cfg *websocket.Config) (*websocket.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, n.ari.RequestTimeout)
+	defer cancel()
+	ws, err := cfg.DialContext(dctx)
+	if err != nil {
+		return nil, fmt.Errorf("ari: node %s: dial %s: %w", n.cfg.Name, n.cfg.WSURL, err)
+	}
+	return ws, nil
+}
+
+// read decodes and routes events until the connection fails or ctx ends.
+func (n *node) read(ctx context.Context, ws *websocket.Conn) error {
+	stop := context.AfterFunc(ctx, func() { _ = ws.Close() })
+	defer stop()
+	defer func() { _ = ws.Close() }()
+	for {
+		var data []byte
+		if err := websocket.Message.Receive(ws, &data); err != nil {
+			return fmt.Errorf("ari: node %s: read events: %w", n.cfg.Name, err)
+		}
+		e, err := ariv6.DecodeEvent(data)
+		if err != nil {
+			n.router.undecodableMessage(err)
+			continue
+		}
+		if ss, ok := e.(*ariv6.StasisStart); ok {
+			n.ivr.startSession(n, ss)
+			continue
+		}
+		n.router.route(e)
+	}
+}
+
+func (n *node) setUp() (first bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.connected, n.since = true, time.Now()
+	n.connections++
+	return n.connections == 1
+}
+
+func (n *node) setDown(err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.connected {
+		n.since = time.Now()
+	}
+	n.connected = false
+	if err != nil {
+		n.lastErr = err.Error()
+	}
+}
+
+// orphanGrace is how long a channel found in the app without a session is
+// given for its StasisStart to arrive before it is treated as orphaned (the
+// listing can race a call that is just entering the app).
+const orphanGrace = 500 * time.Millisecond
+
+// recoverOrphans finds channels that are in our Stasis application but
+// have no session on this node (left behind by a dropped connection or a
+// previous process) and puts them through to operators.
+func (n *node) recoverOrphans(ctx context.Context) {
+	timeout := n.ari.RequestTimeout
+	var keys []*ariv6.Key
+	err := restCall(ctx, timeout, "list channels", func() error {
+		var err error
+		keys, err = n.client.Channel().List(nil)
+		return err
+	})
+	if err != nil {
+		n.log.Warn("orphaned calls not checked", "error", err)
+		return
+	}
+	var candidates []*ariv6.Key
+	for _, k := range keys {
+		if n.router.get(k.ID) != nil {
+			continue
+		}
+		var data *ariv6.ChannelData
+		err := restCall(ctx, timeout, "channel data", func() error {
+			var err error
+			data, err = n.client.Channel().Data(k)
+			return err
+		})
+		if err != nil {
+			if !errors.Is(err, ErrChannelGone) {
+				n.log.Warn("channel not checked for orphaning", "channel_id", k.ID, "error", err)
+			}
+			continue
+		}
+		if inApp(data, n.ari.Application) {
+			candidates = append(candidates, k)
+		}
+	}
+	if len(candidates) == 0 || !sleepCtx(ctx, orphanGrace) {
+		return
+	}
+	for _, k := range candidates {
+		if n.router.get(k.ID) != nil {
+			continue
+		}
+		vars := map[string]string{"SIAGA112_CALL_ID": k.ID, "SIAGA112_TYPE": "failover"}
+		for name, val := range vars {
+			_ = restCall(ctx, timeout, "set variable", func() error {
+				return n.client.Channel().SetVariable(k, name, val)
+			})
+		}
+		err := restCall(ctx, timeout, "continue orphan", func() error {
+			return n.client.Channel().Continue(k, n.ivr.ivr.OperatorContext, n.ivr.ivr.FailoverExtension, 1)
+		})
+		if err != nil {
+			n.log.Error("orphaned call could not be put through to operators", "channel_id", k.ID, "error", err)
+			continue
+		}
+		n.ivr.orphans.Add(1)
+		n.log.Warn("orphaned call put through to operators", "channel_id", k.ID)
+	}
+}
+
+// inApp reports whether a channel is executing Stasis(app[,args]).
+func inApp(ch *ariv6.ChannelData, app string) bool {
+	if ch == nil || ch.Dialplan == nil || !strings.EqualFold(ch.Dialplan.AppName, "Stasis") {
+		return false
+	}
+	data := ch.Dialplan.AppData
+	return data == app || strings.HasPrefix(data, app+",")
+}
+
+// sleepCtx waits d or until ctx ends; it reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,286 @@
+package ari
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	ariv6 "github.com/CyCoreSystems/ari/v6"
+)
+
+// Why we do not use the library's event bus.
+//
+// native.Client reads the WebSocket in one goroutine and hands every event
+// to stdbus.Send, which walks every subscription (one or more per live call
+// when ext/play or ext/record are used: O(calls) work per event) and drops
+// the event without trace when a subscription's 100-slot buffer is full.
+// The buffer size is an unexported package variable and the bus is created
+// inside Connect, so neither can be changed from here. Even a single
+// ari.Events.All subscription drained by one goroutine would lose events
+// silently whenever that goroutine falls 100 events behind, and nothing
+// would count them. The client also reconnects on its own fixed one-second
+// loop without telling anyone, which we need to know to recover orphaned
+// calls, and its Connected flag is read and written without synchronisation.
+//
+// So each node reads the ARI events WebSocket itself (the same
+// golang.org/x/net/websocket package and ariv6.DecodeEvent decoder the
+// library uses), and routes each decoded event here: one map lookup by
+// channel id under a read lock, then a non-blocking send into that call's
+// bounded inbox. A full inbox, an event for an unknown channel, or an event
+// we could not decode is counted and logged (rate-limited); nothing is
+// dropped silently. The library's native client is still used for every
+// REST request.
+
+// inboxSize bounds one call's queue of unprocessed events. A call reads its
+// inbox while it waits for anything (REST replies, playbacks, digits), so
+// the queue only fills if the session is stuck, and then the event is
+// counted as dropped.
+const inboxSize = 256
+
+// endedMemory is how many recently ended channel ids are remembered so that
+// the events Asterisk sends after StasisEnd (ChannelDestroyed, varsets) are
+// counted as late rather than reported as unknown.
+const endedMemory = 4096
+
+// RouterStats counts what happened to ARI events on one node.
+type RouterStats struct {
+	// Routed events reached a call's inbox.
+	Routed uint64
+	// Ignored events are types no call acts on (varsets, dialplan moves).
+	Ignored uint64
+	// Late events are for channels whose session already ended.
+	Late uint64
+	// Unrouted events are for channels this node has no session for.
+	Unrouted uint64
+	// InboxFull events were dropped because the call's inbox was full.
+	InboxFull uint64
+	// Undecodable messages could not be decoded as ARI events.
+	Undecodable uint64
+}
+
+// router owns the map from channel id to session for one node.
+type router struct {
+	log *slog.Logger
+
+	mu sync.RWMutex
+	// sessions and the ended ring are guarded by mu.
+	sessions  map[string]*session
+	ended     map[string]struct{}
+	endedRing []string
+	endedPos  int
+
+	routed, ignored, late, unrouted, inboxFull, undecodable atomic.Uint64
+
+	unroutedLog, fullLog, decodeLog rateLog
+}
+
+func newRouter(log *slog.Logger) *router {
+	return &router{
+		log:       log,
+		sessions:  make(map[string]*session),
+		ended:     make(map[string]struct{}, endedMemory),
+		endedRing: make([]string, endedMemory),
+	}
+}
+
+// add registers a session; it is called by the WebSocket reader on
+// StasisStart before the session goroutine starts, so that the channel's
+// next events (an early key press or hangup) already find it.
+func (r *router) add(s *session) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.sessions[s.id]; dup {
+		return false
+	}
+	r.sessions[s.id] = s
+	return true
+}
+
+// remove unregisters a session and remembers its id as ended.
+func (r *router) remove(s *session) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sessions[s.id] == s {
+		delete(r.sessions, s.id)
+	}
+	if old := r.endedRing[r.endedPos]; old != "" {
+		delete(r.ended, old)
+	}
+	r.endedRing[r.endedPos] = s.id
+	r.ended[s.id] = struct{}{}
+	r.endedPos = (r.endedPos + 1) % len(r.endedRing)
+}
+
+// get returns the live session of a channel.
+func (r *router) get(id string) *session {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.sessions[id]
+}
+
+// count returns the number of live sessions.
+func (r *router) count() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.sessions)
+}
+
+// all returns a snapshot of the live sessions.
+func (r *router) all() []*session {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*session, 0, len(r.sessions))
+	for _, s := range r.sessions {
+		out = append(out, s)
+	}
+	return out
+}
+
+// route delivers one event (other than StasisStart, which the node handles)
+// to its session. It never blocks.
+func (r *router) route(e ariv6.Event) {
+	id, interesting := channelOf(e)
+	if id == "" {
+		r.ignored.Add(1)
+		return
+	}
+	r.mu.RLock()
+	s := r.sessions[id]
+	_, wasEnded := r.ended[id]
+	r.mu.RUnlock()
+	if s == nil {
+		if wasEnded {
+			r.late.Add(1)
+			return
+		}
+		if !interesting {
+			r.ignored.Add(1)
+			return
+		}
+		r.unrouted.Add(1)
+		r.unroutedLog.log(r.log, slog.LevelWarn, "ARI event for a channel without a session",
+			"event", e.GetType(), "channel_id", id)
+		return
+	}
+	// Hangup and end of Stasis are also signalled out of band, so that
+	// they are never lost to a full inbox and wake a session that is not
+	// reading its inbox right now.
+	switch e.(type) {
+	case *ariv6.StasisEnd:
+		s.markEnded()
+	case *ariv6.ChannelDestroyed:
+		s.markEnded()
+	case *ariv6.ChannelHangupRequest:
+		s.markHangupRequest()
+	}
+	if !interesting {
+		r.ignored.Add(1)
+		return
+	}
+	select {
+	case s.inbox <- e:
+		r.routed.Add(1)
+	default:
+		r.inboxFull.Add(1)
+		r.fullLog.log(r.log, slog.LevelError, "call inbox full, ARI event dropped",
+			"event", e.GetType(), "channel_id", id, "inbox", inboxSize)
+	}
+}
+
+// undecodable counts a WebSocket message that was not an ARI event.
+func (r *router) undecodableMessage(err error) {
+	r.undecodable.Add(1)
+	r.decodeLog.log(r.log, slog.LevelWarn, "ARI event could not be decoded", "error", err)
+}
+
+// stats returns the counters.
+func (r *router) stats() RouterStats {
+	return RouterStats{
+		Routed:      r.routed.Load(),
+		Ignored:     r.ignored.Load(),
+		Late:        r.late.Load(),
+		Unrouted:    r.unrouted.Load(),
+		InboxFull:   r.inboxFull.Load(),
+		Undecodable: r.undecodable.Load(),
+	}
+}
+
+// channelOf returns the channel an event belongs to and whether a call
+// acts on that type. Playback and recording events carry their channel in
+// target_uri ("channel:<id>").
+func channelOf(e ariv6.Event) (id string, interesting bool) {
+	switch ev := e.(type) {
+	case *ariv6.ChannelDtmfReceived:
+		return ev.Channel.ID, true
+	case *ariv6.ChannelTalkingStarted:
+		return ev.Channel.ID, true
+	case *ariv6.ChannelTalkingFinished:
+		return ev.Channel.ID, true
+	case *ariv6.StasisEnd:
+		return ev.Channel.ID, true
+	case *ariv6.ChannelDestroyed:
+		return ev.Channel.ID, true
+	case *ariv6.ChannelHangupRequest:
+		return ev.Channel.ID, true
+	case *ariv6.PlaybackStarted:
+		return targetChannel(ev.Playback.TargetURI), false
+	case *ariv6.PlaybackFinished:
+		return targetChannel(ev.Playback.TargetURI), true
+	case *ariv6.RecordingStarted:
+		return targetChannel(ev.Recording.TargetURI), false
+	case *ariv6.RecordingFinished:
+		return targetChannel(ev.Recording.TargetURI), true
+	case *ariv6.RecordingFailed:
+		return targetChannel(ev.Recording.TargetURI), true
+	case *ariv6.ChannelVarset:
+		return ev.Channel.ID, false
+	case *ariv6.ChannelStateChange:
+		return ev.Channel.ID, false
+	case *ariv6.ChannelDialplan:
+		return ev.Channel.ID, false
+	case *ariv6.ChannelCallerID:
+		return ev.Channel.ID, false
+	case *ariv6.ChannelConnectedLine:
+		return ev.Channel.ID, false
+	}
+	return "", false
+}
+
+// targetChannel extracts the channel id from a target_uri.
+func targetChannel(uri string) string {
+	id, ok := strings.CutPrefix(uri, "channel:")
+	if !ok {
+		return ""
+	}
+	return id
+}
+
+// rateLog logs a recurring condition at most once per interval, reporting
+// how many occurrences were not logged in between.
+type rateLog struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+const rateLogInterval = 10 * time.Second
+
+func (l *rateLog) log(log *slog.Logger, level slog.Level, msg string, args ...any) {
+	l.mu.Lock()
+	now := time.Now()
+	if !l.last.IsZero() && now.Sub(l.last) < rateLogInterval {
+		l.suppressed++
+		l.mu.Unlock()
+		return
+	}
+	suppressed := l.suppressed
+	l.last, l.suppressed = now, 0
+	l.mu.Unlock()
+	if suppressed > 0 {
+		args = append(args, "suppressed_since_last_log", suppressed)
+	}
+	log.Log(context.Background(), level, msg, args...)
+}

@@ -1,0 +1,232 @@
+package ari
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	ariv6 "github.com/CyCoreSystems/ari/v6"
+
+	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/flows"
+)
+
+// FlowRunner runs the IVR for one call; *flows.Flow implements it. Run
+// returns when the call was handed over, hung up or ended; it handles its
+// own errors by failing the call over to operators.
+type FlowRunner interface {
+	Run(ctx context.Context, call flows.Call, in flows.Input, em flows.Emitter) flows.Result
+}
+
+// session is one call in the Stasis application: created by the node's
+// WebSocket reader on StasisStart, run by its own goroutine, removed from
+// the router when that goroutine ends.
+type session struct {
+	id      string
+	node    *node
+	channel ariv6.ChannelData
+	start   time.Time
+	inbox   chan ariv6.Event
+	log     *slog.Logger
+
+	// ctx is the call's context; it is cancelled with ErrChannelGone on
+	// StasisEnd/ChannelDestroyed, ErrConnectionLost when the events
+	// WebSocket drops and ErrShutdown when the drain time is over.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	// ended is set (and endedCh closed) on StasisEnd or ChannelDestroyed.
+	ended     atomic.Bool
+	endedCh   chan struct{}
+	endedOnce sync.Once
+	endedAt   atomic.Int64 // unix nanoseconds
+	// hangupRequested is set on ChannelHangupRequest.
+	hangupRequested atomic.Bool
+	// left is set once our Continue or Hangup succeeded: from then on the
+	// end of the call is the system's doing, not the caller's.
+	left atomic.Bool
+}
+
+func newSession(parent context.Context, n *node, ch ariv6.ChannelData) *session {
+	ctx, cancel := context.WithCancelCause(parent)
+	caller := callerOf(ch)
+	return &session{
+		id:      ch.ID,
+		node:    n,
+		channel: ch,
+		start:   time.Now(),
+		inbox:   make(chan ariv6.Event, inboxSize),
+		log:     n.log.With("call_id", ch.ID, "caller", maskNumber(caller.Number)),
+		ctx:     ctx,
+		cancel:  cancel,
+		endedCh: make(chan struct{}),
+	}
+}
+
+// markEnded records that the channel left Stasis or was destroyed; it is
+// called by the router, possibly more than once.
+func (s *session) markEnded() {
+	s.endedOnce.Do(func() {
+		s.endedAt.Store(time.Now().UnixNano())
+		s.ended.Store(true)
+		close(s.endedCh)
+		s.cancel(ErrChannelGone)
+	})
+}
+
+// markHangupRequest records that the channel asked to hang up.
+func (s *session) markHangupRequest() { s.hangupRequested.Store(true) }
+
+// run is the session goroutine.
+func (s *session) run(v *IVR) {
+	defer v.sessions.Done()
+	defer s.node.router.remove(s)
+	defer s.cancel(nil)
+
+	caller := callerOf(s.channel)
+	anonymous := caller.Presentation == events.PresentationRestricted
+	var until time.Time
+	var blocked bool
+	if !anonymous && v.blocklist != nil {
+		until, blocked = v.blocklist.Check(caller.Number, time.Now())
+	}
+	em := newCallEmitter(v.pub, s.id, s.node.cfg.Name, caller, s.log)
+	started := events.Started{Blocked: blocked}
+	if s.channel.Dialplan != nil {
+		started.Dialed = s.channel.Dialplan.Exten
+	}
+	started.Channel = s.channel.Name
+	if blocked {
+		u := until.UTC()
+		started.BlockUntil = &u
+	}
+	em.Emit(s.ctx, events.TypeStarted, started)
+	s.log.Info("call started", "blocked", blocked)
+
+	c := &call{s: s, client: s.node.client, key: ariv6.NewKey(ariv6.ChannelKey, s.id),
+		timeout: v.ari.RequestTimeout, log: s.log}
+	in := flows.Input{CallID: s.id, Number: caller.Number, Anonymous: anonymous, Blocked: blocked, BlockUntil: until, Log: s.log}
+
+	var res flows.Result
+	if v.draining.Load() {
+		res = flows.Result{Outcome: events.OutcomeFailover, Reason: "ivr shutting down"}
+	} else {
+		res = s.runFlow(v.flow, c, in, em)
+	}
+	if res.Outcome == "" {
+		res.Outcome = events.OutcomeFailover
+	}
+
+	// Safety net: whatever the flow did, a caller still in Stasis is put
+	// through to operators, never left in silence.
+	if !s.left.Load() && !s.ended.Load() {
+		reason := res.Reason
+		if reason == "" {
+			reason = "flow ended with the caller still in the IVR"
+		}
+		s.failover(v, c, em, &res, reason)
+	}
+
+	// Wait for Asterisk to confirm the channel left the app, so duration
+	// covers the whole stay; bounded, since after a lost connection the
+	// confirmation never comes.
+	if s.left.Load() && !s.ended.Load() {
+		t := time.NewTimer(v.ari.RequestTimeout)
+		select {
+		case <-s.endedCh:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	end := time.Now()
+	if at := s.endedAt.Load(); at != 0 {
+		end = time.Unix(0, at)
+	}
+	hangupBy := events.HangupBySystem
+	if !s.left.Load() && s.ended.Load() {
+		hangupBy = events.HangupByCaller
+	}
+	em.Emit(s.ctx, events.TypeEnded, events.Ended{
+		Outcome:   res.Outcome,
+		DurationS: end.Sub(s.start).Seconds(),
+		HangupBy:  hangupBy,
+	})
+	s.log.Info("call ended", "outcome", res.Outcome, "hangup_by", hangupBy, "reason", res.Reason)
+}
+
+// runFlow runs the flow and turns a panic into a failover result.
+func (s *session) runFlow(flow FlowRunner, c *call, in flows.Input, em *callEmitter) (res flows.Result) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("flow panicked; failing the call over to operators",
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			res = flows.Result{Outcome: events.OutcomeFailover, Reason: fmt.Sprintf("panic: %v", r)}
+		}
+	}()
+	return flow.Run(s.ctx, c, in, em)
+}
+
+// failover puts the caller through to the failover extension and completes
+// the event sequence (classified, transferred) where the flow did not.
+func (s *session) failover(v *IVR, c *call, em *callEmitter, res *flows.Result, reason string) {
+	ctx := context.WithoutCancel(s.ctx)
+	res.Outcome, res.Reason = events.OutcomeFailover, reason
+	// The variables help operators find the call; they are skipped if
+	// Asterisk is not answering, so the Continue is not delayed further.
+	err := c.SetVariables(ctx, map[string]string{"SIAGA112_CALL_ID": s.id, "SIAGA112_TYPE": string(events.OutcomeFailover)})
+	if err != nil {
+		s.log.Warn("failover variables not set", "error", err)
+	}
+	err = c.Continue(ctx, v.ivr.OperatorContext, v.ivr.FailoverExtension, 1)
+	if !em.emitted(events.TypeClassified) {
+		em.Emit(ctx, events.TypeClassified, events.Classified{
+			Outcome:           events.OutcomeFailover,
+			Attempts:          res.Attempts,
+			SecondsToClassify: time.Since(s.start).Seconds(),
+			Reason:            reason,
+		})
+	}
+	if err != nil {
+		s.log.Error("caller could not be put through to operators", "reason", reason, "error", err)
+		return
+	}
+	res.Transferred = true
+	if !em.emitted(events.TypeTransferred) {
+		em.Emit(ctx, events.TypeTransferred, events.Transferred{
+			EmergencyType: string(events.OutcomeFailover),
+			Context:       v.ivr.OperatorContext,
+			Extension:     v.ivr.FailoverExtension,
+		})
+	}
+	s.log.Warn("call failed over to operators", "reason", reason)
+}
+
+// withheld lists caller numbers that mean "no number presented".
+var withheld = map[string]bool{"": true, "anonymous": true, "unknown": true, "restricted": true, "private": true, "withheld": true}
+
+// callerOf builds the event caller from the channel. ARI does not report
+// the presentation flags in the channel object, so a missing or withheld
+// number is what marks a restricted presentation.
+func callerOf(ch ariv6.ChannelData) events.Caller {
+	c := events.Caller{Presentation: events.PresentationAllowed}
+	if ch.Caller != nil {
+		c.Number, c.Name = ch.Caller.Number, ch.Caller.Name
+	}
+	if withheld[strings.ToLower(strings.TrimSpace(c.Number))] {
+		c.Presentation = events.PresentationRestricted
+	}
+	return c
+}
+
+// maskNumber keeps the last three digits of a number for logs.
+func maskNumber(n string) string {
+	if len(n) <= 3 {
+		return strings.Repeat("*", len(n))
+	}
+	return strings.Repeat("*", len(n)-3) + n[len(n)-3:]
+}
