@@ -1,0 +1,191 @@
+package reports
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/events"
+)
+
+// startJS runs an in-process JetStream server and returns a client.
+func startJS(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
+	if err != nil {
+		t.Fatalf("nats server: %v", err)
+	}
+	s.Start()
+	t.Cleanup(s.Shutdown)
+	if !s.ReadyForConnections(30 * time.Second) {
+		t.Fatal("nats server not ready after 30s")
+	}
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := events.EnsureStream(ctx, js, configs.Default().NATS.Stream); err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+// publish stores events with their id as Nats-Msg-Id, as the Publisher does.
+func publish(t *testing.T, js jetstream.JetStream, evs []events.Envelope, withMsgID bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, e := range evs {
+		b, err := e.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var opts []jetstream.PublishOpt
+		if withMsgID {
+			opts = append(opts, jetstream.WithMsgID(e.ID))
+		}
+		if _, err := js.Publish(ctx, e.Subject(), b, opts...); err != nil {
+			t.Fatalf("publish %s: %v", e.Type, err)
+		}
+	}
+}
+
+// eventually polls cond until it holds or a generous deadline passes.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+type runningWorker struct {
+	w      *Worker
+	agg    *Aggregator
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startWorker(t *testing.T, js jetstream.JetStream) *runningWorker {
+	t.Helper()
+	agg := NewAggregator(Options{})
+	w := NewWorker(js, agg, WorkerConfig{Durable: "reports-test", Stream: configs.Default().NATS.Stream, Consumer: configs.Default().NATS.Consumer}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	rw := &runningWorker{w: w, agg: agg, cancel: cancel, done: make(chan error, 1)}
+	go func() { rw.done <- w.Run(ctx) }()
+	t.Cleanup(func() { rw.stop(t) })
+	return rw
+}
+
+func (rw *runningWorker) stop(t *testing.T) {
+	t.Helper()
+	if rw.cancel == nil {
+		return
+	}
+	rw.cancel()
+	rw.cancel = nil
+	select {
+	case err := <-rw.done:
+		if err != nil {
+			t.Errorf("worker Run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("worker did not stop within 30s")
+	}
+}
+
+func totals(t *testing.T, a *Aggregator) Bucket {
+	t.Helper()
+	st, err := a.Stats(t0.Add(-24*time.Hour), t0.Add(24*time.Hour), Day)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Totals
+}
+
+func TestWorkerRestartCountsOnce(t *testing.T) {
+	js := startJS(t)
+	var before, after, live []events.Envelope
+	for i := range 3 {
+		before = append(before, callEvents(t, callSpec{id: fmt.Sprint("b", i), number: "+6281100000001", at: t0.Add(time.Duration(i) * time.Minute), outcome: events.OutcomeNoInput, ttc: 16})...)
+	}
+	for i := range 2 {
+		after = append(after, callEvents(t, callSpec{id: fmt.Sprint("a", i), number: "+6281100000002", at: t0.Add(time.Duration(10+i) * time.Minute), outcome: events.OutcomeEmergency, typ: "fire", ttc: 4, transfer: true})...)
+	}
+	// A verdict on a call from before the restart, after the restart.
+	after = append(after, ev(t, events.TypeVerdict, "a0", "+6281100000002", t0.Add(30*time.Minute), events.Verdict{Verdict: events.VerdictPrank, By: "op"}))
+	live = callEvents(t, callSpec{id: "l0", number: "+6281100000003", at: t0.Add(40 * time.Minute), outcome: events.OutcomeAbandoned, ttc: 2})
+
+	publish(t, js, before, true)
+	w1 := startWorker(t, js)
+	eventually(t, "first worker to apply 3 calls", func() bool { return totals(t, w1.agg).Calls == 3 && w1.w.Ready(context.Background()) })
+	w1.stop(t)
+
+	publish(t, js, after, true)
+	// The spool re-sending an event after the duplicate window: the stream
+	// stores it a second time, the aggregator must not count it again.
+	publish(t, js, before[:1], false)
+
+	w2 := startWorker(t, js)
+	eventually(t, "second worker to replay", func() bool { return w2.w.Ready(context.Background()) && totals(t, w2.agg).Calls == 5 })
+	publish(t, js, live, true)
+	eventually(t, "second worker to apply the live call", func() bool { return totals(t, w2.agg).Calls == 6 })
+
+	ref := NewAggregator(Options{})
+	applyAll(t, ref, append(append(append([]events.Envelope{}, before...), after...), live...))
+	want, _ := json.Marshal(totals(t, ref))
+	eventually(t, "the live call to be classified", func() bool {
+		got, _ := json.Marshal(totals(t, w2.agg))
+		return string(got) == string(want)
+	})
+	got := totals(t, w2.agg)
+	if got.Calls != 6 || got.Prank != 5 || got.PutThrough != 2 {
+		t.Fatalf("after restart: calls=%d prank=%d put_through=%d, want 6 5 2", got.Calls, got.Prank, got.PutThrough)
+	}
+	if d := w2.agg.Counters().Duplicates; d != 1 {
+		t.Fatalf("duplicates dropped = %d, want 1", d)
+	}
+	lag, err := w2.w.Lag(context.Background())
+	if err != nil || lag != 0 {
+		t.Fatalf("lag = %d, %v; want 0", lag, err)
+	}
+	if err := w2.w.Run(context.Background()); !errors.Is(err, ErrWorkerStarted) {
+		t.Fatalf("second Run = %v, want ErrWorkerStarted", err)
+	}
+}
+
+func TestWorkerBlocklistAndMalformed(t *testing.T) {
+	js := startJS(t)
+	until := t0.Add(100 * 365 * 24 * time.Hour) // far future: still blocked whenever the test runs
+	blk := ev(t, events.TypeBlocklistChanged, "", "", t0, events.BlocklistChanged{Number: "+6281100000007", Until: &until, Strikes: 3, Reason: "strikes"})
+	publish(t, js, []events.Envelope{blk}, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := js.Publish(ctx, "siaga112.calls.started", []byte(`{"not":"an event"}`)); err != nil {
+		t.Fatal(err)
+	}
+	w := startWorker(t, js)
+	eventually(t, "blocked number to show", func() bool { return len(w.agg.Blocked(time.Now(), true)) == 1 })
+	eventually(t, "malformed event to be terminated", func() bool { return w.w.Stats().Malformed == 1 })
+	if b := w.agg.Blocked(time.Now(), false)[0]; b.Number != "****0007" || b.Strikes != 3 {
+		t.Fatalf("blocked = %+v", b)
+	}
+}
