@@ -1,0 +1,66 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/internal/logging"
+	"github.com/spf13/cobra"
+)
+
+// app is what every sub-command shares: the output streams, and the
+// configuration and logger, which are loaded once, on first use, from the
+// root's persistent flags.
+//
+// A command that needs them calls a.load(cmd) at the start of its RunE and
+// returns its error unchanged, so that a bad configuration exits with code 2.
+type app struct {
+	stdout, stderr io.Writer
+	// search is the config file search list; nil means
+	// configs.DefaultSearch(). Tests set it empty so that files on the
+	// machine cannot leak in.
+	search []string
+
+	loaded bool
+	file   string // config file read, "" when none
+	cfg    configs.Config
+	log    *slog.Logger
+}
+
+func newApp(stdout, stderr io.Writer) *app {
+	return &app{stdout: stdout, stderr: stderr}
+}
+
+// load returns the effective configuration and a logger built from it,
+// writing to stderr.
+func (a *app) load(cmd *cobra.Command) (configs.Config, *slog.Logger, error) {
+	if a.loaded {
+		return a.cfg, a.log, nil
+	}
+	// cmd.Flags() holds the command's own flags merged with the root's
+	// persistent ones once cobra has parsed the command line.
+	flags := cmd.Flags()
+	file, err := flags.GetString("config")
+	if err != nil {
+		return configs.Config{}, nil, err
+	}
+	opts := configs.LoadOptions{File: file, Search: a.search, Flags: flags}
+	used, err := configs.ResolveFile(opts)
+	if err != nil {
+		return configs.Config{}, nil, err
+	}
+	cfg, err := configs.Load(opts)
+	if err != nil {
+		return configs.Config{}, nil, err
+	}
+	// Validate has already accepted level and format, so this cannot fail
+	// unless the two lists drift apart; report it rather than hide it.
+	log, err := logging.New(a.stderr, cfg.Log.Level, cfg.Log.Format)
+	if err != nil {
+		return configs.Config{}, nil, err
+	}
+	log.Debug("configuration loaded", "file", used)
+	a.loaded, a.file, a.cfg, a.log = true, used, cfg, log
+	return cfg, log, nil
+}
