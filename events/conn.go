@@ -60,7 +60,7 @@ func Connect(ctx context.Context, cfg configs.NATS, url string, name string, log
 		nats.ReconnectWait(reconnectWait),
 		nats.ReconnectJitter(reconnectJitter, reconnectJitter),
 		nats.ConnectHandler(func(nc *nats.Conn) {
-			// Only called when the first connect was retried in the background.
+			// Called once, when the first connection is up (at once or after retries).
 			log.Info("nats connected", "url", nc.ConnectedUrlRedacted())
 		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
@@ -107,9 +107,7 @@ func Connect(ctx context.Context, cfg configs.NATS, url string, name string, log
 	if err != nil {
 		return nil, fmt.Errorf("events: connect %s: %w", redactURL(url), err)
 	}
-	if nc.IsConnected() {
-		log.Info("nats connected", "url", nc.ConnectedUrlRedacted())
-	} else {
+	if !nc.IsConnected() {
 		log.Warn("nats not reachable yet, retrying in the background", "url", redactURL(url))
 	}
 	return nc, nil

@@ -118,7 +118,10 @@ func (e *Embedded) Shutdown() {
 // serverLogger forwards nats-server's printf-style log calls to slog.
 type serverLogger struct{ log *slog.Logger }
 
-func (l serverLogger) Noticef(format string, v ...any) { l.log.Info(fmt.Sprintf(format, v...)) }
+// Noticef is logged at debug level: the server's notices are its start-up
+// banner and routine connection news; StartEmbedded logs the one line an
+// operator needs.
+func (l serverLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
 func (l serverLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
 func (l serverLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
 func (l serverLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
