@@ -17,6 +17,7 @@ import (
 	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
 )
 
 // EnvPrefix starts every environment variable siaga112 reads. The rest of
@@ -110,6 +111,7 @@ func Load(opts LoadOptions) (Config, error) {
 	}
 
 	sch := newSchema()
+	d := &decoder{}
 	v := viper.New()
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
@@ -132,6 +134,13 @@ func Load(opts LoadOptions) (Config, error) {
 		if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
 			return Config{}, fmt.Errorf("%w %s: %w", ErrFile, path, err)
 		}
+		// viper drops keys whose value is empty ("typo:") before they
+		// reach the decoder, so the file's own keys are checked here too.
+		var raw map[string]any
+		if err := yaml.Unmarshal(data, &raw); err != nil {
+			return Config{}, fmt.Errorf("%w %s: %w", ErrFile, path, err)
+		}
+		d.fileKeys("", raw, reflect.TypeFor[Config]())
 	}
 
 	if opts.Flags != nil {
@@ -147,7 +156,6 @@ func Load(opts LoadOptions) (Config, error) {
 		}
 	}
 
-	d := &decoder{}
 	settings := v.AllSettings()
 	d.applyIndexedEnv(sch, settings, os.Environ())
 	cfg := Default()
@@ -159,12 +167,28 @@ func Load(opts LoadOptions) (Config, error) {
 		if !errors.As(err, &ve) {
 			return Config{}, err
 		}
-		errs = append(errs, ve.Errors...)
+		// A key that could not be decoded kept its default or zero value;
+		// checking that value again would only add noise under it.
+		for _, fe := range ve.Errors {
+			if !underAny(fe.Key, d.errs) {
+				errs = append(errs, fe)
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return Config{}, &ValidationError{Errors: errs}
 	}
 	return cfg, nil
+}
+
+// underAny reports whether key is, or lies below, the key of one of errs.
+func underAny(key string, errs []FieldError) bool {
+	for _, e := range errs {
+		if key == e.Key || strings.HasPrefix(key, e.Key+".") || strings.HasPrefix(key, e.Key+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 var durationType = reflect.TypeFor[time.Duration]()
@@ -257,7 +281,45 @@ type decoder struct {
 }
 
 func (d *decoder) add(key string, value any, msg string) {
+	for _, e := range d.errs {
+		if e.Key == key && e.Msg == msg {
+			return // found twice: by the file check and by the decoder
+		}
+	}
 	d.errs = append(d.errs, FieldError{Key: key, Value: value, Msg: msg})
+}
+
+// fileKeys reports every key of a parsed file that matches no field of t,
+// descending into sections and lists of records.
+func (d *decoder) fileKeys(prefix string, raw any, t reflect.Type) {
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return // a wrong shape is reported by the decoder
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		name := strings.ToLower(k)
+		key := joinKey(prefix, name)
+		i, ok := fieldIndex(t, name)
+		if !ok {
+			d.add(key, nil, "is not a known key")
+			continue
+		}
+		ft := t.Field(i).Type
+		switch {
+		case ft.Kind() == reflect.Struct && ft != durationType:
+			d.fileKeys(key, m[k], ft)
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
+			items, _ := m[k].([]any)
+			for j, item := range items {
+				d.fileKeys(fmt.Sprintf("%s[%d]", key, j), item, ft.Elem())
+			}
+		}
+	}
 }
 
 // applyIndexedEnv applies SIAGA112_<LIST>_<i>_<FIELD> variables to lists of
@@ -435,7 +497,7 @@ func (d *decoder) list(key string, raw any) ([]any, bool) {
 		}
 		var items []any
 		if err := json.Unmarshal([]byte(s), &items); err != nil {
-			d.add(key, raw, "is not a JSON array of objects")
+			d.add(key, raw, "is not a list of mappings (in the environment: a JSON array of objects)")
 			return nil, false
 		}
 		return items, true

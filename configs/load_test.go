@@ -12,6 +12,7 @@ import (
 
 	"github.com/siaga112/siaga112/configs"
 	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
 )
 
 func TestLoadWithoutFileGivesDefaults(t *testing.T) {
@@ -124,8 +125,24 @@ ari:
 		}},
 		{"mapping expected", "ivr:\n  prompts: greeting\n",
 			map[string]string{"ivr.prompts": `"greeting" is not a mapping`}},
+		{"list entry is not a mapping", "ari:\n  nodes:\n    - 5\n",
+			map[string]string{"ari.nodes[0]": "5 is not a mapping of keys to values"}},
+		{"empty list", "ivr:\n  menu: []\n",
+			map[string]string{"ivr.menu": "must have at least one entry"}},
 		{"list expected", "ari:\n  nodes: asterisk-1\n",
-			map[string]string{"ari.nodes": "is not a JSON array of objects"}},
+			map[string]string{"ari.nodes": `"asterisk-1" is not a list of mappings`}},
+		{"unknown keys without a value", "typo:\nivr:\n  menu_atempts:\n",
+			map[string]string{"typo": "is not a known key", "ivr.menu_atempts": "is not a known key"}},
+		{"unknown key without a value in a list entry", `
+ari:
+  nodes:
+    - name: a
+      url: http://a:8088/ari
+      ws_url: ws://a:8088/ari/events
+      username: u
+      password: p
+      typo:
+`, map[string]string{"ari.nodes[0].typo": "is not a known key"}},
 		{"bad URL in file", "ari:\n  nodes:\n    - {name: a, url: 'htp://x', ws_url: 'ws://x/ari/events', username: u, password: p}\n",
 			map[string]string{"ari.nodes[0].url": `config: ari.nodes[0].url: "htp://x" is not an http(s) URL`}},
 		{"not a whole number", "ivr:\n  menu_attempts: lots\n",
@@ -292,7 +309,7 @@ func TestLoadEnvProblems(t *testing.T) {
 		{"bad integer", map[string]string{"SIAGA112_NATS_STREAM_REPLICAS": "three"},
 			map[string]string{"nats.stream.replicas": `"three" is not a whole number`}},
 		{"bad JSON list", map[string]string{"SIAGA112_IVR_MENU": `[{"digit":"1"`},
-			map[string]string{"ivr.menu": "is not a JSON array of objects"}},
+			map[string]string{"ivr.menu": "JSON array of objects"}},
 		{"bad value caught by validation", map[string]string{"SIAGA112_ARI_NODES_0_URL": "htp://x"},
 			map[string]string{"ari.nodes[0].url": `"htp://x" is not an http(s) URL`}},
 		{"empty value is validated", map[string]string{"SIAGA112_ARI_ORIGIN": ""},
@@ -373,4 +390,14 @@ func TestLoadReportsFileEnvAndValueProblemsTogether(t *testing.T) {
 		"ari.nodes[0].url":    "is not an http(s) URL",
 		"ivr.menu_attempts":   "must be between 1 and 10",
 	})
+}
+
+func TestLoadLeavesGlobalViperAlone(t *testing.T) {
+	clearEnv(t)
+	if _, err := configs.Load(configs.LoadOptions{Search: []string{}}); err != nil {
+		t.Fatal(err)
+	}
+	if keys := viper.AllKeys(); len(keys) != 0 {
+		t.Errorf("the global viper holds %d keys after Load: %v", len(keys), keys)
+	}
 }
