@@ -92,7 +92,10 @@ func newRouter(log *slog.Logger) *router {
 func (r *router) add(s *session) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, dup := r.sessions[s.id]; dup {
+	// A channel that re-enters the app (the dialplan sent it back to
+	// Stasis) may do so before its old session has finished; the old one
+	// has seen StasisEnd by then and only waits to publish call.ended.
+	if old, dup := r.sessions[s.id]; dup && !old.ended.Load() {
 		return false
 	}
 	r.sessions[s.id] = s

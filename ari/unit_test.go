@@ -1,0 +1,201 @@
+package ari
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"testing"
+	"time"
+
+	ariv6 "github.com/CyCoreSystems/ari/v6"
+
+	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/flows"
+)
+
+func testNode(t *testing.T) *node {
+	t.Helper()
+	log := slog.New(slog.DiscardHandler)
+	return &node{log: log, router: newRouter(log)}
+}
+
+func chanEvent(id string) ariv6.ChannelData { return ariv6.ChannelData{ID: id} }
+
+func TestRouterRoutesByChannel(t *testing.T) {
+	n := testNode(t)
+	r := n.router
+	s := newSession(context.Background(), n, chanEvent("c1"))
+	if !r.add(s) {
+		t.Fatal("add failed")
+	}
+	if r.add(newSession(context.Background(), n, chanEvent("c1"))) {
+		t.Fatal("second session for the same channel was accepted")
+	}
+	tests := []struct {
+		name string
+		ev   ariv6.Event
+		want bool // delivered to the inbox
+	}{
+		{"dtmf", &ariv6.ChannelDtmfReceived{Channel: chanEvent("c1"), Digit: "1"}, true},
+		{"playback by target uri", &ariv6.PlaybackFinished{Playback: ariv6.PlaybackData{ID: "p", TargetURI: "channel:c1"}}, true},
+		{"recording by target uri", &ariv6.RecordingFinished{Recording: ariv6.LiveRecordingData{Name: "r", TargetURI: "channel:c1"}}, true},
+		{"varset ignored", &ariv6.ChannelVarset{Channel: chanEvent("c1")}, false},
+		{"bridge playback ignored", &ariv6.PlaybackFinished{Playback: ariv6.PlaybackData{ID: "p", TargetURI: "bridge:b"}}, false},
+		{"other channel", &ariv6.ChannelDtmfReceived{Channel: chanEvent("c2"), Digit: "1"}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(s.inbox)
+			r.route(tc.ev)
+			if got := len(s.inbox) > before; got != tc.want {
+				t.Fatalf("delivered = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	st := r.stats()
+	if st.Routed != 3 || st.Unrouted != 1 || st.Ignored != 2 {
+		t.Fatalf("stats = %+v, want routed 3, unrouted 1, ignored 2", st)
+	}
+}
+
+func TestRouterCountsFullInboxAndStillEnds(t *testing.T) {
+	n := testNode(t)
+	r := n.router
+	s := newSession(context.Background(), n, chanEvent("c1"))
+	r.add(s)
+	for range inboxSize + 5 {
+		r.route(&ariv6.ChannelDtmfReceived{Channel: chanEvent("c1"), Digit: "5"})
+	}
+	if got := r.stats().InboxFull; got != 5 {
+		t.Fatalf("inbox full count = %d, want 5", got)
+	}
+	// The end of the call is signalled out of band even with a full inbox.
+	r.route(&ariv6.StasisEnd{Channel: chanEvent("c1")})
+	if !s.ended.Load() {
+		t.Fatal("session not marked ended")
+	}
+	if !errors.Is(context.Cause(s.ctx), ErrChannelGone) || !errors.Is(context.Cause(s.ctx), flows.ErrHangup) {
+		t.Fatalf("ctx cause = %v, want ErrChannelGone wrapping flows.ErrHangup", context.Cause(s.ctx))
+	}
+	r.remove(s)
+	r.route(&ariv6.ChannelDestroyed{Channel: chanEvent("c1")})
+	if got := r.stats().Late; got != 1 {
+		t.Fatalf("late = %d, want 1", got)
+	}
+}
+
+// fakeRequestError satisfies native.RequestError like the library's own.
+type fakeRequestError int
+
+func (e fakeRequestError) Error() string { return "Non-2XX response" }
+func (e fakeRequestError) Code() int     { return int(e) }
+
+func TestRestCall(t *testing.T) {
+	block := make(chan struct{})
+	defer close(block)
+	cancelled, cancel := context.WithCancelCause(context.Background())
+	cancel(ErrShutdown)
+	tests := []struct {
+		name    string
+		ctx     context.Context
+		fn      func() error
+		want    error
+		hangup  bool
+		wantNil bool
+	}{
+		{"ok", context.Background(), func() error { return nil }, nil, false, true},
+		{"404 is a hangup", context.Background(), func() error { return fakeRequestError(404) }, ErrChannelGone, true, false},
+		{"409 is a hangup", context.Background(), func() error { return fakeRequestError(409) }, ErrChannelGone, true, false},
+		{"500 is an error", context.Background(), func() error { return fakeRequestError(500) }, fakeRequestError(500), false, false},
+		{"hung request times out", context.Background(), func() error { <-block; return nil }, ErrRequestTimeout, false, false},
+		{"cancelled ctx names its cause", cancelled, func() error { return nil }, ErrShutdown, false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := restCall(tc.ctx, 50*time.Millisecond, "op", tc.fn)
+			if tc.wantNil {
+				if err != nil {
+					t.Fatalf("err = %v, want nil", err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if got := errors.Is(err, flows.ErrHangup); got != tc.hangup {
+				t.Fatalf("errors.Is(err, ErrHangup) = %v, want %v", got, tc.hangup)
+			}
+		})
+	}
+}
+
+func TestLibraryLoggerBridge(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	lib := newLibraryLogger(log).With("client", "x").WithGroup("req")
+	lib.Debug("hidden")
+	lib.Error("failed", "status", 404, "took", time.Second)
+	var got map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+		t.Fatalf("one JSON line expected, got %q: %v", buf.String(), err)
+	}
+	req, _ := got["req"].(map[string]any)
+	if got["msg"] != "failed" || got["level"] != "ERROR" || got["client"] != "x" || got["component"] != "ari-lib" ||
+		req["status"] != float64(404) || req["took"] != float64(time.Second) {
+		t.Fatalf("bridged record = %v", got)
+	}
+}
+
+func TestCallerOf(t *testing.T) {
+	tests := []struct {
+		number, wantPres, wantMasked string
+	}{
+		{"+6281234567890", events.PresentationAllowed, "***********890"},
+		{"", events.PresentationRestricted, ""},
+		{"anonymous", events.PresentationRestricted, "******ous"},
+		{"12", events.PresentationAllowed, "**"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.number, func(t *testing.T) {
+			c := callerOf(ariv6.ChannelData{Caller: &ariv6.CallerID{Number: tc.number, Name: "N"}})
+			if c.Presentation != tc.wantPres || c.Number != tc.number || c.Name != "N" {
+				t.Fatalf("caller = %+v", c)
+			}
+			if got := maskNumber(tc.number); got != tc.wantMasked {
+				t.Fatalf("mask = %q, want %q", got, tc.wantMasked)
+			}
+		})
+	}
+}
+
+func TestStaticBlocklist(t *testing.T) {
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	b := NewStaticBlocklist(map[string]time.Time{"+62811": now.Add(time.Hour), "+62822": now.Add(-time.Minute)})
+	tests := []struct {
+		number string
+		want   bool
+	}{{"+62811", true}, {"+62822", false}, {"+62833", false}}
+	for _, tc := range tests {
+		t.Run(tc.number, func(t *testing.T) {
+			if _, got := b.Check(tc.number, now); got != tc.want {
+				t.Fatalf("blocked = %v, want %v", got, tc.want)
+			}
+		})
+	}
+	b.Set("+62811", time.Time{})
+	if _, blocked := b.Check("+62811", now); blocked {
+		t.Fatal("block not lifted")
+	}
+}
+
+func TestWholeSeconds(t *testing.T) {
+	for _, tc := range []struct{ in, want time.Duration }{
+		{0, 0}, {time.Millisecond, time.Second}, {time.Second, time.Second}, {1500 * time.Millisecond, 2 * time.Second},
+	} {
+		if got := wholeSeconds(tc.in); got != tc.want {
+			t.Errorf("wholeSeconds(%s) = %s, want %s", tc.in, got, tc.want)
+		}
+	}
+}
