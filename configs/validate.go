@@ -432,3 +432,39 @@ func (ck *checker) listen(key, v string) {
 		ck.add(key, v, "is not a host:port listen address (port 0-65535)")
 	}
 }
+
+// Warnings lists settings that are valid but risky in production: the
+// sample ARI password, and listeners reachable from other hosts without
+// protection. Commands log them at start; `config check` prints them.
+func (c Config) Warnings() []FieldError {
+	var w []FieldError
+	for i, n := range c.ARI.Nodes {
+		if n.Password == DefaultARIPassword {
+			w = append(w, FieldError{Key: fmt.Sprintf("ari.nodes[%d].password", i),
+				Msg: "is the sample password from the documentation; set a real one in ari.conf and here"})
+		}
+	}
+	if c.NATS.URL == "" && !isLoopback(c.NATS.Embedded.Listen) {
+		w = append(w, FieldError{Key: "nats.embedded.listen", Value: c.NATS.Embedded.Listen,
+			Msg: "is reachable from other hosts, and the embedded NATS server has no authentication"})
+	}
+	if !isLoopback(c.HTTP.Listen) && c.HTTP.AdminToken == "" {
+		w = append(w, FieldError{Key: "http.listen", Value: c.HTTP.Listen,
+			Msg: "is reachable from other hosts; the dashboard shows call data to anyone who can connect"})
+	}
+	return w
+}
+
+// isLoopback reports whether a host:port listen address accepts only local
+// connections.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

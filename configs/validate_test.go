@@ -264,3 +264,44 @@ func TestFormatDuration(t *testing.T) {
 		})
 	}
 }
+
+func TestWarnings(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(c *configs.Config)
+		want   []string // keys warned about
+	}{
+		{"defaults warn about the sample password only", func(c *configs.Config) {}, []string{"ari.nodes[0].password"}},
+		{"nothing to warn about", func(c *configs.Config) { c.ARI.Nodes[0].Password = "x7!kq" }, nil},
+		{"open listeners", func(c *configs.Config) {
+			c.ARI.Nodes[0].Password = "x7!kq"
+			c.NATS.Embedded.Listen = "0.0.0.0:4222"
+			c.HTTP.Listen = ":8112"
+		}, []string{"nats.embedded.listen", "http.listen"}},
+		{"external NATS and a token", func(c *configs.Config) {
+			c.ARI.Nodes[0].Password = "x7!kq"
+			c.NATS.URL = "nats://nats:4222"
+			c.NATS.Embedded.Listen = "0.0.0.0:4222"
+			c.HTTP.Listen = "10.0.0.5:8112"
+			c.HTTP.AdminToken = "tok"
+		}, nil},
+		{"localhost and IPv6 loopback", func(c *configs.Config) {
+			c.ARI.Nodes[0].Password = "x7!kq"
+			c.NATS.Embedded.Listen = "localhost:4222"
+			c.HTTP.Listen = "[::1]:8112"
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := configs.Default()
+			tt.mutate(&c)
+			var got []string
+			for _, w := range c.Warnings() {
+				got = append(got, w.Key)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("warnings for %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
