@@ -61,6 +61,11 @@ func (a *app) load(cmd *cobra.Command) (configs.Config, *slog.Logger, error) {
 		return configs.Config{}, nil, err
 	}
 	log.Debug("configuration loaded", "file", used)
+	// Every command that loads the configuration, config check included,
+	// reports risky settings once, on stderr, away from any YAML on stdout.
+	for _, w := range cfg.Warnings() {
+		log.Warn(w.Error())
+	}
 	a.loaded, a.file, a.cfg, a.log = true, used, cfg, log
 	return cfg, log, nil
 }

@@ -31,12 +31,6 @@ configuration as YAML with passwords, tokens and key paths shown as ***.`,
 			if err != nil {
 				return err
 			}
-			// Warnings go to stderr so that stdout stays loadable YAML.
-			for _, w := range cfg.Warnings() {
-				if _, err := fmt.Fprintln(a.stderr, "warning:", w.Error()); err != nil {
-					return err
-				}
-			}
 			out, err := cfg.Redacted().YAML()
 			if err != nil {
 				return err

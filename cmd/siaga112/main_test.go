@@ -155,7 +155,7 @@ func TestRun(t *testing.T) {
 	}{
 		{"version", []string{"version"}, 0, "siaga112 ", ""},
 		{"config check logs at the configured level", []string{"config", "check", "--config", good}, 0, "format: json", `"msg":"configuration loaded"`},
-		{"config check warns on stderr", []string{"config", "check", "--config", good}, 0, "", "warning: config: ari.nodes[0].password: is the sample password"},
+		{"config check warns on stderr", []string{"config", "check", "--config", good}, 0, "", `"level":"WARN","msg":"config: ari.nodes[0].password: is the sample password`},
 		{"unknown command", []string{"dial"}, 1, "", ""},
 		{"bad flag", []string{"config", "check", "--no-such-flag"}, 1, "", ""},
 	}
