@@ -61,16 +61,24 @@ func (n Number) String() string {
 func (n Number) IsAnonymous() bool { return n.Kind == KindAnonymous }
 
 // anonymousMarkers are the caller ids that Asterisk, SIP trunks and
-// operators use for "no number". Compared in lower case.
-var anonymousMarkers = map[string]struct{}{
-	"":            {},
-	"anonymous":   {},
-	"withheld":    {},
-	"unknown":     {},
-	"restricted":  {},
-	"private":     {},
-	"unavailable": {},
-	"anonim":      {}, // Indonesian spelling seen on some trunks
+// operators use for "no number", compared without regard to case. (An array,
+// not a map, so that nothing is mutable at package level.)
+var anonymousMarkers = [...]string{
+	"anonymous", "withheld", "unknown", "restricted", "private", "unavailable",
+	"anonim", // Indonesian spelling seen on some trunks
+}
+
+// isAnonymousMarker reports whether s says "no number".
+func isAnonymousMarker(s string) bool {
+	if s == "" {
+		return true
+	}
+	for _, m := range anonymousMarkers {
+		if strings.EqualFold(s, m) {
+			return true
+		}
+	}
+	return false
 }
 
 // Normalize turns a caller id or an admin's input into a Number.
@@ -92,18 +100,17 @@ func Normalize(raw, defaultCountry string) (Number, error) {
 	if user, ok := sipUser(s); ok {
 		s = user
 	}
-	if _, ok := anonymousMarkers[strings.ToLower(s)]; ok {
+	if isAnonymousMarker(s) {
 		return Number{Kind: KindAnonymous}, nil
 	}
 	bad := func() (Number, error) { return Number{}, fmt.Errorf("%w %q", ErrInvalidNumber, raw) }
 
 	plus := false
-	var digits strings.Builder
-	digits.Grow(len(s) + len(defaultCountry))
+	digits := make([]byte, 0, len(s)+len(defaultCountry)+1)
 	for i, r := range s {
 		switch {
 		case r >= '0' && r <= '9':
-			digits.WriteRune(r)
+			digits = append(digits, byte(r))
 		case r == '+' && i == 0:
 			plus = true
 		case r == ' ' || r == '-' || r == '.' || r == '(' || r == ')':
@@ -112,7 +119,7 @@ func Normalize(raw, defaultCountry string) (Number, error) {
 			return bad()
 		}
 	}
-	d := digits.String()
+	d := string(digits)
 	switch {
 	case plus:
 		// Already international.
@@ -134,9 +141,8 @@ func Normalize(raw, defaultCountry string) (Number, error) {
 
 // sipUser returns the user part of "sip:user@host" or "tel:+62...".
 func sipUser(s string) (string, bool) {
-	lower := strings.ToLower(s)
-	for _, scheme := range []string{"sip:", "sips:", "tel:"} {
-		if strings.HasPrefix(lower, scheme) {
+	for _, scheme := range [...]string{"sip:", "sips:", "tel:"} {
+		if len(s) >= len(scheme) && strings.EqualFold(s[:len(scheme)], scheme) {
 			rest := s[len(scheme):]
 			if at := strings.IndexAny(rest, "@;"); at >= 0 {
 				rest = rest[:at]
