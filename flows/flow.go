@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/siaga112/siaga112/configs"
@@ -60,8 +61,9 @@ type Result struct {
 	Outcome events.Outcome
 	// EmergencyType is the type of the chosen menu entry ("" if none was chosen).
 	EmergencyType string
-	// Attempts is how many choices the caller was offered: menu attempts, or
-	// plays of the blocked warning for a blocked caller.
+	// Attempts is how many choices the caller was offered, counting one in
+	// progress when the call ended: menu attempts, or plays of the blocked
+	// warning for a blocked caller.
 	Attempts int
 	// Recording is the voice or location recording's name ("" if none).
 	Recording string
@@ -81,7 +83,8 @@ type Result struct {
 }
 
 // Flow runs the emergency IVR of DESIGN.md over a Call. A Flow is immutable
-// after New and safe for any number of concurrent calls.
+// after New and safe for any number of concurrent calls; every PromptSpec it
+// hands a Call has its own Sounds slice.
 type Flow struct {
 	cfg   configs.IVR
 	clock Clock
@@ -339,7 +342,7 @@ func (r *run) decide(ctx context.Context) (decision, string, error) {
 		// already knows the menu keys the choice during the greeting, and
 		// that key counts as the first menu attempt. Talk is not detected
 		// here: callers often say "halo?" while the greeting starts.
-		res, err := r.call.Prompt(ctx, PromptSpec{Sounds: r.f.greeting, MaxDigits: 1})
+		res, err := r.call.Prompt(ctx, PromptSpec{Sounds: slices.Clone(r.f.greeting), MaxDigits: 1})
 		if err != nil {
 			return decision{}, "greeting", err
 		}
@@ -356,7 +359,7 @@ func (r *run) decide(ctx context.Context) (decision, string, error) {
 // something is trying to get through; silence ends the offer.
 func (r *run) blockedChoice(ctx context.Context) (decision, string, error) {
 	cfg := r.f.cfg
-	sounds := append(append([]string(nil), r.f.greeting...), r.f.blocked...)
+	sounds := slices.Concat(r.f.greeting, r.f.blocked)
 	for a := 1; a <= cfg.MenuAttempts; a++ {
 		r.res.Attempts = a
 		res, err := r.call.Prompt(ctx, PromptSpec{
@@ -373,7 +376,7 @@ func (r *run) blockedChoice(ctx context.Context) (decision, string, error) {
 		if res.Digits[:1] == cfg.BlockedOverrideDigit {
 			return decision{outcome: events.OutcomeBlockedOverride}, "", nil
 		}
-		sounds = r.f.blocked
+		sounds = slices.Clone(r.f.blocked)
 	}
 	return decision{outcome: events.OutcomeBlocked}, "", nil
 }
@@ -399,7 +402,7 @@ func (r *run) menu(ctx context.Context, early string) (decision, string, error) 
 		} else {
 			var err error
 			res, err = r.call.Prompt(ctx, PromptSpec{
-				Sounds:            append(append([]string(nil), prefix...), r.f.menu...),
+				Sounds:            slices.Concat(prefix, r.f.menu),
 				MaxDigits:         1,
 				FirstDigitTimeout: cfg.FirstDigitTimeout,
 				DetectTalk:        cfg.TalkDetect,
@@ -428,7 +431,7 @@ func (r *run) menu(ctx context.Context, early string) (decision, string, error) 
 	}
 	if lastSilent && cfg.SilentHelpDigits != "" {
 		res, err := r.call.Prompt(ctx, PromptSpec{
-			Sounds:            r.f.silentHelp,
+			Sounds:            slices.Clone(r.f.silentHelp),
 			MaxDigits:         len(cfg.SilentHelpDigits),
 			FirstDigitTimeout: cfg.SilentHelpTimeout,
 			InterDigitTimeout: cfg.InterDigitTimeout,
@@ -495,7 +498,7 @@ func (r *run) putThrough(ctx context.Context, d decision, decidedAt time.Time) {
 		// The operator entry skips the location question: that caller asked
 		// for a person, and the person can ask.
 		case d.outcome == events.OutcomeEmergency && cfg.Location.Enabled && typ != TypeOperator:
-			if _, err := r.call.Prompt(ctx, PromptSpec{Sounds: r.f.location}); err != nil {
+			if _, err := r.call.Prompt(ctx, PromptSpec{Sounds: slices.Clone(r.f.location)}); err != nil {
 				return "location prompt", err
 			}
 			name, err := r.call.Record(ctx, RecordSpec{
@@ -509,7 +512,7 @@ func (r *run) putThrough(ctx context.Context, d decision, decidedAt time.Time) {
 			}
 		}
 		if len(r.f.connecting) > 0 {
-			if _, err := r.call.Prompt(ctx, PromptSpec{Sounds: r.f.connecting}); err != nil {
+			if _, err := r.call.Prompt(ctx, PromptSpec{Sounds: slices.Clone(r.f.connecting)}); err != nil {
 				return "connecting prompt", err
 			}
 		}
@@ -631,7 +634,7 @@ func (r *run) transfer(ctx context.Context, ext string, override bool, extra map
 // endCall says goodbye and hangs up a classified call that goes nowhere.
 func (r *run) endCall(ctx context.Context) {
 	if len(r.f.goodbye) > 0 {
-		if _, err := r.call.Prompt(ctx, PromptSpec{Sounds: r.f.goodbye}); err != nil {
+		if _, err := r.call.Prompt(ctx, PromptSpec{Sounds: slices.Clone(r.f.goodbye)}); err != nil {
 			if errors.Is(err, ErrHangup) {
 				r.res.HangupBy = events.HangupByCaller
 				return

@@ -197,6 +197,18 @@ func TestRunOutcomes(t *testing.T) {
 			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "medical", Attempts: 1, Recording: locName, Transferred: true, Extension: "medical"},
 		},
 		{
+			name:    "talk during the greeting is not voice",
+			prompts: []PromptResult{talk, key("1")},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opLocation, opRecLoc, opConnecting, opSetVars, opContinue("fire")},
+			wantEvs: []emitted{
+				evAnswered, evMenu(1, "1", events.MenuValid),
+				evClassified(events.OutcomeEmergency, "fire", 1, 6, false, locName, ""),
+				evTransferred("fire", "fire", false),
+			},
+			wantVars: vars("fire", events.OutcomeEmergency, locName),
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Recording: locName, Transferred: true, Extension: "fire"},
+		},
+		{
 			name:    "wrong key during the greeting, then a good one",
 			prompts: []PromptResult{key("8"), key("1")},
 			wantOps: []string{opAnswer, opGreet, opMenu("invalid"), opLocation, opRecLoc, opConnecting, opSetVars, opContinue("fire")},
@@ -938,4 +950,40 @@ func TestNewRejectsUnusableConfig(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// nopCall answers every prompt with key 1 and succeeds at everything, so
+// the benchmark measures the flow alone.
+type nopCall struct{}
+
+func (nopCall) Answer(context.Context) error { return nil }
+func (nopCall) Prompt(_ context.Context, s PromptSpec) (PromptResult, error) {
+	if s.MaxDigits == 0 {
+		return PromptResult{Status: PromptDone}, nil
+	}
+	return key("1"), nil
+}
+func (nopCall) Record(_ context.Context, s RecordSpec) (string, error) { return s.Name, nil }
+func (nopCall) SetVariables(context.Context, map[string]string) error  { return nil }
+func (nopCall) Continue(context.Context, string, string, int) error    { return nil }
+func (nopCall) Hangup(context.Context) error                           { return nil }
+
+type nopEmitter struct{}
+
+func (nopEmitter) Emit(context.Context, events.Type, any) {}
+
+// BenchmarkRunFireCall is the flow's own cost for one fire call (greeting
+// key, location recording, transfer), without any I/O.
+func BenchmarkRunFireCall(b *testing.B) {
+	f, err := New(configs.Default().IVR, nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if res := f.Run(ctx, nopCall{}, Input{CallID: "bench"}, nopEmitter{}); !res.Transferred {
+			b.Fatalf("not transferred: %+v", res)
+		}
+	}
 }

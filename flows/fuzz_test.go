@@ -20,10 +20,9 @@ type byteCall struct {
 	data  []byte
 	clock *fakeClock
 
-	answered, hungUp, callerGone bool
-	continues, hangups           int
-	failedBeforeChoice           bool
-	ops                          int
+	answered, callerGone bool
+	continues, hangups   int
+	ops                  int
 }
 
 var fuzzDigits = []string{"", "1", "2", "0", "9", "7", "#", "55", "5", "12", "555"}
