@@ -444,7 +444,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		Title: s.cfg.Title, RangeTitle: title, RangeKey: key, Query: r.URL.RawQuery,
 		RefreshSeconds: int(s.cfg.Refresh.Round(time.Second) / time.Second), Now: now.In(s.agg.Location()),
 		Ready: s.cfg.Ready == nil || s.cfg.Ready(r.Context()), Stats: st, Active: s.agg.Active(now),
-		Silent: st.Totals.Outcomes[string(events.OutcomeNoInput)],
+		Silent:     st.Totals.Outcomes[string(events.OutcomeNoInput)],
 		Blocked:    s.agg.Blocked(now, admin),
 		TopCallers: s.agg.TopCallers(from, to, s.cfg.TopCallers, admin),
 		Recent:     s.agg.Calls(CallFilter{From: from, To: to, Limit: dashboardRecent, Unmasked: admin}),
