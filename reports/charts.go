@@ -72,16 +72,19 @@ func typeSeries(st Stats) []series {
 	return out
 }
 
+// Chart geometry in SVG units. The SVG scales to its panel, so a half-width
+// chart uses a narrower view box to keep its text as large as the wide one's.
 const (
-	chartW, chartH         = 1000.0, 260.0
-	padL, padR, padT, padB = 44.0, 8.0, 14.0, 26.0
+	chartH                 = 250.0
+	padL, padR, padT, padB = 44.0, 8.0, 16.0, 26.0
+	wideW, halfW           = 1000.0, 620.0
 )
 
-// niceMax rounds v up to 1, 2 or 5 times a power of ten, so gridlines fall
-// on round numbers.
-func niceMax(v float64) float64 {
-	if v <= 0 {
-		return 1
+// niceStep rounds v up to 1, 2 or 5 times a power of ten, but not below
+// minStep, so gridlines fall on round numbers (whole calls for counts).
+func niceStep(v, minStep float64) float64 {
+	if v <= minStep {
+		return minStep
 	}
 	p := math.Pow(10, math.Floor(math.Log10(v)))
 	for _, m := range []float64{1, 2, 5, 10} {
@@ -91,6 +94,20 @@ func niceMax(v float64) float64 {
 	}
 	return 10 * p
 }
+
+// axis is a y scale: yMax = ticks · step.
+type axis struct {
+	step  float64
+	ticks int
+}
+
+// newAxis picks about four gridlines for values up to top.
+func newAxis(top, minStep float64) axis {
+	step := niceStep(top/4, minStep)
+	return axis{step: step, ticks: max(1, int(math.Ceil(top/step-1e-9)))}
+}
+
+func (a axis) max() float64 { return a.step * float64(a.ticks) }
 
 func bucketLabel(t time.Time, size BucketSize) string {
 	if size == Day {
@@ -103,16 +120,16 @@ func bucketLabel(t time.Time, size BucketSize) string {
 }
 
 // xAxis writes gridlines, y labels and x labels shared by both chart kinds.
-func xAxis(b *strings.Builder, buckets []Bucket, size BucketSize, yMax float64, yFmt func(float64) string) {
+func xAxis(b *strings.Builder, chartW float64, buckets []Bucket, size BucketSize, ax axis, yFmt func(float64) string) {
 	plotW, plotH := chartW-padL-padR, chartH-padT-padB
-	for i := 0; i <= 4; i++ {
-		v := yMax * float64(i) / 4
-		y := padT + plotH - plotH*float64(i)/4
+	for i := 0; i <= ax.ticks; i++ {
+		v := ax.step * float64(i)
+		y := padT + plotH - plotH*float64(i)/float64(ax.ticks)
 		fmt.Fprintf(b, `<line class="grid" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`, padL, y, chartW-padR, y)
 		fmt.Fprintf(b, `<text class="ylab" x="%.1f" y="%.1f" text-anchor="end">%s</text>`, padL-6, y+4, yFmt(v))
 	}
 	n := len(buckets)
-	step := max(1, int(math.Ceil(float64(n)/12)))
+	step := max(1, int(math.Ceil(float64(n)/(chartW/85))))
 	slot := plotW / float64(max(n, 1))
 	for i := 0; i < n; i += step {
 		x := padL + slot*(float64(i)+0.5)
@@ -123,7 +140,7 @@ func xAxis(b *strings.Builder, buckets []Bucket, size BucketSize, yMax float64, 
 // stackedBars draws one bar per bucket, stacked by series. Every segment
 // carries data-key and data-value so tests (and curious users) can read the
 // figures back from the DOM.
-func stackedBars(testID string, buckets []Bucket, size BucketSize, ss []series, value func(Bucket, string) int64) template.HTML {
+func stackedBars(testID string, chartW float64, buckets []Bucket, size BucketSize, ss []series, value func(Bucket, string) int64) template.HTML {
 	var top int64
 	for _, bk := range buckets {
 		var sum int64
@@ -132,11 +149,12 @@ func stackedBars(testID string, buckets []Bucket, size BucketSize, ss []series, 
 		}
 		top = max(top, sum)
 	}
-	yMax := niceMax(float64(top))
+	ax := newAxis(float64(top), 1)
+	yMax := ax.max()
 	plotW, plotH := chartW-padL-padR, chartH-padT-padB
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" data-testid="%s" viewBox="0 0 %.0f %.0f" role="img" preserveAspectRatio="xMidYMid meet">`, testID, chartW, chartH)
-	xAxis(&b, buckets, size, yMax, func(v float64) string { return fmt.Sprintf("%.0f", v) })
+	xAxis(&b, chartW, buckets, size, ax, func(v float64) string { return fmt.Sprintf("%.0f", v) })
 	slot := plotW / float64(max(len(buckets), 1))
 	barW := math.Max(1, slot*0.78)
 	for i, bk := range buckets {
@@ -166,19 +184,21 @@ func stackedBars(testID string, buckets []Bucket, size BucketSize, ss []series, 
 
 // ratioLine draws the prank ratio per bucket as a line; buckets without
 // calls have no ratio and break the line.
-func ratioLine(testID string, buckets []Bucket, size BucketSize) template.HTML {
+func ratioLine(testID string, chartW float64, buckets []Bucket, size BucketSize) template.HTML {
 	top := 0.0
 	for _, bk := range buckets {
 		top = math.Max(top, bk.PrankRatio)
 	}
-	yMax := math.Min(1, niceMax(top*100)/100)
 	if top == 0 {
-		yMax = 1
+		top = 1
 	}
+	// The scale is in percent so its steps are whole percents.
+	ax := newAxis(math.Min(100, top*100), 1)
+	yMax := ax.max() / 100
 	plotW, plotH := chartW-padL-padR, chartH-padT-padB
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart" data-testid="%s" viewBox="0 0 %.0f %.0f" role="img" preserveAspectRatio="xMidYMid meet">`, testID, chartW, chartH)
-	xAxis(&b, buckets, size, yMax, func(v float64) string { return fmt.Sprintf("%.0f%%", v*100) })
+	xAxis(&b, chartW, buckets, size, ax, func(v float64) string { return fmt.Sprintf("%.0f%%", v) })
 	slot := plotW / float64(max(len(buckets), 1))
 	var pts []string
 	flush := func() {

@@ -457,18 +457,18 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		d.Ranges = append(d.Ranges, rc)
 	}
 	outcomeVal := func(b Bucket, k string) int64 { return b.Outcomes[k] }
-	d.ByOutcome = stackedBars("chart-outcomes", st.Buckets, size, outcomeSeries, outcomeVal)
+	d.ByOutcome = stackedBars("chart-outcomes", wideW, st.Buckets, size, outcomeSeries, outcomeVal)
 	for _, se := range outcomeSeries {
 		if v := st.Totals.Outcomes[se.Key]; v > 0 {
 			d.OutcomeLegend = append(d.OutcomeLegend, legendItem{se.Label, se.Color, v})
 		}
 	}
 	ts := typeSeries(st)
-	d.ByType = stackedBars("chart-types", st.Buckets, size, ts, func(b Bucket, k string) int64 { return b.Types[k] })
+	d.ByType = stackedBars("chart-types", halfW, st.Buckets, size, ts, func(b Bucket, k string) int64 { return b.Types[k] })
 	for _, se := range ts {
 		d.TypeLegend = append(d.TypeLegend, legendItem{se.Label, se.Color, st.Totals.Types[se.Key]})
 	}
-	d.PrankChart = ratioLine("chart-prank", st.Buckets, size)
+	d.PrankChart = ratioLine("chart-prank", halfW, st.Buckets, size)
 	for name, ns := range st.Totals.Nodes {
 		d.Nodes = append(d.Nodes, nodeRow{name, ns})
 	}
