@@ -122,8 +122,12 @@ type Strike struct {
 
 // Seen is an event already applied to a record.
 type Seen struct {
-	ID string    `json:"id"`
-	At time.Time `json:"at"`
+	ID string `json:"id"`
+	// CallID and Reason of a strike, kept after a block has consumed the
+	// strike so that the same call cannot strike again.
+	CallID string    `json:"call_id,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
 }
 
 // Record is everything stored for one number.
@@ -284,7 +288,7 @@ func (p Policy) ApplyVerdict(r Record, ev Event, verdict, by string) (Record, De
 		r.Reason = "lifted: verdict genuine"
 		r.SetBy = "operator:" + by
 	}
-	r.remember(ev, p.Window)
+	r.remember(ev, "", p.Window)
 	return r, d
 }
 
@@ -298,10 +302,18 @@ func (p Policy) strike(r Record, ev Event, points int, reason string) (Record, D
 		return r, Decision{}
 	}
 	if ev.CallID != "" {
+		// classified and ended of one call both carry its outcome; the call
+		// counts once. A prank verdict is a separate strike, once per call.
+		same := func(callID, other string) bool {
+			return callID == ev.CallID && other != "" && (other == ReasonVerdictPrank) == (reason == ReasonVerdictPrank)
+		}
 		for _, s := range r.Strikes {
-			// classified and ended of one call both carry its outcome; the
-			// call counts once. A verdict is a separate strike.
-			if s.CallID == ev.CallID && (s.Reason == ReasonVerdictPrank) == (reason == ReasonVerdictPrank) {
+			if same(s.CallID, s.Reason) {
+				return r, Decision{}
+			}
+		}
+		for _, s := range r.Seen {
+			if same(s.CallID, s.Reason) {
 				return r, Decision{}
 			}
 		}
@@ -314,7 +326,7 @@ func (p Policy) strike(r Record, ev Event, points int, reason string) (Record, D
 		}
 	}
 	r.Strikes = append(kept, Strike{EventID: ev.ID, CallID: ev.CallID, At: ev.At, Points: points, Reason: reason})
-	r.remember(ev, p.Window)
+	r.remember(ev, reason, p.Window)
 	total := p.Score(r, ev.At)
 	if total < p.Threshold {
 		return r, Decision{Change: ChangeStrike, Points: total}
@@ -430,14 +442,18 @@ func (r Record) seen(id string) bool {
 
 // remember records ev as applied, forgetting ids older than the window (a
 // redelivery comes long before) and keeping at most maxSeen.
-func (r *Record) remember(ev Event, window time.Duration) {
+func (r *Record) remember(ev Event, strikeReason string, window time.Duration) {
 	kept := r.Seen[:0]
 	for _, s := range r.Seen {
 		if ev.At.Sub(s.At) < window {
 			kept = append(kept, s)
 		}
 	}
-	kept = append(kept, Seen{ID: ev.ID, At: ev.At})
+	seen := Seen{ID: ev.ID, At: ev.At}
+	if strikeReason != "" {
+		seen.CallID, seen.Reason = ev.CallID, strikeReason
+	}
+	kept = append(kept, seen)
 	if len(kept) > maxSeen {
 		kept = kept[len(kept)-maxSeen:]
 	}

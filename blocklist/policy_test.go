@@ -208,6 +208,18 @@ func TestIdempotent(t *testing.T) {
 			t.Fatalf("second event of one call counted: %+v", d)
 		}
 	})
+	t.Run("ended after a block consumed the strike of the same call", func(t *testing.T) {
+		r2, _ := p.ApplyOutcome(r, ev(2, time.Second), events.OutcomeNoInput, 0)
+		r2, d := p.ApplyOutcome(r2, ev(3, 2*time.Second), events.OutcomeNoInput, 0)
+		if d.Change != ChangeBlock || len(r2.Strikes) != 0 {
+			t.Fatalf("third call did not block: %+v", d)
+		}
+		e := ev(3, 3*time.Second)
+		e.ID = "ended-3"
+		if _, d := p.ApplyOutcome(r2, e, events.OutcomeNoInput, 0); d.Change != ChangeNone {
+			t.Fatalf("call 3 struck twice: %+v", d)
+		}
+	})
 	t.Run("prank verdict on the same call is a separate strike", func(t *testing.T) {
 		e := ev(1, time.Minute)
 		e.ID = "verdict-1"

@@ -1,0 +1,298 @@
+package blocklist
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/events"
+)
+
+// Durable is the name of the worker's consumer; every worker instance uses
+// it, so instances share the events between them.
+const Durable = "blocklist"
+
+// CallIndexBucket maps a call id to its caller's number for one window, so
+// that a verdict published without the number (by the CLI or the HTTP API,
+// which only know the call id) still reaches the right record.
+const CallIndexBucket = "SIAGA112_CALLINDEX"
+
+// Publisher publishes an event; *events.Publisher and JSPublisher are both one.
+type Publisher interface {
+	Publish(ctx context.Context, e events.Envelope) error
+}
+
+// JSPublisher publishes straight to JetStream and waits for the ack, with the
+// event id as Nats-Msg-Id. It suits short-lived tools (the CLI) that have no
+// spool; long-running roles use *events.Publisher.
+type JSPublisher struct {
+	JS jetstream.JetStream
+}
+
+// Publish sends e and waits for JetStream to store it.
+func (p JSPublisher) Publish(ctx context.Context, e events.Envelope) error {
+	data, err := e.Marshal()
+	if err != nil {
+		return fmt.Errorf("blocklist: encode %s: %w", e.Type, err)
+	}
+	if _, err := p.JS.Publish(ctx, e.Subject(), data, jetstream.WithMsgID(e.ID)); err != nil {
+		return fmt.Errorf("blocklist: publish %s: %w", e.Type, err)
+	}
+	return nil
+}
+
+// WorkerStats counts what a worker did.
+type WorkerStats struct {
+	// Strikes counts records changed by a strike (including those that blocked).
+	Strikes uint64
+	// Blocks counts blocks set or extended.
+	Blocks uint64
+	// Lifts counts blocks lifted by a genuine verdict.
+	Lifts uint64
+	// Ignored counts events that changed nothing (no points, anonymous,
+	// allowlisted, already applied, unknown call).
+	Ignored uint64
+	// Consumer is the consumer's own counters.
+	Consumer events.ConsumerStats
+}
+
+// Worker turns call events into strikes and blocks: it consumes
+// call.started (to index call ids), call.classified, call.ended and
+// call.verdict, updates the store and announces block changes as
+// blocklist.changed. Redelivered events change nothing twice: each record
+// remembers the event ids applied to it.
+type Worker struct {
+	store *Store
+	index jetstream.KeyValue
+	pub   Publisher
+	log   *slog.Logger
+	cons  *events.Consumer
+
+	strikes, blocks, lifts, ignored atomic.Uint64
+}
+
+// NewWorker opens the buckets and creates (or updates) the durable consumer
+// on the SIAGA112_CALLS stream, which must exist (events.EnsureStream).
+func NewWorker(ctx context.Context, js jetstream.JetStream, store *Store, pub Publisher, cfg configs.NATS, log *slog.Logger) (*Worker, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	index, err := openCallIndex(ctx, js, cfg.Stream.Replicas, store.policy.Window)
+	if err != nil {
+		return nil, err
+	}
+	w := &Worker{store: store, index: index, pub: pub, log: log.With("component", "blocklist-worker")}
+	spec := events.ConsumerSpec{
+		Durable: Durable,
+		Subjects: []string{
+			events.TypeStarted.Subject(),
+			events.TypeClassified.Subject(),
+			events.TypeEnded.Subject(),
+			events.TypeVerdict.Subject(),
+		},
+		MaxAckPending: cfg.Consumer.MaxAckPending,
+		AckWait:       cfg.Consumer.AckWait,
+	}
+	w.cons, err = events.NewConsumer(ctx, js, spec, w.Handle, log)
+	if err != nil {
+		return nil, fmt.Errorf("blocklist: worker: %w", err)
+	}
+	return w, nil
+}
+
+// openCallIndex opens or creates the call index; entries expire after ttl.
+func openCallIndex(ctx context.Context, js jetstream.JetStream, replicas int, ttl time.Duration) (jetstream.KeyValue, error) {
+	kv, err := js.KeyValue(ctx, CallIndexBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      CallIndexBucket,
+			Description: "siaga112: call id -> caller number, for verdicts",
+			History:     1,
+			TTL:         ttl,
+			Storage:     jetstream.FileStorage,
+			Replicas:    max(replicas, 1),
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			kv, err = js.KeyValue(ctx, CallIndexBucket)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blocklist: open bucket %s: %w", CallIndexBucket, err)
+	}
+	return kv, nil
+}
+
+// Run consumes events until ctx ends.
+func (w *Worker) Run(ctx context.Context) error { return w.cons.Run(ctx) }
+
+// Stats returns the worker's counters.
+func (w *Worker) Stats() WorkerStats {
+	return WorkerStats{
+		Strikes: w.strikes.Load(), Blocks: w.blocks.Load(), Lifts: w.lifts.Load(),
+		Ignored: w.ignored.Load(), Consumer: w.cons.Stats(),
+	}
+}
+
+// Lag is how many events wait for the worker.
+func (w *Worker) Lag(ctx context.Context) (uint64, error) { return w.cons.Lag(ctx) }
+
+// Handle applies one event. It is the consumer's handler: an error means the
+// event is delivered again, which is safe because applying is idempotent.
+func (w *Worker) Handle(ctx context.Context, e events.Envelope, _ events.Meta) error {
+	switch e.Type {
+	case events.TypeStarted:
+		return w.indexCall(ctx, e)
+	case events.TypeClassified:
+		var c events.Classified
+		if err := e.DecodeData(&c); err != nil {
+			return err
+		}
+		return w.outcome(ctx, e, c.Outcome, seconds(c.SecondsToClassify))
+	case events.TypeEnded:
+		// call.ended repeats the outcome of call.classified; the policy
+		// counts one outcome per call, so this only matters when the
+		// classified event never came. The call's duration is at least its
+		// time since answer, so an abandoned call that counts by duration
+		// would also count by time since answer.
+		var c events.Ended
+		if err := e.DecodeData(&c); err != nil {
+			return err
+		}
+		return w.outcome(ctx, e, c.Outcome, seconds(c.DurationS))
+	case events.TypeVerdict:
+		var v events.Verdict
+		if err := e.DecodeData(&v); err != nil {
+			return err
+		}
+		return w.verdict(ctx, e, v)
+	}
+	w.ignored.Add(1)
+	return nil
+}
+
+func seconds(s float64) time.Duration {
+	if s < 0 {
+		return -1
+	}
+	return time.Duration(s * float64(time.Second))
+}
+
+// number returns the caller's E.164 number, or "" for callers that are
+// never blocked (withheld, anonymous, unusable numbers).
+func (w *Worker) number(c events.Caller) string {
+	if c.Presentation == events.PresentationRestricted {
+		// DESIGN: withheld numbers are never blocked, even when the network
+		// told us the number.
+		return ""
+	}
+	n, err := w.store.policy.Normalize(c.Number)
+	if err != nil || n.IsAnonymous() {
+		return ""
+	}
+	return n.E164
+}
+
+func callKey(callID string) string { return "c" + hex.EncodeToString([]byte(callID)) }
+
+func (w *Worker) indexCall(ctx context.Context, e events.Envelope) error {
+	n := w.number(e.Caller)
+	if n == "" || e.CallID == "" {
+		w.ignored.Add(1)
+		return nil
+	}
+	if _, err := w.index.Put(ctx, callKey(e.CallID), []byte(n)); err != nil {
+		return fmt.Errorf("blocklist: index call: %w", err)
+	}
+	return nil
+}
+
+func (w *Worker) outcome(ctx context.Context, e events.Envelope, o events.Outcome, sinceAnswer time.Duration) error {
+	n := w.number(e.Caller)
+	if n == "" {
+		w.ignored.Add(1)
+		return nil
+	}
+	ev := Event{ID: e.ID, CallID: e.CallID, At: e.Time}
+	p := w.store.policy
+	return w.apply(ctx, e, n, func(r Record) (Record, Decision, error) {
+		r, d := p.ApplyOutcome(r, ev, o, sinceAnswer)
+		return r, d, nil
+	})
+}
+
+func (w *Worker) verdict(ctx context.Context, e events.Envelope, v events.Verdict) error {
+	n := w.number(e.Caller)
+	if n == "" && e.Caller.Number == "" && e.CallID != "" {
+		entry, err := w.index.Get(ctx, callKey(e.CallID))
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			w.log.Warn("verdict for a call whose caller is unknown; ignored", "call_id", e.CallID, "verdict", v.Verdict)
+		case err != nil:
+			return fmt.Errorf("blocklist: look up call: %w", err)
+		default:
+			n = string(entry.Value())
+		}
+	}
+	if n == "" {
+		w.ignored.Add(1)
+		return nil
+	}
+	ev := Event{ID: e.ID, CallID: e.CallID, At: e.Time}
+	p := w.store.policy
+	return w.apply(ctx, e, n, func(r Record) (Record, Decision, error) {
+		r, d := p.ApplyVerdict(r, ev, v.Verdict, v.By)
+		return r, d, nil
+	})
+}
+
+func (w *Worker) apply(ctx context.Context, e events.Envelope, number string, fn UpdateFunc) error {
+	r, d, err := w.store.Update(ctx, number, fn)
+	if err != nil {
+		return err
+	}
+	switch d.Change {
+	case ChangeNone:
+		w.ignored.Add(1)
+		return nil
+	case ChangeBlock, ChangeExtend:
+		w.blocks.Add(1)
+	case ChangeLift:
+		w.lifts.Add(1)
+	}
+	if d.Change == ChangeStrike || d.Change == ChangeBlock || d.Change == ChangeExtend {
+		w.strikes.Add(1)
+	}
+	w.log.Info("blocklist record changed", "number", Mask(number), "change", d.Change, "points", d.Points,
+		"until", r.Until, "call_id", e.CallID, "event", e.Type)
+	announce(ctx, w.pub, w.log, r, d, e.CallID, e.Node)
+	return nil
+}
+
+// announce publishes blocklist.changed for a change of block state. The KV
+// record is the truth and has already been written; the event is a
+// notification, so a publish failure is logged rather than retried (a
+// retried event would find its change already applied and announce nothing).
+func announce(ctx context.Context, pub Publisher, log *slog.Logger, r Record, d Decision, callID, node string) {
+	if pub == nil || !d.Change.BlockChanged() {
+		return
+	}
+	data := events.BlocklistChanged{Number: r.Number, Strikes: d.Points, Reason: r.Reason}
+	if !r.Until.IsZero() {
+		until := r.Until.UTC()
+		data.Until = &until
+	}
+	env, err := events.New(events.TypeBlocklistChanged, callID, node, events.Caller{Number: r.Number}, data)
+	if err == nil {
+		err = pub.Publish(ctx, env)
+	}
+	if err != nil {
+		log.Error("blocklist.changed not published", "number", Mask(r.Number), "change", d.Change, "err", err)
+	}
+}
