@@ -24,6 +24,8 @@ var (
 	ErrWorkerStarted = errors.New("reports: worker already started")
 	// ErrNotRunning is returned by Lag before Run has created the consumer.
 	ErrNotRunning = errors.New("reports: worker not running")
+	// ErrReplaying is returned by Health while the stream is being replayed.
+	ErrReplaying = errors.New("reports: replaying the event stream")
 )
 
 // WorkerConfig configures a Worker.
@@ -138,6 +140,20 @@ func (w *Worker) Ready(ctx context.Context) bool {
 		w.ready.Store(true)
 	}
 	return w.ready.Load()
+}
+
+// Health is nil once the worker follows the stream live; before that it
+// returns ErrReplaying (or ErrNotRunning) with the events still to read. It
+// fits a /healthz composed of named checks of type func(ctx) error.
+func (w *Worker) Health(ctx context.Context) error {
+	if w.Ready(ctx) {
+		return nil
+	}
+	lag, err := w.Lag(ctx)
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %d events to go", ErrReplaying, lag)
 }
 
 // Lag is how many events wait to be delivered to this worker.

@@ -135,6 +135,9 @@ func TestWorkerRestartCountsOnce(t *testing.T) {
 	live = callEvents(t, callSpec{id: "l0", number: "+6281100000003", at: t0.Add(40 * time.Minute), outcome: events.OutcomeAbandoned, ttc: 2})
 
 	publish(t, js, before, true)
+	if err := NewWorker(js, NewAggregator(Options{}), WorkerConfig{}, nil).Health(context.Background()); !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("Health before Run = %v, want ErrNotRunning", err)
+	}
 	w1 := startWorker(t, js)
 	eventually(t, "first worker to apply 3 calls", func() bool { return totals(t, w1.agg).Calls == 3 && w1.w.Ready(context.Background()) })
 	w1.stop(t)
@@ -162,6 +165,9 @@ func TestWorkerRestartCountsOnce(t *testing.T) {
 	}
 	if d := w2.agg.Counters().Duplicates; d != 1 {
 		t.Fatalf("duplicates dropped = %d, want 1", d)
+	}
+	if err := w2.w.Health(context.Background()); err != nil {
+		t.Fatalf("Health after catching up: %v", err)
 	}
 	lag, err := w2.w.Lag(context.Background())
 	if err != nil || lag != 0 {

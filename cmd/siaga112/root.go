@@ -35,6 +35,7 @@ variables and flags, in that order of precedence.`,
 		newVersionCmd(a),
 		newConfigCmd(a),
 		newIVRCmd(a),
+		newWorkerCmd(a),
 	)
 	return root
 }
