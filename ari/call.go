@@ -71,13 +71,17 @@ type call struct {
 	recDone      bool
 	recFailed    bool
 	recCause     string
+
+	// slow is set once a request timed out: Asterisk is not answering, so
+	// optional requests are skipped on the way to operators.
+	slow bool
 }
 
 var _ flows.Call = (*call)(nil)
 
 // gone returns the error for a channel that ended; nil while it is alive.
 func (c *call) gone(op string) error {
-	if c.s.ended.Load() {
+	if c.s.ended.Load() || c.s.hangupRequested.Load() {
 		return fmt.Errorf("ari: %s: %w", op, ErrChannelGone)
 	}
 	return nil
@@ -171,6 +175,7 @@ func (c *call) rest(ctx context.Context, op string, fn func() error) error {
 				c.handle(e)
 			}
 		case <-timer.C:
+			c.slow = true
 			return fmt.Errorf("ari: %s: %w after %s", op, ErrRequestTimeout, c.timeout)
 		case <-ctx.Done():
 			return c.doneErr(ctx, op)
@@ -274,7 +279,7 @@ func (c *call) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptR
 			}
 		}
 		if c.pbDone && c.pbState == playbackFailed {
-			return flows.PromptResult{}, fmt.Errorf("ari: play %s: %w", sound, ErrPlaybackFailed)
+			return flows.PromptResult{}, c.playbackFailed(ctx, sound)
 		}
 		if collect && c.pending != "" {
 			break
@@ -319,10 +324,37 @@ func (c *call) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptR
 	}
 }
 
+// hangupGrace is how long a failed playback waits for evidence that the
+// caller hung up before it is reported as a real failure.
+const hangupGrace = 250 * time.Millisecond
+
+// playbackFailed returns the error for a playback Asterisk reported as
+// failed. Asterisk also fails the playback of a caller who hangs up in the
+// middle of it, and the hangup events may arrive just after; that is a
+// hangup, not an IVR failure to fail over from.
+func (c *call) playbackFailed(ctx context.Context, sound string) error {
+	deadline := time.Now().Add(min(hangupGrace, c.timeout))
+	for time.Now().Before(deadline) {
+		if err := c.gone("play"); err != nil {
+			return err
+		}
+		if err := c.step(ctx, deadline, "play"); err != nil {
+			return err
+		}
+	}
+	if err := c.gone("play"); err != nil {
+		return err
+	}
+	return fmt.Errorf("ari: play %s: %w", sound, ErrPlaybackFailed)
+}
+
 // stopPlayback stops a playback that barge-in or talk interrupted. A 404
 // means it already finished; other failures are logged and the prompt goes
 // on, since the caller's input is what matters now.
 func (c *call) stopPlayback(ctx context.Context, id string) {
+	if id == c.curPlayback {
+		c.pbDone = true
+	}
 	err := c.rest(ctx, "stop playback", func() error {
 		return c.client.Playback().Stop(ariv6.NewKey(ariv6.PlaybackKey, id))
 	})
@@ -419,6 +451,10 @@ func (c *call) SetVariables(ctx context.Context, vars map[string]string) error {
 // timeout: handing the caller to operators is the one step that must not be
 // skipped.
 func (c *call) Continue(ctx context.Context, dialplanContext, extension string, priority int) error {
+	// Asterisk queues continue behind a running playback or recording on
+	// the channel, so a failover from the middle of a prompt would wait
+	// for the prompt to end; stop them first.
+	c.stopMedia(context.WithoutCancel(ctx))
 	err := c.rest(context.WithoutCancel(ctx), "continue", func() error {
 		return c.client.Channel().Continue(c.key, dialplanContext, extension, priority)
 	})
@@ -438,4 +474,26 @@ func (c *call) Hangup(ctx context.Context) error {
 		c.s.left.Store(true)
 	}
 	return err
+}
+
+// stopMedia stops the playback or recording still running on the channel,
+// if any (after a panic, a timeout or a cancelled prompt).
+func (c *call) stopMedia(ctx context.Context) {
+	if c.slow {
+		return
+	}
+	if c.curPlayback != "" && !c.pbDone {
+		c.stopPlayback(ctx, c.curPlayback)
+		c.pbDone = true
+	}
+	if c.curRecording != "" && !c.recDone {
+		name := c.curRecording
+		err := c.rest(ctx, "stop recording", func() error {
+			return c.client.LiveRecording().Stop(ariv6.NewKey(ariv6.LiveRecordingKey, name))
+		})
+		if err != nil && !errors.Is(err, flows.ErrHangup) {
+			c.log.Warn("recording not stopped", "recording", name, "error", err)
+		}
+		c.recDone = true
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/websocket"
 
 	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/flows"
 )
 
 // NodeHealth is one Asterisk node's connection state, as /healthz shows it.
@@ -51,6 +52,9 @@ type node struct {
 	since       time.Time // guarded by mu
 	lastErr     string    // guarded by mu
 	connections int       // guarded by mu
+
+	// sweep asks sweepLoop for an orphan recovery pass (buffered, 1).
+	sweep chan struct{}
 }
 
 func newNode(v *IVR, cfg configs.ARINode) *node {
@@ -62,6 +66,7 @@ func newNode(v *IVR, cfg configs.ARINode) *node {
 		log:    log,
 		ivr:    v,
 		since:  time.Now(),
+		sweep:  make(chan struct{}, 1),
 	}
 	// The client is used for REST only; Connect is never called, so the
 	// library starts no WebSocket and no bus of its own.
@@ -122,9 +127,14 @@ func (n *node) run(ctx context.Context) {
 	var (
 		backoff   = n.ari.ReconnectMin
 		downSince time.Time // zero while up or before the first attempt
-		recovery  sync.WaitGroup
+		sweeper   sync.WaitGroup
 	)
-	defer recovery.Wait()
+	sweeper.Add(1)
+	go func() {
+		defer sweeper.Done()
+		n.sweepLoop(ctx)
+	}()
+	defer sweeper.Wait()
 	for ctx.Err() == nil {
 		ws, err := n.dial(ctx, cfg)
 		if err != nil {
@@ -156,11 +166,7 @@ func (n *node) run(ctx context.Context) {
 
 		// Calls left in the app by a previous connection or process are
 		// found and put through once the new connection is up.
-		recovery.Add(1)
-		go func() {
-			defer recovery.Done()
-			n.recoverOrphans(ctx)
-		}()
+		n.triggerSweep()
 
 		err = n.read(ctx, ws)
 		if ctx.Err() != nil {
@@ -238,10 +244,44 @@ func (n *node) setDown(err error) {
 // listing can race a call that is just entering the app).
 const orphanGrace = 500 * time.Millisecond
 
+// triggerSweep asks the sweep loop for a pass; it never blocks.
+func (n *node) triggerSweep() {
+	select {
+	case n.sweep <- struct{}{}:
+	default: // a pass is already pending
+	}
+}
+
+// sweepLoop runs orphan recovery passes when asked (on every connection,
+// and when a session ended without getting its caller out of the app) and
+// repeats a pass that could not finish, with capped backoff, until it does:
+// a caller must not be left in the app because Asterisk was briefly slow.
+func (n *node) sweepLoop(ctx context.Context) {
+	backoff := n.ari.ReconnectMin
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.sweep:
+		}
+		if n.recoverOrphans(ctx) {
+			backoff = n.ari.ReconnectMin
+			continue
+		}
+		if !sleepCtx(ctx, backoff) {
+			return
+		}
+		backoff = min(backoff*2, n.ari.ReconnectMax)
+		n.triggerSweep()
+	}
+}
+
 // recoverOrphans finds channels that are in our Stasis application but
-// have no session on this node (left behind by a dropped connection or a
-// previous process) and puts them through to operators.
-func (n *node) recoverOrphans(ctx context.Context) {
+// have no session on this node (left behind by a dropped connection, a
+// session whose hand-off failed, or a previous process) and puts them
+// through to operators. It reports whether the pass completed: false if
+// the listing or a hand-off failed and the pass should be repeated.
+func (n *node) recoverOrphans(ctx context.Context) bool {
 	timeout := n.ari.RequestTimeout
 	var keys []*ariv6.Key
 	err := restCall(ctx, timeout, "list channels", func() error {
@@ -251,7 +291,7 @@ func (n *node) recoverOrphans(ctx context.Context) {
 	})
 	if err != nil {
 		n.log.Warn("orphaned calls not checked", "error", err)
-		return
+		return false
 	}
 	var candidates []*ariv6.Key
 	for _, k := range keys {
@@ -274,14 +314,18 @@ func (n *node) recoverOrphans(ctx context.Context) {
 			candidates = append(candidates, k)
 		}
 	}
-	if len(candidates) == 0 || !sleepCtx(ctx, orphanGrace) {
-		return
+	if len(candidates) == 0 {
+		return true
 	}
+	if !sleepCtx(ctx, orphanGrace) {
+		return false
+	}
+	complete := true
 	for _, k := range candidates {
 		if n.router.get(k.ID) != nil {
 			continue
 		}
-		vars := map[string]string{"SIAGA112_CALL_ID": k.ID, "SIAGA112_TYPE": "failover"}
+		vars := map[string]string{flows.VarCallID: k.ID, flows.VarType: "failover", flows.VarOutcome: "failover", flows.VarFailover: "orphaned after the events connection was lost"}
 		for name, val := range vars {
 			_ = restCall(ctx, timeout, "set variable", func() error {
 				return n.client.Channel().SetVariable(k, name, val)
@@ -291,12 +335,16 @@ func (n *node) recoverOrphans(ctx context.Context) {
 			return n.client.Channel().Continue(k, n.ivr.ivr.OperatorContext, n.ivr.ivr.FailoverExtension, 1)
 		})
 		if err != nil {
-			n.log.Error("orphaned call could not be put through to operators", "channel_id", k.ID, "error", err)
+			if !errors.Is(err, ErrChannelGone) {
+				complete = false
+				n.log.Error("orphaned call could not be put through to operators; will retry", "channel_id", k.ID, "error", err)
+			}
 			continue
 		}
 		n.ivr.orphans.Add(1)
 		n.log.Warn("orphaned call put through to operators", "channel_id", k.ID)
 	}
+	return complete
 }
 
 // inApp reports whether a channel is executing Stasis(app[,args]).

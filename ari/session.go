@@ -84,9 +84,17 @@ func (s *session) markHangupRequest() { s.hangupRequested.Store(true) }
 
 // run is the session goroutine.
 func (s *session) run(v *IVR) {
-	defer v.sessions.Done()
-	defer s.node.router.remove(s)
-	defer s.cancel(nil)
+	unresolved := false
+	defer func() {
+		s.cancel(nil)
+		s.node.router.remove(s)
+		if unresolved {
+			// The hand-off failed and the caller may still be in the app:
+			// the node's sweep retries it now that this session is gone.
+			s.node.triggerSweep()
+		}
+		v.sessions.Done()
+	}()
 
 	caller := callerOf(s.channel)
 	anonymous := caller.Presentation == events.PresentationRestricted
@@ -143,6 +151,7 @@ func (s *session) run(v *IVR) {
 		}
 		t.Stop()
 	}
+	unresolved = !s.left.Load() && !s.ended.Load()
 	end := time.Now()
 	if at := s.endedAt.Load(); at != 0 {
 		end = time.Unix(0, at)
@@ -178,11 +187,16 @@ func (s *session) failover(v *IVR, c *call, em *callEmitter, res *flows.Result, 
 	res.Outcome, res.Reason = events.OutcomeFailover, reason
 	// The variables help operators find the call; they are skipped if
 	// Asterisk is not answering, so the Continue is not delayed further.
-	err := c.SetVariables(ctx, map[string]string{"SIAGA112_CALL_ID": s.id, "SIAGA112_TYPE": string(events.OutcomeFailover)})
-	if err != nil {
-		s.log.Warn("failover variables not set", "error", err)
+	if !c.slow {
+		err := c.SetVariables(ctx, map[string]string{
+			flows.VarCallID: s.id, flows.VarType: string(events.OutcomeFailover),
+			flows.VarOutcome: string(events.OutcomeFailover), flows.VarFailover: reason,
+		})
+		if err != nil {
+			s.log.Warn("failover variables not set", "error", err)
+		}
 	}
-	err = c.Continue(ctx, v.ivr.OperatorContext, v.ivr.FailoverExtension, 1)
+	err := c.Continue(ctx, v.ivr.OperatorContext, v.ivr.FailoverExtension, 1)
 	if !em.emitted(events.TypeClassified) {
 		em.Emit(ctx, events.TypeClassified, events.Classified{
 			Outcome:           events.OutcomeFailover,

@@ -1,0 +1,332 @@
+package ari
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/goleak"
+
+	"github.com/siaga112/siaga112/ari/arisim"
+	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/flows"
+)
+
+// leakOptions ignore the idle keep-alive connections of net/http's default
+// transport, which the library's zero-value http.Client uses and which
+// outlive any one test until they time out.
+var leakOptions = []goleak.Option{
+	goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+	goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+	goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+}
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, leakOptions...)
+}
+
+const (
+	simUser = "siaga112"
+	simPass = "secret"
+	simApp  = "siaga112"
+	// waitMax bounds every wait of the tests; generous for -race on a busy
+	// two-core machine.
+	waitMax = 20 * time.Second
+	// clockScale makes the sim's media run 100x faster than real time.
+	clockScale = 0.01
+)
+
+// testWriter sends log lines to the test's output.
+func testLogger(t testing.TB) *slog.Logger {
+	if os.Getenv("ARI_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// testConfig is the default configuration with timings short enough for
+// tests (IVR timers are wall time; the sim's media time is scaled).
+func testConfig() configs.Config {
+	cfg := configs.Default()
+	cfg.ARI.Application = simApp
+	cfg.ARI.RequestTimeout = 1500 * time.Millisecond
+	cfg.ARI.ReconnectMin = 20 * time.Millisecond
+	cfg.ARI.ReconnectMax = 200 * time.Millisecond
+	cfg.IVR.FirstDigitTimeout = 600 * time.Millisecond
+	cfg.IVR.InterDigitTimeout = 600 * time.Millisecond
+	cfg.IVR.SilentHelpTimeout = 600 * time.Millisecond
+	cfg.IVR.BlockedOverrideTimeout = 600 * time.Millisecond
+	cfg.IVR.TalkMinDuration = time.Second
+	cfg.IVR.DrainTimeout = 3 * time.Second
+	return cfg
+}
+
+// env is one test's world: a simulated Asterisk, an embedded NATS with the
+// stream, the real publisher, and the IVR under test.
+type env struct {
+	t    testing.TB
+	cfg  configs.Config
+	sim  *arisim.Server
+	nats *events.Embedded
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	pub  *events.Publisher
+	bl   *StaticBlocklist
+	ivr  *IVR
+
+	runErr  chan error
+	stopped sync.Once
+}
+
+type envOptions struct {
+	cfg  func(*configs.Config)
+	flow FlowRunner
+	// natsDir keeps the JetStream store (to restart NATS on the same data).
+	natsDir string
+}
+
+func startEnv(t testing.TB, o envOptions) *env {
+	t.Helper()
+	cfg := testConfig()
+	if o.cfg != nil {
+		o.cfg(&cfg)
+	}
+	e := &env{t: t, cfg: cfg, bl: NewStaticBlocklist(nil), runErr: make(chan error, 1)}
+	log := testLogger(t)
+
+	e.sim = arisim.New(arisim.Options{
+		Username: simUser, Password: simPass, Application: simApp,
+		ClockScale: clockScale, Logger: log,
+	})
+	if err := e.sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatalf("start sim: %v", err)
+	}
+
+	dir := o.natsDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	var err error
+	e.nats, err = events.StartEmbedded(configs.Embedded{Listen: "127.0.0.1:0", DataDir: dir}, log)
+	if err != nil {
+		t.Fatalf("start nats: %v", err)
+	}
+	e.cfg.NATS.Spool.Dir = t.TempDir()
+	e.nc, err = events.Connect(context.Background(), e.cfg.NATS, e.nats.ClientURL(), "ari-test", log)
+	if err != nil {
+		t.Fatalf("connect nats: %v", err)
+	}
+	e.js, err = jetstream.New(e.nc)
+	if err != nil {
+		t.Fatalf("jetstream: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
+	defer cancel()
+	if _, err := events.EnsureStream(ctx, e.js, e.cfg.NATS.Stream); err != nil {
+		t.Fatalf("ensure stream: %v", err)
+	}
+	e.pub, err = events.NewPublisher(e.js, e.cfg.NATS, log)
+	if err != nil {
+		t.Fatalf("publisher: %v", err)
+	}
+
+	flow := o.flow
+	if flow == nil {
+		f, err := flows.New(e.cfg.IVR, nil, log)
+		if err != nil {
+			t.Fatalf("flows.New: %v", err)
+		}
+		flow = f
+	}
+	e.cfg.ARI.Nodes = []configs.ARINode{{
+		Name: "test-node", URL: e.sim.URL(), WSURL: e.sim.WSURL(), Username: simUser, Password: simPass,
+	}}
+	e.ivr, err = New(Options{ARI: e.cfg.ARI, IVR: e.cfg.IVR, Flow: flow, Blocklist: e.bl, Publisher: e.pub, Logger: log})
+	if err != nil {
+		t.Fatalf("ari.New: %v", err)
+	}
+	go func() { e.runErr <- e.ivr.Run(context.Background()) }()
+	t.Cleanup(e.close)
+	e.waitConnected(1)
+	return e
+}
+
+// waitConnected waits until the node made its n-th connection.
+func (e *env) waitConnected(n int) {
+	e.t.Helper()
+	eventually(e.t, "node connected", func() bool {
+		h := e.ivr.Health()[0]
+		return h.Connected && h.Reconnects+1 >= n
+	})
+}
+
+// stopIVR drains the IVR and flushes the publisher, so every event of the
+// test is on the stream.
+func (e *env) stopIVR() {
+	e.stopped.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitMax)
+		defer cancel()
+		if err := e.ivr.Stop(ctx); err != nil {
+			e.t.Errorf("ivr stop: %v", err)
+		}
+		if err := <-e.runErr; err != nil {
+			e.t.Errorf("ivr run: %v", err)
+		}
+		if err := e.pub.Close(ctx); err != nil {
+			e.t.Errorf("publisher close: %v", err)
+		}
+	})
+}
+
+func (e *env) close() {
+	e.stopIVR()
+	if err := e.sim.Close(); err != nil {
+		e.t.Errorf("sim close: %v", err)
+	}
+	e.nc.Close()
+	e.nats.Shutdown()
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+}
+
+// call places a scripted call and waits for it to end.
+func (e *env) call(c arisim.Caller) arisim.CallerView {
+	e.t.Helper()
+	h := e.place(c)
+	return e.wait(h)
+}
+
+func (e *env) place(c arisim.Caller) *arisim.CallHandle {
+	e.t.Helper()
+	if c.Dialed == "" {
+		c.Dialed = "112"
+	}
+	h, err := e.sim.Call(context.Background(), c)
+	if err != nil {
+		e.t.Fatalf("sim call: %v", err)
+	}
+	return h
+}
+
+func (e *env) wait(h *arisim.CallHandle) arisim.CallerView {
+	e.t.Helper()
+	select {
+	case <-h.Done():
+	case <-time.After(waitMax):
+		e.t.Fatalf("call %s did not end within %s; caller view: %+v", h.ID(), waitMax, h.Result())
+	}
+	return h.Result()
+}
+
+// streamEvents returns every event of a call on the stream, in stream order.
+func (e *env) streamEvents(callID string) []events.Envelope {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
+	defer cancel()
+	st, err := e.js.Stream(ctx, events.StreamName)
+	if err != nil {
+		e.t.Fatalf("stream: %v", err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		e.t.Fatalf("stream info: %v", err)
+	}
+	var out []events.Envelope
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && seq > 0; seq++ {
+		m, err := st.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			continue
+		}
+		if err != nil {
+			e.t.Fatalf("get msg %d: %v", seq, err)
+		}
+		env, err := events.Decode(m.Data)
+		if err != nil {
+			e.t.Fatalf("decode msg %d: %v", seq, err)
+		}
+		if env.CallID == callID {
+			out = append(out, env)
+		}
+	}
+	return out
+}
+
+// waitEnded waits until the call's call.ended is on the stream and returns
+// the call's events.
+func (e *env) waitEnded(callID string) []events.Envelope {
+	e.t.Helper()
+	var evs []events.Envelope
+	eventually(e.t, "call.ended of "+callID+" on the stream", func() bool {
+		evs = e.streamEvents(callID)
+		for _, ev := range evs {
+			if ev.Type == events.TypeEnded {
+				return true
+			}
+		}
+		return false
+	})
+	return evs
+}
+
+// eventually polls cond until it holds or waitMax passes.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitMax)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// types lists the events' types.
+func types(evs []events.Envelope) []events.Type {
+	out := make([]events.Type, len(evs))
+	for i, e := range evs {
+		out[i] = e.Type
+	}
+	return out
+}
+
+// dataOf decodes the data of the only event of type t.
+func dataOf[T any](t testing.TB, evs []events.Envelope, typ events.Type) T {
+	t.Helper()
+	var v T
+	n := 0
+	for _, e := range evs {
+		if e.Type == typ {
+			n++
+			if err := e.DecodeData(&v); err != nil {
+				t.Fatalf("decode %s: %v", typ, err)
+			}
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d events of type %s, want 1 (events %v)", n, typ, types(evs))
+	}
+	return v
+}
+
+// base strips the sound folder from prompt names ("siaga112/menu" -> "menu").
+func base(prompts []string) []string {
+	out := make([]string, len(prompts))
+	for i, p := range prompts {
+		out[i] = p[strings.LastIndex(p, "/")+1:]
+	}
+	return out
+}
+
+func fmtView(v arisim.CallerView) string {
+	return fmt.Sprintf("prompts=%v answered=%v hungUpBy=%q continued=%+v vars=%v recordings=%v dtmf=%q",
+		base(v.Prompts), v.Answered, v.HungUpBy, v.Continued, v.Variables, v.Recordings, v.DTMFSent)
+}
