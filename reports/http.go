@@ -403,22 +403,24 @@ type legendItem struct {
 }
 
 type dashboardData struct {
-	Title, RangeTitle, RangeKey, Query string
-	Ranges                             []rangeChoice
-	RefreshSeconds                     int
-	Now                                time.Time
-	Ready                              bool
-	Stats                              Stats
-	Active                             int
-	Silent                             int64
-	ByOutcome, ByType, PrankChart      template.HTML
-	OutcomeLegend, TypeLegend          []legendItem
-	Blocked                            []BlockedNumber
-	TopCallers                         []RepeatCaller
-	Recent                             []CallRecord
-	Nodes                              []nodeRow
-	CSS                                template.CSS
-	From, To                           string
+	Title, RangeTitle, RangeKey   string
+	Ranges                        []rangeChoice
+	RefreshSeconds                int
+	Now                           time.Time
+	Ready                         bool
+	Stats                         Stats
+	Active                        int
+	Silent                        int64
+	ByOutcome, ByType, PrankChart template.HTML
+	OutcomeLegend, TypeLegend     []legendItem
+	Blocked                       []BlockedNumber
+	TopCallers                    []RepeatCaller
+	Recent                        []CallRecord
+	Nodes                         []nodeRow
+	CSS                           template.CSS
+	From, To                      string
+	// JSONLink and CSVLink ask the API for the range shown.
+	JSONLink, CSVLink string
 }
 
 type nodeRow struct {
@@ -441,7 +443,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	admin := s.admin(r)
 	now := s.cfg.Now()
 	d := dashboardData{
-		Title: s.cfg.Title, RangeTitle: title, RangeKey: key, Query: r.URL.RawQuery,
+		Title: s.cfg.Title, RangeTitle: title, RangeKey: key,
 		RefreshSeconds: int(s.cfg.Refresh.Round(time.Second) / time.Second), Now: now.In(s.agg.Location()),
 		Ready: s.cfg.Ready == nil || s.cfg.Ready(r.Context()), Stats: st, Active: s.agg.Active(now),
 		Silent:     st.Totals.Outcomes[string(events.OutcomeNoInput)],
@@ -452,6 +454,8 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		From:       st.From.In(s.agg.Location()).Format(time.DateOnly),
 		To:         st.To.Add(-time.Nanosecond).In(s.agg.Location()).Format(time.DateOnly),
 	}
+	apiQuery := url.Values{"from": {st.From.Format(time.RFC3339)}, "to": {st.To.Format(time.RFC3339)}, "bucket": {string(size)}}.Encode()
+	d.JSONLink, d.CSVLink = "api/stats?"+apiQuery, "api/calls.csv?"+apiQuery
 	for _, rc := range dashboardRanges {
 		rc.Active = rc.Key == key
 		d.Ranges = append(d.Ranges, rc)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"html"
 	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -430,6 +432,17 @@ func TestDashboardHTML(t *testing.T) {
 				t.Fatal("dashboard shows an unmasked number without the token")
 			}
 		})
+	}
+	// The page's JSON link asks /api/stats for exactly the range shown.
+	_, page, _ := get(t, ts.URL+"/?range=today", false)
+	m := regexp.MustCompile(`href="(api/stats\?[^"]+)"`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no JSON link on the dashboard")
+	}
+	status, body, _ := get(t, ts.URL+"/"+html.UnescapeString(m[1]), false)
+	var st statsResponse
+	if err := json.Unmarshal([]byte(body), &st); status != 200 || err != nil || len(st.Buckets) != 24 || !st.From.Equal(demoDay) {
+		t.Fatalf("JSON link %s: %d %v, %d buckets from %s", m[1], status, err, len(st.Buckets), st.From)
 	}
 	if status, _, _ := get(t, ts.URL+"/nope", false); status != http.StatusNotFound {
 		t.Fatalf("/nope status %d, want 404", status)

@@ -17,7 +17,7 @@ import (
 )
 
 // startJS runs an in-process JetStream server and returns a client.
-func startJS(t *testing.T) jetstream.JetStream {
+func startJS(t testing.TB) jetstream.JetStream {
 	t.Helper()
 	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoSigs: true})
 	if err != nil {
@@ -46,7 +46,7 @@ func startJS(t *testing.T) jetstream.JetStream {
 }
 
 // publish stores events with their id as Nats-Msg-Id, as the Publisher does.
-func publish(t *testing.T, js jetstream.JetStream, evs []events.Envelope, withMsgID bool) {
+func publish(t testing.TB, js jetstream.JetStream, evs []events.Envelope, withMsgID bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -66,7 +66,7 @@ func publish(t *testing.T, js jetstream.JetStream, evs []events.Envelope, withMs
 }
 
 // eventually polls cond until it holds or a generous deadline passes.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
@@ -194,4 +194,30 @@ func TestWorkerBlocklistAndMalformed(t *testing.T) {
 	if b := w.agg.Blocked(time.Now(), false)[0]; b.Number != "****0007" || b.Strikes != 3 {
 		t.Fatalf("blocked = %+v", b)
 	}
+}
+
+// BenchmarkWorkerReplay measures the start-up cost of rebuilding the state
+// from the stream: one op is a full replay of 10 000 events.
+func BenchmarkWorkerReplay(b *testing.B) {
+	js := startJS(b)
+	var evs []events.Envelope
+	for i := 0; len(evs) < 10_000; i++ {
+		evs = append(evs, callEvents(b, callSpec{id: fmt.Sprint("bench", i), number: fmt.Sprintf("+62811%07d", i%500), at: t0.Add(time.Duration(i) * time.Minute),
+			outcome: events.OutcomeEmergency, typ: "fire", ttc: 4, transfer: true})...)
+	}
+	publish(b, js, evs, true)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		agg := NewAggregator(Options{})
+		w := NewWorker(js, agg, WorkerConfig{Durable: "bench", Stream: configs.Default().NATS.Stream}, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- w.Run(ctx) }()
+		eventually(b, "replay", func() bool { return agg.Counters().Events >= uint64(len(evs)) })
+		cancel()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
