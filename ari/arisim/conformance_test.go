@@ -1,0 +1,551 @@
+package arisim_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	ariv6 "github.com/CyCoreSystems/ari/v6"
+
+	"github.com/siaga112/siaga112/ari/arisim"
+)
+
+// The conformance test checks every REST body and every event the sim puts on the
+// wire in a scripted scenario against Asterisk 22's own ARI models: required fields
+// present, no field the model lacks, JSON types as declared, enum values allowed.
+
+// swaggerProp is one property of a swagger 1.2 model.
+type swaggerProp struct {
+	Type            string `json:"type"`
+	Required        bool   `json:"required"`
+	AllowableValues *struct {
+		ValueType string   `json:"valueType"`
+		Values    []string `json:"values"`
+	} `json:"allowableValues"`
+}
+
+type swaggerModel struct {
+	ID         string                 `json:"id"`
+	Properties map[string]swaggerProp `json:"properties"`
+	SubTypes   []string               `json:"subTypes"`
+}
+
+type swaggerOp struct {
+	method        string
+	re            *regexp.Regexp
+	params        int
+	responseClass string
+}
+
+type ariSpec struct {
+	models  map[string]*swaggerModel
+	parents map[string]string
+	ops     []swaggerOp
+}
+
+// loadSpec reads ../shared/asterisk-ari-22 relative to the repository root.
+func loadSpec(t *testing.T) *ariSpec {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("conformance: no go.mod above the test directory; cannot find the repository root")
+		}
+		dir = parent
+	}
+	specDir := filepath.Join(dir, "..", "shared", "asterisk-ari-22")
+	files, err := filepath.Glob(filepath.Join(specDir, "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("conformance: Asterisk's ARI description is missing: expected the swagger JSON files of Asterisk 22 in %s "+
+			"(../shared/asterisk-ari-22 from the repository root %s); CI provides it", specDir, dir)
+	}
+	spec := &ariSpec{models: map[string]*swaggerModel{}, parents: map[string]string{}}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			APIs []struct {
+				Path       string `json:"path"`
+				Operations []struct {
+					HTTPMethod    string `json:"httpMethod"`
+					ResponseClass string `json:"responseClass"`
+				} `json:"operations"`
+			} `json:"apis"`
+			Models map[string]*swaggerModel `json:"models"`
+		}
+		if err := json.Unmarshal(data, &doc); err != nil {
+			t.Fatalf("conformance: %s: %v", f, err)
+		}
+		for name, m := range doc.Models {
+			spec.models[name] = m
+			for _, sub := range m.SubTypes {
+				spec.parents[sub] = name
+			}
+		}
+		for _, api := range doc.APIs {
+			segs := strings.Split(api.Path, "/")
+			for i, seg := range segs {
+				if strings.HasPrefix(seg, "{") {
+					segs[i] = `[^/]+`
+				} else {
+					segs[i] = regexp.QuoteMeta(seg)
+				}
+			}
+			re := regexp.MustCompile("^" + strings.Join(segs, "/") + "$")
+			for _, op := range api.Operations {
+				spec.ops = append(spec.ops, swaggerOp{method: op.HTTPMethod, re: re, params: strings.Count(api.Path, "{"), responseClass: op.ResponseClass})
+			}
+		}
+	}
+	// Literal paths (/channels/create) win over templated ones (/channels/{channelId}).
+	sort.SliceStable(spec.ops, func(i, j int) bool { return spec.ops[i].params < spec.ops[j].params })
+	if spec.models["Channel"] == nil || spec.models["StasisStart"] == nil {
+		t.Fatalf("conformance: %s does not hold the channels and events models", specDir)
+	}
+	return spec
+}
+
+func (sp *ariSpec) responseClass(method, path string) (string, bool) {
+	for _, op := range sp.ops {
+		if op.method == method && op.re.MatchString(path) {
+			return op.responseClass, true
+		}
+	}
+	return "", false
+}
+
+// properties returns a model's properties including those of its ancestors.
+func (sp *ariSpec) properties(model string) map[string]swaggerProp {
+	out := map[string]swaggerProp{}
+	for m := model; m != ""; m = sp.parents[m] {
+		if md := sp.models[m]; md != nil {
+			for k, v := range md.Properties {
+				out[k] = v
+			}
+		}
+	}
+	return out
+}
+
+// check validates v against a swagger type and returns the problems found.
+func (sp *ariSpec) check(v any, typ, where string) []string {
+	if inner, ok := strings.CutPrefix(typ, "List["); ok {
+		arr, ok := v.([]any)
+		if !ok {
+			return []string{fmt.Sprintf("%s: want a JSON array for %s, got %T", where, typ, v)}
+		}
+		var errs []string
+		for i, e := range arr {
+			errs = append(errs, sp.check(e, strings.TrimSuffix(inner, "]"), fmt.Sprintf("%s[%d]", where, i))...)
+		}
+		return errs
+	}
+	switch typ {
+	case "string":
+		if _, ok := v.(string); !ok {
+			return []string{fmt.Sprintf("%s: want string, got %T", where, v)}
+		}
+	case "long", "int":
+		n, ok := v.(json.Number)
+		if !ok {
+			return []string{fmt.Sprintf("%s: want integer, got %T", where, v)}
+		}
+		if _, err := n.Int64(); err != nil {
+			return []string{fmt.Sprintf("%s: want integer, got %s", where, n)}
+		}
+	case "double":
+		if _, ok := v.(json.Number); !ok {
+			return []string{fmt.Sprintf("%s: want number, got %T", where, v)}
+		}
+	case "boolean":
+		if _, ok := v.(bool); !ok {
+			return []string{fmt.Sprintf("%s: want boolean, got %T", where, v)}
+		}
+	case "Date":
+		s, ok := v.(string)
+		if !ok {
+			return []string{fmt.Sprintf("%s: want Date string, got %T", where, v)}
+		}
+		if _, err := time.Parse("2006-01-02T15:04:05.000-0700", s); err != nil {
+			return []string{fmt.Sprintf("%s: %q is not in Asterisk's date format", where, s)}
+		}
+	case "object":
+		if _, ok := v.(map[string]any); !ok {
+			return []string{fmt.Sprintf("%s: want object, got %T", where, v)}
+		}
+	default:
+		return sp.checkModel(v, typ, where)
+	}
+	return nil
+}
+
+func (sp *ariSpec) checkModel(v any, model, where string) []string {
+	if sp.models[model] == nil {
+		return []string{fmt.Sprintf("%s: unknown model %q", where, model)}
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return []string{fmt.Sprintf("%s: want %s object, got %T", where, model, v)}
+	}
+	props := sp.properties(model)
+	var errs []string
+	for name, p := range props {
+		val, present := obj[name]
+		if !present {
+			if p.Required {
+				errs = append(errs, fmt.Sprintf("%s: %s lacks required field %q", where, model, name))
+			}
+			continue
+		}
+		errs = append(errs, sp.check(val, p.Type, where+"."+name)...)
+		if p.AllowableValues != nil && p.AllowableValues.ValueType == "LIST" {
+			if s, ok := val.(string); ok && !contains(p.AllowableValues.Values, s) {
+				errs = append(errs, fmt.Sprintf("%s.%s: %q is not one of %v", where, name, s, p.AllowableValues.Values))
+			}
+		}
+	}
+	for name := range obj {
+		if _, known := props[name]; !known {
+			errs = append(errs, fmt.Sprintf("%s: %s has no field %q", where, model, name))
+		}
+	}
+	return errs
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+func decodeJSON(b []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	err := dec.Decode(&v)
+	return v, err
+}
+
+// wireLog collects what the sim sent.
+type wireLog struct {
+	mu     sync.Mutex
+	rest   []wireItem
+	events [][]byte
+}
+
+type wireItem struct {
+	kind, method, path string
+	status             int
+	body               []byte
+}
+
+func TestConformance(t *testing.T) {
+	spec := loadSpec(t)
+	wl := &wireLog{}
+	sim := arisim.New(arisim.Options{Username: testUser, Password: testPass, Application: testApp, ClockScale: fast})
+	arisim.SetTap(sim, func(kind, method, path string, status int, body []byte) {
+		wl.mu.Lock()
+		defer wl.mu.Unlock()
+		b := bytes.Clone(body)
+		if kind == "event" {
+			wl.events = append(wl.events, b)
+			return
+		}
+		wl.rest = append(wl.rest, wireItem{kind, method, path, status, b})
+	})
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+
+	runScenario(t, sim)
+
+	wl.mu.Lock()
+	defer wl.mu.Unlock()
+	seenModels := map[string]int{}
+	seenEvents := map[string]int{}
+	seenStatus := map[int]int{}
+	for _, it := range wl.rest {
+		seenStatus[it.status]++
+		where := fmt.Sprintf("%s %s -> %d", it.method, it.path, it.status)
+		if it.status >= 300 {
+			v, err := decodeJSON(it.body)
+			obj, ok := v.(map[string]any)
+			msg, isStr := obj["message"].(string)
+			if err != nil || !ok || len(obj) != 1 || !isStr || msg == "" {
+				t.Errorf("%s: error body %s is not Asterisk's {\"message\": ...}", where, it.body)
+			}
+			continue
+		}
+		class, ok := spec.responseClass(it.method, it.path)
+		if !ok {
+			t.Errorf("%s: no such operation in Asterisk's ARI", where)
+			continue
+		}
+		switch class {
+		case "void":
+			if len(it.body) != 0 {
+				t.Errorf("%s: void operation returned a body %s", where, it.body)
+			}
+			continue
+		case "binary":
+			continue
+		}
+		v, err := decodeJSON(it.body)
+		if err != nil {
+			t.Errorf("%s: body is not JSON: %v", where, err)
+			continue
+		}
+		seenModels[class]++
+		for _, e := range spec.check(v, class, class) {
+			t.Errorf("%s: %s", where, e)
+		}
+	}
+	for _, b := range wl.events {
+		v, err := decodeJSON(b)
+		if err != nil {
+			t.Errorf("event is not JSON: %s", b)
+			continue
+		}
+		obj, _ := v.(map[string]any)
+		typ, _ := obj["type"].(string)
+		if spec.parents[typ] != "Event" {
+			t.Errorf("event type %q is not an Event subtype in events.json", typ)
+			continue
+		}
+		seenEvents[typ]++
+		for _, e := range spec.check(v, typ, typ) {
+			t.Errorf("event: %s", e)
+		}
+		if id, _ := obj["asterisk_id"].(string); id == "" {
+			t.Errorf("event %s has no asterisk_id", typ)
+		}
+	}
+	// The scenario must have exercised what the IVR relies on.
+	for _, want := range []string{"StasisStart", "ChannelStateChange", "ChannelDtmfReceived", "PlaybackStarted",
+		"PlaybackContinuing", "PlaybackFinished", "RecordingStarted", "RecordingFinished", "ChannelVarset",
+		"ChannelTalkingStarted", "ChannelTalkingFinished", "ChannelHangupRequest", "StasisEnd", "ChannelDestroyed",
+		"ChannelEnteredBridge", "ChannelLeftBridge", "BridgeDestroyed", "Dial", "ApplicationMoveFailed"} {
+		if seenEvents[want] == 0 {
+			t.Errorf("scenario emitted no %s event", want)
+		}
+	}
+	for _, want := range []string{"AsteriskInfo", "AsteriskPing", "List[Application]", "Application", "List[Channel]", "Channel",
+		"Playback", "LiveRecording", "StoredRecording", "List[StoredRecording]", "Bridge", "List[Bridge]", "Variable"} {
+		if seenModels[want] == 0 {
+			t.Errorf("scenario returned no %s body", want)
+		}
+	}
+	for _, want := range []int{200, 201, 204, 400, 401, 404, 409, 412, 422} {
+		if seenStatus[want] == 0 {
+			t.Errorf("scenario produced no %d response", want)
+		}
+	}
+	t.Logf("checked %d REST responses (%d models) and %d events (%d types)", len(wl.rest), len(seenModels), len(wl.events), len(seenEvents))
+}
+
+// runScenario drives the sim through the ARI client across the resources an IVR uses,
+// including the error answers.
+func runScenario(t *testing.T, sim *arisim.Server) {
+	cl := connect(t, sim, testApp)
+	rec := record(t, cl)
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	wantCode := func(what string, err error, status int) {
+		t.Helper()
+		if code(err) != status {
+			t.Errorf("%s: status %d (%v), want %d", what, code(err), err, status)
+		}
+	}
+
+	_, err := cl.Asterisk().Info(nil)
+	must("info", err)
+	must("set global", cl.Asterisk().Variables().Set(ariv6.NewKey(ariv6.VariableKey, "G1"), "v"))
+	_, err = cl.Asterisk().Variables().Get(ariv6.NewKey(ariv6.VariableKey, "G1"))
+	must("get global", err)
+	rawGet(t, sim, "/asterisk/ping", testPass)
+	rawGet(t, sim, "/asterisk/info", "wrong") // 401
+	_, err = cl.Application().Data(ariv6.NewKey(ariv6.ApplicationKey, testApp))
+	must("application", err)
+	_, err = cl.Application().Data(ariv6.NewKey(ariv6.ApplicationKey, "nope"))
+	wantCode("unknown application", err, 404)
+
+	call, err := sim.Call(context.Background(), arisim.Caller{Number: "+6281234567890", Name: "Budi", Dialed: "112", Script: []arisim.Step{
+		arisim.WaitForPrompt("menu"), arisim.Press("1"), arisim.Talk(time.Second), arisim.Wait(3 * time.Second),
+		arisim.WaitForPrompt("beep"), arisim.Talk(2 * time.Second), arisim.Press("#"), arisim.WaitForEnd(),
+		arisim.Wait(time.Hour), // talking to the operator until the app hangs up
+	}})
+	must("call", err)
+	rec.wait(t, "StasisStart", ofType("StasisStart"))
+	h := cl.Channel().Get(ariv6.NewKey(ariv6.ChannelKey, call.ID()))
+	_, err = cl.Channel().List(nil)
+	must("list channels", err)
+	_, err = h.Data()
+	must("channel data", err)
+	must("ring", h.Ring())
+	must("answer", h.Answer())
+	must("talk detect", h.SetVariable("TALK_DETECT(set)", "1000"))
+	must("set var", h.SetVariable("SIAGA112_CALL_ID", "c-1"))
+	_, err = h.GetVariable("SIAGA112_CALL_ID")
+	must("get var", err)
+	_, err = h.GetVariable("NOPE")
+	wantCode("missing variable", err, 404)
+	must("mute", h.Mute(ariv6.DirectionIn))
+	must("unmute", h.Unmute(ariv6.DirectionIn))
+	must("moh", h.MOH("default"))
+	must("stop moh", h.StopMOH())
+	must("silence", h.Silence())
+	must("stop silence", h.StopSilence())
+	must("hold", h.Hold())
+	must("unhold", h.StopHold())
+	must("send dtmf", h.SendDTMF("1", nil))
+
+	pb, err := h.Play("pb-menu", "sound:siaga112/greeting", "sound:siaga112/menu")
+	must("play", err)
+	_, err = pb.Data()
+	must("playback data", err)
+	rec.wait(t, "DTMF", ofType("ChannelDtmfReceived"))
+	must("stop playback", pb.Stop())
+	_, err = pb.Data()
+	wantCode("stopped playback", err, 404)
+	rec.wait(t, "talking finished", ofType("ChannelTalkingFinished"))
+
+	pb2, err := h.Play("pb-beep", "sound:beep")
+	must("play beep", err)
+	must("control", pb2.Control("pause"))
+	must("control", pb2.Control("unpause"))
+	lr, err := h.Record("loc-1", &ariv6.RecordingOptions{Format: "wav", MaxDuration: 20 * time.Second, MaxSilence: 2 * time.Second, Terminate: "#"})
+	must("record", err)
+	_, err = lr.Data()
+	must("live data", err)
+	_, err = h.Record("loc-2", &ariv6.RecordingOptions{Format: "nosuchcodec"})
+	wantCode("unknown format", err, 422)
+	_, err = h.Record("", &ariv6.RecordingOptions{Format: "wav"})
+	wantCode("no name", err, 400)
+	rec.wait(t, "recording finished", ofType("RecordingFinished"))
+	_, err = cl.StoredRecording().List(nil)
+	must("stored list", err)
+	sk := ariv6.NewKey(ariv6.StoredRecordingKey, "loc-1")
+	_, err = cl.StoredRecording().Data(sk)
+	must("stored data", err)
+	rawGet(t, sim, "/recordings/stored/loc-1/file", testPass)
+	_, err = cl.StoredRecording().Copy(sk, "loc-copy")
+	must("copy", err)
+	_, err = cl.StoredRecording().Copy(sk, "loc-copy")
+	wantCode("copy onto existing", err, 409)
+	must("delete stored", cl.StoredRecording().Delete(ariv6.NewKey(ariv6.StoredRecordingKey, "loc-copy")))
+	_, err = h.Record("loc-1", &ariv6.RecordingOptions{Format: "wav"})
+	wantCode("record over existing with ifExists=fail", err, 409)
+
+	// A second recording that is paused, muted and scrapped.
+	lr2, err := h.Record("scrap-1", &ariv6.RecordingOptions{Format: "wav", Exists: "overwrite"})
+	must("record 2", err)
+	eventually(t, "recording 2 running", func() bool { d, err := lr2.Data(); return err == nil && d.State == "recording" })
+	must("pause", lr2.Pause())
+	must("resume", lr2.Resume())
+	must("mute rec", lr2.Mute())
+	must("unmute rec", lr2.Unmute())
+	must("scrap", lr2.Scrap())
+
+	br, err := cl.Bridge().Create(ariv6.NewKey(ariv6.BridgeKey, "conf-1"), "mixing", "conf")
+	must("bridge", err)
+	_, err = cl.Bridge().Create(ariv6.NewKey(ariv6.BridgeKey, "conf-1"), "mixing", "conf")
+	wantCode("duplicate bridge", err, 409)
+	_, err = cl.Bridge().List(nil)
+	must("bridges", err)
+	must("add", br.AddChannel(call.ID()))
+	_, err = br.Data()
+	must("bridge data", err)
+	bpb, err := br.Play("bpb-1", "sound:hold")
+	must("bridge play", err)
+	must("bridge play stop", bpb.Stop())
+	must("remove", br.RemoveChannel(call.ID()))
+	must("add again", br.AddChannel(call.ID()))
+	must("destroy", br.Delete())
+	_, err = br.Data()
+	wantCode("destroyed bridge", err, 404)
+
+	// Channel made with create (Down): 412 for answer, then dial; move to an app nobody has.
+	ch2, err := cl.Channel().Create(nil, ariv6.ChannelCreateRequest{Endpoint: "PJSIP/operator1", App: testApp})
+	must("create", err)
+	wantCode("answer a Down channel", ch2.Answer(), 412)
+	must("dial", ch2.Dial("", 30*time.Second))
+	eventually(t, "dialled channel up", func() bool { d, err := ch2.Data(); return err == nil && d.State == "Up" })
+	must("move", ch2.Move("elsewhere", ""))
+	rec.wait(t, "move failed", ofType("ApplicationMoveFailed"))
+	must("hangup 2", ch2.Hangup())
+
+	orig, err := cl.Channel().Originate(nil, ariv6.OriginateRequest{Endpoint: "PJSIP/operator2", App: testApp, AppArgs: "cb"})
+	must("originate", err)
+	rec.wait(t, "originated", func(e ariv6.Event) bool {
+		s, ok := e.(*ariv6.StasisStart)
+		return ok && s.Channel.ID == orig.ID()
+	})
+	must("hangup orig", orig.Busy())
+	_, err = cl.Channel().Originate(nil, ariv6.OriginateRequest{App: testApp})
+	wantCode("originate without endpoint", err, 400)
+
+	must("continue", h.Continue("siaga112-operators", "fire", 1))
+	rec.wait(t, "StasisEnd", ofType("StasisEnd"))
+	wantCode("answer out of Stasis", h.Answer(), 409)
+	must("hangup", h.Hangup())
+	waitDone(t, call)
+	_, err = h.Data()
+	wantCode("gone channel", err, 404)
+	wantCode("hangup gone channel", h.Hangup(), 404)
+	rec.wait(t, "ChannelDestroyed", ofType("ChannelDestroyed"))
+
+	// A caller who hangs up during a prompt.
+	c3, err := sim.Call(context.Background(), arisim.Caller{Number: "0812", Dialed: "112", Script: []arisim.Step{
+		arisim.WaitForAnswer(), arisim.Wait(200 * time.Millisecond), arisim.Hangup()}})
+	must("call 3", err)
+	h3 := cl.Channel().Get(ariv6.NewKey(ariv6.ChannelKey, c3.ID()))
+	eventually(t, "call 3 in app", func() bool { _, err := h3.Data(); return err == nil })
+	must("answer 3", h3.Answer())
+	_, err = h3.Play("", "sound:long")
+	must("play 3", err)
+	waitDone(t, c3)
+}
+
+// rawGet fetches an ARI path the client has no method for.
+func rawGet(t *testing.T, sim *arisim.Server, path, pass string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, sim.URL()+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(testUser, pass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+}

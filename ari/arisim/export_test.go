@@ -1,0 +1,5 @@
+package arisim
+
+// SetTap lets external tests see every REST response and event on the wire. It must
+// be called before the server handles any traffic.
+func SetTap(s *Server, fn func(kind, method, path string, status int, body []byte)) { s.tap = fn }
