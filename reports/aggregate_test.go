@@ -507,3 +507,23 @@ func BenchmarkApply(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStats30Days is one dashboard query over 30 days by day, with 90
+// days of hourly buckets (20 calls an hour) in memory.
+func BenchmarkStats30Days(b *testing.B) {
+	a := NewAggregator(Options{})
+	start := t0.Add(-90 * 24 * time.Hour)
+	for h := range 90 * 24 {
+		for i := range 20 {
+			applyAll(b, a, callEvents(b, callSpec{id: fmt.Sprint(h, "-", i), number: fmt.Sprintf("+62811%05d", (h*20+i)%3000),
+				at: start.Add(time.Duration(h)*time.Hour + time.Duration(i)*time.Minute), outcome: events.OutcomeEmergency, typ: "fire", ttc: float64(2 + i%9)}))
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := a.Stats(t0.Add(-30*24*time.Hour), t0, Day); err != nil {
+			b.Fatal(err)
+		}
+		_ = a.TopCallers(t0.Add(-30*24*time.Hour), t0, 10, false)
+	}
+}
