@@ -81,7 +81,7 @@ var _ flows.Call = (*call)(nil)
 
 // gone returns the error for a channel that ended; nil while it is alive.
 func (c *call) gone(op string) error {
-	if c.s.ended.Load() || c.s.hangupRequested.Load() {
+	if c.s.gone() {
 		return fmt.Errorf("ari: %s: %w", op, ErrChannelGone)
 	}
 	return nil
@@ -169,7 +169,13 @@ func (c *call) rest(ctx context.Context, op string, fn func() error) error {
 	for {
 		select {
 		case err := <-done:
-			return classify(op, err)
+			err = classify(op, err)
+			if errors.Is(err, ErrChannelGone) {
+				// Asterisk no longer knows the channel in our app; its
+				// hangup events may still be on the way.
+				c.s.restGone.Store(true)
+			}
+			return err
 		case e, ok := <-c.s.inbox:
 			if ok {
 				c.handle(e)

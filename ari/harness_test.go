@@ -86,11 +86,16 @@ type env struct {
 
 	runErr  chan error
 	stopped sync.Once
+	closed  sync.Once
+	// final holds the stream's events read just before NATS was shut down.
+	final map[string][]events.Envelope
 }
 
 type envOptions struct {
 	cfg  func(*configs.Config)
 	flow FlowRunner
+	// flowWrap wraps the flow (the real one unless flow is set).
+	flowWrap func(FlowRunner) FlowRunner
 	// natsDir keeps the JetStream store (to restart NATS on the same data).
 	natsDir string
 }
@@ -148,6 +153,9 @@ func startEnv(t testing.TB, o envOptions) *env {
 		}
 		flow = f
 	}
+	if o.flowWrap != nil {
+		flow = o.flowWrap(flow)
+	}
 	e.cfg.ARI.Nodes = []configs.ARINode{{
 		Name: "test-node", URL: e.sim.URL(), WSURL: e.sim.WSURL(), Username: simUser, Password: simPass,
 	}}
@@ -188,14 +196,28 @@ func (e *env) stopIVR() {
 	})
 }
 
+// close stops everything the env started; it may be called more than
+// once. Every call's final events are kept for streamEventsAfterClose.
 func (e *env) close() {
-	e.stopIVR()
-	if err := e.sim.Close(); err != nil {
-		e.t.Errorf("sim close: %v", err)
-	}
-	e.nc.Close()
-	e.nats.Shutdown()
-	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	e.closed.Do(func() {
+		e.stopIVR()
+		if err := e.sim.Close(); err != nil {
+			e.t.Errorf("sim close: %v", err)
+		}
+		e.final = map[string][]events.Envelope{}
+		for _, ev := range e.streamEvents("") {
+			e.final[ev.CallID] = append(e.final[ev.CallID], ev)
+		}
+		e.nc.Close()
+		e.nats.Shutdown()
+		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	})
+}
+
+// streamEventsAfterClose returns a call's events as they were on the
+// stream when the env closed.
+func (e *env) streamEventsAfterClose(callID string, _ []events.Envelope) []events.Envelope {
+	return e.final[callID]
 }
 
 // call places a scripted call and waits for it to end.
@@ -253,7 +275,7 @@ func (e *env) streamEvents(callID string) []events.Envelope {
 		if err != nil {
 			e.t.Fatalf("decode msg %d: %v", seq, err)
 		}
-		if env.CallID == callID {
+		if callID == "" || env.CallID == callID {
 			out = append(out, env)
 		}
 	}

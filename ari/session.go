@@ -47,6 +47,9 @@ type session struct {
 	endedAt   atomic.Int64 // unix nanoseconds
 	// hangupRequested is set on ChannelHangupRequest.
 	hangupRequested atomic.Bool
+	// restGone is set when Asterisk answered a request with "channel not
+	// found" or "not in Stasis".
+	restGone atomic.Bool
 	// left is set once our Continue or Hangup succeeded: from then on the
 	// end of the call is the system's doing, not the caller's.
 	left atomic.Bool
@@ -81,6 +84,11 @@ func (s *session) markEnded() {
 
 // markHangupRequest records that the channel asked to hang up.
 func (s *session) markHangupRequest() { s.hangupRequested.Store(true) }
+
+// gone reports whether the channel hung up or is hanging up.
+func (s *session) gone() bool {
+	return s.ended.Load() || s.hangupRequested.Load() || s.restGone.Load()
+}
 
 // run is the session goroutine.
 func (s *session) run(v *IVR) {
@@ -132,7 +140,7 @@ func (s *session) run(v *IVR) {
 
 	// Safety net: whatever the flow did, a caller still in Stasis is put
 	// through to operators, never left in silence.
-	if !s.left.Load() && !s.ended.Load() {
+	if !s.left.Load() && !s.gone() {
 		reason := res.Reason
 		if reason == "" {
 			reason = "flow ended with the caller still in the IVR"
@@ -143,7 +151,7 @@ func (s *session) run(v *IVR) {
 	// Wait for Asterisk to confirm the channel left the app, so duration
 	// covers the whole stay; bounded, since after a lost connection the
 	// confirmation never comes.
-	if s.left.Load() && !s.ended.Load() {
+	if (s.left.Load() || s.gone()) && !s.ended.Load() {
 		t := time.NewTimer(v.ari.RequestTimeout)
 		select {
 		case <-s.endedCh:
@@ -151,13 +159,13 @@ func (s *session) run(v *IVR) {
 		}
 		t.Stop()
 	}
-	unresolved = !s.left.Load() && !s.ended.Load()
+	unresolved = !s.left.Load() && !s.gone()
 	end := time.Now()
 	if at := s.endedAt.Load(); at != 0 {
 		end = time.Unix(0, at)
 	}
 	hangupBy := events.HangupBySystem
-	if !s.left.Load() && s.ended.Load() {
+	if !s.left.Load() && s.gone() {
 		hangupBy = events.HangupByCaller
 	}
 	em.Emit(s.ctx, events.TypeEnded, events.Ended{
