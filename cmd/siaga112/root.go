@@ -36,6 +36,8 @@ variables and flags, in that order of precedence.`,
 		newConfigCmd(a),
 		newIVRCmd(a),
 		newWorkerCmd(a),
+		newBlocklistCmd(a),
+		newVerdictCmd(a),
 	)
 	return root
 }

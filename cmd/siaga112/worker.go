@@ -12,6 +12,7 @@ func newWorkerCmd(a *app) *cobra.Command {
 	}
 	cmd.AddCommand(
 		newWorkerReportsCmd(a),
+		newWorkerBlocklistCmd(a),
 	)
 	return cmd
 }
