@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -202,8 +201,9 @@ func (c *Cache) watch(ctx context.Context, reconnected <-chan nats.Status) error
 				apply(initial, e, c.log, time.Now())
 				continue
 			}
-			next := maps.Clone(*c.current.Load())
-			apply(next, e, c.log, time.Now())
+			now := time.Now()
+			next := cloneLive(*c.current.Load(), now)
+			apply(next, e, c.log, now)
 			c.current.Store(&next)
 		}
 	}
@@ -215,6 +215,18 @@ var errWatchClosed = errors.New("blocklist watch closed")
 
 // errReconnected ends a watch so that it is started afresh after a reconnect.
 var errReconnected = errors.New("nats reconnected")
+
+// cloneLive copies m without the blocks that have ended by now, so numbers
+// whose block expired do not pile up between reloads.
+func cloneLive(m blocks, now time.Time) blocks {
+	out := make(blocks, len(m)+1)
+	for n, until := range m {
+		if now.Before(until) {
+			out[n] = until
+		}
+	}
+	return out
+}
 
 // apply puts one KV entry into m. Expired blocks are dropped so the map only
 // grows with numbers blocked now.

@@ -2,6 +2,7 @@ package blocklist
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"sync"
@@ -162,12 +163,21 @@ func TestCacheSurvivesOutage(t *testing.T) {
 	}
 }
 
+func TestCloneLiveDropsEnded(t *testing.T) {
+	now := time.Now()
+	m := blocks{"+1": now.Add(-time.Second), "+2": now, "+3": now.Add(time.Second)}
+	got := cloneLive(m, now)
+	if len(got) != 1 || !got["+3"].Equal(now.Add(time.Second)) || len(m) != 3 {
+		t.Fatalf("cloneLive = %v (input %v)", got, m)
+	}
+}
+
 func BenchmarkCacheCheck(b *testing.B) {
 	c := newCache(nil, "62", nil)
 	m := blocks{}
 	until := time.Now().Add(time.Hour)
 	for i := range 10000 {
-		m["+62812"+string(rune('0'+i%10))+time.Duration(i).String()] = until
+		m[fmt.Sprintf("+62813%08d", i)] = until
 	}
 	m[testNumber] = until
 	c.current.Store(&m)
