@@ -73,6 +73,17 @@ type spool struct {
 	// live mirrors tail-head so Publish can ask "is anything spooled?"
 	// without taking mu. It is written only with mu held.
 	live atomic.Int64
+
+	// Group commit: appenders write under mu but fsync outside it, so
+	// concurrent callers share one fsync instead of queueing for one each.
+	// written counts every byte ever appended (it does not move back when
+	// the file is truncated or compacted) and is guarded by mu; synced is
+	// the part of written known to be on disk.
+	written int64
+	synced  atomic.Int64
+	// syncMu lets one appender fsync at a time; the others wait for it and
+	// usually find their bytes already covered.
+	syncMu sync.Mutex
 }
 
 // openSpool opens (or creates) the spool in dir and checks every record not
@@ -182,6 +193,7 @@ func (s *spool) reset() error {
 	}
 	s.head, s.tail = spoolHeaderSize, spoolHeaderSize
 	s.live.Store(0)
+	s.markSynced(s.written)
 	return nil
 }
 
@@ -229,29 +241,69 @@ func (s *spool) append(payload []byte) (wasEmpty bool, err error) {
 	copy(rec[recordHeaderSize:], payload)
 
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return false, ErrClosed
 	}
 	// The bound is on events waiting for replay; replayed space at the
 	// front is reclaimed by compaction, so the file stays near this size.
 	if s.tail-s.head+int64(len(rec)) > s.maxBytes {
+		s.mu.Unlock()
 		return false, ErrSpoolFull
 	}
 	if _, err := s.f.WriteAt(rec, s.tail); err != nil {
 		// Cut off whatever part of the record reached the file so the next
 		// append starts on a record boundary.
 		_ = s.f.Truncate(s.tail)
+		s.mu.Unlock()
 		return false, fmt.Errorf("events: spool: write %q: %w", s.path, err)
-	}
-	if err := s.f.Sync(); err != nil {
-		_ = s.f.Truncate(s.tail)
-		return false, fmt.Errorf("events: spool: sync %q: %w", s.path, err)
 	}
 	wasEmpty = s.tail == s.head
 	s.tail += int64(len(rec))
+	s.written += int64(len(rec))
+	mark := s.written
 	s.live.Store(s.tail - s.head)
+	s.mu.Unlock()
+
+	if err := s.syncTo(mark); err != nil {
+		// The record stays in the file (later records may follow it), so
+		// it may still be replayed; the caller is told it could be lost.
+		return false, err
+	}
 	return wasEmpty, nil
+}
+
+// syncTo returns once every byte up to the written mark is on disk.
+func (s *spool) syncTo(mark int64) error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if s.synced.Load() >= mark {
+		return nil // another appender's fsync covered this record
+	}
+	s.mu.Lock()
+	f, upto := s.f, s.written
+	s.mu.Unlock()
+	err := f.Sync()
+	if s.synced.Load() >= mark {
+		// Compaction or close synced the data (and may have closed f
+		// under us, which is what err reports then).
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("events: spool: sync %q: %w", s.path, err)
+	}
+	s.markSynced(upto)
+	return nil
+}
+
+// markSynced raises synced to upto.
+func (s *spool) markSynced(upto int64) {
+	for {
+		cur := s.synced.Load()
+		if cur >= upto || s.synced.CompareAndSwap(cur, upto) {
+			return
+		}
+	}
 }
 
 // read returns up to max records starting at head. Only the replay
@@ -359,6 +411,7 @@ func (s *spool) maybeCompact() error {
 		return fail(err)
 	}
 	syncDir(filepath.Dir(s.path))
+	s.markSynced(s.written)
 	_ = s.f.Close()
 	s.f = tmp
 	s.tail = spoolHeaderSize + s.tail - s.head
@@ -396,6 +449,9 @@ func (s *spool) close() error {
 	}
 	s.closed = true
 	serr := s.f.Sync()
+	if serr == nil {
+		s.markSynced(s.written)
+	}
 	cerr := s.f.Close()
 	if err := errors.Join(serr, cerr); err != nil {
 		return fmt.Errorf("events: spool: close %q: %w", s.path, err)
