@@ -150,3 +150,65 @@ func TestNewConsumerErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestConsumerSurvivesServerRestart: a running consumer picks up again when
+// the server comes back on the same store, without being restarted.
+func TestConsumerSurvivesServerRestart(t *testing.T) {
+	dir := t.TempDir()
+	srv := startServer(t, dir, "127.0.0.1:0")
+	listen := listenOf(t, srv.ClientURL())
+	_, js := connect(t, srv.ClientURL())
+	ensureStream(t, js)
+	p := newPublisher(t, js, natsConfig(t), testLog(t))
+	ctx := context.Background()
+
+	var (
+		mu   sync.Mutex
+		seen = map[string]int{}
+	)
+	c, err := NewConsumer(ctx, js, ConsumerSpec{Durable: "restart", DeliverAll: true},
+		func(_ context.Context, e Envelope, _ Meta) error {
+			mu.Lock()
+			seen[e.ID]++
+			mu.Unlock()
+			return nil
+		}, testLog(t))
+	if err != nil {
+		t.Fatalf("NewConsumer: %v", err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	runErr := make(chan error, 1)
+	go func() { runErr <- c.Run(runCtx) }()
+
+	var want []string
+	for i := range 20 {
+		ev := event(t, i)
+		if i == 10 {
+			eventually(t, 30*time.Second, "first half handled", func() bool { return c.Stats().Handled == 10 })
+			srv.Shutdown()
+		}
+		if i == 15 {
+			startServer(t, dir, listen)
+		}
+		if err := p.Publish(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, ev.ID)
+	}
+	eventually(t, 90*time.Second, "every event handled after the restart", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(seen) == len(want)
+	})
+	stop()
+	if err := <-runErr; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, id := range want {
+		if seen[id] == 0 {
+			t.Fatalf("event %s never handled", id)
+		}
+	}
+}

@@ -197,7 +197,10 @@ func TestSpoolSurvivesReopen(t *testing.T) {
 	srv2 := startServer(t, dir, listen)
 	_, js2 := connect(t, srv2.ClientURL())
 	p2 := newPublisher(t, js2, cfg, testLog(t))
-	eventually(t, 60*time.Second, "replay by the second publisher", func() bool { return p2.Stats().Replayed == n })
+	eventually(t, 60*time.Second, "replay by the second publisher", func() bool {
+		st := p2.Stats()
+		return st.Replayed == n && st.SpoolBytes == 0
+	})
 	requireSameOrder(t, streamIDs(t, js2), want)
 	if st := p2.Stats(); st.SpoolBytes != 0 || st.Dropped != 0 {
 		t.Fatalf("second publisher stats %+v", st)
