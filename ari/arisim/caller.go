@@ -190,6 +190,11 @@ func (s *Server) Call(ctx context.Context, c Caller) (*CallHandle, error) {
 	if !s.channels.add(id, ch) {
 		return nil, fmt.Errorf("%w: %s", ErrChannelExists, id)
 	}
+	if s.isClosed() {
+		// Close may have swept the channels just before this one was added.
+		ch.vanish(HungUpByShutdown)
+		return nil, ErrClosed
+	}
 	s.callsStarted.Add(1)
 	ch.mu.Lock()
 	registered := s.appRegistered(app)
@@ -203,7 +208,11 @@ func (s *Server) Call(ctx context.Context, c Caller) (*CallHandle, error) {
 		s.log.Warn("stasis application not registered; hanging up", "app", app, "channel", id)
 		ch.hangup(16, false, HungUpBySystem)
 	}
-	s.goTracked(func() { h.run(ctx, c.Script) })
+	if !s.goTracked(func() { h.run(ctx, c.Script) }) {
+		ch.vanish(HungUpByShutdown)
+		h.final = h.Result()
+		close(h.done)
+	}
 	return h, nil
 }
 

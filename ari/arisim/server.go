@@ -213,13 +213,11 @@ func (s *Server) Start(addr string) error {
 	s.httpSrv = srv
 	s.addr = ln.Addr().String()
 	s.mu.Unlock()
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	s.goTracked(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("http server stopped", "error", err)
 		}
-	}()
+	})
 	return nil
 }
 
@@ -666,13 +664,22 @@ func (s *Server) base(typ, app string) eventBase {
 
 // ---- background work ----
 
-// goTracked runs fn on a goroutine that Close waits for.
-func (s *Server) goTracked(fn func()) {
+// goTracked runs fn on a goroutine that Close waits for; it reports false (and runs
+// nothing) once the server is closed. The check and the WaitGroup increment happen
+// under mu so that they cannot interleave with Close's Wait.
+func (s *Server) goTracked(fn func()) bool {
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return false
+	}
 	s.wg.Add(1)
+	s.mu.RUnlock()
 	go func() {
 		defer s.wg.Done()
 		fn()
 	}()
+	return true
 }
 
 // sleep waits d of media time; it returns early with false when done closes or ctx ends.

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -756,4 +757,31 @@ func TestCallerContextCancelHangsUp(t *testing.T) {
 	if st.CallsStarted != 1 || st.CallsEnded != 1 || st.ActiveChannels != 0 {
 		t.Errorf("stats = %+v", st)
 	}
+}
+
+func TestMountedAsHandler(t *testing.T) {
+	sim := arisim.New(arisim.Options{Username: testUser, Password: testPass, Application: testApp, ClockScale: fast})
+	ts := httptest.NewServer(sim)
+	t.Cleanup(func() {
+		// The sim first: it owns the hijacked WebSocket connections.
+		if err := sim.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		ts.Close()
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	cl, err := native.ConnectWithContext(ctx, &native.Options{Application: testApp, URL: ts.URL + "/ari",
+		WebsocketURL: "ws" + strings.TrimPrefix(ts.URL, "http") + "/ari/events", Username: testUser, Password: testPass})
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	rec := record(t, cl)
+	eventually(t, "app registered", func() bool { return sim.Stats().WebSockets == 1 })
+	call, err := sim.Call(context.Background(), arisim.Caller{Number: "0811", Dialed: "112", Script: []arisim.Step{arisim.Hangup()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, call)
+	rec.wait(t, "StasisEnd", ofType("StasisEnd"))
 }

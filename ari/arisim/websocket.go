@@ -106,8 +106,9 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		s.registerApp(a, c)
 	}
 	s.log.Debug("websocket connected", "apps", apps, "remote", nc.RemoteAddr().String())
-	s.goTracked(c.writeLoop)
-	s.goTracked(c.readLoop)
+	if !s.goTracked(c.writeLoop) || !s.goTracked(c.readLoop) {
+		c.close()
+	}
 }
 
 // send queues an encoded event as a text frame.
