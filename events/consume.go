@@ -22,6 +22,8 @@ const (
 const (
 	nakDelayStep = time.Second
 	nakDelayMax  = 30 * time.Second
+	// fetchErrorPause is the wait after a fetch error before the next try.
+	fetchErrorPause = 100 * time.Millisecond
 )
 
 // ErrConsumerStopped is returned by Run when the message stream ends for a
@@ -149,8 +151,15 @@ func (c *Consumer) Run(ctx context.Context) error {
 			if errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return fmt.Errorf("events: consumer %s: %w: %w", c.durable, ErrConsumerStopped, err)
 			}
-			// Missed heartbeats and the like: the iterator recovers by itself.
+			// Missed heartbeats, a disconnect and the like: the iterator
+			// recovers by itself. The pause keeps an error that repeats at
+			// once from turning into a busy loop.
 			c.log.Debug("consumer fetch", "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(fetchErrorPause):
+			}
 			continue
 		}
 		c.handle(ctx, msg)

@@ -21,6 +21,10 @@ var (
 	ErrSpoolFull = errors.New("event spool is full")
 	// ErrClosed is returned by Publish after Close.
 	ErrClosed = errors.New("publisher is closed")
+	// ErrSpoolInUse is returned by NewPublisher when another publisher (in
+	// this or another process) already owns the spool directory: two
+	// writers would corrupt each other's records.
+	ErrSpoolInUse = errors.New("spool directory is in use by another publisher")
 )
 
 // The spool file layout. Every integer is big endian.
@@ -62,6 +66,8 @@ type spool struct {
 	path     string
 	maxBytes int64
 	log      *slog.Logger
+	// lock holds an exclusive flock on a side file for the spool's lifetime.
+	lock *os.File
 
 	mu sync.Mutex // guards the fields below and writes to f
 	f  *os.File
@@ -98,13 +104,21 @@ func openSpool(dir string, maxBytes int64, log *slog.Logger) (*spool, error) {
 		return nil, fmt.Errorf("events: spool: cannot create nats.spool.dir %q: %w", dir, err)
 	}
 	path := filepath.Join(dir, spoolFileName)
+	// The lock is on a separate file because compaction replaces the spool
+	// file, and a lock on the old inode would not stop a second writer.
+	lock, err := lockFile(path + ".lock")
+	if err != nil {
+		return nil, err
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
+		_ = lock.Close()
 		return nil, fmt.Errorf("events: spool: open %q: %w", path, err)
 	}
-	s := &spool{path: path, maxBytes: maxBytes, log: log, f: f}
+	s := &spool{path: path, maxBytes: maxBytes, log: log, f: f, lock: lock}
 	if err := s.recover(); err != nil {
 		_ = f.Close()
+		_ = lock.Close()
 		return nil, err
 	}
 	return s, nil
@@ -453,7 +467,8 @@ func (s *spool) close() error {
 		s.markSynced(s.written)
 	}
 	cerr := s.f.Close()
-	if err := errors.Join(serr, cerr); err != nil {
+	lerr := s.lock.Close()
+	if err := errors.Join(serr, cerr, lerr); err != nil {
 		return fmt.Errorf("events: spool: close %q: %w", s.path, err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package events
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -278,5 +279,28 @@ func TestSpoolConcurrentAppend(t *testing.T) {
 			t.Fatalf("writer %s: record %s, want %s", w, i, want)
 		}
 		next[w]++
+	}
+}
+
+// TestSpoolInUse: a second publisher on the same spool directory is refused
+// until the first one closes.
+func TestSpoolInUse(t *testing.T) {
+	dir := t.TempDir()
+	s, err := openSpool(dir, 1<<20, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := openSpool(dir, 1<<20, testLog(t)); !errors.Is(err, ErrSpoolInUse) {
+		t.Fatalf("second openSpool: %v, want ErrSpoolInUse", err)
+	}
+	if err := s.close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = openSpool(dir, 1<<20, testLog(t))
+	if err != nil {
+		t.Fatalf("openSpool after close: %v", err)
+	}
+	if err := s.close(); err != nil {
+		t.Fatal(err)
 	}
 }
