@@ -154,6 +154,16 @@ func (c *call) step(ctx context.Context, deadline time.Time, op string) error {
 // handling the call's events while it waits (a key pressed while the play
 // request is in flight must not be lost).
 func (c *call) rest(ctx context.Context, op string, fn func() error) error {
+	return c.request(ctx, op, true, fn)
+}
+
+// restMedia is rest for requests on a playback or recording: a 404 there
+// means the media already ended, not that the channel is gone.
+func (c *call) restMedia(ctx context.Context, op string, fn func() error) error {
+	return c.request(ctx, op, false, fn)
+}
+
+func (c *call) request(ctx context.Context, op string, onChannel bool, fn func() error) error {
 	if err := c.gone(op); err != nil {
 		return err
 	}
@@ -170,7 +180,7 @@ func (c *call) rest(ctx context.Context, op string, fn func() error) error {
 		select {
 		case err := <-done:
 			err = classify(op, err)
-			if errors.Is(err, ErrChannelGone) {
+			if onChannel && errors.Is(err, ErrChannelGone) {
 				// Asterisk no longer knows the channel in our app; its
 				// hangup events may still be on the way.
 				c.s.restGone.Store(true)
@@ -361,7 +371,7 @@ func (c *call) stopPlayback(ctx context.Context, id string) {
 	if id == c.curPlayback {
 		c.pbDone = true
 	}
-	err := c.rest(ctx, "stop playback", func() error {
+	err := c.restMedia(ctx, "stop playback", func() error {
 		return c.client.Playback().Stop(ariv6.NewKey(ariv6.PlaybackKey, id))
 	})
 	if err != nil && !errors.Is(err, flows.ErrHangup) {
@@ -412,7 +422,7 @@ func (c *call) Record(ctx context.Context, spec flows.RecordSpec) (string, error
 				return "", nil
 			}
 			stopped = true
-			if err := c.rest(ctx, "stop recording", func() error {
+			if err := c.restMedia(ctx, "stop recording", func() error {
 				return c.client.LiveRecording().Stop(ariv6.NewKey(ariv6.LiveRecordingKey, spec.Name))
 			}); err != nil {
 				return "", err
@@ -494,7 +504,7 @@ func (c *call) stopMedia(ctx context.Context) {
 	}
 	if c.curRecording != "" && !c.recDone {
 		name := c.curRecording
-		err := c.rest(ctx, "stop recording", func() error {
+		err := c.restMedia(ctx, "stop recording", func() error {
 			return c.client.LiveRecording().Stop(ariv6.NewKey(ariv6.LiveRecordingKey, name))
 		})
 		if err != nil && !errors.Is(err, flows.ErrHangup) {

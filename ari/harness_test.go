@@ -108,6 +108,9 @@ func startEnv(t testing.TB, o envOptions) *env {
 	}
 	e := &env{t: t, cfg: cfg, bl: NewStaticBlocklist(nil), runErr: make(chan error, 1)}
 	log := testLogger(t)
+	// Registered first so that whatever started is stopped even when a
+	// later step fails.
+	t.Cleanup(e.close)
 
 	e.sim = arisim.New(arisim.Options{
 		Username: simUser, Password: simPass, Application: simApp,
@@ -164,7 +167,6 @@ func startEnv(t testing.TB, o envOptions) *env {
 		t.Fatalf("ari.New: %v", err)
 	}
 	go func() { e.runErr <- e.ivr.Run(context.Background()) }()
-	t.Cleanup(e.close)
 	e.waitConnected(1)
 	return e
 }
@@ -200,16 +202,28 @@ func (e *env) stopIVR() {
 // once. Every call's final events are kept for streamEventsAfterClose.
 func (e *env) close() {
 	e.closed.Do(func() {
-		e.stopIVR()
-		if err := e.sim.Close(); err != nil {
-			e.t.Errorf("sim close: %v", err)
+		if e.ivr != nil {
+			e.stopIVR()
+		} else if e.pub != nil {
+			_ = e.pub.Close(context.Background())
+		}
+		if e.sim != nil {
+			if err := e.sim.Close(); err != nil {
+				e.t.Errorf("sim close: %v", err)
+			}
 		}
 		e.final = map[string][]events.Envelope{}
-		for _, ev := range e.streamEvents("") {
-			e.final[ev.CallID] = append(e.final[ev.CallID], ev)
+		if e.ivr != nil {
+			for _, ev := range e.streamEvents("") {
+				e.final[ev.CallID] = append(e.final[ev.CallID], ev)
+			}
 		}
-		e.nc.Close()
-		e.nats.Shutdown()
+		if e.nc != nil {
+			e.nc.Close()
+		}
+		if e.nats != nil {
+			e.nats.Shutdown()
+		}
 		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	})
 }

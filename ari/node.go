@@ -182,6 +182,12 @@ func (n *node) run(ctx context.Context) {
 		for _, s := range n.router.all() {
 			s.cancel(ErrConnectionLost)
 		}
+		// The first redial also waits ReconnectMin: an Asterisk that is
+		// restarting is better not hammered, and the calls in progress
+		// do not need the events connection to be put through.
+		if !sleepCtx(ctx, backoff) {
+			return
+		}
 	}
 }
 
