@@ -230,13 +230,26 @@ func permanent(err error) bool {
 // order and removes them once acknowledged.
 func (p *Publisher) replayLoop(ctx context.Context) {
 	defer close(p.done)
+	// A reconnect ends the current backoff at once, so the spool starts
+	// draining as soon as NATS is back rather than up to replayBackoffMax later.
+	connected := p.nc.StatusChanged(nats.CONNECTED)
+	defer p.nc.RemoveStatusListener(connected)
 	backoff := replayBackoffMin
 	failing := false
-	wait := func(d time.Duration) bool {
-		t := time.NewTimer(d)
+	// wait sleeps for the current backoff and doubles it for next time.
+	wait := func() bool {
+		t := time.NewTimer(backoff)
+		backoff = min(backoff*2, replayBackoffMax)
 		defer t.Stop()
 		select {
 		case <-t.C:
+			return true
+		case _, ok := <-connected:
+			if ok {
+				backoff = replayBackoffMin
+			} else {
+				connected = nil // connection closed for good; rely on the timer
+			}
 			return true
 		case <-ctx.Done():
 			return false
@@ -255,10 +268,9 @@ func (p *Publisher) replayLoop(ctx context.Context) {
 			}
 		}
 		if !p.nc.IsConnected() {
-			if !wait(backoff) {
+			if !wait() {
 				return
 			}
-			backoff = min(backoff*2, replayBackoffMax)
 			continue
 		}
 		n, err := p.replayBatch(ctx)
@@ -270,10 +282,9 @@ func (p *Publisher) replayLoop(ctx context.Context) {
 				p.log.Warn("spool replay is waiting for NATS", "err", err, "pending_bytes", p.spool.pending())
 				failing = true
 			}
-			if !wait(backoff) {
+			if !wait() {
 				return
 			}
-			backoff = min(backoff*2, replayBackoffMax)
 			continue
 		}
 		if n > 0 {
