@@ -47,7 +47,9 @@ type PublisherStats struct {
 }
 
 // Publisher publishes events to JetStream without ever making the caller
-// wait on NATS for longer than the configured MaxBlock.
+// wait on NATS for longer than the configured MaxBlock. The worst case for a
+// Publish call is MaxBlock plus one fsync of the spool (concurrent callers
+// share fsyncs).
 //
 // Each event is published with Nats-Msg-Id set to its id. If the ack does
 // not arrive within MaxBlock (or NATS is disconnected) the event is written
