@@ -62,8 +62,10 @@ func TestAsteriskRestartMidCall(t *testing.T) {
 	waitPrompt(t, h, "menu")
 	e.sim.Restart()
 	v := e.wait(h)
-	if v.HungUpBy != arisim.HungUpByRestart {
-		t.Fatalf("hung up by %q, want restart", v.HungUpBy)
+	// Restart drops the WebSocket a moment before the channels vanish;
+	// a hand-off that lands in that moment is a caller put through.
+	if v.HungUpBy != arisim.HungUpByRestart && v.Continued == nil {
+		t.Fatalf("hung up by %q and not continued, want the restart to end it", v.HungUpBy)
 	}
 	evs := e.waitEnded(v.ChannelID)
 	e.waitConnected(2)

@@ -93,6 +93,7 @@ func (s *session) gone() bool {
 // run is the session goroutine.
 func (s *session) run(v *IVR) {
 	unresolved := false
+	var em *callEmitter
 	defer func() {
 		s.cancel(nil)
 		s.node.router.remove(s)
@@ -100,6 +101,11 @@ func (s *session) run(v *IVR) {
 			// The hand-off failed and the caller may still be in the app:
 			// the node's sweep retries it now that this session is gone.
 			s.node.triggerSweep()
+		}
+		// The IVR's Run returns only once every event was handed to the
+		// publisher.
+		if em != nil {
+			em.close()
 		}
 		v.sessions.Done()
 	}()
@@ -111,7 +117,7 @@ func (s *session) run(v *IVR) {
 	if !anonymous && v.blocklist != nil {
 		until, blocked = v.blocklist.Check(caller.Number, time.Now())
 	}
-	em := newCallEmitter(v.pub, s.id, s.node.cfg.Name, caller, s.log)
+	em = newCallEmitter(v.pub, s.id, s.node.cfg.Name, caller, s.log)
 	started := events.Started{Blocked: blocked}
 	if s.channel.Dialplan != nil {
 		started.Dialed = s.channel.Dialplan.Exten
