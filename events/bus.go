@@ -1,0 +1,131 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/siaga112/siaga112/configs"
+)
+
+// Embedded-server modes for OpenOptions.
+const (
+	// EmbeddedStart starts the in-process server when nats.url is empty.
+	EmbeddedStart = iota
+	// EmbeddedAttach connects to the embedded server of a siaga112 that is
+	// already running (nats.embedded.listen) when nats.url is empty; admin
+	// commands use it so that they never start a second server on the store.
+	EmbeddedAttach
+)
+
+// OpenOptions tunes Open.
+type OpenOptions struct {
+	// Name identifies the connection in the server's monitoring and logs.
+	Name string
+	// Embedded is EmbeddedStart or EmbeddedAttach.
+	Embedded int
+	// StreamTimeout bounds the stream check at start; 0 means 5 s. A NATS
+	// that does not answer in time is logged, not fatal: publishers spool.
+	StreamTimeout time.Duration
+	// RequireStream makes a failed stream check an error (workers need it).
+	RequireStream bool
+}
+
+// Bus is one siaga112 role's link to NATS: the connection, its JetStream
+// context and, when this process runs it, the embedded server. It keeps the
+// NATS wiring in this package so commands never import NATS themselves.
+type Bus struct {
+	// Conn is the NATS connection.
+	Conn *nats.Conn
+	// JS is the JetStream API on Conn.
+	JS jetstream.JetStream
+	// URL is the server URL the connection was given.
+	URL string
+
+	embedded *Embedded
+}
+
+// Open connects a role to NATS as cfg says: the external server(s) in
+// cfg.URL, or else the embedded server (started here or attached to, per
+// opts.Embedded), and makes sure the SIAGA112_CALLS stream exists.
+func Open(ctx context.Context, cfg configs.NATS, opts OpenOptions, log *slog.Logger) (*Bus, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b := &Bus{URL: cfg.URL}
+	if b.URL == "" {
+		switch opts.Embedded {
+		case EmbeddedStart:
+			emb, err := StartEmbedded(cfg.Embedded, log)
+			if err != nil {
+				return nil, err
+			}
+			b.embedded = emb
+			b.URL = emb.ClientURL()
+		case EmbeddedAttach:
+			b.URL = "nats://" + cfg.Embedded.Listen
+		default:
+			return nil, fmt.Errorf("events: open: unknown embedded mode %d", opts.Embedded)
+		}
+	}
+	nc, err := Connect(ctx, cfg, b.URL, opts.Name, log)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	b.Conn = nc
+	js, err := jetstream.New(nc)
+	if err != nil {
+		b.Close()
+		return nil, fmt.Errorf("events: jetstream: %w", err)
+	}
+	b.JS = js
+	timeout := opts.StreamTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if _, err := EnsureStream(sctx, js, cfg.Stream); err != nil {
+		if opts.RequireStream {
+			b.Close()
+			return nil, err
+		}
+		log.Warn("event stream not checked; events are spooled until NATS answers", "error", err)
+	}
+	return b, nil
+}
+
+// ErrNotConnected is returned by Health while the connection is down.
+var ErrNotConnected = errors.New("nats not connected")
+
+// Health reports whether the connection is up, for /healthz.
+func (b *Bus) Health(context.Context) error {
+	if b == nil || b.Conn == nil {
+		return ErrNotConnected
+	}
+	if s := b.Conn.Status(); s != nats.CONNECTED {
+		return fmt.Errorf("%w (%s)", ErrNotConnected, s)
+	}
+	return nil
+}
+
+// Close drains nothing: it closes the connection and then stops the
+// embedded server, if this Bus started one. Close publishers and consumers
+// first.
+func (b *Bus) Close() {
+	if b == nil {
+		return
+	}
+	if b.Conn != nil {
+		b.Conn.Close()
+	}
+	if b.embedded != nil {
+		b.embedded.Shutdown()
+	}
+}
