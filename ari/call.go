@@ -204,17 +204,15 @@ func (c *call) Answer(ctx context.Context) error {
 	return c.rest(ctx, "answer", func() error { return c.client.Channel().Answer(c.key) })
 }
 
-// talkDeadline is when the current talk spurt will have lasted talkMin,
-// counted from no earlier than from (the prompt's start); zero if silent.
-func (c *call) talkDeadline(from time.Time) time.Time {
+// talkDeadline is when the current talk spurt will have lasted talkMin;
+// zero if the caller is silent or talk is not being detected. A spurt that
+// began in an earlier prompt counts from its start: the caller has been
+// talking all along.
+func (c *call) talkDeadline() time.Time {
 	if !c.detectTalk || c.talkingSince.IsZero() {
 		return time.Time{}
 	}
-	start := c.talkingSince
-	if start.Before(from) {
-		start = from
-	}
-	return start.Add(c.talkMin)
+	return c.talkingSince.Add(c.talkMin)
 }
 
 // Prompt implements flows.Call.
@@ -238,7 +236,6 @@ func (c *call) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptR
 	}
 	c.detectTalk, c.talkMin, c.talked = spec.DetectTalk, spec.TalkMin, false
 	defer func() { c.detectTalk, c.talked = false, false }()
-	start := time.Now()
 
 	// outcome reports whether the prompt is decided by input so far.
 	outcome := func() (flows.PromptStatus, bool) {
@@ -249,7 +246,7 @@ func (c *call) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptR
 			if c.talked {
 				return flows.PromptTalk, true
 			}
-			if d := c.talkDeadline(start); !d.IsZero() && !time.Now().Before(d) {
+			if d := c.talkDeadline(); !d.IsZero() && !time.Now().Before(d) {
 				return flows.PromptTalk, true
 			}
 		}
@@ -290,7 +287,7 @@ func (c *call) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptR
 				c.stopPlayback(ctx, id)
 				break
 			}
-			if err := c.step(ctx, c.talkDeadline(start), "play"); err != nil {
+			if err := c.step(ctx, c.talkDeadline(), "play"); err != nil {
 				return flows.PromptResult{}, err
 			}
 		}
@@ -323,11 +320,16 @@ func (c *call) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptR
 			return finish(st)
 		}
 		now := time.Now()
+		td := c.talkDeadline()
 		if !now.Before(deadline) {
-			return finish(flows.PromptTimeout)
+			// A caller who is talking when the keys time out is not "no
+			// input": wait until the talk is long enough or stops.
+			if td.IsZero() || c.pending != "" {
+				return finish(flows.PromptTimeout)
+			}
 		}
 		wake := deadline
-		if td := c.talkDeadline(start); !td.IsZero() && td.Before(wake) {
+		if !td.IsZero() && (td.Before(wake) || !now.Before(deadline)) {
 			wake = td
 		}
 		if err := c.step(ctx, wake, "collect digits"); err != nil {

@@ -94,6 +94,36 @@ func outcomeCases() []outcomeCase {
 			menus:     []string{events.MenuVoice},
 		},
 		{
+			// Still talking when TalkMin passes: the timer decides, not
+			// ChannelTalkingFinished.
+			name:      "voice (long talk)",
+			script:    []arisim.Step{arisim.WaitForPrompt("menu"), arisim.Talk(10 * time.Minute)},
+			prompts:   []string{"greeting", "menu", "connecting"},
+			notHeard:  []string{"location", "goodbye", "no-input"},
+			ext:       "operator",
+			events:    []events.Type{evStarted, evAnswered, evMenu, evClassified, evTransferred, evEnded},
+			outcome:   events.OutcomeVoice,
+			recording: "-voice",
+			endedBy:   events.HangupBySystem,
+			menus:     []string{events.MenuVoice},
+		},
+		func() outcomeCase {
+			// A cough shorter than TalkMin is not talk.
+			c := emergencyCase("3", "police")
+			c.name = "short talk then police"
+			c.script = append([]arisim.Step{arisim.WaitForPrompt("menu"), arisim.Talk(300 * time.Millisecond)}, c.script[1:]...)
+			return c
+		}(),
+		func() outcomeCase {
+			// A key pressed during the greeting counts for the menu.
+			c := emergencyCase("2", "medical")
+			c.name = "key during greeting"
+			c.script = append([]arisim.Step{arisim.WaitForPrompt("greeting")}, c.script[1:]...)
+			c.prompts = []string{"greeting", "location", "connecting"}
+			c.notHeard = append(c.notHeard, "menu")
+			return c
+		}(),
+		{
 			name:     "silent_help",
 			script:   []arisim.Step{arisim.WaitForPrompt("silent-help"), arisim.Press("55")},
 			prompts:  []string{"greeting", "menu", "no-input", "menu", "no-input", "menu", "silent-help", "connecting"},
