@@ -1,0 +1,134 @@
+package ari
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	ariv6 "github.com/CyCoreSystems/ari/v6"
+
+	"github.com/siaga112/siaga112/ari/arisim"
+	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/flows"
+)
+
+// lockedBuffer is a goroutine-safe log sink.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) count(s string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return strings.Count(b.buf.String(), s)
+}
+
+// nopPublisher drops events; the outage test needs no NATS.
+type nopPublisher struct{}
+
+func (nopPublisher) Publish(context.Context, events.Envelope) error { return nil }
+
+// TestOutageLoggedOnce: an Asterisk that is away for many reconnect
+// attempts gives one line when it goes and one when it is back (with the
+// outage length), and /healthz shows the state in between.
+func TestOutageLoggedOnce(t *testing.T) {
+	var logs lockedBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	newSim := func(addr string) *arisim.Server {
+		sim := arisim.New(arisim.Options{Username: simUser, Password: simPass, Application: simApp, ClockScale: clockScale})
+		if err := sim.Start(addr); err != nil {
+			t.Fatalf("start sim on %s: %v", addr, err)
+		}
+		return sim
+	}
+	sim := newSim("127.0.0.1:0")
+	addr := sim.Addr()
+	cfg := testConfig()
+	cfg.ARI.Nodes = []configs.ARINode{{Name: "n1", URL: sim.URL(), WSURL: sim.WSURL(), Username: simUser, Password: simPass}}
+	flow, err := flows.New(cfg.IVR, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ivr, err := New(Options{ARI: cfg.ARI, IVR: cfg.IVR, Flow: flow, Publisher: nopPublisher{}, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runErr := make(chan error, 1)
+	go func() { runErr <- ivr.Run(context.Background()) }()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitMax)
+		defer cancel()
+		if err := ivr.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+		if err := <-runErr; err != nil {
+			t.Errorf("run: %v", err)
+		}
+	}()
+	eventually(t, "connected", func() bool { return ivr.Health()[0].Connected })
+
+	if err := sim.Close(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "down in health", func() bool {
+		h := ivr.Health()[0]
+		return !h.Connected && h.LastError != ""
+	})
+	// Several capped retries (20 ms doubling to 200 ms) fail meanwhile.
+	time.Sleep(time.Second)
+	sim = newSim(addr)
+	defer sim.Close()
+	eventually(t, "reconnected", func() bool { h := ivr.Health()[0]; return h.Connected && h.Reconnects == 1 })
+
+	for _, tc := range []struct {
+		msg  string
+		want int
+	}{
+		{"ARI node connected\"", 1},
+		{"ARI events connection lost", 1},
+		{"ARI node unreachable", 0}, // the outage was already reported
+		{"ARI node connected again", 1},
+		{"outage=", 1},
+	} {
+		if got := logs.count(tc.msg); got != tc.want {
+			t.Errorf("%q logged %d times, want %d", tc.msg, got, tc.want)
+		}
+	}
+}
+
+// BenchmarkRoute shows that routing an event costs the same whatever the
+// number of live calls (one map lookup), where the library's bus compares
+// each event with every subscription.
+func BenchmarkRoute(b *testing.B) {
+	for _, calls := range []int{1, 1000, 10000} {
+		b.Run(fmt.Sprintf("calls=%d", calls), func(b *testing.B) {
+			log := slog.New(slog.DiscardHandler)
+			n := &node{log: log, router: newRouter(log)}
+			var target *session
+			for i := range calls {
+				s := newSession(context.Background(), n, ariv6.ChannelData{ID: fmt.Sprint("c", i)})
+				n.router.add(s)
+				target = s
+			}
+			ev := &ariv6.ChannelDtmfReceived{Channel: ariv6.ChannelData{ID: target.id}, Digit: "1"}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				n.router.route(ev)
+				<-target.inbox
+			}
+		})
+	}
+}
