@@ -39,6 +39,11 @@ const playbackFailed = "failed"
 // maxTypeahead bounds the keys remembered between prompts.
 const maxTypeahead = 16
 
+// maxPlayback bounds the wait for one prompt's PlaybackFinished. Prompts
+// last seconds; a playback that has not finished after this long means its
+// event was lost, and the caller must not wait on it.
+const maxPlayback = 2 * time.Minute
+
 // call is the flows.Call of one channel. Its methods are called by the
 // session goroutine only, one at a time; all fields except the session's
 // atomics are owned by that goroutine.
@@ -278,6 +283,7 @@ func (c *call) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptR
 		if err != nil {
 			return flows.PromptResult{}, err
 		}
+		stuck := time.Now().Add(maxPlayback)
 		for !c.pbDone {
 			if st, ok := outcome(); ok {
 				c.stopPlayback(ctx, id)
@@ -287,7 +293,15 @@ func (c *call) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptR
 				c.stopPlayback(ctx, id)
 				break
 			}
-			if err := c.step(ctx, c.talkDeadline(), "play"); err != nil {
+			if !time.Now().Before(stuck) {
+				c.stopPlayback(ctx, id)
+				return flows.PromptResult{}, fmt.Errorf("ari: play %s: %w", sound, ErrPlaybackStuck)
+			}
+			wake := stuck
+			if td := c.talkDeadline(); !td.IsZero() && td.Before(wake) {
+				wake = td
+			}
+			if err := c.step(ctx, wake, "play"); err != nil {
 				return flows.PromptResult{}, err
 			}
 		}

@@ -202,11 +202,63 @@ func (n *node) dial(ctx context.Context, cfg *websocket.Config) (*websocket.Conn
 	return ws, nil
 }
 
+// Liveness: Asterisk sends nothing on an idle events WebSocket, so a peer
+// that vanished without closing TCP would leave the reader blocked forever
+// and the calls in progress waiting for events that never come. The node
+// therefore asks Asterisk for its info every probeInterval(); after
+// probeFailures failures in a row it drops the connection, which puts the
+// calls in progress through to operators and starts reconnecting.
+const probeFailures = 3
+
+func (n *node) probeInterval() time.Duration {
+	return max(2*n.ari.RequestTimeout, time.Second)
+}
+
+// probe runs the liveness check until ctx ends or it closed ws.
+func (n *node) probe(ctx context.Context, ws *websocket.Conn) {
+	t := time.NewTicker(n.probeInterval())
+	defer t.Stop()
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		err := restCall(ctx, n.ari.RequestTimeout, "asterisk info", func() error {
+			_, err := n.client.Asterisk().Info(nil)
+			return err
+		})
+		if err == nil {
+			failures = 0
+			continue
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		failures++
+		if failures >= probeFailures {
+			n.log.Warn("ARI node not answering; dropping the events connection", "error", err, "failures", failures)
+			_ = ws.Close()
+			return
+		}
+	}
+}
+
 // read decodes and routes events until the connection fails or ctx ends.
 func (n *node) read(ctx context.Context, ws *websocket.Conn) error {
 	stop := context.AfterFunc(ctx, func() { _ = ws.Close() })
 	defer stop()
 	defer func() { _ = ws.Close() }()
+	pctx, stopProbe := context.WithCancel(ctx)
+	var probing sync.WaitGroup
+	probing.Add(1)
+	go func() {
+		defer probing.Done()
+		n.probe(pctx, ws)
+	}()
+	defer probing.Wait()
+	defer stopProbe()
 	for {
 		var data []byte
 		if err := websocket.Message.Receive(ws, &data); err != nil {

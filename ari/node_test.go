@@ -132,3 +132,19 @@ func BenchmarkRoute(b *testing.B) {
 		})
 	}
 }
+
+// TestProbeDropsSilentNode: an Asterisk that stops answering REST is
+// detected by the liveness probe even though its WebSocket stays open;
+// the node drops the connection and reconnects.
+func TestProbeDropsSilentNode(t *testing.T) {
+	e := startEnv(t, envOptions{cfg: func(c *configs.Config) { c.ARI.RequestTimeout = 150 * time.Millisecond }})
+	e.sim.SetRESTDelay(time.Second)
+	eventually(t, "reconnect after the probe dropped the connection", func() bool {
+		return e.ivr.Health()[0].Reconnects >= 1
+	})
+	e.sim.SetRESTDelay(0)
+	e.waitConnected(2)
+	if h := e.ivr.Health()[0]; !strings.Contains(h.LastError, "read events") {
+		t.Fatalf("health %+v, want the dropped connection as last error", h)
+	}
+}

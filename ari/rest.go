@@ -28,6 +28,12 @@ var (
 	// ErrConnectionLost: the events WebSocket dropped while the call was in
 	// progress, so its events can no longer be trusted.
 	ErrConnectionLost = errors.New("ari: events connection lost")
+	// ErrEventsDropped: an event of the call was dropped (its inbox was
+	// full), so the call's state can no longer be trusted.
+	ErrEventsDropped = errors.New("ari: call events dropped")
+	// ErrPlaybackStuck: a playback did not finish within the longest time
+	// a prompt can take; its PlaybackFinished was lost.
+	ErrPlaybackStuck = errors.New("ari: playback did not finish")
 	// ErrShutdown: the IVR is shutting down and the drain time is over.
 	ErrShutdown = errors.New("ari: shutting down")
 	// ErrStopped: Run or Stop was called on an IVR that already stopped.

@@ -188,8 +188,11 @@ func (r *router) route(e ariv6.Event) {
 		r.routed.Add(1)
 	default:
 		r.inboxFull.Add(1)
-		r.fullLog.log(r.log, slog.LevelError, "call inbox full, ARI event dropped",
+		r.fullLog.log(r.log, slog.LevelError, "call inbox full, ARI event dropped; putting the call through to operators",
 			"event", e.GetType(), "channel_id", id, "inbox", inboxSize)
+		// A call that lost an event (a key, a playback end) cannot be
+		// trusted to go on; its flow fails it over to operators.
+		s.cancel(ErrEventsDropped)
 	}
 }
 

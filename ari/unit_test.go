@@ -71,13 +71,19 @@ func TestRouterCountsFullInboxAndStillEnds(t *testing.T) {
 	if got := r.stats().InboxFull; got != 5 {
 		t.Fatalf("inbox full count = %d, want 5", got)
 	}
+	if !errors.Is(context.Cause(s.ctx), ErrEventsDropped) {
+		t.Fatalf("ctx cause = %v, want ErrEventsDropped", context.Cause(s.ctx))
+	}
 	// The end of the call is signalled out of band even with a full inbox.
 	r.route(&ariv6.StasisEnd{Channel: chanEvent("c1")})
 	if !s.ended.Load() {
 		t.Fatal("session not marked ended")
 	}
-	if !errors.Is(context.Cause(s.ctx), ErrChannelGone) || !errors.Is(context.Cause(s.ctx), flows.ErrHangup) {
-		t.Fatalf("ctx cause = %v, want ErrChannelGone wrapping flows.ErrHangup", context.Cause(s.ctx))
+	s2 := newSession(context.Background(), n, chanEvent("c2"))
+	r.add(s2)
+	r.route(&ariv6.ChannelDestroyed{Channel: chanEvent("c2")})
+	if !errors.Is(context.Cause(s2.ctx), ErrChannelGone) || !errors.Is(context.Cause(s2.ctx), flows.ErrHangup) {
+		t.Fatalf("ctx cause = %v, want ErrChannelGone wrapping flows.ErrHangup", context.Cause(s2.ctx))
 	}
 	r.remove(s)
 	r.route(&ariv6.ChannelDestroyed{Channel: chanEvent("c1")})
