@@ -77,6 +77,8 @@ type env struct {
 	t    testing.TB
 	cfg  configs.Config
 	sim  *arisim.Server
+	// sims are all nodes' sims; sims[0] == sim.
+	sims []*arisim.Server
 	nats *events.Embedded
 	nc   *nats.Conn
 	js   jetstream.JetStream
@@ -98,6 +100,8 @@ type envOptions struct {
 	flowWrap func(FlowRunner) FlowRunner
 	// natsDir keeps the JetStream store (to restart NATS on the same data).
 	natsDir string
+	// extraNodes adds simulated Asterisk nodes (test-node-2, ...).
+	extraNodes int
 }
 
 func startEnv(t testing.TB, o envOptions) *env {
@@ -112,13 +116,17 @@ func startEnv(t testing.TB, o envOptions) *env {
 	// later step fails.
 	t.Cleanup(e.close)
 
-	e.sim = arisim.New(arisim.Options{
-		Username: simUser, Password: simPass, Application: simApp,
-		ClockScale: clockScale, Logger: log,
-	})
-	if err := e.sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatalf("start sim: %v", err)
+	for range 1 + o.extraNodes {
+		sim := arisim.New(arisim.Options{
+			Username: simUser, Password: simPass, Application: simApp,
+			ClockScale: clockScale, Logger: log,
+		})
+		if err := sim.Start("127.0.0.1:0"); err != nil {
+			t.Fatalf("start sim: %v", err)
+		}
+		e.sims = append(e.sims, sim)
 	}
+	e.sim = e.sims[0]
 
 	dir := o.natsDir
 	if dir == "" {
@@ -159,9 +167,16 @@ func startEnv(t testing.TB, o envOptions) *env {
 	if o.flowWrap != nil {
 		flow = o.flowWrap(flow)
 	}
-	e.cfg.ARI.Nodes = []configs.ARINode{{
-		Name: "test-node", URL: e.sim.URL(), WSURL: e.sim.WSURL(), Username: simUser, Password: simPass,
-	}}
+	e.cfg.ARI.Nodes = nil
+	for i, sim := range e.sims {
+		name := "test-node"
+		if i > 0 {
+			name = fmt.Sprintf("test-node-%d", i+1)
+		}
+		e.cfg.ARI.Nodes = append(e.cfg.ARI.Nodes, configs.ARINode{
+			Name: name, URL: sim.URL(), WSURL: sim.WSURL(), Username: simUser, Password: simPass,
+		})
+	}
 	e.ivr, err = New(Options{ARI: e.cfg.ARI, IVR: e.cfg.IVR, Flow: flow, Blocklist: e.bl, Publisher: e.pub, Logger: log})
 	if err != nil {
 		t.Fatalf("ari.New: %v", err)
@@ -174,9 +189,13 @@ func startEnv(t testing.TB, o envOptions) *env {
 // waitConnected waits until the node made its n-th connection.
 func (e *env) waitConnected(n int) {
 	e.t.Helper()
-	eventually(e.t, "node connected", func() bool {
-		h := e.ivr.Health()[0]
-		return h.Connected && h.Reconnects+1 >= n
+	eventually(e.t, "nodes connected", func() bool {
+		for _, h := range e.ivr.Health() {
+			if !h.Connected || h.Reconnects+1 < n {
+				return false
+			}
+		}
+		return true
 	})
 }
 
@@ -207,8 +226,8 @@ func (e *env) close() {
 		} else if e.pub != nil {
 			_ = e.pub.Close(context.Background())
 		}
-		if e.sim != nil {
-			if err := e.sim.Close(); err != nil {
+		for _, sim := range e.sims {
+			if err := sim.Close(); err != nil {
 				e.t.Errorf("sim close: %v", err)
 			}
 		}

@@ -148,3 +148,63 @@ func TestProbeDropsSilentNode(t *testing.T) {
 		t.Fatalf("health %+v, want the dropped connection as last error", h)
 	}
 }
+
+// TestTwoNodes: each node has its own connection and router; calls on both
+// are served at the same time and their events name their node.
+func TestTwoNodes(t *testing.T) {
+	e := startEnv(t, envOptions{extraNodes: 1})
+	var wg sync.WaitGroup
+	views := make([]arisim.CallerView, 2)
+	for i, sim := range e.sims {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			h, err := sim.Call(context.Background(), arisim.Caller{Number: fmt.Sprint("+62814000000", i), Dialed: "112", Script: fireScript()})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			select {
+			case <-h.Done():
+				views[i] = h.Result()
+			case <-time.After(waitMax):
+				t.Errorf("call on node %d stuck", i)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, v := range views {
+		if v.Continued == nil || v.Continued.Extension != "fire" {
+			t.Fatalf("node %d call: %s", i, fmtView(v))
+		}
+		evs := e.waitEnded(v.ChannelID)
+		want := e.cfg.ARI.Nodes[i].Name
+		for _, ev := range evs {
+			// Both sims number channels alike, so filter by node too.
+			if ev.Node != want && ev.Caller.Number == fmt.Sprint("+62814000000", i) {
+				t.Fatalf("event %s of node %d names node %q", ev.Type, i, ev.Node)
+			}
+		}
+	}
+	if hs := e.ivr.Health(); len(hs) != 2 || hs[0].Name != "test-node" || hs[1].Name != "test-node-2" {
+		t.Fatalf("health %+v", hs)
+	}
+}
+
+func TestWebSocketConfig(t *testing.T) {
+	n := &node{cfg: configs.ARINode{WSURL: "ws://h:8088/ari/events", Username: "u", Password: "p"},
+		ari: configs.ARI{Application: "siaga112", Origin: "http://h:8088"}}
+	cfg, err := n.wsConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Origin.String(); got != "http://h:8088" {
+		t.Errorf("origin %q, want the configured one", got)
+	}
+	if got := cfg.Location.String(); got != "ws://h:8088/ari/events?app=siaga112" {
+		t.Errorf("location %q", got)
+	}
+	if got := cfg.Header.Get("Authorization"); got != "Basic dTpw" {
+		t.Errorf("authorization %q", got)
+	}
+}
