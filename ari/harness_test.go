@@ -74,9 +74,9 @@ func testConfig() configs.Config {
 // env is one test's world: a simulated Asterisk, an embedded NATS with the
 // stream, the real publisher, and the IVR under test.
 type env struct {
-	t    testing.TB
-	cfg  configs.Config
-	sim  *arisim.Server
+	t   testing.TB
+	cfg configs.Config
+	sim *arisim.Server
 	// sims are all nodes' sims; sims[0] == sim.
 	sims []*arisim.Server
 	nats *events.Embedded

@@ -95,6 +95,18 @@ func (s *session) run(v *IVR) {
 	unresolved := false
 	var em *callEmitter
 	defer func() {
+		// The flow's panics are handled in runFlow; this one is a bug in
+		// the session itself. It must not take down every other call, and
+		// the call still gets its call.ended.
+		if r := recover(); r != nil {
+			s.log.Error("session panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			if em != nil && !em.emitted(events.TypeEnded) {
+				em.Emit(s.ctx, events.TypeEnded, events.Ended{
+					Outcome: events.OutcomeFailover, DurationS: time.Since(s.start).Seconds(), HangupBy: events.HangupBySystem,
+				})
+			}
+			unresolved = !s.left.Load() && !s.gone()
+		}
 		s.cancel(nil)
 		s.node.router.remove(s)
 		if unresolved {
@@ -179,6 +191,11 @@ func (s *session) run(v *IVR) {
 		DurationS: end.Sub(s.start).Seconds(),
 		HangupBy:  hangupBy,
 	})
+	if unresolved {
+		s.log.Error("call ended with the caller possibly still in the IVR; the node will retry the hand-off",
+			"outcome", res.Outcome, "reason", res.Reason)
+		return
+	}
 	s.log.Info("call ended", "outcome", res.Outcome, "hangup_by", hangupBy, "reason", res.Reason)
 }
 
