@@ -2,18 +2,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
-	"github.com/siaga112/siaga112/ari"
-	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/configs"
-	"github.com/siaga112/siaga112/events"
-	"github.com/siaga112/siaga112/flows"
+	"github.com/siaga112/siaga112/internal/stack"
 )
 
 // newIVRCmd is `siaga112 ivr`: serve the emergency IVR on every configured
@@ -38,68 +32,16 @@ put through to operators.`,
 	}
 }
 
-// ivrStreamTimeout bounds the stream check at start-up; NATS being down is
-// not a reason to refuse calls (events are spooled).
-const ivrStreamTimeout = 5 * time.Second
-
-// runIVR wires NATS, the publisher, the blocklist cache, the flow and the
-// ARI side, and runs until ctx ends.
+// runIVR runs the IVR role alone until ctx ends.
 func runIVR(ctx context.Context, cfg configs.Config, log *slog.Logger) error {
-	url := cfg.NATS.URL
-	if url == "" {
-		emb, err := events.StartEmbedded(cfg.NATS.Embedded, log)
-		if err != nil {
-			return err
-		}
-		defer emb.Shutdown()
-		url = emb.ClientURL()
-	}
-	nc, err := events.Connect(ctx, cfg.NATS, url, "siaga112-ivr", log)
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("ivr: jetstream: %w", err)
-	}
-	sctx, cancel := context.WithTimeout(ctx, ivrStreamTimeout)
-	if _, err := events.EnsureStream(sctx, js, cfg.NATS.Stream); err != nil {
-		log.Warn("event stream not checked; events are spooled until NATS answers", "error", err)
-	}
-	cancel()
-	pub, err := events.NewPublisher(js, cfg.NATS, log)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.NATS.Publish.AckTimeout+time.Second)
-		defer cancel()
-		if err := pub.Close(cctx); err != nil {
-			log.Warn("publisher closed with events left in the spool", "error", err)
-		}
-	}()
+	return runRoles(ctx, cfg, log, stack.Roles{IVR: true}, "siaga112-ivr")
+}
 
-	cache := blocklist.NewCache(js, cfg.NATS.Stream.Replicas, cfg.Blocklist.DefaultCountry, log)
-	cacheCtx, stopCache := context.WithCancel(context.WithoutCancel(ctx))
-	cacheDone := make(chan struct{})
-	go func() {
-		defer close(cacheDone)
-		if err := cache.Run(cacheCtx); err != nil && cacheCtx.Err() == nil {
-			log.Error("blocklist cache stopped", "error", err)
-		}
-	}()
-	defer func() { stopCache(); <-cacheDone }()
-
-	flow, err := flows.New(cfg.IVR, nil, log)
+// runRoles builds the selected roles and runs them until ctx ends.
+func runRoles(ctx context.Context, cfg configs.Config, log *slog.Logger, roles stack.Roles, name string) error {
+	srv, err := stack.New(ctx, stack.Options{Config: cfg, Log: log, Roles: roles, Name: name})
 	if err != nil {
 		return err
 	}
-	ivr, err := ari.New(ari.Options{
-		ARI: cfg.ARI, IVR: cfg.IVR, Flow: flow, Blocklist: cache, Publisher: pub, Logger: log,
-	})
-	if err != nil {
-		return err
-	}
-	return ivr.Run(ctx)
+	return srv.Run(ctx)
 }

@@ -34,6 +34,7 @@ variables and flags, in that order of precedence.`,
 	root.AddCommand(
 		newVersionCmd(a),
 		newConfigCmd(a),
+		newServeCmd(a),
 		newIVRCmd(a),
 		newWorkerCmd(a),
 		newBlocklistCmd(a),

@@ -1,0 +1,376 @@
+// Package stack wires siaga112's roles — the IVR, the blocklist and reports
+// workers and the one HTTP listener — over one NATS connection, for the
+// commands that run them in one process: serve, ivr, demo and loadtest.
+//
+// New starts what must exist before anything can run (the embedded NATS
+// server when no URL is configured, the connection, the stream, the
+// publisher and spool, the HTTP listener); Run runs every role until its
+// context ends and then shuts down in the order that loses nothing: the IVR
+// drains first (calls in progress are finished or put through), then the
+// publisher flushes its spool to JetStream, then the workers catch up with
+// the stream, and only then do the workers, the HTTP listener, the
+// connection and the embedded server stop.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/siaga112/siaga112/ari"
+	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/flows"
+	"github.com/siaga112/siaga112/reports"
+)
+
+// Shutdown bounds. The IVR's own drain is bounded by ivr.drain_timeout;
+// these bound what follows it.
+const (
+	// streamCheckTimeout bounds the stream check at start-up.
+	streamCheckTimeout = 10 * time.Second
+	// flushTimeout bounds how long the publisher tries to empty its spool
+	// into JetStream at shutdown; what is left stays on disk and is
+	// replayed by the next start.
+	flushTimeout = 15 * time.Second
+	// catchUpTimeout bounds how long the workers get to consume the events
+	// of the last calls before they stop. Their consumers are durable, so
+	// anything left is handled on the next start; the wait only makes a
+	// clean stop look clean on the dashboard and in the blocklist.
+	catchUpTimeout = 5 * time.Second
+	// httpShutdownTimeout bounds the HTTP server's graceful shutdown.
+	httpShutdownTimeout = 5 * time.Second
+	// readHeaderTimeout guards the listener against slow clients.
+	readHeaderTimeout = 5 * time.Second
+)
+
+// ErrNoRoles is returned by New when Options.Roles selects nothing.
+var ErrNoRoles = errors.New("stack: no role selected")
+
+// Roles selects what a Stack runs.
+type Roles struct {
+	// IVR serves the calls of every node in ari.nodes.
+	IVR bool
+	// Blocklist runs the blocklist worker (strikes and blocks).
+	Blocklist bool
+	// Reports runs the reports worker (the dashboard's figures).
+	Reports bool
+	// HTTP serves, on one listener, the reports routes (with Reports), the
+	// blocklist API (with Blocklist) and a composed /healthz.
+	HTTP bool
+}
+
+// All is every role: what `siaga112 serve` runs.
+func All() Roles { return Roles{IVR: true, Blocklist: true, Reports: true, HTTP: true} }
+
+// Options configure a Stack.
+type Options struct {
+	// Config is the whole configuration. An empty nats.url starts the
+	// embedded server in nats.embedded.data_dir.
+	Config configs.Config
+	// Log receives every component's logs; nil discards them.
+	Log *slog.Logger
+	// Roles selects the components.
+	Roles Roles
+	// Name is the NATS connection name (default "siaga112").
+	Name string
+	// Listener, when set, is used for HTTP instead of listening on
+	// http.listen (tests pass one on port 0).
+	Listener net.Listener
+	// WrapFlow, when set, wraps the IVR's flow; the load tool uses it to
+	// time answers and keys without touching the ari package.
+	WrapFlow func(ari.FlowRunner) ari.FlowRunner
+	// WrapPublisher, when set, wraps the publisher the IVR uses; the load
+	// tool counts the events handed over through it.
+	WrapPublisher func(ari.Publisher) ari.Publisher
+}
+
+// Stack is the set of running roles. Build it with New, then call Run
+// once; Run releases everything New acquired.
+type Stack struct {
+	cfg   configs.Config
+	log   *slog.Logger
+	roles Roles
+
+	emb *events.Embedded
+	nc  *nats.Conn
+	js  jetstream.JetStream
+
+	pub   *events.Publisher // IVR role only
+	cache *blocklist.Cache  // IVR role only
+	ivr   *ari.IVR          // IVR role only
+
+	blWorker *blocklist.Worker // Blocklist role only
+	store    *blocklist.Store  // Blocklist role only
+
+	agg      *reports.Aggregator // Reports role only
+	rWorker  *reports.Worker     // Reports role only
+	ln       net.Listener        // HTTP role only
+	hs       *http.Server        // HTTP role only
+	natsURL  string
+	closeMu  sync.Mutex
+	closed   bool
+	ran      bool
+	shutdown []func() // run in reverse order by release
+}
+
+// New starts NATS (embedded unless nats.url is set), connects, checks the
+// stream and builds every selected role. Nothing handles calls or events
+// until Run. On error everything already started is released.
+func New(ctx context.Context, o Options) (_ *Stack, err error) {
+	if o.Roles == (Roles{}) {
+		return nil, ErrNoRoles
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	name := o.Name
+	if name == "" {
+		name = "siaga112"
+	}
+	s := &Stack{cfg: o.Config, log: log, roles: o.Roles}
+	defer func() {
+		if err != nil {
+			s.release()
+		}
+	}()
+	cfg := o.Config
+
+	s.natsURL = cfg.NATS.URL
+	if s.natsURL == "" {
+		emb, err := events.StartEmbedded(cfg.NATS.Embedded, log)
+		if err != nil {
+			return nil, err
+		}
+		s.onRelease(emb.Shutdown)
+		s.emb, s.natsURL = emb, emb.ClientURL()
+	}
+	s.nc, err = events.Connect(ctx, cfg.NATS, s.natsURL, name, log)
+	if err != nil {
+		return nil, err
+	}
+	s.onRelease(s.nc.Close)
+	s.js, err = jetstream.New(s.nc)
+	if err != nil {
+		return nil, fmt.Errorf("stack: jetstream: %w", err)
+	}
+
+	sctx, cancel := context.WithTimeout(ctx, streamCheckTimeout)
+	_, serr := events.EnsureStream(sctx, s.js, cfg.NATS.Stream)
+	cancel()
+	if serr != nil {
+		// An IVR alone must take calls while NATS is down: its events wait
+		// in the spool. The workers cannot do anything without the stream.
+		if o.Roles.Blocklist || o.Roles.Reports {
+			return nil, serr
+		}
+		log.Warn("event stream not checked; events are spooled until NATS answers", "error", serr)
+	}
+
+	if o.Roles.IVR {
+		if err := s.buildIVR(o); err != nil {
+			return nil, err
+		}
+	}
+	if o.Roles.Blocklist {
+		if err := s.buildBlocklist(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if o.Roles.Reports {
+		if err := s.buildReports(); err != nil {
+			return nil, err
+		}
+	}
+	if o.Roles.HTTP {
+		if err := s.buildHTTP(o.Listener); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+func (s *Stack) buildIVR(o Options) error {
+	cfg := s.cfg
+	pub, err := events.NewPublisher(s.js, cfg.NATS, s.log)
+	if err != nil {
+		return err
+	}
+	s.pub = pub
+	// Registered so a failed New still closes the spool file; Run closes
+	// the publisher itself, in its place in the shutdown order.
+	s.onRelease(func() { s.closePublisher(context.Background()) })
+	s.cache = blocklist.NewCache(s.js, cfg.NATS.Stream.Replicas, cfg.Blocklist.DefaultCountry, s.log)
+	flow, err := flows.New(cfg.IVR, nil, s.log)
+	if err != nil {
+		return err
+	}
+	var runner ari.FlowRunner = flow
+	if o.WrapFlow != nil {
+		runner = o.WrapFlow(runner)
+	}
+	var p ari.Publisher = pub
+	if o.WrapPublisher != nil {
+		p = o.WrapPublisher(p)
+	}
+	s.ivr, err = ari.New(ari.Options{
+		ARI: cfg.ARI, IVR: cfg.IVR, Flow: runner, Blocklist: s.cache, Publisher: p, Logger: s.log,
+	})
+	return err
+}
+
+func (s *Stack) buildBlocklist(ctx context.Context) error {
+	cfg := s.cfg
+	policy, err := blocklist.NewPolicy(cfg.Blocklist)
+	if err != nil {
+		return err
+	}
+	kv, err := blocklist.OpenBucket(ctx, s.js, cfg.NATS.Stream.Replicas)
+	if err != nil {
+		return err
+	}
+	s.store = blocklist.NewStore(kv, policy, s.log)
+	// The worker's announcements go straight to JetStream: the spool
+	// belongs to the IVR's publisher and a worker cannot work without NATS.
+	s.blWorker, err = blocklist.NewWorker(ctx, s.js, s.store, blocklist.JSPublisher{JS: s.js}, cfg.NATS, s.log)
+	return err
+}
+
+func (s *Stack) buildReports() error {
+	cfg := s.cfg
+	loc, err := time.LoadLocation(cfg.Reports.TimeZone)
+	if err != nil {
+		return fmt.Errorf("reports.time_zone: %w", err)
+	}
+	s.agg = reports.NewAggregator(reports.Options{Location: loc, RecentCalls: cfg.Reports.RecentCalls, Retention: cfg.Reports.Retention})
+	s.rWorker = reports.NewWorker(s.js, s.agg, reports.WorkerConfig{
+		Durable: cfg.Reports.Durable, Stream: cfg.NATS.Stream, Consumer: cfg.NATS.Consumer,
+	}, s.log)
+	return nil
+}
+
+func (s *Stack) buildHTTP(ln net.Listener) error {
+	mux := http.NewServeMux()
+	if s.rWorker != nil {
+		var metrics func(reg prometheus.Registerer) error
+		if s.pub != nil {
+			pub := s.pub
+			metrics = func(reg prometheus.Registerer) error {
+				return reg.Register(reports.PublisherCollector(pub.Stats))
+			}
+		}
+		srv, err := reports.NewServer(s.agg, reports.ServerConfig{
+			AdminToken: s.cfg.HTTP.AdminToken, Refresh: s.cfg.Reports.Refresh, TopCallers: s.cfg.Reports.TopCallers,
+			Lag: s.rWorker.Lag, Ready: s.rWorker.Ready, Metrics: metrics, Log: s.log,
+		})
+		if err != nil {
+			return err
+		}
+		srv.Register(mux)
+	}
+	if s.store != nil {
+		admin := blocklist.NewAdmin(s.store, blocklist.JSPublisher{JS: s.js}, s.log)
+		blocklist.NewAPI(admin, s.cfg.HTTP.AdminToken, s.log).Register(mux)
+	}
+	mux.HandleFunc("GET /healthz", s.serveHealth)
+	if ln == nil {
+		var err error
+		ln, err = net.Listen("tcp", s.cfg.HTTP.Listen)
+		if err != nil {
+			return fmt.Errorf("http.listen %s: %w", s.cfg.HTTP.Listen, err)
+		}
+	}
+	s.ln = ln
+	s.onRelease(func() { _ = ln.Close() })
+	s.hs = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// onRelease registers a clean-up step of New; release runs them in reverse.
+func (s *Stack) onRelease(fn func()) { s.shutdown = append(s.shutdown, fn) }
+
+// release runs the registered clean-up steps once, newest first.
+func (s *Stack) release() {
+	s.closeMu.Lock()
+	if s.closed {
+		s.closeMu.Unlock()
+		return
+	}
+	s.closed = true
+	steps := s.shutdown
+	s.closeMu.Unlock()
+	for i := len(steps) - 1; i >= 0; i-- {
+		steps[i]()
+	}
+}
+
+// closePublisher flushes the spool (bounded by ctx and flushTimeout) and
+// closes the publisher; Close is idempotent.
+func (s *Stack) closePublisher(ctx context.Context) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), flushTimeout)
+	defer cancel()
+	if err := s.pub.Close(cctx); err != nil {
+		st := s.pub.Stats()
+		s.log.Warn("publisher closed with events left in the spool; the next start replays them",
+			"error", err, "spool_bytes", st.SpoolBytes)
+	}
+}
+
+// Close releases a Stack that was built but never run. After Run it does
+// nothing.
+func (s *Stack) Close() { s.release() }
+
+// HTTPAddr is the address the HTTP listener is bound to ("" without the
+// HTTP role).
+func (s *Stack) HTTPAddr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// NATSURL is the URL the server connected to (the embedded server's when
+// nats.url is empty).
+func (s *Stack) NATSURL() string { return s.natsURL }
+
+// JetStream is the server's JetStream context.
+func (s *Stack) JetStream() jetstream.JetStream { return s.js }
+
+// Conn is the server's NATS connection.
+func (s *Stack) Conn() *nats.Conn { return s.nc }
+
+// IVR is the IVR (nil without the IVR role).
+func (s *Stack) IVR() *ari.IVR { return s.ivr }
+
+// Publisher is the IVR's event publisher (nil without the IVR role).
+func (s *Stack) Publisher() *events.Publisher { return s.pub }
+
+// Cache is the IVR's blocklist cache (nil without the IVR role).
+func (s *Stack) Cache() *blocklist.Cache { return s.cache }
+
+// Store is the blocklist store (nil without the Blocklist role).
+func (s *Stack) Store() *blocklist.Store { return s.store }
+
+// BlocklistWorker is the blocklist worker (nil without the Blocklist role).
+func (s *Stack) BlocklistWorker() *blocklist.Worker { return s.blWorker }
+
+// ReportsWorker is the reports worker (nil without the Reports role).
+func (s *Stack) ReportsWorker() *reports.Worker { return s.rWorker }
+
+// Aggregator is the reports' in-memory figures (nil without the Reports role).
+func (s *Stack) Aggregator() *reports.Aggregator { return s.agg }

@@ -1,0 +1,187 @@
+package loadtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/siaga112/siaga112/ari/arisim"
+	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/internal/stack"
+)
+
+// startTimeout bounds how long StartSim waits for the IVR to connect and
+// the blocklist cache to load.
+const startTimeout = 30 * time.Second
+
+// ScaleTimers multiplies the IVR's own wall-clock timers (key timeouts,
+// talk minimum) and the blocklist's "abandoned within" by scale, so that
+// calls keep their shape when the simulated Asterisk runs its media at
+// ClockScale. Recording limits are not scaled: they are passed to
+// Asterisk, whose (simulated) clock is already scaled.
+func ScaleTimers(cfg *configs.Config, scale float64) {
+	if scale <= 0 || scale == 1 {
+		return
+	}
+	s := func(d *time.Duration) { *d = max(time.Millisecond, time.Duration(float64(*d)*scale)) }
+	iv := &cfg.IVR
+	s(&iv.FirstDigitTimeout)
+	s(&iv.InterDigitTimeout)
+	s(&iv.TalkMinDuration)
+	s(&iv.SilentHelpTimeout)
+	s(&iv.BlockedOverrideTimeout)
+	s(&cfg.Blocklist.AbandonedWithin)
+}
+
+// SimOptions configure an in-process siaga112 against a simulated Asterisk.
+type SimOptions struct {
+	// Config is the configuration; its ari.nodes are replaced by the sim
+	// and its timers scaled by ClockScale. Set the NATS data and spool
+	// directories (or nats.url) before.
+	Config configs.Config
+	// Roles default to IVR and Blocklist (the pranksters get blocked).
+	Roles stack.Roles
+	// ClockScale of the sim's media (default 1, real time).
+	ClockScale float64
+	// SoundsDir holds the prompts (asterisk-conf/sounds/<lang>); empty
+	// makes every prompt DefaultPlayback long.
+	SoundsDir string
+	// DefaultPlayback is the length of a prompt without SoundsDir (default 3 s).
+	DefaultPlayback time.Duration
+	// Listener is passed to the stack for HTTP.
+	Listener net.Listener
+	// Log receives the components' logs; nil discards them.
+	Log *slog.Logger
+	// Name is the NATS connection name.
+	Name string
+}
+
+// SimEnv is siaga112 running in this process against a simulated Asterisk,
+// with a probe on its flow, publisher and stream.
+type SimEnv struct {
+	Sim    *arisim.Server
+	Stack  *stack.Stack
+	Probe  *Probe
+	Target *SimTarget
+	Config configs.Config
+	scale  float64
+
+	cancel context.CancelFunc
+	runErr chan error
+}
+
+// StartSim starts the sim and the stack and waits until the IVR is
+// connected, the blocklist cache loaded and the probe watching.
+func StartSim(ctx context.Context, o SimOptions) (_ *SimEnv, err error) {
+	if o.ClockScale <= 0 {
+		o.ClockScale = 1
+	}
+	if o.DefaultPlayback <= 0 {
+		o.DefaultPlayback = 3 * time.Second
+	}
+	if o.Roles == (stack.Roles{}) {
+		o.Roles = stack.Roles{IVR: true, Blocklist: true}
+	}
+	o.Roles.IVR = true
+	cfg := o.Config
+	ScaleTimers(&cfg, o.ClockScale)
+	secret := make([]byte, 12)
+	_, _ = rand.Read(secret) // never fails (crypto/rand)
+	pass := hex.EncodeToString(secret)
+
+	sim := arisim.New(arisim.Options{
+		Username: "siaga112", Password: pass, Application: cfg.ARI.Application,
+		SoundsDir: o.SoundsDir, DefaultPlayback: o.DefaultPlayback, ClockScale: o.ClockScale,
+		Logger: o.Log,
+	})
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		return nil, fmt.Errorf("loadtest: start simulated asterisk: %w", err)
+	}
+	cfg.ARI.Nodes = []configs.ARINode{{
+		Name: "sim-1", URL: sim.URL(), WSURL: sim.WSURL(), Username: "siaga112", Password: pass,
+	}}
+	e := &SimEnv{Sim: sim, Probe: NewProbe(), Target: NewSimTarget(sim), Config: cfg, scale: o.ClockScale, runErr: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			_ = sim.Close()
+		}
+	}()
+	e.Stack, err = stack.New(ctx, stack.Options{
+		Config: cfg, Log: o.Log, Roles: o.Roles, Name: o.Name, Listener: o.Listener,
+		WrapFlow: e.Probe.WrapFlow, WrapPublisher: e.Probe.WrapPublisher,
+	})
+	if err != nil {
+		return nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.cancel = cancel
+	go func() { e.runErr <- e.Stack.Run(runCtx) }()
+	defer func() {
+		if err != nil {
+			cancel()
+			<-e.runErr
+		}
+	}()
+	wctx, wcancel := context.WithTimeout(ctx, startTimeout)
+	defer wcancel()
+	if err := e.Probe.Watch(runCtx, e.Stack.JetStream()); err != nil {
+		return nil, err
+	}
+	if err := waitReady(wctx, e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// ErrNotReady is returned by StartSim when the IVR did not connect to the
+// sim or the blocklist cache did not load in time.
+var ErrNotReady = errors.New("loadtest: siaga112 not ready")
+
+func waitReady(ctx context.Context, e *SimEnv) error {
+	select {
+	case <-e.Stack.Cache().Ready():
+	case <-ctx.Done():
+		return fmt.Errorf("%w: blocklist cache not loaded: %w", ErrNotReady, ctx.Err())
+	case err := <-e.runErr:
+		e.runErr <- err
+		return fmt.Errorf("%w: %w", ErrNotReady, err)
+	}
+	for {
+		all := true
+		for _, n := range e.Stack.IVR().Health() {
+			all = all && n.Connected
+		}
+		if all {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: IVR not connected to the simulated Asterisk: %w", ErrNotReady, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// Options returns run options wired to this environment: the sim as
+// target, the probe, the stream for the audit, and the IVR's and
+// publisher's counters.
+func (e *SimEnv) Options() Options {
+	return Options{
+		Target: e.Target, Probe: e.Probe, JS: e.Stack.JetStream(), ClockScale: e.scale,
+		IVRStats: e.Stack.IVR().Stats, PublisherStats: e.Stack.Publisher().Stats,
+	}
+}
+
+// Stop shuts the stack down in order (the IVR drains, the spool is
+// flushed) and closes the sim. It returns the stack's error.
+func (e *SimEnv) Stop() error {
+	e.cancel()
+	err := <-e.runErr
+	e.runErr <- err // Stop may be called again
+	return errors.Join(err, e.Sim.Close())
+}

@@ -1,0 +1,389 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/siaga112/siaga112/ari"
+	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/flows"
+)
+
+// Probe watches the IVR from inside the process, keyed by call id:
+//
+//   - WrapFlow times the answer (flow start -> Answer returned) and each key
+//     (the moment a Prompt returned with digits), and adds up the media the
+//     flow plays or records between the decisive key and call.classified
+//     (the connecting prompt; for fire, medical, police and disaster also
+//     the location question and recording);
+//   - WrapPublisher counts the events the IVR handed to the publisher;
+//   - Watch follows the stream and notes when each call's events are
+//     stored: a message delivered by JetStream has been stored and acked.
+//
+// The key -> classified latency is therefore: stored(call.classified) -
+// key - media between. The stored time is taken when our consumer receives
+// the message, a little after the publisher's ack, so it errs high.
+type Probe struct {
+	mu    sync.Mutex
+	calls map[string]*obs // guarded by mu
+
+	published  atomic.Int64
+	publishErr atomic.Int64
+	stored     atomic.Int64
+	classified atomic.Int64
+	lastErr    atomic.Pointer[string]
+}
+
+// obs is what the probe knows of one call; fields guarded by Probe.mu.
+type obs struct {
+	flowStart  time.Time
+	answered   time.Time
+	lastKey    time.Time
+	media      time.Duration // played/recorded since lastKey, before classified
+	emittedCls bool
+
+	published int // events handed to the publisher without error
+	stored    int // events seen in the stream by Watch
+
+	outcome      events.Outcome
+	typ          string
+	classifiedAt time.Time // when Watch saw call.classified
+	keyLatency   time.Duration
+	hasKey       bool
+
+	ended   chan struct{} // closed when Watch saw call.ended
+	endedOK bool
+}
+
+// NewProbe returns an empty probe.
+func NewProbe() *Probe { return &Probe{calls: make(map[string]*obs)} }
+
+// get returns the call's record, creating it; p.mu must be held.
+func (p *Probe) get(id string) *obs {
+	o := p.calls[id]
+	if o == nil {
+		o = &obs{ended: make(chan struct{})}
+		p.calls[id] = o
+	}
+	return o
+}
+
+// Ended is closed once the call's call.ended event is in the stream.
+func (p *Probe) Ended(id string) <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.get(id).ended
+}
+
+// Forget drops what the probe knows of a call (the demo, which runs for
+// hours, forgets calls once they are counted).
+func (p *Probe) Forget(id string) {
+	p.mu.Lock()
+	delete(p.calls, id)
+	p.mu.Unlock()
+}
+
+// CallResult is the probe's view of one call.
+type CallResult struct {
+	// Outcome and Type come from the stored call.classified ("" if none).
+	Outcome events.Outcome
+	Type    string
+	// Classified is true once call.classified was seen in the stream.
+	Classified bool
+	// Ended is true once call.ended was seen in the stream.
+	Ended bool
+	// Answer is flow start -> Answer returned (IVR side), if answered.
+	Answer    time.Duration
+	HasAnswer bool
+	// KeyToClassified is set for calls decided by a key.
+	KeyToClassified time.Duration
+	HasKey          bool
+	// Published and Stored count the call's events.
+	Published, Stored int
+}
+
+// Result returns what the probe knows of a call.
+func (p *Probe) Result(id string) CallResult {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	o := p.calls[id]
+	if o == nil {
+		return CallResult{}
+	}
+	r := CallResult{
+		Outcome: o.outcome, Type: o.typ, Classified: !o.classifiedAt.IsZero(), Ended: o.endedOK,
+		Published: o.published, Stored: o.stored,
+		KeyToClassified: o.keyLatency, HasKey: o.hasKey,
+	}
+	if !o.answered.IsZero() {
+		r.Answer, r.HasAnswer = o.answered.Sub(o.flowStart), true
+	}
+	return r
+}
+
+// Counts are the probe's totals.
+type Counts struct {
+	Published, PublishErrors, Stored, Classified int64
+	// LastError is the last publish error ("" if none).
+	LastError string
+}
+
+// Counts returns the probe's totals.
+func (p *Probe) Counts() Counts {
+	c := Counts{
+		Published: p.published.Load(), PublishErrors: p.publishErr.Load(),
+		Stored: p.stored.Load(), Classified: p.classified.Load(),
+	}
+	if e := p.lastErr.Load(); e != nil {
+		c.LastError = *e
+	}
+	return c
+}
+
+// decidedByKey lists the outcomes a key decides.
+func decidedByKey(o events.Outcome) bool {
+	switch o {
+	case events.OutcomeEmergency, events.OutcomeSilentHelp, events.OutcomeInvalid, events.OutcomeBlockedOverride:
+		return true
+	}
+	return false
+}
+
+// WrapFlow wraps the IVR's flow so the probe sees answers and keys.
+func (p *Probe) WrapFlow(next ari.FlowRunner) ari.FlowRunner { return &probeFlow{p: p, next: next} }
+
+// WrapPublisher wraps the IVR's publisher so the probe counts events.
+func (p *Probe) WrapPublisher(next ari.Publisher) ari.Publisher {
+	return &probePublisher{p: p, next: next}
+}
+
+type probeFlow struct {
+	p    *Probe
+	next ari.FlowRunner
+}
+
+func (f *probeFlow) Run(ctx context.Context, call flows.Call, in flows.Input, em flows.Emitter) flows.Result {
+	now := time.Now()
+	f.p.mu.Lock()
+	o := f.p.get(in.CallID)
+	o.flowStart = now
+	f.p.mu.Unlock()
+	return f.next.Run(ctx, &probeCall{Call: call, p: f.p, o: o}, in, &probeEmitter{next: em, p: f.p, o: o})
+}
+
+// probeCall times a call's Answer, keys and media.
+type probeCall struct {
+	flows.Call
+	p *Probe
+	o *obs
+}
+
+func (c *probeCall) Answer(ctx context.Context) error {
+	err := c.Call.Answer(ctx)
+	if err == nil {
+		now := time.Now()
+		c.p.mu.Lock()
+		c.o.answered = now
+		c.p.mu.Unlock()
+	}
+	return err
+}
+
+func (c *probeCall) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptResult, error) {
+	start := time.Now()
+	res, err := c.Call.Prompt(ctx, spec)
+	end := time.Now()
+	c.p.mu.Lock()
+	defer c.p.mu.Unlock()
+	if c.o.emittedCls {
+		return res, err
+	}
+	if res.Digits != "" {
+		// The flow has the key now; whatever it plays after this until
+		// it classifies the call is media, not latency.
+		c.o.lastKey, c.o.media = end, 0
+	} else if !c.o.lastKey.IsZero() {
+		c.o.media += end.Sub(start)
+	}
+	return res, err
+}
+
+func (c *probeCall) Record(ctx context.Context, spec flows.RecordSpec) (string, error) {
+	start := time.Now()
+	name, err := c.Call.Record(ctx, spec)
+	end := time.Now()
+	c.p.mu.Lock()
+	if !c.o.emittedCls && !c.o.lastKey.IsZero() {
+		c.o.media += end.Sub(start)
+	}
+	c.p.mu.Unlock()
+	return name, err
+}
+
+type probeEmitter struct {
+	next flows.Emitter
+	p    *Probe
+	o    *obs
+}
+
+func (e *probeEmitter) Emit(ctx context.Context, t events.Type, data any) {
+	if t == events.TypeClassified {
+		e.p.mu.Lock()
+		e.o.emittedCls = true
+		e.p.mu.Unlock()
+	}
+	e.next.Emit(ctx, t, data)
+}
+
+type probePublisher struct {
+	p    *Probe
+	next ari.Publisher
+}
+
+func (pp *probePublisher) Publish(ctx context.Context, e events.Envelope) error {
+	err := pp.next.Publish(ctx, e)
+	if err != nil {
+		pp.p.publishErr.Add(1)
+		msg := fmt.Sprintf("event %s of call %s lost at publish: %v", e.Type, e.CallID, err)
+		pp.p.lastErr.Store(&msg)
+		return err
+	}
+	pp.p.published.Add(1)
+	pp.p.mu.Lock()
+	pp.p.get(e.CallID).published++
+	pp.p.mu.Unlock()
+	return nil
+}
+
+// Watch follows the call events stored in the stream from now on until
+// ctx ends. It returns once the consumer is set up; consumption goes on in
+// the background and stops with ctx.
+func (p *Probe) Watch(ctx context.Context, js jetstream.JetStream) error {
+	cons, err := js.OrderedConsumer(ctx, events.StreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{events.SubjectAllCalls},
+		DeliverPolicy:  jetstream.DeliverNewPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("loadtest: watch stream: %w", err)
+	}
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		p.observe(m.Data(), time.Now())
+	})
+	if err != nil {
+		return fmt.Errorf("loadtest: watch stream: %w", err)
+	}
+	go func() {
+		<-ctx.Done()
+		cc.Stop()
+	}()
+	return nil
+}
+
+// observe notes one stored event.
+func (p *Probe) observe(data []byte, at time.Time) {
+	e, err := events.Decode(data)
+	if err != nil {
+		return
+	}
+	p.stored.Add(1)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	o := p.get(e.CallID)
+	o.stored++
+	switch e.Type {
+	case events.TypeClassified:
+		var c events.Classified
+		if e.DecodeData(&c) != nil || !o.classifiedAt.IsZero() {
+			return
+		}
+		p.classified.Add(1)
+		o.outcome, o.typ, o.classifiedAt = c.Outcome, c.EmergencyType, at
+		if decidedByKey(c.Outcome) && !o.lastKey.IsZero() {
+			o.keyLatency, o.hasKey = at.Sub(o.lastKey)-o.media, true
+		}
+	case events.TypeEnded:
+		if !o.endedOK {
+			o.endedOK = true
+			close(o.ended)
+		}
+	}
+}
+
+// Audit reads the whole stream and counts, for each call id in ids, the
+// distinct events stored. It is the authority on lost events: unlike Watch
+// it does not depend on having been running all along.
+func Audit(ctx context.Context, js jetstream.JetStream, ids map[string]bool) (map[string]int, error) {
+	stream, err := js.Stream(ctx, events.StreamName)
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: audit: %w", err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: audit: %w", err)
+	}
+	last := info.State.LastSeq
+	counts := make(map[string]int)
+	if info.State.Msgs == 0 {
+		return counts, nil
+	}
+	cons, err := js.OrderedConsumer(ctx, events.StreamName, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{events.SubjectAllCalls},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: audit: %w", err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return nil, fmt.Errorf("loadtest: audit: %w", err)
+	}
+	defer it.Stop()
+	seen := make(map[string]bool)
+	for {
+		// The filter skips blocklist messages, so the last call event may
+		// come before last; the consumer's pending count says when done.
+		m, err := nextMsg(ctx, it)
+		if err != nil {
+			return nil, fmt.Errorf("loadtest: audit: %w", err)
+		}
+		md, err := m.Metadata()
+		if err != nil {
+			return nil, fmt.Errorf("loadtest: audit: %w", err)
+		}
+		if e, err := events.Decode(m.Data()); err == nil && ids[e.CallID] && !seen[e.ID] {
+			seen[e.ID] = true
+			counts[e.CallID]++
+		}
+		if md.Sequence.Stream >= last || md.NumPending == 0 {
+			return counts, nil
+		}
+	}
+}
+
+// errAuditTimeout is returned when the stream stops delivering mid-audit.
+var errAuditTimeout = errors.New("stream stopped delivering")
+
+// nextMsg waits for the iterator's next message, giving up with ctx.
+func nextMsg(ctx context.Context, it jetstream.MessagesContext) (jetstream.Msg, error) {
+	type res struct {
+		m   jetstream.Msg
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		m, err := it.Next()
+		ch <- res{m, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.m, r.err
+	case <-ctx.Done():
+		it.Stop()
+		return nil, fmt.Errorf("%w: %w", errAuditTimeout, ctx.Err())
+	}
+}

@@ -1,0 +1,94 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/siaga112/siaga112/events"
+)
+
+// Snapshot is the state a progress line shows.
+type Snapshot struct {
+	Placed, Finished, Live, Errors int
+	// Total is the number of calls to place (0: unbounded).
+	Total    int
+	Elapsed  time.Duration
+	Outcomes map[events.Outcome]int
+}
+
+// barWidth is the width of the progress bar in cells.
+const barWidth = 30
+
+// FormatProgress renders one progress line (no newline). With a known
+// total it starts with a bar of finished calls.
+func FormatProgress(s Snapshot) string {
+	var b strings.Builder
+	if s.Total > 0 {
+		done := min(barWidth, s.Finished*barWidth/s.Total)
+		fmt.Fprintf(&b, "[%s%s] %d/%d ", strings.Repeat("#", done), strings.Repeat(".", barWidth-done), s.Finished, s.Total)
+	} else {
+		fmt.Fprintf(&b, "%d calls ", s.Finished)
+	}
+	rate := 0.0
+	if s.Elapsed > 0 {
+		rate = float64(s.Finished) / s.Elapsed.Seconds()
+	}
+	fmt.Fprintf(&b, "| live %d | %.1f calls/s |", s.Live, rate)
+	for _, o := range events.AllOutcomes {
+		if n := s.Outcomes[o]; n > 0 {
+			fmt.Fprintf(&b, " %s %d", o, n)
+		}
+	}
+	fmt.Fprintf(&b, " | errors %d | %s", s.Errors, s.Elapsed.Truncate(time.Second))
+	return b.String()
+}
+
+// snapshot copies the run's counters.
+func (st *runState) snapshot(total int, elapsed time.Duration) Snapshot {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make(map[events.Outcome]int, len(st.outcomes))
+	for k, v := range st.outcomes {
+		out[k] = v
+	}
+	return Snapshot{
+		Placed: st.placed, Finished: st.finished, Live: st.live, Errors: st.errors,
+		Total: total, Elapsed: elapsed, Outcomes: out,
+	}
+}
+
+// progress writes a line every o.ProgressEvery until ctx ends: on a
+// terminal (o.Bar) one line that rewrites itself, else a new line each time.
+func progress(ctx context.Context, o Options, st *runState) {
+	start := time.Now()
+	t := time.NewTicker(o.ProgressEvery)
+	defer t.Stop()
+	last := 0
+	write := func(final bool) {
+		line := FormatProgress(st.snapshot(o.Calls, time.Since(start)))
+		if o.Bar {
+			// Pad over a longer previous line; \r returns to its start.
+			pad := max(0, last-len(line))
+			last = len(line)
+			end := ""
+			if final {
+				end = "\n"
+			}
+			_, _ = io.WriteString(o.Progress, "\r"+line+strings.Repeat(" ", pad)+end)
+			return
+		}
+		_, _ = io.WriteString(o.Progress, line+"\n")
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			write(true)
+			return
+		case <-t.C:
+			write(false)
+		}
+	}
+}

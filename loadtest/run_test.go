@@ -1,0 +1,154 @@
+package loadtest
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/events"
+)
+
+// testScale runs the sim's media (and the IVR's timers) 100 times faster
+// than real time: a 90 s silent call takes about a second.
+const testScale = 0.01
+
+// waitMax bounds each wait of the tests; generous for -race on a busy
+// two-core machine.
+const waitMax = 60 * time.Second
+
+func testLogger(t testing.TB) *slog.Logger {
+	if os.Getenv("LOADTEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// soundsDir is the repository's Indonesian prompts, so the sim plays them
+// at their real lengths.
+func soundsDir(t testing.TB) string {
+	t.Helper()
+	dir, err := filepath.Abs("../asterisk-conf/sounds/id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "siaga112", "greeting.wav")); err != nil {
+		t.Fatalf("prompts not found: %v", err)
+	}
+	return dir
+}
+
+// testConfig is the default configuration with private, temporary NATS
+// data and spool directories and a random NATS port.
+func testConfig(t testing.TB) configs.Config {
+	cfg := configs.Default()
+	cfg.NATS.Embedded.Listen = "127.0.0.1:0"
+	cfg.NATS.Embedded.DataDir = t.TempDir()
+	cfg.NATS.Spool.Dir = t.TempDir()
+	cfg.ARI.RequestTimeout = 5 * time.Second
+	return cfg
+}
+
+func startSim(t testing.TB, cfg configs.Config) *SimEnv {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
+	defer cancel()
+	e, err := StartSim(ctx, SimOptions{Config: cfg, ClockScale: testScale, SoundsDir: soundsDir(t), Log: testLogger(t)})
+	if err != nil {
+		t.Fatalf("StartSim: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := e.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	return e
+}
+
+// TestRunSim places 50 callers of every kind through the whole stack
+// (sim, real ARI client, IVR, embedded NATS, blocklist worker) and checks
+// that each call ended as its script says, that no event was lost, that
+// the pranksters were blocked and that the summary is filled in.
+func TestRunSim(t *testing.T) {
+	e := startSim(t, testConfig(t))
+	mix := Mix{}
+	for _, k := range Kinds {
+		mix[k] = 1
+	}
+	mix[KindPrankster] = 6
+	o := e.Options()
+	o.Mix, o.Calls, o.Concurrency, o.Rate, o.PranksterPool = mix, 50, 20, 20, 2
+	o.CallTimeout, o.SettleTimeout = waitMax, waitMax
+	s, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	if err := s.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + text.String())
+	if s.Errors != 0 {
+		t.Fatalf("%d errors: %v", s.Errors, s.ErrorSamples)
+	}
+	if s.Placed != 50 || s.Finished != 50 {
+		t.Fatalf("placed %d finished %d, want 50", s.Placed, s.Finished)
+	}
+	if s.Events < 50*4 || s.Stored != s.Events || s.Lost != 0 || s.Dropped != 0 {
+		t.Fatalf("events published %d stored %d lost %d dropped %d", s.Events, s.Stored, s.Lost, s.Dropped)
+	}
+	// Every kind but the pranksters has exactly one outcome.
+	want := map[events.Outcome]int{
+		events.OutcomeEmergency:  s.ByKind[KindFire] + s.ByKind[KindMedical] + s.ByKind[KindPolice] + s.ByKind[KindDisaster] + s.ByKind[KindOperator],
+		events.OutcomeVoice:      s.ByKind[KindVoice],
+		events.OutcomeSilentHelp: s.ByKind[KindSilentHelp],
+		events.OutcomeAbandoned:  s.ByKind[KindChild],
+		events.OutcomeInvalid:    s.ByKind[KindInvalid],
+	}
+	for o, n := range want {
+		if s.Outcomes[o] != n {
+			t.Errorf("outcome %s: %d calls, want %d (%v)", o, s.Outcomes[o], n, s.Outcomes)
+		}
+	}
+	pranks := s.Outcomes[events.OutcomeNoInput] - s.ByKind[KindSilent] + s.Outcomes[events.OutcomeBlocked] + s.Outcomes[events.OutcomeBlockedOverride]
+	if pranks != s.ByKind[KindPrankster] {
+		t.Errorf("prankster outcomes %d, want %d (%v)", pranks, s.ByKind[KindPrankster], s.Outcomes)
+	}
+	if s.Answer.N != 50 || s.Answer.P99 <= 0 || s.Classified.N == 0 || s.Classified.P99 <= 0 {
+		t.Errorf("latencies not measured: answer %+v classified %+v", s.Answer, s.Classified)
+	}
+	if s.PeakLive == 0 || s.PeakIVR == 0 || s.PeakHeap == 0 || s.PeakRSS == 0 || s.EventsPerSec <= 0 {
+		t.Errorf("summary not filled: %+v", s)
+	}
+	// Each prankster number made at least three silent calls: three strikes.
+	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
+	defer cancel()
+	for i := range 2 {
+		eventually(t, "prankster blocked", func() bool {
+			r, err := e.Stack.Store().Get(ctx, PranksterNumber(i))
+			return err == nil && r.Blocked(time.Now())
+		})
+		if _, blocked := e.Stack.Cache().Check(PranksterNumber(i), time.Now()); !blocked {
+			eventually(t, "cache sees the block", func() bool {
+				_, b := e.Stack.Cache().Check(PranksterNumber(i), time.Now())
+				return b
+			})
+		}
+	}
+}
+
+// eventually polls cond until it holds or waitMax passed.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitMax)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,354 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/siaga112/siaga112/ari"
+	"github.com/siaga112/siaga112/events"
+)
+
+// Defaults of Options.
+const (
+	DefaultCallTimeout   = 10 * time.Minute
+	DefaultSettleTimeout = 30 * time.Second
+	DefaultPranksterPool = 3
+	// maxErrorSamples is how many error messages a summary keeps.
+	maxErrorSamples = 10
+)
+
+// Options configure a run.
+type Options struct {
+	// Target places the calls.
+	Target Target
+	// Probe must wrap the IVR's flow and publisher and Watch the stream
+	// before Run.
+	Probe *Probe
+	// JS is used for the final audit of the stream.
+	JS jetstream.JetStream
+	// Mix of callers (default DefaultMix).
+	Mix Mix
+	// Calls is how many calls to place; 0 means until Duration or ctx.
+	Calls int
+	// Duration bounds the placing of calls; 0 means no bound.
+	Duration time.Duration
+	// Concurrency caps the calls in progress (default 100).
+	Concurrency int
+	// Rate is new calls per second (default 50).
+	Rate float64
+	// PranksterPool is how many numbers the pranksters call from (default 3).
+	PranksterPool int
+	// CallTimeout bounds each call (default 10 min).
+	CallTimeout time.Duration
+	// SettleTimeout bounds the wait for the last calls' events to be stored
+	// (default 30 s).
+	SettleTimeout time.Duration
+	// RunID keeps numbers and channel ids of successive runs apart.
+	RunID uint32
+	// ClockScale is reported in the summary (the caller sets the sim's).
+	ClockScale float64
+	// IVRStats, when set, is sampled for live sessions and checked at the
+	// end for events dropped inside the IVR.
+	IVRStats func() ari.Stats
+	// PublisherStats, when set, adds spooled and dropped events.
+	PublisherStats func() events.PublisherStats
+	// Progress, when set, receives a progress line every ProgressEvery.
+	Progress io.Writer
+	// ProgressEvery is the progress period (default 250 ms).
+	ProgressEvery time.Duration
+	// Bar draws a bar that rewrites itself (for a terminal); otherwise
+	// each progress line is a new line.
+	Bar bool
+	// Targets judge the summary (default DefaultTargets).
+	Targets Targets
+	// Forget makes the runner drop each call's records once counted, so a
+	// demo can run for hours; the summary then has no per-call audit.
+	Forget bool
+}
+
+// runState is what the runner counts while calls go on; guarded by mu.
+type runState struct {
+	mu       sync.Mutex
+	placed   int
+	finished int
+	live     int
+	peakLive int
+	peakIVR  int
+	outcomes map[events.Outcome]int
+	byKind   map[Kind]int
+	answers  []time.Duration
+	keys     []time.Duration
+	errors   int
+	samples  []string
+	ids      map[string]bool
+	mem      memSampler
+}
+
+func (st *runState) fail(format string, a ...any) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.failLocked(format, a...)
+}
+
+func (st *runState) failLocked(format string, a ...any) {
+	st.errors++
+	if len(st.samples) < maxErrorSamples {
+		st.samples = append(st.samples, fmt.Sprintf(format, a...))
+	}
+}
+
+// Run places the calls, waits for them and for their events, audits the
+// stream and returns the summary. It returns an error only when the run
+// could not be made at all; problems with calls are counted in the summary.
+func Run(ctx context.Context, o Options) (*Summary, error) {
+	if o.Target == nil || o.Probe == nil {
+		return nil, fmt.Errorf("loadtest: Target and Probe are required")
+	}
+	if o.Mix == nil {
+		o.Mix = DefaultMix()
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 100
+	}
+	if o.Rate <= 0 {
+		o.Rate = 50
+	}
+	if o.PranksterPool <= 0 {
+		o.PranksterPool = DefaultPranksterPool
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = DefaultCallTimeout
+	}
+	if o.SettleTimeout <= 0 {
+		o.SettleTimeout = DefaultSettleTimeout
+	}
+	if o.ProgressEvery <= 0 {
+		o.ProgressEvery = 250 * time.Millisecond
+	}
+	if o.Targets == (Targets{}) {
+		o.Targets = DefaultTargets()
+	}
+	onARI := o.Target.Name() == "ari"
+	st := &runState{outcomes: make(map[events.Outcome]int), byKind: make(map[Kind]int), ids: make(map[string]bool)}
+	st.mem.start()
+
+	// Samplers and progress stop when the placing and waiting is over.
+	sctx, stopSampling := context.WithCancel(ctx)
+	var bg sync.WaitGroup
+	bg.Go(func() { sample(sctx, o, st) })
+	if o.Progress != nil {
+		bg.Go(func() { progress(sctx, o, st) })
+	}
+
+	start := time.Now()
+	gen := newCallers(o.Mix, o.PranksterPool, o.RunID)
+	slots := make(chan struct{}, o.Concurrency)
+	interval := time.Duration(float64(time.Second) / o.Rate)
+	tick := time.NewTicker(interval)
+	var deadline <-chan time.Time
+	if o.Duration > 0 {
+		t := time.NewTimer(o.Duration)
+		defer t.Stop()
+		deadline = t.C
+	}
+	var calls sync.WaitGroup
+place:
+	for o.Calls == 0 || st.placed < o.Calls {
+		select {
+		case <-ctx.Done():
+			break place
+		case <-deadline:
+			break place
+		case <-tick.C:
+		}
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			break place
+		case <-deadline:
+			break place
+		}
+		c := gen.next()
+		// A call's own context is not ctx: an interrupted run lets the
+		// calls in progress finish, as a real centre would.
+		call, err := o.Target.Place(context.WithoutCancel(ctx), c)
+		st.mu.Lock()
+		st.placed++
+		st.byKind[c.Kind]++
+		if err != nil {
+			st.failLocked("call %d (%s): place: %v", c.Seq, c.Kind, err)
+			st.mu.Unlock()
+			<-slots
+			continue
+		}
+		st.live++
+		st.peakLive = max(st.peakLive, st.live)
+		st.ids[call.ID()] = true
+		st.mu.Unlock()
+		calls.Go(func() {
+			defer func() { <-slots }()
+			follow(o, st, c, call, onARI)
+		})
+	}
+	tick.Stop()
+	calls.Wait()
+	stopSampling()
+	bg.Wait()
+	placingDone := time.Since(start)
+
+	s := &Summary{
+		Target: o.Target.Name(), Mix: o.Mix.String(), ClockScale: o.ClockScale,
+		Concurrency: o.Concurrency, Rate: o.Rate, CPUs: runtime.NumCPU(), Targets: o.Targets,
+		AnswerAt: "IVR (flow start -> Answer returned)",
+	}
+	if !onARI {
+		s.AnswerAt = "sim (StasisStart sent -> answer request handled)"
+	}
+	// Each call waited for its own events; now check the stream as a whole.
+	audit(ctx, o, st, s)
+
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	s.Placed, s.Finished, s.PeakLive, s.PeakIVR = st.placed, st.finished, st.peakLive, st.peakIVR
+	s.Outcomes, s.ByKind = st.outcomes, st.byKind
+	s.Answer, s.Classified = Summarize(st.answers), Summarize(st.keys)
+	s.Elapsed = placingDone.Seconds()
+	if s.Elapsed > 0 {
+		s.EventsPerSec = float64(s.Events) / s.Elapsed
+	}
+	if o.PublisherStats != nil {
+		ps := o.PublisherStats()
+		s.Spooled, s.Dropped = ps.Spooled, ps.Dropped
+	}
+	if o.IVRStats != nil {
+		ev := o.IVRStats().Events
+		if ev.InboxFull > 0 || ev.Unrouted > 0 || ev.Undecodable > 0 {
+			st.failLocked("IVR dropped ARI events: inbox full %d, unrouted %d, undecodable %d", ev.InboxFull, ev.Unrouted, ev.Undecodable)
+		}
+	}
+	if c := o.Probe.Counts(); c.PublishErrors > 0 {
+		st.failLocked("%d events lost at publish (last: %s)", c.PublishErrors, c.LastError)
+	}
+	s.PeakHeap, s.PeakRSS, s.HeapPerCall = st.mem.peakHeap, peakRSS(), st.mem.perCall()
+	s.Errors, s.ErrorSamples = st.errors, st.samples
+	s.judge()
+	return s, nil
+}
+
+// follow waits for one call, then for its call.ended in the stream, and
+// checks and counts it.
+func follow(o Options, st *runState, c Caller, call Call, onARI bool) {
+	t := time.NewTimer(o.CallTimeout)
+	defer t.Stop()
+	select {
+	case <-call.Done():
+	case <-t.C:
+		st.fail("call %d (%s) %s: not over after %s", c.Seq, c.Kind, call.ID(), o.CallTimeout)
+	}
+	// call.ended is the call's last event and the IVR publishes a call's
+	// events in order, so once it is stored the others are too.
+	ended := o.Probe.Ended(call.ID())
+	t.Reset(o.SettleTimeout)
+	stored := true
+	select {
+	case <-ended:
+	case <-t.C:
+		stored = false
+	}
+	r := o.Probe.Result(call.ID())
+	ans, hasAns := call.Answer()
+	if !hasAns && onARI {
+		ans, hasAns = r.Answer, r.HasAnswer
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.live--
+	st.finished++
+	if hasAns {
+		st.answers = append(st.answers, ans)
+	}
+	if r.HasKey {
+		st.keys = append(st.keys, r.KeyToClassified)
+	}
+	switch {
+	case !stored:
+		st.failLocked("call %d (%s) %s: call.ended not in the stream %s after the call", c.Seq, c.Kind, call.ID(), o.SettleTimeout)
+	case !r.Classified:
+		st.failLocked("call %d (%s) %s: no call.classified in the stream", c.Seq, c.Kind, call.ID())
+	}
+	if r.Classified {
+		st.outcomes[r.Outcome]++
+		if exp := c.Expect(onARI); !exp.Allows(r.Outcome, r.Type) {
+			st.failLocked("call %d (%s) %s: outcome %s %s, want one of %v %s", c.Seq, c.Kind, call.ID(), r.Outcome, r.Type, exp.Outcomes, exp.Type)
+		}
+	}
+	if o.Forget {
+		o.Probe.Forget(call.ID())
+		delete(st.ids, call.ID())
+	}
+}
+
+// audit compares, for every call, the events the IVR published with those
+// the stream holds at the end.
+func audit(ctx context.Context, o Options, st *runState, s *Summary) {
+	st.mu.Lock()
+	ids := st.ids
+	st.mu.Unlock()
+	var stored map[string]int
+	if o.JS != nil && len(ids) > 0 && !o.Forget {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.SettleTimeout)
+		var err error
+		stored, err = Audit(actx, o.JS, ids)
+		cancel()
+		if err != nil {
+			st.fail("audit of the stream: %v", err)
+		}
+	}
+	c := o.Probe.Counts()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if stored == nil {
+		// Without a per-call audit, the probe's totals are all there is.
+		s.Events, s.Stored = int(c.Published), int(min(c.Stored, c.Published))
+		s.Lost = int(c.Published) - s.Stored
+		return
+	}
+	for id := range ids {
+		r := o.Probe.Result(id)
+		n := min(stored[id], r.Published)
+		s.Events += r.Published
+		s.Stored += n
+		if lost := r.Published - n; lost > 0 {
+			s.Lost += lost
+			st.failLocked("call %s: %d of its %d events are not in the stream", id, lost, r.Published)
+		}
+	}
+}
+
+// sample records peak live calls, IVR sessions and memory until ctx ends.
+func sample(ctx context.Context, o Options, st *runState) {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		ivr := 0
+		if o.IVRStats != nil {
+			ivr = o.IVRStats().ActiveCalls
+		}
+		st.mu.Lock()
+		st.peakIVR = max(st.peakIVR, ivr)
+		live := st.live
+		st.mu.Unlock()
+		st.mem.sample(live)
+	}
+}

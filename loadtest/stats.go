@@ -1,0 +1,174 @@
+package loadtest
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/siaga112/siaga112/events"
+)
+
+// Latency summarises a set of durations, in milliseconds for JSON.
+type Latency struct {
+	// N is the number of samples.
+	N int `json:"n"`
+	// P50, P95, P99 and Max are in milliseconds.
+	P50 float64 `json:"p50_ms"`
+	P95 float64 `json:"p95_ms"`
+	P99 float64 `json:"p99_ms"`
+	Max float64 `json:"max_ms"`
+}
+
+// Summarize computes percentiles by the nearest-rank method (the smallest
+// sample with at least p of the samples at or below it), so p99 of 100
+// samples is the 99th smallest, never an interpolation that no call had.
+func Summarize(samples []time.Duration) Latency {
+	if len(samples) == 0 {
+		return Latency{}
+	}
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	return Latency{
+		N:   len(s),
+		P50: ms(rank(s, 0.50)),
+		P95: ms(rank(s, 0.95)),
+		P99: ms(rank(s, 0.99)),
+		Max: ms(s[len(s)-1]),
+	}
+}
+
+// rank is the nearest-rank percentile of sorted samples.
+func rank(sorted []time.Duration, p float64) time.Duration {
+	i := int(math.Ceil(p*float64(len(sorted)))) - 1
+	i = max(0, min(i, len(sorted)-1))
+	return sorted[i]
+}
+
+func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
+
+// Targets are the figures a run is judged against (issue 7).
+type Targets struct {
+	// AnswerP99 bounds the p99 of StasisStart -> answer.
+	AnswerP99 time.Duration `json:"answer_p99"`
+	// ClassifiedP99 bounds the p99 of key -> call.classified stored.
+	ClassifiedP99 time.Duration `json:"classified_p99"`
+	// HeapPerCall bounds the heap per live call.
+	HeapPerCall int64 `json:"heap_per_call_bytes"`
+}
+
+// DefaultTargets are the issue's targets.
+func DefaultTargets() Targets {
+	return Targets{AnswerP99: 5 * time.Millisecond, ClassifiedP99: 20 * time.Millisecond, HeapPerCall: 64 << 10}
+}
+
+// Summary is the result of a run; `--json` prints it as is.
+type Summary struct {
+	Target      string  `json:"target"`
+	Mix         string  `json:"mix"`
+	ClockScale  float64 `json:"clock_scale"`
+	Concurrency int     `json:"concurrency"`
+	Rate        float64 `json:"rate"`
+	CPUs        int     `json:"cpus"`
+
+	Placed   int     `json:"calls_placed"`
+	Finished int     `json:"calls_finished"`
+	Elapsed  float64 `json:"elapsed_s"`
+	// PeakLive is the most calls in progress at once, as the load tool saw
+	// them; PeakIVR as the IVR counted its sessions (sampled).
+	PeakLive int `json:"peak_live_calls"`
+	PeakIVR  int `json:"peak_ivr_sessions"`
+	// Outcomes counts calls by the outcome in their call.classified event.
+	Outcomes map[events.Outcome]int `json:"outcomes"`
+	// ByKind counts calls placed per kind of caller.
+	ByKind map[Kind]int `json:"by_kind"`
+
+	// Answer is StasisStart -> answer; AnswerAt says where it was measured.
+	Answer   Latency `json:"stasis_start_to_answer"`
+	AnswerAt string  `json:"answer_measured_at"`
+	// Classified is the decisive key -> call.classified stored in the
+	// stream, less the media played or recorded in between (see README).
+	Classified Latency `json:"dtmf_to_classified_acked"`
+
+	// Events is how many call events the IVR handed to the publisher;
+	// Stored how many of them the stream holds at the end; Lost the rest.
+	Events       int     `json:"events_published"`
+	Stored       int     `json:"events_stored"`
+	Lost         int     `json:"events_lost"`
+	EventsPerSec float64 `json:"events_per_s"`
+	Spooled      uint64  `json:"events_spooled"`
+	Dropped      uint64  `json:"events_dropped"`
+
+	// Memory: peak heap in use, peak RSS (VmHWM), and the live heap per
+	// live call at the sample with the most live calls.
+	PeakHeap    uint64 `json:"peak_heap_bytes"`
+	PeakRSS     uint64 `json:"peak_rss_bytes"`
+	HeapPerCall int64  `json:"heap_per_live_call_bytes"`
+
+	// Errors counts problems; ErrorSamples shows the first few.
+	Errors       int      `json:"errors"`
+	ErrorSamples []string `json:"error_samples,omitempty"`
+
+	Targets Targets `json:"targets"`
+	// Met says, per target, whether the run met it.
+	Met map[string]bool `json:"targets_met"`
+}
+
+// judge fills Met.
+func (s *Summary) judge() {
+	t := s.Targets
+	s.Met = map[string]bool{
+		"answer_p99":     s.Answer.N > 0 && s.Answer.P99 < ms(t.AnswerP99),
+		"classified_p99": s.Classified.N > 0 && s.Classified.P99 < ms(t.ClassifiedP99),
+		"heap_per_call":  s.HeapPerCall > 0 && s.HeapPerCall < t.HeapPerCall,
+		"no_errors":      s.Errors == 0,
+		"no_lost_events": s.Lost == 0 && s.Dropped == 0,
+	}
+}
+
+// WriteText prints the summary for people.
+func (s *Summary) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "siaga112 load test: target %s, %d CPUs, clock scale %g, concurrency %d, rate %g/s\n",
+		s.Target, s.CPUs, s.ClockScale, s.Concurrency, s.Rate)
+	fmt.Fprintf(&b, "mix %s\n\n", s.Mix)
+	fmt.Fprintf(&b, "calls        %d placed, %d finished in %.1f s; peak %d live (IVR sessions %d)\n",
+		s.Placed, s.Finished, s.Elapsed, s.PeakLive, s.PeakIVR)
+	fmt.Fprintf(&b, "outcomes    ")
+	for _, o := range events.AllOutcomes {
+		if n := s.Outcomes[o]; n > 0 {
+			fmt.Fprintf(&b, " %s %d", o, n)
+		}
+	}
+	fmt.Fprintf(&b, "\n\n%-30s %6s %9s %9s %9s %9s\n", "latency (ms)", "n", "p50", "p95", "p99", "max")
+	row := func(name string, l Latency, target time.Duration, met bool) {
+		fmt.Fprintf(&b, "%-30s %6d %9.3f %9.3f %9.3f %9.3f  target p99 < %s: %s\n",
+			name, l.N, l.P50, l.P95, l.P99, l.Max, target, yes(met))
+	}
+	row("StasisStart -> answer", s.Answer, s.Targets.AnswerP99, s.Met["answer_p99"])
+	row("DTMF -> call.classified acked", s.Classified, s.Targets.ClassifiedP99, s.Met["classified_p99"])
+	fmt.Fprintf(&b, "  (answer measured at the %s; DTMF -> classified: key reaching the flow -> event\n"+
+		"   delivered back from the stream, less the prompts/recording the flow plays in between)\n", s.AnswerAt)
+	fmt.Fprintf(&b, "\nevents       %d published, %d stored, %d lost, %d spooled, %d dropped; %.0f events/s  (no loss: %s)\n",
+		s.Events, s.Stored, s.Lost, s.Spooled, s.Dropped, s.EventsPerSec, yes(s.Met["no_lost_events"]))
+	fmt.Fprintf(&b, "memory       peak heap %s, peak RSS %s, heap per live call %s  (target < %s: %s)\n",
+		mib(s.PeakHeap), mib(s.PeakRSS), kib(s.HeapPerCall), kib(s.Targets.HeapPerCall), yes(s.Met["heap_per_call"]))
+	fmt.Fprintf(&b, "errors       %d  (target 0: %s)\n", s.Errors, yes(s.Met["no_errors"]))
+	for _, e := range s.ErrorSamples {
+		fmt.Fprintf(&b, "  - %s\n", e)
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func yes(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+func mib(n uint64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+func kib(n int64) string  { return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10)) }

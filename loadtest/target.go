@@ -1,0 +1,153 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/siaga112/siaga112/ari/arisim"
+	"github.com/siaga112/siaga112/configs"
+)
+
+// Target places calls into an IVR.
+type Target interface {
+	// Name is "sim" or "ari", for the summary.
+	Name() string
+	// Place starts the caller's call; it returns once the call exists.
+	Place(ctx context.Context, c Caller) (Call, error)
+}
+
+// Call is one placed call.
+type Call interface {
+	// ID is the channel id, which is the call id in events.
+	ID() string
+	// Done is closed when the call is over from the caller's side.
+	Done() <-chan struct{}
+	// Answer is StasisStart -> answer as the caller saw it, when the
+	// target can tell (ok false otherwise).
+	Answer() (d time.Duration, ok bool)
+}
+
+// SimTarget places calls on simulated Asterisks, round-robin. The sim emits
+// StasisStart inside Call, so the answer latency is measured from just
+// before it to the moment the sim handled the answer request.
+type SimTarget struct {
+	sims []*arisim.Server
+	next atomic.Uint64
+}
+
+// NewSimTarget places calls on the given sims in turn.
+func NewSimTarget(sims ...*arisim.Server) *SimTarget { return &SimTarget{sims: sims} }
+
+// Name implements Target.
+func (t *SimTarget) Name() string { return "sim" }
+
+// Place implements Target.
+func (t *SimTarget) Place(ctx context.Context, c Caller) (Call, error) {
+	sim := t.sims[int(t.next.Add(1)-1)%len(t.sims)]
+	placed := time.Now()
+	h, err := sim.Call(ctx, arisim.Caller{Number: c.Number, Dialed: "112", Script: c.SimScript()})
+	if err != nil {
+		return nil, err
+	}
+	return &simCall{h: h, placed: placed}, nil
+}
+
+type simCall struct {
+	h      *arisim.CallHandle
+	placed time.Time
+}
+
+func (c *simCall) ID() string            { return c.h.ID() }
+func (c *simCall) Done() <-chan struct{} { return c.h.Done() }
+func (c *simCall) Answer() (time.Duration, bool) {
+	v := c.h.Result()
+	if !v.Answered {
+		return 0, false
+	}
+	return v.AnsweredAt.Sub(c.placed), true
+}
+
+// ARITarget originates Local channels on a real Asterisk into the
+// siaga112-loadtest context of asterisk-conf/extensions.conf: the ;1 half
+// dials 112 and enters Stasis like a caller, the ;2 half plays the script.
+// A call is done when its call.ended event is in the stream (the probe).
+type ARITarget struct {
+	node   configs.ARINode
+	probe  *Probe
+	client *http.Client
+	runID  uint32
+	// Vars are extra originate variables (LT_DELAY, LT_HOLD, ...).
+	Vars map[string]string
+}
+
+// ARIContext is the dialplan context of the load test scripts.
+const ARIContext = "siaga112-loadtest"
+
+// NewARITarget originates on node; probe tells when calls end.
+func NewARITarget(node configs.ARINode, probe *Probe, timeout time.Duration, runID uint32) *ARITarget {
+	return &ARITarget{node: node, probe: probe, client: &http.Client{Timeout: timeout}, runID: runID}
+}
+
+// Name implements Target.
+func (t *ARITarget) Name() string { return "ari" }
+
+// ErrOriginate is returned (wrapped) when Asterisk refuses an originate.
+var ErrOriginate = errors.New("originate refused")
+
+// Place implements Target.
+func (t *ARITarget) Place(ctx context.Context, c Caller) (Call, error) {
+	id := fmt.Sprintf("lt-%08x-%d", t.runID, c.Seq)
+	q := url.Values{}
+	q.Set("endpoint", "Local/"+c.ARIScript()+"@"+ARIContext)
+	q.Set("context", ARIContext)
+	q.Set("extension", "112")
+	q.Set("priority", "1")
+	q.Set("callerId", fmt.Sprintf("\"loadtest %d\" <%s>", c.Seq, c.Number))
+	q.Set("channelId", id)
+	q.Set("otherChannelId", id+"-script")
+	body, err := json.Marshal(map[string]any{"variables": t.Vars})
+	if err != nil {
+		return nil, err
+	}
+	// Register before the call exists, so the end cannot be missed.
+	ended := t.probe.Ended(id)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
+		strings.TrimSuffix(t.node.URL, "/")+"/channels?"+q.Encode(), bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth(t.node.Username, t.node.Password)
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrOriginate, err)
+	}
+	defer resp.Body.Close()
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w: %s: %s", ErrOriginate, resp.Status, strings.TrimSpace(string(msg)))
+	}
+	return &ariCall{id: id, ended: ended, probe: t.probe}, nil
+}
+
+type ariCall struct {
+	id    string
+	ended <-chan struct{}
+	probe *Probe
+}
+
+func (c *ariCall) ID() string            { return c.id }
+func (c *ariCall) Done() <-chan struct{} { return c.ended }
+
+// Answer has no caller-side view on a real Asterisk; the runner falls back
+// to the probe's (flow start -> Answer returned).
+func (c *ariCall) Answer() (time.Duration, bool) { return 0, false }
