@@ -315,11 +315,8 @@ func (c *call) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptR
 	if st, ok := outcome(); ok {
 		return finish(st)
 	}
-	if !collect && !c.detectTalk {
-		return finish(flows.PromptDone)
-	}
 	if !collect {
-		// Sounds done, talk detection only: nothing more to wait for.
+		// Sounds done and no keys wanted: nothing more to wait for.
 		return finish(flows.PromptDone)
 	}
 
