@@ -187,11 +187,17 @@ func (s *Server) Call(ctx context.Context, c Caller) (*CallHandle, error) {
 		stateRing)
 	h := &CallHandle{ch: ch, done: make(chan struct{})}
 	ch.call = h
+	// A call arriving during a Restart waits for it (see Server.life) and
+	// then meets the new process, where the application may not be
+	// registered yet.
+	s.life.RLock()
 	if !s.channels.add(id, ch) {
+		s.life.RUnlock()
 		return nil, fmt.Errorf("%w: %s", ErrChannelExists, id)
 	}
 	if s.isClosed() {
 		// Close may have swept the channels just before this one was added.
+		s.life.RUnlock()
 		ch.vanish(HungUpByShutdown)
 		return nil, ErrClosed
 	}
@@ -202,6 +208,7 @@ func (s *Server) Call(ctx context.Context, c Caller) (*CallHandle, error) {
 		ch.enterStasisLocked(app, nil)
 	}
 	ch.mu.Unlock()
+	s.life.RUnlock()
 	if !registered {
 		// Stasis() fails for an application nobody is connected for; the dialplan
 		// then ends and Asterisk hangs up.

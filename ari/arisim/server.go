@@ -99,6 +99,16 @@ type Server struct {
 	playbacks *shardMap[*playback]
 	liveRecs  *shardMap[*liveRecording]
 
+	// life makes Restart atomic for clients: every REST request, WebSocket
+	// registration and Call holds it for reading while it acts on the sim's
+	// state, and Restart holds it for writing. A client that reacts to the
+	// dropped WebSocket (reconnect, REST hand-off) therefore waits until the
+	// restart is complete and then sees only the new process: no old
+	// channels, no registered applications, the new startup time. Lock
+	// order: life before mu, bridgeMu and any channel's mu. It is never
+	// taken twice by one goroutine (a waiting writer blocks new readers).
+	life sync.RWMutex
+
 	mu       sync.RWMutex // guards the fields down to globals
 	apps     map[string]*application
 	conns    map[*wsConn]struct{}
@@ -128,6 +138,10 @@ type Server struct {
 	// tap, when set before any traffic (tests only), sees every REST response and
 	// every event as it is put on the wire.
 	tap func(kind, method, path string, status int, body []byte)
+	// restartPause, when set before any traffic (tests only), runs inside
+	// Restart between dropping the WebSockets and forgetting the channels,
+	// widening the moment in which clients react to the drop.
+	restartPause func()
 
 	callsStarted atomic.Int64
 	callsEnded   atomic.Int64
@@ -326,18 +340,40 @@ func (s *Server) FailREST(method, pathPattern string, status, times int) {
 // bridge vanishes without events (the process died), every WebSocket is dropped,
 // applications are forgotten until clients reconnect, and asterisk/info reports a new
 // startup time. Stored recordings survive, as files on disk do.
+//
+// The restart is atomic as clients see it: REST requests, WebSocket registrations and
+// Calls that arrive meanwhile wait until it is complete. The applications are forgotten
+// and the startup time changes before anything else, so no event is emitted by the old
+// process once the restart began, and a client reconnecting as soon as its WebSocket
+// drops registers with the new process.
 func (s *Server) Restart() {
-	s.vanishAll(HungUpByRestart)
+	s.life.Lock()
+	defer s.life.Unlock()
 	now := time.Now()
 	s.mu.Lock()
+	// startup_time is reported in milliseconds; make sure it differs.
+	if !now.After(s.started.Add(time.Millisecond)) {
+		now = s.started.Add(time.Millisecond)
+	}
 	s.started = now
 	s.reloaded = now
 	s.apps = make(map[string]*application)
 	s.mu.Unlock()
+	s.DropWebSockets()
+	if s.restartPause != nil {
+		s.restartPause()
+	}
+	s.vanishState(HungUpByRestart)
 }
 
+// vanishAll drops the WebSockets and forgets every channel, playback, live
+// recording and bridge, without events.
 func (s *Server) vanishAll(by string) {
 	s.DropWebSockets()
+	s.vanishState(by)
+}
+
+func (s *Server) vanishState(by string) {
 	s.bridgeMu.Lock()
 	s.bridges = make(map[string]*bridge)
 	s.bridgeMu.Unlock()
@@ -493,6 +529,10 @@ func (s *Server) handleREST(r *http.Request, fn handlerFunc) reply {
 	if err != nil {
 		return errReply(http.StatusBadRequest, err.Error())
 	}
+	// Taken after the injected delay, so that a slow request does not hold
+	// up a Restart: it is handled by whichever process is up when it lands.
+	s.life.RLock()
+	defer s.life.RUnlock()
 	return fn(r, p)
 }
 

@@ -94,9 +94,13 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := &wsConn{s: s, nc: nc, br: rw.Reader, apps: apps, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	// Registration waits for a Restart in progress (see Server.life), so
+	// the new process does not forget an application registered meanwhile.
+	s.life.RLock()
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
+		s.life.RUnlock()
 		_ = nc.Close()
 		return
 	}
@@ -105,6 +109,7 @@ func (s *Server) serveEvents(w http.ResponseWriter, r *http.Request) {
 	for _, a := range apps {
 		s.registerApp(a, c)
 	}
+	s.life.RUnlock()
 	s.log.Debug("websocket connected", "apps", apps, "remote", nc.RemoteAddr().String())
 	if !s.goTracked(c.writeLoop) || !s.goTracked(c.readLoop) {
 		c.close()
