@@ -59,6 +59,9 @@ type SimOptions struct {
 	Log *slog.Logger
 	// Name is the NATS connection name.
 	Name string
+	// Probe, when set, is used instead of a new one, so that several IVRs
+	// (each with its own sim) can be measured as one.
+	Probe *Probe
 }
 
 // SimEnv is siaga112 running in this process against a simulated Asterisk,
@@ -105,7 +108,11 @@ func StartSim(ctx context.Context, o SimOptions) (_ *SimEnv, err error) {
 	cfg.ARI.Nodes = []configs.ARINode{{
 		Name: "sim-1", URL: sim.URL(), WSURL: sim.WSURL(), Username: "siaga112", Password: pass,
 	}}
-	e := &SimEnv{Sim: sim, Probe: NewProbe(), Target: NewSimTarget(sim), Config: cfg, scale: o.ClockScale, runErr: make(chan error, 1)}
+	probe := o.Probe
+	if probe == nil {
+		probe = NewProbe()
+	}
+	e := &SimEnv{Sim: sim, Probe: probe, Target: NewSimTarget(sim), Config: cfg, scale: o.ClockScale, runErr: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			_ = sim.Close()

@@ -38,6 +38,7 @@ type Probe struct {
 	stored     atomic.Int64
 	classified atomic.Int64
 	lastErr    atomic.Pointer[string]
+	watching   atomic.Bool
 }
 
 // obs is what the probe knows of one call; fields guarded by Probe.mu.
@@ -263,8 +264,12 @@ func (pp *probePublisher) Publish(ctx context.Context, e events.Envelope) error 
 
 // Watch follows the call events stored in the stream from now on until
 // ctx ends. It returns once the consumer is set up; consumption goes on in
-// the background and stops with ctx.
+// the background and stops with ctx. Only the first call watches: a probe
+// shared by several IVRs on one stream must see each event once.
 func (p *Probe) Watch(ctx context.Context, js jetstream.JetStream) error {
+	if p.watching.Swap(true) {
+		return nil
+	}
 	cons, err := js.OrderedConsumer(ctx, events.StreamName, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{events.SubjectAllCalls},
 		DeliverPolicy:  jetstream.DeliverNewPolicy,

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/internal/logging"
+	"github.com/siaga112/siaga112/internal/stack"
+	"github.com/siaga112/siaga112/loadtest"
+)
+
+// ErrLoadTestFailed is returned by loadtest when calls failed or events
+// were lost; missed latency or memory targets are only reported.
+var ErrLoadTestFailed = errors.New("load test: calls failed or events were lost")
+
+// ErrTarget is returned for an unknown --target.
+var ErrTarget = errors.New("--target must be sim or ari")
+
+// loadtestFlags are the flags of `siaga112 loadtest`.
+type loadtestFlags struct {
+	target      string
+	calls       int
+	concurrency int
+	rate        float64
+	duration    time.Duration
+	mix         string
+	scale       float64
+	pranksters  int
+	sounds      string
+	node        string
+	vars        map[string]string
+	timeout     time.Duration
+	json        bool
+}
+
+// newLoadtestCmd is `siaga112 loadtest`.
+func newLoadtestCmd(a *app) *cobra.Command {
+	f := loadtestFlags{}
+	cmd := &cobra.Command{
+		Use:   "loadtest",
+		Short: "Place synthetic 112 callers through the IVR and measure it",
+		Long: `loadtest places scripted callers through a complete IVR running in this
+process and reports calls by outcome, StasisStart->answer and DTMF->classified
+latency (p50/p95/p99), events per second, events lost, peak heap and RSS, and
+errors. Progress is drawn on a terminal; --json prints the summary for machines.
+
+--target sim (default): a simulated Asterisk, the IVR, the blocklist worker and
+an embedded NATS, all in this process, in a temporary directory. --clock-scale
+speeds the callers' media up (and the IVR's key timeouts with it); 1 is real
+time.
+
+--target ari: a real Asterisk. This process runs the IVR against the node of
+ari.nodes named by --node (the first by default) and originates
+Local/<script>@siaga112-loadtest channels there, as described in
+asterisk-conf/README.md ("Load test callers"); --var sets their LT_* timings.
+Use a test PBX, or stop the production IVR first: only one IVR can hold the
+Stasis application. Events go to a private embedded NATS in a temporary
+directory, never to nats.url.
+
+Exits 1 when a call did not end as its script says or an event was lost.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, log, err := a.load(cmd)
+			if err != nil {
+				return err
+			}
+			if log, err = quietLogger(a, cmd, cfg); err != nil {
+				return err
+			}
+			return runLoadtest(cmd.Context(), a.stdout, cfg, log, f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.target, "target", "sim", "sim (in process) or ari (a real Asterisk)")
+	fl.IntVar(&f.calls, "calls", 1000, "calls to place")
+	fl.IntVar(&f.concurrency, "concurrency", 500, "most calls in progress at once")
+	fl.Float64Var(&f.rate, "rate", 100, "new calls per second")
+	fl.DurationVar(&f.duration, "duration", 0, "stop placing calls after this long (0: after --calls)")
+	fl.StringVar(&f.mix, "mix", "default", "caller mix as kind=weight,... (kinds: "+kindNames()+")")
+	fl.Float64Var(&f.scale, "clock-scale", 0.2, "sim only: speed of the callers' media; 1 is real time")
+	fl.IntVar(&f.pranksters, "pranksters", loadtest.DefaultPranksterPool, "numbers the repeat pranksters call from")
+	fl.StringVar(&f.sounds, "sounds", "", "sim only: prompts directory (default asterisk-conf/sounds/<ivr.language> if present)")
+	fl.StringVar(&f.node, "node", "", "ari only: name of the ari.nodes entry to load (default the first)")
+	fl.StringToStringVar(&f.vars, "var", nil, "ari only: originate variables for the scripts, e.g. LT_HOLD=5")
+	fl.DurationVar(&f.timeout, "call-timeout", loadtest.DefaultCallTimeout, "longest a call may last")
+	fl.BoolVar(&f.json, "json", false, "print the summary as JSON")
+	return cmd
+}
+
+func kindNames() string {
+	s := ""
+	for i, k := range loadtest.Kinds {
+		if i > 0 {
+			s += ", "
+		}
+		s += string(k)
+	}
+	return s
+}
+
+// quietLogger turns the per-call info logs off (they would cost more than
+// the calls and hide the progress) unless --log-level was given.
+func quietLogger(a *app, cmd *cobra.Command, cfg configs.Config) (*slog.Logger, error) {
+	level := "warn"
+	if cmd.Flags().Changed("log-level") {
+		level = cfg.Log.Level
+	}
+	return logging.New(a.stderr, level, cfg.Log.Format)
+}
+
+// defaultSounds is asterisk-conf/sounds/<lang> when the command runs in a
+// checkout of the repository, else "" (every prompt then lasts 3 s).
+func defaultSounds(lang string) string {
+	dir := filepath.Join("asterisk-conf", "sounds", lang)
+	if _, err := os.Stat(filepath.Join(dir, "siaga112", "greeting.wav")); err != nil {
+		return ""
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	return abs
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// privateNATS points cfg at a private embedded NATS and spool in a new
+// temporary directory, which the returned function removes.
+func privateNATS(cfg *configs.Config, prefix string) (func(), error) {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return nil, err
+	}
+	cfg.NATS.URL = ""
+	cfg.NATS.Stream.Replicas = 1
+	cfg.NATS.Embedded.Listen = "127.0.0.1:0"
+	cfg.NATS.Embedded.DataDir = filepath.Join(dir, "nats")
+	cfg.NATS.Spool.Dir = filepath.Join(dir, "spool")
+	return func() { _ = os.RemoveAll(dir) }, nil
+}
+
+func runLoadtest(ctx context.Context, stdout io.Writer, cfg configs.Config, log *slog.Logger, f loadtestFlags) error {
+	mix, err := loadtest.ParseMix(f.mix)
+	if err != nil {
+		return err
+	}
+	cleanup, err := privateNATS(&cfg, "siaga112-loadtest-")
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+
+	var (
+		opts loadtest.Options
+		stop func() error
+	)
+	switch f.target {
+	case "sim":
+		sounds := f.sounds
+		if sounds == "" {
+			sounds = defaultSounds(cfg.IVR.Language)
+		}
+		env, err := loadtest.StartSim(ctx, loadtest.SimOptions{
+			Config: cfg, ClockScale: f.scale, SoundsDir: sounds, Log: log, Name: "siaga112-loadtest",
+		})
+		if err != nil {
+			return err
+		}
+		opts, stop = env.Options(), env.Stop
+	case "ari":
+		opts, stop, err = startARITarget(ctx, cfg, log, f)
+		if err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("%w, got %q", ErrTarget, f.target)
+	}
+	opts.Mix, opts.Calls, opts.Duration = mix, f.calls, f.duration
+	opts.Concurrency, opts.Rate, opts.PranksterPool, opts.CallTimeout = f.concurrency, f.rate, f.pranksters, f.timeout
+	opts.RunID = rand.Uint32()
+	if !f.json && isTerminal(stdout) {
+		opts.Progress, opts.Bar = stdout, true
+	}
+	s, runErr := loadtest.Run(ctx, opts)
+	stopErr := stop()
+	if runErr != nil {
+		return errors.Join(runErr, stopErr)
+	}
+	if stopErr != nil {
+		log.Warn("shutdown after the load test", "error", stopErr)
+	}
+	if f.json {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(s); err != nil {
+			return err
+		}
+	} else if err := s.WriteText(stdout); err != nil {
+		return err
+	}
+	if s.Errors > 0 || s.Lost > 0 || s.Dropped > 0 {
+		return ErrLoadTestFailed
+	}
+	return nil
+}
+
+// startARITarget runs the IVR and the blocklist worker against the chosen
+// Asterisk node and returns options that originate calls there.
+func startARITarget(ctx context.Context, cfg configs.Config, log *slog.Logger, f loadtestFlags) (loadtest.Options, func() error, error) {
+	node, err := pickNode(cfg.ARI.Nodes, f.node)
+	if err != nil {
+		return loadtest.Options{}, nil, err
+	}
+	cfg.ARI.Nodes = []configs.ARINode{node}
+	probe := loadtest.NewProbe()
+	srv, err := stack.New(ctx, stack.Options{
+		Config: cfg, Log: log, Roles: stack.Roles{IVR: true, Blocklist: true}, Name: "siaga112-loadtest",
+		WrapFlow: probe.WrapFlow, WrapPublisher: probe.WrapPublisher,
+	})
+	if err != nil {
+		return loadtest.Options{}, nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	runErr := make(chan error, 1)
+	go func() { runErr <- srv.Run(runCtx) }()
+	stop := func() error { cancel(); return <-runErr }
+	if err := probe.Watch(runCtx, srv.JetStream()); err != nil {
+		return loadtest.Options{}, nil, errors.Join(err, stop())
+	}
+	if err := waitConnected(ctx, srv); err != nil {
+		return loadtest.Options{}, nil, errors.Join(err, stop())
+	}
+	target := loadtest.NewARITarget(node, probe, cfg.ARI.RequestTimeout, rand.Uint32())
+	target.Vars = f.vars
+	return loadtest.Options{
+		Target: target, Probe: probe, JS: srv.JetStream(), ClockScale: 1,
+		IVRStats: srv.IVR().Stats, PublisherStats: srv.Publisher().Stats,
+	}, stop, nil
+}
+
+// ErrNode is returned when --node names no configured node.
+var ErrNode = errors.New("no such node in ari.nodes")
+
+func pickNode(nodes []configs.ARINode, name string) (configs.ARINode, error) {
+	if name == "" && len(nodes) > 0 {
+		return nodes[0], nil
+	}
+	for _, n := range nodes {
+		if n.Name == name {
+			return n, nil
+		}
+	}
+	return configs.ARINode{}, fmt.Errorf("%w: %q", ErrNode, name)
+}
+
+// connectWait bounds how long loadtest waits for the IVR to connect to a
+// real Asterisk and for the blocklist cache.
+const connectWait = 30 * time.Second
+
+func waitConnected(ctx context.Context, srv *stack.Stack) error {
+	ctx, cancel := context.WithTimeout(ctx, connectWait)
+	defer cancel()
+	select {
+	case <-srv.Cache().Ready():
+	case <-ctx.Done():
+		return fmt.Errorf("blocklist cache not loaded: %w", ctx.Err())
+	}
+	for {
+		h := srv.IVR().Health()
+		if len(h) > 0 && h[0].Connected {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if len(h) == 0 {
+				return fmt.Errorf("IVR has no node: %w", ctx.Err())
+			}
+			return fmt.Errorf("IVR not connected to Asterisk node %s (%s): %w", h[0].Name, h[0].LastError, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
