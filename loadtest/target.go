@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -42,19 +43,27 @@ type Call interface {
 type SimTarget struct {
 	sims []*arisim.Server
 	next atomic.Uint64
+	// tag makes channel ids unique across targets: two sims started in the
+	// same second would otherwise both number their channels
+	// <start time>.1, .2, ...
+	tag uint32
 }
 
 // NewSimTarget places calls on the given sims in turn.
-func NewSimTarget(sims ...*arisim.Server) *SimTarget { return &SimTarget{sims: sims} }
+func NewSimTarget(sims ...*arisim.Server) *SimTarget {
+	return &SimTarget{sims: sims, tag: rand.Uint32()}
+}
 
 // Name implements Target.
 func (t *SimTarget) Name() string { return "sim" }
 
 // Place implements Target.
 func (t *SimTarget) Place(ctx context.Context, c Caller) (Call, error) {
-	sim := t.sims[int(t.next.Add(1)-1)%len(t.sims)]
+	n := t.next.Add(1) - 1
+	sim := t.sims[int(n%uint64(len(t.sims)))]
+	id := fmt.Sprintf("sim-%08x.%d", t.tag, n)
 	placed := time.Now()
-	h, err := sim.Call(ctx, arisim.Caller{Number: c.Number, Dialed: "112", Script: c.SimScript()})
+	h, err := sim.Call(ctx, arisim.Caller{ID: id, Number: c.Number, Dialed: "112", Script: c.SimScript()})
 	if err != nil {
 		return nil, err
 	}

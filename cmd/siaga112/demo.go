@@ -62,11 +62,12 @@ on exit, so a demo never touches /var/lib/siaga112. --clock-scale sets the
 pace (1 is real time: a caller then hears the prompts at their real length).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, log, err := a.load(cmd)
+			cfg, _, err := a.load(cmd)
 			if err != nil {
 				return err
 			}
-			if log, err = quietLogger(a, cmd, cfg); err != nil {
+			log, err := quietLogger(a, cmd, cfg)
+			if err != nil {
 				return err
 			}
 			return runDemo(cmd.Context(), a.stdout, cfg, log, f)

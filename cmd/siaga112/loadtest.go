@@ -71,11 +71,12 @@ directory, never to nats.url.
 Exits 1 when a call did not end as its script says or an event was lost.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, log, err := a.load(cmd)
+			cfg, _, err := a.load(cmd)
 			if err != nil {
 				return err
 			}
-			if log, err = quietLogger(a, cmd, cfg); err != nil {
+			log, err := quietLogger(a, cmd, cfg)
+			if err != nil {
 				return err
 			}
 			return runLoadtest(cmd.Context(), a.stdout, cfg, log, f)

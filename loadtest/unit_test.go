@@ -1,0 +1,201 @@
+package loadtest
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/events"
+)
+
+func TestSummarize(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		out := make([]time.Duration, len(v))
+		for i, x := range v {
+			out[i] = time.Duration(x) * time.Millisecond
+		}
+		return out
+	}
+	hundred := make([]int, 100)
+	for i := range hundred {
+		hundred[i] = 100 - i // 100 .. 1, unsorted on purpose
+	}
+	tests := []struct {
+		name string
+		in   []time.Duration
+		want Latency
+	}{
+		{"empty", nil, Latency{}},
+		{"one", ms(7), Latency{N: 1, P50: 7, P95: 7, P99: 7, Max: 7}},
+		{"nearest rank of 100", ms(hundred...), Latency{N: 100, P50: 50, P95: 95, P99: 99, Max: 100}},
+		{"p99 of 10 is the max", ms(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), Latency{N: 10, P50: 5, P95: 10, P99: 10, Max: 10}},
+		{"microseconds kept", []time.Duration{1500 * time.Microsecond}, Latency{N: 1, P50: 1.5, P95: 1.5, P99: 1.5, Max: 1.5}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Summarize(tc.in); got != tc.want {
+				t.Fatalf("Summarize = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseMix(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    string
+		wantErr bool
+	}{
+		{"", DefaultMix().String(), false},
+		{"default", DefaultMix().String(), false},
+		{"fire=2, child=1", "fire=2,child=1", false},
+		{"prankster=0,silent=3", "silent=3", false},
+		{"fire", "", true},
+		{"fire=-1", "", true},
+		{"fire=x", "", true},
+		{"arson=1", "", true},
+		{"fire=0", "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			m, err := ParseMix(tc.in)
+			if tc.wantErr {
+				if !errors.Is(err, ErrBadMix) {
+					t.Fatalf("err = %v, want ErrBadMix", err)
+				}
+				return
+			}
+			if err != nil || m.String() != tc.want {
+				t.Fatalf("ParseMix(%q) = %q, %v; want %q", tc.in, m.String(), err, tc.want)
+			}
+		})
+	}
+}
+
+// The picker gives each kind exactly its share of every round of
+// sum-of-weights calls, spread out rather than in blocks.
+func TestPickerProportions(t *testing.T) {
+	m := Mix{KindFire: 3, KindChild: 1, KindPrankster: 2}
+	p := newPicker(m)
+	counts := map[Kind]int{}
+	var first []Kind
+	for i := range 600 {
+		k := p.next()
+		counts[k]++
+		if i < 6 {
+			first = append(first, k)
+		}
+	}
+	if counts[KindFire] != 300 || counts[KindChild] != 100 || counts[KindPrankster] != 200 {
+		t.Fatalf("counts %v", counts)
+	}
+	if first[0] != KindFire || first[1] == KindFire && first[2] == KindFire {
+		t.Fatalf("first round %v is not spread out", first)
+	}
+}
+
+func TestCallers(t *testing.T) {
+	g := newCallers(Mix{KindPrankster: 1, KindFire: 1}, 2, 7)
+	seen := map[string]int{}
+	presses := 0
+	for range 8 {
+		c := g.next()
+		seen[c.Number]++
+		if c.Presses9 {
+			presses++
+			if c.Number != PranksterNumber(0) {
+				t.Fatalf("presser calls from %s", c.Number)
+			}
+		}
+		if c.Kind == KindFire && seen[c.Number] > 1 {
+			t.Fatalf("genuine number %s reused", c.Number)
+		}
+	}
+	if seen[PranksterNumber(0)] != 2 || seen[PranksterNumber(1)] != 2 || presses != 2 {
+		t.Fatalf("prankster pool not round robin: %v", seen)
+	}
+}
+
+func TestExpectations(t *testing.T) {
+	tests := []struct {
+		c       Caller
+		onARI   bool
+		outcome events.Outcome
+		typ     string
+		ok      bool
+	}{
+		{Caller{Kind: KindFire}, false, events.OutcomeEmergency, "fire", true},
+		{Caller{Kind: KindFire}, false, events.OutcomeEmergency, "medical", false},
+		{Caller{Kind: KindOperator}, false, events.OutcomeEmergency, "operator", true},
+		{Caller{Kind: KindChild}, false, events.OutcomeAbandoned, "", true},
+		{Caller{Kind: KindSilent}, false, events.OutcomeFailover, "", false},
+		{Caller{Kind: KindPrankster}, false, events.OutcomeBlocked, "", true},
+		{Caller{Kind: KindPrankster}, false, events.OutcomeBlockedOverride, "", false},
+		{Caller{Kind: KindPrankster, Presses9: true}, false, events.OutcomeBlockedOverride, "", true},
+		{Caller{Kind: KindPrankster, Presses9: true}, false, events.OutcomeNoInput, "", true},
+		{Caller{Kind: KindPrankster, Presses9: true}, true, events.OutcomeInvalid, "", true},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.c.Kind)+"/"+string(tc.outcome), func(t *testing.T) {
+			if got := tc.c.Expect(tc.onARI).Allows(tc.outcome, tc.typ); got != tc.ok {
+				t.Fatalf("Allows = %v, want %v", got, tc.ok)
+			}
+			if len(tc.c.SimScript()) == 0 && tc.c.Kind != KindSilent && tc.c.Kind != KindPrankster {
+				t.Fatalf("kind %s has no sim script", tc.c.Kind)
+			}
+			if tc.c.ARIScript() == "" {
+				t.Fatal("no ARI script")
+			}
+		})
+	}
+}
+
+func TestFormatProgress(t *testing.T) {
+	s := Snapshot{Placed: 60, Finished: 50, Live: 10, Total: 100, Elapsed: 5 * time.Second, Errors: 1,
+		Outcomes: map[events.Outcome]int{events.OutcomeEmergency: 40, events.OutcomeBlocked: 10}}
+	got := FormatProgress(s)
+	for _, want := range []string{"[" + strings.Repeat("#", 15) + strings.Repeat(".", 15) + "] 50/100", "live 10", "10.0 calls/s", "emergency 40 blocked 10", "errors 1", "5s"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("progress %q lacks %q", got, want)
+		}
+	}
+	s.Total = 0
+	if got := FormatProgress(s); strings.Contains(got, "[") || !strings.HasPrefix(got, "50 calls") {
+		t.Errorf("unbounded progress %q", got)
+	}
+}
+
+func TestScaleTimers(t *testing.T) {
+	cfg := configs.Default()
+	ScaleTimers(&cfg, 0.1)
+	if cfg.IVR.FirstDigitTimeout != 500*time.Millisecond || cfg.IVR.TalkMinDuration != 100*time.Millisecond ||
+		cfg.Blocklist.AbandonedWithin != 500*time.Millisecond {
+		t.Fatalf("timers not scaled: %+v", cfg.IVR)
+	}
+	// Recording limits go to (simulated) Asterisk, whose clock is scaled.
+	if cfg.IVR.Location.MaxSilence != configs.Default().IVR.Location.MaxSilence {
+		t.Fatal("recording limit scaled twice")
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("scaled config invalid: %v", err)
+	}
+}
+
+func TestSummaryText(t *testing.T) {
+	s := &Summary{Target: "sim", Placed: 3, Finished: 3, Targets: DefaultTargets(),
+		Answer:   Latency{N: 3, P99: 1},
+		Outcomes: map[events.Outcome]int{events.OutcomeVoice: 3}, Errors: 1, ErrorSamples: []string{"boom"}}
+	s.judge()
+	var b strings.Builder
+	if err := s.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"3 placed", "voice 3", "target p99 < 5ms: met", "target p99 < 20ms: MISSED", "errors       1", "  - boom"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+}
