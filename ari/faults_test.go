@@ -53,19 +53,15 @@ func fireCallWorks(t *testing.T, e *env, number string) {
 // its session ends cleanly with one call.ended, the node reconnects and
 // new calls are served.
 func TestAsteriskRestartMidCall(t *testing.T) {
-	// arisim.Restart drops the WebSockets before it forgets the
-	// registered applications, so a reconnect within that window would
-	// be forgotten too (a real Asterisk is down while it restarts); the
-	// first retry is delayed past it.
-	e := startEnv(t, envOptions{cfg: func(c *configs.Config) { c.ARI.ReconnectMin, c.ARI.ReconnectMax = 300*time.Millisecond, time.Second }})
+	e := startEnv(t, envOptions{})
 	h := e.place(arisim.Caller{Number: "+628120000001", Script: silentAfterMenu()})
 	waitPrompt(t, h, "menu")
 	e.sim.Restart()
 	v := e.wait(h)
-	// Restart drops the WebSocket a moment before the channels vanish;
-	// a hand-off that lands in that moment is a caller put through.
-	if v.HungUpBy != arisim.HungUpByRestart && v.Continued == nil {
-		t.Fatalf("hung up by %q and not continued, want the restart to end it", v.HungUpBy)
+	// A restart takes the channel with it (as a real Asterisk does): the
+	// session's hand-off after the drop meets the new process and a 404.
+	if v.HungUpBy != arisim.HungUpByRestart || v.Continued != nil {
+		t.Fatalf("hung up by %q, continued %v; want the restart to end the call", v.HungUpBy, v.Continued)
 	}
 	evs := e.waitEnded(v.ChannelID)
 	e.waitConnected(2)
