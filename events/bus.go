@@ -34,6 +34,10 @@ type OpenOptions struct {
 	StreamTimeout time.Duration
 	// RequireStream makes a failed stream check an error (workers need it).
 	RequireStream bool
+	// SkipStream leaves the stream alone. Admin commands set it: they work
+	// on the stream the running system made and must not create it or
+	// change its limits to match their own (possibly different) config.
+	SkipStream bool
 }
 
 // Bus is one siaga112 role's link to NATS: the connection, its JetStream
@@ -52,7 +56,8 @@ type Bus struct {
 
 // Open connects a role to NATS as cfg says: the external server(s) in
 // cfg.URL, or else the embedded server (started here or attached to, per
-// opts.Embedded), and makes sure the SIAGA112_CALLS stream exists.
+// opts.Embedded), and makes sure the SIAGA112_CALLS stream exists (unless
+// opts.SkipStream).
 func Open(ctx context.Context, cfg configs.NATS, opts OpenOptions, log *slog.Logger) (*Bus, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -85,6 +90,9 @@ func Open(ctx context.Context, cfg configs.NATS, opts OpenOptions, log *slog.Log
 		return nil, fmt.Errorf("events: jetstream: %w", err)
 	}
 	b.JS = js
+	if opts.SkipStream {
+		return b, nil
+	}
 	timeout := opts.StreamTimeout
 	if timeout <= 0 {
 		timeout = 5 * time.Second

@@ -165,7 +165,7 @@ func TestClusterNodeLoss(t *testing.T) {
 		ivrs = append(ivrs, e)
 	}
 
-	leader := streamLeader(t, workers.JetStream(), srvs)
+	leader := streamLeader(t, workers.Bus().JS, srvs)
 	// Stop the stream's leader once a third of the calls are classified.
 	const calls = 60
 	lost := make(chan string, 1)
@@ -179,7 +179,7 @@ func TestClusterNodeLoss(t *testing.T) {
 	}()
 
 	o := Options{
-		Target: NewSimTarget(ivrs[0].Sim, ivrs[1].Sim), Probe: probe, JS: workers.JetStream(),
+		Target: NewSimTarget(ivrs[0].Sim, ivrs[1].Sim), Probe: probe, Bus: workers.Bus(),
 		Mix: Mix{KindFire: 2, KindMedical: 2, KindOperator: 1, KindVoice: 1, KindSilentHelp: 1,
 			KindSilent: 1, KindChild: 2, KindInvalid: 1, KindPrankster: 5},
 		Calls: calls, Concurrency: 20, Rate: 15, PranksterPool: 2,
@@ -232,7 +232,7 @@ func TestClusterNodeLoss(t *testing.T) {
 		}
 	}
 	after, err := Run(context.Background(), Options{
-		Target: NewSimTarget(ivrs[1].Sim), Probe: probe, JS: workers.JetStream(),
+		Target: NewSimTarget(ivrs[1].Sim), Probe: probe, Bus: workers.Bus(),
 		Mix: Mix{KindPrankster: 1}, Calls: 1, Rate: 10, PranksterPool: 2, RunID: 1,
 		CallTimeout: waitMax, SettleTimeout: waitMax,
 	})

@@ -136,7 +136,7 @@ func StartSim(ctx context.Context, o SimOptions) (_ *SimEnv, err error) {
 	}()
 	wctx, wcancel := context.WithTimeout(ctx, startTimeout)
 	defer wcancel()
-	if err := e.Probe.Watch(runCtx, e.Stack.JetStream()); err != nil {
+	if err := e.Probe.Watch(runCtx, e.Stack.Bus()); err != nil {
 		return nil, err
 	}
 	if err := waitReady(wctx, e); err != nil {
@@ -179,7 +179,7 @@ func waitReady(ctx context.Context, e *SimEnv) error {
 // publisher's counters.
 func (e *SimEnv) Options() Options {
 	return Options{
-		Target: e.Target, Probe: e.Probe, JS: e.Stack.JetStream(), ClockScale: e.scale,
+		Target: e.Target, Probe: e.Probe, Bus: e.Stack.Bus(), ClockScale: e.scale,
 		IVRStats: e.Stack.IVR().Stats, PublisherStats: e.Stack.Publisher().Stats,
 	}
 }

@@ -2,13 +2,10 @@ package loadtest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/events"
@@ -266,36 +263,20 @@ func (pp *probePublisher) Publish(ctx context.Context, e events.Envelope) error 
 // ctx ends. It returns once the consumer is set up; consumption goes on in
 // the background and stops with ctx. Only the first call watches: a probe
 // shared by several IVRs on one stream must see each event once.
-func (p *Probe) Watch(ctx context.Context, js jetstream.JetStream) error {
+func (p *Probe) Watch(ctx context.Context, bus *events.Bus) error {
 	if p.watching.Swap(true) {
 		return nil
 	}
-	cons, err := js.OrderedConsumer(ctx, events.StreamName, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{events.SubjectAllCalls},
-		DeliverPolicy:  jetstream.DeliverNewPolicy,
-	})
-	if err != nil {
+	if err := bus.Follow(ctx, []string{events.SubjectAllCalls}, func(e events.Envelope) {
+		p.observe(e, time.Now())
+	}); err != nil {
 		return fmt.Errorf("loadtest: watch stream: %w", err)
 	}
-	cc, err := cons.Consume(func(m jetstream.Msg) {
-		p.observe(m.Data(), time.Now())
-	})
-	if err != nil {
-		return fmt.Errorf("loadtest: watch stream: %w", err)
-	}
-	go func() {
-		<-ctx.Done()
-		cc.Stop()
-	}()
 	return nil
 }
 
 // observe notes one stored event.
-func (p *Probe) observe(data []byte, at time.Time) {
-	e, err := events.Decode(data)
-	if err != nil {
-		return
-	}
+func (p *Probe) observe(e events.Envelope, at time.Time) {
 	p.stored.Add(1)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -323,72 +304,17 @@ func (p *Probe) observe(data []byte, at time.Time) {
 // Audit reads the whole stream and counts, for each call id in ids, the
 // distinct events stored. It is the authority on lost events: unlike Watch
 // it does not depend on having been running all along.
-func Audit(ctx context.Context, js jetstream.JetStream, ids map[string]bool) (map[string]int, error) {
-	stream, err := js.Stream(ctx, events.StreamName)
-	if err != nil {
-		return nil, fmt.Errorf("loadtest: audit: %w", err)
-	}
-	info, err := stream.Info(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("loadtest: audit: %w", err)
-	}
-	last := info.State.LastSeq
+func Audit(ctx context.Context, bus *events.Bus, ids map[string]bool) (map[string]int, error) {
 	counts := make(map[string]int)
-	if info.State.Msgs == 0 {
-		return counts, nil
-	}
-	cons, err := js.OrderedConsumer(ctx, events.StreamName, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{events.SubjectAllCalls},
+	seen := make(map[string]bool)
+	err := bus.ReadAll(ctx, []string{events.SubjectAllCalls}, func(e events.Envelope) {
+		if ids[e.CallID] && !seen[e.ID] {
+			seen[e.ID] = true
+			counts[e.CallID]++
+		}
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loadtest: audit: %w", err)
 	}
-	it, err := cons.Messages()
-	if err != nil {
-		return nil, fmt.Errorf("loadtest: audit: %w", err)
-	}
-	defer it.Stop()
-	seen := make(map[string]bool)
-	for {
-		// The filter skips blocklist messages, so the last call event may
-		// come before last; the consumer's pending count says when done.
-		m, err := nextMsg(ctx, it)
-		if err != nil {
-			return nil, fmt.Errorf("loadtest: audit: %w", err)
-		}
-		md, err := m.Metadata()
-		if err != nil {
-			return nil, fmt.Errorf("loadtest: audit: %w", err)
-		}
-		if e, err := events.Decode(m.Data()); err == nil && ids[e.CallID] && !seen[e.ID] {
-			seen[e.ID] = true
-			counts[e.CallID]++
-		}
-		if md.Sequence.Stream >= last || md.NumPending == 0 {
-			return counts, nil
-		}
-	}
-}
-
-// errAuditTimeout is returned when the stream stops delivering mid-audit.
-var errAuditTimeout = errors.New("stream stopped delivering")
-
-// nextMsg waits for the iterator's next message, giving up with ctx.
-func nextMsg(ctx context.Context, it jetstream.MessagesContext) (jetstream.Msg, error) {
-	type res struct {
-		m   jetstream.Msg
-		err error
-	}
-	ch := make(chan res, 1)
-	go func() {
-		m, err := it.Next()
-		ch <- res{m, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.m, r.err
-	case <-ctx.Done():
-		it.Stop()
-		return nil, fmt.Errorf("%w: %w", errAuditTimeout, ctx.Err())
-	}
+	return counts, nil
 }

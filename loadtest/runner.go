@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/events"
 )
@@ -30,8 +28,8 @@ type Options struct {
 	// Probe must wrap the IVR's flow and publisher and Watch the stream
 	// before Run.
 	Probe *Probe
-	// JS is used for the final audit of the stream.
-	JS jetstream.JetStream
+	// Bus is used for the final audit of the stream.
+	Bus *events.Bus
 	// Mix of callers (default DefaultMix).
 	Mix Mix
 	// Calls is how many calls to place; 0 means until Duration or ctx.
@@ -301,10 +299,10 @@ func audit(ctx context.Context, o Options, st *runState, s *Summary) {
 	ids := st.ids
 	st.mu.Unlock()
 	var stored map[string]int
-	if o.JS != nil && len(ids) > 0 && !o.Forget {
+	if o.Bus != nil && len(ids) > 0 && !o.Forget {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.SettleTimeout)
 		var err error
-		stored, err = Audit(actx, o.JS, ids)
+		stored, err = Audit(actx, o.Bus, ids)
 		cancel()
 		if err != nil {
 			st.fail("audit of the stream: %v", err)

@@ -10,8 +10,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/siaga112/siaga112/blocklist"
@@ -26,15 +24,9 @@ const adminTimeout = 10 * time.Second
 // blocklistShutdownTimeout bounds the HTTP shutdown of `worker blocklist --listen`.
 const blocklistShutdownTimeout = 5 * time.Second
 
-// adminURL is where admin commands find NATS: nats.url, else the embedded
-// server of the running siaga112 on nats.embedded.listen. A CLI never starts
-// its own embedded server: it would compete for the data directory.
-func adminURL(cfg configs.Config) string {
-	if cfg.NATS.URL != "" {
-		return cfg.NATS.URL
-	}
-	return "nats://" + cfg.NATS.Embedded.Listen
-}
+// workerStreamTimeout bounds a worker's stream check at start: a worker
+// cannot run without the stream, so it fails rather than wait for ever.
+const workerStreamTimeout = 10 * time.Second
 
 // checkNumber normalises raw before any connection is made, so that a typo
 // is reported as such even when NATS is not reachable.
@@ -55,37 +47,36 @@ func checkNumber(a *app, cmd *cobra.Command, raw string) error {
 
 // adminSession is a short-lived connection with the blocklist tools on it.
 type adminSession struct {
-	nc    *nats.Conn
-	js    jetstream.JetStream
+	bus   *events.Bus
 	admin *blocklist.Admin
 }
 
 // openAdmin connects for one admin command; close the session when done.
+// It finds NATS at nats.url, else attaches to the embedded server of the
+// running siaga112 on nats.embedded.listen: a CLI never starts its own
+// embedded server (it would compete for the data directory), and it leaves
+// the stream as the running system made it.
 func openAdmin(ctx context.Context, cfg configs.Config, log *slog.Logger) (*adminSession, error) {
 	policy, err := blocklist.NewPolicy(cfg.Blocklist)
 	if err != nil {
 		return nil, err
 	}
-	url := adminURL(cfg)
-	nc, err := events.Connect(ctx, cfg.NATS, url, "siaga112-admin", log)
+	bus, err := events.Open(ctx, cfg.NATS, events.OpenOptions{
+		Name: "siaga112-admin", Embedded: events.EmbeddedAttach, SkipStream: true,
+	}, log)
 	if err != nil {
 		return nil, err
 	}
-	js, err := jetstream.New(nc)
+	kv, err := blocklist.OpenBucket(ctx, bus.JS, cfg.NATS.Stream.Replicas)
 	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("jetstream: %w", err)
-	}
-	kv, err := blocklist.OpenBucket(ctx, js, cfg.NATS.Stream.Replicas)
-	if err != nil {
-		nc.Close()
-		return nil, fmt.Errorf("%w (is NATS running at %s?)", err, url)
+		bus.Close()
+		return nil, fmt.Errorf("%w (is NATS running at %s?)", err, bus.URL)
 	}
 	store := blocklist.NewStore(kv, policy, log)
-	return &adminSession{nc: nc, js: js, admin: blocklist.NewAdmin(store, blocklist.JSPublisher{JS: js}, log)}, nil
+	return &adminSession{bus: bus, admin: blocklist.NewAdmin(store, blocklist.JSPublisher{JS: bus.JS}, log)}, nil
 }
 
-func (s *adminSession) close() { s.nc.Close() }
+func (s *adminSession) close() { s.bus.Close() }
 
 // withAdmin loads the configuration, opens a session bounded by
 // adminTimeout and runs fn in it.
@@ -296,27 +287,14 @@ func runBlocklistWorker(ctx context.Context, cfg configs.Config, listen string, 
 	if err != nil {
 		return err
 	}
-	url := cfg.NATS.URL
-	if url == "" {
-		emb, err := events.StartEmbedded(cfg.NATS.Embedded, log)
-		if err != nil {
-			return err
-		}
-		defer emb.Shutdown()
-		url = emb.ClientURL()
-	}
-	nc, err := events.Connect(ctx, cfg.NATS, url, "siaga112-blocklist", log)
+	bus, err := events.Open(ctx, cfg.NATS, events.OpenOptions{
+		Name: "siaga112-blocklist", Embedded: events.EmbeddedStart, StreamTimeout: workerStreamTimeout, RequireStream: true,
+	}, log)
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("blocklist worker: jetstream: %w", err)
-	}
-	if _, err := events.EnsureStream(ctx, js, cfg.NATS.Stream); err != nil {
-		return err
-	}
+	defer bus.Close()
+	js := bus.JS
 	kv, err := blocklist.OpenBucket(ctx, js, cfg.NATS.Stream.Replicas)
 	if err != nil {
 		return err

@@ -244,7 +244,7 @@ func startARITarget(ctx context.Context, cfg configs.Config, log *slog.Logger, f
 	runErr := make(chan error, 1)
 	go func() { runErr <- srv.Run(runCtx) }()
 	stop := func() error { cancel(); return <-runErr }
-	if err := probe.Watch(runCtx, srv.JetStream()); err != nil {
+	if err := probe.Watch(runCtx, srv.Bus()); err != nil {
 		return loadtest.Options{}, nil, errors.Join(err, stop())
 	}
 	if err := waitConnected(ctx, srv); err != nil {
@@ -253,7 +253,7 @@ func startARITarget(ctx context.Context, cfg configs.Config, log *slog.Logger, f
 	target := loadtest.NewARITarget(node, probe, cfg.ARI.RequestTimeout, rand.Uint32())
 	target.Vars = f.vars
 	return loadtest.Options{
-		Target: target, Probe: probe, JS: srv.JetStream(), ClockScale: 1,
+		Target: target, Probe: probe, Bus: srv.Bus(), ClockScale: 1,
 		IVRStats: srv.IVR().Stats, PublisherStats: srv.Publisher().Stats,
 	}, stop, nil
 }

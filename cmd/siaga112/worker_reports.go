@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
 
 	"github.com/siaga112/siaga112/configs"
@@ -63,27 +61,16 @@ func runReports(ctx context.Context, cfg configs.Config, log *slog.Logger) error
 	if err != nil {
 		return fmt.Errorf("reports.time_zone: %w", err)
 	}
-	url := cfg.NATS.URL
-	if url == "" {
-		emb, err := events.StartEmbedded(cfg.NATS.Embedded, log)
-		if err != nil {
-			return err
-		}
-		defer emb.Shutdown()
-		url = emb.ClientURL()
-	}
-	nc, err := events.Connect(ctx, cfg.NATS, url, "siaga112-reports", log)
+	bus, err := events.Open(ctx, cfg.NATS, events.OpenOptions{
+		Name: "siaga112-reports", Embedded: events.EmbeddedStart, StreamTimeout: workerStreamTimeout, RequireStream: true,
+	}, log)
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("reports: jetstream: %w", err)
-	}
+	defer bus.Close()
 
 	agg := reports.NewAggregator(reports.Options{Location: loc, RecentCalls: cfg.Reports.RecentCalls, Retention: cfg.Reports.Retention})
-	worker := reports.NewWorker(js, agg, reports.WorkerConfig{
+	worker := reports.NewWorker(bus.JS, agg, reports.WorkerConfig{
 		Durable: cfg.Reports.Durable, Stream: cfg.NATS.Stream, Consumer: cfg.NATS.Consumer,
 	}, log)
 	srv, err := reports.NewServer(agg, reports.ServerConfig{
@@ -98,8 +85,8 @@ func runReports(ctx context.Context, cfg configs.Config, log *slog.Logger) error
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		checks := map[string]string{"nats": "ok", "reports": "ok"}
 		status := http.StatusOK
-		if s := nc.Status(); s != nats.CONNECTED {
-			checks["nats"], status = s.String(), http.StatusServiceUnavailable
+		if err := bus.Health(r.Context()); err != nil {
+			checks["nats"], status = err.Error(), http.StatusServiceUnavailable
 		}
 		if err := worker.Health(r.Context()); err != nil {
 			checks["reports"], status = err.Error(), http.StatusServiceUnavailable

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
-
-	"github.com/nats-io/nats.go"
 )
 
 // healthTimeout bounds the NATS requests a health check makes (worker lag).
@@ -41,10 +39,13 @@ func (s *Stack) Health(ctx context.Context) Health {
 		h.OK = h.OK && c.OK
 	}
 
-	st := s.nc.Status()
-	add("nats", Check{OK: st == nats.CONNECTED, Status: statusWord(st), Detail: map[string]any{
-		"url": s.nc.ConnectedUrlRedacted(), "embedded": s.emb != nil,
-	}})
+	natsCheck := Check{OK: true, Status: "ok", Detail: map[string]any{
+		"url": s.bus.Conn.ConnectedUrlRedacted(), "embedded": s.cfg.NATS.URL == "",
+	}}
+	if err := s.bus.Health(ctx); err != nil {
+		natsCheck.OK, natsCheck.Status = false, err.Error()
+	}
+	add("nats", natsCheck)
 
 	if s.ivr != nil {
 		nodes := s.ivr.Health()
@@ -95,14 +96,6 @@ func (s *Stack) Health(ctx context.Context) Health {
 		add("reports", c)
 	}
 	return h
-}
-
-// statusWord names a NATS connection status in lower case for /healthz.
-func statusWord(st nats.Status) string {
-	if st == nats.CONNECTED {
-		return "ok"
-	}
-	return st.String()
 }
 
 // serveHealth is GET /healthz: 200 with every check OK, else 503, with the

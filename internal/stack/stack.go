@@ -22,8 +22,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/siaga112/siaga112/ari"
@@ -102,9 +100,7 @@ type Stack struct {
 	log   *slog.Logger
 	roles Roles
 
-	emb *events.Embedded
-	nc  *nats.Conn
-	js  jetstream.JetStream
+	bus *events.Bus
 
 	pub   *events.Publisher // IVR role only
 	cache *blocklist.Cache  // IVR role only
@@ -117,7 +113,6 @@ type Stack struct {
 	rWorker  *reports.Worker     // Reports role only
 	ln       net.Listener        // HTTP role only
 	hs       *http.Server        // HTTP role only
-	natsURL  string
 	closeMu  sync.Mutex
 	closed   bool
 	ran      bool
@@ -147,36 +142,16 @@ func New(ctx context.Context, o Options) (_ *Stack, err error) {
 	}()
 	cfg := o.Config
 
-	s.natsURL = cfg.NATS.URL
-	if s.natsURL == "" {
-		emb, err := events.StartEmbedded(cfg.NATS.Embedded, log)
-		if err != nil {
-			return nil, err
-		}
-		s.onRelease(emb.Shutdown)
-		s.emb, s.natsURL = emb, emb.ClientURL()
-	}
-	s.nc, err = events.Connect(ctx, cfg.NATS, s.natsURL, name, log)
+	// An IVR alone must take calls while NATS is down: its events wait in
+	// the spool. The workers cannot do anything without the stream.
+	s.bus, err = events.Open(ctx, cfg.NATS, events.OpenOptions{
+		Name: name, Embedded: events.EmbeddedStart, StreamTimeout: streamCheckTimeout,
+		RequireStream: o.Roles.Blocklist || o.Roles.Reports,
+	}, log)
 	if err != nil {
 		return nil, err
 	}
-	s.onRelease(s.nc.Close)
-	s.js, err = jetstream.New(s.nc)
-	if err != nil {
-		return nil, fmt.Errorf("stack: jetstream: %w", err)
-	}
-
-	sctx, cancel := context.WithTimeout(ctx, streamCheckTimeout)
-	_, serr := events.EnsureStream(sctx, s.js, cfg.NATS.Stream)
-	cancel()
-	if serr != nil {
-		// An IVR alone must take calls while NATS is down: its events wait
-		// in the spool. The workers cannot do anything without the stream.
-		if o.Roles.Blocklist || o.Roles.Reports {
-			return nil, serr
-		}
-		log.Warn("event stream not checked; events are spooled until NATS answers", "error", serr)
-	}
+	s.onRelease(s.bus.Close)
 
 	if o.Roles.IVR {
 		if err := s.buildIVR(o); err != nil {
@@ -203,7 +178,7 @@ func New(ctx context.Context, o Options) (_ *Stack, err error) {
 
 func (s *Stack) buildIVR(o Options) error {
 	cfg := s.cfg
-	pub, err := events.NewPublisher(s.js, cfg.NATS, s.log)
+	pub, err := events.NewPublisher(s.bus.JS, cfg.NATS, s.log)
 	if err != nil {
 		return err
 	}
@@ -211,7 +186,7 @@ func (s *Stack) buildIVR(o Options) error {
 	// Registered so a failed New still closes the spool file; Run closes
 	// the publisher itself, in its place in the shutdown order.
 	s.onRelease(func() { s.closePublisher(context.Background()) })
-	s.cache = blocklist.NewCache(s.js, cfg.NATS.Stream.Replicas, cfg.Blocklist.DefaultCountry, s.log)
+	s.cache = blocklist.NewCache(s.bus.JS, cfg.NATS.Stream.Replicas, cfg.Blocklist.DefaultCountry, s.log)
 	flow, err := flows.New(cfg.IVR, nil, s.log)
 	if err != nil {
 		return err
@@ -236,14 +211,14 @@ func (s *Stack) buildBlocklist(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	kv, err := blocklist.OpenBucket(ctx, s.js, cfg.NATS.Stream.Replicas)
+	kv, err := blocklist.OpenBucket(ctx, s.bus.JS, cfg.NATS.Stream.Replicas)
 	if err != nil {
 		return err
 	}
 	s.store = blocklist.NewStore(kv, policy, s.log)
 	// The worker's announcements go straight to JetStream: the spool
 	// belongs to the IVR's publisher and a worker cannot work without NATS.
-	s.blWorker, err = blocklist.NewWorker(ctx, s.js, s.store, blocklist.JSPublisher{JS: s.js}, cfg.NATS, s.log)
+	s.blWorker, err = blocklist.NewWorker(ctx, s.bus.JS, s.store, blocklist.JSPublisher{JS: s.bus.JS}, cfg.NATS, s.log)
 	return err
 }
 
@@ -254,7 +229,7 @@ func (s *Stack) buildReports() error {
 		return fmt.Errorf("reports.time_zone: %w", err)
 	}
 	s.agg = reports.NewAggregator(reports.Options{Location: loc, RecentCalls: cfg.Reports.RecentCalls, Retention: cfg.Reports.Retention})
-	s.rWorker = reports.NewWorker(s.js, s.agg, reports.WorkerConfig{
+	s.rWorker = reports.NewWorker(s.bus.JS, s.agg, reports.WorkerConfig{
 		Durable: cfg.Reports.Durable, Stream: cfg.NATS.Stream, Consumer: cfg.NATS.Consumer,
 	}, s.log)
 	return nil
@@ -280,7 +255,7 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 		srv.Register(mux)
 	}
 	if s.store != nil {
-		admin := blocklist.NewAdmin(s.store, blocklist.JSPublisher{JS: s.js}, s.log)
+		admin := blocklist.NewAdmin(s.store, blocklist.JSPublisher{JS: s.bus.JS}, s.log)
 		blocklist.NewAPI(admin, s.cfg.HTTP.AdminToken, s.log).Register(mux)
 	}
 	mux.HandleFunc("GET /healthz", s.serveHealth)
@@ -346,13 +321,10 @@ func (s *Stack) HTTPAddr() string {
 
 // NATSURL is the URL the server connected to (the embedded server's when
 // nats.url is empty).
-func (s *Stack) NATSURL() string { return s.natsURL }
+func (s *Stack) NATSURL() string { return s.bus.URL }
 
-// JetStream is the server's JetStream context.
-func (s *Stack) JetStream() jetstream.JetStream { return s.js }
-
-// Conn is the server's NATS connection.
-func (s *Stack) Conn() *nats.Conn { return s.nc }
+// Bus is the server's link to NATS: its connection and JetStream context.
+func (s *Stack) Bus() *events.Bus { return s.bus }
 
 // IVR is the IVR (nil without the IVR role).
 func (s *Stack) IVR() *ari.IVR { return s.ivr }
