@@ -49,6 +49,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -65,6 +66,11 @@ const (
 // Options.DedupeIDs is 0. JetStream redelivers within the ack wait, so a
 // window of tens of thousands of events is ample; it costs about 5 MB.
 const DefaultDedupeIDs = 1 << 16
+
+// DefaultCountry is the country calling code national numbers are read in
+// when Options.DefaultCountry is empty (62, Indonesia, like the default of
+// configs.Blocklist.DefaultCountry).
+const DefaultCountry = "62"
 
 // MaxBuckets bounds the buckets one Stats query may return.
 const MaxBuckets = 24 * 100
@@ -95,6 +101,10 @@ type Options struct {
 	Retention time.Duration
 	// DedupeIDs is how many event ids are remembered (default DefaultDedupeIDs).
 	DedupeIDs int
+	// DefaultCountry is the country calling code used to bring national
+	// numbers to E.164 (configs.Blocklist.DefaultCountry, so reports and
+	// blocklist agree on who is who; default DefaultCountry).
+	DefaultCountry string
 }
 
 // CallRecord is what the reports know about one call.
@@ -162,6 +172,8 @@ type CallFilter struct {
 	Type     string
 	// Number matches calls whose number ends with these digits (non-digits
 	// are ignored on both sides), so "7890" and "+62 812-3456-7890" both work.
+	// A whole number in national or international form ("0812 3456 7890",
+	// "0062812...") also matches, since stored numbers are E.164.
 	Number string
 	// Limit caps the result (0 = no cap beyond the ring).
 	Limit int
@@ -262,6 +274,7 @@ type callState struct {
 type Aggregator struct {
 	loc       *time.Location
 	retention time.Duration
+	country   string // default country calling code for Normalize
 
 	mu sync.Mutex
 	// The fields below are guarded by mu.
@@ -291,8 +304,11 @@ func NewAggregator(o Options) *Aggregator {
 	if o.DedupeIDs <= 0 {
 		o.DedupeIDs = DefaultDedupeIDs
 	}
+	if o.DefaultCountry == "" {
+		o.DefaultCountry = DefaultCountry
+	}
 	return &Aggregator{
-		loc: o.Location, retention: o.Retention,
+		loc: o.Location, retention: o.Retention, country: o.DefaultCountry,
 		buckets: map[int64]*bucket{}, calls: map[string]*callState{},
 		ring: make([]string, 0, o.RecentCalls), seen: map[string]struct{}{},
 		seenRing: make([]string, 0, o.DedupeIDs), blocked: map[string]BlockedNumber{},
@@ -519,12 +535,13 @@ func (a *Aggregator) setOverride(cs *callState, b *bucket) {
 // newCall makes the record of a call seen for the first time, counts it and
 // puts it in the ring, evicting the oldest record when the ring is full.
 func (a *Aggregator) newCall(e events.Envelope) *callState {
+	number := a.normalize(e.Caller.Number)
 	cs := &callState{
-		rec: CallRecord{CallID: e.CallID, Node: e.Node, Number: e.Caller.Number, Started: e.Time},
+		rec: CallRecord{CallID: e.CallID, Node: e.Node, Number: number, Started: e.Time},
 		key: a.hourStart(e.Time).Unix(),
 	}
 	if e.Caller.Presentation != events.PresentationRestricted {
-		cs.number = e.Caller.Number
+		cs.number = number
 	}
 	a.calls[e.CallID] = cs
 	if len(a.ring) < cap(a.ring) {
@@ -577,6 +594,9 @@ func (a *Aggregator) bucketFor(key int64) *bucket {
 }
 
 func (a *Aggregator) applyBlock(e events.Envelope, d events.BlocklistChanged) {
+	// The blocklist publishes E.164 already; normalising again makes a block
+	// and its lift meet even if some publisher sent another form.
+	d.Number = a.normalize(d.Number)
 	if d.Number == "" {
 		return
 	}
@@ -589,6 +609,40 @@ func (a *Aggregator) applyBlock(e events.Envelope, d events.BlocklistChanged) {
 		since = old.Since
 	}
 	a.blocked[d.Number] = BlockedNumber{Number: d.Number, Until: *d.Until, Strikes: d.Strikes, Reason: d.Reason, Since: since}
+}
+
+// normalize returns raw in E.164 form, "" for a withheld or anonymous
+// caller, and raw without surrounding space when it is not a phone number
+// (kept rather than dropped, so the call can still be found).
+func (a *Aggregator) normalize(raw string) string {
+	n, err := blocklist.Normalize(raw, a.country)
+	switch {
+	case err != nil:
+		return strings.TrimSpace(raw)
+	case n.IsAnonymous():
+		return ""
+	}
+	return n.E164
+}
+
+// numberSuffixes returns the digit strings a stored number may end with to
+// match the filter q: q's own digits (a masked "7890" or a whole E.164
+// number) and, when q reads as a whole number in another form ("0812...",
+// "0062812..."), the digits of its E.164 form. Both are tried because a
+// short suffix starting with 0 ("0003") would otherwise be taken for a
+// national number. Nil means no number filter.
+func (a *Aggregator) numberSuffixes(q string) []string {
+	d := digits(q)
+	if d == "" {
+		return nil
+	}
+	out := []string{d}
+	if n, err := blocklist.Normalize(q, a.country); err == nil && !n.IsAnonymous() {
+		if e := digits(n.E164); e != d {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // hourStart is the start of t's local hour. It works on the zone offset, so
@@ -735,7 +789,7 @@ func round2(v float64) float64 { return math.Round(v*100) / 100 }
 
 // Calls returns the calls in memory that match f, newest first.
 func (a *Aggregator) Calls(f CallFilter) []CallRecord {
-	want := digits(f.Number)
+	want := a.numberSuffixes(f.Number)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var out []CallRecord
@@ -751,7 +805,7 @@ func (a *Aggregator) Calls(f CallFilter) []CallRecord {
 			!f.To.IsZero() && !r.Started.Before(f.To),
 			f.Outcome != "" && !(r.Outcome == f.Outcome || f.Outcome == OutcomeInProgress && r.Outcome == ""),
 			f.Type != "" && r.EmergencyType != f.Type,
-			want != "" && !strings.HasSuffix(digits(r.Number), want):
+			want != nil && !hasAnySuffix(digits(r.Number), want):
 			continue
 		}
 		if !f.Unmasked {
@@ -870,6 +924,15 @@ func MaskNumber(n string) string {
 		return "****"
 	}
 	return "****" + string(r[len(r)-4:])
+}
+
+func hasAnySuffix(s string, suffixes []string) bool {
+	for _, x := range suffixes {
+		if strings.HasSuffix(s, x) {
+			return true
+		}
+	}
+	return false
 }
 
 func digits(s string) string {

@@ -3,6 +3,7 @@ package reports
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -525,5 +526,127 @@ func BenchmarkStats30Days(b *testing.B) {
 			b.Fatal(err)
 		}
 		_ = a.TopCallers(t0.Add(-30*24*time.Hour), t0, 10, false)
+	}
+}
+
+// TestNumberForms: one caller presented in several forms is one caller, for
+// the top callers and for the number filter, and withheld callers never
+// become repeat callers.
+func TestNumberForms(t *testing.T) {
+	const e164 = "+6281100000001"
+	forms := []string{e164, "081100000001", "6281100000001", "0062 811-0000-0001", "sip:081100000001@trunk", " +62 (811) 0000 0001 "}
+	a := NewAggregator(Options{})
+	for i, n := range forms {
+		applyAll(t, a, callEvents(t, callSpec{id: fmt.Sprint("f", i), number: n, at: t0.Add(time.Duration(i) * time.Minute), outcome: events.OutcomeNoInput, ttc: 16}))
+	}
+	applyAll(t, a, callEvents(t, callSpec{id: "other", number: "081299990002", at: t0, outcome: events.OutcomeEmergency, typ: "fire", ttc: 2}))
+	// Anonymous callers, however they are presented, and a restricted
+	// caller whose number the network still told us: three calls each.
+	withheld := map[string]string{"anonymous": events.PresentationAllowed, "": events.PresentationAllowed,
+		"Withheld": events.PresentationAllowed, "081288880003": events.PresentationRestricted}
+	i := 0
+	for n, pres := range withheld {
+		for range 3 {
+			evs := callEvents(t, callSpec{id: fmt.Sprint("w", i), number: n, at: t0.Add(time.Duration(i) * time.Second), outcome: events.OutcomeNoInput, ttc: 16})
+			for j := range evs {
+				evs[j].Caller.Presentation = pres
+			}
+			applyAll(t, a, evs)
+			i++
+		}
+	}
+
+	t.Run("top callers", func(t *testing.T) {
+		for _, unmasked := range []bool{false, true} {
+			want := []RepeatCaller{{Number: e164, Calls: int64(len(forms)), Prank: int64(len(forms))}}
+			if !unmasked {
+				want[0].Number = "****0001"
+			}
+			if got := a.TopCallers(t0, t0.Add(time.Hour), 10, unmasked); !slices.Equal(got, want) {
+				t.Fatalf("TopCallers(unmasked=%v) = %+v, want %+v", unmasked, got, want)
+			}
+		}
+	})
+
+	t.Run("stored as E.164", func(t *testing.T) {
+		// Anonymous markers leave no number; the restricted caller's number
+		// is kept for the record (it is just not a repeat caller).
+		got := map[string]int{}
+		for _, c := range a.Calls(CallFilter{Unmasked: true}) {
+			got[c.Number]++
+		}
+		want := map[string]int{e164: len(forms), "+6281299990002": 1, "": 9, "+6281288880003": 3}
+		if !maps.Equal(got, want) {
+			t.Fatalf("stored numbers %v, want %v", got, want)
+		}
+	})
+
+	tests := []struct {
+		name, query string
+		unmasked    bool
+		want        int
+		wantNumber  string
+	}{
+		{"E.164", e164, true, len(forms), e164},
+		{"national", "081100000001", true, len(forms), e164},
+		{"national with separators", "0811-0000-0001", true, len(forms), e164},
+		{"international without plus", "6281100000001", true, len(forms), e164},
+		{"00 prefix", "0062811 0000 0001", true, len(forms), e164},
+		{"without trunk prefix", "81100000001", true, len(forms), e164},
+		{"last 4 digits masked", "0001", false, len(forms), "****0001"},
+		{"other number", "0812 9999 0002", true, 1, "+6281299990002"},
+		{"restricted caller found by admin", "081288880003", true, 3, "+6281288880003"},
+		{"unknown number", "081100000009", true, 0, ""},
+	}
+	for _, tc := range tests {
+		t.Run("filter "+tc.name, func(t *testing.T) {
+			got := a.Calls(CallFilter{Number: tc.query, Unmasked: tc.unmasked})
+			if len(got) != tc.want {
+				t.Fatalf("Calls(number %q) = %d calls, want %d", tc.query, len(got), tc.want)
+			}
+			for _, c := range got {
+				if c.Number != tc.wantNumber {
+					t.Fatalf("call %s number %q, want %q", c.CallID, c.Number, tc.wantNumber)
+				}
+			}
+		})
+	}
+}
+
+// TestNumberCountry: national numbers are read in Options.DefaultCountry.
+func TestNumberCountry(t *testing.T) {
+	tests := []struct {
+		country, presented, want string
+	}{
+		{"", "081234567890", "+6281234567890"},
+		{"62", "081234567890", "+6281234567890"},
+		{"44", "07700 900123", "+447700900123"},
+		{"44", "+6281234567890", "+6281234567890"},
+		{"62", "not-a-number", "not-a-number"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.country+" "+tc.presented, func(t *testing.T) {
+			a := NewAggregator(Options{DefaultCountry: tc.country})
+			applyAll(t, a, callEvents(t, callSpec{id: "c", number: tc.presented, at: t0, outcome: events.OutcomeEmergency, typ: "fire", ttc: 2}))
+			got := a.Calls(CallFilter{Number: tc.presented, Unmasked: true})
+			if len(got) != 1 || got[0].Number != tc.want {
+				t.Fatalf("Calls(number %q) = %+v, want one call with %q", tc.presented, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestBlockedNumberForms: a block and its lift published in different forms
+// are one number.
+func TestBlockedNumberForms(t *testing.T) {
+	a := NewAggregator(Options{})
+	until := t0.Add(time.Hour)
+	applyAll(t, a, []events.Envelope{ev(t, events.TypeBlocklistChanged, "", "", t0, events.BlocklistChanged{Number: "081100000001", Until: &until, Strikes: 3, Reason: "strikes"})})
+	if b := a.Blocked(t0, true); len(b) != 1 || b[0].Number != "+6281100000001" {
+		t.Fatalf("Blocked = %+v, want +6281100000001", b)
+	}
+	applyAll(t, a, []events.Envelope{ev(t, events.TypeBlocklistChanged, "", "", t0.Add(time.Minute), events.BlocklistChanged{Number: "+6281100000001", Reason: "lifted"})})
+	if b := a.Blocked(t0, true); len(b) != 0 {
+		t.Fatalf("Blocked after lift = %+v, want none", b)
 	}
 }

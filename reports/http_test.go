@@ -190,6 +190,18 @@ func TestAPICalls(t *testing.T) {
 				t.Fatalf("calls %+v", r.Calls)
 			}
 		}},
+		{"national form with token", "number=0812-3450-0003", true, 200, "", func(t *testing.T, r resp) {
+			want := len(agg.Calls(CallFilter{Number: "+6281234500003"}))
+			if r.Count == 0 || r.Count != want {
+				t.Fatalf("count %d, want %d (as for the E.164 form)", r.Count, want)
+			}
+			for _, c := range r.Calls {
+				if c.Number != "+6281234500003" {
+					t.Fatalf("number %q", c.Number)
+				}
+			}
+		}},
+		{"national form needs token", "number=081234500003", false, 403, "number", nil},
 		{"bad outcome", "outcome=prank", false, 400, "outcome", nil},
 		{"bad limit", "limit=0", false, 400, "limit", nil},
 		{"bad from", "from=now", false, 400, "from", nil},
