@@ -243,17 +243,28 @@ func invalidForControl(state string) bool {
 	return false
 }
 
+// lockChannel returns the channel with this id, locked, unless it is unknown
+// or already gone.
+func (s *Server) lockChannel(id string) (*channel, bool) {
+	ch, ok := s.channels.get(id)
+	if !ok {
+		return nil, false
+	}
+	ch.mu.Lock()
+	if ch.gone {
+		ch.mu.Unlock()
+		return nil, false
+	}
+	return ch, true
+}
+
 // control finds a channel in Stasis and returns it locked, or the error Asterisk gives.
 func (s *Server) control(id string, checkState bool) (*channel, reply, bool) {
-	ch, ok := s.channels.get(id)
+	ch, ok := s.lockChannel(id)
 	if !ok {
 		return nil, errReply(404, "Channel not found"), false
 	}
-	ch.mu.Lock()
 	switch {
-	case ch.gone:
-		ch.mu.Unlock()
-		return nil, errReply(404, "Channel not found"), false
 	case !ch.inStasis:
 		ch.mu.Unlock()
 		return nil, errReply(409, "Channel not in Stasis application"), false

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -62,6 +63,26 @@ func parseParams(r *http.Request) (*params, error) {
 }
 
 func (p *params) path(name string) string { return p.r.PathValue(name) }
+
+// id returns the id a create request names: in the path
+// (POST /channels/{channelId}) or else, on the route without it, in the query
+// or body. "" means the caller makes one up.
+func (p *params) id(name string) string {
+	if v := p.path(name); v != "" {
+		return v
+	}
+	return p.str(name)
+}
+
+// oneOf returns an enumerated parameter, def when it is absent, and whether
+// the value is one of allowed.
+func (p *params) oneOf(name, def string, allowed ...string) (string, bool) {
+	v := p.str(name)
+	if v == "" {
+		v = def
+	}
+	return v, slices.Contains(allowed, v)
+}
 
 // str returns a parameter as a string; JSON numbers and booleans are rendered.
 func (p *params) str(name string) string {

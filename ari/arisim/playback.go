@@ -264,10 +264,8 @@ func (s *Server) mediaLength(uri, lang string) (time.Duration, bool) {
 	case "sound":
 		return s.soundLength(rest, lang)
 	case "recording":
-		s.storedMu.RLock()
-		rec := s.stored[rest]
-		s.storedMu.RUnlock()
-		if rec == nil {
+		rec, ok := s.storedRecording(rest)
+		if !ok {
 			return 0, false
 		}
 		return segmentsDuration(rec.segs), true

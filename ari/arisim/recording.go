@@ -214,13 +214,24 @@ func (s *Server) storeRecording(name, format string, segs []segment, ifExists st
 	s.stored[name] = &storedRecording{name: name, format: format, segs: append([]segment(nil), segs...)}
 }
 
+// storedRecording returns a copy of the stored recording called name, taken
+// under storedMu. The copy stays valid after the lock is released because
+// storeRecording never changes segments in place: appending makes a new slice.
+func (s *Server) storedRecording(name string) (storedRecording, bool) {
+	s.storedMu.RLock()
+	defer s.storedMu.RUnlock()
+	rec := s.stored[name]
+	if rec == nil {
+		return storedRecording{}, false
+	}
+	return *rec, true
+}
+
 // StoredRecordingWAV returns a stored recording's file as served by
 // GET /recordings/stored/{name}/file, for assertions in tests.
 func (s *Server) StoredRecordingWAV(name string) ([]byte, bool) {
-	s.storedMu.RLock()
-	rec := s.stored[name]
-	s.storedMu.RUnlock()
-	if rec == nil {
+	rec, ok := s.storedRecording(name)
+	if !ok {
 		return nil, false
 	}
 	return encodeAudio(rec.segs, rec.format), true

@@ -34,15 +34,11 @@ func (s *Server) listChannels(_ *http.Request, _ *params) reply {
 }
 
 func (s *Server) getChannel(_ *http.Request, p *params) reply {
-	ch, ok := s.channels.get(p.path("channelId"))
+	ch, ok := s.lockChannel(p.path("channelId"))
 	if !ok {
 		return errReply(404, "Channel not found")
 	}
-	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	if ch.gone {
-		return errReply(404, "Channel not found")
-	}
 	return okReply(ch.snapLocked())
 }
 
@@ -56,6 +52,37 @@ func parseCallerID(s string) callerIDJSON {
 	return callerIDJSON{Number: s}
 }
 
+// splitEndpoint checks an endpoint parameter ("PJSIP/1000") as Asterisk
+// does and splits it into technology and resource.
+func splitEndpoint(endpoint string) (tech, resource string, rep reply, ok bool) {
+	if endpoint == "" {
+		return "", "", errReply(400, "Endpoint must be specified"), false
+	}
+	tech, resource, ok = strings.Cut(endpoint, "/")
+	if !ok || tech == "" || resource == "" {
+		return "", "", errReply(400, "Endpoint parameter must be in the format tech/resource"), false
+	}
+	return tech, resource, reply{}, true
+}
+
+// addRESTChannel makes the Down channel that POST /channels and
+// /channels/create start with, carrying the request's variables, and
+// registers it under id (or a new unique id). A taken id is a 409.
+func (s *Server) addRESTChannel(p *params, id, tech, resource string, caller callerIDJSON) (*channel, reply, bool) {
+	if id == "" {
+		id = s.newUniqueID()
+	}
+	ch := s.newChannel(id, tech, resource, caller, dialplanJSON{Context: "default", Exten: "s", Priority: 1}, stateDown)
+	for k, v := range p.variables() {
+		ch.vars[k] = v
+		ch.view.Variables[k] = v
+	}
+	if !s.channels.add(id, ch) {
+		return nil, errReply(409, "Channel with given unique ID already exists"), false
+	}
+	return ch, reply{}, true
+}
+
 func splitArgs(a string) []string {
 	if a == "" {
 		return []string{}
@@ -67,17 +94,9 @@ func splitArgs(a string) []string {
 // Options.AnswerDelay, answers, and the channel enters the app (app=) or runs the
 // dialplan (extension/context/priority).
 func (s *Server) originate(_ *http.Request, p *params) reply {
-	id := p.path("channelId")
-	if id == "" {
-		id = p.str("channelId")
-	}
-	endpoint := p.str("endpoint")
-	if endpoint == "" {
-		return errReply(400, "Endpoint must be specified")
-	}
-	tech, resource, ok := strings.Cut(endpoint, "/")
-	if !ok || tech == "" || resource == "" {
-		return errReply(400, "Endpoint parameter must be in the format tech/resource")
+	tech, resource, rep, ok := splitEndpoint(p.str("endpoint"))
+	if !ok {
+		return rep
 	}
 	app, ext := p.str("app"), p.str("extension")
 	if app == "" && ext == "" {
@@ -98,17 +117,9 @@ func (s *Server) originate(_ *http.Request, p *params) reply {
 	if target.Priority <= 0 {
 		target.Priority = 1
 	}
-	if id == "" {
-		id = s.newUniqueID()
-	}
-	ch := s.newChannel(id, tech, resource, parseCallerID(p.str("callerId")),
-		dialplanJSON{Context: "default", Exten: "s", Priority: 1}, stateDown)
-	for k, v := range p.variables() {
-		ch.vars[k] = v
-		ch.view.Variables[k] = v
-	}
-	if !s.channels.add(id, ch) {
-		return errReply(409, "Channel with given unique ID already exists")
+	ch, rep, ok := s.addRESTChannel(p, p.id("channelId"), tech, resource, parseCallerID(p.str("callerId")))
+	if !ok {
+		return rep
 	}
 	ch.mu.Lock()
 	snap := ch.snapLocked()
@@ -148,28 +159,17 @@ func (s *Server) farEndAnswered(ch *channel, app string, args []string, target d
 
 // createChannel is POST /channels/create: a Down channel placed straight into the app.
 func (s *Server) createChannel(_ *http.Request, p *params) reply {
-	endpoint, app := p.str("endpoint"), p.str("app")
-	if endpoint == "" {
-		return errReply(400, "Endpoint must be specified")
+	tech, resource, rep, ok := splitEndpoint(p.str("endpoint"))
+	if !ok {
+		return rep
 	}
+	app := p.str("app")
 	if app == "" {
 		return errReply(400, "Application must be specified")
 	}
-	tech, resource, ok := strings.Cut(endpoint, "/")
-	if !ok || tech == "" || resource == "" {
-		return errReply(400, "Endpoint parameter must be in the format tech/resource")
-	}
-	id := p.str("channelId")
-	if id == "" {
-		id = s.newUniqueID()
-	}
-	ch := s.newChannel(id, tech, resource, callerIDJSON{}, dialplanJSON{Context: "default", Exten: "s", Priority: 1}, stateDown)
-	for k, v := range p.variables() {
-		ch.vars[k] = v
-		ch.view.Variables[k] = v
-	}
-	if !s.channels.add(id, ch) {
-		return errReply(409, "Channel with given unique ID already exists")
+	ch, rep, ok := s.addRESTChannel(p, p.str("channelId"), tech, resource, callerIDJSON{})
+	if !ok {
+		return rep
 	}
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
@@ -329,9 +329,7 @@ const (
 func (s *Server) simpleOp(op simpleOpKind) handlerFunc {
 	return func(_ *http.Request, p *params) reply {
 		if op == opMute || op == opUnmute {
-			switch p.str("direction") {
-			case "", "both", "in", "out":
-			default:
+			if _, ok := p.oneOf("direction", "both", "both", "in", "out"); !ok {
 				return errReply(400, "Invalid direction specified")
 			}
 		}
@@ -381,7 +379,7 @@ func (s *Server) sendDTMF(_ *http.Request, p *params) reply {
 func (s *Server) playOnChannel(_ *http.Request, p *params) reply {
 	media := p.strs("media")
 	if len(media) == 0 {
-		return errReply(400, "media: Missing required parameter")
+		return missingParam("media")
 	}
 	skip, err := p.integer("skipms", 3000)
 	if err != nil {
@@ -392,32 +390,24 @@ func (s *Server) playOnChannel(_ *http.Request, p *params) reply {
 		return rep
 	}
 	defer ch.mu.Unlock()
-	id := p.path("playbackId")
-	if id == "" {
-		id = p.str("playbackId")
-	}
-	if id == "" {
-		id = randomUUID()
-	}
 	lang := p.str("lang")
 	if lang == "" {
 		lang = ch.language
 	}
-	pb := &playback{s: s, id: id, ch: ch, media: media, lang: lang, target: "channel:" + ch.id, state: pbQueued,
-		skip: time.Duration(skip) * time.Millisecond, prompt: -1}
-	s.playbacks.set(id, pb)
-	snap := pb.jsonLocked()
+	pb := s.newPlayback(p, &playback{ch: ch, target: "channel:" + ch.id, media: media, lang: lang,
+		skip: time.Duration(skip) * time.Millisecond})
+	created := createdReply(pb.jsonLocked(), "/playbacks/"+pb.id) // as queued, before it may start
 	ch.enqueueLocked(job{pb: pb})
-	return reply{status: http.StatusCreated, body: snap, location: "/playbacks/" + id}
+	return created
 }
 
 func (s *Server) recordChannel(_ *http.Request, p *params) reply {
 	name, format := p.str("name"), p.str("format")
 	if name == "" {
-		return errReply(400, "name: Missing required parameter")
+		return missingParam("name")
 	}
 	if format == "" {
-		return errReply(400, "format: Missing required parameter")
+		return missingParam("format")
 	}
 	maxDur, err := p.integer("maxDurationSeconds", 0)
 	if err != nil || maxDur < 0 {
@@ -427,20 +417,12 @@ func (s *Server) recordChannel(_ *http.Request, p *params) reply {
 	if err != nil || maxSil < 0 {
 		return errReply(400, "maxSilenceSeconds cannot be negative")
 	}
-	ifExists := p.str("ifExists")
-	switch ifExists {
-	case "":
-		ifExists = "fail"
-	case "fail", "overwrite", "append":
-	default:
+	ifExists, ok := p.oneOf("ifExists", "fail", "fail", "overwrite", "append")
+	if !ok {
 		return errReply(400, "ifExists invalid")
 	}
-	term := p.str("terminateOn")
-	switch term {
-	case "":
-		term = "none"
-	case "none", "any", "*", "#":
-	default:
+	term, ok := p.oneOf("terminateOn", "none", "none", "any", "*", "#")
+	if !ok {
 		return errReply(400, "terminateOn invalid")
 	}
 	if strings.Contains(name, "..") || strings.HasPrefix(name, "/") {
@@ -457,10 +439,7 @@ func (s *Server) recordChannel(_ *http.Request, p *params) reply {
 	if ch.bridge != nil {
 		return errReply(409, "Channel is currently bridged with other channels")
 	}
-	s.storedMu.RLock()
-	_, exists := s.stored[name]
-	s.storedMu.RUnlock()
-	if exists && ifExists == "fail" {
+	if _, exists := s.storedRecording(name); exists && ifExists == "fail" {
 		return errReply(409, "Recording '"+name+"' already exists and can not be overwritten")
 	}
 	rec := &liveRecording{s: s, ch: ch, name: name, format: format, target: "channel:" + ch.id,
@@ -469,9 +448,9 @@ func (s *Server) recordChannel(_ *http.Request, p *params) reply {
 	if !s.liveRecs.add(name, rec) {
 		return errReply(409, "Recording '"+name+"' already exists and can not be overwritten")
 	}
-	snap := rec.jsonLocked()
+	created := createdReply(rec.jsonLocked(), "/recordings/live/"+name) // as queued, before it may start
 	ch.enqueueLocked(job{rec: rec})
-	return reply{status: http.StatusCreated, body: snap, location: "/recordings/live/" + name}
+	return created
 }
 
 func (s *Server) getChannelVar(_ *http.Request, p *params) reply {

@@ -113,78 +113,60 @@ func (s *Server) getApplication(_ *http.Request, p *params) reply {
 
 // ---- playbacks ----
 
-// findPlayback returns a live playback, locked.
-func (s *Server) findPlayback(id string) (*playback, bool) {
-	pb, ok := s.playbacks.get(id)
+// withPlayback runs fn on the playback named in the path, locked, or answers
+// 404 as Asterisk does for an unknown or finished one.
+func (s *Server) withPlayback(p *params, fn func(pb *playback) reply) reply {
+	pb, ok := s.playbacks.get(p.path("playbackId"))
 	if !ok {
-		return nil, false
+		return errReply(404, "Playback not found")
 	}
 	pb.lock()
+	defer pb.unlock()
 	if pb.state == pbDone || pb.state == pbFailed {
-		pb.unlock()
-		return nil, false
+		return errReply(404, "Playback not found")
 	}
-	return pb, true
+	return fn(pb)
 }
 
 func (s *Server) getPlayback(_ *http.Request, p *params) reply {
-	pb, ok := s.findPlayback(p.path("playbackId"))
-	if !ok {
-		return errReply(404, "Playback not found")
-	}
-	defer pb.unlock()
-	return okReply(pb.jsonLocked())
+	return s.withPlayback(p, func(pb *playback) reply { return okReply(pb.jsonLocked()) })
 }
 
 func (s *Server) stopPlayback(_ *http.Request, p *params) reply {
-	pb, ok := s.findPlayback(p.path("playbackId"))
-	if !ok {
-		return errReply(404, "Playback not found")
-	}
-	defer pb.unlock()
-	pb.stopLocked()
-	return noContent()
+	return s.withPlayback(p, func(pb *playback) reply {
+		pb.stopLocked()
+		return noContent()
+	})
 }
 
 func (s *Server) controlPlayback(_ *http.Request, p *params) reply {
-	op := p.str("operation")
-	switch op {
-	case "restart", "pause", "unpause", "reverse", "forward":
-	default:
+	op, ok := p.oneOf("operation", "", "restart", "pause", "unpause", "reverse", "forward")
+	if !ok {
 		return errReply(400, "Invalid operation "+op)
 	}
-	pb, ok := s.findPlayback(p.path("playbackId"))
-	if !ok {
-		return errReply(404, "Playback not found")
-	}
-	defer pb.unlock()
-	return pb.controlLocked(op)
+	return s.withPlayback(p, func(pb *playback) reply { return pb.controlLocked(op) })
 }
 
 // ---- recordings ----
 
-// findLive returns a live recording with its channel locked.
-func (s *Server) findLive(name string) (*liveRecording, bool) {
-	rec, ok := s.liveRecs.get(name)
-	if !ok {
-		return nil, false
-	}
-	rec.ch.mu.Lock()
-	switch rec.state {
-	case recDone, recFailed, recCanceled:
-		rec.ch.mu.Unlock()
-		return nil, false
-	}
-	return rec, true
-}
-
-func (s *Server) getLive(_ *http.Request, p *params) reply {
-	rec, ok := s.findLive(p.path("recordingName"))
+// withLive runs fn on the live recording named in the path with its channel
+// locked, or answers 404 for an unknown or finished one.
+func (s *Server) withLive(p *params, fn func(rec *liveRecording) reply) reply {
+	rec, ok := s.liveRecs.get(p.path("recordingName"))
 	if !ok {
 		return errReply(404, "Recording not found")
 	}
+	rec.ch.mu.Lock()
 	defer rec.ch.mu.Unlock()
-	return okReply(rec.jsonLocked())
+	switch rec.state {
+	case recDone, recFailed, recCanceled:
+		return errReply(404, "Recording not found")
+	}
+	return fn(rec)
+}
+
+func (s *Server) getLive(_ *http.Request, p *params) reply {
+	return s.withLive(p, func(rec *liveRecording) reply { return okReply(rec.jsonLocked()) })
 }
 
 func (rec *liveRecording) dequeueLocked() bool {
@@ -197,56 +179,49 @@ func (rec *liveRecording) dequeueLocked() bool {
 	return false
 }
 
-func (s *Server) cancelLive(_ *http.Request, p *params) reply {
-	rec, ok := s.findLive(p.path("recordingName"))
-	if !ok {
-		return errReply(404, "Recording not found")
+// endLive is DELETE /recordings/live/{name} (state recCanceled: the file is
+// dropped) and POST .../stop (recDone: the file is kept).
+func (s *Server) endLive(state string) handlerFunc {
+	return func(_ *http.Request, p *params) reply {
+		return s.withLive(p, func(rec *liveRecording) reply {
+			rec.dequeueLocked()
+			rec.finishLocked(state, "")
+			return noContent()
+		})
 	}
-	defer rec.ch.mu.Unlock()
-	rec.dequeueLocked()
-	rec.finishLocked(recCanceled, "")
-	return noContent()
 }
 
-func (s *Server) stopLive(_ *http.Request, p *params) reply {
-	rec, ok := s.findLive(p.path("recordingName"))
-	if !ok {
-		return errReply(404, "Recording not found")
+// inSessionLocked is the 409 Asterisk gives for pausing or muting a recording
+// that has not started (or has ended).
+func (rec *liveRecording) inSessionLocked() (reply, bool) {
+	if rec.state != recRecording && rec.state != recPaused {
+		return errReply(409, "Recording not in session"), false
 	}
-	defer rec.ch.mu.Unlock()
-	rec.dequeueLocked()
-	rec.finishLocked(recDone, "")
-	return noContent()
+	return reply{}, true
 }
 
 func (s *Server) pauseLive(pause bool) handlerFunc {
 	return func(_ *http.Request, p *params) reply {
-		rec, ok := s.findLive(p.path("recordingName"))
-		if !ok {
-			return errReply(404, "Recording not found")
-		}
-		defer rec.ch.mu.Unlock()
-		if rec.state != recRecording && rec.state != recPaused {
-			return errReply(409, "Recording not in session")
-		}
-		rec.pauseLocked(pause)
-		return noContent()
+		return s.withLive(p, func(rec *liveRecording) reply {
+			if rep, ok := rec.inSessionLocked(); !ok {
+				return rep
+			}
+			rec.pauseLocked(pause)
+			return noContent()
+		})
 	}
 }
 
 func (s *Server) muteLive(mute bool) handlerFunc {
 	return func(_ *http.Request, p *params) reply {
-		rec, ok := s.findLive(p.path("recordingName"))
-		if !ok {
-			return errReply(404, "Recording not found")
-		}
-		defer rec.ch.mu.Unlock()
-		if rec.state != recRecording && rec.state != recPaused {
-			return errReply(409, "Recording not in session")
-		}
-		rec.muted = mute
-		rec.audioChangedLocked()
-		return noContent()
+		return s.withLive(p, func(rec *liveRecording) reply {
+			if rep, ok := rec.inSessionLocked(); !ok {
+				return rep
+			}
+			rec.muted = mute
+			rec.audioChangedLocked()
+			return noContent()
+		})
 	}
 }
 
@@ -262,10 +237,8 @@ func (s *Server) listStored(_ *http.Request, _ *params) reply {
 }
 
 func (s *Server) getStored(_ *http.Request, p *params) reply {
-	s.storedMu.RLock()
-	r := s.stored[p.path("recordingName")]
-	s.storedMu.RUnlock()
-	if r == nil {
+	r, ok := s.storedRecording(p.path("recordingName"))
+	if !ok {
 		return errReply(404, "Recording not found")
 	}
 	return okReply(storedRecordingJSON{Name: r.name, Format: r.format})
@@ -284,10 +257,8 @@ func (s *Server) deleteStored(_ *http.Request, p *params) reply {
 }
 
 func (s *Server) getStoredFile(_ *http.Request, p *params) reply {
-	s.storedMu.RLock()
-	r := s.stored[p.path("recordingName")]
-	s.storedMu.RUnlock()
-	if r == nil {
+	r, ok := s.storedRecording(p.path("recordingName"))
+	if !ok {
 		return errReply(404, "Recording not found")
 	}
 	return reply{status: http.StatusOK, raw: encodeAudio(r.segs, r.format), ctype: formatMIME(r.format)}
@@ -296,7 +267,7 @@ func (s *Server) getStoredFile(_ *http.Request, p *params) reply {
 func (s *Server) copyStored(_ *http.Request, p *params) reply {
 	dest := p.str("destinationRecordingName")
 	if dest == "" {
-		return errReply(400, "destinationRecordingName: Missing required parameter")
+		return missingParam("destinationRecordingName")
 	}
 	s.storedMu.Lock()
 	defer s.storedMu.Unlock()
@@ -325,10 +296,7 @@ func (s *Server) listBridges(_ *http.Request, _ *params) reply {
 }
 
 func (s *Server) createBridge(_ *http.Request, p *params) reply {
-	id := p.path("bridgeId")
-	if id == "" {
-		id = p.str("bridgeId")
-	}
+	id := p.id("bridgeId")
 	if id == "" {
 		id = randomUUID()
 	}
@@ -346,140 +314,134 @@ func (s *Server) createBridge(_ *http.Request, p *params) reply {
 	return okReply(b.jsonLocked())
 }
 
-func (s *Server) getBridge(_ *http.Request, p *params) reply {
+// withBridge runs fn under bridgeMu on the bridge named in the path, or
+// answers 404.
+func (s *Server) withBridge(p *params, fn func(b *bridge) reply) reply {
 	s.bridgeMu.Lock()
 	defer s.bridgeMu.Unlock()
 	b := s.bridges[p.path("bridgeId")]
 	if b == nil {
 		return errReply(404, "Bridge not found")
 	}
-	return okReply(b.jsonLocked())
+	return fn(b)
+}
+
+func (s *Server) getBridge(_ *http.Request, p *params) reply {
+	return s.withBridge(p, func(b *bridge) reply { return okReply(b.jsonLocked()) })
 }
 
 func (s *Server) destroyBridge(_ *http.Request, p *params) reply {
-	s.bridgeMu.Lock()
-	defer s.bridgeMu.Unlock()
-	id := p.path("bridgeId")
-	b := s.bridges[id]
-	if b == nil {
-		return errReply(404, "Bridge not found")
+	return s.withBridge(p, func(b *bridge) reply {
+		for _, ch := range slices.Clone(b.channels) {
+			ch.mu.Lock()
+			b.removeLocked(ch, true)
+			ch.mu.Unlock()
+		}
+		for _, pb := range b.jobs {
+			s.playbacks.delIf(pb.id, func(x *playback) bool { return x == pb })
+		}
+		b.jobs = nil
+		if b.curPB != nil {
+			b.curPB.finishLocked(pbDone, promptStopped)
+		}
+		for _, app := range b.apps {
+			s.emit(app, bridgeEvent{eventBase: s.base("BridgeDestroyed", app), Bridge: b.jsonLocked()})
+		}
+		delete(s.bridges, b.id)
+		return noContent()
+	})
+}
+
+// withBridgeChannels is what addChannel and removeChannel share: the channel
+// list is required (400), the bridge must exist (404) and, as in Asterisk,
+// every listed channel must exist (400) before fn touches any of them. fn
+// runs under bridgeMu.
+func (s *Server) withBridgeChannels(p *params, fn func(b *bridge, chans []*channel) reply) reply {
+	ids := p.strs("channel")
+	if len(ids) == 0 {
+		return missingParam("channel")
 	}
-	for _, ch := range slices.Clone(b.channels) {
-		ch.mu.Lock()
-		b.removeLocked(ch, true)
-		ch.mu.Unlock()
-	}
-	for _, pb := range b.jobs {
-		s.playbacks.delIf(pb.id, func(x *playback) bool { return x == pb })
-	}
-	b.jobs = nil
-	if b.curPB != nil {
-		b.curPB.finishLocked(pbDone, promptStopped)
-	}
-	for _, app := range b.apps {
-		s.emit(app, bridgeEvent{eventBase: s.base("BridgeDestroyed", app), Bridge: b.jsonLocked()})
-	}
-	delete(s.bridges, id)
-	return noContent()
+	return s.withBridge(p, func(b *bridge) reply {
+		chans := make([]*channel, 0, len(ids))
+		for _, id := range ids {
+			ch, ok := s.channels.get(id)
+			if !ok {
+				return errReply(400, "Channel not found")
+			}
+			chans = append(chans, ch)
+		}
+		return fn(b, chans)
+	})
 }
 
 func (s *Server) addChannel(_ *http.Request, p *params) reply {
-	ids := p.strs("channel")
-	if len(ids) == 0 {
-		return errReply(400, "channel: Missing required parameter")
-	}
-	s.bridgeMu.Lock()
-	defer s.bridgeMu.Unlock()
-	b := s.bridges[p.path("bridgeId")]
-	if b == nil {
-		return errReply(404, "Bridge not found")
-	}
-	chans := make([]*channel, 0, len(ids))
-	for _, id := range ids {
-		ch, ok := s.channels.get(id)
-		if !ok {
-			return errReply(400, "Channel not found")
+	return s.withBridgeChannels(p, func(b *bridge, chans []*channel) reply {
+		for _, ch := range chans {
+			ch.mu.Lock()
+			rep, ok := reply{}, true
+			switch {
+			case ch.gone:
+				rep, ok = errReply(400, "Channel not found"), false
+			case !ch.inStasis:
+				rep, ok = errReply(422, "Channel not in Stasis application"), false
+			case ch.curRec != nil:
+				rep, ok = errReply(409, "Channel currently recording"), false
+			default:
+				b.addLocked(ch)
+			}
+			ch.mu.Unlock()
+			if !ok {
+				return rep
+			}
 		}
-		chans = append(chans, ch)
-	}
-	for _, ch := range chans {
-		ch.mu.Lock()
-		var rep *reply
-		switch {
-		case ch.gone:
-			r := errReply(400, "Channel not found")
-			rep = &r
-		case !ch.inStasis:
-			r := errReply(422, "Channel not in Stasis application")
-			rep = &r
-		case ch.curRec != nil:
-			r := errReply(409, "Channel currently recording")
-			rep = &r
-		default:
-			b.addLocked(ch)
-		}
-		ch.mu.Unlock()
-		if rep != nil {
-			return *rep
-		}
-	}
-	return noContent()
+		return noContent()
+	})
 }
 
 func (s *Server) removeChannel(_ *http.Request, p *params) reply {
-	ids := p.strs("channel")
-	if len(ids) == 0 {
-		return errReply(400, "channel: Missing required parameter")
-	}
-	s.bridgeMu.Lock()
-	defer s.bridgeMu.Unlock()
-	b := s.bridges[p.path("bridgeId")]
-	if b == nil {
-		return errReply(404, "Bridge not found")
-	}
-	for _, id := range ids {
-		ch, ok := s.channels.get(id)
-		if !ok {
-			return errReply(400, "Channel not found")
-		}
-		ch.mu.Lock()
-		if ch.bridge != b {
+	return s.withBridgeChannels(p, func(b *bridge, chans []*channel) reply {
+		for _, ch := range chans {
+			ch.mu.Lock()
+			if ch.bridge != b {
+				ch.mu.Unlock()
+				return errReply(422, "Channel not in this bridge")
+			}
+			b.removeLocked(ch, true)
 			ch.mu.Unlock()
-			return errReply(422, "Channel not in this bridge")
 		}
-		b.removeLocked(ch, true)
-		ch.mu.Unlock()
-	}
-	return noContent()
+		return noContent()
+	})
 }
 
 func (s *Server) playOnBridge(_ *http.Request, p *params) reply {
 	media := p.strs("media")
 	if len(media) == 0 {
-		return errReply(400, "media: Missing required parameter")
-	}
-	s.bridgeMu.Lock()
-	defer s.bridgeMu.Unlock()
-	b := s.bridges[p.path("bridgeId")]
-	if b == nil {
-		return errReply(404, "Bridge not found")
-	}
-	id := p.path("playbackId")
-	if id == "" {
-		id = p.str("playbackId")
-	}
-	if id == "" {
-		id = randomUUID()
+		return missingParam("media")
 	}
 	lang := p.str("lang")
 	if lang == "" {
 		lang = "en"
 	}
-	pb := &playback{s: s, id: id, br: b, media: media, lang: lang, target: "bridge:" + b.id, state: pbQueued,
-		skip: 3 * time.Second, prompt: -1}
-	s.playbacks.set(id, pb)
-	snap := pb.jsonLocked()
-	b.jobs = append(b.jobs, pb)
-	b.runLocked()
-	return reply{status: http.StatusCreated, body: snap, location: "/playbacks/" + id}
+	return s.withBridge(p, func(b *bridge) reply {
+		pb := s.newPlayback(p, &playback{br: b, target: "bridge:" + b.id, media: media, lang: lang, skip: 3 * time.Second})
+		created := createdReply(pb.jsonLocked(), "/playbacks/"+pb.id) // as queued, before it may start
+		b.jobs = append(b.jobs, pb)
+		b.runLocked()
+		return created
+	})
+}
+
+// newPlayback completes pb, which names its target, media, language and skip,
+// as a queued playback with the id the request gives (path, then query or
+// body) or a new one, and registers it. The caller holds the target's lock.
+func (s *Server) newPlayback(p *params, pb *playback) *playback {
+	pb.s = s
+	pb.id = p.id("playbackId")
+	if pb.id == "" {
+		pb.id = randomUUID()
+	}
+	pb.state = pbQueued
+	pb.prompt = -1 // no PromptLog entry yet
+	s.playbacks.set(pb.id, pb)
+	return pb
 }

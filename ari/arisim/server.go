@@ -417,6 +417,15 @@ func okReply(body any) reply { return reply{status: http.StatusOK, body: body} }
 
 func noContent() reply { return reply{status: http.StatusNoContent} }
 
+// createdReply is 201 with the new resource's URL, as Asterisk answers a
+// started playback or recording.
+func createdReply(body any, location string) reply {
+	return reply{status: http.StatusCreated, body: body, location: location}
+}
+
+// missingParam is Asterisk's 400 for a required parameter that is absent.
+func missingParam(name string) reply { return errReply(400, name+": Missing required parameter") }
+
 type handlerFunc func(r *http.Request, p *params) reply
 
 func (s *Server) routes() *http.ServeMux {
@@ -470,8 +479,8 @@ func (s *Server) routes() *http.ServeMux {
 	h("GET /ari/recordings/stored/{recordingName}/file", s.getStoredFile)
 	h("POST /ari/recordings/stored/{recordingName}/copy", s.copyStored)
 	h("GET /ari/recordings/live/{recordingName}", s.getLive)
-	h("DELETE /ari/recordings/live/{recordingName}", s.cancelLive)
-	h("POST /ari/recordings/live/{recordingName}/stop", s.stopLive)
+	h("DELETE /ari/recordings/live/{recordingName}", s.endLive(recCanceled))
+	h("POST /ari/recordings/live/{recordingName}/stop", s.endLive(recDone))
 	h("POST /ari/recordings/live/{recordingName}/pause", s.pauseLive(true))
 	h("DELETE /ari/recordings/live/{recordingName}/pause", s.pauseLive(false))
 	h("POST /ari/recordings/live/{recordingName}/mute", s.muteLive(true))

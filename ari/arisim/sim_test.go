@@ -608,6 +608,24 @@ func TestBridge(t *testing.T) {
 	if err != nil || !slices.Equal(data.ChannelIDs, []string{call.ID()}) {
 		t.Errorf("bridge data = %+v, %v", data, err)
 	}
+	// A list naming an unknown channel is refused whole, as by Asterisk: 400,
+	// and the known channel stays in the bridge.
+	req, err := http.NewRequest(http.MethodPost, sim.URL()+"/bridges/b1/removeChannel?channel="+call.ID()+",no-such-channel", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(testUser, testPass)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("remove with unknown channel: %v", err)
+	}
+	_ = res.Body.Close()
+	if res.StatusCode != http.StatusBadRequest {
+		t.Errorf("remove with unknown channel: %d, want 400", res.StatusCode)
+	}
+	if data, err := br.Data(); err != nil || !slices.Equal(data.ChannelIDs, []string{call.ID()}) {
+		t.Errorf("bridge after refused remove = %+v, %v; want the channel still in it", data, err)
+	}
 	if err := br.RemoveChannel(call.ID()); err != nil {
 		t.Fatalf("remove channel: %v", err)
 	}
