@@ -14,9 +14,11 @@ import (
 type Snapshot struct {
 	Placed, Finished, Live, Errors int
 	// Total is the number of calls to place (0: unbounded).
-	Total    int
-	Elapsed  time.Duration
-	Outcomes map[events.Outcome]int
+	Total int
+	// Elapsed is the time since the run started; Placing is how long calls
+	// have been placed (Elapsed until placing stops).
+	Elapsed, Placing time.Duration
+	Outcomes         map[events.Outcome]int
 }
 
 // barWidth is the width of the progress bar in cells.
@@ -30,13 +32,19 @@ func FormatProgress(s Snapshot) string {
 		done := min(barWidth, s.Finished*barWidth/s.Total)
 		fmt.Fprintf(&b, "[%s%s] %d/%d ", strings.Repeat("#", done), strings.Repeat(".", barWidth-done), s.Finished, s.Total)
 	} else {
-		fmt.Fprintf(&b, "%d calls ", s.Finished)
+		fmt.Fprintf(&b, "%d calls finished ", s.Finished)
 	}
-	rate := 0.0
-	if s.Elapsed > 0 {
-		rate = float64(s.Finished) / s.Elapsed.Seconds()
+	// Each rate is over its own span: placed/s over the time calls were
+	// placed (the arrival rate callers made), finished/s over the whole run
+	// (it trails by a call's length, and goes on while the last calls end).
+	placed, finished := 0.0, 0.0
+	if secs := s.Placing.Seconds(); secs > 0 {
+		placed = float64(s.Placed) / secs
 	}
-	fmt.Fprintf(&b, "| live %d | %.1f calls/s |", s.Live, rate)
+	if secs := s.Elapsed.Seconds(); secs > 0 {
+		finished = float64(s.Finished) / secs
+	}
+	fmt.Fprintf(&b, "| live %d | placed %.1f/s, finished %.1f/s |", s.Live, placed, finished)
 	for _, o := range events.AllOutcomes {
 		if n := s.Outcomes[o]; n > 0 {
 			fmt.Fprintf(&b, " %s %d", o, n)
@@ -54,9 +62,13 @@ func (st *runState) snapshot(total int, elapsed time.Duration) Snapshot {
 	for k, v := range st.outcomes {
 		out[k] = v
 	}
+	placing := elapsed
+	if st.placing > 0 {
+		placing = st.placing
+	}
 	return Snapshot{
 		Placed: st.placed, Finished: st.finished, Live: st.live, Errors: st.errors,
-		Total: total, Elapsed: elapsed, Outcomes: out,
+		Total: total, Elapsed: elapsed, Placing: placing, Outcomes: out,
 	}
 }
 

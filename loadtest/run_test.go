@@ -152,3 +152,51 @@ func eventually(t testing.TB, what string, cond func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestRunDrain stops placing while silent callers are still in the IVR and
+// drains it the way the demo does: the IVR puts them through to operators,
+// they count as put through rather than as errors, their events are all in
+// the stream, and the rest of the stack keeps running until Stop.
+func TestRunDrain(t *testing.T) {
+	cfg := testConfig(t)
+	// Silent callers stay about 95 s of media time, a second here: far
+	// longer than the drain.
+	cfg.IVR.DrainTimeout = 50 * time.Millisecond
+	e := startSim(t, cfg)
+	o := e.Options()
+	o.Mix, o.Calls, o.Concurrency, o.Rate = Mix{KindSilent: 1, KindSilentHelp: 1}, 10, 10, 200
+	o.CallTimeout, o.SettleTimeout = waitMax, waitMax
+	var drained []int
+	o.Drain = func(ctx context.Context, inProgress int) error {
+		drained = append(drained, inProgress)
+		ctx, cancel := context.WithTimeout(ctx, waitMax)
+		defer cancel()
+		return e.Stack.IVR().Stop(ctx)
+	}
+	s, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(drained) != 1 || drained[0] == 0 {
+		t.Fatalf("Drain called with %v, want once with the calls in progress", drained)
+	}
+	if s.Errors != 0 {
+		t.Fatalf("%d errors: %v", s.Errors, s.ErrorSamples)
+	}
+	if s.Placed != 10 || s.Finished != 10 {
+		t.Fatalf("placed %d finished %d, want 10", s.Placed, s.Finished)
+	}
+	if s.PutThrough == 0 || s.Outcomes[events.OutcomeFailover] != s.PutThrough {
+		t.Fatalf("put through %d, failover outcomes %d (%v)", s.PutThrough, s.Outcomes[events.OutcomeFailover], s.Outcomes)
+	}
+	if s.Lost != 0 || s.Stored != s.Events {
+		t.Fatalf("events published %d stored %d lost %d", s.Events, s.Stored, s.Lost)
+	}
+	if s.Placing <= 0 || s.Elapsed < s.Placing || s.PlacedPerSec <= 0 || s.FinishedPerSec <= 0 {
+		t.Fatalf("spans and rates: placing %g s elapsed %g s, %g placed/s %g finished/s", s.Placing, s.Elapsed, s.PlacedPerSec, s.FinishedPerSec)
+	}
+	// The IVR has stopped; the workers and NATS still serve until Stop.
+	if err := e.Stack.Bus().Health(context.Background()); err != nil {
+		t.Fatalf("NATS after the IVR drained: %v", err)
+	}
+}

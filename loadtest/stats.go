@@ -73,9 +73,19 @@ type Summary struct {
 	Rate        float64 `json:"rate"`
 	CPUs        int     `json:"cpus"`
 
-	Placed   int     `json:"calls_placed"`
-	Finished int     `json:"calls_finished"`
-	Elapsed  float64 `json:"elapsed_s"`
+	Placed   int `json:"calls_placed"`
+	Finished int `json:"calls_finished"`
+	// PutThrough counts calls that Options.Drain put through to operators
+	// before their script was over (outcome failover).
+	PutThrough int `json:"calls_put_through_at_drain"`
+	// Placing is how long calls were placed (seconds); Elapsed runs from
+	// the first call placed until the last call ended.
+	Placing float64 `json:"placing_s"`
+	Elapsed float64 `json:"elapsed_s"`
+	// PlacedPerSec is Placed over Placing; FinishedPerSec is Finished
+	// over Elapsed.
+	PlacedPerSec   float64 `json:"placed_per_s"`
+	FinishedPerSec float64 `json:"finished_per_s"`
 	// PeakLive is the most calls in progress at once, as the load tool saw
 	// them; PeakIVR as the IVR counted its sessions (sampled).
 	PeakLive int `json:"peak_live_calls"`
@@ -94,6 +104,7 @@ type Summary struct {
 
 	// Events is how many call events the IVR handed to the publisher;
 	// Stored how many of them the stream holds at the end; Lost the rest.
+	// EventsPerSec is Events over Elapsed.
 	Events       int     `json:"events_published"`
 	Stored       int     `json:"events_stored"`
 	Lost         int     `json:"events_lost"`
@@ -134,8 +145,11 @@ func (s *Summary) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "siaga112 load test: target %s, %d CPUs, clock scale %g, concurrency %d, rate %g/s\n",
 		s.Target, s.CPUs, s.ClockScale, s.Concurrency, s.Rate)
 	fmt.Fprintf(&b, "mix %s\n\n", s.Mix)
-	fmt.Fprintf(&b, "calls        %d placed, %d finished in %.1f s; peak %d live (IVR sessions %d)\n",
-		s.Placed, s.Finished, s.Elapsed, s.PeakLive, s.PeakIVR)
+	fmt.Fprintf(&b, "calls        %d placed in %.1f s (%.1f/s), %d finished in %.1f s (%.1f/s); peak %d live (IVR sessions %d)\n",
+		s.Placed, s.Placing, s.PlacedPerSec, s.Finished, s.Elapsed, s.FinishedPerSec, s.PeakLive, s.PeakIVR)
+	if s.PutThrough > 0 {
+		fmt.Fprintf(&b, "             %d put through to operators by the IVR's drain before their script was over\n", s.PutThrough)
+	}
 	fmt.Fprintf(&b, "outcomes    ")
 	for _, o := range events.AllOutcomes {
 		if n := s.Outcomes[o]; n > 0 {

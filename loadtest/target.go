@@ -35,6 +35,11 @@ type Call interface {
 	// Answer is StasisStart -> answer as the caller saw it, when the
 	// target can tell (ok false otherwise).
 	Answer() (d time.Duration, ok bool)
+	// Hangup makes the caller hang up if the call is not over. The runner
+	// calls it after Options.Drain: a caller the drain put through to
+	// operators is out of the IVR, and its talk with an operator is not
+	// part of the run.
+	Hangup()
 }
 
 // SimTarget places calls on simulated Asterisks, round-robin. The sim emits
@@ -77,6 +82,7 @@ type simCall struct {
 
 func (c *simCall) ID() string            { return c.h.ID() }
 func (c *simCall) Done() <-chan struct{} { return c.h.Done() }
+func (c *simCall) Hangup()               { c.h.Hangup() }
 func (c *simCall) Answer() (time.Duration, bool) {
 	v := c.h.Result()
 	if !v.Answered {
@@ -160,3 +166,8 @@ func (c *ariCall) Done() <-chan struct{} { return c.ended }
 // Answer has no caller-side view on a real Asterisk; the runner falls back
 // to the probe's (flow start -> Answer returned).
 func (c *ariCall) Answer() (time.Duration, bool) { return 0, false }
+
+// Hangup does nothing: an ARI call is done when its call.ended is stored,
+// which the IVR publishes as it hands the channel to the dialplan, and
+// from then on the channel belongs to the dialplan's operators.
+func (c *ariCall) Hangup() {}

@@ -153,10 +153,10 @@ func TestExpectations(t *testing.T) {
 }
 
 func TestFormatProgress(t *testing.T) {
-	s := Snapshot{Placed: 60, Finished: 50, Live: 10, Total: 100, Elapsed: 5 * time.Second, Errors: 1,
+	s := Snapshot{Placed: 60, Finished: 50, Live: 10, Total: 100, Elapsed: 5 * time.Second, Placing: 4 * time.Second, Errors: 1,
 		Outcomes: map[events.Outcome]int{events.OutcomeEmergency: 40, events.OutcomeBlocked: 10}}
 	got := FormatProgress(s)
-	for _, want := range []string{"[" + strings.Repeat("#", 15) + strings.Repeat(".", 15) + "] 50/100", "live 10", "10.0 calls/s", "emergency 40 blocked 10", "errors 1", "5s"} {
+	for _, want := range []string{"[" + strings.Repeat("#", 15) + strings.Repeat(".", 15) + "] 50/100", "live 10", "placed 15.0/s, finished 10.0/s", "emergency 40 blocked 10", "errors 1", "5s"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("progress %q lacks %q", got, want)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"log/slog"
+	"strings"
 
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/internal/logging"
@@ -33,8 +34,19 @@ func newApp(stdout, stderr io.Writer) *app {
 }
 
 // load returns the effective configuration and a logger built from it,
-// writing to stderr.
+// writing to stderr, and logs the configuration's warnings.
 func (a *app) load(cmd *cobra.Command) (configs.Config, *slog.Logger, error) {
+	return a.loadConfig(cmd, true)
+}
+
+// loadQuiet is load without the warnings, for the commands that replace
+// part of the configuration before they run it (demo, loadtest): they call
+// warnSettings on what they actually run.
+func (a *app) loadQuiet(cmd *cobra.Command) (configs.Config, *slog.Logger, error) {
+	return a.loadConfig(cmd, false)
+}
+
+func (a *app) loadConfig(cmd *cobra.Command, warn bool) (configs.Config, *slog.Logger, error) {
 	if a.loaded {
 		return a.cfg, a.log, nil
 	}
@@ -63,9 +75,25 @@ func (a *app) load(cmd *cobra.Command) (configs.Config, *slog.Logger, error) {
 	log.Debug("configuration loaded", "file", used)
 	// Every command that loads the configuration, config check included,
 	// reports risky settings once, on stderr, away from any YAML on stdout.
-	for _, w := range cfg.Warnings() {
-		log.Warn(w.Error())
+	if warn {
+		warnSettings(log, cfg)
 	}
 	a.loaded, a.file, a.cfg, a.log = true, used, cfg, log
 	return cfg, log, nil
+}
+
+// warnSettings logs cfg's risky settings, except those whose key starts
+// with one of skip: a command that replaces part of the configuration
+// (demo and loadtest put a simulated Asterisk in place of ari.nodes) says
+// nothing about the part it does not use.
+func warnSettings(log *slog.Logger, cfg configs.Config, skip ...string) {
+next:
+	for _, w := range cfg.Warnings() {
+		for _, prefix := range skip {
+			if strings.HasPrefix(w.Key, prefix) {
+				continue next
+			}
+		}
+		log.Warn(w.Error())
+	}
 }

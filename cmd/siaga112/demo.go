@@ -39,6 +39,14 @@ const (
 	demoScale       = 0.25
 	demoConcurrency = 200
 	demoRefresh     = 5 * time.Second
+	// demoFinish is the demo's ivr.drain_timeout: once the demo stops
+	// placing callers, the calls in progress get this long to finish
+	// before the IVR puts the rest through to operators, so that a demo
+	// ends a few seconds after --duration, not after its slowest caller.
+	demoFinish = 5 * time.Second
+	// demoStopMargin bounds, on top of the drain, the wait for the IVR to
+	// put the last calls through and stop.
+	demoStopMargin = 10 * time.Second
 )
 
 // newDemoCmd is `siaga112 demo`.
@@ -56,13 +64,21 @@ callers (some press 55 for silent help), children who hang up, callers who
 press wrong keys, and a few repeat pranksters who get blocked after three
 strikes — one of whom presses 9 once blocked and is put through.
 
-It prints the dashboard URL and one line of progress, and stops after
---duration (0: on Ctrl-C). Data lives in a temporary directory that is removed
-on exit, so a demo never touches /var/lib/siaga112. --clock-scale sets the
-pace (1 is real time: a caller then hears the prompts at their real length).`,
+It prints the dashboard URL and one line of progress. After --duration (0: on
+Ctrl-C) it stops placing callers and gives the calls in progress up to 5s to
+finish; the IVR then puts those still in it through to operators, as its drain
+does on any shutdown, and the demo stops. A demo therefore lasts --duration
+plus a few seconds. The last lines give calls placed and finished (each with
+its own rate) and the outcomes.
+
+Data lives in a temporary directory that is removed on exit, so a demo never
+touches /var/lib/siaga112. The simulated Asterisk replaces ari.nodes, so the
+configuration's ARI nodes are neither used nor warned about. --clock-scale
+sets the pace (1 is real time: a caller then hears the prompts at their real
+length).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := a.load(cmd)
+			cfg, _, err := a.loadQuiet(cmd)
 			if err != nil {
 				return err
 			}
@@ -74,7 +90,7 @@ pace (1 is real time: a caller then hears the prompts at their real length).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.DurationVar(&f.duration, "duration", 0, "stop after this long (0: run until Ctrl-C)")
+	fl.DurationVar(&f.duration, "duration", 0, "stop placing callers after this long, then finish within "+demoFinish.String()+" (0: run until Ctrl-C)")
 	fl.Float64Var(&f.rate, "rate", demoRate, "new calls per second")
 	fl.StringVar(&f.mix, "mix", "default", "caller mix as kind=weight,... (kinds: "+kindNames()+")")
 	fl.Float64Var(&f.scale, "clock-scale", demoScale, "speed of the callers' media and the IVR's timeouts; 1 is real time")
@@ -104,6 +120,12 @@ func runDemo(ctx context.Context, stdout io.Writer, cfg configs.Config, log *slo
 	if err != nil {
 		return fmt.Errorf("dashboard listener %s: %w (use --listen 127.0.0.1:0 for any free port)", listen, err)
 	}
+	// Warnings are for what runs: the private NATS, this listener, and no
+	// ARI nodes (the simulated Asterisk replaces them).
+	running := cfg
+	running.HTTP.Listen = listen
+	warnSettings(log, running, "ari.nodes")
+	cfg.IVR.DrainTimeout = demoFinish
 	sounds := f.sounds
 	if sounds == "" {
 		sounds = defaultSounds(cfg.IVR.Language)
@@ -134,13 +156,29 @@ func runDemo(ctx context.Context, stdout io.Writer, cfg configs.Config, log *slo
 	if !o.Bar {
 		o.ProgressEvery = 10 * time.Second
 	}
-	// Calls in progress when the demo is stopped are finished, not cut.
+	// When placing ends, the IVR drains: calls in progress get demoFinish
+	// to end, the rest are put through to operators, never cut.
+	o.Drain = func(ctx context.Context, inProgress int) error {
+		nl := ""
+		if o.Bar {
+			nl = "\n" // leave the progress line that rewrites itself
+		}
+		fmt.Fprintf(stdout, "%sfinishing %d calls in progress (up to %s)\n", nl, inProgress, demoFinish)
+		sctx, cancel := context.WithTimeout(ctx, demoFinish+demoStopMargin)
+		defer cancel()
+		return env.Stack.IVR().Stop(sctx)
+	}
 	s, runErr := loadtest.Run(ctx, o)
 	stopErr := env.Stop()
 	if runErr != nil {
 		return errors.Join(runErr, stopErr)
 	}
-	fmt.Fprintf(stdout, "\ndemo over: %d calls;", s.Finished)
+	fmt.Fprintf(stdout, "\ndemo over: %d calls placed in %.1fs (%.2f/s), %d finished in %.1fs (%.2f/s)",
+		s.Placed, s.Placing, s.PlacedPerSec, s.Finished, s.Elapsed, s.FinishedPerSec)
+	if s.PutThrough > 0 {
+		fmt.Fprintf(stdout, ", %d of them put through to operators by the drain", s.PutThrough)
+	}
+	fmt.Fprint(stdout, "\noutcomes:")
 	for _, out := range events.AllOutcomes {
 		if n := s.Outcomes[out]; n > 0 {
 			fmt.Fprintf(stdout, " %s %d", out, n)

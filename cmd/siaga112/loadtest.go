@@ -71,7 +71,7 @@ directory, never to nats.url.
 Exits 1 when a call did not end as its script says or an event was lost.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := a.load(cmd)
+			cfg, _, err := a.loadQuiet(cmd)
 			if err != nil {
 				return err
 			}
@@ -176,6 +176,9 @@ func runLoadtest(ctx context.Context, stdout io.Writer, cfg configs.Config, log 
 	)
 	switch f.target {
 	case "sim":
+		// Warnings are for what runs: the private NATS and no HTTP
+		// listener, and no ARI nodes (the simulated Asterisk replaces them).
+		warnSettings(log, cfg, "ari.nodes", "http.")
 		sounds := f.sounds
 		if sounds == "" {
 			sounds = defaultSounds(cfg.IVR.Language)
@@ -227,10 +230,20 @@ func runLoadtest(ctx context.Context, stdout io.Writer, cfg configs.Config, log 
 // startARITarget runs the IVR and the blocklist worker against the chosen
 // Asterisk node and returns options that originate calls there.
 func startARITarget(ctx context.Context, cfg configs.Config, log *slog.Logger, f loadtestFlags) (loadtest.Options, func() error, error) {
-	node, err := pickNode(cfg.ARI.Nodes, f.node)
+	i, err := pickNode(cfg.ARI.Nodes, f.node)
 	if err != nil {
 		return loadtest.Options{}, nil, err
 	}
+	// Warnings are for what runs: the private NATS, no HTTP listener and
+	// only the chosen node.
+	skip := []string{"http."}
+	for j := range cfg.ARI.Nodes {
+		if j != i {
+			skip = append(skip, fmt.Sprintf("ari.nodes[%d].", j))
+		}
+	}
+	warnSettings(log, cfg, skip...)
+	node := cfg.ARI.Nodes[i]
 	cfg.ARI.Nodes = []configs.ARINode{node}
 	probe := loadtest.NewProbe()
 	srv, err := stack.New(ctx, stack.Options{
@@ -261,16 +274,18 @@ func startARITarget(ctx context.Context, cfg configs.Config, log *slog.Logger, f
 // ErrNode is returned when --node names no configured node.
 var ErrNode = errors.New("no such node in ari.nodes")
 
-func pickNode(nodes []configs.ARINode, name string) (configs.ARINode, error) {
+// pickNode is the index in nodes of the node named name (the first when
+// name is empty).
+func pickNode(nodes []configs.ARINode, name string) (int, error) {
 	if name == "" && len(nodes) > 0 {
-		return nodes[0], nil
+		return 0, nil
 	}
-	for _, n := range nodes {
+	for i, n := range nodes {
 		if n.Name == name {
-			return n, nil
+			return i, nil
 		}
 	}
-	return configs.ARINode{}, fmt.Errorf("%w: %q", ErrNode, name)
+	return 0, fmt.Errorf("%w: %q", ErrNode, name)
 }
 
 // connectWait bounds how long loadtest waits for the IVR to connect to a

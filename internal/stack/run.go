@@ -94,9 +94,12 @@ func (s *Stack) Run(ctx context.Context) error {
 		// Run returns once the calls in progress were finished or put
 		// through and each of their events handed to the publisher.
 		report("ivr", s.ivr.Run(runCtx))
-	} else {
-		<-runCtx.Done()
+		// An IVR stopped by IVR.Stop has drained while ctx is still live:
+		// the other roles keep serving until ctx ends, so the events of
+		// the drained calls reach the workers and the dashboard (the demo
+		// stops its callers this way).
 	}
+	<-runCtx.Done()
 	s.log.Info("shutting down")
 
 	if s.pub != nil {

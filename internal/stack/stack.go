@@ -9,7 +9,9 @@
 // drains first (calls in progress are finished or put through), then the
 // publisher flushes its spool to JetStream, then the workers catch up with
 // the stream, and only then do the workers, the HTTP listener, the
-// connection and the embedded server stop.
+// connection and the embedded server stop. An IVR stopped on its own
+// (IVR().Stop) drains the same way while the other roles keep running
+// until Run's context ends.
 package stack
 
 import (
