@@ -102,6 +102,8 @@ type envOptions struct {
 	natsDir string
 	// extraNodes adds simulated Asterisk nodes (test-node-2, ...).
 	extraNodes int
+	// normalize is Options.Normalize (nil: numbers as given).
+	normalize func(string) (string, bool)
 }
 
 func startEnv(t testing.TB, o envOptions) *env {
@@ -177,7 +179,7 @@ func startEnv(t testing.TB, o envOptions) *env {
 			Name: name, URL: sim.URL(), WSURL: sim.WSURL(), Username: simUser, Password: simPass,
 		})
 	}
-	e.ivr, err = New(Options{ARI: e.cfg.ARI, IVR: e.cfg.IVR, Flow: flow, Blocklist: e.bl, Publisher: e.pub, Logger: log})
+	e.ivr, err = New(Options{ARI: e.cfg.ARI, IVR: e.cfg.IVR, Flow: flow, Blocklist: e.bl, Publisher: e.pub, Normalize: o.normalize, Logger: log})
 	if err != nil {
 		t.Fatalf("ari.New: %v", err)
 	}

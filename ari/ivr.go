@@ -27,6 +27,14 @@ type Options struct {
 	Blocklist Blocklist
 	// Publisher receives the call events; *events.Publisher implements it.
 	Publisher Publisher
+	// Normalize, when set, turns the caller number Asterisk gives
+	// ("0812...", "62812...") into E.164 ("+62812..."), which is what the
+	// events carry and the blocklist is keyed by; ok false means it could
+	// not, and the number is then used as given. internal/stack passes
+	// blocklist.Normalize with blocklist.default_country: this package
+	// takes a function so that it does not depend on the blocklist (and,
+	// through it, on NATS). nil uses numbers as given.
+	Normalize func(raw string) (e164 string, ok bool)
 	// Logger receives the IVR's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -51,6 +59,7 @@ type IVR struct {
 	flow      FlowRunner
 	blocklist Blocklist
 	pub       Publisher
+	normalize func(string) (string, bool)
 	log       *slog.Logger
 	nodes     []*node
 
@@ -93,7 +102,7 @@ func New(o Options) (*IVR, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	v := &IVR{
-		ari: o.ARI, ivr: o.IVR, flow: o.Flow, blocklist: o.Blocklist, pub: o.Publisher,
+		ari: o.ARI, ivr: o.IVR, flow: o.Flow, blocklist: o.Blocklist, pub: o.Publisher, normalize: o.Normalize,
 		log:    log.With("component", "ivr"),
 		stopCh: make(chan struct{}),
 		doneCh: make(chan struct{}),

@@ -30,6 +30,7 @@ type session struct {
 	id      string
 	node    *node
 	channel ariv6.ChannelData
+	caller  events.Caller // as published: normalised, presentation set
 	start   time.Time
 	inbox   chan ariv6.Event
 	log     *slog.Logger
@@ -57,14 +58,25 @@ type session struct {
 
 func newSession(parent context.Context, n *node, ch ariv6.ChannelData) *session {
 	ctx, cancel := context.WithCancelCause(parent)
-	caller := callerOf(ch)
+	var normalize func(string) (string, bool)
+	if n.ivr != nil { // bare nodes of the router's unit tests have none
+		normalize = n.ivr.normalize
+	}
+	caller, normalized := callerOf(ch, normalize)
+	log := n.log.With("call_id", ch.ID, "caller", maskNumber(caller.Number))
+	if !normalized {
+		// Published as Asterisk gave it; a number that is not E.164 is
+		// also never found in the blocklist.
+		log.Debug("caller number not normalised to E.164; used as given")
+	}
 	return &session{
 		id:      ch.ID,
 		node:    n,
 		channel: ch,
+		caller:  caller,
 		start:   time.Now(),
 		inbox:   make(chan ariv6.Event, inboxSize),
-		log:     n.log.With("call_id", ch.ID, "caller", maskNumber(caller.Number)),
+		log:     log,
 		ctx:     ctx,
 		cancel:  cancel,
 		endedCh: make(chan struct{}),
@@ -122,7 +134,7 @@ func (s *session) run(v *IVR) {
 		v.sessions.Done()
 	}()
 
-	caller := callerOf(s.channel)
+	caller := s.caller
 	anonymous := caller.Presentation == events.PresentationRestricted
 	var until time.Time
 	var blocked bool
@@ -251,21 +263,37 @@ func (s *session) failover(v *IVR, c *call, em *callEmitter, res *flows.Result, 
 	s.log.Warn("call failed over to operators", "reason", reason)
 }
 
-// withheld lists caller numbers that mean "no number presented".
-var withheld = map[string]bool{"": true, "anonymous": true, "unknown": true, "restricted": true, "private": true, "withheld": true}
+// withheld lists caller numbers that mean "no number presented" (the same
+// markers as blocklist.Normalize's, so a number is never both).
+var withheld = map[string]bool{
+	"": true, "anonymous": true, "unknown": true, "restricted": true, "private": true, "withheld": true,
+	"unavailable": true, "anonim": true,
+}
 
 // callerOf builds the event caller from the channel. ARI does not report
 // the presentation flags in the channel object, so a missing or withheld
-// number is what marks a restricted presentation.
-func callerOf(ch ariv6.ChannelData) events.Caller {
-	c := events.Caller{Presentation: events.PresentationAllowed}
+// number is what marks a restricted presentation; it is kept as given. Any
+// other number is normalised with normalize (when set); normalized is false
+// when normalize could not, and the number is then kept as given, with
+// presentation allowed.
+func callerOf(ch ariv6.ChannelData, normalize func(string) (string, bool)) (c events.Caller, normalized bool) {
+	c = events.Caller{Presentation: events.PresentationAllowed}
 	if ch.Caller != nil {
 		c.Number, c.Name = ch.Caller.Number, ch.Caller.Name
 	}
 	if withheld[strings.ToLower(strings.TrimSpace(c.Number))] {
 		c.Presentation = events.PresentationRestricted
+		return c, true
 	}
-	return c
+	if normalize == nil {
+		return c, true
+	}
+	e164, ok := normalize(c.Number)
+	if !ok {
+		return c, false
+	}
+	c.Number = e164
+	return c, true
 }
 
 // maskNumber keeps the last three digits of a number for logs.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,22 +156,49 @@ func TestLibraryLoggerBridge(t *testing.T) {
 }
 
 func TestCallerOf(t *testing.T) {
+	// A stand-in for blocklist.Normalize: national numbers with trunk
+	// prefix 0 become +62..., anything with a letter does not normalise.
+	normalize := func(raw string) (string, bool) {
+		switch {
+		case strings.HasPrefix(raw, "+"):
+			return raw, true
+		case strings.HasPrefix(raw, "0") && !strings.ContainsAny(raw, "abcdefghijklmnopqrstuvwxyz"):
+			return "+62" + raw[1:], true
+		}
+		return "", false
+	}
 	tests := []struct {
-		number, wantPres, wantMasked string
+		name, number string
+		normalize    func(string) (string, bool)
+		wantNumber   string
+		wantPres     string
+		wantOK       bool
 	}{
-		{"+6281234567890", events.PresentationAllowed, "***********890"},
-		{"", events.PresentationRestricted, ""},
-		{"anonymous", events.PresentationRestricted, "******ous"},
-		{"12", events.PresentationAllowed, "**"},
+		{"e164 as given", "+6281234567890", normalize, "+6281234567890", events.PresentationAllowed, true},
+		{"national normalised", "081234567890", normalize, "+6281234567890", events.PresentationAllowed, true},
+		{"not normalisable: as given, allowed", "0812abc", normalize, "0812abc", events.PresentationAllowed, false},
+		{"empty is withheld", "", normalize, "", events.PresentationRestricted, true},
+		{"anonymous is withheld", "anonymous", normalize, "anonymous", events.PresentationRestricted, true},
+		{"unavailable is withheld", "Unavailable", normalize, "Unavailable", events.PresentationRestricted, true},
+		{"no normaliser: as given", "081234567890", nil, "081234567890", events.PresentationAllowed, true},
 	}
 	for _, tc := range tests {
-		t.Run(tc.number, func(t *testing.T) {
-			c := callerOf(ariv6.ChannelData{Caller: &ariv6.CallerID{Number: tc.number, Name: "N"}})
-			if c.Presentation != tc.wantPres || c.Number != tc.number || c.Name != "N" {
-				t.Fatalf("caller = %+v", c)
+		t.Run(tc.name, func(t *testing.T) {
+			c, ok := callerOf(ariv6.ChannelData{Caller: &ariv6.CallerID{Number: tc.number, Name: "N"}}, tc.normalize)
+			if c.Presentation != tc.wantPres || c.Number != tc.wantNumber || c.Name != "N" || ok != tc.wantOK {
+				t.Fatalf("caller = %+v, normalised %v; want number %q, %s, %v", c, ok, tc.wantNumber, tc.wantPres, tc.wantOK)
 			}
-			if got := maskNumber(tc.number); got != tc.wantMasked {
-				t.Fatalf("mask = %q, want %q", got, tc.wantMasked)
+		})
+	}
+}
+
+func TestMaskNumber(t *testing.T) {
+	for _, tc := range []struct{ number, want string }{
+		{"+6281234567890", "***********890"}, {"", ""}, {"anonymous", "******ous"}, {"12", "**"},
+	} {
+		t.Run(tc.number, func(t *testing.T) {
+			if got := maskNumber(tc.number); got != tc.want {
+				t.Fatalf("mask = %q, want %q", got, tc.want)
 			}
 		})
 	}

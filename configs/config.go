@@ -209,7 +209,8 @@ type Location struct {
 
 // Blocklist configures the automatic blocking policy.
 type Blocklist struct {
-	// DefaultCountry is the country calling code used to normalise national numbers (62 = Indonesia).
+	// DefaultCountry is the country calling code used to normalise national numbers (62 = Indonesia):
+	// in the blocklist, in admin input and in the caller number of the IVR's events.
 	DefaultCountry string `mapstructure:"default_country" yaml:"default_country"`
 	// Window is the rolling window strikes count in.
 	Window time.Duration `mapstructure:"window" yaml:"window"`
