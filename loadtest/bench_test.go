@@ -49,7 +49,7 @@ func BenchmarkCallPath(b *testing.B) {
 			if s.Errors != 0 || s.Lost != 0 {
 				b.Fatalf("%d errors, %d events lost: %v", s.Errors, s.Lost, s.ErrorSamples)
 			}
-			b.ReportMetric(float64(s.Finished)/s.Elapsed, "calls/s")
+			b.ReportMetric(s.FinishedPerSec, "calls/s")
 			b.ReportMetric(s.EventsPerSec, "events/s")
 			b.ReportMetric(s.Answer.P50, "p50-answer-ms")
 			b.ReportMetric(s.Answer.P99, "p99-answer-ms")
