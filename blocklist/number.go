@@ -179,3 +179,17 @@ func Mask(number string) string {
 	}
 	return string(b)
 }
+
+// E164Func returns a caller-number normaliser for the IVR: Normalize with
+// defaultCountry, reporting ok=false for withheld markers and for strings
+// that are not phone numbers, so events carry the number the blocklist is
+// keyed by.
+func E164Func(defaultCountry string) func(raw string) (e164 string, ok bool) {
+	return func(raw string) (string, bool) {
+		n, err := Normalize(raw, defaultCountry)
+		if err != nil || n.IsAnonymous() {
+			return "", false
+		}
+		return n.E164, true
+	}
+}

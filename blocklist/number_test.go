@@ -90,3 +90,24 @@ func TestMask(t *testing.T) {
 		})
 	}
 }
+
+func TestE164Func(t *testing.T) {
+	norm := E164Func("62")
+	tests := []struct {
+		raw, want string
+		ok        bool
+	}{
+		{"081234567890", "+6281234567890", true},
+		{"+62 812-3456-7890", "+6281234567890", true},
+		{"6281234567890", "+6281234567890", true},
+		{"anonymous", "", false},
+		{"desk", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			if got, ok := norm(tt.raw); got != tt.want || ok != tt.ok {
+				t.Fatalf("E164Func(62)(%q) = %q, %v; want %q, %v", tt.raw, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}

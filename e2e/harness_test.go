@@ -189,7 +189,7 @@ func startWorld(t testing.TB) *world {
 	w.cache = blocklist.NewCache(js, cfg.NATS.Stream.Replicas, cfg.Blocklist.DefaultCountry, w.log)
 
 	// Reports and the HTTP API on one mux, as the HTTP role serves them.
-	w.agg = reports.NewAggregator(reports.Options{Location: time.UTC, RecentCalls: cfg.Reports.RecentCalls, Retention: cfg.Reports.Retention})
+	w.agg = reports.NewAggregator(reports.Options{Location: time.UTC, RecentCalls: cfg.Reports.RecentCalls, Retention: cfg.Reports.Retention, DefaultCountry: cfg.Blocklist.DefaultCountry})
 	w.rw = reports.NewWorker(js, w.agg, reports.WorkerConfig{
 		Durable: cfg.Reports.Durable, Stream: cfg.NATS.Stream, Consumer: cfg.NATS.Consumer,
 	}, w.log)
@@ -220,7 +220,8 @@ func startWorld(t testing.TB) *world {
 	if err != nil {
 		t.Fatalf("flows.New: %v", err)
 	}
-	w.ivr, err = ari.New(ari.Options{ARI: cfg.ARI, IVR: cfg.IVR, Flow: flow, Blocklist: w.cache, Publisher: w.pub, Logger: w.log})
+	w.ivr, err = ari.New(ari.Options{ARI: cfg.ARI, IVR: cfg.IVR, Flow: flow, Blocklist: w.cache, Publisher: w.pub, Logger: w.log,
+		Normalize: blocklist.E164Func(cfg.Blocklist.DefaultCountry)})
 	if err != nil {
 		t.Fatalf("ari.New: %v", err)
 	}

@@ -69,7 +69,7 @@ func runReports(ctx context.Context, cfg configs.Config, log *slog.Logger) error
 	}
 	defer bus.Close()
 
-	agg := reports.NewAggregator(reports.Options{Location: loc, RecentCalls: cfg.Reports.RecentCalls, Retention: cfg.Reports.Retention})
+	agg := reports.NewAggregator(reports.Options{Location: loc, RecentCalls: cfg.Reports.RecentCalls, Retention: cfg.Reports.Retention, DefaultCountry: cfg.Blocklist.DefaultCountry})
 	worker := reports.NewWorker(bus.JS, agg, reports.WorkerConfig{
 		Durable: cfg.Reports.Durable, Stream: cfg.NATS.Stream, Consumer: cfg.NATS.Consumer,
 	}, log)

@@ -203,22 +203,9 @@ func (s *Stack) buildIVR(o Options) error {
 	}
 	s.ivr, err = ari.New(ari.Options{
 		ARI: cfg.ARI, IVR: cfg.IVR, Flow: runner, Blocklist: s.cache, Publisher: p, Logger: s.log,
-		Normalize: e164(cfg.Blocklist.DefaultCountry),
+		Normalize: blocklist.E164Func(cfg.Blocklist.DefaultCountry),
 	})
 	return err
-}
-
-// e164 is the IVR's caller-number normaliser: blocklist.Normalize with the
-// configured country, so events carry the number the blocklist is keyed by.
-// Withheld markers are not numbers: the IVR handles them before asking.
-func e164(defaultCountry string) func(string) (string, bool) {
-	return func(raw string) (string, bool) {
-		n, err := blocklist.Normalize(raw, defaultCountry)
-		if err != nil || n.IsAnonymous() {
-			return "", false
-		}
-		return n.E164, true
-	}
 }
 
 func (s *Stack) buildBlocklist(ctx context.Context) error {
@@ -244,7 +231,7 @@ func (s *Stack) buildReports() error {
 	if err != nil {
 		return fmt.Errorf("reports.time_zone: %w", err)
 	}
-	s.agg = reports.NewAggregator(reports.Options{Location: loc, RecentCalls: cfg.Reports.RecentCalls, Retention: cfg.Reports.Retention})
+	s.agg = reports.NewAggregator(reports.Options{Location: loc, RecentCalls: cfg.Reports.RecentCalls, Retention: cfg.Reports.Retention, DefaultCountry: cfg.Blocklist.DefaultCountry})
 	s.rWorker = reports.NewWorker(s.bus.JS, s.agg, reports.WorkerConfig{
 		Durable: cfg.Reports.Durable, Stream: cfg.NATS.Stream, Consumer: cfg.NATS.Consumer,
 	}, s.log)
