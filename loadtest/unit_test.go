@@ -199,3 +199,33 @@ func TestSummaryText(t *testing.T) {
 		}
 	}
 }
+
+func TestSummaryHeapJudgedOnlyWithEnoughLiveCalls(t *testing.T) {
+	tests := []struct {
+		name     string
+		live     int
+		perCall  int64
+		want     string
+		inMetMap bool
+	}{
+		{"few live calls", minLiveForHeap - 1, 200 << 10, "not judged below", false},
+		{"enough, under target", minLiveForHeap, 20 << 10, "(target < 64.0 KiB: met)", true},
+		{"enough, over target", 2000, 100 << 10, "(target < 64.0 KiB: MISSED)", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Summary{Target: "sim", PeakLive: tt.live, HeapPerCall: tt.perCall, Targets: DefaultTargets()}
+			s.judge()
+			if _, ok := s.Met["heap_per_call"]; ok != tt.inMetMap {
+				t.Fatalf("heap_per_call in Met = %v, want %v", ok, tt.inMetMap)
+			}
+			var b strings.Builder
+			if err := s.WriteText(&b); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(b.String(), tt.want) {
+				t.Fatalf("summary lacks %q:\n%s", tt.want, b.String())
+			}
+		})
+	}
+}
