@@ -541,9 +541,14 @@ func (r *run) putThrough(ctx context.Context, d decision, decidedAt time.Time) {
 func (r *run) failover(ctx context.Context, typ, ext, step string, err error) {
 	reason := step + ": " + err.Error()
 	if ctx.Err() != nil {
+		// The call's context ends when the IVR drains for shutdown (or
+		// loses Asterisk): putting the caller through is the planned
+		// behaviour then, not a fault worth an error line per call.
 		reason = step + ": shutdown: " + err.Error()
+		r.log.Warn("call interrupted, putting the caller through to operators", "step", step, "err", err, "extension", ext)
+	} else {
+		r.log.Error("ivr step failed, putting the caller through to operators", "step", step, "err", err, "extension", ext)
 	}
-	r.log.Error("ivr step failed, putting the caller through to operators", "step", step, "err", err, "extension", ext)
 	r.res.Reason = reason
 	r.classify(ctx, events.OutcomeFailover, typ, r.f.clock.Now(), reason)
 	r.transfer(ctx, ext, false, map[string]string{VarFailover: reason})
