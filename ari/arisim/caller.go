@@ -151,7 +151,7 @@ func (h *CallHandle) Result() CallerView {
 }
 
 // Hangup makes the caller hang up now.
-func (h *CallHandle) Hangup() { h.ch.hangup(16, false, HungUpByCaller) }
+func (h *CallHandle) Hangup() { h.ch.hangup(causeNormal, false, HungUpByCaller) }
 
 func (v CallerView) clone() CallerView {
 	c := v
@@ -185,6 +185,7 @@ func (s *Server) Call(ctx context.Context, c Caller) (*CallHandle, error) {
 		callerIDJSON{Name: c.Name, Number: c.Number},
 		dialplanJSON{Context: s.opts.InboundContext, Exten: c.Dialed, Priority: 1},
 		stateRing)
+	ch.language = s.opts.Language
 	h := &CallHandle{ch: ch, done: make(chan struct{})}
 	ch.call = h
 	// A call arriving during a Restart waits for it (see Server.life) and
@@ -213,7 +214,7 @@ func (s *Server) Call(ctx context.Context, c Caller) (*CallHandle, error) {
 		// Stasis() fails for an application nobody is connected for; the dialplan
 		// then ends and Asterisk hangs up.
 		s.log.Warn("stasis application not registered; hanging up", "app", app, "channel", id)
-		ch.hangup(16, false, HungUpBySystem)
+		ch.hangup(causeNormal, false, HungUpBySystem)
 	}
 	if !s.goTracked(func() { h.run(ctx, c.Script) }) {
 		ch.vanish(HungUpByShutdown)
@@ -239,7 +240,7 @@ func (h *CallHandle) run(ctx context.Context, script []Step) {
 	}
 	// Hold the line while the app has the call; then hang up.
 	h.waitFor(ctx, func() bool { return !ch.inStasis })
-	ch.hangup(16, false, HungUpByCaller)
+	ch.hangup(causeNormal, false, HungUpByCaller)
 }
 
 // step runs one script step; false ends the script.
@@ -266,7 +267,7 @@ func (h *CallHandle) step(ctx context.Context, st Step, cursor *int) bool {
 		ch.setTalking(false)
 		return ok
 	case stepHangup:
-		ch.hangup(16, false, HungUpByCaller)
+		ch.hangup(causeNormal, false, HungUpByCaller)
 		return false
 	case stepWaitPrompt:
 		return h.waitFor(ctx, func() bool {
@@ -306,7 +307,7 @@ func (h *CallHandle) waitFor(ctx context.Context, cond func() bool) bool {
 		select {
 		case <-wake:
 		case <-ctx.Done():
-			ch.hangup(16, false, HungUpByCaller)
+			ch.hangup(causeNormal, false, HungUpByCaller)
 			return false
 		}
 	}

@@ -26,24 +26,7 @@ const (
 	stateUp      = "Up"
 )
 
-// Q.850 causes the sim uses, with Asterisk's texts (ast_cause2str).
-var causeText = map[int]string{
-	1:   "Unallocated (unassigned) number",
-	16:  "Normal Clearing",
-	17:  "User busy",
-	18:  "No user responding",
-	19:  "User alerting, no answer",
-	21:  "Call Rejected",
-	26:  "Answered elsewhere",
-	27:  "Destination out of order",
-	28:  "Invalid number format (incomplete number)",
-	31:  "Normal, unspecified",
-	34:  "Circuit/channel congestion",
-	58:  "Bearer capability not presently available",
-	127: "Interworking, unspecified",
-}
-
-// hangupReasons maps DELETE /channels/{id}?reason= to causes, as resource_channels.c does.
+// hangupReasons maps DELETE /channels/{id}?reason= to Q.850 causes, as resource_channels.c does.
 var hangupReasons = map[string]int{
 	"normal":             16,
 	"busy":               17,
@@ -60,12 +43,17 @@ var hangupReasons = map[string]int{
 	"answered_elsewhere": 26,
 }
 
-func causeTxt(c int) string {
-	if t, ok := causeText[c]; ok {
-		return t
-	}
-	return "Unknown"
-}
+// defaultLanguage is Asterisk's channel language when nothing sets one.
+const defaultLanguage = "en"
+
+// causeNormal is Q.850 "Normal Clearing", the cause of an ordinary hangup.
+const causeNormal = 16
+
+// softhangupExplicit is AST_SOFTHANGUP_EXPLICIT. ast_softhangup, which
+// DELETE /channels/{id} ends in, publishes ChannelHangupRequest with this flag
+// as its "cause" (and soft: true), not the Q.850 cause the request set: real
+// Asterisk 22.10.1 sends cause 32 whatever reason was given.
+const softhangupExplicit = 32
 
 // job is one entry of a channel's command queue. Asterisk runs play, record and
 // continue commands one after another on the channel's Stasis thread, so a recording
@@ -142,7 +130,7 @@ func (s *Server) newChannel(id, tech, resource string, caller callerIDJSON, dp d
 		name:       name,
 		protocolID: randomCallID(),
 		state:      state,
-		language:   "en",
+		language:   defaultLanguage,
 		caller:     caller,
 		dp:         dp,
 		vars:       make(map[string]string),
@@ -219,13 +207,15 @@ func (ch *channel) enterStasisLocked(app string, args []string) {
 	ch.broadcastLocked()
 }
 
-// leaveStasisLocked hands the channel back to the dialplan (continue).
+// leaveStasisLocked hands the channel back to the dialplan (continue). StasisEnd
+// still shows the Stasis() line: Asterisk publishes it before the channel moves
+// on, so only later snapshots (GET /channels/{id}) show the new position.
 func (ch *channel) leaveStasisLocked(t DialplanTarget) {
 	if !ch.inStasis {
 		return
 	}
-	ch.dp = dialplanJSON{Context: t.Context, Exten: t.Extension, Priority: int64(t.Priority)}
 	ch.emitChanLocked("StasisEnd")
+	ch.dp = dialplanJSON{Context: t.Context, Exten: t.Extension, Priority: int64(t.Priority)}
 	ch.inStasis = false
 	ch.jobs = nil
 	target := t
@@ -323,16 +313,27 @@ func (ch *channel) lockWithBridge() (unlock func()) {
 	}
 }
 
-// hangup ends the channel with Asterisk's event sequence: ChannelHangupRequest,
-// media finished, ChannelLeftBridge, StasisEnd, ChannelDestroyed.
-func (ch *channel) hangup(cause int, soft bool, by string) bool {
+// hangup ends the channel with the events Asterisk sends the application:
+// ChannelHangupRequest, media finished, ChannelLeftBridge, StasisEnd. cause is
+// the Q.850 cause (CallerView.Cause). byApp marks a hangup the application asked
+// for (DELETE /channels/{id}): ast_softhangup reports it as cause 32 with soft
+// true, while a hangup from the far end (ast_queue_hangup) carries the Q.850
+// cause and no soft field. There is no ChannelDestroyed: the application is
+// unsubscribed from the channel when it leaves Stasis, before the channel is
+// destroyed, so Asterisk does not send it one (seen on 22.10.1 for caller and
+// app hangups alike).
+func (ch *channel) hangup(cause int, byApp bool, by string) bool {
 	unlock := ch.lockWithBridge()
 	defer unlock()
 	if ch.gone {
 		return false
 	}
 	if ch.inStasis {
-		ch.s.emit(ch.app, channelHangupRequestEvent{eventBase: ch.s.base("ChannelHangupRequest", ch.app), Cause: cause, Soft: soft, Channel: ch.snapLocked()})
+		ev := channelHangupRequestEvent{eventBase: ch.s.base("ChannelHangupRequest", ch.app), Cause: cause, Channel: ch.snapLocked()}
+		if byApp {
+			ev.Cause, ev.Soft = softhangupExplicit, true
+		}
+		ch.s.emit(ch.app, ev)
 	}
 	ch.stopMediaLocked(true)
 	if ch.bridge != nil {
@@ -340,7 +341,6 @@ func (ch *channel) hangup(cause int, soft bool, by string) bool {
 	}
 	if ch.inStasis {
 		ch.emitChanLocked("StasisEnd")
-		ch.s.emit(ch.app, channelDestroyedEvent{eventBase: ch.s.base("ChannelDestroyed", ch.app), Cause: cause, CauseTxt: causeTxt(cause), Channel: ch.snapLocked()})
 	}
 	ch.finishLocked(by, cause)
 	return true

@@ -13,7 +13,11 @@
 //     channel's Stasis thread: a recording or a continue issued during a playback
 //     starts when the playback ends; hangup and DELETE /playbacks interrupt at once;
 //   - a stopped playback finishes with state "done", a missing sound with "failed",
-//     a playback cut by hangup with "failed";
+//     a playback cut by hangup with "failed"; an unknown media scheme, a missing
+//     recording: or a bad number: gets PlaybackStarted and never PlaybackFinished;
+//   - a hangup ends with ChannelHangupRequest (cause 32 and soft when the app hung
+//     up, the Q.850 cause from the caller) and StasisEnd, with no ChannelDestroyed,
+//     and StasisEnd after a continue still shows the Stasis() dialplan line;
 //   - ChannelTalkingFinished comes after the detector's silence threshold (2500 ms
 //     default, or TALK_DETECT(set)=<ms>) with the talking time as duration;
 //   - DTMF and talking before the call is answered (or progress indicated) are lost;

@@ -134,6 +134,19 @@ func (r *recorder) wait(t testing.TB, what string, pred func(ariv6.Event) bool) 
 	return found
 }
 
+// drained waits until the client has received every event the sim has queued,
+// so that a check for an event that must not come does not race its delivery.
+// The recorder must have been started before the sim sent its first event.
+func (r *recorder) drained(t testing.TB, sim *arisim.Server) {
+	t.Helper()
+	eventually(t, "every queued event delivered", func() bool {
+		r.mu.Lock()
+		n := int64(len(r.evs))
+		r.mu.Unlock()
+		return n == sim.Stats().EventsSent
+	})
+}
+
 // types lists the event types seen for a channel, in order.
 func (r *recorder) types(channelID string) []string {
 	r.mu.Lock()

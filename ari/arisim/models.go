@@ -191,13 +191,6 @@ type channelHangupRequestEvent struct {
 	Channel channelJSON `json:"channel"`
 }
 
-type channelDestroyedEvent struct {
-	eventBase
-	Cause    int         `json:"cause"`
-	CauseTxt string      `json:"cause_txt"`
-	Channel  channelJSON `json:"channel"`
-}
-
 type channelBridgeEvent struct {
 	eventBase
 	Bridge  bridgeJSON  `json:"bridge"`

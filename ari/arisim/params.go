@@ -18,7 +18,10 @@ import (
 var errBadBody = errors.New("error parsing request body")
 
 // params merges the query string and the request body, as Asterisk does: any
-// parameter may come in the query, a form body or a JSON object body.
+// parameter may come in the query, a form body or a JSON object body. Asterisk
+// lists form fields before the query's and lets a later occurrence of a name
+// replace an earlier one, so a repeated parameter counts only once, the query's
+// over the form's; a field of a JSON body replaces both.
 type params struct {
 	r    *http.Request
 	q    url.Values
@@ -45,11 +48,10 @@ func parseParams(r *http.Request) (*params, error) {
 		if err != nil {
 			return nil, errBadBody
 		}
-		for k, vs := range form {
-			for _, v := range vs {
-				p.q.Add(k, v)
-			}
+		for k, vs := range p.q {
+			form[k] = append(form[k], vs...)
 		}
+		p.q = form
 		return p, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -60,6 +62,15 @@ func parseParams(r *http.Request) (*params, error) {
 	}
 	p.body = m
 	return p, nil
+}
+
+// last returns the query or form value that counts for name: the last one.
+func (p *params) last(name string) (string, bool) {
+	vs := p.q[name]
+	if len(vs) == 0 {
+		return "", false
+	}
+	return vs[len(vs)-1], true
 }
 
 func (p *params) path(name string) string { return p.r.PathValue(name) }
@@ -86,12 +97,10 @@ func (p *params) oneOf(name, def string, allowed ...string) (string, bool) {
 
 // str returns a parameter as a string; JSON numbers and booleans are rendered.
 func (p *params) str(name string) string {
-	if vs, ok := p.q[name]; ok && len(vs) > 0 {
-		return vs[0]
-	}
 	v, ok := p.body[name]
 	if !ok || v == nil {
-		return ""
+		s, _ := p.last(name)
+		return s
 	}
 	switch t := v.(type) {
 	case string:
@@ -107,13 +116,11 @@ func (p *params) str(name string) string {
 	}
 }
 
-// strs returns a parameter that allows multiple values: repeated, comma separated,
-// or a JSON array.
+// strs returns a parameter that allows several values: comma separated or a
+// JSON array.
 func (p *params) strs(name string) []string {
 	var raw []string
-	if vs, ok := p.q[name]; ok {
-		raw = vs
-	} else if v, ok := p.body[name]; ok {
+	if v, ok := p.body[name]; ok && v != nil {
 		switch t := v.(type) {
 		case []any:
 			for _, e := range t {
@@ -124,6 +131,8 @@ func (p *params) strs(name string) []string {
 		case string:
 			raw = []string{t}
 		}
+	} else if s, ok := p.last(name); ok {
+		raw = []string{s}
 	}
 	var out []string
 	for _, r := range raw {

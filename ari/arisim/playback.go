@@ -87,7 +87,9 @@ func (pb *playback) emitLocked(typ string) {
 	}
 }
 
-// beginLocked starts playing the current media item.
+// beginLocked starts playing the current media item, as one turn of
+// play_on_channel's loop in res_stasis_playback.c: PlaybackStarted, then the
+// media plays, fails or is skipped.
 func (pb *playback) beginLocked() {
 	pb.state = pbPlaying
 	pb.emitLocked("PlaybackStarted")
@@ -99,13 +101,43 @@ func (pb *playback) beginLocked() {
 		pb.prompt = len(ch.view.PromptLog) - 1
 		ch.broadcastLocked()
 	}
-	d, ok := pb.s.mediaLength(uri, pb.lang)
-	if !ok {
+	d, outcome := pb.s.mediaLength(uri, pb.lang)
+	switch outcome {
+	case mediaFails:
+		// The stream failed (a missing sound file): "failed" on the last item,
+		// otherwise Asterisk reports "continuing" and goes on with the next one.
+		pb.markPromptLocked(promptFailed)
+		if pb.idx+1 < len(pb.media) {
+			pb.nextLocked()
+			return
+		}
 		pb.finishLocked(pbFailed, promptFailed)
+		return
+	case mediaSkipped:
+		// Asterisk only logs an error and moves to the next item without any
+		// event. After the last item the play command returns with no final
+		// update, so the application never gets PlaybackFinished; the
+		// playback is forgotten (GET and DELETE answer 404) and the channel's
+		// next command runs.
+		pb.markPromptLocked(promptFailed)
+		if pb.idx+1 < len(pb.media) {
+			pb.idx++
+			pb.beginLocked()
+			return
+		}
+		pb.abandonLocked()
 		return
 	}
 	pb.length = pb.s.scaled(d)
 	pb.armLocked(pb.length)
+}
+
+// nextLocked reports the current item done ("continuing") and starts the next.
+func (pb *playback) nextLocked() {
+	pb.state = pbContinuing
+	pb.emitLocked("PlaybackContinuing")
+	pb.idx++
+	pb.beginLocked()
 }
 
 func (pb *playback) armLocked(wall time.Duration) {
@@ -132,10 +164,7 @@ func (pb *playback) mediaEnded(gen uint64) {
 	}
 	pb.markPromptLocked(promptDone)
 	if pb.idx+1 < len(pb.media) {
-		pb.state = pbContinuing
-		pb.emitLocked("PlaybackContinuing")
-		pb.idx++
-		pb.beginLocked()
+		pb.nextLocked()
 		return
 	}
 	pb.finishLocked(pbDone, promptDone)
@@ -161,6 +190,19 @@ func (pb *playback) finishLocked(state, promptState string) {
 	pb.markPromptLocked(promptState)
 	pb.state = state
 	pb.emitLocked("PlaybackFinished")
+	pb.releaseLocked()
+}
+
+// abandonLocked ends a playback whose last item Asterisk skipped: no event, the
+// state stays "playing" as last published.
+func (pb *playback) abandonLocked() {
+	pb.gen++
+	pb.stopTimer()
+	pb.releaseLocked()
+}
+
+// releaseLocked forgets the playback and lets the target run its next command.
+func (pb *playback) releaseLocked() {
 	pb.s.playbacks.delIf(pb.id, func(p *playback) bool { return p == pb })
 	if ch := pb.ch; ch != nil {
 		if ch.curPB == pb {
@@ -253,31 +295,55 @@ func soundName(uri string) string {
 	return uri
 }
 
-// mediaLength reports how long a media URI plays, in media time, and false when
-// Asterisk could not play it.
-func (s *Server) mediaLength(uri, lang string) (time.Duration, bool) {
+// mediaOutcome is what Asterisk does with one media URI of a playback.
+type mediaOutcome int
+
+const (
+	mediaPlays   mediaOutcome = iota // streams for the reported length
+	mediaFails                       // the stream fails at once (missing sound file)
+	mediaSkipped                     // logged and skipped without an event (see beginLocked)
+)
+
+// mediaLength reports how long a media URI plays, in media time, and what
+// Asterisk does with it. res_stasis_playback.c skips an unsupported scheme, a
+// recording: that is not stored and a number: that is not a number; a sound:
+// whose file is missing fails.
+func (s *Server) mediaLength(uri, lang string) (time.Duration, mediaOutcome) {
 	scheme, rest, ok := strings.Cut(uri, ":")
 	if !ok {
-		return 0, false
+		return 0, mediaSkipped
 	}
 	switch scheme {
 	case "sound":
-		return s.soundLength(rest, lang)
+		d, ok := s.soundLength(rest, lang)
+		if !ok {
+			return 0, mediaFails
+		}
+		return d, mediaPlays
 	case "recording":
 		rec, ok := s.storedRecording(rest)
 		if !ok {
-			return 0, false
+			return 0, mediaSkipped
 		}
-		return segmentsDuration(rec.segs), true
+		return segmentsDuration(rec.segs), mediaPlays
 	case "digits", "characters":
-		return time.Duration(len(rest)) * 600 * time.Millisecond, rest != ""
+		// Nothing to say is said at once.
+		return time.Duration(len(rest)) * 600 * time.Millisecond, mediaPlays
 	case "number":
-		return s.opts.DefaultPlayback, rest != ""
+		// sscanf("%d"): a leading integer, after optional blanks and a sign.
+		num := strings.TrimLeft(rest, " \t\n")
+		if num != "" && (num[0] == '+' || num[0] == '-') {
+			num = num[1:]
+		}
+		if num == "" || num[0] < '0' || num[0] > '9' {
+			return 0, mediaSkipped
+		}
+		return s.opts.DefaultPlayback, mediaPlays
 	case "tone":
 		// A tone plays until it is stopped.
-		return 24 * time.Hour, true
+		return 24 * time.Hour, mediaPlays
 	}
-	return 0, false
+	return 0, mediaSkipped
 }
 
 func (s *Server) soundLength(name, lang string) (time.Duration, bool) {

@@ -150,7 +150,7 @@ func (s *Server) farEndAnswered(ch *channel, app string, args []string, target d
 	}
 	if !s.appRegistered(app) {
 		ch.mu.Unlock()
-		ch.hangup(16, false, HungUpBySystem)
+		ch.hangup(causeNormal, false, HungUpBySystem)
 		return
 	}
 	ch.enterStasisLocked(app, args)
@@ -208,7 +208,7 @@ func (s *Server) hangup(_ *http.Request, p *params) reply {
 	if !ok {
 		return errReply(404, "Channel not found")
 	}
-	cause := 16
+	cause := causeNormal
 	if rc := p.str("reason_code"); rc != "" {
 		n, err := strconv.Atoi(rc)
 		if err != nil {
@@ -295,7 +295,7 @@ func (s *Server) redirect(_ *http.Request, p *params) reply {
 	}
 	ch.view.RedirectTo = endpoint
 	ch.mu.Unlock()
-	ch.hangup(16, false, HungUpByApp)
+	ch.hangup(causeNormal, false, HungUpByApp)
 	return noContent()
 }
 

@@ -42,7 +42,8 @@ type Options struct {
 	SoundsDir string
 
 	// DefaultPlayback is the length of media whose length cannot be measured
-	// (no SoundsDir, digits:, number:, characters:). Default 1s.
+	// (sounds when SoundsDir is empty, number:). digits: and characters: last
+	// 600 ms a character. Default 1s.
 	DefaultPlayback time.Duration
 
 	// ClockScale multiplies all media time and script waits: 0.001 makes a 30 s call
@@ -64,6 +65,12 @@ type Options struct {
 
 	// InboundContext is the dialplan context scripted calls arrive in. Default "from-sip".
 	InboundContext string
+
+	// Language is the channel language of scripted calls, as the inbound dialplan
+	// sets it before Stasis() (siaga112's dialplan does Set(CHANNEL(language)=id));
+	// playbacks without lang= use it. Default "en", Asterisk's own default, which
+	// channels made over REST (originate, create) keep.
+	Language string
 
 	// Endpoint is the PJSIP endpoint scripted calls come from; channel names are
 	// PJSIP/<Endpoint>-<8 hex digits>. Default "trunk".
@@ -187,6 +194,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Endpoint == "" {
 		opts.Endpoint = "trunk"
+	}
+	if opts.Language == "" {
+		opts.Language = defaultLanguage
 	}
 	if opts.AnswerDelay <= 0 {
 		opts.AnswerDelay = time.Second
@@ -618,7 +628,7 @@ func (s *Server) writeReply(w http.ResponseWriter, r *http.Request, rep reply) {
 		}
 		h.Set("Content-Type", "application/json")
 	default:
-		h.Set("Content-Type", "application/json")
+		// An empty (204) reply: Asterisk sends no Content-Type with it.
 	}
 	if rep.status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `Basic realm="Asterisk REST Interface"`)
