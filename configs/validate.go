@@ -111,7 +111,11 @@ var (
 	// and a few separators, nothing Asterisk would read as a pattern.
 	dialplanNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 	countryRE      = regexp.MustCompile(`^[1-9][0-9]{0,2}$`)
-	schemeRE       = regexp.MustCompile(`^[a-z]+:`)
+	// schemeRE matches the media schemes Asterisk plays prompts from. Any
+	// other scheme is worse than a missing file: Asterisk starts the
+	// playback and never finishes it (seen on 22.10.1), so the caller
+	// would wait in silence until the IVR gives up on the prompt.
+	schemeRE = regexp.MustCompile(`^(sound|recording):`)
 )
 
 // checker collects problems.
@@ -210,7 +214,7 @@ func (n NATS) validate(ck *checker) {
 func (iv IVR) validate(ck *checker) {
 	ck.oneOf("ivr.language", iv.Language, languages)
 	if !schemeRE.MatchString(iv.SoundPrefix) {
-		ck.add("ivr.sound_prefix", iv.SoundPrefix, `does not start with a media scheme such as "sound:"`)
+		ck.add("ivr.sound_prefix", iv.SoundPrefix, `does not start with the media scheme "sound:" or "recording:"`)
 	}
 	p := iv.Prompts
 	for _, f := range []struct{ key, val string }{

@@ -85,6 +85,8 @@ func TestValidateRejectsBadValues(t *testing.T) {
 			map[string]string{"ivr.language": `"fr" is not one of id, en`}},
 		{"sound prefix without scheme", func(c *configs.Config) { c.IVR.SoundPrefix = "siaga112/" },
 			map[string]string{"ivr.sound_prefix": "media scheme"}},
+		{"sound prefix with a scheme Asterisk cannot play", func(c *configs.Config) { c.IVR.SoundPrefix = "file:siaga112/" },
+			map[string]string{"ivr.sound_prefix": `"sound:" or "recording:"`}},
 		{"empty prompt", func(c *configs.Config) { c.IVR.Prompts.NoInput = "" },
 			map[string]string{"ivr.prompts.no_input": "must not be empty"}},
 		{"menu digit two keys", func(c *configs.Config) { c.IVR.Menu[0].Digit = "12" },
