@@ -136,7 +136,8 @@ type Consumer struct {
 type IVR struct {
 	// Language selects the prompt folder (id or en).
 	Language string `mapstructure:"language" yaml:"language"`
-	// SoundPrefix is prepended to prompt names to make a media URI, e.g. "sound:siaga112/".
+	// SoundPrefix is prepended to prompt names to make a media URI; it must
+	// use the "sound:" scheme, e.g. "sound:siaga112/".
 	SoundPrefix string `mapstructure:"sound_prefix" yaml:"sound_prefix"`
 	// Prompts names the sound file for each message.
 	Prompts Prompts `mapstructure:"prompts" yaml:"prompts"`

@@ -111,11 +111,13 @@ var (
 	// and a few separators, nothing Asterisk would read as a pattern.
 	dialplanNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 	countryRE      = regexp.MustCompile(`^[1-9][0-9]{0,2}$`)
-	// schemeRE matches the media schemes Asterisk plays prompts from. Any
-	// other scheme is worse than a missing file: Asterisk starts the
-	// playback and never finishes it (seen on 22.10.1), so the caller
-	// would wait in silence until the IVR gives up on the prompt.
-	schemeRE = regexp.MustCompile(`^(sound|recording):`)
+	// schemeRE matches the one media scheme prompts are played from. With
+	// any other scheme a missing prompt is worse than a missing file:
+	// Asterisk starts the playback and never finishes it (seen on 22.10.1,
+	// also for a recording: that is not stored), so the caller would wait
+	// in silence until the IVR gives up on the prompt. A missing sound:
+	// file fails at once and the flow puts the caller through.
+	schemeRE = regexp.MustCompile(`^sound:`)
 )
 
 // checker collects problems.
@@ -214,7 +216,7 @@ func (n NATS) validate(ck *checker) {
 func (iv IVR) validate(ck *checker) {
 	ck.oneOf("ivr.language", iv.Language, languages)
 	if !schemeRE.MatchString(iv.SoundPrefix) {
-		ck.add("ivr.sound_prefix", iv.SoundPrefix, `does not start with the media scheme "sound:" or "recording:"`)
+		ck.add("ivr.sound_prefix", iv.SoundPrefix, `does not start with the media scheme "sound:"`)
 	}
 	p := iv.Prompts
 	for _, f := range []struct{ key, val string }{
