@@ -41,8 +41,10 @@ import (
 const inboxSize = 256
 
 // endedMemory is how many recently ended channel ids are remembered so that
-// the events Asterisk sends after StasisEnd (ChannelDestroyed, varsets) are
-// counted as late rather than reported as unknown.
+// events that reach us after StasisEnd are counted as late rather than
+// reported as unknown. Asterisk 22 sends the app nothing for a channel after
+// its StasisEnd unless the app subscribed to it explicitly (then, e.g.,
+// ChannelDestroyed and varsets), which this IVR does not do.
 const endedMemory = 4096
 
 // RouterStats counts what happened to ARI events on one node.
