@@ -21,9 +21,6 @@ import (
 // that is not running says so instead of waiting for it forever.
 const adminTimeout = 10 * time.Second
 
-// blocklistShutdownTimeout bounds the HTTP shutdown of `worker blocklist --listen`.
-const blocklistShutdownTimeout = 5 * time.Second
-
 // workerStreamTimeout bounds a worker's stream check at start: a worker
 // cannot run without the stream, so it fails rather than wait for ever.
 const workerStreamTimeout = 10 * time.Second
@@ -95,6 +92,23 @@ func withAdmin(a *app, cmd *cobra.Command, fn func(ctx context.Context, s *admin
 	return fn(ctx, s)
 }
 
+// changeBlock is the common part of blocklist add and rm: it checks number
+// before connecting, runs change in an admin session and prints the
+// number's status afterwards.
+func changeBlock(a *app, cmd *cobra.Command, number string, change func(ctx context.Context, admin *blocklist.Admin) (blocklist.Record, error)) error {
+	if err := checkNumber(a, cmd, number); err != nil {
+		return err
+	}
+	return withAdmin(a, cmd, func(ctx context.Context, s *adminSession) error {
+		r, err := change(ctx, s.admin)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(a.stdout, "%s %s\n", r.Number, status(r, time.Now()))
+		return err
+	})
+}
+
 // newBlocklistCmd is `siaga112 blocklist ls|add|rm|check`.
 func newBlocklistCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
@@ -164,16 +178,8 @@ refused.`,
 			if err != nil {
 				return fmt.Errorf("--for: %w", err)
 			}
-			if err := checkNumber(a, cmd, args[0]); err != nil {
-				return err
-			}
-			return withAdmin(a, cmd, func(ctx context.Context, s *adminSession) error {
-				r, err := s.admin.Block(ctx, args[0], d, reason, by)
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(a.stdout, "%s %s\n", r.Number, status(r, time.Now()))
-				return err
+			return changeBlock(a, cmd, args[0], func(ctx context.Context, admin *blocklist.Admin) (blocklist.Record, error) {
+				return admin.Block(ctx, args[0], d, reason, by)
 			})
 		},
 	}
@@ -190,16 +196,8 @@ func newBlocklistRmCmd(a *app) *cobra.Command {
 		Short: "Lift the block of a number and clear its strikes",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkNumber(a, cmd, args[0]); err != nil {
-				return err
-			}
-			return withAdmin(a, cmd, func(ctx context.Context, s *adminSession) error {
-				r, err := s.admin.Unblock(ctx, args[0], by)
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(a.stdout, "%s %s\n", r.Number, status(r, time.Now()))
-				return err
+			return changeBlock(a, cmd, args[0], func(ctx context.Context, admin *blocklist.Admin) (blocklist.Record, error) {
+				return admin.Unblock(ctx, args[0], by)
 			})
 		},
 	}
@@ -318,24 +316,5 @@ func runBlocklistWorker(ctx context.Context, cfg configs.Config, listen string, 
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", listen, err)
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	wctx, stop := context.WithCancel(ctx)
-	defer stop()
-	httpDone := make(chan error, 1)
-	go func() {
-		err := hs.Serve(ln)
-		if !errors.Is(err, http.ErrServerClosed) {
-			stop() // a worker that was asked to serve HTTP and cannot is broken
-		}
-		httpDone <- err
-	}()
-	log.Info("blocklist API listening", "addr", ln.Addr().String())
-	workerErr := worker.Run(wctx)
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), blocklistShutdownTimeout)
-	defer cancel()
-	shutErr := hs.Shutdown(sctx)
-	if err := <-httpDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		shutErr = errors.Join(shutErr, fmt.Errorf("blocklist http: %w", err))
-	}
-	return errors.Join(workerErr, shutErr)
+	return runWithHTTP(ctx, ln, mux, log, "blocklist API", worker.Run)
 }

@@ -78,11 +78,7 @@ sets the pace (1 is real time: a caller then hears the prompts at their real
 length).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := a.loadQuiet(cmd)
-			if err != nil {
-				return err
-			}
-			log, err := quietLogger(a, cmd, cfg)
+			cfg, log, err := loadForCallers(a, cmd)
 			if err != nil {
 				return err
 			}
@@ -126,12 +122,8 @@ func runDemo(ctx context.Context, stdout io.Writer, cfg configs.Config, log *slo
 	running.HTTP.Listen = listen
 	warnSettings(log, running, "ari.nodes")
 	cfg.IVR.DrainTimeout = demoFinish
-	sounds := f.sounds
-	if sounds == "" {
-		sounds = defaultSounds(cfg.IVR.Language)
-	}
 	env, err := loadtest.StartSim(ctx, loadtest.SimOptions{
-		Config: cfg, Roles: stack.All(), ClockScale: f.scale, SoundsDir: sounds,
+		Config: cfg, Roles: stack.All(), ClockScale: f.scale, SoundsDir: soundsDir(f.sounds, cfg.IVR.Language),
 		Listener: ln, Log: log, Name: "siaga112-demo",
 	})
 	if err != nil {

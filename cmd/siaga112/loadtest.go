@@ -71,11 +71,7 @@ directory, never to nats.url.
 Exits 1 when a call did not end as its script says or an event was lost.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, _, err := a.loadQuiet(cmd)
-			if err != nil {
-				return err
-			}
-			log, err := quietLogger(a, cmd, cfg)
+			cfg, log, err := loadForCallers(a, cmd)
 			if err != nil {
 				return err
 			}
@@ -110,19 +106,33 @@ func kindNames() string {
 	return s
 }
 
-// quietLogger turns the per-call info logs off (they would cost more than
-// the calls and hide the progress) unless --log-level was given.
-func quietLogger(a *app, cmd *cobra.Command, cfg configs.Config) (*slog.Logger, error) {
+// loadForCallers loads the configuration without its warnings, as demo
+// and loadtest replace part of it before they run it, and builds a logger
+// with the per-call info logs off (they would cost more than the calls and
+// hide the progress) unless --log-level was given.
+func loadForCallers(a *app, cmd *cobra.Command) (configs.Config, *slog.Logger, error) {
+	cfg, _, err := a.loadQuiet(cmd)
+	if err != nil {
+		return configs.Config{}, nil, err
+	}
 	level := "warn"
 	if cmd.Flags().Changed("log-level") {
 		level = cfg.Log.Level
 	}
-	return logging.New(a.stderr, level, cfg.Log.Format)
+	log, err := logging.New(a.stderr, level, cfg.Log.Format)
+	if err != nil {
+		return configs.Config{}, nil, err
+	}
+	return cfg, log, nil
 }
 
-// defaultSounds is asterisk-conf/sounds/<lang> when the command runs in a
-// checkout of the repository, else "" (every prompt then lasts 3 s).
-func defaultSounds(lang string) string {
+// soundsDir is the --sounds flag when given, else asterisk-conf/sounds/<lang>
+// when the command runs in a checkout of the repository, else "" (every
+// prompt then lasts 3 s).
+func soundsDir(flag, lang string) string {
+	if flag != "" {
+		return flag
+	}
 	dir := filepath.Join("asterisk-conf", "sounds", lang)
 	if _, err := os.Stat(filepath.Join(dir, "siaga112", "greeting.wav")); err != nil {
 		return ""
@@ -179,12 +189,8 @@ func runLoadtest(ctx context.Context, stdout io.Writer, cfg configs.Config, log 
 		// Warnings are for what runs: the private NATS and no HTTP
 		// listener, and no ARI nodes (the simulated Asterisk replaces them).
 		warnSettings(log, cfg, "ari.nodes", "http.")
-		sounds := f.sounds
-		if sounds == "" {
-			sounds = defaultSounds(cfg.IVR.Language)
-		}
 		env, err := loadtest.StartSim(ctx, loadtest.SimOptions{
-			Config: cfg, ClockScale: f.scale, SoundsDir: sounds, Log: log, Name: "siaga112-loadtest",
+			Config: cfg, ClockScale: f.scale, SoundsDir: soundsDir(f.sounds, cfg.IVR.Language), Log: log, Name: "siaga112-loadtest",
 		})
 		if err != nil {
 			return err

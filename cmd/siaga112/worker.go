@@ -1,6 +1,24 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// HTTP bounds for the listener a worker serves next to its consumer. The
+// handlers answer from memory or one KV read, so generous bounds only guard
+// against slow clients.
+const (
+	workerReadHeaderTimeout = 5 * time.Second
+	workerShutdownTimeout   = 5 * time.Second
+)
 
 // newWorkerCmd is `siaga112 worker`, the parent of the event-stream
 // workers. Each worker adds itself with one line in the AddCommand list.
@@ -15,4 +33,31 @@ func newWorkerCmd(a *app) *cobra.Command {
 		newWorkerBlocklistCmd(a),
 	)
 	return cmd
+}
+
+// runWithHTTP serves h on ln while run consumes, until ctx ends. A listener
+// that fails ends run too (a worker asked to serve HTTP and unable to is
+// broken); when run returns the server is shut down within
+// workerShutdownTimeout. name labels the log line and the serve error.
+func runWithHTTP(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, name string, run func(context.Context) error) error {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: workerReadHeaderTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	httpDone := make(chan error, 1)
+	go func() {
+		err := hs.Serve(ln)
+		if !errors.Is(err, http.ErrServerClosed) {
+			stop()
+		}
+		httpDone <- err
+	}()
+	log.Info(name+" listening", "addr", ln.Addr().String())
+	runErr := run(wctx)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), workerShutdownTimeout)
+	defer cancel()
+	shutErr := hs.Shutdown(sctx)
+	if err := <-httpDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		shutErr = errors.Join(shutErr, fmt.Errorf("%s http: %w", name, err))
+	}
+	return errors.Join(runErr, shutErr)
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,13 +14,6 @@ import (
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/reports"
-)
-
-// HTTP server timeouts for the reports listener. The dashboard and API
-// answer from memory, so generous bounds only guard against slow clients.
-const (
-	reportsReadHeaderTimeout = 5 * time.Second
-	reportsShutdownTimeout   = 5 * time.Second
 )
 
 // newWorkerReportsCmd is `siaga112 worker reports`: rebuild the statistics
@@ -100,28 +92,5 @@ func runReports(ctx context.Context, cfg configs.Config, log *slog.Logger) error
 	if err != nil {
 		return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: reportsReadHeaderTimeout, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	// A listener that fails ends the worker too: a reports process without
-	// its HTTP side is of no use.
-	wctx, stop := context.WithCancel(ctx)
-	defer stop()
-	httpDone := make(chan error, 1)
-	go func() {
-		err := hs.Serve(ln)
-		if !errors.Is(err, http.ErrServerClosed) {
-			stop()
-		}
-		httpDone <- err
-	}()
-	log.Info("reports dashboard listening", "addr", ln.Addr().String())
-
-	workerErr := worker.Run(wctx)
-
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reportsShutdownTimeout)
-	defer cancel()
-	shutErr := hs.Shutdown(sctx)
-	if err := <-httpDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		shutErr = errors.Join(shutErr, fmt.Errorf("reports http: %w", err))
-	}
-	return errors.Join(workerErr, shutErr)
+	return runWithHTTP(ctx, ln, mux, log, "reports dashboard", worker.Run)
 }
