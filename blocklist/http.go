@@ -126,6 +126,12 @@ func (a *API) allowWrite(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// allowWriteBody is allowWrite followed by decodeBody into v: a write
+// with a body is refused before its body is read.
+func (a *API) allowWriteBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	return a.allowWrite(w, r) && decodeBody(w, r, v)
+}
+
 func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	auth := a.authenticate(r)
 	if auth == authInvalid {
@@ -169,11 +175,8 @@ type addRequest struct {
 }
 
 func (a *API) add(w http.ResponseWriter, r *http.Request) {
-	if !a.allowWrite(w, r) {
-		return
-	}
 	var req addRequest
-	if !decodeBody(w, r, &req) {
+	if !a.allowWriteBody(w, r, &req) {
 		return
 	}
 	if strings.TrimSpace(req.Number) == "" {
@@ -214,11 +217,8 @@ type verdictRequest struct {
 }
 
 func (a *API) verdict(w http.ResponseWriter, r *http.Request) {
-	if !a.allowWrite(w, r) {
-		return
-	}
 	var req verdictRequest
-	if !decodeBody(w, r, &req) {
+	if !a.allowWriteBody(w, r, &req) {
 		return
 	}
 	callID := r.PathValue("id")
