@@ -42,6 +42,18 @@ func (s *Server) getChannel(_ *http.Request, p *params) reply {
 	return okReply(ch.snapLocked())
 }
 
+// withChannel runs fn on the channel named in the path, locked, once control
+// has found it in Stasis (and, with checkState, in a state that takes
+// commands); otherwise it answers control's 404, 409 or 412.
+func (s *Server) withChannel(p *params, checkState bool, fn func(ch *channel) reply) reply {
+	ch, rep, ok := s.control(p.path("channelId"), checkState)
+	if !ok {
+		return rep
+	}
+	defer ch.mu.Unlock()
+	return fn(ch)
+}
+
 // parseCallerID splits `"Name" <number>` or `Name <number>` or a bare number.
 func parseCallerID(s string) callerIDJSON {
 	s = strings.TrimSpace(s)
@@ -180,27 +192,24 @@ func (s *Server) createChannel(_ *http.Request, p *params) reply {
 
 // dial is POST /channels/{id}/dial for a channel made with /channels/create.
 func (s *Server) dial(_ *http.Request, p *params) reply {
-	ch, rep, ok := s.control(p.path("channelId"), false)
-	if !ok {
-		return rep
-	}
-	defer ch.mu.Unlock()
-	if ch.state != stateDown {
-		return errReply(409, "Channel cannot be dialed")
-	}
-	dialstring := ch.resource
-	ch.s.emit(ch.app, dialEvent{eventBase: s.base("Dial", ch.app), Peer: ch.snapLocked(), Dialstring: dialstring, Dialstatus: ""})
-	ch.setStateLocked(stateRinging)
-	time.AfterFunc(s.scaled(s.opts.AnswerDelay), func() {
-		ch.mu.Lock()
-		defer ch.mu.Unlock()
-		if ch.gone || ch.state != stateRinging {
-			return
+	return s.withChannel(p, false, func(ch *channel) reply {
+		if ch.state != stateDown {
+			return errReply(409, "Channel cannot be dialed")
 		}
-		ch.s.emit(ch.app, dialEvent{eventBase: s.base("Dial", ch.app), Peer: ch.snapLocked(), Dialstring: dialstring, Dialstatus: "ANSWER"})
-		ch.setStateLocked(stateUp)
+		dialstring := ch.resource
+		ch.s.emit(ch.app, dialEvent{eventBase: s.base("Dial", ch.app), Peer: ch.snapLocked(), Dialstring: dialstring, Dialstatus: ""})
+		ch.setStateLocked(stateRinging)
+		time.AfterFunc(s.scaled(s.opts.AnswerDelay), func() {
+			ch.mu.Lock()
+			defer ch.mu.Unlock()
+			if ch.gone || ch.state != stateRinging {
+				return
+			}
+			ch.s.emit(ch.app, dialEvent{eventBase: s.base("Dial", ch.app), Peer: ch.snapLocked(), Dialstring: dialstring, Dialstatus: "ANSWER"})
+			ch.setStateLocked(stateUp)
+		})
+		return noContent()
 	})
-	return noContent()
 }
 
 func (s *Server) hangup(_ *http.Request, p *params) reply {
@@ -233,30 +242,27 @@ func (s *Server) continueInDialplan(_ *http.Request, p *params) reply {
 	if err != nil {
 		return errReply(400, err.Error())
 	}
-	ch, rep, ok := s.control(p.path("channelId"), true)
-	if !ok {
-		return rep
-	}
-	defer ch.mu.Unlock()
-	t := DialplanTarget{Context: p.str("context"), Extension: p.str("extension"), Priority: prio}
-	moved := t.Context != "" && t.Context != ch.dp.Context || t.Extension != "" && t.Extension != ch.dp.Exten
-	if t.Context == "" {
-		t.Context = ch.dp.Context
-	}
-	if t.Extension == "" {
-		t.Extension = ch.dp.Exten
-	}
-	if t.Priority <= 0 {
-		// Without a priority Asterisk starts a new extension at 1 and otherwise
-		// resumes after the Stasis() line.
-		if moved || p.str("label") != "" {
-			t.Priority = 1
-		} else {
-			t.Priority = int(ch.dp.Priority) + 1
+	return s.withChannel(p, true, func(ch *channel) reply {
+		t := DialplanTarget{Context: p.str("context"), Extension: p.str("extension"), Priority: prio}
+		moved := t.Context != "" && t.Context != ch.dp.Context || t.Extension != "" && t.Extension != ch.dp.Exten
+		if t.Context == "" {
+			t.Context = ch.dp.Context
 		}
-	}
-	ch.enqueueLocked(job{cont: &t})
-	return noContent()
+		if t.Extension == "" {
+			t.Extension = ch.dp.Exten
+		}
+		if t.Priority <= 0 {
+			// Without a priority Asterisk starts a new extension at 1 and otherwise
+			// resumes after the Stasis() line.
+			if moved || p.str("label") != "" {
+				t.Priority = 1
+			} else {
+				t.Priority = int(ch.dp.Priority) + 1
+			}
+		}
+		ch.enqueueLocked(job{cont: &t})
+		return noContent()
+	})
 }
 
 func (s *Server) move(_ *http.Request, p *params) reply {
@@ -264,19 +270,16 @@ func (s *Server) move(_ *http.Request, p *params) reply {
 	if app == "" {
 		return errReply(400, "App is required")
 	}
-	ch, rep, ok := s.control(p.path("channelId"), false)
-	if !ok {
-		return rep
-	}
-	defer ch.mu.Unlock()
-	args := splitArgs(p.str("appArgs"))
-	if !s.appRegistered(app) {
-		s.emit(ch.app, applicationMoveFailedEvent{eventBase: s.base("ApplicationMoveFailed", ch.app), Channel: ch.snapLocked(), Destination: app, Args: args})
+	return s.withChannel(p, false, func(ch *channel) reply {
+		args := splitArgs(p.str("appArgs"))
+		if !s.appRegistered(app) {
+			s.emit(ch.app, applicationMoveFailedEvent{eventBase: s.base("ApplicationMoveFailed", ch.app), Channel: ch.snapLocked(), Destination: app, Args: args})
+			return noContent()
+		}
+		ch.emitChanLocked("StasisEnd")
+		ch.enterStasisLocked(app, args)
 		return noContent()
-	}
-	ch.emitChanLocked("StasisEnd")
-	ch.enterStasisLocked(app, args)
-	return noContent()
+	})
 }
 
 func (s *Server) redirect(_ *http.Request, p *params) reply {
@@ -300,13 +303,10 @@ func (s *Server) redirect(_ *http.Request, p *params) reply {
 }
 
 func (s *Server) answer(_ *http.Request, p *params) reply {
-	ch, rep, ok := s.control(p.path("channelId"), true)
-	if !ok {
-		return rep
-	}
-	defer ch.mu.Unlock()
-	ch.setStateLocked(stateUp)
-	return noContent()
+	return s.withChannel(p, true, func(ch *channel) reply {
+		ch.setStateLocked(stateUp)
+		return noContent()
+	})
 }
 
 type simpleOpKind int
@@ -333,32 +333,29 @@ func (s *Server) simpleOp(op simpleOpKind) handlerFunc {
 				return errReply(400, "Invalid direction specified")
 			}
 		}
-		ch, rep, ok := s.control(p.path("channelId"), true)
-		if !ok {
-			return rep
-		}
-		defer ch.mu.Unlock()
-		switch op {
-		case opProgress:
-			ch.early = true
-		case opMute:
-			ch.muted = true
-		case opUnmute:
-			ch.muted = false
-		case opHold:
-			ch.held = true
-		case opUnhold:
-			ch.held = false
-		case opMOH:
-			ch.moh = true
-		case opMOHStop:
-			ch.moh = false
-		case opSilence:
-			ch.silenced = true
-		case opSilenceStop:
-			ch.silenced = false
-		}
-		return noContent()
+		return s.withChannel(p, true, func(ch *channel) reply {
+			switch op {
+			case opProgress:
+				ch.early = true
+			case opMute:
+				ch.muted = true
+			case opUnmute:
+				ch.muted = false
+			case opHold:
+				ch.held = true
+			case opUnhold:
+				ch.held = false
+			case opMOH:
+				ch.moh = true
+			case opMOHStop:
+				ch.moh = false
+			case opSilence:
+				ch.silenced = true
+			case opSilenceStop:
+				ch.silenced = false
+			}
+			return noContent()
+		})
 	}
 }
 
@@ -367,13 +364,10 @@ func (s *Server) sendDTMF(_ *http.Request, p *params) reply {
 	if digits == "" {
 		return errReply(400, "DTMF is required")
 	}
-	ch, rep, ok := s.control(p.path("channelId"), true)
-	if !ok {
-		return rep
-	}
-	defer ch.mu.Unlock()
-	ch.view.DTMFHeard += digits
-	return noContent()
+	return s.withChannel(p, true, func(ch *channel) reply {
+		ch.view.DTMFHeard += digits
+		return noContent()
+	})
 }
 
 func (s *Server) playOnChannel(_ *http.Request, p *params) reply {
@@ -385,20 +379,17 @@ func (s *Server) playOnChannel(_ *http.Request, p *params) reply {
 	if err != nil {
 		return errReply(400, err.Error())
 	}
-	ch, rep, ok := s.control(p.path("channelId"), true)
-	if !ok {
-		return rep
-	}
-	defer ch.mu.Unlock()
-	lang := p.str("lang")
-	if lang == "" {
-		lang = ch.language
-	}
-	pb := s.newPlayback(p, &playback{ch: ch, target: "channel:" + ch.id, media: media, lang: lang,
-		skip: time.Duration(skip) * time.Millisecond})
-	created := createdReply(pb.jsonLocked(), "/playbacks/"+pb.id) // as queued, before it may start
-	ch.enqueueLocked(job{pb: pb})
-	return created
+	return s.withChannel(p, true, func(ch *channel) reply {
+		lang := p.str("lang")
+		if lang == "" {
+			lang = ch.language
+		}
+		pb := s.newPlayback(p, &playback{ch: ch, target: "channel:" + ch.id, media: media, lang: lang,
+			skip: time.Duration(skip) * time.Millisecond})
+		created := createdReply(pb.jsonLocked(), "/playbacks/"+pb.id) // as queued, before it may start
+		ch.enqueueLocked(job{pb: pb})
+		return created
+	})
 }
 
 func (s *Server) recordChannel(_ *http.Request, p *params) reply {
@@ -431,26 +422,23 @@ func (s *Server) recordChannel(_ *http.Request, p *params) reply {
 	if _, ok := recordFormats[format]; !ok {
 		return errReply(422, "specified format is unknown on this system")
 	}
-	ch, rep, ok := s.control(p.path("channelId"), false)
-	if !ok {
-		return rep
-	}
-	defer ch.mu.Unlock()
-	if ch.bridge != nil {
-		return errReply(409, "Channel is currently bridged with other channels")
-	}
-	if _, exists := s.storedRecording(name); exists && ifExists == "fail" {
-		return errReply(409, "Recording '"+name+"' already exists and can not be overwritten")
-	}
-	rec := &liveRecording{s: s, ch: ch, name: name, format: format, target: "channel:" + ch.id,
-		maxDur: time.Duration(maxDur) * time.Second, maxSilence: time.Duration(maxSil) * time.Second,
-		ifExists: ifExists, terminateOn: term, state: recQueued}
-	if !s.liveRecs.add(name, rec) {
-		return errReply(409, "Recording '"+name+"' already exists and can not be overwritten")
-	}
-	created := createdReply(rec.jsonLocked(), "/recordings/live/"+name) // as queued, before it may start
-	ch.enqueueLocked(job{rec: rec})
-	return created
+	return s.withChannel(p, false, func(ch *channel) reply {
+		if ch.bridge != nil {
+			return errReply(409, "Channel is currently bridged with other channels")
+		}
+		if _, exists := s.storedRecording(name); exists && ifExists == "fail" {
+			return errReply(409, "Recording '"+name+"' already exists and can not be overwritten")
+		}
+		rec := &liveRecording{s: s, ch: ch, name: name, format: format, target: "channel:" + ch.id,
+			maxDur: time.Duration(maxDur) * time.Second, maxSilence: time.Duration(maxSil) * time.Second,
+			ifExists: ifExists, terminateOn: term, state: recQueued}
+		if !s.liveRecs.add(name, rec) {
+			return errReply(409, "Recording '"+name+"' already exists and can not be overwritten")
+		}
+		created := createdReply(rec.jsonLocked(), "/recordings/live/"+name) // as queued, before it may start
+		ch.enqueueLocked(job{rec: rec})
+		return created
+	})
 }
 
 func (s *Server) getChannelVar(_ *http.Request, p *params) reply {
@@ -458,16 +446,13 @@ func (s *Server) getChannelVar(_ *http.Request, p *params) reply {
 	if name == "" {
 		return errReply(400, "Variable name is required")
 	}
-	ch, rep, ok := s.control(p.path("channelId"), false)
-	if !ok {
-		return rep
-	}
-	defer ch.mu.Unlock()
-	v, found := ch.getVarLocked(name)
-	if !found {
-		return errReply(404, "Provided variable was not found")
-	}
-	return okReply(variableJSON{Value: v})
+	return s.withChannel(p, false, func(ch *channel) reply {
+		v, found := ch.getVarLocked(name)
+		if !found {
+			return errReply(404, "Provided variable was not found")
+		}
+		return okReply(variableJSON{Value: v})
+	})
 }
 
 func (s *Server) setChannelVar(_ *http.Request, p *params) reply {
@@ -475,13 +460,10 @@ func (s *Server) setChannelVar(_ *http.Request, p *params) reply {
 	if name == "" {
 		return errReply(400, "Variable name is required")
 	}
-	ch, rep, ok := s.control(p.path("channelId"), false)
-	if !ok {
-		return rep
-	}
-	defer ch.mu.Unlock()
-	if err := ch.setVarLocked(name, p.str("value")); err != nil {
-		return errReply(400, "Failed to execute function")
-	}
-	return noContent()
+	return s.withChannel(p, false, func(ch *channel) reply {
+		if err := ch.setVarLocked(name, p.str("value")); err != nil {
+			return errReply(400, "Failed to execute function")
+		}
+		return noContent()
+	})
 }
