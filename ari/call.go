@@ -446,7 +446,7 @@ func (c *call) Record(ctx context.Context, spec flows.RecordSpec) (string, error
 			if c.recDone && !c.recFailed {
 				return spec.Name, err
 			}
-			return "", err
+			return c.keepInterrupted(ctx, spec.Name), err
 		}
 	}
 	if c.recFailed {
@@ -454,6 +454,26 @@ func (c *call) Record(ctx context.Context, spec flows.RecordSpec) (string, error
 		return "", nil
 	}
 	return spec.Name, nil
+}
+
+// keepInterrupted stops a recording whose wait ctx ended while the caller
+// is still on the line (the events connection dropped, or shutdown) and
+// returns its name once Asterisk has stored it, "" otherwise. The caller's
+// words so far (often the location) then reach the operators with the
+// failover instead of being lost with the events.
+func (c *call) keepInterrupted(ctx context.Context, name string) string {
+	if c.gone("record") != nil || c.slow {
+		return ""
+	}
+	err := c.restMedia(context.WithoutCancel(ctx), "stop recording", func() error {
+		return c.client.LiveRecording().Stop(ariv6.NewKey(ariv6.LiveRecordingKey, name))
+	})
+	c.recDone = true
+	if err != nil {
+		c.log.Warn("interrupted recording not stopped", "recording", name, "error", err)
+		return ""
+	}
+	return name
 }
 
 // SetVariables implements flows.Call; variables are set in name order so

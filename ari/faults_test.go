@@ -2,6 +2,7 @@ package ari
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -241,5 +242,56 @@ func TestFlowPanicFailsOver(t *testing.T) {
 	fireCallWorksWithPanicFlow := e.ivr.Stats().ActiveCalls == 0
 	if !fireCallWorksWithPanicFlow {
 		t.Fatal("session still live after the panic")
+	}
+}
+
+// TestWebSocketDropDuringLocationRecording: the events connection drops
+// while the caller is telling the location. The caller is put through to
+// the chosen type's operators, and what they said so far is stored and
+// named in SIAGA112_RECORDING and call.classified, not lost with the events.
+func TestWebSocketDropDuringLocationRecording(t *testing.T) {
+	// Long limits (media time runs 100x fast) keep the recording running
+	// until the drop.
+	e := startEnv(t, envOptions{cfg: func(c *configs.Config) {
+		c.IVR.Location.MaxSilence = 30 * time.Minute
+		c.IVR.Location.MaxDuration = 30 * time.Minute
+	}})
+	h := e.place(arisim.Caller{Number: "+628120000031", Script: []arisim.Step{
+		arisim.WaitForPrompt("menu"), arisim.Press("1"), arisim.WaitForEnd(),
+	}})
+	eventually(t, "call id", func() bool { return h.Result().ChannelID != "" })
+	name := "siaga112-" + h.Result().ChannelID + "-location"
+	node := e.cfg.ARI.Nodes[0]
+	eventually(t, "location recording live", func() bool {
+		req, err := http.NewRequest(http.MethodGet, e.sim.URL()+"/recordings/live/"+name, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth(node.Username, node.Password)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		_ = res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	})
+	e.sim.DropWebSockets()
+	v := e.wait(h)
+	if v.Continued == nil || v.Continued.Extension != "fire" {
+		t.Fatalf("after the drop: %s, want continued to the fire extension", fmtView(v))
+	}
+	if got := v.Variables[flows.VarRecording]; got != name {
+		t.Fatalf("%s = %q, want the interrupted recording %q", flows.VarRecording, got, name)
+	}
+	if _, ok := e.sim.StoredRecordingWAV(name); !ok {
+		t.Fatalf("recording %q not stored", name)
+	}
+	evs := e.waitEnded(v.ChannelID)
+	cl := dataOf[events.Classified](t, evs, evClassified)
+	if cl.Outcome != events.OutcomeFailover || cl.EmergencyType != "fire" || cl.Recording != name {
+		t.Fatalf("classified %+v, want failover of a fire call naming recording %q", cl, name)
+	}
+	if count(evs, evClassified) != 1 || count(evs, evTransferred) != 1 || count(evs, evEnded) != 1 {
+		t.Fatalf("events %v, want one classified, transferred and ended", types(evs))
 	}
 }
