@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/siaga112/siaga112/ari/arisim"
+	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -327,4 +328,31 @@ func inOrder(got, want []string) bool {
 		}
 	}
 	return i == len(want)
+}
+
+// TestBlockedCallerKeyedOverGreetingHearsWarning: with a single offer, a
+// blocked caller who presses a menu key during the greeting (which stops
+// it before the warning) still hears the whole warning and can press 9.
+func TestBlockedCallerKeyedOverGreetingHearsWarning(t *testing.T) {
+	e := startEnv(t, envOptions{cfg: func(c *configs.Config) { c.IVR.MenuAttempts = 1 }})
+	const number = "+628110009901"
+	e.bl.Set(number, time.Now().Add(time.Hour))
+	v := e.call(arisim.Caller{Number: number, Script: []arisim.Step{
+		arisim.WaitForPrompt("greeting"), arisim.Press("1"),
+		arisim.WaitForPrompt("blocked"), arisim.Press("9"),
+	}})
+	if v.Continued == nil || v.Continued.Extension != "operator" {
+		t.Fatalf("blocked caller not put through: %s", fmtView(v))
+	}
+	full := false
+	for _, p := range v.PromptLog {
+		full = full || p.Sound == "siaga112/blocked" && p.State == "done"
+	}
+	if !full {
+		t.Fatalf("the warning was not played in full: %+v", v.PromptLog)
+	}
+	evs := e.waitEnded(v.ChannelID)
+	if cl := dataOf[events.Classified](t, evs, evClassified); cl.Outcome != events.OutcomeBlockedOverride {
+		t.Fatalf("classified %+v, want blocked_override", cl)
+	}
 }

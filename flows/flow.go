@@ -251,7 +251,9 @@ func (noEmitter) Emit(context.Context, events.Type, any) {}
 //     during the greeting is the first menu attempt's key.
 //   - A blocked caller hears greeting and warning as one prompt; the
 //     override key puts them through (blocked_override), silence ends the
-//     call (blocked), a wrong key replays the warning up to MenuAttempts.
+//     call (blocked), a wrong key replays the warning up to MenuAttempts;
+//     when every play was cut short by a wrong key, a last play runs in
+//     full (keys do not stop it) before the override key is awaited.
 //   - The menu, up to MenuAttempts times, each attempt ending in call.menu.
 //     A retry after a wrong key starts with the invalid prompt, after
 //     silence with the no-input prompt; both can be keyed through. Talk
@@ -377,6 +379,31 @@ func (r *run) blockedChoice(ctx context.Context) (decision, string, error) {
 			return decision{outcome: events.OutcomeBlockedOverride}, "", nil
 		}
 		sounds = slices.Clone(r.f.blocked)
+		if a == cfg.MenuAttempts {
+			return r.lastBlockedOffer(ctx)
+		}
+	}
+	return decision{outcome: events.OutcomeBlocked}, "", nil
+}
+
+// lastBlockedOffer runs when every play of the warning was cut short by a
+// wrong key. A key stops the warning (barge-in), often before it names the
+// override key, and the first play's key may even have come during the
+// greeting: such a caller may never have heard how to get through. So the
+// warning is played once more in full, keys not stopping it, and then the
+// override key is awaited; a key pressed during this play counts.
+func (r *run) lastBlockedOffer(ctx context.Context) (decision, string, error) {
+	cfg := r.f.cfg
+	r.res.Attempts++
+	if _, err := r.call.Prompt(ctx, PromptSpec{Sounds: slices.Clone(r.f.blocked)}); err != nil {
+		return decision{}, "blocked warning", err
+	}
+	res, err := r.call.Prompt(ctx, PromptSpec{MaxDigits: 1, FirstDigitTimeout: cfg.BlockedOverrideTimeout})
+	if err != nil {
+		return decision{}, "blocked warning", err
+	}
+	if res.Digits != "" && res.Digits[:1] == cfg.BlockedOverrideDigit {
+		return decision{outcome: events.OutcomeBlockedOverride}, "", nil
 	}
 	return decision{outcome: events.OutcomeBlocked}, "", nil
 }

@@ -35,18 +35,21 @@ func key(d string) PromptResult { return PromptResult{Digits: d, Status: PromptD
 
 // Expected operations with the default config.
 const (
-	opAnswer     = "answer"
-	opGreet      = "prompt greeting max=1"
-	opBlocked    = "prompt greeting+blocked max=1 first=5s"
-	opBlockedRe  = "prompt blocked max=1 first=5s"
-	opSilentHelp = "prompt silent-help max=2 first=8s inter=3s talk=1s"
-	opLocation   = "prompt location max=0"
-	opRecLoc     = "record siaga112-c1-location max=20s silence=3s"
-	opRecVoice   = "record siaga112-c1-voice max=20s silence=3s"
-	opConnecting = "prompt connecting max=0"
-	opGoodbye    = "prompt goodbye max=0"
-	opSetVars    = "setvars"
-	opHangup     = "hangup"
+	opAnswer    = "answer"
+	opGreet     = "prompt greeting max=1"
+	opBlocked   = "prompt greeting+blocked max=1 first=5s"
+	opBlockedRe = "prompt blocked max=1 first=5s"
+	// The last, uninterruptible play of the warning and the wait for the key.
+	opBlockedFull = "prompt blocked max=0"
+	opBlockedKey  = "prompt  max=1 first=5s"
+	opSilentHelp  = "prompt silent-help max=2 first=8s inter=3s talk=1s"
+	opLocation    = "prompt location max=0"
+	opRecLoc      = "record siaga112-c1-location max=20s silence=3s"
+	opRecVoice    = "record siaga112-c1-voice max=20s silence=3s"
+	opConnecting  = "prompt connecting max=0"
+	opGoodbye     = "prompt goodbye max=0"
+	opSetVars     = "setvars"
+	opHangup      = "hangup"
 )
 
 func opMenu(prefix ...string) string {
@@ -373,10 +376,31 @@ func TestRunOutcomes(t *testing.T) {
 		{
 			name:    "blocked caller presses wrong keys until the offers run out",
 			blocked: true,
-			prompts: []PromptResult{key("1"), key("2"), key("3")},
-			wantOps: []string{opAnswer, opBlocked, opBlockedRe, opBlockedRe, opGoodbye, opHangup},
-			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 3, 9, false, "", "")},
-			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 3, HangupBy: events.HangupBySystem},
+			prompts: []PromptResult{key("1"), key("2"), key("3"), key("4")},
+			wantOps: []string{opAnswer, opBlocked, opBlockedRe, opBlockedRe, opBlockedFull, opBlockedKey, opGoodbye, opHangup},
+			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 4, 15, false, "", "")},
+			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 4, HangupBy: events.HangupBySystem},
+		},
+		{
+			// One play allowed and a key pressed during the greeting: the
+			// caller never heard the warning until the last, full play.
+			name:     "blocked caller with one offer keys the greeting, hears the warning in full, presses 9",
+			cfg:      func(c *configs.IVR) { c.MenuAttempts = 1 },
+			blocked:  true,
+			prompts:  []PromptResult{key("1"), key("9")},
+			wantOps:  []string{opAnswer, opBlocked, opBlockedFull, opBlockedKey, opConnecting, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, evClassified(events.OutcomeBlockedOverride, "", 2, 9, false, "", ""), evTransferred("", "operator", true)},
+			wantVars: vars("blocked_override", events.OutcomeBlockedOverride, ""),
+			want:     Result{Outcome: events.OutcomeBlockedOverride, Attempts: 2, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:    "blocked caller silent after the last full warning",
+			cfg:     func(c *configs.IVR) { c.MenuAttempts = 1 },
+			blocked: true,
+			prompts: []PromptResult{key("1"), silent},
+			wantOps: []string{opAnswer, opBlocked, opBlockedFull, opBlockedKey, opGoodbye, opHangup},
+			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 2, 9, false, "", "")},
+			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 2, HangupBy: events.HangupBySystem},
 		},
 	}
 	for _, tc := range cases {
