@@ -220,6 +220,32 @@ func (c *call) talkDeadline() time.Time {
 	return c.talkingSince.Add(c.talkMin)
 }
 
+// talkedEnough reports whether the running prompt's talk rule is met: a
+// finished spurt of at least talkMin, or one still going for that long.
+func (c *call) talkedEnough() bool {
+	if c.talked {
+		return true
+	}
+	d := c.talkDeadline()
+	return !d.IsZero() && !time.Now().Before(d)
+}
+
+// drainQueued handles the events already waiting in the inbox, without
+// waiting for more; it stops after as many as were queued when it began.
+func (c *call) drainQueued() {
+	for n := len(c.s.inbox); n > 0; n-- {
+		select {
+		case e, ok := <-c.s.inbox:
+			if !ok {
+				return
+			}
+			c.handle(e)
+		default:
+			return
+		}
+	}
+}
+
 // Prompt implements flows.Call.
 //
 // Keys are collected only when spec.MaxDigits > 0; then any key stops the
@@ -247,13 +273,18 @@ func (c *call) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptR
 		if collect && len(c.pending) >= spec.MaxDigits {
 			return flows.PromptDone, true
 		}
-		if c.detectTalk && (!collect || c.pending == "") {
-			if c.talked {
-				return flows.PromptTalk, true
+		if c.detectTalk && (!collect || c.pending == "") && c.talkedEnough() {
+			// A key that already reached us wins over talk: voice is for
+			// callers who speak without pressing, and the talk may be the
+			// noise around a caller who is choosing.
+			c.drainQueued()
+			if collect && c.pending != "" {
+				if len(c.pending) >= spec.MaxDigits {
+					return flows.PromptDone, true
+				}
+				return 0, false
 			}
-			if d := c.talkDeadline(); !d.IsZero() && !time.Now().Before(d) {
-				return flows.PromptTalk, true
-			}
+			return flows.PromptTalk, true
 		}
 		return 0, false
 	}

@@ -233,3 +233,55 @@ func TestWholeSeconds(t *testing.T) {
 		}
 	}
 }
+
+// TestKeyWinsOverTalkAlreadyLongEnough: the caller has been talking long
+// enough to count as voice, but a key already reached the call's inbox when
+// the prompt decides. The key is the caller's choice and must win; it must
+// not be lost to a "voice" decision taken before the inbox was read.
+func TestKeyWinsOverTalkAlreadyLongEnough(t *testing.T) {
+	spec := flows.PromptSpec{MaxDigits: 1, FirstDigitTimeout: time.Minute, DetectTalk: true, TalkMin: 100 * time.Millisecond}
+	tests := []struct {
+		name   string
+		queued []ariv6.Event
+		want   flows.PromptResult
+	}{
+		{
+			name:   "key queued while the talk spurt goes on",
+			queued: []ariv6.Event{&ariv6.ChannelDtmfReceived{Digit: "1"}},
+			want:   flows.PromptResult{Digits: "1", Status: flows.PromptDone},
+		},
+		{
+			name: "key queued after the talk spurt ended",
+			queued: []ariv6.Event{
+				&ariv6.ChannelTalkingFinished{Duration: 900},
+				&ariv6.ChannelDtmfReceived{Digit: "3"},
+			},
+			want: flows.PromptResult{Digits: "3", Status: flows.PromptDone},
+		},
+		{
+			name:   "no key: talk",
+			queued: []ariv6.Event{&ariv6.ChannelTalkingFinished{Duration: 900}},
+			want:   flows.PromptResult{Status: flows.PromptTalk},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSession(context.Background(), testNode(t), chanEvent("c1"))
+			defer s.cancel(nil)
+			// Talk detection is already on and the spurt began in the
+			// previous prompt, so no REST request is needed.
+			c := &call{s: s, timeout: time.Second, log: s.log, talkDetectOn: true,
+				talkingSince: time.Now().Add(-time.Second)}
+			for _, e := range tc.queued {
+				s.inbox <- e
+			}
+			got, err := c.Prompt(context.Background(), spec)
+			if err != nil {
+				t.Fatalf("Prompt: %v", err)
+			}
+			if got != tc.want {
+				t.Fatalf("Prompt = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
