@@ -295,3 +295,27 @@ func TestWebSocketDropDuringLocationRecording(t *testing.T) {
 		t.Fatalf("events %v, want one classified, transferred and ended", types(evs))
 	}
 }
+
+// TestConflictWithoutHangupFailsOver: Asterisk answers 409 to the
+// location recording while the caller is still there (409 also means "a
+// recording of that name is in progress"). The adapter takes it for a
+// hangup, but no hangup event follows, so the session must not leave the
+// caller in the app: it puts them through to operators.
+func TestConflictWithoutHangupFailsOver(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	e.sim.FailREST("POST", "/channels/*/record", 409, 1)
+	h := e.place(arisim.Caller{Number: "+628120000041", Script: []arisim.Step{
+		arisim.WaitForPrompt("menu"), arisim.Press("1"), arisim.WaitForEnd(),
+	}})
+	v := e.wait(h)
+	if v.Continued == nil || v.Continued.Context != e.cfg.IVR.OperatorContext {
+		t.Fatalf("after the refused recording: %s, want put through to operators", fmtView(v))
+	}
+	evs := e.waitEnded(v.ChannelID)
+	if count(evs, evClassified) != 1 || count(evs, evTransferred) != 1 || count(evs, evEnded) != 1 {
+		t.Fatalf("events %v, want one classified, transferred and ended", types(evs))
+	}
+	if ended := dataOf[events.Ended](t, evs, evEnded); ended.HangupBy != events.HangupBySystem {
+		t.Fatalf("ended %+v, want hangup_by system", ended)
+	}
+}

@@ -2,6 +2,7 @@ package ari
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -97,6 +98,12 @@ func (s *session) markEnded() {
 // markHangupRequest records that the channel asked to hang up.
 func (s *session) markHangupRequest() { s.hangupRequested.Store(true) }
 
+// hungUp reports whether Asterisk's events said the channel left the app
+// or is hanging up.
+func (s *session) hungUp() bool {
+	return s.ended.Load() || s.hangupRequested.Load()
+}
+
 // gone reports whether the channel hung up or is hanging up.
 func (s *session) gone() bool {
 	return s.ended.Load() || s.hangupRequested.Load() || s.restGone.Load()
@@ -166,6 +173,23 @@ func (s *session) run(v *IVR) {
 	}
 	if res.Outcome == "" {
 		res.Outcome = events.OutcomeFailover
+	}
+
+	// A 404 or 409 answer is taken to mean the caller is gone, but only
+	// Asterisk's hangup events prove it (409 also answers, e.g., a
+	// recording name already in use). Without them after a grace, the
+	// caller may still be in the app: ask Asterisk again below.
+	if !s.left.Load() && s.restGone.Load() && !s.hungUp() {
+		t := time.NewTimer(v.ari.RequestTimeout)
+		select {
+		case <-s.endedCh:
+		case <-t.C:
+		}
+		t.Stop()
+		if !s.hungUp() {
+			s.log.Warn("Asterisk refused a request as if the caller had gone, but no hangup came; putting the call through")
+			s.restGone.Store(false)
+		}
 	}
 
 	// Safety net: whatever the flow did, a caller still in Stasis is put
@@ -249,6 +273,10 @@ func (s *session) failover(v *IVR, c *call, em *callEmitter, res *flows.Result, 
 		})
 	}
 	if err != nil {
+		if errors.Is(err, flows.ErrHangup) {
+			s.log.Info("caller gone before the failover", "reason", reason, "error", err)
+			return
+		}
 		s.log.Error("caller could not be put through to operators", "reason", reason, "error", err)
 		return
 	}
