@@ -362,11 +362,17 @@ func (c *call) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptR
 			return finish(st)
 		}
 		now := time.Now()
-		td := c.talkDeadline()
+		// Talk decides the prompt only while no key came; once one did, a
+		// passed talk deadline must not become the wake-up time, or step
+		// would return at once without reading the next key.
+		var td time.Time
+		if c.pending == "" {
+			td = c.talkDeadline()
+		}
 		if !now.Before(deadline) {
 			// A caller who is talking when the keys time out is not "no
 			// input": wait until the talk is long enough or stops.
-			if td.IsZero() || c.pending != "" {
+			if td.IsZero() {
 				return finish(flows.PromptTimeout)
 			}
 		}

@@ -285,3 +285,43 @@ func TestKeyWinsOverTalkAlreadyLongEnough(t *testing.T) {
 		})
 	}
 }
+
+// TestSecondKeyReadWhileTalking: a caller with noise around them (talk
+// long enough to count) presses the two-key silent-help code. After the
+// first key the prompt must keep reading the inbox until the second key
+// or the inter-digit timeout, not spin past it and report a timeout.
+func TestSecondKeyReadWhileTalking(t *testing.T) {
+	tests := []struct {
+		name string
+		keys []string // pressed one after another, 100 ms apart
+		want flows.PromptResult
+	}{
+		{name: "both keys", keys: []string{"5", "5"}, want: flows.PromptResult{Digits: "55", Status: flows.PromptDone}},
+		{name: "one key", keys: []string{"5"}, want: flows.PromptResult{Digits: "5", Status: flows.PromptTimeout}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSession(context.Background(), testNode(t), chanEvent("c1"))
+			defer s.cancel(nil)
+			// The first key came as type-ahead during the prompt's sounds.
+			c := &call{s: s, timeout: time.Second, log: s.log, talkDetectOn: true,
+				talkingSince: time.Now().Add(-time.Second), pending: tc.keys[0]}
+			go func() {
+				for _, k := range tc.keys[1:] {
+					time.Sleep(100 * time.Millisecond)
+					s.inbox <- &ariv6.ChannelDtmfReceived{Digit: k}
+				}
+			}()
+			got, err := c.Prompt(context.Background(), flows.PromptSpec{
+				MaxDigits: 2, FirstDigitTimeout: time.Minute, InterDigitTimeout: 3 * time.Second,
+				DetectTalk: true, TalkMin: 100 * time.Millisecond,
+			})
+			if err != nil {
+				t.Fatalf("Prompt: %v", err)
+			}
+			if got != tc.want {
+				t.Fatalf("Prompt = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
