@@ -19,7 +19,7 @@ type Blocklist interface {
 // concurrent use.
 type StaticBlocklist struct {
 	mu    sync.RWMutex
-	until map[string]time.Time
+	until map[string]time.Time // guarded by mu
 }
 
 // NewStaticBlocklist returns a blocklist holding the given blocks.

@@ -270,8 +270,8 @@ func targetChannel(uri string) string {
 // how many occurrences were not logged in between.
 type rateLog struct {
 	mu         sync.Mutex
-	last       time.Time
-	suppressed int
+	last       time.Time // guarded by mu
+	suppressed int       // guarded by mu
 }
 
 const rateLogInterval = 10 * time.Second
