@@ -39,10 +39,11 @@ const playbackFailed = "failed"
 // maxTypeahead bounds the keys remembered between prompts.
 const maxTypeahead = 16
 
-// maxPlayback bounds the wait for one prompt's PlaybackFinished. Prompts
-// last seconds; a playback that has not finished after this long means its
-// event was lost, and the caller must not wait on it.
-const maxPlayback = 2 * time.Minute
+// defaultMaxPlayback bounds the wait for one prompt's PlaybackFinished
+// when the configuration gives no ivr.max_prompt (tests that build a call
+// by hand). Prompts last seconds; a playback that has not finished after
+// this long means its event was lost, and the caller must not wait on it.
+const defaultMaxPlayback = time.Minute
 
 // call is the flows.Call of one channel. Its methods are called by the
 // session goroutine only, one at a time; all fields except the session's
@@ -52,7 +53,10 @@ type call struct {
 	client  *native.Client
 	key     *ariv6.Key
 	timeout time.Duration
-	log     *slog.Logger
+	// maxPlayback is ivr.max_prompt: the longest wait for one prompt's
+	// PlaybackFinished.
+	maxPlayback time.Duration
+	log         *slog.Logger
 
 	// pending holds keys pressed and not yet consumed by a collecting
 	// Prompt (type-ahead: a caller who presses 1 during the greeting is not
@@ -314,7 +318,11 @@ func (c *call) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptR
 		if err != nil {
 			return flows.PromptResult{}, err
 		}
-		stuck := time.Now().Add(maxPlayback)
+		limit := c.maxPlayback
+		if limit <= 0 {
+			limit = defaultMaxPlayback
+		}
+		stuck := time.Now().Add(limit)
 		for !c.pbDone {
 			if st, ok := outcome(); ok {
 				c.stopPlayback(ctx, id)

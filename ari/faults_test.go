@@ -319,3 +319,38 @@ func TestConflictWithoutHangupFailsOver(t *testing.T) {
 		t.Fatalf("ended %+v, want hangup_by system", ended)
 	}
 }
+
+// TestLostPlaybackFinishedFailsOverAfterMaxPrompt: when Asterisk never
+// reports the end of a prompt (as Asterisk 22 does for media it cannot
+// play, other than a missing sound: file), the caller is put through to
+// operators after ivr.max_prompt instead of waiting on silence.
+func TestLostPlaybackFinishedFailsOverAfterMaxPrompt(t *testing.T) {
+	e := startEnv(t, envOptions{cfg: func(c *configs.Config) {
+		// The sim, like Asterisk, starts a playback of an unknown scheme
+		// and never finishes it.
+		c.IVR.SoundPrefix = "bogus:siaga112/"
+		c.IVR.MaxPrompt = 300 * time.Millisecond
+	}})
+	start := time.Now()
+	v := e.call(arisim.Caller{Number: "+628120000009", Script: []arisim.Step{arisim.WaitForEnd()}})
+	if v.Continued == nil || v.Continued.Context != e.cfg.IVR.OperatorContext ||
+		v.Continued.Extension != e.cfg.IVR.FailoverExtension {
+		t.Fatalf("caller with a stuck prompt: %s, want put through to %s,%s",
+			fmtView(v), e.cfg.IVR.OperatorContext, e.cfg.IVR.FailoverExtension)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("stuck prompt took %s to fail over", took)
+	}
+	evs := e.waitEnded(v.ChannelID)
+	var cl events.Classified
+	for _, ev := range evs {
+		if ev.Type == evClassified {
+			if err := ev.DecodeData(&cl); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if cl.Outcome != events.OutcomeFailover || !strings.Contains(cl.Reason, "did not finish") {
+		t.Fatalf("classified %+v, want failover naming the stuck prompt", cl)
+	}
+}

@@ -162,7 +162,7 @@ func (s *session) run(v *IVR) {
 	s.log.Info("call started", "blocked", blocked)
 
 	c := &call{s: s, client: s.node.client, key: ariv6.NewKey(ariv6.ChannelKey, s.id),
-		timeout: v.ari.RequestTimeout, log: s.log}
+		timeout: v.ari.RequestTimeout, maxPlayback: v.ivr.MaxPrompt, log: s.log}
 	in := flows.Input{CallID: s.id, Number: caller.Number, Anonymous: anonymous, Blocked: blocked, BlockUntil: until, Log: s.log}
 
 	var res flows.Result

@@ -169,6 +169,11 @@ type IVR struct {
 	OperatorContext string `mapstructure:"operator_context" yaml:"operator_context"`
 	// FailoverExtension is the extension used when the IVR itself fails.
 	FailoverExtension string `mapstructure:"failover_extension" yaml:"failover_extension"`
+	// MaxPrompt is the longest one prompt may play before the IVR stops
+	// waiting for Asterisk's PlaybackFinished and puts the caller through;
+	// it only matters when that event is lost, since Asterisk reports no
+	// prompt length up front.
+	MaxPrompt time.Duration `mapstructure:"max_prompt" yaml:"max_prompt"`
 	// DrainTimeout bounds how long shutdown waits for calls in progress.
 	DrainTimeout time.Duration `mapstructure:"drain_timeout" yaml:"drain_timeout"`
 }

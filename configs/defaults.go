@@ -67,6 +67,7 @@ func Default() Config {
 			Location:               Location{Enabled: true, MaxDuration: 20 * time.Second, MaxSilence: 3 * time.Second},
 			OperatorContext:        DefaultOperatorContext,
 			FailoverExtension:      "operator",
+			MaxPrompt:              time.Minute,
 			DrainTimeout:           30 * time.Second,
 		},
 		Blocklist: Blocklist{

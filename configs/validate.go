@@ -269,6 +269,7 @@ func (iv IVR) validate(ck *checker) {
 	}
 	ck.dialplanName("ivr.operator_context", iv.OperatorContext)
 	ck.dialplanName("ivr.failover_extension", iv.FailoverExtension)
+	ck.positive("ivr.max_prompt", iv.MaxPrompt)
 	ck.positive("ivr.drain_timeout", iv.DrainTimeout)
 }
 
