@@ -42,14 +42,14 @@ type Options struct {
 // Stats are the IVR's counters across nodes.
 type Stats struct {
 	// Calls counts sessions started.
-	Calls uint64
+	Calls uint64 `json:"calls"`
 	// ActiveCalls is the number of live sessions.
-	ActiveCalls int
+	ActiveCalls int `json:"active_calls"`
 	// Orphans counts channels found in the app without a session and put
 	// through to operators after a reconnect.
-	Orphans uint64
+	Orphans uint64 `json:"orphans"`
 	// Events sums the nodes' event counters.
-	Events RouterStats
+	Events RouterStats `json:"events"`
 }
 
 // IVR serves the Stasis application on every configured Asterisk node.

@@ -50,17 +50,17 @@ const endedMemory = 4096
 // RouterStats counts what happened to ARI events on one node.
 type RouterStats struct {
 	// Routed events reached a call's inbox.
-	Routed uint64
+	Routed uint64 `json:"routed"`
 	// Ignored events are types no call acts on (varsets, dialplan moves).
-	Ignored uint64
+	Ignored uint64 `json:"ignored"`
 	// Late events are for channels whose session already ended.
-	Late uint64
+	Late uint64 `json:"late"`
 	// Unrouted events are for channels this node has no session for.
-	Unrouted uint64
+	Unrouted uint64 `json:"unrouted"`
 	// InboxFull events were dropped because the call's inbox was full.
-	InboxFull uint64
+	InboxFull uint64 `json:"inbox_full"`
 	// Undecodable messages could not be decoded as ARI events.
-	Undecodable uint64
+	Undecodable uint64 `json:"undecodable"`
 }
 
 // router owns the map from channel id to session for one node.

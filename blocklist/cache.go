@@ -107,11 +107,11 @@ func isE164(s string) bool {
 // CacheStats describes the cache for health checks and metrics.
 type CacheStats struct {
 	// Blocked is how many numbers have a block in the cache (some may have expired).
-	Blocked int
+	Blocked int `json:"blocked"`
 	// Updates counts KV entries applied.
-	Updates uint64
+	Updates uint64 `json:"updates"`
 	// Watches counts watches started; more than one means the watch was re-established.
-	Watches uint64
+	Watches uint64 `json:"watches"`
 }
 
 // Stats returns the cache's counters.

@@ -51,16 +51,16 @@ func (p JSPublisher) Publish(ctx context.Context, e events.Envelope) error {
 // WorkerStats counts what a worker did.
 type WorkerStats struct {
 	// Strikes counts records changed by a strike (including those that blocked).
-	Strikes uint64
+	Strikes uint64 `json:"strikes"`
 	// Blocks counts blocks set or extended.
-	Blocks uint64
+	Blocks uint64 `json:"blocks"`
 	// Lifts counts blocks lifted by a genuine verdict.
-	Lifts uint64
+	Lifts uint64 `json:"lifts"`
 	// Ignored counts events that changed nothing (no points, anonymous,
 	// allowlisted, already applied, unknown call).
-	Ignored uint64
+	Ignored uint64 `json:"ignored"`
 	// Consumer is the consumer's own counters.
-	Consumer events.ConsumerStats
+	Consumer events.ConsumerStats `json:"consumer"`
 }
 
 // Worker turns call events into strikes and blocks: it consumes

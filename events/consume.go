@@ -66,12 +66,12 @@ type Handler func(ctx context.Context, e Envelope, m Meta) error
 // ConsumerStats counts what a Consumer did since it was created.
 type ConsumerStats struct {
 	// Handled messages were acked after the handler returned nil.
-	Handled uint64
+	Handled uint64 `json:"handled"`
 	// Failed counts handler errors (each was naked for redelivery).
-	Failed uint64
+	Failed uint64 `json:"failed"`
 	// Malformed messages did not decode, or the handler said so; each was
 	// terminated.
-	Malformed uint64
+	Malformed uint64 `json:"malformed"`
 }
 
 // Consumer runs a Handler over a durable pull consumer, one message at a

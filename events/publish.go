@@ -34,16 +34,16 @@ const (
 // PublisherStats counts what a Publisher did since it was created.
 type PublisherStats struct {
 	// Published events were acknowledged by JetStream within MaxBlock.
-	Published uint64
+	Published uint64 `json:"published"`
 	// Spooled events were written to the spool instead.
-	Spooled uint64
+	Spooled uint64 `json:"spooled"`
 	// Replayed events were taken from the spool and acknowledged.
-	Replayed uint64
+	Replayed uint64 `json:"replayed"`
 	// Dropped events are lost: the spool was full or unwritable, or JetStream
 	// rejected the event for good (for example because it is too large).
-	Dropped uint64
+	Dropped uint64 `json:"dropped"`
 	// SpoolBytes is the size of the records waiting in the spool.
-	SpoolBytes int64
+	SpoolBytes int64 `json:"spool_bytes"`
 }
 
 // Publisher publishes events to JetStream without ever making the caller
