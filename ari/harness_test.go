@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/flows"
+	"github.com/siaga112/siaga112/internal/testkit"
 )
 
 // leakOptions ignore the idle keep-alive connections of net/http's default
@@ -337,51 +337,20 @@ func (e *env) waitEnded(callID string) []events.Envelope {
 // eventually polls cond until it holds or waitMax passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitMax)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, waitMax, what, cond)
 }
 
 // types lists the events' types.
-func types(evs []events.Envelope) []events.Type {
-	out := make([]events.Type, len(evs))
-	for i, e := range evs {
-		out[i] = e.Type
-	}
-	return out
-}
+func types(evs []events.Envelope) []events.Type { return testkit.Types(evs) }
 
 // dataOf decodes the data of the only event of type t.
 func dataOf[T any](t testing.TB, evs []events.Envelope, typ events.Type) T {
 	t.Helper()
-	var v T
-	n := 0
-	for _, e := range evs {
-		if e.Type == typ {
-			n++
-			if err := e.DecodeData(&v); err != nil {
-				t.Fatalf("decode %s: %v", typ, err)
-			}
-		}
-	}
-	if n != 1 {
-		t.Fatalf("%d events of type %s, want 1 (events %v)", n, typ, types(evs))
-	}
-	return v
+	return testkit.Only[T](t, evs, typ)
 }
 
 // base strips the sound folder from prompt names ("siaga112/menu" -> "menu").
-func base(prompts []string) []string {
-	out := make([]string, len(prompts))
-	for i, p := range prompts {
-		out[i] = p[strings.LastIndex(p, "/")+1:]
-	}
-	return out
-}
+func base(prompts []string) []string { return testkit.BaseNames(prompts) }
 
 func fmtView(v arisim.CallerView) string {
 	return fmt.Sprintf("prompts=%v answered=%v hungUpBy=%q continued=%+v vars=%v recordings=%v dtmf=%q",

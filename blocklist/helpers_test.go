@@ -12,6 +12,7 @@ import (
 
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/internal/testkit"
 )
 
 func TestMain(m *testing.M) {
@@ -71,13 +72,7 @@ func ctxT(t testing.TB) context.Context {
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", within, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, within, what, cond)
 }
 
 // defaultPolicy is the policy of the default configuration.

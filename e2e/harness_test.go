@@ -27,6 +27,7 @@ import (
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/flows"
+	"github.com/siaga112/siaga112/internal/testkit"
 	"github.com/siaga112/siaga112/reports"
 )
 
@@ -445,53 +446,21 @@ func (w *world) apiDo(method, path, token string, body, out any) int {
 // eventually polls cond until it holds or waitMax passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitMax)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", waitMax, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, waitMax, what, cond)
 }
 
 // types lists the events' types.
-func types(evs []events.Envelope) []events.Type {
-	out := make([]events.Type, len(evs))
-	for i, e := range evs {
-		out[i] = e.Type
-	}
-	return out
-}
+func types(evs []events.Envelope) []events.Type { return testkit.Types(evs) }
 
 // only decodes the data of the one event of type typ in evs.
 func only[T any](t testing.TB, evs []events.Envelope, typ events.Type) T {
 	t.Helper()
-	var v T
-	n := 0
-	for _, e := range evs {
-		if e.Type != typ {
-			continue
-		}
-		n++
-		if err := e.DecodeData(&v); err != nil {
-			t.Fatalf("decode %s: %v", typ, err)
-		}
-	}
-	if n != 1 {
-		t.Fatalf("%d events of type %s, want 1 (events %v)", n, typ, types(evs))
-	}
-	return v
+	return testkit.Only[T](t, evs, typ)
 }
 
 // heard reports the base names of the prompts the caller heard
 // ("siaga112/menu" -> "menu").
-func heard(v arisim.CallerView) []string {
-	out := make([]string, len(v.Prompts))
-	for i, p := range v.Prompts {
-		out[i] = p[strings.LastIndex(p, "/")+1:]
-	}
-	return out
-}
+func heard(v arisim.CallerView) []string { return testkit.BaseNames(v.Prompts) }
 
 // heardMenu reports whether any part of the menu was played.
 func heardMenu(v arisim.CallerView) bool {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/internal/testkit"
 )
 
 // testScale runs the sim's media (and the IVR's timers) 100 times faster
@@ -144,13 +145,7 @@ func TestRunSim(t *testing.T) {
 // eventually polls cond until it holds or waitMax passed.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitMax)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, waitMax, what, cond)
 }
 
 // TestRunDrain stops placing while silent callers are still in the IVR and

@@ -14,6 +14,7 @@ import (
 
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/internal/testkit"
 )
 
 // startJS runs an in-process JetStream server and returns a client.
@@ -68,13 +69,7 @@ func publish(t testing.TB, js jetstream.JetStream, evs []events.Envelope, withMs
 // eventually polls cond until it holds or a generous deadline passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, 30*time.Second, what, cond)
 }
 
 type runningWorker struct {

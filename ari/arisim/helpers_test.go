@@ -12,6 +12,7 @@ import (
 	"github.com/CyCoreSystems/ari/v6/client/native"
 
 	"github.com/siaga112/siaga112/ari/arisim"
+	"github.com/siaga112/siaga112/internal/testkit"
 )
 
 const (
@@ -81,13 +82,7 @@ func connect(t testing.TB, sim *arisim.Server, app string) ariv6.Client {
 // eventually polls cond until it holds or the generous deadline passes.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitMax)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, waitMax, what, cond)
 }
 
 // recorder keeps every event the client receives.
