@@ -151,6 +151,10 @@ type Classified struct {
 	Recording         string  `json:"recording,omitempty"`
 	// Reason explains a failover outcome (which step failed).
 	Reason string `json:"reason,omitempty"`
+	// HangupBy is set for an abandoned call only: HangupByCaller when the
+	// caller hung up, HangupBySystem when Asterisk ended the call (CLI,
+	// AMI, another application, a restart), which is no sign of a prank.
+	HangupBy string `json:"hangup_by,omitempty"`
 }
 
 // Transferred is the data of call.transferred.

@@ -15,6 +15,13 @@ import (
 // hung up. The flow treats it as the end of the call, not as a failure.
 var ErrHangup = errors.New("caller hung up")
 
+// ErrSystemHangup marks a hangup that Asterisk itself requested (the CLI,
+// AMI, another application, a shutdown) rather than the caller. A Call
+// returns it together with ErrHangup (errors.Join or wrapping both), so
+// every errors.Is(err, ErrHangup) check still sees the end of the call,
+// while the flow can tell that the caller did not abandon it.
+var ErrSystemHangup = errors.New("hung up by the system")
+
 // Call is one caller's channel, as the flow needs it. Every method blocks
 // until its operation is done, the caller hangs up (ErrHangup) or ctx ends.
 type Call interface {

@@ -73,8 +73,9 @@ type Result struct {
 	// continued to; "" when the flow ended the call itself.
 	Extension string
 	// HangupBy is events.HangupByCaller when the caller hung up,
-	// events.HangupBySystem when the flow hung up, and "" when the call left
-	// to the dialplan or the flow's own hangup failed.
+	// events.HangupBySystem when the flow hung up or a Call method reported
+	// ErrSystemHangup, and "" when the call left to the dialplan or the
+	// flow's own hangup failed.
 	HangupBy string
 	// Reason says why the call failed over, or which step failed after the
 	// call was classified (a failed Continue or Hangup). When Transferred is
@@ -493,12 +494,26 @@ func (r *run) talkMin() time.Duration {
 // who hung up abandoned the call; anything else fails over to operators.
 func (r *run) undecidedError(ctx context.Context, step string, err error) {
 	if errors.Is(err, ErrHangup) {
-		r.log.Info("caller hung up before choosing", "step", step)
+		// The outcome stays abandoned either way (DESIGN's contract);
+		// hangup_by lets the blocklist spare a caller whose call Asterisk
+		// ended (CLI, AMI, restart).
+		by := hangupBy(err)
+		r.log.Info("call hung up before choosing", "step", step, "hangup_by", by)
+		r.res.HangupBy = by
 		r.classify(ctx, events.OutcomeAbandoned, "", r.f.clock.Now(), "")
-		r.res.HangupBy = events.HangupByCaller
 		return
 	}
 	r.failover(ctx, "", r.f.cfg.FailoverExtension, step, err)
+}
+
+// hangupBy says who ended a call whose Call method returned err, an
+// ErrHangup: the system when the Call marked it ErrSystemHangup, else the
+// caller.
+func hangupBy(err error) string {
+	if errors.Is(err, ErrSystemHangup) {
+		return events.HangupBySystem
+	}
+	return events.HangupByCaller
 }
 
 // putThrough records what the decision asks for, classifies the call and
@@ -553,7 +568,7 @@ func (r *run) putThrough(ctx context.Context, d decision, decidedAt time.Time) {
 			r.log.Info("caller hung up after choosing", "step", step, "outcome", d.outcome)
 			r.classify(ctx, d.outcome, typ, decidedAt, "")
 			r.res.Extension = ""
-			r.res.HangupBy = events.HangupByCaller
+			r.res.HangupBy = hangupBy(err)
 			return
 		}
 		r.failover(ctx, typ, ext, step, err)
@@ -600,7 +615,17 @@ func (r *run) classify(ctx context.Context, o events.Outcome, typ string, at tim
 		TalkDetected:      r.talk,
 		Recording:         r.res.Recording,
 		Reason:            reason,
+		HangupBy:          abandonedBy(o, r.res.HangupBy),
 	})
+}
+
+// abandonedBy is call.classified's hangup_by: set for an abandoned call
+// only, where it tells the caller's hangup from the system's.
+func abandonedBy(o events.Outcome, by string) string {
+	if o != events.OutcomeAbandoned {
+		return ""
+	}
+	return by
 }
 
 // transfer sets the channel variables and continues the call to ext in the
@@ -627,7 +652,7 @@ func (r *run) transfer(ctx context.Context, ext string, override bool, extra map
 	}
 	if err := r.call.SetVariables(hctx, vars); err != nil {
 		if errors.Is(err, ErrHangup) {
-			r.res.HangupBy = events.HangupByCaller
+			r.res.HangupBy = hangupBy(err)
 			return
 		}
 		r.log.Warn("could not set channel variables; continuing without them", "err", err)
@@ -643,7 +668,7 @@ func (r *run) transfer(ctx context.Context, ext string, override bool, extra map
 	}
 	if err != nil {
 		if errors.Is(err, ErrHangup) {
-			r.res.HangupBy = events.HangupByCaller
+			r.res.HangupBy = hangupBy(err)
 			return
 		}
 		msg := "continue to " + cfg.OperatorContext + "," + ext + ",1: " + err.Error()
@@ -668,7 +693,7 @@ func (r *run) endCall(ctx context.Context) {
 	if len(r.f.goodbye) > 0 {
 		if _, err := r.call.Prompt(ctx, PromptSpec{Sounds: slices.Clone(r.f.goodbye)}); err != nil {
 			if errors.Is(err, ErrHangup) {
-				r.res.HangupBy = events.HangupByCaller
+				r.res.HangupBy = hangupBy(err)
 				return
 			}
 			// The call ends either way; a goodbye that did not play is no
@@ -680,7 +705,7 @@ func (r *run) endCall(ctx context.Context) {
 	defer cancel()
 	if err := r.call.Hangup(hctx); err != nil {
 		if errors.Is(err, ErrHangup) {
-			r.res.HangupBy = events.HangupByCaller
+			r.res.HangupBy = hangupBy(err)
 			return
 		}
 		r.res.Reason = "hangup: " + err.Error()

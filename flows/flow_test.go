@@ -410,7 +410,11 @@ func TestRunOutcomes(t *testing.T) {
 
 func TestRunAbandoned(t *testing.T) {
 	abandoned := func(attempts int, secs float64) emitted {
-		return evClassified(events.OutcomeAbandoned, "", attempts, secs, false, "", "")
+		ev := evClassified(events.OutcomeAbandoned, "", attempts, secs, false, "", "")
+		c := ev.Data.(events.Classified)
+		c.HangupBy = events.HangupByCaller
+		ev.Data = c
+		return ev
 	}
 	res := func(attempts int) Result {
 		return Result{Outcome: events.OutcomeAbandoned, Attempts: attempts, HangupBy: events.HangupByCaller}
@@ -479,6 +483,46 @@ func TestRunAbandoned(t *testing.T) {
 			wantOps: []string{opAnswer, opBlocked, opBlockedRe},
 			wantEvs: []emitted{evAnswered, abandoned(2, 6)},
 			want:    res(2),
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+	}
+}
+
+// A hangup the Call marks ErrSystemHangup (Asterisk's CLI, AMI, a restart)
+// still abandons the call, but says so with hangup_by system, in the result
+// and in call.classified.
+func TestRunSystemHangup(t *testing.T) {
+	// Both ways an adapter may mark it: joined with ErrHangup, or one error
+	// wrapping both.
+	joined := errors.Join(errHangup, ErrSystemHangup)
+	wrapped := fmt.Errorf("channel gone: %w: %w", ErrHangup, ErrSystemHangup)
+	if !errors.Is(joined, ErrHangup) || !errors.Is(wrapped, ErrHangup) {
+		t.Fatal("a system hangup must still be an ErrHangup")
+	}
+	abandoned := func(attempts int, secs float64) emitted {
+		ev := evClassified(events.OutcomeAbandoned, "", attempts, secs, false, "", "")
+		c := ev.Data.(events.Classified)
+		c.HangupBy = events.HangupBySystem
+		ev.Data = c
+		return ev
+	}
+	cases := []flowCase{
+		{
+			name:    "joined, during the greeting",
+			fail:    map[string]error{"prompt#1": joined},
+			wantOps: []string{opAnswer, opGreet},
+			wantEvs: []emitted{evAnswered, abandoned(0, 3)},
+			want:    Result{Outcome: events.OutcomeAbandoned, HangupBy: events.HangupBySystem},
+		},
+		{
+			name:    "wrapped, during menu attempt 1",
+			prompts: []PromptResult{silent},
+			fail:    map[string]error{"prompt#2": wrapped},
+			wantOps: []string{opAnswer, opGreet, opMenu()},
+			wantEvs: []emitted{evAnswered, abandoned(1, 6)},
+			want:    Result{Outcome: events.OutcomeAbandoned, Attempts: 1, HangupBy: events.HangupBySystem},
 		},
 	}
 	for _, tc := range cases {
