@@ -91,9 +91,19 @@ var _ flows.Call = (*call)(nil)
 // gone returns the error for a channel that ended; nil while it is alive.
 func (c *call) gone(op string) error {
 	if c.s.gone() {
-		return fmt.Errorf("ari: %s: %w", op, ErrChannelGone)
+		return c.systemMark(fmt.Errorf("ari: %s: %w", op, ErrChannelGone))
 	}
 	return nil
+}
+
+// systemMark adds flows.ErrSystemHangup to err, an ErrChannelGone, when
+// Asterisk rather than the caller ended the call, so the flow does not
+// count it as the caller abandoning the call.
+func (c *call) systemMark(err error) error {
+	if c.s.systemHangup.Load() && errors.Is(err, ErrChannelGone) {
+		return errors.Join(err, flows.ErrSystemHangup)
+	}
+	return err
 }
 
 // doneErr is the error for an operation interrupted by ctx.
@@ -194,7 +204,7 @@ func (c *call) request(ctx context.Context, op string, onChannel bool, fn func()
 				// hangup events may still be on the way.
 				c.s.restGone.Store(true)
 			}
-			return err
+			return c.systemMark(err)
 		case e, ok := <-c.s.inbox:
 			if ok {
 				c.handle(e)
@@ -561,6 +571,9 @@ func (c *call) Continue(ctx context.Context, dialplanContext, extension string, 
 // Hangup implements flows.Call; like Continue it is attempted even when ctx
 // is cancelled.
 func (c *call) Hangup(ctx context.Context) error {
+	// Set before the request: its soft ChannelHangupRequest is ours, not
+	// Asterisk's own.
+	c.s.hangingUp.Store(true)
 	err := c.rest(context.WithoutCancel(ctx), "hangup", func() error {
 		return c.client.Channel().Hangup(c.key, "normal")
 	})

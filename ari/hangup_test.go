@@ -3,6 +3,9 @@ package ari
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -135,6 +138,80 @@ func TestHangupDuringEveryOperation(t *testing.T) {
 				t.Fatalf("hangup_by %s, want caller", end.HangupBy)
 			}
 			goleak.VerifyNone(t, leakOptions...)
+		})
+	}
+}
+
+// deleteChannel asks the simulated Asterisk to hang the channel up as a
+// second ARI client would (another application, or what the CLI's
+// "channel request hangup" does): a soft hangup, cause 32, that the IVR did
+// not ask for.
+func deleteChannel(t *testing.T, sim *arisim.Server, id string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodDelete, sim.URL()+"/channels/"+url.PathEscape(id)+"?reason=normal", nil)
+	if err != nil {
+		t.Fatalf("request: %v", err)
+	}
+	req.SetBasicAuth(simUser, simPass)
+	client := &http.Client{Timeout: waitMax}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("DELETE channel: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("DELETE channel: status %d, want 204", resp.StatusCode)
+	}
+}
+
+// TestHangupMidMenuBy hangs a call up in the middle of the menu, once by
+// the caller and once from inside Asterisk (a second client's DELETE): both
+// calls are abandoned, and call.ended and call.classified say who ended it,
+// so the blocklist gives no strike for Asterisk's doing.
+func TestHangupMidMenuBy(t *testing.T) {
+	cases := []struct {
+		name   string
+		hangup func(t *testing.T, e *env, h *arisim.CallHandle)
+		simBy  string
+		wantBy string
+	}{
+		{
+			name:   "caller",
+			hangup: func(_ *testing.T, _ *env, h *arisim.CallHandle) { h.Hangup() },
+			simBy:  arisim.HungUpByCaller,
+			wantBy: events.HangupByCaller,
+		},
+		{
+			name:   "system",
+			hangup: func(t *testing.T, e *env, h *arisim.CallHandle) { deleteChannel(t, e.sim, h.ID()) },
+			simBy:  arisim.HungUpByApp,
+			wantBy: events.HangupBySystem,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := startEnv(t, envOptions{})
+			h := e.place(arisim.Caller{Number: "+628110000003", Script: []arisim.Step{
+				arisim.WaitForPrompt("menu"), arisim.WaitForEnd(),
+			}})
+			eventually(t, "menu playing", func() bool {
+				return slices.Contains(base(h.Result().Prompts), "menu")
+			})
+			tc.hangup(t, e, h)
+			v := e.wait(h)
+			if v.HungUpBy != tc.simBy {
+				t.Fatalf("sim: hung up by %q, want %q (%s)", v.HungUpBy, tc.simBy, fmtView(v))
+			}
+			evs := e.waitEnded(v.ChannelID)
+			cl := dataOf[events.Classified](t, evs, evClassified)
+			if cl.Outcome != events.OutcomeAbandoned || cl.HangupBy != tc.wantBy {
+				t.Fatalf("call.classified %+v, want abandoned with hangup_by %s (events %v)", cl, tc.wantBy, types(evs))
+			}
+			end := dataOf[events.Ended](t, evs, evEnded)
+			if end.Outcome != events.OutcomeAbandoned || end.HangupBy != tc.wantBy {
+				t.Fatalf("call.ended %+v, want abandoned with hangup_by %s", end, tc.wantBy)
+			}
+			e.close()
 		})
 	}
 }

@@ -173,13 +173,13 @@ func (r *router) route(e ariv6.Event) {
 	// Hangup and end of Stasis are also signalled out of band, so that
 	// they are never lost to a full inbox and wake a session that is not
 	// reading its inbox right now.
-	switch e.(type) {
+	switch ev := e.(type) {
 	case *ariv6.StasisEnd:
 		s.markEnded()
 	case *ariv6.ChannelDestroyed:
 		s.markEnded()
 	case *ariv6.ChannelHangupRequest:
-		s.markHangupRequest()
+		s.markHangupRequest(ev.Soft)
 	}
 	if !interesting {
 		r.ignored.Add(1)

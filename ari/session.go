@@ -49,6 +49,14 @@ type session struct {
 	endedAt   atomic.Int64 // unix nanoseconds
 	// hangupRequested is set on ChannelHangupRequest.
 	hangupRequested atomic.Bool
+	// systemHangup is set when the first ChannelHangupRequest was a soft
+	// one that this session did not ask for: Asterisk ended the call (CLI
+	// "channel request hangup", AMI, another application, a shutdown),
+	// not the caller, whose hangup comes with soft false and a Q.850 cause.
+	systemHangup atomic.Bool
+	// hangingUp is set just before our own DELETE: the soft request that
+	// DELETE causes may arrive before Hangup returns and left is set.
+	hangingUp atomic.Bool
 	// restGone is set when Asterisk answered a request with "channel not
 	// found" or "not in Stasis".
 	restGone atomic.Bool
@@ -95,8 +103,16 @@ func (s *session) markEnded() {
 	})
 }
 
-// markHangupRequest records that the channel asked to hang up.
-func (s *session) markHangupRequest() { s.hangupRequested.Store(true) }
+// markHangupRequest records that the channel asked to hang up; soft is the
+// event's soft flag. Only the first request decides who hung up.
+func (s *session) markHangupRequest(soft bool) {
+	if !s.hangupRequested.CompareAndSwap(false, true) {
+		return
+	}
+	if soft && !s.hangingUp.Load() && !s.left.Load() {
+		s.systemHangup.Store(true)
+	}
+}
 
 // hungUp reports whether Asterisk's events said the channel left the app
 // or is hanging up.
@@ -219,7 +235,7 @@ func (s *session) run(v *IVR) {
 		end = time.Unix(0, at)
 	}
 	hangupBy := events.HangupBySystem
-	if !s.left.Load() && s.gone() {
+	if !s.left.Load() && s.gone() && !s.systemHangup.Load() {
 		hangupBy = events.HangupByCaller
 	}
 	em.Emit(s.ctx, events.TypeEnded, events.Ended{
