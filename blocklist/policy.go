@@ -241,9 +241,12 @@ type Event struct {
 
 // ApplyOutcome applies a call's outcome. sinceAnswer is how long after the
 // answer the call was classified (only used for abandoned calls; a negative
-// value means unknown and does not count). Outcomes without points, the
-// allowlist, anonymous callers and already-seen events change nothing.
-func (p Policy) ApplyOutcome(r Record, ev Event, outcome events.Outcome, sinceAnswer time.Duration) (Record, Decision) {
+// value means unknown and does not count). hangupBy is the event's hangup_by
+// ("" when it has none): an abandoned call that events.HangupBySystem ended
+// was hung up inside Asterisk (CLI, AMI, a restart), not by the caller, and
+// does not count. Outcomes without points, the allowlist, anonymous callers
+// and already-seen events change nothing.
+func (p Policy) ApplyOutcome(r Record, ev Event, outcome events.Outcome, sinceAnswer time.Duration, hangupBy string) (Record, Decision) {
 	var points int
 	var reason string
 	switch outcome {
@@ -252,7 +255,7 @@ func (p Policy) ApplyOutcome(r Record, ev Event, outcome events.Outcome, sinceAn
 	case events.OutcomeInvalid:
 		points, reason = p.Points.Invalid, ReasonInvalid
 	case events.OutcomeAbandoned:
-		if sinceAnswer >= 0 && sinceAnswer <= p.AbandonedWithin {
+		if hangupBy != events.HangupBySystem && sinceAnswer >= 0 && sinceAnswer <= p.AbandonedWithin {
 			points, reason = p.Points.Abandoned, ReasonAbandoned
 		}
 	}

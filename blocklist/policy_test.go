@@ -84,11 +84,43 @@ func TestOutcomePoints(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r, d := p.ApplyOutcome(Record{Number: testNumber}, ev(1, 0), tc.outcome, tc.sinceAnswer)
+			r, d := p.ApplyOutcome(Record{Number: testNumber}, ev(1, 0), tc.outcome, tc.sinceAnswer, "")
 			if d.Change != tc.want || d.Points != tc.points || p.Score(r, t0) != tc.points {
 				t.Fatalf("decision %+v score %d, want %v with %d points", d, p.Score(r, t0), tc.want, tc.points)
 			}
 		})
+	}
+}
+
+// An abandoned call counts only when the caller hung up: Asterisk ending
+// the call (CLI, AMI, a restart: hangup_by system) is no sign of a prank.
+func TestAbandonedHangupBy(t *testing.T) {
+	p := testPolicy(t)
+	tests := []struct {
+		name        string
+		sinceAnswer time.Duration
+		hangupBy    string
+		want        Change
+		points      int
+	}{
+		{"caller within 5s", 2 * time.Second, events.HangupByCaller, ChangeStrike, 1},
+		{"caller at the limit", 5 * time.Second, events.HangupByCaller, ChangeStrike, 1},
+		{"unknown side within 5s", 2 * time.Second, "", ChangeStrike, 1},
+		{"system within 5s", 2 * time.Second, events.HangupBySystem, ChangeNone, 0},
+		{"system at the limit", 5 * time.Second, events.HangupBySystem, ChangeNone, 0},
+		{"caller after the limit", 6 * time.Second, events.HangupByCaller, ChangeNone, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, d := p.ApplyOutcome(Record{Number: testNumber}, ev(1, 0), events.OutcomeAbandoned, tc.sinceAnswer, tc.hangupBy)
+			if d.Change != tc.want || d.Points != tc.points || p.Score(r, t0) != tc.points {
+				t.Fatalf("decision %+v score %d, want %v with %d points", d, p.Score(r, t0), tc.want, tc.points)
+			}
+		})
+	}
+	// The system's hangup has no bearing on outcomes that count anyway.
+	if _, d := p.ApplyOutcome(Record{Number: testNumber}, ev(2, 0), events.OutcomeNoInput, 20*time.Second, events.HangupBySystem); d.Change != ChangeStrike {
+		t.Fatalf("no_input ended by the system: %+v, want a strike", d)
 	}
 }
 
@@ -104,7 +136,7 @@ func TestThresholdBlocksWithLadder(t *testing.T) {
 		var d Decision
 		for i := range 3 {
 			n++
-			r, d = p.ApplyOutcome(r, ev(n, start+time.Duration(i)*time.Minute), events.OutcomeNoInput, 0)
+			r, d = p.ApplyOutcome(r, ev(n, start+time.Duration(i)*time.Minute), events.OutcomeNoInput, 0, "")
 			if i < 2 && d.Change != ChangeStrike {
 				t.Fatalf("round %d strike %d: change %v, want strike", round, i, d.Change)
 			}
@@ -141,9 +173,9 @@ func TestWindowEdge(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := Record{Number: testNumber}
-			r, _ = p.ApplyOutcome(r, ev(1, 0), events.OutcomeNoInput, 0)
-			r, _ = p.ApplyOutcome(r, ev(2, time.Hour), events.OutcomeInvalid, 0)
-			r, d := p.ApplyOutcome(r, ev(3, tc.thirdAt), events.OutcomeNoInput, 0)
+			r, _ = p.ApplyOutcome(r, ev(1, 0), events.OutcomeNoInput, 0, "")
+			r, _ = p.ApplyOutcome(r, ev(2, time.Hour), events.OutcomeInvalid, 0, "")
+			r, d := p.ApplyOutcome(r, ev(3, tc.thirdAt), events.OutcomeNoInput, 0, "")
 			if got := d.Change == ChangeBlock; got != tc.wantBlock {
 				t.Fatalf("decision %+v, want block %v", d, tc.wantBlock)
 			}
@@ -156,7 +188,7 @@ func TestWindowEdge(t *testing.T) {
 
 func TestScoreAtWindowEdge(t *testing.T) {
 	p := testPolicy(t)
-	r, _ := p.ApplyOutcome(Record{Number: testNumber}, ev(1, 0), events.OutcomeNoInput, 0)
+	r, _ := p.ApplyOutcome(Record{Number: testNumber}, ev(1, 0), events.OutcomeNoInput, 0, "")
 	if got := p.Score(r, t0.Add(24*time.Hour-1)); got != 1 {
 		t.Fatalf("score just inside the window = %d, want 1", got)
 	}
@@ -190,12 +222,12 @@ func TestBlockedAtExpiry(t *testing.T) {
 
 func TestIdempotent(t *testing.T) {
 	p := testPolicy(t)
-	r, d := p.ApplyOutcome(Record{Number: testNumber}, ev(1, 0), events.OutcomeNoInput, 0)
+	r, d := p.ApplyOutcome(Record{Number: testNumber}, ev(1, 0), events.OutcomeNoInput, 0, "")
 	if d.Change != ChangeStrike {
 		t.Fatalf("first apply: %v", d.Change)
 	}
 	t.Run("same event again", func(t *testing.T) {
-		r2, d := p.ApplyOutcome(r, ev(1, 0), events.OutcomeNoInput, 0)
+		r2, d := p.ApplyOutcome(r, ev(1, 0), events.OutcomeNoInput, 0, "")
 		if d.Change != ChangeNone || p.Score(r2, t0) != 1 {
 			t.Fatalf("redelivery counted: %+v score %d", d, p.Score(r2, t0))
 		}
@@ -203,20 +235,20 @@ func TestIdempotent(t *testing.T) {
 	t.Run("ended after classified of the same call", func(t *testing.T) {
 		e := ev(1, time.Second)
 		e.ID = "ended-1"
-		r2, d := p.ApplyOutcome(r, e, events.OutcomeNoInput, 0)
+		r2, d := p.ApplyOutcome(r, e, events.OutcomeNoInput, 0, "")
 		if d.Change != ChangeNone || p.Score(r2, t0) != 1 {
 			t.Fatalf("second event of one call counted: %+v", d)
 		}
 	})
 	t.Run("ended after a block consumed the strike of the same call", func(t *testing.T) {
-		r2, _ := p.ApplyOutcome(r, ev(2, time.Second), events.OutcomeNoInput, 0)
-		r2, d := p.ApplyOutcome(r2, ev(3, 2*time.Second), events.OutcomeNoInput, 0)
+		r2, _ := p.ApplyOutcome(r, ev(2, time.Second), events.OutcomeNoInput, 0, "")
+		r2, d := p.ApplyOutcome(r2, ev(3, 2*time.Second), events.OutcomeNoInput, 0, "")
 		if d.Change != ChangeBlock || len(r2.Strikes) != 0 {
 			t.Fatalf("third call did not block: %+v", d)
 		}
 		e := ev(3, 3*time.Second)
 		e.ID = "ended-3"
-		if _, d := p.ApplyOutcome(r2, e, events.OutcomeNoInput, 0); d.Change != ChangeNone {
+		if _, d := p.ApplyOutcome(r2, e, events.OutcomeNoInput, 0, ""); d.Change != ChangeNone {
 			t.Fatalf("call 3 struck twice: %+v", d)
 		}
 	})
@@ -229,7 +261,7 @@ func TestIdempotent(t *testing.T) {
 		}
 	})
 	t.Run("second prank verdict on one call counts once", func(t *testing.T) {
-		r1, _ := p.ApplyOutcome(Record{Number: testNumber}, Event{ID: "o1", CallID: "c8", At: t0}, events.OutcomeNoInput, 0)
+		r1, _ := p.ApplyOutcome(Record{Number: testNumber}, Event{ID: "o1", CallID: "c8", At: t0}, events.OutcomeNoInput, 0, "")
 		r1.Strikes = append(r1.Strikes, Strike{EventID: "v3", CallID: "c9", At: t0, Points: 1, Reason: ReasonVerdictPrank})
 		_, d := p.ApplyVerdict(r1, Event{ID: "v4", CallID: "c9", At: t0}, events.VerdictPrank, "b")
 		if d.Change != ChangeNone {
@@ -242,7 +274,7 @@ func TestIdempotent(t *testing.T) {
 		if d.Change != ChangeClear {
 			t.Fatalf("genuine: %+v", d)
 		}
-		r2, _ = p.ApplyOutcome(r2, ev(7, 2*time.Minute), events.OutcomeNoInput, 0)
+		r2, _ = p.ApplyOutcome(r2, ev(7, 2*time.Minute), events.OutcomeNoInput, 0, "")
 		r3, d := p.ApplyVerdict(r2, g, events.VerdictGenuine, "op")
 		if d.Change != ChangeNone || p.Score(r3, t0.Add(3*time.Minute)) != 1 {
 			t.Fatalf("redelivered genuine cleared new strikes: %+v", d)
@@ -252,10 +284,10 @@ func TestIdempotent(t *testing.T) {
 
 func TestInputRecordUnchanged(t *testing.T) {
 	p := testPolicy(t)
-	r, _ := p.ApplyOutcome(Record{Number: testNumber}, ev(1, 0), events.OutcomeNoInput, 0)
-	r, _ = p.ApplyOutcome(r, ev(2, 0), events.OutcomeNoInput, 0)
+	r, _ := p.ApplyOutcome(Record{Number: testNumber}, ev(1, 0), events.OutcomeNoInput, 0, "")
+	r, _ = p.ApplyOutcome(r, ev(2, 0), events.OutcomeNoInput, 0, "")
 	before := len(r.Strikes)
-	_, _ = p.ApplyOutcome(r, ev(3, 0), events.OutcomeNoInput, 0)
+	_, _ = p.ApplyOutcome(r, ev(3, 0), events.OutcomeNoInput, 0, "")
 	if len(r.Strikes) != before || r.Until != (time.Time{}) {
 		t.Fatalf("ApplyOutcome changed its input: %+v", r)
 	}
@@ -273,7 +305,7 @@ func TestNeverBlocked(t *testing.T) {
 			r := Record{Number: tc.number}
 			for i := range 5 {
 				var d Decision
-				r, d = p.ApplyOutcome(r, ev(i, time.Duration(i)*time.Second), events.OutcomeNoInput, 0)
+				r, d = p.ApplyOutcome(r, ev(i, time.Duration(i)*time.Second), events.OutcomeNoInput, 0, "")
 				if d.Change != ChangeNone {
 					t.Fatalf("strike %d: %+v", i, d)
 				}
@@ -301,7 +333,7 @@ func TestVerdicts(t *testing.T) {
 	blockedAuto := func() Record {
 		r := Record{Number: testNumber}
 		for i := range 3 {
-			r, _ = p.ApplyOutcome(r, ev(i, time.Duration(i)*time.Minute), events.OutcomeNoInput, 0)
+			r, _ = p.ApplyOutcome(r, ev(i, time.Duration(i)*time.Minute), events.OutcomeNoInput, 0, "")
 		}
 		return r
 	}
@@ -312,13 +344,13 @@ func TestVerdicts(t *testing.T) {
 		}
 	})
 	t.Run("genuine clears strikes", func(t *testing.T) {
-		r, _ := p.ApplyOutcome(Record{Number: testNumber}, ev(1, 0), events.OutcomeNoInput, 0)
-		r, _ = p.ApplyOutcome(r, ev(2, 0), events.OutcomeNoInput, 0)
+		r, _ := p.ApplyOutcome(Record{Number: testNumber}, ev(1, 0), events.OutcomeNoInput, 0, "")
+		r, _ = p.ApplyOutcome(r, ev(2, 0), events.OutcomeNoInput, 0, "")
 		r, d := p.ApplyVerdict(r, ev(3, time.Minute), events.VerdictGenuine, "op")
 		if d.Change != ChangeClear || d.Points != 2 || len(r.Strikes) != 0 {
 			t.Fatalf("decision %+v record %+v", d, r)
 		}
-		r, d = p.ApplyOutcome(r, ev(4, 2*time.Minute), events.OutcomeNoInput, 0)
+		r, d = p.ApplyOutcome(r, ev(4, 2*time.Minute), events.OutcomeNoInput, 0, "")
 		if d.Change != ChangeStrike || d.Points != 1 {
 			t.Fatalf("after genuine a strike should start afresh: %+v", d)
 		}
@@ -335,7 +367,7 @@ func TestVerdicts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r, _ = p.ApplyOutcome(r, ev(1, 0), events.OutcomeNoInput, 0)
+		r, _ = p.ApplyOutcome(r, ev(1, 0), events.OutcomeNoInput, 0, "")
 		r, d := p.ApplyVerdict(r, ev(2, time.Minute), events.VerdictGenuine, "siti")
 		if d.Change != ChangeClear || !r.Blocked(t0.Add(time.Hour)) || !r.Manual {
 			t.Fatalf("decision %+v record %+v", d, r)
@@ -349,7 +381,7 @@ func TestVerdicts(t *testing.T) {
 	})
 	t.Run("genuine after the block expired only clears", func(t *testing.T) {
 		r := blockedAuto()
-		r, _ = p.ApplyOutcome(r, ev(20, 3*time.Hour), events.OutcomeNoInput, 0)
+		r, _ = p.ApplyOutcome(r, ev(20, 3*time.Hour), events.OutcomeNoInput, 0, "")
 		r, d := p.ApplyVerdict(r, ev(21, 3*time.Hour), events.VerdictGenuine, "op")
 		if d.Change != ChangeClear || r.Level != 1 {
 			t.Fatalf("decision %+v level %d", d, r.Level)
@@ -407,7 +439,7 @@ func TestManual(t *testing.T) {
 		}
 	})
 	t.Run("remove clears strikes of an unblocked record", func(t *testing.T) {
-		r, _ := p.ApplyOutcome(Record{Number: testNumber}, ev(1, 0), events.OutcomeNoInput, 0)
+		r, _ := p.ApplyOutcome(Record{Number: testNumber}, ev(1, 0), events.OutcomeNoInput, 0, "")
 		r, d := p.RemoveManual(r, t0, "budi")
 		if d.Change != ChangeClear || len(r.Strikes) != 0 {
 			t.Fatalf("%+v %+v", d, r)
@@ -427,12 +459,12 @@ func TestSeenBounded(t *testing.T) {
 	p.Threshold = 1 << 30
 	r := Record{Number: testNumber}
 	for i := range maxSeen + 50 {
-		r, _ = p.ApplyOutcome(r, ev(i, time.Duration(i)*time.Second), events.OutcomeNoInput, 0)
+		r, _ = p.ApplyOutcome(r, ev(i, time.Duration(i)*time.Second), events.OutcomeNoInput, 0, "")
 	}
 	if len(r.Seen) != maxSeen {
 		t.Fatalf("seen holds %d ids, want %d", len(r.Seen), maxSeen)
 	}
-	r, _ = p.ApplyOutcome(r, ev(1000, 48*time.Hour), events.OutcomeNoInput, 0)
+	r, _ = p.ApplyOutcome(r, ev(1000, 48*time.Hour), events.OutcomeNoInput, 0, "")
 	if len(r.Seen) != 1 || len(r.Strikes) != 1 {
 		t.Fatalf("old ids not forgotten: seen %d strikes %d", len(r.Seen), len(r.Strikes))
 	}

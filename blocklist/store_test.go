@@ -115,7 +115,7 @@ func TestStoreConcurrentWritersLoseNothing(t *testing.T) {
 			for i := range perWriter {
 				e := Event{ID: fmt.Sprintf("w%d-e%d", w, i), CallID: fmt.Sprintf("w%d-c%d", w, i), At: time.Now()}
 				_, _, err := s.Update(ctx, testNumber, func(r Record) (Record, Decision, error) {
-					r, d := p.ApplyOutcome(r, e, events.OutcomeNoInput, 0)
+					r, d := p.ApplyOutcome(r, e, events.OutcomeNoInput, 0, "")
 					return r, d, nil
 				})
 				if err != nil {

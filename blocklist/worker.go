@@ -154,18 +154,20 @@ func (w *Worker) Handle(ctx context.Context, e events.Envelope, _ events.Meta) e
 		if err := e.DecodeData(&c); err != nil {
 			return err
 		}
-		return w.outcome(ctx, e, c.Outcome, seconds(c.SecondsToClassify))
+		return w.outcome(ctx, e, c.Outcome, seconds(c.SecondsToClassify), c.HangupBy)
 	case events.TypeEnded:
 		// call.ended repeats the outcome of call.classified; the policy
 		// counts one outcome per call, so this only matters when the
 		// classified event never came. The call's duration is at least its
 		// time since answer, so an abandoned call that counts by duration
-		// would also count by time since answer.
+		// would also count by time since answer. Its hangup_by agrees with
+		// classified's for an abandoned call (system when Asterisk ended
+		// it), so neither event strikes such a call.
 		var c events.Ended
 		if err := e.DecodeData(&c); err != nil {
 			return err
 		}
-		return w.outcome(ctx, e, c.Outcome, seconds(c.DurationS))
+		return w.outcome(ctx, e, c.Outcome, seconds(c.DurationS), c.HangupBy)
 	case events.TypeVerdict:
 		var v events.Verdict
 		if err := e.DecodeData(&v); err != nil {
@@ -213,7 +215,7 @@ func (w *Worker) indexCall(ctx context.Context, e events.Envelope) error {
 	return nil
 }
 
-func (w *Worker) outcome(ctx context.Context, e events.Envelope, o events.Outcome, sinceAnswer time.Duration) error {
+func (w *Worker) outcome(ctx context.Context, e events.Envelope, o events.Outcome, sinceAnswer time.Duration, hangupBy string) error {
 	n := w.number(e.Caller)
 	if n == "" {
 		w.ignored.Add(1)
@@ -222,7 +224,7 @@ func (w *Worker) outcome(ctx context.Context, e events.Envelope, o events.Outcom
 	ev := Event{ID: e.ID, CallID: e.CallID, At: e.Time}
 	p := w.store.policy
 	return w.apply(ctx, e, n, func(r Record) (Record, Decision, error) {
-		r, d := p.ApplyOutcome(r, ev, o, sinceAnswer)
+		r, d := p.ApplyOutcome(r, ev, o, sinceAnswer, hangupBy)
 		return r, d, nil
 	})
 }

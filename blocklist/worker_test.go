@@ -202,6 +202,8 @@ func TestWorkerEventsThatDoNotCount(t *testing.T) {
 		{"emergency", events.Caller{Number: "+6282222222222"}, events.TypeClassified, events.Classified{Outcome: events.OutcomeEmergency}},
 		{"late abandon", events.Caller{Number: "+6283333333333"}, events.TypeClassified, events.Classified{Outcome: events.OutcomeAbandoned, SecondsToClassify: 12}},
 		{"late abandon by duration", events.Caller{Number: "+6283333333333"}, events.TypeEnded, events.Ended{Outcome: events.OutcomeAbandoned, DurationS: 30}},
+		{"quick abandon hung up by the system", events.Caller{Number: "+6285555555555"}, events.TypeClassified, events.Classified{Outcome: events.OutcomeAbandoned, SecondsToClassify: 1, HangupBy: events.HangupBySystem}},
+		{"quick abandon ended by the system", events.Caller{Number: "+6285555555555"}, events.TypeEnded, events.Ended{Outcome: events.OutcomeAbandoned, DurationS: 2, HangupBy: events.HangupBySystem}},
 		{"verdict for an unknown call", events.Caller{}, events.TypeVerdict, events.Verdict{Verdict: events.VerdictPrank}},
 		{"answered", events.Caller{Number: "+6284444444444"}, events.TypeAnswered, events.Answered{}},
 	}
