@@ -65,10 +65,13 @@ func startCluster(t *testing.T) []*server.Server {
 		}
 		srvs = append(srvs, s)
 	}
-	eventually(t, "JetStream meta leader", func() bool {
+	// A meta leader alone is not enough: a stream with replicas 3 is placed
+	// only on peers the leader knows to be online with current stats, and
+	// placing it earlier fails with "no suitable peers for placement".
+	eventually(t, "JetStream meta leader seeing all peers online", func() bool {
 		for _, s := range srvs {
 			if s.JetStreamIsLeader() {
-				return true
+				return len(s.JetStreamClusterPeers()) == len(srvs)
 			}
 		}
 		return false
