@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -15,6 +17,12 @@ import (
 const (
 	DefaultMaxAckPending = 256
 	DefaultAckWait       = 30 * time.Second
+	// DefaultMaxDeliver bounds the deliveries of one message whose handler
+	// keeps failing. With the nak delays below the last try comes about 45 s
+	// after the first: long enough to ride out a KV leader election, short
+	// enough that one event that can never be applied does not hold up the
+	// ones behind it for long.
+	DefaultMaxDeliver = 10
 )
 
 // Redelivery delay after a handler error: grows with each delivery of the
@@ -46,6 +54,15 @@ type ConsumerSpec struct {
 	// otherwise it starts with events published after it was created. It
 	// only matters when the consumer is created.
 	DeliverAll bool
+	// MaxDeliver bounds the deliveries of a message whose handler fails
+	// (0 means DefaultMaxDeliver); after the last one it is terminated and
+	// counted in ConsumerStats.Exhausted.
+	MaxDeliver int
+	// MaxSkew is how far ahead of this host's clock an event may be dated
+	// (0 means DefaultMaxSkew); see Validate.
+	MaxSkew time.Duration
+	// Now is the receiver's clock (nil means time.Now); tests set it.
+	Now func() time.Time
 }
 
 // Meta is where a delivered event came from.
@@ -58,9 +75,10 @@ type Meta struct {
 	Subject string
 }
 
-// Handler processes one decoded event. nil acks it; an error naks it with a
-// delay so it is delivered again; an error wrapping ErrMalformed terminates
-// it (never delivered again).
+// Handler processes one decoded and validated event (see Validate). nil
+// acks it; an error naks it with a delay so it is delivered again, up to
+// ConsumerSpec.MaxDeliver deliveries, after which it is terminated; an
+// error wrapping ErrMalformed terminates it at once (never delivered again).
 type Handler func(ctx context.Context, e Envelope, m Meta) error
 
 // ConsumerStats counts what a Consumer did since it was created.
@@ -69,20 +87,49 @@ type ConsumerStats struct {
 	Handled uint64 `json:"handled"`
 	// Failed counts handler errors (each was naked for redelivery).
 	Failed uint64 `json:"failed"`
-	// Malformed messages did not decode, or the handler said so; each was
-	// terminated.
+	// Malformed messages did not decode or validate, or the handler said
+	// so; each was terminated.
 	Malformed uint64 `json:"malformed"`
+	// Exhausted messages failed in the handler on every one of their
+	// MaxDeliver deliveries and were terminated.
+	Exhausted uint64 `json:"exhausted"`
+	// Poison is Malformed + Exhausted: every message this consumer gave up
+	// on. Each is logged once with its stream sequence, so an operator can
+	// read it back from the stream.
+	Poison uint64 `json:"poison"`
+	// LastPoison says why the latest poison message was given up (the bad
+	// field or the handler's error), without its payload.
+	LastPoison string `json:"last_poison,omitempty"`
+	// Restarts counts Runs after the first; each one found or re-created
+	// the durable consumer.
+	Restarts uint64 `json:"restarts"`
 }
 
 // Consumer runs a Handler over a durable pull consumer, one message at a
-// time in stream order, with explicit acks.
+// time in stream order, with explicit acks. A message that cannot be
+// decoded or fails Validate is poison: it is terminated and counted, never
+// handed to the handler and never an error of Run, so a peer (or an
+// attacker) that can publish on the stream cannot stop a worker.
 type Consumer struct {
-	cons    jetstream.Consumer
-	h       Handler
-	log     *slog.Logger
-	durable string
+	js         jetstream.JetStream
+	cfg        jetstream.ConsumerConfig
+	h          Handler
+	log        *slog.Logger
+	durable    string
+	maxDeliver uint64
+	skew       time.Duration
+	now        func() time.Time
 
-	handled, failed, malformed atomic.Uint64
+	// runMu serialises Run; cons is replaced by a Run that re-creates a
+	// deleted consumer, and read by Lag under consMu.
+	runMu  sync.Mutex
+	consMu sync.Mutex
+	cons   jetstream.Consumer // guarded by consMu
+	runs   atomic.Uint64
+
+	handled, failed, malformed, exhausted atomic.Uint64
+	lastSeq                               atomic.Uint64 // last stream sequence acked or terminated
+	lastPoison                            atomic.Pointer[string]
 }
 
 // NewConsumer creates the durable pull consumer described by spec, or
@@ -113,6 +160,17 @@ func NewConsumer(ctx context.Context, js jetstream.JetStream, spec ConsumerSpec,
 	if spec.DeliverAll {
 		cfg.DeliverPolicy = jetstream.DeliverAllPolicy
 	}
+	maxDeliver := spec.MaxDeliver
+	if maxDeliver <= 0 {
+		maxDeliver = DefaultMaxDeliver
+	}
+	// The server enforces the same bound, so a message whose handler hangs
+	// past AckWait on every delivery is given up too.
+	cfg.MaxDeliver = maxDeliver
+	now := spec.Now
+	if now == nil {
+		now = time.Now
+	}
 	switch len(spec.Subjects) {
 	case 0:
 	case 1:
@@ -125,19 +183,66 @@ func NewConsumer(ctx context.Context, js jetstream.JetStream, spec ConsumerSpec,
 		return nil, fmt.Errorf("events: consumer %s: %w", spec.Durable, err)
 	}
 	return &Consumer{
-		cons:    cons,
-		h:       h,
-		log:     log.With("component", "consumer", "durable", spec.Durable),
-		durable: spec.Durable,
+		js:         js,
+		cfg:        cfg,
+		cons:       cons,
+		h:          h,
+		log:        log.With("component", "consumer", "durable", spec.Durable),
+		durable:    spec.Durable,
+		maxDeliver: uint64(maxDeliver),
+		skew:       spec.MaxSkew,
+		now:        now,
 	}, nil
+}
+
+// reopen finds the durable consumer again before a second Run: the first
+// Run may have ended because it was deleted (by an operator, or by a stream
+// re-created with other limits). A missing consumer is created again; when
+// this Consumer has already handled events it starts after the last one,
+// so a restarted worker neither replays the whole stream nor skips what
+// arrived while it was down.
+func (c *Consumer) reopen(ctx context.Context) error {
+	cons, err := c.js.Consumer(ctx, StreamName, c.durable)
+	if errors.Is(err, jetstream.ErrConsumerNotFound) {
+		cfg := c.cfg
+		if seq := c.lastSeq.Load(); seq > 0 {
+			cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+			cfg.OptStartSeq = seq + 1
+		}
+		c.log.Warn("durable consumer missing; creating it again", "start_seq", cfg.OptStartSeq)
+		cons, err = c.js.CreateOrUpdateConsumer(ctx, StreamName, cfg)
+	}
+	if err != nil {
+		return fmt.Errorf("events: consumer %s: %w", c.durable, err)
+	}
+	c.consMu.Lock()
+	c.cons = cons
+	c.consMu.Unlock()
+	return nil
+}
+
+func (c *Consumer) current() jetstream.Consumer {
+	c.consMu.Lock()
+	defer c.consMu.Unlock()
+	return c.cons
 }
 
 // Run delivers messages to the handler until ctx ends, then returns nil.
 // At most MaxAckPending messages are outstanding at the server, and the
 // handler runs for one message at a time. NATS outages are ridden out by the
-// client; Run only fails when the connection is closed for good.
+// client; Run fails when the connection is closed for good or the consumer
+// was deleted. Run may be called again after it returned (a supervisor
+// restarting the worker): it then finds the durable consumer again, or
+// re-creates it (see reopen).
 func (c *Consumer) Run(ctx context.Context) error {
-	it, err := c.cons.Messages()
+	c.runMu.Lock()
+	defer c.runMu.Unlock()
+	if c.runs.Add(1) > 1 {
+		if err := c.reopen(ctx); err != nil {
+			return err
+		}
+	}
+	it, err := c.current().Messages()
 	if err != nil {
 		return fmt.Errorf("events: consumer %s: %w", c.durable, err)
 	}
@@ -175,25 +280,56 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	e, err := Decode(msg.Data())
 	if err == nil {
+		err = ValidateSkew(e, c.now(), c.skew)
+	}
+	if err == nil {
 		err = c.call(ctx, e, m)
 	}
 	switch {
 	case err == nil:
 		c.handled.Add(1)
-		c.ack(msg.Ack(), m)
+		c.done(msg.Ack(), m)
 	case errors.Is(err, ErrMalformed):
 		// Terminated messages are never redelivered, so this logs once per
-		// message. The error names the bad field; the payload is not logged
-		// because it may hold a caller's number.
+		// message. The error names the bad field; neither the payload nor
+		// the (possibly huge) id is logged, because it may hold a caller's
+		// number and is the attacker's text.
 		c.malformed.Add(1)
+		c.poison(err)
 		c.log.Warn("malformed event terminated", "subject", m.Subject, "stream_seq", m.StreamSeq, "bytes", len(msg.Data()), "err", err)
-		c.ack(msg.Term(), m)
+		c.done(msg.Term(), m)
+	case m.NumDelivered >= c.maxDeliver:
+		c.exhausted.Add(1)
+		c.poison(err)
+		c.log.Error("event handler failed on every delivery; event terminated", "subject", m.Subject, "stream_seq", m.StreamSeq,
+			"id", e.ID, "deliveries", m.NumDelivered, "err", err)
+		c.done(msg.Term(), m)
 	default:
 		c.failed.Add(1)
 		delay := min(time.Duration(max(m.NumDelivered, 1))*nakDelayStep, nakDelayMax)
 		c.log.Warn("event handler failed; will be redelivered", "subject", m.Subject, "stream_seq", m.StreamSeq,
 			"id", e.ID, "deliveries", m.NumDelivered, "retry_in", delay, "err", err)
 		c.ack(msg.NakWithDelay(delay), m)
+	}
+}
+
+// poison records why the latest poison message was given up, cut short so
+// /healthz stays small whatever the handler's error says.
+func (c *Consumer) poison(err error) {
+	const maxReason = 200
+	s := err.Error()
+	if len(s) > maxReason {
+		s = strings.ToValidUTF8(s[:maxReason], "") + "…"
+	}
+	c.lastPoison.Store(&s)
+}
+
+// done acknowledges (or terminates) a message for good and remembers its
+// sequence, where a re-created consumer starts.
+func (c *Consumer) done(err error, m Meta) {
+	c.ack(err, m)
+	if m.StreamSeq > c.lastSeq.Load() {
+		c.lastSeq.Store(m.StreamSeq)
 	}
 }
 
@@ -217,13 +353,21 @@ func (c *Consumer) ack(err error, m Meta) {
 
 // Stats returns the consumer's counters.
 func (c *Consumer) Stats() ConsumerStats {
-	return ConsumerStats{Handled: c.handled.Load(), Failed: c.failed.Load(), Malformed: c.malformed.Load()}
+	st := ConsumerStats{
+		Handled: c.handled.Load(), Failed: c.failed.Load(), Malformed: c.malformed.Load(),
+		Exhausted: c.exhausted.Load(), Restarts: max(c.runs.Load(), 1) - 1,
+	}
+	st.Poison = st.Malformed + st.Exhausted
+	if p := c.lastPoison.Load(); p != nil {
+		st.LastPoison = *p
+	}
+	return st
 }
 
 // Lag is how many messages matching the consumer's filter are waiting to be
 // delivered.
 func (c *Consumer) Lag(ctx context.Context) (uint64, error) {
-	info, err := c.cons.Info(ctx)
+	info, err := c.current().Info(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("events: consumer %s info: %w", c.durable, err)
 	}
