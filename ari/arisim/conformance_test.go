@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,27 +21,22 @@ import (
 	ariv6 "github.com/CyCoreSystems/ari/v6"
 
 	"github.com/siaga112/siaga112/ari/arisim"
+	"github.com/siaga112/siaga112/ari/arisim/internal/ariapi"
 )
 
 // The conformance test checks every REST body and every event the sim puts on the
 // wire in a scripted scenario against Asterisk 22's own ARI models: required fields
 // present, no field the model lacks, JSON types as declared, enum values allowed.
+//
+// The models come from testdata/ari22-api.json, a description of Asterisk 22's ARI
+// that is generated from Asterisk's api-docs and committed, so the test needs
+// nothing outside the repository. TestAPIDescriptionMatchesAsterisk checks the
+// committed file against the api-docs where a developer has them.
 
-// swaggerProp is one property of a swagger 1.2 model.
-type swaggerProp struct {
-	Type            string `json:"type"`
-	Required        bool   `json:"required"`
-	AllowableValues *struct {
-		ValueType string   `json:"valueType"`
-		Values    []string `json:"values"`
-	} `json:"allowableValues"`
-}
+//go:generate go run ./internal/ariapigen -out testdata/ari22-api.json
 
-type swaggerModel struct {
-	ID         string                 `json:"id"`
-	Properties map[string]swaggerProp `json:"properties"`
-	SubTypes   []string               `json:"subTypes"`
-}
+// apiDescriptionFile is the committed description, relative to this package.
+const apiDescriptionFile = "testdata/ari22-api.json"
 
 type swaggerOp struct {
 	method        string
@@ -49,80 +46,97 @@ type swaggerOp struct {
 }
 
 type ariSpec struct {
-	models  map[string]*swaggerModel
+	models  map[string]ariapi.Model
 	parents map[string]string
 	ops     []swaggerOp
 }
 
-// loadSpec reads ../shared/asterisk-ari-22 relative to the repository root.
+// loadSpec reads the committed description of Asterisk 22's ARI.
 func loadSpec(t *testing.T) *ariSpec {
 	t.Helper()
-	dir, err := os.Getwd()
+	data, err := os.ReadFile(apiDescriptionFile)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("conformance: %v (it is committed; regenerate it with go generate ./ari/arisim)", err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatalf("conformance: no go.mod above the test directory; cannot find the repository root")
-		}
-		dir = parent
+	d, err := ariapi.Parse(data)
+	if err != nil {
+		t.Fatalf("conformance: %s: %v", apiDescriptionFile, err)
 	}
-	specDir := filepath.Join(dir, "..", "shared", "asterisk-ari-22")
-	files, err := filepath.Glob(filepath.Join(specDir, "*.json"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("conformance: Asterisk's ARI description is missing: expected the swagger JSON files of Asterisk 22 in %s "+
-			"(../shared/asterisk-ari-22 from the repository root %s); CI provides it", specDir, dir)
+	spec := &ariSpec{models: d.Models, parents: map[string]string{}}
+	for name, m := range d.Models {
+		for _, sub := range m.SubTypes {
+			spec.parents[sub] = name
+		}
 	}
-	spec := &ariSpec{models: map[string]*swaggerModel{}, parents: map[string]string{}}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var doc struct {
-			APIs []struct {
-				Path       string `json:"path"`
-				Operations []struct {
-					HTTPMethod    string `json:"httpMethod"`
-					ResponseClass string `json:"responseClass"`
-				} `json:"operations"`
-			} `json:"apis"`
-			Models map[string]*swaggerModel `json:"models"`
-		}
-		if err := json.Unmarshal(data, &doc); err != nil {
-			t.Fatalf("conformance: %s: %v", f, err)
-		}
-		for name, m := range doc.Models {
-			spec.models[name] = m
-			for _, sub := range m.SubTypes {
-				spec.parents[sub] = name
+	for _, op := range d.Operations {
+		segs := strings.Split(op.Path, "/")
+		for i, seg := range segs {
+			if strings.HasPrefix(seg, "{") {
+				segs[i] = `[^/]+`
+			} else {
+				segs[i] = regexp.QuoteMeta(seg)
 			}
 		}
-		for _, api := range doc.APIs {
-			segs := strings.Split(api.Path, "/")
-			for i, seg := range segs {
-				if strings.HasPrefix(seg, "{") {
-					segs[i] = `[^/]+`
-				} else {
-					segs[i] = regexp.QuoteMeta(seg)
-				}
-			}
-			re := regexp.MustCompile("^" + strings.Join(segs, "/") + "$")
-			for _, op := range api.Operations {
-				spec.ops = append(spec.ops, swaggerOp{method: op.HTTPMethod, re: re, params: strings.Count(api.Path, "{"), responseClass: op.ResponseClass})
-			}
-		}
+		re := regexp.MustCompile("^" + strings.Join(segs, "/") + "$")
+		spec.ops = append(spec.ops, swaggerOp{method: op.Method, re: re, params: op.PathParams, responseClass: op.ResponseClass})
 	}
 	// Literal paths (/channels/create) win over templated ones (/channels/{channelId}).
 	sort.SliceStable(spec.ops, func(i, j int) bool { return spec.ops[i].params < spec.ops[j].params })
-	if spec.models["Channel"] == nil || spec.models["StasisStart"] == nil {
-		t.Fatalf("conformance: %s does not hold the channels and events models", specDir)
+	if _, ok := spec.models["Channel"]; !ok {
+		t.Fatalf("conformance: %s does not hold the channels and events models", apiDescriptionFile)
+	}
+	if _, ok := spec.models["StasisStart"]; !ok {
+		t.Fatalf("conformance: %s does not hold the channels and events models", apiDescriptionFile)
 	}
 	return spec
+}
+
+// TestAPIDescriptionMatchesAsterisk regenerates the description from Asterisk's
+// api-docs and compares it with the committed file, so the file cannot drift from
+// its source unnoticed. The api-docs are not part of the repository: developers
+// keep them in ../shared/asterisk-ari-22 beside it, and a plain clone has no such
+// folder, which is the one case this test skips.
+func TestAPIDescriptionMatchesAsterisk(t *testing.T) {
+	root, err := ariapi.RepoRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	specDir := filepath.Join(root, ariapi.DefaultSpecDir)
+	if _, err := os.Stat(specDir); errors.Is(err, fs.ErrNotExist) {
+		t.Skipf("Asterisk's api-docs are not at %s (a plain clone has no ../shared); "+
+			"TestConformance still checks the sim against the committed %s", specDir, apiDescriptionFile)
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	d, err := ariapi.FromSwagger(specDir)
+	if err != nil {
+		t.Fatalf("api-docs in %s: %v", specDir, err)
+	}
+	want, err := d.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(apiDescriptionFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(got, want) {
+		return
+	}
+	gotLines, wantLines := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < len(gotLines) || i < len(wantLines); i++ {
+		var g, w string
+		if i < len(gotLines) {
+			g = gotLines[i]
+		}
+		if i < len(wantLines) {
+			w = wantLines[i]
+		}
+		if g != w {
+			t.Fatalf("%s differs from what %s gives (first at line %d):\n committed: %s\n generated: %s\n"+
+				"run `go generate ./ari/arisim` and commit the result", apiDescriptionFile, specDir, i+1, g, w)
+		}
+	}
 }
 
 func (sp *ariSpec) responseClass(method, path string) (string, bool) {
@@ -135,10 +149,10 @@ func (sp *ariSpec) responseClass(method, path string) (string, bool) {
 }
 
 // properties returns a model's properties including those of its ancestors.
-func (sp *ariSpec) properties(model string) map[string]swaggerProp {
-	out := map[string]swaggerProp{}
+func (sp *ariSpec) properties(model string) map[string]ariapi.Property {
+	out := map[string]ariapi.Property{}
 	for m := model; m != ""; m = sp.parents[m] {
-		if md := sp.models[m]; md != nil {
+		if md, ok := sp.models[m]; ok {
 			for k, v := range md.Properties {
 				out[k] = v
 			}
@@ -200,7 +214,7 @@ func (sp *ariSpec) check(v any, typ, where string) []string {
 }
 
 func (sp *ariSpec) checkModel(v any, model, where string) []string {
-	if sp.models[model] == nil {
+	if _, ok := sp.models[model]; !ok {
 		return []string{fmt.Sprintf("%s: unknown model %q", where, model)}
 	}
 	obj, ok := v.(map[string]any)
@@ -218,9 +232,9 @@ func (sp *ariSpec) checkModel(v any, model, where string) []string {
 			continue
 		}
 		errs = append(errs, sp.check(val, p.Type, where+"."+name)...)
-		if p.AllowableValues != nil && p.AllowableValues.ValueType == "LIST" {
-			if s, ok := val.(string); ok && !contains(p.AllowableValues.Values, s) {
-				errs = append(errs, fmt.Sprintf("%s.%s: %q is not one of %v", where, name, s, p.AllowableValues.Values))
+		if len(p.Allowed) > 0 {
+			if s, ok := val.(string); ok && !contains(p.Allowed, s) {
+				errs = append(errs, fmt.Sprintf("%s.%s: %q is not one of %v", where, name, s, p.Allowed))
 			}
 		}
 	}
@@ -333,7 +347,7 @@ func TestConformance(t *testing.T) {
 		obj, _ := v.(map[string]any)
 		typ, _ := obj["type"].(string)
 		if spec.parents[typ] != "Event" {
-			t.Errorf("event type %q is not an Event subtype in events.json", typ)
+			t.Errorf("event type %q is not an Event subtype in Asterisk's ARI", typ)
 			continue
 		}
 		seenEvents[typ]++
