@@ -17,10 +17,10 @@ const maxBody = 64 << 10
 
 // API is the blocklist part of the HTTP API (DESIGN.md):
 //
-//	GET    /api/blocklist[?blocked=true]  list; numbers masked without the admin token
+//	GET    /api/blocklist[?blocked=true]  list, blocked first then by strikes; numbers masked without the admin token
 //	POST   /api/blocklist                 {"number","for","reason","by"}  block (token)
 //	DELETE /api/blocklist/{number}[?by=]  unblock (token)
-//	POST   /api/calls/{id}/verdict        {"verdict","by"}  publish call.verdict (token)
+//	POST   /api/calls/{id}/verdict        {"verdict","by"}  publish call.verdict (token); 404 for an unknown call
 //
 // The admin token comes as "Authorization: Bearer <token>". Without a
 // configured token every write is refused with 403.
@@ -156,6 +156,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := a.now()
+	SortForAdmins(records, a.admin.store.policy, now)
 	out := make([]Entry, 0, len(records))
 	for _, rec := range records {
 		e := a.entry(rec, now, auth == authAdmin)
@@ -229,6 +230,9 @@ func (a *API) verdict(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, ErrBadCallID):
 		writeError(w, http.StatusBadRequest, "id: "+err.Error())
+		return
+	case errors.Is(err, ErrUnknownCall):
+		writeError(w, http.StatusNotFound, "id: "+err.Error())
 		return
 	case err != nil:
 		a.unavailable(w, err)

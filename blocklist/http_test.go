@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
@@ -172,6 +173,13 @@ func TestAPIBlockListUnblock(t *testing.T) {
 		if err := nc.Flush(); err != nil {
 			t.Fatal(err)
 		}
+		js, err := jetstream.New(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// No worker runs here, so the call is not in the call index: the
+		// lookup finds it by scanning the call.started events.
+		publish(t, js, events.TypeStarted, "1732700000.42", testNumber, events.Started{Dialed: "112"})
 		status, body := do(t, "POST", base+"/api/calls/1732700000.42/verdict", testToken, `{"verdict":"genuine","by":"siti"}`)
 		if status != 202 || body["call_id"] != "1732700000.42" || body["id"] == "" {
 			t.Fatalf("%d %v", status, body)
@@ -188,6 +196,15 @@ func TestAPIBlockListUnblock(t *testing.T) {
 			}
 		case <-time.After(10 * time.Second):
 			t.Fatal("call.verdict not published")
+		}
+		status, body = do(t, "POST", base+"/api/calls/no-such-call/verdict", testToken, `{"verdict":"prank"}`)
+		if msg, _ := body["error"].(string); status != 404 || !strings.Contains(msg, `unknown call "no-such-call"`) {
+			t.Fatalf("unknown call: %d %v", status, body)
+		}
+		select {
+		case m := <-got:
+			t.Fatalf("verdict for an unknown call published: %s", m.Data)
+		case <-time.After(100 * time.Millisecond):
 		}
 	})
 }
