@@ -24,14 +24,25 @@ const (
 )
 
 // Replay pacing: how long the replay goroutine waits after a failed attempt
-// (doubling up to the maximum) and how many records it reads at once.
+// (doubling up to the maximum), and the replay window: how many spooled
+// records (and at most how many payload bytes) are sent before the first of
+// their acks is awaited.
+//
+// The window is what makes replay faster than the events arriving while
+// NATS is merely slow. Waiting for each ack before sending the next record
+// caps replay at one event per round trip: with acks 3 ms late, about 250
+// events/s, less than a busy IVR publishes, so once anything was spooled the
+// spool never drained and every later event went through it. With 512
+// records in flight a round trip moves 512 events.
 const (
 	replayBackoffMin = 50 * time.Millisecond
 	replayBackoffMax = 2 * time.Second
-	replayBatch      = 128
+	replayWindow     = 512
+	replayWindowSize = 4 << 20
 )
 
-// PublisherStats counts what a Publisher did since it was created.
+// PublisherStats is what a Publisher did since it was created and what it
+// holds now. The counters only grow; the rest describes this moment.
 type PublisherStats struct {
 	// Published events were acknowledged by JetStream within MaxBlock.
 	Published uint64 `json:"published"`
@@ -42,8 +53,32 @@ type PublisherStats struct {
 	// Dropped events are lost: the spool was full or unwritable, or JetStream
 	// rejected the event for good (for example because it is too large).
 	Dropped uint64 `json:"dropped"`
-	// SpoolBytes is the size of the records waiting in the spool.
-	SpoolBytes int64 `json:"spool_bytes"`
+
+	// Spooling is true while the spool holds events: new events then go to
+	// the spool behind them, not to JetStream directly.
+	Spooling bool `json:"spooling"`
+	// SpoolingSince is when the spool last went from empty to non-empty
+	// (zero while not spooling).
+	SpoolingSince time.Time `json:"spooling_since,omitzero"`
+	// SpoolEvents and SpoolBytes are the backlog: the events waiting in the
+	// spool and the size of their records.
+	SpoolEvents int64 `json:"spool_events"`
+	SpoolBytes  int64 `json:"spool_bytes"`
+	// SpoolMaxBytes is the spool's bound (nats.spool.max_bytes); an event
+	// that would take the backlog over it is dropped.
+	SpoolMaxBytes int64 `json:"spool_max_bytes"`
+	// SpoolFull is true from a drop for lack of room until the spool next
+	// accepts an event.
+	SpoolFull bool `json:"spool_full"`
+	// LastDrop is when an event was last dropped (zero if never).
+	LastDrop time.Time `json:"last_drop,omitzero"`
+	// LastError is the latest reason an event could not go straight to
+	// JetStream, be replayed or be spooled (an ack timeout, a disconnect, a
+	// rejection, a disk error), with URL passwords removed; LastErrorAt is
+	// when it happened. They are kept after recovery: compare LastErrorAt
+	// with the rest of the state.
+	LastError   string    `json:"last_error,omitempty"`
+	LastErrorAt time.Time `json:"last_error_at,omitzero"`
 }
 
 // Publisher publishes events to JetStream without ever making the caller
@@ -54,22 +89,34 @@ type PublisherStats struct {
 // Each event is published with Nats-Msg-Id set to its id. If the ack does
 // not arrive within MaxBlock (or NATS is disconnected) the event is written
 // to an fsync'd spool file and Publish returns nil; a background goroutine
-// replays the spool, oldest first, one acknowledged publish at a time, and
-// empties it. An event whose ack was only slow may reach the stream twice
-// (once late, once from the spool): the stream's duplicate window stores it
-// once. The spool outlives the process; a new Publisher on the same
-// directory replays what an earlier one left.
+// replays the spool, oldest first, with up to a window of publishes in
+// flight at once (see replayWindow), removing each record once it and every
+// record before it are acknowledged. As soon as the spool is empty, events
+// go straight to JetStream again. An event whose ack was only slow may reach
+// the stream twice (once late, once from the spool): the stream's duplicate
+// window stores it once. The spool outlives the process; a new Publisher on
+// the same directory replays what an earlier one left.
 //
 // Ordering: while anything is in the spool, new events are appended behind
-// it instead of going to NATS directly. So for events published one after
-// another (each Publish returned before the next began) the first stored
-// copy of each is in publish order, across outages and restarts. Events
-// published concurrently have no defined order among themselves.
+// it instead of going to NATS directly, and the replay sends records in
+// spool order on one connection, which JetStream stores in the order
+// received. So for events published one after another (each Publish
+// returned before the next began) the first stored copy of each is in
+// publish order, across outages and restarts, with one exception: when a
+// replayed record fails (its ack times out, say) while later records of the
+// same window are stored, the replay sends the window again from the failed
+// record, and that record is stored after the later ones (their second
+// copies are discarded as duplicates). Events published concurrently have no
+// defined order among themselves.
 // Duplicates are suppressed only within the stream's duplicate window
 // (nats.stream.duplicates): an event spooled, replayed, and then replayed
 // again after a crash more than that window later would be stored twice.
 type Publisher struct {
-	js         jetstream.JetStream
+	js jetstream.JetStream
+	// replayJS is the replay's own JetStream context on the same
+	// connection: its async publishes time out after ackTimeout and their
+	// window is the publisher's, whoever else uses js.
+	replayJS   jetstream.JetStream
 	nc         *nats.Conn
 	log        *slog.Logger
 	maxBlock   time.Duration
@@ -93,6 +140,13 @@ type Publisher struct {
 	// spoolFull is set while the spool is refusing events, so the error is
 	// logged once per episode rather than once per event.
 	spoolFull atomic.Bool
+
+	statMu sync.Mutex // guards the fields below, which feed Stats
+	// spoolingSince is when the spool last became non-empty.
+	spoolingSince time.Time
+	lastDrop      time.Time
+	lastErr       string
+	lastErrAt     time.Time
 }
 
 // NewPublisher opens the spool in cfg.Spool.Dir and starts the replay
@@ -111,18 +165,33 @@ func NewPublisher(js jetstream.JetStream, cfg configs.NATS, log *slog.Logger) (*
 	if err != nil {
 		return nil, err
 	}
+	ackTimeout := orDefault(cfg.Publish.AckTimeout, DefaultAckTimeout)
+	replayJS, err := jetstream.New(js.Conn(),
+		// Twice the window, so a window sent while the abandoned publishes
+		// of a failed one are still timing out does not stall.
+		jetstream.WithPublishAsyncMaxPending(2*replayWindow),
+		jetstream.WithPublishAsyncTimeout(ackTimeout))
+	if err != nil {
+		_ = sp.close()
+		return nil, fmt.Errorf("events: publisher: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &Publisher{
 		js:         js,
+		replayJS:   replayJS,
 		nc:         js.Conn(),
 		log:        log,
 		maxBlock:   orDefault(cfg.Publish.MaxBlock, DefaultMaxBlock),
-		ackTimeout: orDefault(cfg.Publish.AckTimeout, DefaultAckTimeout),
+		ackTimeout: ackTimeout,
 		spool:      sp,
 		wake:       make(chan struct{}, 1),
 		closing:    make(chan struct{}),
 		stop:       cancel,
 		done:       make(chan struct{}),
+	}
+	if sp.pending() > 0 {
+		// An earlier run left events: this is a spooling episode already.
+		p.spoolingSince = time.Now()
 	}
 	go p.replayLoop(ctx)
 	return p, nil
@@ -146,22 +215,23 @@ func orDefault(d, def time.Duration) time.Duration {
 // event of a call is typically published as the call's context ends.
 func (p *Publisher) Publish(ctx context.Context, e Envelope) error {
 	if e.ID == "" || !e.Type.Known() {
-		p.dropped.Add(1)
+		p.drop()
 		return fmt.Errorf("events: publish: %w: event needs an id and a known type (id %q, type %q)", ErrMalformed, e.ID, e.Type)
 	}
 	if p.closed.Load() {
-		p.dropped.Add(1)
+		p.drop()
 		return fmt.Errorf("events: publish %s %s: %w", e.Type, e.ID, ErrClosed)
 	}
 	data, err := e.Marshal()
 	if err != nil {
-		p.dropped.Add(1)
+		p.drop()
 		return fmt.Errorf("events: publish %s %s: encode: %w", e.Type, e.ID, err)
 	}
 	reason := "spool not empty"
 	if p.spool.pending() == 0 {
 		if !p.nc.IsConnected() {
 			reason = "nats not connected"
+			p.setErr(errors.New(reason))
 		} else {
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.maxBlock)
 			_, err := p.js.PublishMsg(wctx, newMsg(e.Subject(), e.ID, data))
@@ -170,8 +240,9 @@ func (p *Publisher) Publish(ctx context.Context, e Envelope) error {
 				p.published.Add(1)
 				return nil
 			}
+			p.setErr(err)
 			if permanent(err) {
-				p.dropped.Add(1)
+				p.drop()
 				p.log.Error("event rejected by JetStream, dropped", "id", e.ID, "type", e.Type, "err", err)
 				return fmt.Errorf("events: publish %s %s: %w", e.Type, e.ID, err)
 			}
@@ -185,7 +256,8 @@ func (p *Publisher) Publish(ctx context.Context, e Envelope) error {
 func (p *Publisher) toSpool(id string, t Type, data []byte, reason string) error {
 	wasEmpty, err := p.spool.append(data)
 	if err != nil {
-		p.dropped.Add(1)
+		p.drop()
+		p.setErr(err)
 		if errors.Is(err, ErrSpoolFull) {
 			if !p.spoolFull.Swap(true) {
 				p.log.Error("event spool is full: events are being DROPPED until NATS accepts the backlog",
@@ -201,6 +273,9 @@ func (p *Publisher) toSpool(id string, t Type, data []byte, reason string) error
 	}
 	p.spooled.Add(1)
 	if wasEmpty {
+		p.statMu.Lock()
+		p.spoolingSince = time.Now()
+		p.statMu.Unlock()
 		p.log.Warn("NATS did not ack in time; spooling events to disk until it does", "reason", reason, "path", p.spool.path)
 	}
 	select {
@@ -208,6 +283,24 @@ func (p *Publisher) toSpool(id string, t Type, data []byte, reason string) error
 	default:
 	}
 	return nil
+}
+
+// drop counts one lost event.
+func (p *Publisher) drop() {
+	p.dropped.Add(1)
+	p.statMu.Lock()
+	p.lastDrop = time.Now()
+	p.statMu.Unlock()
+}
+
+// setErr records err as the latest publishing problem for Stats. Error
+// texts are short and carry no payload, but a server URL in one could
+// carry a password, so userinfo is removed.
+func (p *Publisher) setErr(err error) {
+	msg := configs.RedactText(err.Error())
+	p.statMu.Lock()
+	p.lastErr, p.lastErrAt = msg, time.Now()
+	p.statMu.Unlock()
 }
 
 // newMsg builds the JetStream message for an event.
@@ -275,11 +368,12 @@ func (p *Publisher) replayLoop(ctx context.Context) {
 			}
 			continue
 		}
-		n, err := p.replayBatch(ctx)
+		n, err := p.replayNext(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
+			p.setErr(err)
 			if !failing {
 				p.log.Warn("spool replay is waiting for NATS", "err", err, "pending_bytes", p.spool.pending())
 				failing = true
@@ -296,19 +390,40 @@ func (p *Publisher) replayLoop(ctx context.Context) {
 				failing = false
 			}
 		}
+		// Between windows nothing is in flight, so the offsets compaction
+		// changes are not held anywhere.
 		if err := p.spool.maybeCompact(); err != nil {
 			p.log.Warn("spool compaction failed; will retry", "err", err)
 		}
 	}
 }
 
-// replayBatch publishes up to replayBatch spooled records in order, each
-// waiting for its ack, and advances the spool after each. It stops at the
-// first failure so nothing is published out of order.
-func (p *Publisher) replayBatch(ctx context.Context) (int, error) {
-	recs, rerr := p.spool.read(replayBatch)
-	done := 0
-	for _, r := range recs {
+// replaySlot is one spooled record of a replay window.
+type replaySlot struct {
+	rec spoolRecord
+	id  string
+	typ Type
+	// bad marks a record that is not an event; it is dropped in its turn.
+	bad bool
+	// ack is the pending publish; nil when the record was not sent, and
+	// then err says why.
+	ack jetstream.PubAckFuture
+	err error
+}
+
+// replayNext publishes a window of spooled records without waiting
+// between them, then takes their acks in spool order, advancing the spool
+// past each acknowledged (or permanently rejected) record. It stops at the
+// first record that failed otherwise: that record and the ones after it stay
+// in the spool and are sent again by the next window, and those of them
+// already stored are discarded by the stream as duplicates.
+func (p *Publisher) replayNext(ctx context.Context) (int, error) {
+	recs, rerr := p.spool.read(replayWindow, replayWindowSize)
+	slots := make([]replaySlot, len(recs))
+	var sendErr error
+	for i, r := range recs {
+		sl := &slots[i]
+		sl.rec = r
 		var hdr struct {
 			ID   string `json:"id"`
 			Type Type   `json:"type"`
@@ -316,40 +431,80 @@ func (p *Publisher) replayBatch(ctx context.Context) (int, error) {
 		if err := json.Unmarshal(r.payload, &hdr); err != nil || hdr.ID == "" || !hdr.Type.Known() {
 			// The checksum matched, so this is not disk damage; it cannot
 			// be published under a correct subject and id either.
-			p.dropped.Add(1)
-			p.log.Error("spooled record is not an event, dropped", "bytes", len(r.payload))
+			sl.bad = true
+			continue
+		}
+		sl.id, sl.typ = hdr.ID, hdr.Type
+		if sendErr != nil {
+			// Once one send failed, sending later records would only let
+			// them overtake it.
+			sl.err = sendErr
+			continue
+		}
+		sl.ack, sl.err = p.replayJS.PublishMsgAsync(newMsg(hdr.Type.Subject(), hdr.ID, r.payload))
+		sendErr = sl.err
+	}
+	done := 0
+	for i := range slots {
+		sl := &slots[i]
+		if sl.bad {
+			p.drop()
+			p.log.Error("spooled record is not an event, dropped", "bytes", len(sl.rec.payload))
 		} else {
-			actx, cancel := context.WithTimeout(ctx, p.ackTimeout)
-			_, err := p.js.PublishMsg(actx, newMsg(hdr.Type.Subject(), hdr.ID, r.payload))
-			cancel()
+			err := sl.err
+			if err == nil {
+				err = awaitAck(ctx, sl.ack)
+			}
 			switch {
 			case err == nil:
 				p.replayed.Add(1)
 			case permanent(err):
-				p.dropped.Add(1)
-				p.log.Error("spooled event rejected by JetStream, dropped", "id", hdr.ID, "type", hdr.Type, "err", err)
+				p.drop()
+				p.setErr(err)
+				p.log.Error("spooled event rejected by JetStream, dropped", "id", sl.id, "type", sl.typ, "err", err)
 			default:
-				return done, fmt.Errorf("events: replay %s: %w", hdr.ID, err)
+				return done, fmt.Errorf("events: replay %s: %w", sl.id, err)
 			}
 		}
-		drained, err := p.spool.advance(r.end)
+		drained, err := p.spool.advance(sl.rec.end)
 		if err != nil {
 			return done, err
 		}
 		done++
 		if drained {
-			p.log.Info("spool drained: every spooled event is in JetStream", "replayed_total", p.replayed.Load())
+			p.statMu.Lock()
+			since := p.spoolingSince
+			p.spoolingSince = time.Time{}
+			p.statMu.Unlock()
+			p.log.Info("spool drained: every spooled event is in JetStream; publishing directly again",
+				"replayed_total", p.replayed.Load(), "spooling_for", time.Since(since).Round(time.Millisecond))
 			return done, nil
 		}
 	}
 	if rerr != nil {
-		p.dropped.Add(1)
+		p.drop()
+		p.setErr(rerr)
 		p.log.Error("spool record damaged on disk; the rest of the spool is saved aside and skipped", "err", rerr)
 		if err := p.spool.skipCorrupt(); err != nil {
 			return done, err
 		}
 	}
 	return done, nil
+}
+
+// awaitAck waits for one async publish's outcome. The replay's JetStream
+// context fails a publish whose ack is later than the ack timeout, and every
+// pending one when the connection drops, so this ends without a timer of
+// its own.
+func awaitAck(ctx context.Context, f jetstream.PubAckFuture) error {
+	select {
+	case <-f.Ok():
+		return nil
+	case err := <-f.Err():
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Close stops accepting events, keeps replaying the spool until it is empty
@@ -367,22 +522,38 @@ func (p *Publisher) Close(ctx context.Context) error {
 			<-p.done
 		}
 		p.stop()
+		// Ends the replay context's reply subscription; publishes still
+		// pending there were abandoned with their window.
+		p.replayJS.CleanupPublisher()
 		if left := p.spool.pending(); left > 0 {
 			p.log.Warn("publisher closed with events still spooled; they are replayed on next start",
-				"path", p.spool.path, "pending_bytes", left)
+				"path", p.spool.path, "pending_bytes", left, "pending_events", p.spool.pendingRecords())
 		}
 		p.closeErr = p.spool.close()
 	})
 	return p.closeErr
 }
 
-// Stats returns the publisher's counters.
+// Stats returns the publisher's counters and its spool's state, for
+// /healthz and /metrics. It takes no I/O and is safe to call at any rate.
 func (p *Publisher) Stats() PublisherStats {
-	return PublisherStats{
-		Published:  p.published.Load(),
-		Spooled:    p.spooled.Load(),
-		Replayed:   p.replayed.Load(),
-		Dropped:    p.dropped.Load(),
-		SpoolBytes: p.spool.pending(),
+	st := PublisherStats{
+		Published:     p.published.Load(),
+		Spooled:       p.spooled.Load(),
+		Replayed:      p.replayed.Load(),
+		Dropped:       p.dropped.Load(),
+		SpoolEvents:   p.spool.pendingRecords(),
+		SpoolBytes:    p.spool.pending(),
+		SpoolMaxBytes: p.spool.maxBytes,
+		SpoolFull:     p.spoolFull.Load(),
 	}
+	st.Spooling = st.SpoolBytes > 0
+	p.statMu.Lock()
+	if st.Spooling {
+		st.SpoolingSince = p.spoolingSince
+	}
+	st.LastDrop = p.lastDrop
+	st.LastError, st.LastErrorAt = p.lastErr, p.lastErrAt
+	p.statMu.Unlock()
+	return st
 }

@@ -77,8 +77,11 @@ type spool struct {
 	closed     bool
 
 	// live mirrors tail-head so Publish can ask "is anything spooled?"
-	// without taking mu. It is written only with mu held.
-	live atomic.Int64
+	// without taking mu, and records is the number of records in that
+	// range (the backlog in events, for health). Both are written only with
+	// mu held.
+	live    atomic.Int64
+	records atomic.Int64
 
 	// Group commit: appenders write under mu but fsync outside it, so
 	// concurrent callers share one fsync instead of queueing for one each.
@@ -170,6 +173,7 @@ func (s *spool) recover() error {
 		return s.reset()
 	}
 	s.live.Store(s.tail - s.head)
+	s.records.Store(int64(n))
 	s.log.Info("spool holds events from an earlier run; they will be replayed", "path", s.path, "records", n, "bytes", s.tail-s.head)
 	return nil
 }
@@ -207,6 +211,7 @@ func (s *spool) reset() error {
 	}
 	s.head, s.tail = spoolHeaderSize, spoolHeaderSize
 	s.live.Store(0)
+	s.records.Store(0)
 	s.markSynced(s.written)
 	return nil
 }
@@ -241,6 +246,9 @@ func readRecord(r io.ReaderAt, off, size int64) ([]byte, int64, error) {
 
 // pending is the number of bytes spooled and not yet replayed.
 func (s *spool) pending() int64 { return s.live.Load() }
+
+// pendingRecords is the number of records spooled and not yet replayed.
+func (s *spool) pendingRecords() int64 { return s.records.Load() }
 
 // append writes one record and fsyncs it before returning, so an event
 // Publish has taken responsibility for survives a crash. It reports whether
@@ -277,6 +285,7 @@ func (s *spool) append(payload []byte) (wasEmpty bool, err error) {
 	s.written += int64(len(rec))
 	mark := s.written
 	s.live.Store(s.tail - s.head)
+	s.records.Add(1)
 	s.mu.Unlock()
 
 	if err := s.syncTo(mark); err != nil {
@@ -320,20 +329,24 @@ func (s *spool) markSynced(upto int64) {
 	}
 }
 
-// read returns up to max records starting at head. Only the replay
-// goroutine calls it; records before tail are never rewritten in place, so
-// they can be read without holding mu.
-func (s *spool) read(max int) ([]spoolRecord, error) {
+// read returns records starting at head: up to max records, and no more
+// records once maxBytes of payload are read (at least one record is
+// returned, whatever its size). Only the replay goroutine calls it; records
+// before tail are never rewritten in place, so they can be read without
+// holding mu.
+func (s *spool) read(max int, maxBytes int64) ([]spoolRecord, error) {
 	s.mu.Lock()
 	f, off, tail := s.f, s.head, s.tail
 	s.mu.Unlock()
 	var recs []spoolRecord
-	for off < tail && len(recs) < max {
+	var size int64
+	for off < tail && len(recs) < max && size < maxBytes {
 		payload, end, err := readRecord(f, off, tail)
 		if err != nil {
 			return recs, fmt.Errorf("events: spool: record at offset %d of %q: %w", off, s.path, err)
 		}
 		recs = append(recs, spoolRecord{payload: payload, end: end})
+		size += int64(len(payload))
 		off = end
 	}
 	return recs, nil
@@ -356,6 +369,7 @@ func (s *spool) advance(to int64) (drained bool, err error) {
 		return true, s.reset()
 	}
 	s.live.Store(s.tail - s.head)
+	s.records.Add(-1)
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(s.head))
 	if _, err := s.f.WriteAt(b[:], 8); err != nil {

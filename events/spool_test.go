@@ -29,7 +29,7 @@ func fillSpool(t *testing.T, dir string, payloads ...string) {
 
 func readAll(t *testing.T, s *spool) []string {
 	t.Helper()
-	recs, err := s.read(1 << 20)
+	recs, err := s.read(1<<20, 1<<30)
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
@@ -165,7 +165,7 @@ func TestSpoolAdvanceResumesAfterReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs, err := s.read(1)
+	recs, err := s.read(1, 1<<30)
 	if err != nil || len(recs) != 1 {
 		t.Fatalf("read: %v %d", err, len(recs))
 	}
@@ -184,7 +184,7 @@ func TestSpoolAdvanceResumesAfterReopen(t *testing.T) {
 	if got := readAll(t, s); strings.Join(got, ",") != "b,c" {
 		t.Fatalf("after reopen %q, want b,c", got)
 	}
-	recs, _ = s.read(10)
+	recs, _ = s.read(10, 1<<30)
 	if drained, err := s.advance(recs[len(recs)-1].end); err != nil || !drained {
 		t.Fatalf("advance to the end: drained=%v err=%v", drained, err)
 	}
@@ -211,7 +211,7 @@ func TestSpoolCompaction(t *testing.T) {
 		}
 	}
 	// Replay two thirds, then compact, then append more.
-	recs, err := s.read(2000)
+	recs, err := s.read(2000, 1<<30)
 	if err != nil {
 		t.Fatal(err)
 	}
