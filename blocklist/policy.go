@@ -353,7 +353,7 @@ func (p Policy) escalate(r Record, at time.Time, total int) Record {
 	if until := at.Add(length); until.After(r.Until) {
 		r.Until = until
 	}
-	r.Reason = fmt.Sprintf("%d strikes within %s (%s); block %d for %s", total, p.Window, summarise(r.Strikes), r.Level, length)
+	r.Reason = fmt.Sprintf("%d strikes within %s (%s); block %d for %s", total, HumanDuration(p.Window), summarise(r.Strikes), r.Level, HumanDuration(length))
 	if !wasManual {
 		// An admin's block stays the admin's: a genuine verdict must not lift it.
 		r.SetBy, r.Manual = SetByAuto, false
