@@ -40,10 +40,12 @@ const keyPrefix = "p"
 // bound only stops a livelock from hanging a worker.
 const maxUpdateAttempts = 100
 
-// Key returns the KV key of an E.164 number.
+// Key returns the KV key of an E.164 number: "+" and 1 to 15 digits, so
+// a key is short and holds only characters NATS allows whatever a caller
+// id or an admin's input said.
 func Key(e164 string) (string, error) {
 	digits, ok := strings.CutPrefix(e164, "+")
-	if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" {
+	if !ok || digits == "" || len(digits) > maxDigits || strings.Trim(digits, "0123456789") != "" {
 		return "", fmt.Errorf("%w %q", ErrInvalidNumber, e164)
 	}
 	return keyPrefix + digits, nil
@@ -52,7 +54,7 @@ func Key(e164 string) (string, error) {
 // NumberFromKey returns the E.164 number stored under key.
 func NumberFromKey(key string) (string, bool) {
 	digits, ok := strings.CutPrefix(key, keyPrefix)
-	if !ok || digits == "" || strings.Trim(digits, "0123456789") != "" {
+	if !ok || digits == "" || len(digits) > maxDigits || strings.Trim(digits, "0123456789") != "" {
 		return "", false
 	}
 	return "+" + digits, true

@@ -2,6 +2,7 @@ package blocklist
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -201,7 +202,23 @@ func (w *Worker) number(c events.Caller) string {
 	return n.E164
 }
 
-func callKey(callID string) string { return "c" + hex.EncodeToString([]byte(callID)) }
+// maxHexCallID is the longest call id stored in the index as hex. Asterisk
+// ids (about 20 bytes) fit easily; a longer id is hashed, so no call id,
+// however long or odd, can make a key NATS refuses (the subject of a KV put
+// must fit in the 4,096-byte control line, and its tokens may only hold
+// some characters).
+const maxHexCallID = 64
+
+// callKey returns the index key of a call id: "c" and its hex when short
+// (readable in `nats kv ls`), else "h" and the hex of its SHA-256. The two
+// prefixes keep the forms from colliding.
+func callKey(callID string) string {
+	if len(callID) <= maxHexCallID {
+		return "c" + hex.EncodeToString([]byte(callID))
+	}
+	sum := sha256.Sum256([]byte(callID))
+	return "h" + hex.EncodeToString(sum[:])
+}
 
 func (w *Worker) indexCall(ctx context.Context, e events.Envelope) error {
 	n := w.number(e.Caller)
