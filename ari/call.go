@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	ariv6 "github.com/CyCoreSystems/ari/v6"
@@ -282,9 +283,38 @@ func (c *call) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptR
 	c.detectTalk, c.talkMin, c.talked = spec.DetectTalk, spec.TalkMin, false
 	defer func() { c.detectTalk, c.talked = false, false }()
 
+	// want is how many keys of pending the prompt takes now; 0 while it
+	// must wait for more. Keys forming a proper prefix of spec.Code wait
+	// for the rest of the code; a complete code is taken whole.
+	want := func() int {
+		if !collect {
+			return 0
+		}
+		if code := spec.Code; code != "" {
+			switch {
+			case strings.HasPrefix(c.pending, code):
+				return len(code)
+			case len(c.pending) < len(code) && strings.HasPrefix(code, c.pending):
+				return 0
+			case c.pending != "" && strings.HasPrefix(code, c.pending[:1]):
+				// The code was started and then broken by another key:
+				// take the keys up to and including the one that broke it,
+				// so "51" is one answer (the flow finds the 1 in it).
+				n := 1
+				for n < len(c.pending) && n < len(code) && c.pending[n] == code[n] {
+					n++
+				}
+				return min(n+1, len(c.pending))
+			}
+		}
+		if len(c.pending) >= spec.MaxDigits {
+			return spec.MaxDigits
+		}
+		return 0
+	}
 	// outcome reports whether the prompt is decided by input so far.
 	outcome := func() (flows.PromptStatus, bool) {
-		if collect && len(c.pending) >= spec.MaxDigits {
+		if want() > 0 {
 			return flows.PromptDone, true
 		}
 		if c.detectTalk && (!collect || c.pending == "") && c.talkedEnough() {
@@ -293,7 +323,7 @@ func (c *call) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptR
 			// noise around a caller who is choosing.
 			c.drainQueued()
 			if collect && c.pending != "" {
-				if len(c.pending) >= spec.MaxDigits {
+				if want() > 0 {
 					return flows.PromptDone, true
 				}
 				return 0, false
@@ -305,7 +335,12 @@ func (c *call) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptR
 	finish := func(st flows.PromptStatus) (flows.PromptResult, error) {
 		res := flows.PromptResult{Status: st}
 		if collect && st != flows.PromptTalk {
-			n := min(len(c.pending), spec.MaxDigits)
+			n := want()
+			if n == 0 {
+				// Timed out with a partial answer (one 5 of 55): those
+				// keys are the answer.
+				n = min(len(c.pending), max(spec.MaxDigits, len(spec.Code)))
+			}
 			res.Digits, c.pending = c.pending[:n], c.pending[n:]
 		}
 		return res, nil
@@ -529,6 +564,30 @@ func (c *call) keepInterrupted(ctx context.Context, name string) string {
 		return ""
 	}
 	return name
+}
+
+// Variable implements flows.Call. A name ending in ")" is evaluated as a
+// dialplan function by Asterisk (res/ari/resource_channels.c).
+//
+// Asterisk answers 404 both for a channel that is gone and for a variable
+// it does not know, so a 404 here counts as the caller gone only when the
+// channel's own events say so; otherwise it is a plain error and the flow
+// goes on without the value.
+func (c *call) Variable(ctx context.Context, name string) (string, error) {
+	var v string
+	op := "get variable " + name
+	err := c.restMedia(ctx, op, func() error {
+		var err error
+		v, err = c.client.Channel().GetVariable(c.key, name)
+		return err
+	})
+	if errors.Is(err, ErrChannelGone) {
+		if gone := c.gone(op); gone != nil {
+			return "", gone
+		}
+		return "", fmt.Errorf("ari: %s: not found", op)
+	}
+	return v, err
 }
 
 // SetVariables implements flows.Call; variables are set in name order so

@@ -90,7 +90,6 @@ func outcomeCases() []outcomeCase {
 			ext:       "operator",
 			events:    []events.Type{evStarted, evAnswered, evMenu, evClassified, evTransferred, evEnded},
 			outcome:   events.OutcomeVoice,
-			recording: "-voice",
 			endedBy:   events.HangupBySystem,
 			menus:     []string{events.MenuVoice},
 		},
@@ -104,7 +103,6 @@ func outcomeCases() []outcomeCase {
 			ext:       "operator",
 			events:    []events.Type{evStarted, evAnswered, evMenu, evClassified, evTransferred, evEnded},
 			outcome:   events.OutcomeVoice,
-			recording: "-voice",
 			endedBy:   events.HangupBySystem,
 			menus:     []string{events.MenuVoice},
 		},
@@ -125,9 +123,11 @@ func outcomeCases() []outcomeCase {
 			return c
 		}(),
 		{
-			name:     "silent_help",
-			script:   []arisim.Step{arisim.WaitForPrompt("silent-help"), arisim.Press("55")},
-			prompts:  []string{"greeting", "menu", "no-input", "menu", "no-input", "menu", "silent-help", "connecting"},
+			// The third offer is the last prompt, after the menu attempts.
+			name: "silent_help",
+			script: []arisim.Step{arisim.WaitForPrompt("silent-help"), arisim.WaitForPrompt("silent-help"),
+				arisim.WaitForPrompt("silent-help"), arisim.Press("55")},
+			prompts:  []string{"greeting", "menu", "no-input", "silent-help", "menu", "no-input", "silent-help", "menu", "silent-help", "connecting"},
 			notHeard: []string{"goodbye", "location"},
 			ext:      "operator",
 			events:   []events.Type{evStarted, evAnswered, evMenu, evMenu, evMenu, evClassified, evTransferred, evEnded},
@@ -137,7 +137,7 @@ func outcomeCases() []outcomeCase {
 		},
 		{
 			name:     "no_input",
-			prompts:  []string{"greeting", "menu", "no-input", "menu", "no-input", "menu", "silent-help", "goodbye"},
+			prompts:  []string{"greeting", "menu", "no-input", "silent-help", "menu", "no-input", "silent-help", "menu", "silent-help", "goodbye"},
 			notHeard: []string{"connecting"},
 			hungUpBy: arisim.HungUpByApp,
 			events:   []events.Type{evStarted, evAnswered, evMenu, evMenu, evMenu, evClassified, evEnded},
@@ -163,7 +163,7 @@ func outcomeCases() []outcomeCase {
 		{
 			name:     "blocked",
 			blocked:  true,
-			prompts:  []string{"greeting", "blocked", "goodbye"},
+			prompts:  []string{"greeting", "blocked", "silent-help", "goodbye"},
 			notHeard: []string{"menu", "connecting"},
 			hungUpBy: arisim.HungUpByApp,
 			events:   []events.Type{evStarted, evAnswered, evClassified, evEnded},
@@ -184,7 +184,7 @@ func outcomeCases() []outcomeCase {
 		abandonedCase("during greeting", false, "greeting", nil),
 		abandonedCase("during menu", false, "menu", nil),
 		abandonedCase("during second attempt", false, "no-input", []string{events.MenuTimeout}),
-		abandonedCase("during silent help", false, "silent-help", silentMenus),
+		abandonedCase("during silent help", false, "silent-help", []string{events.MenuTimeout}),
 		abandonedCase("during blocked warning", true, "blocked", nil),
 	}
 }

@@ -62,6 +62,11 @@ func testConfig() configs.Config {
 	cfg.ARI.RequestTimeout = 1500 * time.Millisecond
 	cfg.ARI.ReconnectMin = 20 * time.Millisecond
 	cfg.ARI.ReconnectMax = 200 * time.Millisecond
+	// The longest path a chosen type can take: the location asked every
+	// time and a connecting prompt. TestBehaviourMatrix runs the shipped
+	// defaults.
+	cfg.IVR.Location.When = configs.LocationAlways
+	cfg.IVR.Prompts.Connecting = "connecting"
 	cfg.IVR.FirstDigitTimeout = 600 * time.Millisecond
 	cfg.IVR.InterDigitTimeout = 600 * time.Millisecond
 	cfg.IVR.SilentHelpTimeout = 600 * time.Millisecond

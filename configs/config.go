@@ -149,12 +149,16 @@ type IVR struct {
 	FirstDigitTimeout time.Duration `mapstructure:"first_digit_timeout" yaml:"first_digit_timeout"`
 	// InterDigitTimeout is the longest gap between the digits of a two-digit code (55).
 	InterDigitTimeout time.Duration `mapstructure:"inter_digit_timeout" yaml:"inter_digit_timeout"`
-	// TalkDetect enables talk detection during the menu.
+	// TalkDetect enables talk detection from answer on: greeting, warnings,
+	// menu and the silent-help prompt. A caller who talks is put through.
 	TalkDetect bool `mapstructure:"talk_detect" yaml:"talk_detect"`
 	// TalkMinDuration is how long a caller must talk to count as speaking.
 	TalkMinDuration time.Duration `mapstructure:"talk_min_duration" yaml:"talk_min_duration"`
-	// VoiceRecordMax bounds the recording of a caller who speaks without pressing.
-	VoiceRecordMax time.Duration `mapstructure:"voice_record_max" yaml:"voice_record_max"`
+	// CallRecordingPrefix names the whole-call recording the dialplan makes
+	// (MixMonitor before Stasis): the stored recording is this prefix plus
+	// the channel's unique id, which is its ARI channel id. Empty: the
+	// dialplan records nothing and no recording is named in the events.
+	CallRecordingPrefix string `mapstructure:"call_recording_prefix" yaml:"call_recording_prefix"`
 	// SilentHelpDigits is the code a silent caller presses to be put through.
 	SilentHelpDigits string `mapstructure:"silent_help_digits" yaml:"silent_help_digits"`
 	// SilentHelpTimeout is how long to wait for the silent-help code.
@@ -201,12 +205,27 @@ type MenuEntry struct {
 	Prompt string `mapstructure:"prompt" yaml:"prompt"`
 	// Extension is the extension in OperatorContext the call continues to.
 	Extension string `mapstructure:"extension" yaml:"extension"`
+	// Queue is the Asterisk queue behind Extension; the IVR reads
+	// QUEUE_MEMBER(<queue>,free) to know whether an operator is free
+	// (ivr.location.when busy). Empty: not known, so the location is asked.
+	Queue string `mapstructure:"queue" yaml:"queue"`
 }
+
+// When the location question is asked.
+const (
+	// LocationBusy asks only when no operator of the chosen queue is free:
+	// the caller would wait anyway, and the operator gets the place first.
+	LocationBusy = "busy"
+	// LocationAlways asks every caller who chose a type.
+	LocationAlways = "always"
+	// LocationNever never asks.
+	LocationNever = "never"
+)
 
 // Location configures the short recording of where the caller is.
 type Location struct {
-	// Enabled turns the location recording on.
-	Enabled bool `mapstructure:"enabled" yaml:"enabled"`
+	// When is busy, always or never (see LocationBusy).
+	When string `mapstructure:"when" yaml:"when"`
 	// MaxDuration bounds the recording.
 	MaxDuration time.Duration `mapstructure:"max_duration" yaml:"max_duration"`
 	// MaxSilence ends the recording after this much silence.

@@ -120,9 +120,15 @@ func TestValidateRejectsBadValues(t *testing.T) {
 			map[string]string{"ivr.blocked_override_digit": "is not a single key"}},
 		{"talk detect timings checked only when enabled", func(c *configs.Config) {
 			c.IVR.TalkMinDuration = 0
-			c.IVR.Location.Enabled = false
+			c.IVR.Location.When = configs.LocationNever
 			c.IVR.Location.MaxDuration = 0
 		}, map[string]string{"ivr.talk_min_duration": "greater than zero"}},
+		{"location when", func(c *configs.Config) { c.IVR.Location.When = "sometimes" },
+			map[string]string{"ivr.location.when": "busy"}},
+		{"menu queue", func(c *configs.Config) { c.IVR.Menu[0].Queue = "fire queue" },
+			map[string]string{"ivr.menu[0].queue": "may only hold letters"}},
+		{"call recording prefix", func(c *configs.Config) { c.IVR.CallRecordingPrefix = "a b" },
+			map[string]string{"ivr.call_recording_prefix": "spaces"}},
 		{"operator context", func(c *configs.Config) { c.IVR.OperatorContext = "ops,1" },
 			map[string]string{"ivr.operator_context": "may only hold letters"}},
 		{"default country", func(c *configs.Config) { c.Blocklist.DefaultCountry = "+62" },
@@ -275,11 +281,10 @@ func TestWarnings(t *testing.T) {
 	}{
 		{"defaults warn about the sample password only", func(c *configs.Config) {}, []string{"ari.nodes[0].password"}},
 		{"nothing to warn about", func(c *configs.Config) { c.ARI.Nodes[0].Password = "x7!kq" }, nil},
-		{"open listeners", func(c *configs.Config) {
+		{"open listener", func(c *configs.Config) {
 			c.ARI.Nodes[0].Password = "x7!kq"
-			c.NATS.Embedded.Listen = "0.0.0.0:4222"
 			c.HTTP.Listen = ":8112"
-		}, []string{"nats.embedded.listen", "http.listen"}},
+		}, []string{"http.listen"}},
 		{"external NATS and a token", func(c *configs.Config) {
 			c.ARI.Nodes[0].Password = "x7!kq"
 			c.NATS.URL = "nats://nats:4222"

@@ -132,6 +132,8 @@ const (
 	MenuInvalid = "invalid"
 	MenuTimeout = "timeout"
 	MenuVoice   = "voice"
+	// MenuSilentHelp: the caller keyed the silent-help code (55).
+	MenuSilentHelp = "silent_help"
 )
 
 // Menu is the data of call.menu: one menu attempt ended.
@@ -148,8 +150,17 @@ type Classified struct {
 	Attempts          int     `json:"attempts"`
 	SecondsToClassify float64 `json:"seconds_to_classify"`
 	TalkDetected      bool    `json:"talk_detected"`
-	Recording         string  `json:"recording,omitempty"`
-	// Reason explains a failover outcome (which step failed).
+	// Recording is the caller's location recording, when one was asked for.
+	Recording string `json:"recording,omitempty"`
+	// CallRecording is the whole-call recording the dialplan makes
+	// (MixMonitor), as an ARI stored recording name.
+	CallRecording string `json:"call_recording,omitempty"`
+	// Callback is true when a caller who asked for help (emergency, voice,
+	// silent_help, blocked_override) dropped before reaching the operators'
+	// queue: an operator must call the number back.
+	Callback bool `json:"callback,omitempty"`
+	// Reason explains a failover outcome (which step failed), or what a
+	// blocked caller did to get through: key, talk or silent_help.
 	Reason string `json:"reason,omitempty"`
 	// HangupBy is set for an abandoned call only: HangupByCaller when the
 	// caller hung up, HangupBySystem when Asterisk ended the call (CLI,
@@ -163,6 +174,9 @@ type Transferred struct {
 	Context         string `json:"context"`
 	Extension       string `json:"extension"`
 	BlockedOverride bool   `json:"blocked_override"`
+	// SecondsToQueue is the time from answer to this hand-off into the
+	// operators' context: the caller's wait before the queue.
+	SecondsToQueue float64 `json:"seconds_to_queue"`
 }
 
 // Hangup sides for Ended.HangupBy.
@@ -176,6 +190,9 @@ type Ended struct {
 	Outcome   Outcome `json:"outcome"`
 	DurationS float64 `json:"duration_s"`
 	HangupBy  string  `json:"hangup_by"`
+	// Callback repeats call.classified's callback when the caller dropped
+	// during the hand-off itself, after the classification was published.
+	Callback bool `json:"callback,omitempty"`
 }
 
 // Verdicts an operator can give.

@@ -33,6 +33,9 @@ type Call interface {
 	// Record records the caller and returns the stored recording's name, or
 	// "" when nothing was kept.
 	Record(ctx context.Context, spec RecordSpec) (string, error)
+	// Variable reads a channel variable or evaluates a dialplan function
+	// (a name ending in ")", e.g. QUEUE_MEMBER(siaga112-fire,free)).
+	Variable(ctx context.Context, name string) (string, error)
 	// SetVariables sets channel variables.
 	SetVariables(ctx context.Context, vars map[string]string) error
 	// Continue hands the channel back to the dialplan at
@@ -57,6 +60,12 @@ type PromptSpec struct {
 	FirstDigitTimeout time.Duration
 	// InterDigitTimeout is how long to wait for each further key.
 	InterDigitTimeout time.Duration
+	// Code is a multi-key code (the silent-help code, 55) recognised on top
+	// of MaxDigits: while the keys so far are a proper prefix of Code the
+	// prompt waits InterDigitTimeout for the next key instead of returning,
+	// and it returns as soon as the keys start with Code. So a lone 5 waits
+	// for a second 5, and a 1 returns at once.
+	Code string
 	// DetectTalk ends the prompt with PromptTalk when the caller talks for
 	// at least TalkMin without pressing a key.
 	DetectTalk bool

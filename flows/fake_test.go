@@ -51,6 +51,9 @@ type scriptedCall struct {
 
 	prompts []PromptResult
 	fail    map[string]error
+	// free answers QUEUE_MEMBER(<queue>,free) by queue; a queue not listed
+	// has no free operator ("0"), as Asterisk answers for an unknown queue.
+	free map[string]string
 	// hook, when set, runs first on every operation and may replace its
 	// error (used to cancel the context in the middle of a step).
 	hook func(key string) error
@@ -113,6 +116,19 @@ func (c *scriptedCall) Record(ctx context.Context, spec RecordSpec) (string, err
 	return spec.Name, nil
 }
 
+func (c *scriptedCall) Variable(ctx context.Context, name string) (string, error) {
+	if err := c.op(ctx, "variable", "get "+name, 0); err != nil {
+		return "", err
+	}
+	if q, ok := strings.CutPrefix(name, "QUEUE_MEMBER("); ok {
+		if v, ok := c.free[strings.TrimSuffix(q, ",free)")]; ok {
+			return v, nil
+		}
+		return "0", nil
+	}
+	return "", fmt.Errorf("no variable %s", name)
+}
+
 func (c *scriptedCall) SetVariables(ctx context.Context, vars map[string]string) error {
 	c.vars = append(c.vars, vars)
 	return c.op(ctx, "setvars", "setvars", 0)
@@ -139,6 +155,9 @@ func formatPrompt(prefix string, s PromptSpec) string {
 	}
 	if s.InterDigitTimeout > 0 {
 		out += " inter=" + s.InterDigitTimeout.String()
+	}
+	if s.Code != "" {
+		out += " code=" + s.Code
 	}
 	if s.DetectTalk {
 		out += " talk=" + s.TalkMin.String()

@@ -30,8 +30,11 @@ const (
 	// VarType is the chosen emergency type, or the outcome name (voice,
 	// silent_help, blocked_override, failover) when no type was chosen.
 	VarType = "SIAGA112_TYPE"
-	// VarRecording is the name of the voice or location recording ("" if none).
+	// VarRecording is the name of the location recording ("" if none).
 	VarRecording = "SIAGA112_RECORDING"
+	// VarCallRecording is the whole-call recording the dialplan makes
+	// ("" when ivr.call_recording_prefix is empty).
+	VarCallRecording = "SIAGA112_CALL_RECORDING"
 	// VarOutcome is the call's outcome (emergency, voice, silent_help, ...).
 	VarOutcome = "SIAGA112_OUTCOME"
 	// VarFailover is set only on failover and says which step failed.
@@ -65,8 +68,15 @@ type Result struct {
 	// progress when the call ended: menu attempts, or plays of the blocked
 	// warning for a blocked caller.
 	Attempts int
-	// Recording is the voice or location recording's name ("" if none).
+	// Recording is the location recording's name ("" if none).
 	Recording string
+	// Callback is true when the caller asked for help (emergency, voice,
+	// silent_help, blocked_override) and the line dropped before the
+	// hand-off to operators succeeded: someone must call them back.
+	Callback bool
+	// SecondsToQueue is the time from answer to the successful hand-off
+	// (0 when the call was not handed off).
+	SecondsToQueue float64
 	// Transferred is true when Continue into the operators' context succeeded.
 	Transferred bool
 	// Extension is the operators' extension the call was (or was to be)
@@ -96,7 +106,7 @@ type Flow struct {
 
 	greeting, blocked, invalid, noInput []string
 	silentHelp, location, connecting    []string
-	goodbye, menu                       []string
+	goodbye, menu, noInputHelp          []string
 }
 
 // ErrConfig is wrapped by New when the IVR configuration cannot run a call.
@@ -135,6 +145,13 @@ func New(cfg configs.IVR, clock Clock, log *slog.Logger) (*Flow, error) {
 	f.silentHelp = f.sounds(p.SilentHelp)
 	f.location = f.sounds(p.Location)
 	f.connecting = f.sounds(p.Connecting)
+	f.noInputHelp = f.noInput
+	if cfg.SilentHelpDigits != "" {
+		// After a silent attempt the retry offers the silent-help code at
+		// once: a caller who cannot speak should not wait for three rounds
+		// of the menu to learn it.
+		f.noInputHelp = slices.Concat(f.noInput, f.silentHelp)
+	}
 	f.goodbye = f.sounds(p.Goodbye)
 	f.menu = f.sounds(p.Menu)
 	for _, e := range cfg.Menu {
@@ -187,8 +204,6 @@ func validate(cfg configs.IVR) error {
 		return bad("ivr.first_digit_timeout must be positive, got %s", cfg.FirstDigitTimeout)
 	case cfg.TalkDetect && cfg.TalkMinDuration <= 0:
 		return bad("ivr.talk_min_duration must be positive when ivr.talk_detect is on, got %s", cfg.TalkMinDuration)
-	case cfg.TalkDetect && cfg.VoiceRecordMax <= 0:
-		return bad("ivr.voice_record_max must be positive when ivr.talk_detect is on, got %s", cfg.VoiceRecordMax)
 	case !isKey(cfg.BlockedOverrideDigit):
 		return bad("ivr.blocked_override_digit %q is not one key (0-9, *, #)", cfg.BlockedOverrideDigit)
 	case cfg.Prompts.Blocked == "":
@@ -215,16 +230,19 @@ func validate(cfg configs.IVR) error {
 			return bad("ivr.inter_digit_timeout must be positive, got %s", cfg.InterDigitTimeout)
 		}
 	}
-	if cfg.Location.Enabled {
+	switch cfg.Location.When {
+	case configs.LocationBusy, configs.LocationAlways:
 		switch {
 		case cfg.Prompts.Location == "":
-			return bad("ivr.prompts.location is empty while ivr.location.enabled is on")
+			return bad("ivr.prompts.location is empty while ivr.location.when is %s", cfg.Location.When)
 		case cfg.Location.MaxDuration <= 0:
 			return bad("ivr.location.max_duration must be positive, got %s", cfg.Location.MaxDuration)
+		case cfg.Location.MaxSilence <= 0:
+			return bad("ivr.location.max_silence must be positive, got %s", cfg.Location.MaxSilence)
 		}
-	}
-	if (cfg.Location.Enabled || cfg.TalkDetect) && cfg.Location.MaxSilence <= 0 {
-		return bad("ivr.location.max_silence must be positive, got %s", cfg.Location.MaxSilence)
+	case configs.LocationNever:
+	default:
+		return bad("ivr.location.when %q is not busy, always or never", cfg.Location.When)
 	}
 	return nil
 }
@@ -246,29 +264,42 @@ func (noEmitter) Emit(context.Context, events.Type, any) {}
 // the dialplan, hung up, or left by the caller. It never panics on any
 // PromptResult and always returns a non-empty Outcome.
 //
+// The rule: the IVR filters only callers who give no sign of a person in
+// need. Any sign puts the caller through: a menu key; talk of at least
+// TalkMinDuration at any prompt from answer on (greeting and warnings
+// included); the silent-help code at any prompt; any key at the
+// silent-help prompt. Only silence, an early hang-up, or nothing but wrong
+// keys ends a call.
+//
 // The call, step by step:
 //   - Answer, then call.answered.
-//   - Greeting, taking one key without waiting after it: a key pressed
-//     during the greeting is the first menu attempt's key.
+//   - Greeting, taking one key (or the silent-help code) without waiting
+//     after it: a key pressed during the greeting is the first menu
+//     attempt's key. Talk during the greeting makes the call voice.
 //   - A blocked caller hears greeting and warning as one prompt; the
-//     override key puts them through (blocked_override), silence ends the
-//     call (blocked), a wrong key replays the warning up to MenuAttempts;
-//     when every play was cut short by a wrong key, a last play runs in
-//     full (keys do not stop it) before the override key is awaited.
+//     override key, talk or the silent-help code puts them through
+//     (blocked_override, with the reason); a wrong key replays the warning
+//     up to MenuAttempts (when every play was cut short by a wrong key, a
+//     last play runs in full before the override key is awaited); silence
+//     leads to the silent-help prompt, where any key or talk still puts
+//     them through, else the call ends as blocked.
 //   - The menu, up to MenuAttempts times, each attempt ending in call.menu.
 //     A retry after a wrong key starts with the invalid prompt, after
-//     silence with the no-input prompt; both can be keyed through. Talk
-//     makes the call voice at once; its recording is taken before transfer.
-//   - Attempts used up with the last one silent: the silent-help prompt.
-//     Otherwise (or without the code) invalid if any key was wrong, else
-//     no_input; then goodbye and hang up.
-//   - A chosen entry other than the operator entry records the location
-//     when enabled; then the connecting prompt, call.classified, channel
-//     variables, Continue and call.transferred.
+//     silence with the no-input prompt followed by the silent-help offer,
+//     so a silent caller hears "press 5 5" early. Talk makes the call
+//     voice at once; the silent-help code makes it silent_help.
+//   - Attempts used up with the last one silent: the silent-help prompt,
+//     where any key puts the caller through. Otherwise invalid if any key
+//     was wrong, else no_input; then goodbye and hang up.
+//   - A chosen type asks for the location only when ivr.location.when says
+//     so (busy: no operator of the entry's queue is free); then the
+//     connecting prompt if configured, call.classified, channel variables,
+//     Continue and call.transferred with the time from answer.
 //
 // call.classified carries the time from answer to the decision; it is
 // emitted after any recording so it can name it. A caller who hangs up
-// before deciding is abandoned; after deciding, the decision stands.
+// before deciding is abandoned; after deciding, the decision stands and a
+// caller who asked for help is marked for call-back.
 //
 // Emergency first: any other error (including the end of ctx) fails the
 // call over to operators, to the chosen type's extension when known, else
@@ -293,6 +324,9 @@ type decision struct {
 	outcome events.Outcome
 	// entry is the chosen menu entry (outcome emergency only).
 	entry configs.MenuEntry
+	// reason says what a blocked caller did to get through (key, talk,
+	// silent_help); empty otherwise.
+	reason string
 }
 
 // run is one call's state.
@@ -307,6 +341,8 @@ type run struct {
 	res        Result
 	talk       bool
 	classified bool
+	// helpAsked is set once the caller's input asked for an operator.
+	helpAsked bool
 }
 
 func (r *run) execute(ctx context.Context) {
@@ -330,164 +366,6 @@ func (r *run) execute(ctx context.Context) {
 	default:
 		r.putThrough(ctx, d, decidedAt)
 	}
-}
-
-// decide plays the greeting and either the blocked warning or the menu until
-// the caller's input amounts to a decision. On error it names the step.
-func (r *run) decide(ctx context.Context) (decision, string, error) {
-	if r.in.Blocked {
-		r.log.Info("blocked caller", "until", r.in.BlockUntil)
-		return r.blockedChoice(ctx)
-	}
-	var early string
-	if len(r.f.greeting) > 0 {
-		// The greeting takes one key without waiting after it: a caller who
-		// already knows the menu keys the choice during the greeting, and
-		// that key counts as the first menu attempt. Talk is not detected
-		// here: callers often say "halo?" while the greeting starts.
-		res, err := r.call.Prompt(ctx, PromptSpec{Sounds: slices.Clone(r.f.greeting), MaxDigits: 1})
-		if err != nil {
-			return decision{}, "greeting", err
-		}
-		if res.Digits != "" {
-			early = res.Digits
-		}
-	}
-	return r.menu(ctx, early)
-}
-
-// blockedChoice offers a blocked caller the override key. The greeting and
-// the warning are one prompt so a key during either counts. A wrong key
-// replays the warning (up to MenuAttempts plays) because a caller who presses
-// something is trying to get through; silence ends the offer.
-func (r *run) blockedChoice(ctx context.Context) (decision, string, error) {
-	cfg := r.f.cfg
-	sounds := slices.Concat(r.f.greeting, r.f.blocked)
-	for a := 1; a <= cfg.MenuAttempts; a++ {
-		r.res.Attempts = a
-		res, err := r.call.Prompt(ctx, PromptSpec{
-			Sounds:            sounds,
-			MaxDigits:         1,
-			FirstDigitTimeout: cfg.BlockedOverrideTimeout,
-		})
-		if err != nil {
-			return decision{}, "blocked warning", err
-		}
-		if res.Digits == "" {
-			break
-		}
-		if res.Digits[:1] == cfg.BlockedOverrideDigit {
-			return decision{outcome: events.OutcomeBlockedOverride}, "", nil
-		}
-		sounds = slices.Clone(r.f.blocked)
-		if a == cfg.MenuAttempts {
-			return r.lastBlockedOffer(ctx)
-		}
-	}
-	return decision{outcome: events.OutcomeBlocked}, "", nil
-}
-
-// lastBlockedOffer runs when every play of the warning was cut short by a
-// wrong key. A key stops the warning (barge-in), often before it names the
-// override key, and the first play's key may even have come during the
-// greeting: such a caller may never have heard how to get through. So the
-// warning is played once more in full, keys not stopping it, and then the
-// override key is awaited; a key pressed during this play counts.
-func (r *run) lastBlockedOffer(ctx context.Context) (decision, string, error) {
-	cfg := r.f.cfg
-	r.res.Attempts++
-	if _, err := r.call.Prompt(ctx, PromptSpec{Sounds: slices.Clone(r.f.blocked)}); err != nil {
-		return decision{}, "blocked warning", err
-	}
-	res, err := r.call.Prompt(ctx, PromptSpec{MaxDigits: 1, FirstDigitTimeout: cfg.BlockedOverrideTimeout})
-	if err != nil {
-		return decision{}, "blocked warning", err
-	}
-	if res.Digits != "" && res.Digits[:1] == cfg.BlockedOverrideDigit {
-		return decision{outcome: events.OutcomeBlockedOverride}, "", nil
-	}
-	return decision{outcome: events.OutcomeBlocked}, "", nil
-}
-
-// menu offers the menu up to MenuAttempts times. early is a key pressed
-// during the greeting, used as the first attempt's answer.
-//
-// Classification rules: talk at any attempt (or on the silent-help prompt)
-// makes the call `voice` at once; a listed key makes it `emergency`. When the
-// attempts run out, a caller whose last attempt was silent is offered the
-// silent-help code, even after earlier wrong keys, since someone may have
-// stopped them speaking or pressing mid-call. Without the code the call is
-// `invalid` if any attempt had a wrong key and `no_input` otherwise.
-func (r *run) menu(ctx context.Context, early string) (decision, string, error) {
-	cfg := r.f.cfg
-	var prefix []string
-	anyInvalid, lastSilent := false, false
-	for a := 1; a <= cfg.MenuAttempts; a++ {
-		r.res.Attempts = a
-		var res PromptResult
-		if a == 1 && early != "" {
-			res = PromptResult{Digits: early, Status: PromptDone}
-		} else {
-			var err error
-			res, err = r.call.Prompt(ctx, PromptSpec{
-				Sounds:            slices.Concat(prefix, r.f.menu),
-				MaxDigits:         1,
-				FirstDigitTimeout: cfg.FirstDigitTimeout,
-				DetectTalk:        cfg.TalkDetect,
-				TalkMin:           r.talkMin(),
-			})
-			if err != nil {
-				return decision{}, fmt.Sprintf("menu attempt %d", a), err
-			}
-		}
-		switch {
-		case res.Status == PromptTalk:
-			r.talk = true
-			r.emit(ctx, events.TypeMenu, events.Menu{Attempt: a, Digits: res.Digits, Result: events.MenuVoice})
-			return decision{outcome: events.OutcomeVoice}, "", nil
-		case res.Digits == "":
-			r.emit(ctx, events.TypeMenu, events.Menu{Attempt: a, Result: events.MenuTimeout})
-			lastSilent, prefix = true, r.f.noInput
-		default:
-			if e, ok := r.f.entries[res.Digits[:1]]; ok {
-				r.emit(ctx, events.TypeMenu, events.Menu{Attempt: a, Digits: res.Digits, Result: events.MenuValid})
-				return decision{outcome: events.OutcomeEmergency, entry: e}, "", nil
-			}
-			r.emit(ctx, events.TypeMenu, events.Menu{Attempt: a, Digits: res.Digits, Result: events.MenuInvalid})
-			anyInvalid, lastSilent, prefix = true, false, r.f.invalid
-		}
-	}
-	if lastSilent && cfg.SilentHelpDigits != "" {
-		res, err := r.call.Prompt(ctx, PromptSpec{
-			Sounds:            slices.Clone(r.f.silentHelp),
-			MaxDigits:         len(cfg.SilentHelpDigits),
-			FirstDigitTimeout: cfg.SilentHelpTimeout,
-			InterDigitTimeout: cfg.InterDigitTimeout,
-			DetectTalk:        cfg.TalkDetect,
-			TalkMin:           r.talkMin(),
-		})
-		if err != nil {
-			return decision{}, "silent help", err
-		}
-		switch {
-		case res.Status == PromptTalk:
-			r.talk = true
-			return decision{outcome: events.OutcomeVoice}, "", nil
-		case res.Digits == cfg.SilentHelpDigits:
-			return decision{outcome: events.OutcomeSilentHelp}, "", nil
-		}
-	}
-	if anyInvalid {
-		return decision{outcome: events.OutcomeInvalid}, "", nil
-	}
-	return decision{outcome: events.OutcomeNoInput}, "", nil
-}
-
-func (r *run) talkMin() time.Duration {
-	if !r.f.cfg.TalkDetect {
-		return 0
-	}
-	return r.f.cfg.TalkMinDuration
 }
 
 // undecidedError handles an error before the call was classified: a caller
@@ -514,214 +392,6 @@ func hangupBy(err error) string {
 		return events.HangupBySystem
 	}
 	return events.HangupByCaller
-}
-
-// putThrough records what the decision asks for, classifies the call and
-// continues it to the operators.
-func (r *run) putThrough(ctx context.Context, d decision, decidedAt time.Time) {
-	cfg := r.f.cfg
-	ext, typ := r.f.operatorExt, ""
-	if d.outcome == events.OutcomeEmergency {
-		ext, typ = d.entry.Extension, d.entry.Type
-	}
-	var recording string
-	step, err := func() (string, error) {
-		switch {
-		case d.outcome == events.OutcomeVoice:
-			name, err := r.call.Record(ctx, RecordSpec{
-				Name:        "siaga112-" + r.in.CallID + "-voice",
-				MaxDuration: cfg.VoiceRecordMax,
-				MaxSilence:  cfg.Location.MaxSilence,
-			})
-			recording = name
-			if err != nil {
-				return "voice recording", err
-			}
-		// The operator entry skips the location question: that caller asked
-		// for a person, and the person can ask.
-		case d.outcome == events.OutcomeEmergency && cfg.Location.Enabled && typ != TypeOperator:
-			if _, err := r.call.Prompt(ctx, PromptSpec{Sounds: slices.Clone(r.f.location)}); err != nil {
-				return "location prompt", err
-			}
-			name, err := r.call.Record(ctx, RecordSpec{
-				Name:        "siaga112-" + r.in.CallID + "-location",
-				MaxDuration: cfg.Location.MaxDuration,
-				MaxSilence:  cfg.Location.MaxSilence,
-			})
-			recording = name
-			if err != nil {
-				return "location recording", err
-			}
-		}
-		if len(r.f.connecting) > 0 {
-			if _, err := r.call.Prompt(ctx, PromptSpec{Sounds: slices.Clone(r.f.connecting)}); err != nil {
-				return "connecting prompt", err
-			}
-		}
-		return "", nil
-	}()
-	r.res.Recording = recording
-	if err != nil {
-		if errors.Is(err, ErrHangup) {
-			// The caller chose and then hung up: the choice stands, so the
-			// operators see a fire call that dropped, not an abandoned one.
-			r.log.Info("caller hung up after choosing", "step", step, "outcome", d.outcome)
-			r.classify(ctx, d.outcome, typ, decidedAt, "")
-			r.res.Extension = ""
-			r.res.HangupBy = hangupBy(err)
-			return
-		}
-		r.failover(ctx, typ, ext, step, err)
-		return
-	}
-	r.classify(ctx, d.outcome, typ, decidedAt, "")
-	r.transfer(ctx, ext, d.outcome == events.OutcomeBlockedOverride, nil)
-}
-
-// failover is emergency first: whatever broke, the caller goes to an
-// operator, to the chosen type's extension when the type is known.
-func (r *run) failover(ctx context.Context, typ, ext, step string, err error) {
-	reason := step + ": " + err.Error()
-	if ctx.Err() != nil {
-		// The call's context ends when the IVR drains for shutdown (or
-		// loses Asterisk): putting the caller through is the planned
-		// behaviour then, not a fault worth an error line per call.
-		reason = step + ": shutdown: " + err.Error()
-		r.log.Warn("call interrupted, putting the caller through to operators", "step", step, "err", err, "extension", ext)
-	} else {
-		r.log.Error("ivr step failed, putting the caller through to operators", "step", step, "err", err, "extension", ext)
-	}
-	r.res.Reason = reason
-	r.classify(ctx, events.OutcomeFailover, typ, r.f.clock.Now(), reason)
-	r.transfer(ctx, ext, false, map[string]string{VarFailover: reason})
-}
-
-// classify records the outcome and emits call.classified once.
-func (r *run) classify(ctx context.Context, o events.Outcome, typ string, at time.Time, reason string) {
-	r.res.Outcome, r.res.EmergencyType = o, typ
-	if r.classified {
-		return
-	}
-	r.classified = true
-	var secs float64
-	if !r.answeredAt.IsZero() {
-		secs = at.Sub(r.answeredAt).Seconds()
-	}
-	r.emit(ctx, events.TypeClassified, events.Classified{
-		Outcome:           o,
-		EmergencyType:     typ,
-		Attempts:          r.res.Attempts,
-		SecondsToClassify: secs,
-		TalkDetected:      r.talk,
-		Recording:         r.res.Recording,
-		Reason:            reason,
-		HangupBy:          abandonedBy(o, r.res.HangupBy),
-	})
-}
-
-// abandonedBy is call.classified's hangup_by: set for an abandoned call
-// only, where it tells the caller's hangup from the system's.
-func abandonedBy(o events.Outcome, by string) string {
-	if o != events.OutcomeAbandoned {
-		return ""
-	}
-	return by
-}
-
-// transfer sets the channel variables and continues the call to ext in the
-// operators' context. Variables are best effort: a caller is put through
-// even when they could not be set.
-func (r *run) transfer(ctx context.Context, ext string, override bool, extra map[string]string) {
-	cfg := r.f.cfg
-	r.res.Extension = ext
-	hctx, cancel := handoffContext(ctx)
-	defer cancel()
-
-	typ := r.res.EmergencyType
-	if typ == "" {
-		typ = string(r.res.Outcome)
-	}
-	vars := map[string]string{
-		VarCallID:    r.in.CallID,
-		VarType:      typ,
-		VarRecording: r.res.Recording,
-		VarOutcome:   string(r.res.Outcome),
-	}
-	for k, v := range extra {
-		vars[k] = v
-	}
-	if err := r.call.SetVariables(hctx, vars); err != nil {
-		if errors.Is(err, ErrHangup) {
-			r.res.HangupBy = hangupBy(err)
-			return
-		}
-		r.log.Warn("could not set channel variables; continuing without them", "err", err)
-	}
-	err := r.call.Continue(hctx, cfg.OperatorContext, ext, 1)
-	if err != nil && !errors.Is(err, ErrHangup) && hctx.Err() != nil {
-		// The context ended during Continue (shutdown began): try once more
-		// on a fresh one rather than leave the caller in Stasis.
-		cancel()
-		hctx, cancel = handoffContext(hctx)
-		defer cancel()
-		err = r.call.Continue(hctx, cfg.OperatorContext, ext, 1)
-	}
-	if err != nil {
-		if errors.Is(err, ErrHangup) {
-			r.res.HangupBy = hangupBy(err)
-			return
-		}
-		msg := "continue to " + cfg.OperatorContext + "," + ext + ",1: " + err.Error()
-		if r.res.Reason != "" {
-			msg = r.res.Reason + "; " + msg
-		}
-		r.res.Reason = msg
-		r.log.Error("could not put the caller through to operators", "err", err, "extension", ext)
-		return
-	}
-	r.res.Transferred = true
-	r.emit(hctx, events.TypeTransferred, events.Transferred{
-		EmergencyType:   r.res.EmergencyType,
-		Context:         cfg.OperatorContext,
-		Extension:       ext,
-		BlockedOverride: override,
-	})
-}
-
-// endCall says goodbye and hangs up a classified call that goes nowhere.
-func (r *run) endCall(ctx context.Context) {
-	if len(r.f.goodbye) > 0 {
-		if _, err := r.call.Prompt(ctx, PromptSpec{Sounds: slices.Clone(r.f.goodbye)}); err != nil {
-			if errors.Is(err, ErrHangup) {
-				r.res.HangupBy = hangupBy(err)
-				return
-			}
-			// The call ends either way; a goodbye that did not play is no
-			// reason to keep the caller on the line.
-			r.log.Warn("goodbye prompt failed; hanging up", "err", err)
-		}
-	}
-	hctx, cancel := handoffContext(ctx)
-	defer cancel()
-	if err := r.call.Hangup(hctx); err != nil {
-		if errors.Is(err, ErrHangup) {
-			r.res.HangupBy = hangupBy(err)
-			return
-		}
-		r.res.Reason = "hangup: " + err.Error()
-		r.log.Error("could not hang up", "err", err)
-		return
-	}
-	r.res.HangupBy = events.HangupBySystem
-}
-
-// handoffContext returns ctx while it is live, else a fresh context bounded
-// by FailoverTimeout that keeps ctx's values.
-func handoffContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if ctx.Err() == nil {
-		return ctx, func() {}
-	}
-	return context.WithTimeout(context.WithoutCancel(ctx), FailoverTimeout)
 }
 
 func (r *run) emit(ctx context.Context, t events.Type, data any) {

@@ -36,12 +36,12 @@ func key(d string) PromptResult { return PromptResult{Digits: d, Status: PromptD
 // Expected operations with the default config.
 const (
 	opAnswer    = "answer"
-	opGreet     = "prompt greeting max=1"
-	opBlocked   = "prompt greeting+blocked max=1 first=5s"
-	opBlockedRe = "prompt blocked max=1 first=5s"
+	opGreet     = "prompt greeting max=1 inter=3s code=55 talk=1s"
+	opBlocked   = "prompt greeting+blocked max=1 first=5s inter=3s code=55 talk=1s"
+	opBlockedRe = "prompt blocked max=1 first=5s inter=3s code=55 talk=1s"
 	// The last, uninterruptible play of the warning and the wait for the key.
-	opBlockedFull = "prompt blocked max=0"
-	opBlockedKey  = "prompt  max=1 first=5s"
+	opBlockedFull = "prompt blocked max=0 talk=1s"
+	opBlockedKey  = "prompt  max=1 first=5s inter=3s code=55 talk=1s"
 	opSilentHelp  = "prompt silent-help max=2 first=8s inter=3s talk=1s"
 	opLocation    = "prompt location max=0"
 	opRecLoc      = "record siaga112-c1-location max=20s silence=3s"
@@ -54,7 +54,7 @@ const (
 
 func opMenu(prefix ...string) string {
 	s := append(prefix, "menu", "menu-fire", "menu-medical", "menu-police", "menu-disaster", "menu-operator")
-	return "prompt " + strings.Join(s, "+") + " max=1 first=5s talk=1s"
+	return "prompt " + strings.Join(s, "+") + " max=1 first=5s inter=3s code=55 talk=1s"
 }
 
 func opContinue(ext string) string { return "continue " + opsCtx + "," + ext + ",1" }
@@ -92,6 +92,13 @@ func failVars(typ, rec, reason string) map[string]string {
 func testIVR() configs.IVR {
 	cfg := configs.Default().IVR
 	cfg.FailoverExtension = "failover"
+	// Most cases below follow the longest path a chosen type can take: the
+	// location asked every time and a connecting prompt played. The default
+	// path (location only when busy, no connecting prompt, the whole-call
+	// recording named) has its own tests.
+	cfg.Location.When = configs.LocationAlways
+	cfg.Prompts.Connecting = "connecting"
+	cfg.CallRecordingPrefix = ""
 	return cfg
 }
 
@@ -105,6 +112,8 @@ type flowCase struct {
 	wantEvs  []emitted
 	wantVars map[string]string // nil: SetVariables must not be called
 	want     Result
+	// free answers QUEUE_MEMBER(<queue>,free) per queue (default "0").
+	free map[string]string
 }
 
 func runCase(t *testing.T, tc flowCase) {
@@ -118,9 +127,21 @@ func runCase(t *testing.T, tc flowCase) {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	call := &scriptedCall{t: t, clock: clock, prefix: cfg.SoundPrefix, prompts: tc.prompts, fail: tc.fail}
+	call := &scriptedCall{t: t, clock: clock, prefix: cfg.SoundPrefix, prompts: tc.prompts, fail: tc.fail, free: tc.free}
 	rec := &recorder{t: t}
+	start := clock.Now()
 	got := f.Run(context.Background(), call, Input{CallID: callID, Number: "+628111", Blocked: tc.blocked}, rec)
+	if tc.want.Transferred && tc.want.SecondsToQueue == 0 {
+		// The hand-off is the last operation, so the time to the queue is
+		// all the time the fake call took.
+		tc.want.SecondsToQueue = clock.Now().Sub(start).Seconds()
+		for i, ev := range tc.wantEvs {
+			if tr, ok := ev.Data.(events.Transferred); ok {
+				tr.SecondsToQueue = tc.want.SecondsToQueue
+				tc.wantEvs[i].Data = tr
+			}
+		}
+	}
 
 	if got != tc.want {
 		t.Errorf("result\n got %+v\nwant %+v", got, tc.want)
@@ -200,16 +221,16 @@ func TestRunOutcomes(t *testing.T) {
 			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "medical", Attempts: 1, Recording: locName, Transferred: true, Extension: "medical"},
 		},
 		{
-			name:    "talk during the greeting is not voice",
-			prompts: []PromptResult{talk, key("1")},
-			wantOps: []string{opAnswer, opGreet, opMenu(), opLocation, opRecLoc, opConnecting, opSetVars, opContinue("fire")},
+			name:    "talk during the greeting is voice, put through at once",
+			prompts: []PromptResult{talk},
+			wantOps: []string{opAnswer, opGreet, opConnecting, opSetVars, opContinue("operator")},
 			wantEvs: []emitted{
-				evAnswered, evMenu(1, "1", events.MenuValid),
-				evClassified(events.OutcomeEmergency, "fire", 1, 6, false, locName, ""),
-				evTransferred("fire", "fire", false),
+				evAnswered, evMenu(1, "", events.MenuVoice),
+				evClassified(events.OutcomeVoice, "", 1, 3, true, "", ""),
+				evTransferred("", "operator", false),
 			},
-			wantVars: vars("fire", events.OutcomeEmergency, locName),
-			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Recording: locName, Transferred: true, Extension: "fire"},
+			wantVars: vars("voice", events.OutcomeVoice, ""),
+			want:     Result{Outcome: events.OutcomeVoice, Attempts: 1, Transferred: true, Extension: "operator"},
 		},
 		{
 			name:    "wrong key during the greeting, then a good one",
@@ -238,7 +259,7 @@ func TestRunOutcomes(t *testing.T) {
 		{
 			name:    "silence then a key on the last attempt",
 			prompts: []PromptResult{silent, silent, silent, key("4")},
-			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opMenu("no-input"), opLocation, opRecLoc, opConnecting, opSetVars, opContinue("disaster")},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input", "silent-help"), opMenu("no-input", "silent-help"), opLocation, opRecLoc, opConnecting, opSetVars, opContinue("disaster")},
 			wantEvs: []emitted{
 				evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evMenu(3, "4", events.MenuValid),
 				evClassified(events.OutcomeEmergency, "disaster", 3, 12, false, locName, ""),
@@ -250,31 +271,31 @@ func TestRunOutcomes(t *testing.T) {
 		{
 			name:    "talk on the second attempt is voice",
 			prompts: []PromptResult{silent, silent, talk},
-			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opRecVoice, opConnecting, opSetVars, opContinue("operator")},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input", "silent-help"), opConnecting, opSetVars, opContinue("operator")},
 			wantEvs: []emitted{
 				evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuVoice),
-				evClassified(events.OutcomeVoice, "", 2, 9, true, vocName, ""),
+				evClassified(events.OutcomeVoice, "", 2, 9, true, "", ""),
 				evTransferred("", "operator", false),
 			},
-			wantVars: vars("voice", events.OutcomeVoice, vocName),
-			want:     Result{Outcome: events.OutcomeVoice, Attempts: 2, Recording: vocName, Transferred: true, Extension: "operator"},
+			wantVars: vars("voice", events.OutcomeVoice, ""),
+			want:     Result{Outcome: events.OutcomeVoice, Attempts: 2, Transferred: true, Extension: "operator"},
 		},
 		{
 			name:    "talk after wrong keys still wins",
 			prompts: []PromptResult{silent, key("9"), key("8"), talk},
-			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("invalid"), opMenu("invalid"), opRecVoice, opConnecting, opSetVars, opContinue("operator")},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("invalid"), opMenu("invalid"), opConnecting, opSetVars, opContinue("operator")},
 			wantEvs: []emitted{
 				evAnswered, evMenu(1, "9", events.MenuInvalid), evMenu(2, "8", events.MenuInvalid), evMenu(3, "", events.MenuVoice),
-				evClassified(events.OutcomeVoice, "", 3, 12, true, vocName, ""),
+				evClassified(events.OutcomeVoice, "", 3, 12, true, "", ""),
 				evTransferred("", "operator", false),
 			},
-			wantVars: vars("voice", events.OutcomeVoice, vocName),
-			want:     Result{Outcome: events.OutcomeVoice, Attempts: 3, Recording: vocName, Transferred: true, Extension: "operator"},
+			wantVars: vars("voice", events.OutcomeVoice, ""),
+			want:     Result{Outcome: events.OutcomeVoice, Attempts: 3, Transferred: true, Extension: "operator"},
 		},
 		{
 			name:    "silent caller presses 55",
 			prompts: []PromptResult{silent, silent, silent, silent, key("55")},
-			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opMenu("no-input"), opSilentHelp, opConnecting, opSetVars, opContinue("operator")},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input", "silent-help"), opMenu("no-input", "silent-help"), opSilentHelp, opConnecting, opSetVars, opContinue("operator")},
 			wantEvs: []emitted{
 				evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evMenu(3, "", events.MenuTimeout),
 				evClassified(events.OutcomeSilentHelp, "", 3, 15, false, "", ""),
@@ -286,19 +307,31 @@ func TestRunOutcomes(t *testing.T) {
 		{
 			name:    "silent caller talks on the silent-help prompt",
 			prompts: []PromptResult{silent, silent, silent, silent, talk},
-			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opMenu("no-input"), opSilentHelp, opRecVoice, opConnecting, opSetVars, opContinue("operator")},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input", "silent-help"), opMenu("no-input", "silent-help"), opSilentHelp, opConnecting, opSetVars, opContinue("operator")},
 			wantEvs: []emitted{
 				evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evMenu(3, "", events.MenuTimeout),
-				evClassified(events.OutcomeVoice, "", 3, 15, true, vocName, ""),
+				evClassified(events.OutcomeVoice, "", 3, 15, true, "", ""),
 				evTransferred("", "operator", false),
 			},
-			wantVars: vars("voice", events.OutcomeVoice, vocName),
-			want:     Result{Outcome: events.OutcomeVoice, Attempts: 3, Recording: vocName, Transferred: true, Extension: "operator"},
+			wantVars: vars("voice", events.OutcomeVoice, ""),
+			want:     Result{Outcome: events.OutcomeVoice, Attempts: 3, Transferred: true, Extension: "operator"},
 		},
 		{
-			name:    "no input: one 5 is not the code",
+			name:    "one key at the silent-help prompt is a person: put through",
 			prompts: []PromptResult{silent, silent, silent, silent, {Digits: "5", Status: PromptTimeout}},
-			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opMenu("no-input"), opSilentHelp, opGoodbye, opHangup},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input", "silent-help"), opMenu("no-input", "silent-help"), opSilentHelp, opConnecting, opSetVars, opContinue("operator")},
+			wantEvs: []emitted{
+				evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evMenu(3, "", events.MenuTimeout),
+				evClassified(events.OutcomeSilentHelp, "", 3, 15, false, "", ""),
+				evTransferred("", "operator", false),
+			},
+			wantVars: vars("silent_help", events.OutcomeSilentHelp, ""),
+			want:     Result{Outcome: events.OutcomeSilentHelp, Attempts: 3, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:    "no input: silence at the silent-help prompt too",
+			prompts: []PromptResult{silent, silent, silent, silent, silent},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input", "silent-help"), opMenu("no-input", "silent-help"), opSilentHelp, opGoodbye, opHangup},
 			wantEvs: []emitted{
 				evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evMenu(3, "", events.MenuTimeout),
 				evClassified(events.OutcomeNoInput, "", 3, 15, false, "", ""),
@@ -318,7 +351,7 @@ func TestRunOutcomes(t *testing.T) {
 		{
 			name:    "mixed: wrong key then silence is offered silent help, and is invalid without it",
 			prompts: []PromptResult{silent, key("7"), silent, silent, silent},
-			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("invalid"), opMenu("no-input"), opSilentHelp, opGoodbye, opHangup},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("invalid"), opMenu("no-input", "silent-help"), opSilentHelp, opGoodbye, opHangup},
 			wantEvs: []emitted{
 				evAnswered, evMenu(1, "7", events.MenuInvalid), evMenu(2, "", events.MenuTimeout), evMenu(3, "", events.MenuTimeout),
 				evClassified(events.OutcomeInvalid, "", 3, 15, false, "", ""),
@@ -328,7 +361,7 @@ func TestRunOutcomes(t *testing.T) {
 		{
 			name:    "mixed: wrong key then silence then 55 is silent help",
 			prompts: []PromptResult{silent, key("7"), silent, silent, key("55")},
-			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("invalid"), opMenu("no-input"), opSilentHelp, opConnecting, opSetVars, opContinue("operator")},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("invalid"), opMenu("no-input", "silent-help"), opSilentHelp, opConnecting, opSetVars, opContinue("operator")},
 			wantEvs: []emitted{
 				evAnswered, evMenu(1, "7", events.MenuInvalid), evMenu(2, "", events.MenuTimeout), evMenu(3, "", events.MenuTimeout),
 				evClassified(events.OutcomeSilentHelp, "", 3, 15, false, "", ""),
@@ -340,7 +373,7 @@ func TestRunOutcomes(t *testing.T) {
 		{
 			name:    "mixed: silence then a wrong key last is invalid, no silent-help offer",
 			prompts: []PromptResult{silent, silent, silent, key("9")},
-			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opMenu("no-input"), opGoodbye, opHangup},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input", "silent-help"), opMenu("no-input", "silent-help"), opGoodbye, opHangup},
 			wantEvs: []emitted{
 				evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evMenu(3, "9", events.MenuInvalid),
 				evClassified(events.OutcomeInvalid, "", 3, 12, false, "", ""),
@@ -348,11 +381,11 @@ func TestRunOutcomes(t *testing.T) {
 			want: Result{Outcome: events.OutcomeInvalid, Attempts: 3, HangupBy: events.HangupBySystem},
 		},
 		{
-			name:    "blocked caller stays silent",
+			name:    "blocked caller stays silent, through the silent-help offer too",
 			blocked: true,
-			prompts: []PromptResult{silent},
-			wantOps: []string{opAnswer, opBlocked, opGoodbye, opHangup},
-			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 1, 3, false, "", "")},
+			prompts: []PromptResult{silent, silent},
+			wantOps: []string{opAnswer, opBlocked, opSilentHelp, opGoodbye, opHangup},
+			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 1, 6, false, "", "")},
 			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 1, HangupBy: events.HangupBySystem},
 		},
 		{
@@ -360,7 +393,7 @@ func TestRunOutcomes(t *testing.T) {
 			blocked:  true,
 			prompts:  []PromptResult{key("9")},
 			wantOps:  []string{opAnswer, opBlocked, opConnecting, opSetVars, opContinue("operator")},
-			wantEvs:  []emitted{evAnswered, evClassified(events.OutcomeBlockedOverride, "", 1, 3, false, "", ""), evTransferred("", "operator", true)},
+			wantEvs:  []emitted{evAnswered, evClassified(events.OutcomeBlockedOverride, "", 1, 3, false, "", OverrideKey), evTransferred("", "operator", true)},
 			wantVars: vars("blocked_override", events.OutcomeBlockedOverride, ""),
 			want:     Result{Outcome: events.OutcomeBlockedOverride, Attempts: 1, Transferred: true, Extension: "operator"},
 		},
@@ -369,7 +402,7 @@ func TestRunOutcomes(t *testing.T) {
 			blocked:  true,
 			prompts:  []PromptResult{key("1"), key("9")},
 			wantOps:  []string{opAnswer, opBlocked, opBlockedRe, opConnecting, opSetVars, opContinue("operator")},
-			wantEvs:  []emitted{evAnswered, evClassified(events.OutcomeBlockedOverride, "", 2, 6, false, "", ""), evTransferred("", "operator", true)},
+			wantEvs:  []emitted{evAnswered, evClassified(events.OutcomeBlockedOverride, "", 2, 6, false, "", OverrideKey), evTransferred("", "operator", true)},
 			wantVars: vars("blocked_override", events.OutcomeBlockedOverride, ""),
 			want:     Result{Outcome: events.OutcomeBlockedOverride, Attempts: 2, Transferred: true, Extension: "operator"},
 		},
@@ -389,7 +422,7 @@ func TestRunOutcomes(t *testing.T) {
 			blocked:  true,
 			prompts:  []PromptResult{key("1"), key("9")},
 			wantOps:  []string{opAnswer, opBlocked, opBlockedFull, opBlockedKey, opConnecting, opSetVars, opContinue("operator")},
-			wantEvs:  []emitted{evAnswered, evClassified(events.OutcomeBlockedOverride, "", 2, 9, false, "", ""), evTransferred("", "operator", true)},
+			wantEvs:  []emitted{evAnswered, evClassified(events.OutcomeBlockedOverride, "", 2, 9, false, "", OverrideKey), evTransferred("", "operator", true)},
 			wantVars: vars("blocked_override", events.OutcomeBlockedOverride, ""),
 			want:     Result{Outcome: events.OutcomeBlockedOverride, Attempts: 2, Transferred: true, Extension: "operator"},
 		},
@@ -397,9 +430,9 @@ func TestRunOutcomes(t *testing.T) {
 			name:    "blocked caller silent after the last full warning",
 			cfg:     func(c *configs.IVR) { c.MenuAttempts = 1 },
 			blocked: true,
-			prompts: []PromptResult{key("1"), silent},
-			wantOps: []string{opAnswer, opBlocked, opBlockedFull, opBlockedKey, opGoodbye, opHangup},
-			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 2, 9, false, "", "")},
+			prompts: []PromptResult{key("1"), silent, silent},
+			wantOps: []string{opAnswer, opBlocked, opBlockedFull, opBlockedKey, opSilentHelp, opGoodbye, opHangup},
+			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 2, 12, false, "", "")},
 			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 2, HangupBy: events.HangupBySystem},
 		},
 	}
@@ -455,7 +488,7 @@ func TestRunAbandoned(t *testing.T) {
 			name:    "during menu attempt 3",
 			prompts: []PromptResult{silent, silent, silent},
 			fail:    map[string]error{"prompt#4": errHangup},
-			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opMenu("no-input")},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input", "silent-help"), opMenu("no-input", "silent-help")},
 			wantEvs: []emitted{evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), abandoned(3, 12)},
 			want:    res(3),
 		},
@@ -463,7 +496,7 @@ func TestRunAbandoned(t *testing.T) {
 			name:    "during silent help",
 			prompts: three,
 			fail:    map[string]error{"prompt#5": errHangup},
-			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opMenu("no-input"), opSilentHelp},
+			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input", "silent-help"), opMenu("no-input", "silent-help"), opSilentHelp},
 			wantEvs: []emitted{evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evMenu(3, "", events.MenuTimeout), abandoned(3, 15)},
 			want:    res(3),
 		},
@@ -534,8 +567,12 @@ func TestRunSystemHangup(t *testing.T) {
 func TestRunHangupAfterChoice(t *testing.T) {
 	fire := []PromptResult{silent, key("1")}
 	firstEvs := []emitted{evAnswered, evMenu(1, "1", events.MenuValid)}
-	fireClassified := func(rec string) []emitted {
-		return append(append([]emitted(nil), firstEvs...), evClassified(events.OutcomeEmergency, "fire", 1, 6, false, rec, ""))
+	fireClassified := func(rec string, callback bool) []emitted {
+		ev := evClassified(events.OutcomeEmergency, "fire", 1, 6, false, rec, "")
+		c := ev.Data.(events.Classified)
+		c.Callback = callback
+		ev.Data = c
+		return append(append([]emitted(nil), firstEvs...), ev)
 	}
 	cases := []flowCase{
 		{
@@ -543,50 +580,51 @@ func TestRunHangupAfterChoice(t *testing.T) {
 			prompts: fire,
 			fail:    map[string]error{"prompt#3": errHangup},
 			wantOps: []string{opAnswer, opGreet, opMenu(), opLocation},
-			wantEvs: fireClassified(""),
-			want:    Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, HangupBy: events.HangupByCaller},
+			wantEvs: fireClassified("", true),
+			want:    Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Callback: true, HangupBy: events.HangupByCaller},
 		},
 		{
 			name:    "during the location recording",
 			prompts: fire,
 			fail:    map[string]error{"record#1": errHangup},
 			wantOps: []string{opAnswer, opGreet, opMenu(), opLocation, opRecLoc},
-			wantEvs: fireClassified(""),
-			want:    Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, HangupBy: events.HangupByCaller},
+			wantEvs: fireClassified("", true),
+			want:    Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Callback: true, HangupBy: events.HangupByCaller},
 		},
 		{
 			name:    "during the connecting prompt",
 			prompts: fire,
 			fail:    map[string]error{"prompt#4": errHangup},
 			wantOps: []string{opAnswer, opGreet, opMenu(), opLocation, opRecLoc, opConnecting},
-			wantEvs: fireClassified(locName),
-			want:    Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Recording: locName, HangupBy: events.HangupByCaller},
+			wantEvs: fireClassified(locName, true),
+			want:    Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Recording: locName, Callback: true, HangupBy: events.HangupByCaller},
 		},
 		{
 			name:     "during set variables",
 			prompts:  fire,
 			fail:     map[string]error{"setvars#1": errHangup},
 			wantOps:  []string{opAnswer, opGreet, opMenu(), opLocation, opRecLoc, opConnecting, opSetVars},
-			wantEvs:  fireClassified(locName),
+			wantEvs:  fireClassified(locName, false),
 			wantVars: vars("fire", events.OutcomeEmergency, locName),
-			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Recording: locName, Extension: "fire", HangupBy: events.HangupByCaller},
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Recording: locName, Extension: "fire", Callback: true, HangupBy: events.HangupByCaller},
 		},
 		{
 			name:     "during continue",
 			prompts:  fire,
 			fail:     map[string]error{"continue#1": errHangup},
 			wantOps:  []string{opAnswer, opGreet, opMenu(), opLocation, opRecLoc, opConnecting, opSetVars, opContinue("fire")},
-			wantEvs:  fireClassified(locName),
+			wantEvs:  fireClassified(locName, false),
 			wantVars: vars("fire", events.OutcomeEmergency, locName),
-			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Recording: locName, Extension: "fire", HangupBy: events.HangupByCaller},
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Recording: locName, Extension: "fire", Callback: true, HangupBy: events.HangupByCaller},
 		},
 		{
-			name:    "during the voice recording",
-			prompts: []PromptResult{silent, talk},
-			fail:    map[string]error{"record#1": errHangup},
-			wantOps: []string{opAnswer, opGreet, opMenu(), opRecVoice},
-			wantEvs: []emitted{evAnswered, evMenu(1, "", events.MenuVoice), evClassified(events.OutcomeVoice, "", 1, 6, true, "", "")},
-			want:    Result{Outcome: events.OutcomeVoice, Attempts: 1, HangupBy: events.HangupByCaller},
+			name:     "a voice caller during the hand-off",
+			prompts:  []PromptResult{silent, talk},
+			fail:     map[string]error{"continue#1": errHangup},
+			wantOps:  []string{opAnswer, opGreet, opMenu(), opConnecting, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "", events.MenuVoice), evClassified(events.OutcomeVoice, "", 1, 6, true, "", "")},
+			wantVars: vars("voice", events.OutcomeVoice, ""),
+			want:     Result{Outcome: events.OutcomeVoice, Attempts: 1, Extension: "operator", Callback: true, HangupBy: events.HangupByCaller},
 		},
 		{
 			name:    "during goodbye",
@@ -602,10 +640,10 @@ func TestRunHangupAfterChoice(t *testing.T) {
 		{
 			name:    "just before our hangup",
 			blocked: true,
-			prompts: []PromptResult{silent},
+			prompts: []PromptResult{silent, silent},
 			fail:    map[string]error{"hangup#1": errHangup},
-			wantOps: []string{opAnswer, opBlocked, opGoodbye, opHangup},
-			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 1, 3, false, "", "")},
+			wantOps: []string{opAnswer, opBlocked, opSilentHelp, opGoodbye, opHangup},
+			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 1, 6, false, "", "")},
 			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 1, HangupBy: events.HangupByCaller},
 		},
 	}
@@ -646,11 +684,11 @@ func TestRunFailover(t *testing.T) {
 		{name: "menu attempt 1", prompts: []PromptResult{silent}, fail: map[string]error{"prompt#2": errBoom},
 			ops: []string{opAnswer, opGreet, opMenu()}, before: []emitted{evAnswered}, ext: "failover", atts: 1, secs: 6, reason: "menu attempt 1: boom"},
 		{name: "menu attempt 3", prompts: []PromptResult{silent, key("6"), silent}, fail: map[string]error{"prompt#4": errBoom},
-			ops:    []string{opAnswer, opGreet, opMenu(), opMenu("invalid"), opMenu("no-input")},
+			ops:    []string{opAnswer, opGreet, opMenu(), opMenu("invalid"), opMenu("no-input", "silent-help")},
 			before: []emitted{evAnswered, evMenu(1, "6", events.MenuInvalid), evMenu(2, "", events.MenuTimeout)},
 			ext:    "failover", atts: 3, secs: 12, reason: "menu attempt 3: boom"},
 		{name: "silent help", prompts: []PromptResult{silent, silent, silent, silent}, fail: map[string]error{"prompt#5": errBoom},
-			ops:    []string{opAnswer, opGreet, opMenu(), opMenu("no-input"), opMenu("no-input"), opSilentHelp},
+			ops:    []string{opAnswer, opGreet, opMenu(), opMenu("no-input", "silent-help"), opMenu("no-input", "silent-help"), opSilentHelp},
 			before: []emitted{evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evMenu(3, "", events.MenuTimeout)},
 			ext:    "failover", atts: 3, secs: 15, reason: "silent help: boom"},
 		{name: "blocked warning", blocked: true, fail: map[string]error{"prompt#1": errBoom},
@@ -667,10 +705,6 @@ func TestRunFailover(t *testing.T) {
 			ops:    []string{opAnswer, opGreet, opMenu(), opLocation, opRecLoc, opConnecting},
 			before: []emitted{evAnswered, evMenu(1, "3", events.MenuValid)},
 			typ:    "police", ext: "police", atts: 1, secs: 19, rec: locName, reason: "connecting prompt: boom"},
-		{name: "voice recording goes to the operator", prompts: []PromptResult{silent, talk}, fail: map[string]error{"record#1": errBoom},
-			ops:    []string{opAnswer, opGreet, opMenu(), opRecVoice},
-			before: []emitted{evAnswered, evMenu(1, "", events.MenuVoice)},
-			ext:    "operator", atts: 1, secs: 13, talk: true, reason: "voice recording: boom"},
 	}
 	var cases []flowCase
 	for _, fc := range fcases {
@@ -718,19 +752,19 @@ func TestRunFailover(t *testing.T) {
 		flowCase{
 			name:    "goodbye fails: hang up anyway",
 			blocked: true,
-			prompts: []PromptResult{silent},
-			fail:    map[string]error{"prompt#2": errBoom},
-			wantOps: []string{opAnswer, opBlocked, opGoodbye, opHangup},
-			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 1, 3, false, "", "")},
+			prompts: []PromptResult{silent, silent},
+			fail:    map[string]error{"prompt#3": errBoom},
+			wantOps: []string{opAnswer, opBlocked, opSilentHelp, opGoodbye, opHangup},
+			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 1, 6, false, "", "")},
 			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 1, HangupBy: events.HangupBySystem},
 		},
 		flowCase{
 			name:    "hangup fails: the result says so",
 			blocked: true,
-			prompts: []PromptResult{silent},
+			prompts: []PromptResult{silent, silent},
 			fail:    map[string]error{"hangup#1": errBoom},
-			wantOps: []string{opAnswer, opBlocked, opGoodbye, opHangup},
-			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 1, 3, false, "", "")},
+			wantOps: []string{opAnswer, opBlocked, opSilentHelp, opGoodbye, opHangup},
+			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 1, 6, false, "", "")},
 			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 1, Reason: "hangup: boom"},
 		},
 	)
@@ -761,7 +795,7 @@ func TestRunContextCancelled(t *testing.T) {
 		rec := &recorder{t: t}
 		got := f.Run(ctx, call, Input{CallID: callID}, rec)
 		reason := "menu attempt 1: shutdown: prompt: context canceled"
-		want := Result{Outcome: events.OutcomeFailover, Attempts: 1, Transferred: true, Extension: "failover", Reason: reason}
+		want := Result{Outcome: events.OutcomeFailover, Attempts: 1, Transferred: true, Extension: "failover", Reason: reason, SecondsToQueue: 6}
 		if got != want {
 			t.Errorf("result\n got %+v\nwant %+v", got, want)
 		}
@@ -770,7 +804,9 @@ func TestRunContextCancelled(t *testing.T) {
 		if !reflect.DeepEqual(call.ops, wantOps) {
 			t.Errorf("operations\n got %q\nwant %q", call.ops, wantOps)
 		}
-		wantEvs := []emitted{evAnswered, evClassified(events.OutcomeFailover, "", 1, 6, false, "", reason), evTransferred("", "failover", false)}
+		tr := evTransferred("", "failover", false)
+		tr.Data = events.Transferred{Context: opsCtx, Extension: "failover", SecondsToQueue: 6}
+		wantEvs := []emitted{evAnswered, evClassified(events.OutcomeFailover, "", 1, 6, false, "", reason), tr}
 		if !reflect.DeepEqual(rec.got, wantEvs) {
 			t.Errorf("events\n got %+v\nwant %+v", rec.got, wantEvs)
 		}
@@ -792,7 +828,7 @@ func TestRunContextCancelled(t *testing.T) {
 			return nil
 		}
 		got := f.Run(ctx, call, Input{CallID: callID}, &recorder{t: t})
-		want := Result{Outcome: events.OutcomeEmergency, EmergencyType: "operator", Attempts: 1, Transferred: true, Extension: "operator"}
+		want := Result{Outcome: events.OutcomeEmergency, EmergencyType: "operator", Attempts: 1, Transferred: true, Extension: "operator", SecondsToQueue: 6}
 		if got != want {
 			t.Errorf("result\n got %+v\nwant %+v", got, want)
 		}
@@ -839,7 +875,7 @@ func TestRunConfigDriven(t *testing.T) {
 		c.MenuAttempts = 2
 		c.FirstDigitTimeout = 9 * time.Second
 		c.TalkDetect = false
-		c.Location.Enabled = false
+		c.Location.When = configs.LocationNever
 		c.SilentHelpDigits = ""
 		c.OperatorContext = "siaga112-operators"
 	}
@@ -881,7 +917,7 @@ func TestRunConfigDriven(t *testing.T) {
 				c.MenuAttempts = 1
 			},
 			prompts: []PromptResult{silent, silent, key("123")},
-			wantOps: []string{opAnswer, opGreet, "prompt menu+menu-fire+menu-medical+menu-police+menu-disaster+menu-operator max=1 first=5s talk=1.5s",
+			wantOps: []string{opAnswer, "prompt greeting max=1 inter=2s code=123 talk=1.5s", "prompt menu+menu-fire+menu-medical+menu-police+menu-disaster+menu-operator max=1 first=5s inter=2s code=123 talk=1.5s",
 				"prompt silent-help max=3 first=11s inter=2s talk=1.5s", opConnecting, opSetVars, opContinue("operator")},
 			wantEvs:  []emitted{evAnswered, evMenu(1, "", events.MenuTimeout), evClassified(events.OutcomeSilentHelp, "", 1, 9, false, "", ""), evTransferred("", "operator", false)},
 			wantVars: vars("silent_help", events.OutcomeSilentHelp, ""),
@@ -895,22 +931,22 @@ func TestRunConfigDriven(t *testing.T) {
 			},
 			blocked:  true,
 			prompts:  []PromptResult{key("9"), key("*")},
-			wantOps:  []string{opAnswer, "prompt greeting+blocked max=1 first=7s", "prompt blocked max=1 first=7s", opConnecting, opSetVars, opContinue("operator")},
-			wantEvs:  []emitted{evAnswered, evClassified(events.OutcomeBlockedOverride, "", 2, 6, false, "", ""), evTransferred("", "operator", true)},
+			wantOps:  []string{opAnswer, "prompt greeting+blocked max=1 first=7s inter=3s code=55 talk=1s", "prompt blocked max=1 first=7s inter=3s code=55 talk=1s", opConnecting, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, evClassified(events.OutcomeBlockedOverride, "", 2, 6, false, "", OverrideKey), evTransferred("", "operator", true)},
 			wantVars: vars("blocked_override", events.OutcomeBlockedOverride, ""),
 			want:     Result{Outcome: events.OutcomeBlockedOverride, Attempts: 2, Transferred: true, Extension: "operator"},
 		},
 		{
 			name: "custom recording limits",
 			cfg: func(c *configs.IVR) {
-				c.VoiceRecordMax = 45 * time.Second
+				c.Location.MaxDuration = 45 * time.Second
 				c.Location.MaxSilence = 4 * time.Second
 			},
 			prompts:  []PromptResult{silent, talk},
-			wantOps:  []string{opAnswer, opGreet, opMenu(), "record siaga112-c1-voice max=45s silence=4s", opConnecting, opSetVars, opContinue("operator")},
-			wantEvs:  []emitted{evAnswered, evMenu(1, "", events.MenuVoice), evClassified(events.OutcomeVoice, "", 1, 6, true, vocName, ""), evTransferred("", "operator", false)},
-			wantVars: vars("voice", events.OutcomeVoice, vocName),
-			want:     Result{Outcome: events.OutcomeVoice, Attempts: 1, Recording: vocName, Transferred: true, Extension: "operator"},
+			wantOps:  []string{opAnswer, opGreet, opMenu(), opConnecting, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "", events.MenuVoice), evClassified(events.OutcomeVoice, "", 1, 6, true, "", ""), evTransferred("", "operator", false)},
+			wantVars: vars("voice", events.OutcomeVoice, ""),
+			want:     Result{Outcome: events.OutcomeVoice, Attempts: 1, Transferred: true, Extension: "operator"},
 		},
 		{
 			name: "without an operator entry, voice goes to the failover extension",
@@ -918,11 +954,11 @@ func TestRunConfigDriven(t *testing.T) {
 				c.Menu = c.Menu[:4]
 			},
 			prompts: []PromptResult{silent, talk},
-			wantOps: []string{opAnswer, opGreet, "prompt menu+menu-fire+menu-medical+menu-police+menu-disaster max=1 first=5s talk=1s",
-				opRecVoice, opConnecting, opSetVars, opContinue("failover")},
-			wantEvs:  []emitted{evAnswered, evMenu(1, "", events.MenuVoice), evClassified(events.OutcomeVoice, "", 1, 6, true, vocName, ""), evTransferred("", "failover", false)},
-			wantVars: vars("voice", events.OutcomeVoice, vocName),
-			want:     Result{Outcome: events.OutcomeVoice, Attempts: 1, Recording: vocName, Transferred: true, Extension: "failover"},
+			wantOps: []string{opAnswer, opGreet, "prompt menu+menu-fire+menu-medical+menu-police+menu-disaster max=1 first=5s inter=3s code=55 talk=1s",
+				opConnecting, opSetVars, opContinue("failover")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "", events.MenuVoice), evClassified(events.OutcomeVoice, "", 1, 6, true, "", ""), evTransferred("", "failover", false)},
+			wantVars: vars("voice", events.OutcomeVoice, ""),
+			want:     Result{Outcome: events.OutcomeVoice, Attempts: 1, Transferred: true, Extension: "failover"},
 		},
 	}
 	for _, tc := range cases {
@@ -975,7 +1011,7 @@ func TestNewRejectsUnusableConfig(t *testing.T) {
 		{"no attempts", func(c *configs.IVR) { c.MenuAttempts = 0 }, "ivr.menu_attempts"},
 		{"no first digit timeout", func(c *configs.IVR) { c.FirstDigitTimeout = 0 }, "ivr.first_digit_timeout"},
 		{"talk min zero", func(c *configs.IVR) { c.TalkMinDuration = 0 }, "ivr.talk_min_duration"},
-		{"voice record zero", func(c *configs.IVR) { c.VoiceRecordMax = 0 }, "ivr.voice_record_max"},
+		{"location when unknown", func(c *configs.IVR) { c.Location.When = "often" }, "ivr.location.when"},
 		{"override digit empty", func(c *configs.IVR) { c.BlockedOverrideDigit = "" }, "ivr.blocked_override_digit"},
 		{"blocked prompt empty", func(c *configs.IVR) { c.Prompts.Blocked = "" }, "ivr.prompts.blocked"},
 		{"override timeout zero", func(c *configs.IVR) { c.BlockedOverrideTimeout = 0 }, "ivr.blocked_override_timeout"},
@@ -1011,8 +1047,8 @@ func TestNewRejectsUnusableConfig(t *testing.T) {
 	t.Run("optional features switched off are usable", func(t *testing.T) {
 		cfg := configs.Default().IVR
 		cfg.SilentHelpDigits, cfg.Prompts.SilentHelp = "", ""
-		cfg.Location = configs.Location{}
-		cfg.TalkDetect, cfg.TalkMinDuration, cfg.VoiceRecordMax = false, 0, 0
+		cfg.Location = configs.Location{When: configs.LocationNever}
+		cfg.TalkDetect, cfg.TalkMinDuration = false, 0
 		cfg.Prompts.Greeting, cfg.Prompts.Goodbye, cfg.Prompts.Connecting = "", "", ""
 		if _, err := New(cfg, nil, nil); err != nil {
 			t.Fatal(err)
@@ -1032,6 +1068,7 @@ func (nopCall) Prompt(_ context.Context, s PromptSpec) (PromptResult, error) {
 	return key("1"), nil
 }
 func (nopCall) Record(_ context.Context, s RecordSpec) (string, error) { return s.Name, nil }
+func (nopCall) Variable(context.Context, string) (string, error)       { return "0", nil }
 func (nopCall) SetVariables(context.Context, map[string]string) error  { return nil }
 func (nopCall) Continue(context.Context, string, string, int) error    { return nil }
 func (nopCall) Hangup(context.Context) error                           { return nil }
@@ -1053,5 +1090,139 @@ func BenchmarkRunFireCall(b *testing.B) {
 		if res := f.Run(ctx, nopCall{}, Input{CallID: "bench"}, nopEmitter{}); !res.Transferred {
 			b.Fatalf("not transferred: %+v", res)
 		}
+	}
+}
+
+// defaultPath undoes testIVR's longest-path settings: the location only
+// when no operator is free, no connecting prompt, the whole call recorded.
+func defaultPath(c *configs.IVR) {
+	d := configs.Default().IVR
+	c.Location.When, c.Prompts.Connecting, c.CallRecordingPrefix = d.Location.When, d.Prompts.Connecting, d.CallRecordingPrefix
+}
+
+// The shipped defaults: every sign of a person puts the caller through, and
+// a chosen type goes straight to a free operator.
+func TestRunDefaultPath(t *testing.T) {
+	const callRec = "siaga112/" + callID
+	withRec := func(v map[string]string) map[string]string {
+		v[VarCallRecording] = callRec
+		return v
+	}
+	classified := func(o events.Outcome, typ string, attempts int, secs float64, talk bool, rec, reason string) emitted {
+		ev := evClassified(o, typ, attempts, secs, talk, rec, reason)
+		c := ev.Data.(events.Classified)
+		c.CallRecording = callRec
+		ev.Data = c
+		return ev
+	}
+	freeFire := "get QUEUE_MEMBER(siaga112-fire,free)"
+	freeMedical := "get QUEUE_MEMBER(siaga112-medical,free)"
+	cases := []flowCase{
+		{
+			name:     "key during the greeting with an operator free: straight to the queue",
+			prompts:  []PromptResult{key("1")},
+			free:     map[string]string{"siaga112-fire": "1"},
+			wantOps:  []string{opAnswer, opGreet, freeFire, opSetVars, opContinue("fire")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "1", events.MenuValid), classified(events.OutcomeEmergency, "fire", 1, 3, false, "", ""), evTransferred("fire", "fire", false)},
+			wantVars: withRec(vars("fire", events.OutcomeEmergency, "")),
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Transferred: true, Extension: "fire"},
+		},
+		{
+			name:     "every operator of the queue busy: the location is asked while the caller would wait",
+			prompts:  []PromptResult{silent, key("2")},
+			free:     map[string]string{"siaga112-medical": "0"},
+			wantOps:  []string{opAnswer, opGreet, opMenu(), freeMedical, opLocation, "record siaga112-c1-location max=20s silence=3s", opSetVars, opContinue("medical")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "2", events.MenuValid), classified(events.OutcomeEmergency, "medical", 1, 6, false, locName, ""), evTransferred("medical", "medical", false)},
+			wantVars: withRec(vars("medical", events.OutcomeEmergency, locName)),
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "medical", Attempts: 1, Recording: locName, Transferred: true, Extension: "medical"},
+		},
+		{
+			name:     "the free check fails: no question, the caller is put through",
+			prompts:  []PromptResult{key("2")},
+			fail:     map[string]error{"variable#1": errBoom},
+			wantOps:  []string{opAnswer, opGreet, freeMedical, opSetVars, opContinue("medical")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "2", events.MenuValid), classified(events.OutcomeEmergency, "medical", 1, 3, false, "", ""), evTransferred("medical", "medical", false)},
+			wantVars: withRec(vars("medical", events.OutcomeEmergency, "")),
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "medical", Attempts: 1, Transferred: true, Extension: "medical"},
+		},
+		{
+			name:    "the caller hangs up during the free check: marked for call-back",
+			prompts: []PromptResult{key("1")},
+			fail:    map[string]error{"variable#1": errHangup},
+			wantOps: []string{opAnswer, opGreet, freeFire},
+			wantEvs: []emitted{evAnswered, evMenu(1, "1", events.MenuValid), func() emitted {
+				e := classified(events.OutcomeEmergency, "fire", 1, 3, false, "", "")
+				c := e.Data.(events.Classified)
+				c.Callback = true
+				e.Data = c
+				return e
+			}()},
+			want: Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Callback: true, HangupBy: events.HangupByCaller},
+		},
+		{
+			name:     "55 in the menu is silent help",
+			prompts:  []PromptResult{silent, key("55")},
+			wantOps:  []string{opAnswer, opGreet, opMenu(), opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "55", events.MenuSilentHelp), classified(events.OutcomeSilentHelp, "", 1, 6, false, "", ""), evTransferred("", "operator", false)},
+			wantVars: withRec(vars("silent_help", events.OutcomeSilentHelp, "")),
+			want:     Result{Outcome: events.OutcomeSilentHelp, Attempts: 1, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:     "55 during the greeting is silent help",
+			prompts:  []PromptResult{key("55")},
+			wantOps:  []string{opAnswer, opGreet, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "55", events.MenuSilentHelp), classified(events.OutcomeSilentHelp, "", 1, 3, false, "", ""), evTransferred("", "operator", false)},
+			wantVars: withRec(vars("silent_help", events.OutcomeSilentHelp, "")),
+			want:     Result{Outcome: events.OutcomeSilentHelp, Attempts: 1, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:     "a wrong key then a menu key in one answer: the menu key counts",
+			prompts:  []PromptResult{silent, key("51")},
+			free:     map[string]string{"siaga112-fire": "2"},
+			wantOps:  []string{opAnswer, opGreet, opMenu(), freeFire, opSetVars, opContinue("fire")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "51", events.MenuValid), classified(events.OutcomeEmergency, "fire", 1, 6, false, "", ""), evTransferred("fire", "fire", false)},
+			wantVars: withRec(vars("fire", events.OutcomeEmergency, "")),
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, Transferred: true, Extension: "fire"},
+		},
+		{
+			name:     "blocked caller talks over the warning",
+			blocked:  true,
+			prompts:  []PromptResult{talk},
+			wantOps:  []string{opAnswer, opBlocked, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, classified(events.OutcomeBlockedOverride, "", 1, 3, true, "", OverrideTalk), evTransferred("", "operator", true)},
+			wantVars: withRec(vars("blocked_override", events.OutcomeBlockedOverride, "")),
+			want:     Result{Outcome: events.OutcomeBlockedOverride, Attempts: 1, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:     "blocked caller presses 55",
+			blocked:  true,
+			prompts:  []PromptResult{key("55")},
+			wantOps:  []string{opAnswer, opBlocked, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, classified(events.OutcomeBlockedOverride, "", 1, 3, false, "", OverrideSilentHelp), evTransferred("", "operator", true)},
+			wantVars: withRec(vars("blocked_override", events.OutcomeBlockedOverride, "")),
+			want:     Result{Outcome: events.OutcomeBlockedOverride, Attempts: 1, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:     "silent blocked caller presses a key at the silent-help offer",
+			blocked:  true,
+			prompts:  []PromptResult{silent, {Digits: "5", Status: PromptTimeout}},
+			wantOps:  []string{opAnswer, opBlocked, opSilentHelp, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, classified(events.OutcomeBlockedOverride, "", 1, 6, false, "", OverrideSilentHelp), evTransferred("", "operator", true)},
+			wantVars: withRec(vars("blocked_override", events.OutcomeBlockedOverride, "")),
+			want:     Result{Outcome: events.OutcomeBlockedOverride, Attempts: 1, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:     "silent blocked caller talks at the silent-help offer",
+			blocked:  true,
+			prompts:  []PromptResult{silent, talk},
+			wantOps:  []string{opAnswer, opBlocked, opSilentHelp, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, classified(events.OutcomeBlockedOverride, "", 1, 6, true, "", OverrideTalk), evTransferred("", "operator", true)},
+			wantVars: withRec(vars("blocked_override", events.OutcomeBlockedOverride, "")),
+			want:     Result{Outcome: events.OutcomeBlockedOverride, Attempts: 1, Transferred: true, Extension: "operator"},
+		},
+	}
+	for _, tc := range cases {
+		tc.cfg = defaultPath
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/siaga112/siaga112/configs"
@@ -86,6 +87,13 @@ func (c *byteCall) Record(ctx context.Context, spec RecordSpec) (string, error) 
 		return "", nil
 	}
 	return spec.Name, nil
+}
+
+func (c *byteCall) Variable(ctx context.Context, name string) (string, error) {
+	if err := c.outcome(ctx); err != nil {
+		return "", err
+	}
+	return strconv.Itoa(int(c.next() % 3)), nil
 }
 
 func (c *byteCall) SetVariables(ctx context.Context, vars map[string]string) error {

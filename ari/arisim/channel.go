@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -537,6 +538,16 @@ func (ch *channel) getVarLocked(name string) (string, bool) {
 			case "name":
 				return ch.caller.Name, true
 			}
+		case "QUEUE_MEMBER":
+			// QUEUE_MEMBER(<queue>,free): operators of the queue who are
+			// logged in, not paused and not on a call. A queue the sim was
+			// not told about has none, as Asterisk answers "0" (with a
+			// warning in its log) for a queue that does not exist.
+			queue, option, ok := strings.Cut(arg, ",")
+			if !ok || strings.TrimSpace(option) != "free" {
+				return "", false
+			}
+			return strconv.Itoa(ch.s.QueueFree(strings.TrimSpace(queue))), true
 		case "CHANNEL":
 			switch arg {
 			case "name":

@@ -116,6 +116,11 @@ type Server struct {
 	// taken twice by one goroutine (a waiting writer blocks new readers).
 	life sync.RWMutex
 
+	// queueMu guards queueFree; it is taken under a channel's mu (a
+	// QUEUE_MEMBER read) and never holds another lock.
+	queueMu   sync.Mutex
+	queueFree map[string]int
+
 	mu       sync.RWMutex // guards the fields down to globals
 	apps     map[string]*application
 	conns    map[*wsConn]struct{}
