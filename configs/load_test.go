@@ -82,6 +82,8 @@ func TestLoadFileErrors(t *testing.T) {
 		{"malformed YAML", configs.LoadOptions{File: writeConfig(t, "ari:\n  application: [unclosed\n")}, false, "siaga112.yaml"},
 		{"duplicate key", configs.LoadOptions{File: writeConfig(t, "log:\n  level: info\n  level: debug\n")}, false, "already defined"},
 		{"top level is a list", configs.LoadOptions{File: writeConfig(t, "- a\n- b\n")}, false, "siaga112.yaml"},
+		{"--config is a device", configs.LoadOptions{File: os.DevNull}, false, "is not a regular file (a character device)"},
+		{"--config is too large", configs.LoadOptions{File: writeConfig(t, "# "+strings.Repeat("x", configs.MaxFileSize)+"\n")}, false, "more than the 1048576 a config file may have"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,7 +132,7 @@ ari:
 		{"empty list", "ivr:\n  menu: []\n",
 			map[string]string{"ivr.menu": "must have at least one entry"}},
 		{"list expected", "ari:\n  nodes: asterisk-1\n",
-			map[string]string{"ari.nodes": `"asterisk-1" is not a list of mappings`}},
+			map[string]string{"ari.nodes": `"***" is not a list of mappings`}},
 		{"unknown keys without a value", "typo:\nivr:\n  menu_atempts:\n",
 			map[string]string{"typo": "is not a known key", "ivr.menu_atempts": "is not a known key"}},
 		{"unknown key without a value in a list entry", `
@@ -323,6 +325,44 @@ func TestLoadEnvProblems(t *testing.T) {
 			}
 			_, err := configs.Load(configs.LoadOptions{Search: []string{}})
 			wantProblems(t, err, tt.want)
+		})
+	}
+}
+
+// TestLoadErrorsHideSecrets sets secrets through the environment in ways
+// that fail to load: no error text may repeat them.
+func TestLoadErrorsHideSecrets(t *testing.T) {
+	const secret = "s3cr3t-value"
+	tests := []struct {
+		name string
+		env  map[string]string
+		key  string
+	}{
+		{"password of a missing node", map[string]string{"SIAGA112_ARI_NODES_3_PASSWORD": secret}, "ari.nodes[3].password"},
+		{"nodes list that is not JSON", map[string]string{"SIAGA112_ARI_NODES": `[{"name":"a","password":"` + secret + `"`}, "ari.nodes"},
+		{"nodes list of the wrong shape", map[string]string{"SIAGA112_ARI_NODES": `["` + secret + `"]`}, "ari.nodes[0]"},
+		{"admin token of the wrong type", map[string]string{"SIAGA112_HTTP_ADMIN_TOKEN": "", "SIAGA112_HTTP_LISTEN": "nowhere"}, "http.listen"},
+		{"nats url with a password and a bad port", map[string]string{"SIAGA112_NATS_URL": "nats://u:" + secret + "@h:99999"}, "nats.url"},
+		{"bare nats url with a password", map[string]string{"SIAGA112_NATS_URL": "u:" + secret + "@h:99999"}, "nats.url"},
+		{"ari url with a password", map[string]string{"SIAGA112_ARI_NODES_0_URL": "htp://asterisk:" + secret + "@pbx/ari"}, "ari.nodes[0].url"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clearEnv(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			_, err := configs.Load(configs.LoadOptions{Search: []string{}})
+			found := false
+			for _, fe := range fieldErrors(t, err) {
+				found = found || fe.Key == tt.key
+			}
+			if !found {
+				t.Fatalf("no problem reported for %s:\n%v", tt.key, err)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Fatalf("error shows the secret:\n%v", err)
+			}
 		})
 	}
 }

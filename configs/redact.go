@@ -13,8 +13,10 @@ const Redacted = "***"
 // RedactURL returns u with the password of its userinfo replaced by
 // Redacted ("nats://user:***@host:4222"); a userinfo without a colon is a
 // token and is replaced whole ("nats://***@host"). u may be a
-// comma-separated list of URLs, as nats.url is; each is redacted. Text
-// that is not a URL is returned unchanged.
+// comma-separated list of URLs, as nats.url is; each is redacted. An entry
+// without a scheme is read as nats.go reads one ("user:pass@host:4222"),
+// so its userinfo is redacted too. Text without an '@' is returned
+// unchanged.
 //
 // It works on the text rather than through net/url so that a URL net/url
 // refuses (a password with a stray '%' or '#', say) is still redacted.
@@ -37,7 +39,13 @@ func RedactURL(u string) string {
 func redactOne(u string) string {
 	start := strings.Index(u, "://")
 	if start < 0 {
-		return u
+		// A bare host:port with userinfo, as nats.url accepts.
+		at := strings.LastIndex(u, "@")
+		if at < 0 {
+			return u
+		}
+		lead := len(u) - len(strings.TrimLeft(u, " "))
+		return u[:lead] + maskUserinfo(u[lead:at]) + u[at:]
 	}
 	start += len("://")
 	rest := u[start:]

@@ -16,7 +16,8 @@ func TestRedactURL(t *testing.T) {
 		{"ws://asterisk:secret@pbx:8088/ari/events?app=x&email=a@b", "ws://asterisk:***@pbx:8088/ari/events?app=x&email=a@b"},
 		{"http://pbx:8088/ari?user=a@b", "http://pbx:8088/ari?user=a@b"},
 		{"http://u:pa/ss@pbx:8088/ari", "http://u:***@pbx:8088/ari"},
-		{"u:secret@h:4222", "u:secret@h:4222"}, // not a URL: nothing to find
+		{"u:secret@h:4222", "u:***@h:4222"}, // nats.go reads a bare host:port as nats://
+		{"nats://a:s1@h1, b:s2@h2", "nats://a:***@h1, b:***@h2"},
 		{"", ""},
 	}
 	for _, tt := range tests {

@@ -28,12 +28,63 @@ type FieldError struct {
 	Msg string
 }
 
-// Error formats the problem as `config: <key>: <value> <msg>`.
+// Error formats the problem as `config: <key>: <value> <msg>`. A secret's
+// value is never shown (see Shown): errors are printed and logged.
 func (e FieldError) Error() string {
 	if e.Value == nil {
 		return fmt.Sprintf("config: %s: %s", e.Key, e.Msg)
 	}
-	return fmt.Sprintf("config: %s: %s %s", e.Key, showValue(e.Value), e.Msg)
+	return fmt.Sprintf("config: %s: %s %s", e.Key, e.Shown(), e.Msg)
+}
+
+// Shown is the value as Error prints it: as the user wrote it, except that
+// a set secret (a password, a token, a key or credentials path, or a text
+// given for a whole ari.nodes list or entry, which hold passwords) is
+// SecretMask, and the password of a URL is replaced by Redacted.
+func (e FieldError) Shown() string {
+	if e.Value == nil {
+		return ""
+	}
+	str, isString := e.Value.(string)
+	switch {
+	case isString && str == "":
+		return `""`
+	case secretKey(e.Key) && (isString || !isScalar(e.Value)):
+		return strconv.Quote(SecretMask)
+	case isString && urlKey(e.Key):
+		// RedactURL also knows a bare "user:pass@host:port", as nats.url
+		// takes it.
+		return strconv.Quote(RedactURL(str))
+	}
+	return RedactText(showValue(e.Value))
+}
+
+// isScalar reports whether v is a number or a boolean, which cannot hold
+// a password.
+func isScalar(v any) bool {
+	switch v.(type) {
+	case bool, int, int64, uint64, float64:
+		return true
+	}
+	return false
+}
+
+// urlKey reports whether key holds URLs.
+func urlKey(key string) bool {
+	leaf := key[strings.LastIndex(key, ".")+1:]
+	return leaf == "url" || leaf == "ws_url" || leaf == "origin"
+}
+
+// secretLeaves are the last elements of the keys whose values are secrets.
+var secretLeaves = map[string]bool{"password": true, "admin_token": true, "creds": true, "nkey": true}
+
+// nodeEntryRE matches a key naming a whole ari.nodes entry.
+var nodeEntryRE = regexp.MustCompile(`^ari\.nodes(\[[0-9]+\])?$`)
+
+// secretKey reports whether key's value is, or may contain, a secret.
+func secretKey(key string) bool {
+	leaf := key[strings.LastIndex(key, ".")+1:]
+	return secretLeaves[leaf] || key == "nats.tls.key" || nodeEntryRE.MatchString(key)
 }
 
 // ValidationError lists every problem found in a configuration.
@@ -207,7 +258,10 @@ func (n NATS) validate(ck *checker) {
 	if n.Spool.MaxBytes <= 0 {
 		ck.add("nats.spool.max_bytes", n.Spool.MaxBytes, "must be greater than zero")
 	}
-	ck.listen("nats.embedded.listen", n.Embedded.Listen)
+	if ck.listen("nats.embedded.listen", n.Embedded.Listen) && n.URL == "" && !EmbeddedLoopback(n.Embedded.Listen) {
+		ck.add("nats.embedded.listen", n.Embedded.Listen,
+			"is not a loopback address (127.0.0.1, ::1, localhost); the embedded NATS server serves this host only: give other hosts an external server in nats.url")
+	}
 	ck.nonEmpty("nats.embedded.data_dir", n.Embedded.DataDir)
 	ck.intRange("nats.consumer.max_ack_pending", n.Consumer.MaxAckPending, 1, 1<<20)
 	ck.positive("nats.consumer.ack_wait", n.Consumer.AckWait)
@@ -222,10 +276,12 @@ func (iv IVR) validate(ck *checker) {
 	for _, f := range []struct{ key, val string }{
 		{"greeting", p.Greeting}, {"blocked", p.Blocked}, {"menu", p.Menu},
 		{"invalid", p.Invalid}, {"no_input", p.NoInput}, {"silent_help", p.SilentHelp},
-		{"location", p.Location}, {"connecting", p.Connecting}, {"goodbye", p.Goodbye},
+		{"location", p.Location}, {"goodbye", p.Goodbye},
 	} {
 		ck.nonEmpty("ivr.prompts."+f.key, f.val)
 	}
+	// ivr.prompts.connecting may be empty: it delays every caller's arrival
+	// in the operators' queue by its length, so it is off by default.
 
 	if len(iv.Menu) == 0 {
 		ck.add("ivr.menu", nil, "must have at least one entry")
@@ -243,6 +299,9 @@ func (iv IVR) validate(ck *checker) {
 		ck.dialplanName(k+".type", m.Type)
 		ck.nonEmpty(k+".prompt", m.Prompt)
 		ck.dialplanName(k+".extension", m.Extension)
+		if m.Queue != "" {
+			ck.dialplanName(k+".queue", m.Queue)
+		}
 	}
 	// The silent-help code and the blocked-caller key are read on their
 	// own prompts, after the menu and instead of it, so they may reuse
@@ -252,7 +311,6 @@ func (iv IVR) validate(ck *checker) {
 	ck.positive("ivr.inter_digit_timeout", iv.InterDigitTimeout)
 	if iv.TalkDetect {
 		ck.positive("ivr.talk_min_duration", iv.TalkMinDuration)
-		ck.positive("ivr.voice_record_max", iv.VoiceRecordMax)
 	}
 	switch {
 	case iv.SilentHelpDigits == "" || len(iv.SilentHelpDigits) > MaxSilentHelpDigits:
@@ -263,9 +321,16 @@ func (iv IVR) validate(ck *checker) {
 	ck.positive("ivr.silent_help_timeout", iv.SilentHelpTimeout)
 	ck.dtmf("ivr.blocked_override_digit", iv.BlockedOverrideDigit)
 	ck.positive("ivr.blocked_override_timeout", iv.BlockedOverrideTimeout)
-	if iv.Location.Enabled {
+	switch iv.Location.When {
+	case LocationBusy, LocationAlways:
 		ck.positive("ivr.location.max_duration", iv.Location.MaxDuration)
 		ck.positive("ivr.location.max_silence", iv.Location.MaxSilence)
+	case LocationNever:
+	default:
+		ck.oneOf("ivr.location.when", iv.Location.When, []string{LocationBusy, LocationAlways, LocationNever})
+	}
+	if iv.CallRecordingPrefix != "" && strings.ContainsAny(iv.CallRecordingPrefix, " \t\n,;|\"'") {
+		ck.add("ivr.call_recording_prefix", iv.CallRecordingPrefix, "may not hold spaces, commas, quotes or the characters ; and |")
 	}
 	ck.dialplanName("ivr.operator_context", iv.OperatorContext)
 	ck.dialplanName("ivr.failover_extension", iv.FailoverExtension)
@@ -426,7 +491,8 @@ func isURL(v string, schemes ...string) bool {
 	return false
 }
 
-func (ck *checker) listen(key, v string) {
+// listen checks a host:port listen address and reports whether it is one.
+func (ck *checker) listen(key, v string) bool {
 	_, port, err := net.SplitHostPort(v)
 	if err == nil {
 		var n int
@@ -437,7 +503,9 @@ func (ck *checker) listen(key, v string) {
 	}
 	if err != nil {
 		ck.add(key, v, "is not a host:port listen address (port 0-65535)")
+		return false
 	}
+	return true
 }
 
 // Warnings lists settings that are valid but risky in production: the
@@ -451,15 +519,19 @@ func (c Config) Warnings() []FieldError {
 				Msg: "is the sample password from the documentation; set a real one in ari.conf and here"})
 		}
 	}
-	if c.NATS.URL == "" && !isLoopback(c.NATS.Embedded.Listen) {
-		w = append(w, FieldError{Key: "nats.embedded.listen", Value: c.NATS.Embedded.Listen,
-			Msg: "is reachable from other hosts, and the embedded NATS server has no authentication"})
-	}
 	if !isLoopback(c.HTTP.Listen) && c.HTTP.AdminToken == "" {
 		w = append(w, FieldError{Key: "http.listen", Value: c.HTTP.Listen,
 			Msg: "is reachable from other hosts; the dashboard shows call data to anyone who can connect"})
 	}
 	return w
+}
+
+// EmbeddedLoopback reports whether nats.embedded.listen names a loopback
+// address, as the embedded server requires: 127.0.0.0/8, ::1, "localhost",
+// or an empty host, which the embedded server reads as 127.0.0.1.
+func EmbeddedLoopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	return err == nil && (host == "" || isLoopback(listen))
 }
 
 // isLoopback reports whether a host:port listen address accepts only local

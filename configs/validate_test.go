@@ -77,6 +77,10 @@ func TestValidateRejectsBadValues(t *testing.T) {
 			"nats.embedded.listen": `"localhost" is not a host:port listen address`,
 			"http.listen":          "is not a host:port listen address",
 		}},
+		{"embedded server reachable from other hosts", func(c *configs.Config) { c.NATS.Embedded.Listen = "0.0.0.0:4222" },
+			map[string]string{"nats.embedded.listen": `"0.0.0.0:4222" is not a loopback address`}},
+		{"embedded server on a LAN address", func(c *configs.Config) { c.NATS.Embedded.Listen = "192.168.1.10:4222" },
+			map[string]string{"nats.embedded.listen": "is not a loopback address"}},
 		{"consumer limits", func(c *configs.Config) {
 			c.NATS.Consumer.MaxAckPending = 0
 			c.NATS.Consumer.AckWait = 0
@@ -185,6 +189,24 @@ func TestValidateRejectsBadValues(t *testing.T) {
 				t.Errorf("error message leaks the admin token: %v", err)
 			}
 		})
+	}
+}
+
+// TestValidateEmbeddedListen accepts what the embedded server accepts.
+func TestValidateEmbeddedListen(t *testing.T) {
+	for _, listen := range []string{"127.0.0.1:4222", "127.0.0.2:0", "[::1]:4222", "localhost:4222", ":4222"} {
+		c := configs.Default()
+		c.NATS.Embedded.Listen = listen
+		if err := c.Validate(); err != nil {
+			t.Errorf("listen %q: %v", listen, err)
+		}
+	}
+	// With an external server the embedded one does not start.
+	c := configs.Default()
+	c.NATS.URL = "nats://nats:4222"
+	c.NATS.Embedded.Listen = "0.0.0.0:4222"
+	if err := c.Validate(); err != nil {
+		t.Errorf("external nats.url with an open embedded listen: %v", err)
 	}
 }
 

@@ -15,8 +15,10 @@ const SecretMask = "***"
 
 // Redacted returns a copy of c with every secret that is set replaced by
 // "***": ARI passwords, the HTTP admin token, the NATS TLS key and the
-// NATS credentials and nkey file paths. Empty secrets stay empty so the
-// output still shows that they are unset. c itself is not changed.
+// NATS credentials and nkey file paths, and the password (or token) in the
+// userinfo of every URL: nats.url and the ARI node and origin URLs. Empty
+// secrets stay empty so the output still shows that they are unset. c
+// itself is not changed.
 func (c Config) Redacted() Config {
 	hide := func(s *string) {
 		if *s != "" {
@@ -26,8 +28,12 @@ func (c Config) Redacted() Config {
 	// Nodes is the only slice holding secrets; copy it before writing.
 	c.ARI.Nodes = append([]ARINode(nil), c.ARI.Nodes...)
 	for i := range c.ARI.Nodes {
-		hide(&c.ARI.Nodes[i].Password)
+		n := &c.ARI.Nodes[i]
+		hide(&n.Password)
+		n.URL, n.WSURL = RedactURL(n.URL), RedactURL(n.WSURL)
 	}
+	c.ARI.Origin = RedactURL(c.ARI.Origin)
+	c.NATS.URL = RedactURL(c.NATS.URL)
 	hide(&c.HTTP.AdminToken)
 	hide(&c.NATS.TLS.Key)
 	hide(&c.NATS.Creds)

@@ -90,6 +90,9 @@ func TestRedacted(t *testing.T) {
 	c.NATS.TLS.Key = "/etc/siaga112/client.key"
 	c.NATS.TLS.Cert = "/etc/siaga112/client.pem"
 	c.NATS.Creds = "/etc/siaga112/nats.creds"
+	c.NATS.URL = "nats://ivr:natspw-1@n1:4222,natspw-2@n2:4222"
+	c.ARI.Nodes[0].URL = "http://asterisk:aripw-1@pbx:8088/ari"
+	c.ARI.Nodes[0].WSURL = "ws://asterisk:aripw-2@pbx:8088/ari/events"
 
 	r := c.Redacted()
 	tests := []struct {
@@ -105,6 +108,9 @@ func TestRedacted(t *testing.T) {
 		{"username is not secret", r.ARI.Nodes[0].Username, configs.DefaultARIUser},
 		{"original untouched", c.ARI.Nodes[0].Password, configs.DefaultARIPassword},
 		{"original token untouched", c.HTTP.AdminToken, "tok-123"},
+		{"nats url userinfo", r.NATS.URL, "nats://ivr:***@n1:4222,***@n2:4222"},
+		{"ari url userinfo", r.ARI.Nodes[0].URL, "http://asterisk:***@pbx:8088/ari"},
+		{"ari ws url userinfo", r.ARI.Nodes[0].WSURL, "ws://asterisk:***@pbx:8088/ari/events"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,7 +124,7 @@ func TestRedacted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{configs.DefaultARIPassword, "tok-123", "client.key", "nats.creds"} {
+	for _, secret := range []string{configs.DefaultARIPassword, "tok-123", "client.key", "nats.creds", "natspw", "aripw"} {
 		if strings.Contains(string(out), secret) {
 			t.Errorf("redacted YAML contains %q:\n%s", secret, out)
 		}
