@@ -242,6 +242,7 @@ func (s *session) run(v *IVR) {
 		Outcome:   res.Outcome,
 		DurationS: end.Sub(s.start).Seconds(),
 		HangupBy:  hangupBy,
+		Callback:  res.Callback,
 	})
 	if unresolved {
 		s.log.Error("call ended with the caller possibly still in the IVR; the node will retry the hand-off",

@@ -175,7 +175,7 @@ func TestModulesConfRequiresWhatTheIVRUses(t *testing.T) {
 	for _, mod := range []string{
 		"res_http_websocket.so", "res_ari.so", "res_ari_channels.so", "res_ari_events.so",
 		"res_stasis.so", "app_stasis.so", "res_stasis_playback.so", "res_stasis_recording.so",
-		"func_talkdetect.so", "app_queue.so", "format_wav.so", "app_senddtmf.so",
+		"func_talkdetect.so", "app_queue.so", "format_wav.so", "app_senddtmf.so", "app_mixmonitor.so",
 	} {
 		if !slices.Contains(required, mod) {
 			t.Errorf("modules.conf: no `require = %s`", mod)
@@ -219,15 +219,29 @@ func TestEmergencyNumbersGoToStasis(t *testing.T) {
 			if len(stasis) != 1 || len(stasis[0].Args) == 0 || stasis[0].Args[0] != cfg.ARI.Application {
 				t.Fatalf("%s: want one Stasis(%s), got %v", ext, cfg.ARI.Application, stasis)
 			}
-			// Every app before Stasis must be a plain Set: nothing may delay
-			// or drop the call on its way into the IVR.
+			// Every app before Stasis must be a plain Set or the whole-call
+			// recording (MixMonitor returns at once): nothing may delay or
+			// drop the call on its way into the IVR.
+			recorded := false
 			for _, c := range cs {
 				if strings.EqualFold(c.App, "Stasis") {
 					break
 				}
+				if strings.EqualFold(c.App, "MixMonitor") {
+					// The IVR names the recording <call_recording_prefix><uniqueid>.
+					want := "${ASTSPOOLDIR}/recording/" + cfg.IVR.CallRecordingPrefix + "${UNIQUEID}.wav"
+					if len(c.Args) == 0 || c.Args[0] != want {
+						t.Errorf("%s line %d: MixMonitor(%v), want the file %s", ext, c.Line, c.Args, want)
+					}
+					recorded = true
+					continue
+				}
 				if !strings.EqualFold(c.App, "Set") && !strings.EqualFold(c.App, "NoOp") {
 					t.Errorf("%s line %d: %s before Stasis", ext, c.Line, c.App)
 				}
+			}
+			if !recorded && cfg.IVR.CallRecordingPrefix != "" {
+				t.Errorf("%s: no MixMonitor before Stasis, but ivr.call_recording_prefix names a whole-call recording", ext)
 			}
 			lang := ""
 			for _, c := range callsTo(cs, "Set") {
@@ -303,6 +317,25 @@ func TestOperatorContextHasEveryDestination(t *testing.T) {
 			}
 			if callsTo(cs, "Hangup") != nil {
 				t.Errorf("%s hangs up; an emergency call must wait for an operator", ext)
+			}
+		})
+	}
+
+	// ivr.menu[].queue is what the IVR asks Asterisk about (QUEUE_MEMBER
+	// free) before the location question: it must be the queue the
+	// entry's extension puts the caller in first.
+	for i, e := range cfg.IVR.Menu {
+		t.Run("queue of "+e.Extension, func(t *testing.T) {
+			cs, err := dp.walk(cfg.IVR.OperatorContext, e.Extension)
+			if err != nil {
+				t.Fatal(err)
+			}
+			qs := callsTo(cs, "Queue")
+			if len(qs) == 0 || e.Queue == "" {
+				t.Fatalf("ivr.menu[%d] queue %q, extension %s reaches %v", i, e.Queue, e.Extension, qs)
+			}
+			if qs[0].Args[0] != e.Queue {
+				t.Errorf("ivr.menu[%d].queue is %q but [%s] %s joins Queue(%s) first", i, e.Queue, cfg.IVR.OperatorContext, e.Extension, qs[0].Args[0])
 			}
 		})
 	}

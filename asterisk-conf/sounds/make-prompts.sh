@@ -11,7 +11,8 @@
 # line: 8 kHz, mono, 16-bit signed PCM WAV.
 #
 # Usage: ./make-prompts.sh [LANG...]      (default: every prompts.*.txt)
-# Environment: SPEED (words per minute, default 150), PITCH (0-99, default 45).
+# Environment: SPEED (words per minute, default 165: every second of a
+# prompt is a second a caller in need waits), PITCH (0-99, default 45).
 #
 # The script is idempotent: a WAV is only rewritten when its content changes,
 # so running it twice leaves git clean. WAVs of keys removed from a text file
@@ -19,7 +20,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-speed="${SPEED:-150}"
+speed="${SPEED:-165}"
 pitch="${PITCH:-45}"
 
 die() { echo "make-prompts: $*" >&2; exit 1; }
