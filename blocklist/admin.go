@@ -231,7 +231,7 @@ func HumanDuration(d time.Duration) string {
 			return plural(int((d+day/2)/day), "day")
 		}
 		return fmt.Sprintf("%s %d h", plural(days, "day"), hours)
-	case d >= time.Hour:
+	case d.Round(time.Minute) >= time.Hour:
 		d = d.Round(time.Minute)
 		if m := int(d % time.Hour / time.Minute); m != 0 {
 			return fmt.Sprintf("%d h %d min", int(d/time.Hour), m)
@@ -240,6 +240,7 @@ func HumanDuration(d time.Duration) string {
 	case d >= time.Minute:
 		d = d.Round(time.Second)
 		if sec := int(d % time.Minute / time.Second); sec != 0 && d < 10*time.Minute {
+			// Short waits are read to the second; long ones to the minute.
 			return fmt.Sprintf("%d min %d s", int(d/time.Minute), sec)
 		}
 		return fmt.Sprintf("%d min", int(d.Round(time.Minute)/time.Minute))

@@ -184,6 +184,9 @@ func TestHumanDuration(t *testing.T) {
 		{150 * time.Second, "2 min 30 s"},
 		{40 * time.Second, "40 s"},
 		{48 * time.Hour, "2 days"},
+		{time.Hour - 300*time.Millisecond, "1 h"},
+		{time.Hour - 20*time.Second, "1 h"},
+		{59*time.Minute + 20*time.Second, "59 min"},
 	} {
 		if got := HumanDuration(tc.d); got != tc.want {
 			t.Errorf("HumanDuration(%s) = %q, want %q", tc.d, got, tc.want)
