@@ -8,76 +8,91 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/siaga112/siaga112/events"
 )
 
 // Charts are drawn here as inline SVG so the dashboard needs no JavaScript
 // library and no network: a wall screen in a 112 centre may have neither.
+//
+// Colour means one thing everywhere on the board — cards, chart segments,
+// legends and table badges — and every colour that carries a meaning also
+// has a pattern or a text label, so a colour-blind supervisor reads the same
+// board. The hues are the Okabe–Ito palette, chosen to stay apart under the
+// common colour-vision deficiencies.
 
-// series is one colour in a stacked chart.
+// meaning is a colour with its pattern, used wherever the meaning shows.
+type meaning struct {
+	// Key is the group key (data-key in charts, class suffix in CSS).
+	Key string
+	// Color is the hue; Fill is what SVG shapes use (a pattern or the hue).
+	Color, Fill string
+}
+
+// The board's meanings. The patterns are defined once per page (the
+// "patterns" template in web/dashboard.html) and referenced by id.
+var (
+	meaningPutThrough = meaning{"put_through", "#56b4e9", "#56b4e9"}
+	meaningSilentHelp = meaning{"silent_help", "#009e73", "url(#pat-silent)"}
+	meaningPrank      = meaning{"prank", "#e69f00", "url(#pat-prank)"}
+	meaningRefused    = meaning{"refused", "#cc79a7", "url(#pat-refused)"}
+	meaningInProgress = meaning{"in_progress", "#6e7681", "#6e7681"}
+)
+
+// outcomeGroups stacks the hourly chart by what an outcome means to a
+// supervisor rather than by the nine outcomes, so each meaning keeps one
+// colour; the recent-calls table still names the exact outcome in words.
+var outcomeGroups = []struct {
+	meaning
+	outcomes []string
+}{
+	{meaningPutThrough, []string{string(events.OutcomeEmergency), string(events.OutcomeVoice), string(events.OutcomeBlockedOverride), string(events.OutcomeFailover), "incident_ack"}},
+	{meaningSilentHelp, []string{string(events.OutcomeSilentHelp)}},
+	{meaningPrank, []string{string(events.OutcomeNoInput), string(events.OutcomeAbandoned), string(events.OutcomeInvalid)}},
+	{meaningRefused, []string{string(events.OutcomeBlocked)}},
+	{meaningInProgress, []string{OutcomeInProgress}},
+}
+
+// outcomeMeaning is the meaning an outcome's badge carries.
+func outcomeMeaning(o string) meaning {
+	if o == "" {
+		o = OutcomeInProgress
+	}
+	for _, g := range outcomeGroups {
+		if slices.Contains(g.outcomes, o) {
+			return g.meaning
+		}
+	}
+	// An outcome this build does not know (a newer IVR) is put through by
+	// the design's rule: anything but silence reaches an operator.
+	return meaningPutThrough
+}
+
+// groupValue sums a bucket's outcomes of one group.
+func groupValue(b Bucket, group string) int64 {
+	var n int64
+	for _, g := range outcomeGroups {
+		if g.Key == group {
+			for _, o := range g.outcomes {
+				n += b.Outcomes[o]
+			}
+		}
+	}
+	return n
+}
+
+// series is one stacked layer of a chart.
 type series struct {
-	Key, Label, Color string
+	meaning
+	Label string
 }
 
-// Colours chosen for a dark background; a colour per meaning, kept the same
-// across charts and the recent-calls table.
-var outcomeSeries = []series{
-	{"emergency", "emergency", "#3fb950"},
-	{"voice", "voice", "#58a6ff"},
-	{"silent_help", "silent help", "#a371f7"},
-	{"blocked_override", "blocked, put through", "#f0883e"},
-	{"failover", "failover", "#79c0ff"},
-	{"no_input", "no input", "#8b949e"},
-	{"abandoned", "abandoned", "#d29922"},
-	{"invalid", "invalid", "#db61a2"},
-	{"blocked", "blocked", "#f85149"},
-	{OutcomeInProgress, "in progress", "#484f58"},
-}
-
-var typeColors = map[string]string{
-	"fire": "#f85149", "medical": "#3fb950", "police": "#58a6ff",
-	"disaster": "#d29922", "operator": "#a371f7",
-}
-
-var spareColors = []string{"#39c5cf", "#e3b341", "#ff7b72", "#7ee787", "#d2a8ff", "#ffa657"}
-
-func outcomeColor(o string) string {
-	for _, s := range outcomeSeries {
-		if s.Key == o {
-			return s.Color
-		}
-	}
-	return "#6e7681"
-}
-
-// typeSeries lists the types present in st, known ones first in menu order.
-func typeSeries(st Stats) []series {
-	var out []series
-	seen := map[string]bool{}
-	for _, k := range []string{"fire", "medical", "police", "disaster", "operator"} {
-		if st.Totals.Types[k] > 0 {
-			out = append(out, series{k, k, typeColors[k]})
-			seen[k] = true
-		}
-	}
-	var rest []string
-	for k := range st.Totals.Types {
-		if !seen[k] {
-			rest = append(rest, k)
-		}
-	}
-	slices.Sort(rest)
-	for i, k := range rest {
-		out = append(out, series{k, k, spareColors[i%len(spareColors)]})
-	}
-	return out
-}
-
-// Chart geometry in SVG units. The SVG scales to its panel, so a half-width
-// chart uses a narrower view box to keep its text as large as the wide one's.
+// Chart geometry in SVG units. The SVG scales to its panel, keeping its
+// aspect, so these units are about pixels on a 1920-wide wall screen.
 const (
-	chartH                 = 250.0
-	padL, padR, padT, padB = 44.0, 8.0, 16.0, 26.0
-	wideW, halfW           = 1000.0, 620.0
+	wallW, wallH           = 1000.0, 420.0
+	smallW, smallH         = 1000.0, 300.0
+	padL, padR, padT, padB = 64.0, 8.0, 34.0, 40.0
 )
 
 // niceStep rounds v up to 1, 2 or 5 times a power of ten, but not below
@@ -109,38 +124,36 @@ func newAxis(top, minStep float64) axis {
 
 func (a axis) max() float64 { return a.step * float64(a.ticks) }
 
-func bucketLabel(t time.Time, size BucketSize) string {
-	if size == Day {
-		return t.Format("2 Jan")
+func bucketLabel(l *locale, t time.Time, size BucketSize) string {
+	if size == Day || t.Hour() == 0 {
+		return l.DayMonth(t)
 	}
-	if t.Hour() == 0 {
-		return t.Format("2 Jan")
-	}
-	return t.Format("15:04")
+	return l.HM(t)
 }
 
-// xAxis writes gridlines, y labels and x labels shared by both chart kinds.
-func xAxis(b *strings.Builder, chartW float64, buckets []Bucket, size BucketSize, ax axis, yFmt func(float64) string) {
-	plotW, plotH := chartW-padL-padR, chartH-padT-padB
+// frame writes gridlines, y labels and x labels shared by both chart kinds.
+func frame(b *strings.Builder, l *locale, w, h float64, buckets []Bucket, size BucketSize, ax axis, yFmt func(float64) string) {
+	plotW, plotH := w-padL-padR, h-padT-padB
 	for i := 0; i <= ax.ticks; i++ {
 		v := ax.step * float64(i)
 		y := padT + plotH - plotH*float64(i)/float64(ax.ticks)
-		fmt.Fprintf(b, `<line class="grid" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`, padL, y, chartW-padR, y)
-		fmt.Fprintf(b, `<text class="ylab" x="%.1f" y="%.1f" text-anchor="end">%s</text>`, padL-6, y+4, yFmt(v))
+		fmt.Fprintf(b, `<line class="grid" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`, padL, y, w-padR, y)
+		fmt.Fprintf(b, `<text class="ylab" x="%.1f" y="%.1f" text-anchor="end">%s</text>`, padL-8, y+8, html.EscapeString(yFmt(v)))
 	}
 	n := len(buckets)
-	step := max(1, int(math.Ceil(float64(n)/(chartW/85))))
+	// About one label per 80 units keeps "14.00" at 24 units apart.
+	step := max(1, int(math.Ceil(float64(n)/(plotW/80))))
 	slot := plotW / float64(max(n, 1))
 	for i := 0; i < n; i += step {
 		x := padL + slot*(float64(i)+0.5)
-		fmt.Fprintf(b, `<text class="xlab" x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x, chartH-8, html.EscapeString(bucketLabel(buckets[i].Start, size)))
+		fmt.Fprintf(b, `<text class="xlab" x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x, h-10, html.EscapeString(bucketLabel(l, buckets[i].Start, size)))
 	}
 }
 
 // stackedBars draws one bar per bucket, stacked by series. Every segment
 // carries data-key and data-value so tests (and curious users) can read the
 // figures back from the DOM.
-func stackedBars(testID string, chartW float64, buckets []Bucket, size BucketSize, ss []series, value func(Bucket, string) int64) template.HTML {
+func stackedBars(l *locale, testID string, w, h float64, buckets []Bucket, size BucketSize, ss []series, value func(Bucket, string) int64) template.HTML {
 	var top int64
 	for _, bk := range buckets {
 		var sum int64
@@ -151,12 +164,12 @@ func stackedBars(testID string, chartW float64, buckets []Bucket, size BucketSiz
 	}
 	ax := newAxis(float64(top), 1)
 	yMax := ax.max()
-	plotW, plotH := chartW-padL-padR, chartH-padT-padB
+	plotW, plotH := w-padL-padR, h-padT-padB
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" data-testid="%s" viewBox="0 0 %.0f %.0f" role="img" preserveAspectRatio="xMidYMid meet">`, testID, chartW, chartH)
-	xAxis(&b, chartW, buckets, size, ax, func(v float64) string { return fmt.Sprintf("%.0f", v) })
+	fmt.Fprintf(&b, `<svg class="chart" data-testid="%s" viewBox="0 0 %.0f %.0f" role="img" preserveAspectRatio="xMidYMid meet">`, testID, w, h)
+	frame(&b, l, w, h, buckets, size, ax, func(v float64) string { return l.Int(int64(v)) })
 	slot := plotW / float64(max(len(buckets), 1))
-	barW := math.Max(1, slot*0.78)
+	barW := math.Max(1, slot*0.8)
 	for i, bk := range buckets {
 		x := padL + slot*float64(i) + (slot-barW)/2
 		y := padT + plotH
@@ -168,13 +181,14 @@ func stackedBars(testID string, chartW float64, buckets []Bucket, size BucketSiz
 				continue
 			}
 			sum += v
-			h := plotH * float64(v) / yMax
-			y -= h
-			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" data-key="%s" data-value="%d"><title>%s %s: %d</title></rect>`,
-				x, y, barW, h, s.Color, html.EscapeString(s.Key), v, html.EscapeString(bucketLabel(bk.Start, size)), html.EscapeString(s.Label), v)
+			sh := plotH * float64(v) / yMax
+			y -= sh
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" stroke="%s" stroke-width="1.5" data-key="%s" data-value="%d"><title>%s · %s: %s</title></rect>`,
+				x, y, barW, sh, s.Fill, s.Color, html.EscapeString(s.Key), v,
+				html.EscapeString(bucketLabel(l, bk.Start, size)), html.EscapeString(s.Label), l.Int(v))
 		}
 		if sum > 0 && len(buckets) <= 31 {
-			fmt.Fprintf(&b, `<text class="barlab" x="%.1f" y="%.1f" text-anchor="middle">%d</text>`, x+barW/2, y-4, sum)
+			fmt.Fprintf(&b, `<text class="barlab" x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x+barW/2, y-6, l.Int(sum))
 		}
 		b.WriteString(`</g>`)
 	}
@@ -184,7 +198,7 @@ func stackedBars(testID string, chartW float64, buckets []Bucket, size BucketSiz
 
 // ratioLine draws the prank ratio per bucket as a line; buckets without
 // calls have no ratio and break the line.
-func ratioLine(testID string, chartW float64, buckets []Bucket, size BucketSize) template.HTML {
+func ratioLine(l *locale, testID string, w, h float64, buckets []Bucket, size BucketSize) template.HTML {
 	top := 0.0
 	for _, bk := range buckets {
 		top = math.Max(top, bk.PrankRatio)
@@ -195,15 +209,15 @@ func ratioLine(testID string, chartW float64, buckets []Bucket, size BucketSize)
 	// The scale is in percent so its steps are whole percents.
 	ax := newAxis(math.Min(100, top*100), 1)
 	yMax := ax.max() / 100
-	plotW, plotH := chartW-padL-padR, chartH-padT-padB
+	plotW, plotH := w-padL-padR, h-padT-padB
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" data-testid="%s" viewBox="0 0 %.0f %.0f" role="img" preserveAspectRatio="xMidYMid meet">`, testID, chartW, chartH)
-	xAxis(&b, chartW, buckets, size, ax, func(v float64) string { return fmt.Sprintf("%.0f%%", v) })
+	fmt.Fprintf(&b, `<svg class="chart" data-testid="%s" viewBox="0 0 %.0f %.0f" role="img" preserveAspectRatio="xMidYMid meet">`, testID, w, h)
+	frame(&b, l, w, h, buckets, size, ax, func(v float64) string { return l.Int(int64(v)) + "%" })
 	slot := plotW / float64(max(len(buckets), 1))
 	var pts []string
 	flush := func() {
 		if len(pts) > 1 {
-			fmt.Fprintf(&b, `<polyline class="line" points="%s"/>`, strings.Join(pts, " "))
+			fmt.Fprintf(&b, `<polyline class="line" stroke="%s" points="%s"/>`, meaningPrank.Color, strings.Join(pts, " "))
 		}
 		pts = pts[:0]
 	}
@@ -216,11 +230,49 @@ func ratioLine(testID string, chartW float64, buckets []Bucket, size BucketSize)
 		x := padL + slot*(float64(i)+0.5)
 		y := padT + plotH - plotH*bk.PrankRatio/yMax
 		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
-		fmt.Fprintf(&dots, `<circle class="dot" cx="%.1f" cy="%.1f" r="4" data-start="%s" data-value="%.4f"><title>%s: %.0f%% of %d calls</title></circle>`,
-			x, y, bk.Start.Format(time.RFC3339), bk.PrankRatio, html.EscapeString(bucketLabel(bk.Start, size)), bk.PrankRatio*100, bk.Calls)
+		fmt.Fprintf(&dots, `<circle class="dot" fill="%s" cx="%.1f" cy="%.1f" r="6" data-start="%s" data-value="%.4f"><title>%s</title></circle>`,
+			meaningPrank.Color, x, y, bk.Start.Format(time.RFC3339), bk.PrankRatio,
+			html.EscapeString(l.T("chart.prank.title", bucketLabel(l, bk.Start, size), l.Pct(bk.PrankRatio), l.Int(bk.Calls))))
 	}
 	flush()
 	b.WriteString(dots.String())
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // #nosec: built from escaped parts above
+}
+
+// typeRow is one emergency type in the types panel: a labelled bar, all in
+// one neutral colour, since a type is not a state and needs no hue.
+type typeRow struct {
+	Key, Label string
+	Value      int64
+	// Percent is the bar's width relative to the largest type.
+	Percent float64
+}
+
+// typeRows lists the types present in st, known ones first in menu order.
+func typeRows(l *locale, st Stats) []typeRow {
+	var keys []string
+	for _, k := range []string{"fire", "medical", "police", "disaster", "operator"} {
+		if st.Totals.Types[k] > 0 {
+			keys = append(keys, k)
+		}
+	}
+	var rest []string
+	for k, v := range st.Totals.Types {
+		if v > 0 && !slices.Contains(keys, k) {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	keys = append(keys, rest...)
+	var top int64
+	for _, k := range keys {
+		top = max(top, st.Totals.Types[k])
+	}
+	out := make([]typeRow, 0, len(keys))
+	for _, k := range keys {
+		v := st.Totals.Types[k]
+		out = append(out, typeRow{Key: k, Label: l.Type(k), Value: v, Percent: math.Round(float64(v) / float64(top) * 100)})
+	}
+	return out
 }

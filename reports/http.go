@@ -46,8 +46,16 @@ type ServerConfig struct {
 	Refresh time.Duration
 	// TopCallers is how many repeat callers are shown (default 10).
 	TopCallers int
-	// Title is shown on the dashboard (default "Siaga 112").
+	// Title is shown on the dashboard (default: the catalogue's "Siaga 112").
 	Title string
+	// Language is the dashboard's language when the request names none by
+	// ?lang= or Accept-Language: LangID (default) or LangEN.
+	Language string
+	// Health returns the server's composed health: a value whose JSON is
+	// /healthz's body ({"ok":…,"checks":{"ari":{"ok":…,"detail":{"nodes":…}},…}}).
+	// The board turns it into its banner and data-health. Optional: without
+	// it the board knows only the reports worker's own state.
+	Health func(ctx context.Context) any
 	// Lag reports the worker's consumer lag for /metrics; optional.
 	Lag func(ctx context.Context) (uint64, error)
 	// Ready tells whether the worker has caught up with the stream; while
@@ -70,6 +78,8 @@ type Server struct {
 	reg  *prometheus.Registry
 	tmpl *template.Template
 	css  template.CSS
+	js   template.JS
+	hc   healthCache
 }
 
 // NewServer builds the handlers and the private Prometheus registry.
@@ -80,8 +90,11 @@ func NewServer(agg *Aggregator, cfg ServerConfig) (*Server, error) {
 	if cfg.TopCallers <= 0 {
 		cfg.TopCallers = 10
 	}
+	if !SupportedLanguage(cfg.Language) {
+		cfg.Language = LangID
+	}
 	if cfg.Title == "" {
-		cfg.Title = "Siaga 112"
+		cfg.Title = locales[cfg.Language].T("title")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -90,12 +103,10 @@ func NewServer(agg *Aggregator, cfg ServerConfig) (*Server, error) {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
 	tmpl, err := template.New("dashboard.html").Funcs(template.FuncMap{
-		"pct":     func(v float64) string { return strconv.FormatFloat(v*100, 'f', 1, 64) + "%" },
-		"secs":    func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
-		"color":   outcomeColor,
-		"label":   outcomeLabel,
-		"hhmm":    func(t time.Time) string { return t.In(agg.Location()).Format("15:04:05") },
-		"dayhhmm": func(t time.Time) string { return t.In(agg.Location()).Format("2 Jan 15:04") },
+		"meaningOf": outcomeMeaning,
+		"int64":     func(n int) int64 { return int64(n) },
+		"dash":      func() string { return Dash },
+		"local":     func(t time.Time) time.Time { return t.In(agg.Location()) },
 	}).ParseFS(webFS, "web/dashboard.html")
 	if err != nil {
 		return nil, fmt.Errorf("reports: dashboard template: %w", err)
@@ -119,20 +130,26 @@ func NewServer(agg *Aggregator, cfg ServerConfig) (*Server, error) {
 			return nil, fmt.Errorf("reports: metrics hook: %w", err)
 		}
 	}
-	return &Server{agg: agg, cfg: cfg, reg: reg, tmpl: tmpl, css: template.CSS(css)}, nil // #nosec: our own embedded file
+	js, err := webFS.ReadFile("web/dashboard.js")
+	if err != nil {
+		return nil, fmt.Errorf("reports: dashboard script: %w", err)
+	}
+	// #nosec: our own embedded files
+	return &Server{agg: agg, cfg: cfg, reg: reg, tmpl: tmpl, css: template.CSS(css), js: template.JS(js)}, nil
 }
 
 // Registry is the private registry behind /metrics.
 func (s *Server) Registry() *prometheus.Registry { return s.reg }
 
 // Register adds the reports routes to mux: "/" (exactly), "/api/stats",
-// "/api/calls", "/api/calls.csv" and "/metrics". /healthz and the blocklist
+// "/api/calls", "/api/calls.csv", "/api/stream" and "/metrics". /healthz and the blocklist
 // routes are registered by others.
 func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", s.dashboard)
 	mux.HandleFunc("GET /api/stats", s.stats)
 	mux.HandleFunc("GET /api/calls", s.calls)
 	mux.HandleFunc("GET /api/calls.csv", s.callsCSV)
+	mux.HandleFunc("GET /api/stream", s.stream)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn)}))
 }
 
@@ -349,138 +366,4 @@ func csvSafe(v string) string {
 		}
 	}
 	return v
-}
-
-func outcomeLabel(o string) string {
-	for _, s := range outcomeSeries {
-		if s.Key == o {
-			return s.Label
-		}
-	}
-	if o == "" {
-		return "in progress"
-	}
-	return o
-}
-
-// rangeChoice is one button of the dashboard's range selector.
-type rangeChoice struct {
-	Key, Label string
-	Active     bool
-}
-
-var dashboardRanges = []rangeChoice{{Key: "today", Label: "Today"}, {Key: "24h", Label: "24 h"}, {Key: "7d", Label: "7 days"}, {Key: "30d", Label: "30 days"}}
-
-// dashboardRange turns ?range= (or ?from=&to=) into a range and bucket size.
-func (s *Server) dashboardRange(q url.Values) (key, title string, from, to time.Time, size BucketSize, err error) {
-	now := s.cfg.Now()
-	key = q.Get("range")
-	if q.Get("from") != "" || q.Get("to") != "" {
-		from, to, size, err = s.statsQuery(q)
-		if err == nil && q.Get("bucket") == "" && to.Sub(from) > 3*24*time.Hour {
-			size = Day
-		}
-		return "custom", from.In(s.agg.Location()).Format("2 Jan 15:04") + " – " + to.In(s.agg.Location()).Format("2 Jan 15:04"), from, to, size, err
-	}
-	day := s.agg.BucketStart(now, Day)
-	switch key {
-	case "", "today":
-		return "today", "Today", day, s.agg.nextBucket(day, Day), Hour, nil
-	case "24h":
-		return key, "Last 24 hours", now.Add(-23 * time.Hour), now, Hour, nil
-	case "7d":
-		return key, "Last 7 days", day.AddDate(0, 0, -6), s.agg.nextBucket(day, Day), Day, nil
-	case "30d":
-		return key, "Last 30 days", day.AddDate(0, 0, -29), s.agg.nextBucket(day, Day), Day, nil
-	}
-	return key, "", from, to, size, badParam("range", "%q is not today, 24h, 7d or 30d", key)
-}
-
-// legendItem is one entry of a chart legend.
-type legendItem struct {
-	Label, Color string
-	Value        int64
-}
-
-type dashboardData struct {
-	Title, RangeTitle, RangeKey   string
-	Ranges                        []rangeChoice
-	RefreshSeconds                int
-	Now                           time.Time
-	Ready                         bool
-	Stats                         Stats
-	Active                        int
-	Silent                        int64
-	ByOutcome, ByType, PrankChart template.HTML
-	OutcomeLegend, TypeLegend     []legendItem
-	Blocked                       []BlockedNumber
-	TopCallers                    []RepeatCaller
-	Recent                        []CallRecord
-	Nodes                         []nodeRow
-	CSS                           template.CSS
-	From, To                      string
-	// JSONLink and CSVLink ask the API for the range shown.
-	JSONLink, CSVLink string
-}
-
-type nodeRow struct {
-	Name string
-	NodeStats
-}
-
-func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	key, title, from, to, size, err := s.dashboardRange(q)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	st, err := s.agg.Stats(from, to, size)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	admin := s.admin(r)
-	now := s.cfg.Now()
-	d := dashboardData{
-		Title: s.cfg.Title, RangeTitle: title, RangeKey: key,
-		RefreshSeconds: int(s.cfg.Refresh.Round(time.Second) / time.Second), Now: now.In(s.agg.Location()),
-		Ready: s.cfg.Ready == nil || s.cfg.Ready(r.Context()), Stats: st, Active: s.agg.Active(now),
-		Silent:     st.Totals.Outcomes[string(events.OutcomeNoInput)],
-		Blocked:    s.agg.Blocked(now, admin),
-		TopCallers: s.agg.TopCallers(from, to, s.cfg.TopCallers, admin),
-		Recent:     s.agg.Calls(CallFilter{From: from, To: to, Limit: dashboardRecent, Unmasked: admin}),
-		CSS:        s.css,
-		From:       st.From.In(s.agg.Location()).Format(time.DateOnly),
-		To:         st.To.Add(-time.Nanosecond).In(s.agg.Location()).Format(time.DateOnly),
-	}
-	apiQuery := url.Values{"from": {st.From.Format(time.RFC3339)}, "to": {st.To.Format(time.RFC3339)}, "bucket": {string(size)}}.Encode()
-	d.JSONLink, d.CSVLink = "api/stats?"+apiQuery, "api/calls.csv?"+apiQuery
-	for _, rc := range dashboardRanges {
-		rc.Active = rc.Key == key
-		d.Ranges = append(d.Ranges, rc)
-	}
-	outcomeVal := func(b Bucket, k string) int64 { return b.Outcomes[k] }
-	d.ByOutcome = stackedBars("chart-outcomes", wideW, st.Buckets, size, outcomeSeries, outcomeVal)
-	for _, se := range outcomeSeries {
-		if v := st.Totals.Outcomes[se.Key]; v > 0 {
-			d.OutcomeLegend = append(d.OutcomeLegend, legendItem{se.Label, se.Color, v})
-		}
-	}
-	ts := typeSeries(st)
-	d.ByType = stackedBars("chart-types", halfW, st.Buckets, size, ts, func(b Bucket, k string) int64 { return b.Types[k] })
-	for _, se := range ts {
-		d.TypeLegend = append(d.TypeLegend, legendItem{se.Label, se.Color, st.Totals.Types[se.Key]})
-	}
-	d.PrankChart = ratioLine("chart-prank", halfW, st.Buckets, size)
-	for name, ns := range st.Totals.Nodes {
-		d.Nodes = append(d.Nodes, nodeRow{name, ns})
-	}
-	slices.SortFunc(d.Nodes, func(a, b nodeRow) int { return strings.Compare(a.Name, b.Name) })
-
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	if err := s.tmpl.Execute(w, d); err != nil {
-		s.cfg.Log.Warn("dashboard render", "err", err)
-	}
 }

@@ -424,8 +424,8 @@ func TestDashboardHTML(t *testing.T) {
 		contains    []string
 	}{
 		{"today", "", 200, []string{`data-testid="total-calls">`, `data-testid="chart-outcomes"`, `data-testid="loading"`, `http-equiv="refresh" content="10"`}},
-		{"week", "?range=7d", 200, []string{`Last 7 days`, `Calls per day`}},
-		{"custom dates", "?from=2026-11-26&to=2026-11-27", 200, []string{`Calls per hour`, `value="2026-11-26"`}},
+		{"week", "?range=7d&lang=en", 200, []string{`Last 7 days`, `Calls per day`}},
+		{"custom dates", "?from=2026-11-26&to=2026-11-27&lang=en", 200, []string{`Calls per hour`, `value="2026-11-26"`}},
 		{"bad range", "?range=year", 400, []string{`range`}},
 		{"bad custom", "?from=x", 400, []string{`from`}},
 	}

@@ -1,0 +1,321 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/siaga112/siaga112/events"
+)
+
+// The dashboard is a wall board: the figures a supervisor watches from
+// across the room fit one 1920×1080 screen, and the page keeps itself up to
+// date from /api/stream without reloading (a reload would wipe a date being
+// picked). The part that changes — the "now" strip in the header and the
+// "board" below it — is rendered by the same templates for the first page
+// and for every stream message, so the page and its updates cannot drift.
+
+// rangeChoice is one button of the dashboard's range selector.
+type rangeChoice struct {
+	Key, Label, Href string
+	Active           bool
+}
+
+var dashboardRanges = []string{"today", "24h", "7d", "30d"}
+
+// langLink switches the page's language, keeping the rest of the query.
+type langLink struct {
+	Tag, Label, Href string
+	Active           bool
+}
+
+// rangeError is a bad range on the dashboard, said in the reader's words.
+type rangeError struct {
+	key  string
+	args []any
+}
+
+func (e *rangeError) Error() string { return locales[LangEN].T(e.key, e.args...) }
+
+// boardQuery is what a dashboard or stream request asks for.
+type boardQuery struct {
+	key, title string
+	from, to   time.Time
+	size       BucketSize
+}
+
+// dashboardRange turns ?range= (or ?from=&to=&bucket=) into a range.
+func (s *Server) dashboardRange(l *locale, q url.Values) (boardQuery, error) {
+	now := s.cfg.Now()
+	day := s.agg.BucketStart(now, Day)
+	today := boardQuery{key: "today", title: l.T("range.title.today"), from: day, to: s.agg.nextBucket(day, Day), size: Hour}
+	if q.Get("from") != "" || q.Get("to") != "" {
+		bq := boardQuery{key: "custom", size: BucketSize(q.Get("bucket"))}
+		switch bq.size {
+		case "", Hour, Day:
+		default:
+			return today, &rangeError{"err.bucket", []any{string(bq.size)}}
+		}
+		var err error
+		if bq.from, err = s.boardTime(q.Get("from"), false); err != nil {
+			return today, err
+		}
+		if bq.to, err = s.boardTime(q.Get("to"), true); err != nil {
+			return today, err
+		}
+		switch {
+		case bq.to.IsZero() && bq.from.IsZero():
+			return today, nil
+		case bq.to.IsZero():
+			bq.to = now
+		case bq.from.IsZero():
+			bq.from = bq.to.Add(-24 * time.Hour)
+		}
+		if !bq.to.After(bq.from) {
+			return today, &rangeError{key: "err.range.order"}
+		}
+		if bq.size == "" {
+			bq.size = Hour
+			if bq.to.Sub(bq.from) > 3*24*time.Hour {
+				bq.size = Day
+			}
+		}
+		loc := s.agg.Location()
+		bq.title = l.DayTime(bq.from.In(loc)) + " – " + l.DayTime(bq.to.In(loc))
+		return bq, nil
+	}
+	switch key := q.Get("range"); key {
+	case "", "today":
+		return today, nil
+	case "24h":
+		return boardQuery{key, l.T("range.title.24h"), now.Add(-23 * time.Hour), now, Hour}, nil
+	case "7d":
+		return boardQuery{key, l.T("range.title.7d"), day.AddDate(0, 0, -6), s.agg.nextBucket(day, Day), Day}, nil
+	case "30d":
+		return boardQuery{key, l.T("range.title.30d"), day.AddDate(0, 0, -29), s.agg.nextBucket(day, Day), Day}, nil
+	default:
+		return today, &rangeError{"err.range.key", []any{key}}
+	}
+}
+
+// boardTime reads a date input (2006-01-02, local) or an RFC3339 time. A
+// date used as the end of a range means the end of that day.
+func (s *Server) boardTime(v string, end bool) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	d, err := time.ParseInLocation(time.DateOnly, v, s.agg.Location())
+	if err != nil {
+		return time.Time{}, &rangeError{"err.range.date", []any{v}}
+	}
+	if end {
+		d = d.AddDate(0, 0, 1)
+	}
+	return d, nil
+}
+
+// legendItem is one entry of the chart legend.
+type legendItem struct {
+	meaning
+	Label string
+	Value int64
+}
+
+// nodeRow is one Asterisk node's line.
+type nodeRow struct {
+	Name string
+	NodeStats
+}
+
+// boardData is the part of the page the stream replaces.
+type boardData struct {
+	L          *locale
+	Now        time.Time
+	Zone       string
+	RangeKey   string
+	RangeTitle string
+	Health     boardHealth
+	Stats      Stats
+	// Figures of the tiles; strings where an empty figure shows a dash.
+	Active, BlockedNumbers         int64
+	Calls, PutThrough              int64
+	PrankShare                     string
+	Refused, SilentHelp, Callbacks int64
+	ClassifyMedian, ClassifyP90    string
+	Hourly, PrankChart             template.HTML
+	Legend                         []legendItem
+	Types                          []typeRow
+	Blocked                        []BlockedNumber
+	TopCallers                     []RepeatCaller
+	Recent                         []CallRecord
+	Nodes                          []nodeRow
+	JSONLink, CSVLink              string
+}
+
+// pageData is the whole page.
+type pageData struct {
+	L              *locale
+	Title          string
+	Ranges         []rangeChoice
+	Langs          []langLink
+	From, To       string
+	Error          string
+	RefreshSeconds int
+	StreamURL      string
+	CSS            template.CSS
+	JS             template.JS
+	Board          boardData
+}
+
+// board computes the figures for bq.
+func (s *Server) board(ctx context.Context, l *locale, bq boardQuery, admin bool) (boardData, error) {
+	st, err := s.agg.Stats(bq.from, bq.to, bq.size)
+	if err != nil {
+		return boardData{}, err
+	}
+	now := s.cfg.Now()
+	loc := s.agg.Location()
+	tot := st.Totals
+	d := boardData{
+		L: l, Now: now.In(loc), Zone: zoneName(now.In(loc)), RangeKey: bq.key, RangeTitle: bq.title,
+		Health: s.health(ctx), Stats: st, Active: int64(s.agg.Active(now)),
+		Calls: tot.Calls, PutThrough: tot.PutThrough, PrankShare: Dash,
+		Refused:        tot.Outcomes[string(events.OutcomeBlocked)],
+		SilentHelp:     tot.Outcomes[string(events.OutcomeSilentHelp)],
+		Blocked:        s.agg.Blocked(now, admin),
+		TopCallers:     s.agg.TopCallers(bq.from, bq.to, s.cfg.TopCallers, admin),
+		Recent:         s.agg.Calls(CallFilter{From: bq.from, To: bq.to, Limit: dashboardRecent, Unmasked: admin}),
+		ClassifyMedian: Dash, ClassifyP90: Dash,
+	}
+	d.BlockedNumbers = int64(len(d.Blocked))
+	if tot.Calls > 0 {
+		d.PrankShare = l.Pct(tot.PrankRatio)
+	}
+	if tot.Classified > 0 {
+		d.ClassifyMedian, d.ClassifyP90 = l.Dec(tot.ClassifyMedian, 1), l.Dec(tot.ClassifyP90, 1)
+	}
+	apiQuery := url.Values{"from": {st.From.Format(time.RFC3339)}, "to": {st.To.Format(time.RFC3339)}, "bucket": {string(bq.size)}}.Encode()
+	d.JSONLink, d.CSVLink = "api/stats?"+apiQuery, "api/calls.csv?"+apiQuery
+
+	var ss []series
+	for _, g := range outcomeGroups {
+		se := series{meaning: g.meaning, Label: l.T("group." + g.Key)}
+		ss = append(ss, se)
+		if v := groupValue(tot, g.Key); v > 0 || g.Key != meaningInProgress.Key {
+			d.Legend = append(d.Legend, legendItem{g.meaning, se.Label, v})
+		}
+	}
+	d.Hourly = stackedBars(l, "chart-outcomes", wallW, wallH, st.Buckets, bq.size, ss, groupValue)
+	d.PrankChart = ratioLine(l, "chart-prank", smallW, smallH, st.Buckets, bq.size)
+	d.Types = typeRows(l, st)
+	for name, ns := range tot.Nodes {
+		d.Nodes = append(d.Nodes, nodeRow{name, ns})
+	}
+	slices.SortFunc(d.Nodes, func(a, b nodeRow) int { return strings.Compare(a.Name, b.Name) })
+	return d, nil
+}
+
+// zoneName is the zone's abbreviation (WITA), or UTC±hh when the zone
+// database has only a numeric one.
+func zoneName(t time.Time) string {
+	abbr, off := t.Zone()
+	if abbr != "" && (abbr[0] < '0' || abbr[0] > '9') && abbr[0] != '+' && abbr[0] != '-' {
+		return abbr
+	}
+	sign := "+"
+	if off < 0 {
+		sign, off = "-", -off
+	}
+	h, m := off/3600, off%3600/60
+	if m != 0 {
+		return "UTC" + sign + twoDigits(h) + ":" + twoDigits(m)
+	}
+	return "UTC" + sign + twoDigits(h)
+}
+
+func twoDigits(n int) string { return string([]byte{byte('0' + n/10%10), byte('0' + n%10)}) }
+
+// withQuery returns "?"+q with key set to v (or removed when v is "").
+func withQuery(q url.Values, key, v string) string {
+	c := url.Values{}
+	for k, vs := range q {
+		c[k] = slices.Clone(vs)
+	}
+	if v == "" {
+		c.Del(key)
+	} else {
+		c.Set(key, v)
+	}
+	return "?" + c.Encode()
+}
+
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	l := negotiate(r, s.cfg.Language)
+	status := http.StatusOK
+	p := pageData{
+		L: l, Title: s.cfg.Title, CSS: s.css, JS: s.js,
+		RefreshSeconds: int(s.cfg.Refresh.Round(time.Second) / time.Second),
+		From:           q.Get("from"), To: q.Get("to"),
+	}
+	bq, err := s.dashboardRange(l, q)
+	var re *rangeError
+	if errors.As(err, &re) {
+		// A bad range keeps the page: today's board under a banner that
+		// says what was wrong, and the inputs as the user left them.
+		status = http.StatusBadRequest
+		p.Error = l.T("err.range", l.T(re.key, re.args...))
+		q = url.Values{"lang": q["lang"]}
+	}
+	p.Board, err = s.board(r.Context(), l, bq, s.admin(r))
+	if errors.Is(err, ErrRange) {
+		status = http.StatusBadRequest
+		p.Error = l.T("err.range", l.T("err.range.long"))
+		q = url.Values{"lang": q["lang"]}
+		bq, _ = s.dashboardRange(l, q)
+		p.Board, err = s.board(r.Context(), l, bq, s.admin(r))
+	}
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	if p.From == "" && p.To == "" {
+		loc := s.agg.Location()
+		p.From = p.Board.Stats.From.In(loc).Format(time.DateOnly)
+		p.To = p.Board.Stats.To.Add(-time.Nanosecond).In(loc).Format(time.DateOnly)
+	}
+	keepLang := url.Values{}
+	if v := q.Get("lang"); v != "" {
+		keepLang.Set("lang", v)
+	}
+	for _, k := range dashboardRanges {
+		p.Ranges = append(p.Ranges, rangeChoice{Key: k, Label: l.T("range." + k), Href: withQuery(keepLang, "range", k), Active: k == bq.key})
+	}
+	for _, tag := range Languages {
+		p.Langs = append(p.Langs, langLink{Tag: tag, Label: l.T("lang." + tag), Href: withQuery(q, "lang", tag), Active: tag == l.Tag})
+	}
+	// The stream renders in the page's language whatever the browser sends.
+	p.StreamURL = "api/stream" + withQuery(q, "lang", l.Tag)
+
+	var buf bytes.Buffer
+	if err := s.tmpl.ExecuteTemplate(&buf, "dashboard.html", p); err != nil {
+		s.cfg.Log.Warn("dashboard render", "err", err)
+		s.fail(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", l.Tag)
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Vary", "Accept-Language")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}

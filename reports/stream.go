@@ -1,0 +1,132 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// /api/stream keeps an open board up to date with server-sent events. Each
+// message is the board rendered by the same templates as the page, in the
+// page's language, plus the health level for the root element: the script
+// in the page only swaps HTML, so no word or number format lives in
+// JavaScript. EventSource reconnects by itself; while it is disconnected the
+// page marks its figures stale.
+//
+// The handler looks for a change once a second (events applied, health)
+// and sends the board when something changed, and at least every
+// ServerConfig.Refresh, so a client that hears nothing for a few intervals
+// knows the stream is dead rather than the centre quiet.
+
+// streamPoll is how often a stream looks for a change.
+const streamPoll = time.Second
+
+// streamWriteTimeout bounds one message's write to a slow client.
+const streamWriteTimeout = 10 * time.Second
+
+// streamMessage is the data of one "board" event.
+type streamMessage struct {
+	// Health is ok, degraded or down (the root element's data-health).
+	Health string `json:"health"`
+	// Live tells whether the figures are fresh and everything is ok.
+	Live bool `json:"live"`
+	// Now is the header's status strip, Board the wall board and More the
+	// panels below it, as HTML.
+	Now   string `json:"now"`
+	Board string `json:"board"`
+	More  string `json:"more"`
+}
+
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	l := negotiate(r, s.cfg.Language)
+	if _, err := s.dashboardRange(l, q); err != nil {
+		var re *rangeError
+		if errors.As(err, &re) {
+			err = &paramError{param: "range", msg: err.Error(), status: http.StatusBadRequest}
+		}
+		s.fail(w, err)
+		return
+	}
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	// Tell a reverse proxy (nginx) not to buffer the stream.
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	// retry: how long EventSource waits before reconnecting.
+	if _, err := fmt.Fprintf(w, "retry: %d\n\n", streamPoll.Milliseconds()*3); err != nil {
+		return
+	}
+	if err := rc.Flush(); err != nil {
+		s.cfg.Log.Warn("board stream cannot flush", "err", err)
+		return
+	}
+
+	ctx := r.Context()
+	tick := time.NewTicker(streamPoll)
+	defer tick.Stop()
+	var (
+		last     string
+		lastSent time.Time
+	)
+	for {
+		h := s.health(ctx)
+		version := fmt.Sprint(s.agg.Counters().Events, h.Level, h.Fresh, len(h.Problems))
+		if version != last || time.Since(lastSent) >= s.cfg.Refresh {
+			msg, err := s.streamMessage(r, q)
+			if err != nil {
+				s.cfg.Log.Warn("board stream render", "err", err)
+				return
+			}
+			_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+			if _, err := fmt.Fprintf(w, "event: board\ndata: %s\n\n", msg); err != nil {
+				return
+			}
+			if err := rc.Flush(); err != nil {
+				return
+			}
+			last, lastSent = version, time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// streamMessage renders one message for the request's range and language.
+// EventSource cannot send an Authorization header, so the stream always
+// masks numbers.
+func (s *Server) streamMessage(r *http.Request, q map[string][]string) ([]byte, error) {
+	l := negotiate(r, s.cfg.Language)
+	// The range is computed again each time: "today" moves at midnight.
+	bq, err := s.dashboardRange(l, q)
+	if err != nil {
+		return nil, err
+	}
+	d, err := s.board(r.Context(), l, bq, false)
+	if err != nil {
+		return nil, err
+	}
+	var now, board, more bytes.Buffer
+	if err := s.tmpl.ExecuteTemplate(&now, "now", d); err != nil {
+		return nil, err
+	}
+	if err := s.tmpl.ExecuteTemplate(&board, "board", d); err != nil {
+		return nil, err
+	}
+	if err := s.tmpl.ExecuteTemplate(&more, "more", d); err != nil {
+		return nil, err
+	}
+	return json.Marshal(streamMessage{
+		Health: d.Health.Level, Live: d.Health.Live(),
+		Now: strings.TrimSpace(now.String()), Board: strings.TrimSpace(board.String()),
+		More: strings.TrimSpace(more.String()),
+	})
+}

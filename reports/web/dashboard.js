@@ -1,0 +1,44 @@
+// Keeps the board up to date from /api/stream without reloading the page,
+// so a date being picked is not wiped. Every word and number arrives as
+// HTML rendered by the server in the page's language; this script only
+// swaps it in and says when the stream has gone quiet (the figures are then
+// stale, and the page shows the stale banner from the catalogue).
+(function () {
+  "use strict";
+  var root = document.documentElement;
+  var body = document.body;
+  var url = body.getAttribute("data-stream-url");
+  if (!url || !window.EventSource) {
+    // Without EventSource, reload as the no-script page does.
+    var secs = Number(body.getAttribute("data-refresh")) || 10;
+    setTimeout(function () { location.reload(); }, secs * 1000);
+    return;
+  }
+  // The server sends at least every refresh interval; three missed
+  // intervals mean the stream is dead even if no error was reported.
+  var quiet = (Number(body.getAttribute("data-refresh")) || 10) * 3000;
+  var timer = null;
+  function stale() { root.setAttribute("data-stream", "stale"); }
+  function arm() {
+    if (timer) { clearTimeout(timer); }
+    timer = setTimeout(stale, quiet);
+  }
+  function swap(id, html) {
+    var el = document.getElementById(id);
+    if (el && typeof html === "string") { el.innerHTML = html; }
+  }
+  var es = new EventSource(url);
+  es.addEventListener("board", function (ev) {
+    var msg;
+    try { msg = JSON.parse(ev.data); } catch (e) { return; }
+    swap("now", msg.now);
+    swap("board", msg.board);
+    swap("more", msg.more);
+    root.setAttribute("data-health", msg.health);
+    root.setAttribute("data-live", msg.live ? "true" : "false");
+    root.setAttribute("data-stream", "live");
+    arm();
+  });
+  es.addEventListener("error", function () { stale(); });
+  arm();
+})();
