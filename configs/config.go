@@ -270,6 +270,10 @@ type Reports struct {
 	// TimeZone is the IANA zone (e.g. Asia/Makassar) whose local hours and
 	// days the statistics are bucketed in; "Local" uses the host's zone.
 	TimeZone string `mapstructure:"time_zone" yaml:"time_zone"`
+	// Language is the dashboard's language when a browser asks for none it
+	// has: "id" (Bahasa Indonesia) or "en". A screen can still choose with
+	// ?lang= or its Accept-Language.
+	Language string `mapstructure:"language" yaml:"language"`
 	// Retention is how long hourly statistics are kept in memory; older hours
 	// are dropped. It should not exceed nats.stream.max_age, since the worker
 	// rebuilds its state from the stream on start.

@@ -80,7 +80,7 @@ func Default() Config {
 		},
 		Reports: Reports{
 			RecentCalls: 1000, TopCallers: 10, Refresh: 10 * time.Second,
-			TimeZone: "Local", Retention: 90 * 24 * time.Hour, Durable: "reports",
+			TimeZone: "Local", Language: "id", Retention: 90 * 24 * time.Hour, Durable: "reports",
 		},
 		HTTP: HTTP{Listen: DefaultHTTPListen},
 		Log:  Log{Level: "info", Format: "text"},

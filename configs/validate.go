@@ -386,6 +386,7 @@ func (r Reports) validate(ck *checker) {
 	} else if _, err := time.LoadLocation(r.TimeZone); err != nil {
 		ck.add("reports.time_zone", r.TimeZone, "is not a known IANA time zone")
 	}
+	ck.oneOf("reports.language", r.Language, []string{"id", "en"})
 	ck.positive("reports.retention", r.Retention)
 	// JetStream consumer names may not contain white space, '.', '*' or '>'.
 	if ck.nonEmpty("reports.durable", r.Durable) && strings.ContainsAny(r.Durable, " \t\r\n.*>") {
