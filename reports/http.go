@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"embed"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -317,17 +316,6 @@ func (s *Server) calls(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, map[string]any{"calls": calls, "count": len(calls)})
 }
 
-// csvHeader is the first row of /api/calls.csv.
-var csvHeader = []string{"call_id", "node", "number", "started", "answered", "classified", "ended", "outcome",
-	"emergency_type", "attempts", "seconds_to_classify", "duration_s", "transferred", "blocked", "override", "verdict", "prank"}
-
-func csvTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.Format(time.RFC3339Nano)
-}
-
 func (s *Server) callsCSV(w http.ResponseWriter, r *http.Request) {
 	f, err := s.callFilter(r, 0)
 	if err != nil {
@@ -336,34 +324,7 @@ func (s *Server) callsCSV(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="siaga112-calls.csv"`)
-	cw := csv.NewWriter(w)
-	_ = cw.Write(csvHeader)
-	for _, c := range s.agg.Calls(f) {
-		_ = cw.Write([]string{c.CallID, c.Node, csvSafe(c.Number), csvTime(c.Started), csvTime(c.Answered), csvTime(c.Classified), csvTime(c.Ended),
-			c.Outcome, csvSafe(c.EmergencyType), strconv.Itoa(c.Attempts), strconv.FormatFloat(c.SecondsToClassify, 'f', -1, 64),
-			strconv.FormatFloat(c.DurationS, 'f', -1, 64), strconv.FormatBool(c.Transferred), strconv.FormatBool(c.Blocked),
-			strconv.FormatBool(c.Override), csvSafe(c.Verdict), strconv.FormatBool(c.Prank)})
-	}
-	cw.Flush()
-	if err := cw.Error(); err != nil {
+	if err := writeCallsCSV(w, s.agg.Calls(f)); err != nil {
 		s.cfg.Log.Warn("calls csv write", "err", err)
 	}
-}
-
-// csvSafe keeps a spreadsheet from running a cell as a formula (CSV
-// injection) by prefixing a quote. An E.164 number such as +6281... is left
-// alone: a sign followed by a digit is only a number to a spreadsheet.
-func csvSafe(v string) string {
-	if v == "" {
-		return v
-	}
-	switch v[0] {
-	case '=', '@', '\t', '\r':
-		return "'" + v
-	case '+', '-':
-		if len(v) == 1 || v[1] < '0' || v[1] > '9' {
-			return "'" + v
-		}
-	}
-	return v
 }

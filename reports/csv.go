@@ -1,0 +1,80 @@
+package reports
+
+import (
+	"encoding/csv"
+	"io"
+	"strconv"
+	"time"
+)
+
+// csvHeader is the first row of /api/calls.csv.
+var csvHeader = []string{"call_id", "node", "number", "started", "answered", "classified", "ended", "outcome",
+	"emergency_type", "attempts", "seconds_to_classify", "duration_s", "transferred", "blocked", "override", "verdict", "prank"}
+
+func csvTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+// writeCallsCSV writes the header and one row per call. Every cell goes
+// through csvSafe: any column can carry text from the event stream (a call
+// id, a node name, an outcome, a caller id), and anyone who can publish on
+// the stream chooses that text.
+func writeCallsCSV(w io.Writer, calls []CallRecord) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(csvHeader)
+	row := make([]string, len(csvHeader))
+	for _, c := range calls {
+		row = append(row[:0], c.CallID, c.Node, c.Number, csvTime(c.Started), csvTime(c.Answered), csvTime(c.Classified), csvTime(c.Ended),
+			c.Outcome, c.EmergencyType, strconv.Itoa(c.Attempts), strconv.FormatFloat(c.SecondsToClassify, 'f', -1, 64),
+			strconv.FormatFloat(c.DurationS, 'f', -1, 64), strconv.FormatBool(c.Transferred), strconv.FormatBool(c.Blocked),
+			strconv.FormatBool(c.Override), c.Verdict, strconv.FormatBool(c.Prank))
+		for i, v := range row {
+			row[i] = csvSafe(v)
+		}
+		_ = cw.Write(row)
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// csvSafe keeps a spreadsheet from running a cell as a formula (CSV
+// injection): a cell starting with = + - @, a tab, CR or LF gets a leading
+// quote, which spreadsheets read as "this is text". The one exception is a
+// cell that is wholly a signed decimal number ("+6281234567890", "-1",
+// "-0.5"): a spreadsheet can only read it as a number, so E.164 numbers and
+// negative figures stay usable. "-1+cmd|' /C calc'!A0" and
+// "+1+HYPERLINK(...)" are not numbers and are quoted.
+func csvSafe(v string) string {
+	if v == "" {
+		return v
+	}
+	switch v[0] {
+	case '=', '@', '\t', '\r', '\n':
+		return "'" + v
+	case '+', '-':
+		if !signedDecimal(v) {
+			return "'" + v
+		}
+	}
+	return v
+}
+
+// signedDecimal reports whether v is a sign, digits and at most one '.'
+// followed by digits, and nothing else.
+func signedDecimal(v string) bool {
+	digits, dot := 0, false
+	for i := 1; i < len(v); i++ {
+		switch c := v[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' && !dot && digits > 0 && i < len(v)-1:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return digits > 0
+}
