@@ -28,11 +28,22 @@
 //   - time to classify: seconds_to_classify of call.classified, for every
 //     classified call; median and p90 use the nearest-rank definition on a
 //     log-spaced histogram (value error ≤ 2.44 %, see hist.go).
+//   - callbacks: calls whose call.classified says callback: a caller who
+//     asked for help dropped before reaching the operators' queue.
+//   - repeat callers (TopCallers) count a call as prank-like when it is
+//     prank-like as above or was refused because the number was blocked
+//     (outcome blocked, no "genuine" verdict): a blocked number calling
+//     again and again is the prankster the list is for. The prank share
+//     itself does not count refused calls, which have their own figure.
 //
 // # Retention and memory
 //
-// Hourly buckets are kept for Options.Retention behind the newest event
-// seen; days are merged from hours when asked for. Per-call records are kept
+// Hourly buckets are kept for Options.Retention behind the receiver's clock
+// (Options.Now), never behind the newest event: one event dated in the
+// future (a forger, a host with a wrong clock) would otherwise push every
+// real hour out of retention and empty the dashboard. Events dated more
+// than Options.MaxSkew ahead of the clock are refused as malformed. Days
+// are merged from hours when asked for. Per-call records are kept
 // for the last Options.RecentCalls calls only (a ring): an event for a call
 // that has left the ring — a verdict given much later, say — no longer
 // changes the statistics and is counted in Counters.Orphans. The last
@@ -79,6 +90,9 @@ const MaxBuckets = 24 * 100
 // this is not counted as active (the IVR that owned it probably died).
 const activeTimeout = time.Hour
 
+// DefaultEmergencyTypes are the menu's types in the default configuration.
+var DefaultEmergencyTypes = []string{"fire", "medical", "police", "disaster", "operator"}
+
 // OutcomeInProgress is the key used for calls without an outcome yet.
 const OutcomeInProgress = "in_progress"
 
@@ -96,9 +110,18 @@ type Options struct {
 	Location *time.Location
 	// RecentCalls is how many per-call records are kept (default 1000).
 	RecentCalls int
-	// Retention is how long hourly buckets are kept behind the newest event
-	// (default 90 days).
+	// Retention is how long hourly buckets are kept behind Now (default 90
+	// days).
 	Retention time.Duration
+	// Now is the receiver's clock (default time.Now); tests set it.
+	Now func() time.Time
+	// MaxSkew is how far ahead of Now an event may be dated (default
+	// events.DefaultMaxSkew); later ones are refused as malformed.
+	MaxSkew time.Duration
+	// EmergencyTypes are the types of the IVR's menu (ivr.menu[].type;
+	// default DefaultEmergencyTypes). /metrics labels any other type
+	// "other", so forged types cannot grow its label sets.
+	EmergencyTypes []string
 	// DedupeIDs is how many event ids are remembered (default DefaultDedupeIDs).
 	DedupeIDs int
 	// DefaultCountry is the country calling code used to bring national
@@ -126,6 +149,9 @@ type CallRecord struct {
 	Override          bool      `json:"override"`
 	Verdict           string    `json:"verdict"`
 	Prank             bool      `json:"prank"`
+	// Callback marks a caller who asked for help but dropped before the
+	// operators' queue: someone must call the number back.
+	Callback bool `json:"callback"`
 }
 
 // NodeStats are one Asterisk node's figures in a bucket.
@@ -148,6 +174,7 @@ type Bucket struct {
 	PutThrough     int64                `json:"put_through"`
 	Blocked        int64                `json:"blocked"`
 	Overrides      int64                `json:"overrides"`
+	Callbacks      int64                `json:"callbacks"`
 	Classified     int64                `json:"classified"`
 	ClassifyMedian float64              `json:"classify_median_s"`
 	ClassifyP90    float64              `json:"classify_p90_s"`
@@ -234,6 +261,7 @@ type bucket struct {
 	putThrough int64
 	blocked    int64
 	overrides  int64
+	callbacks  int64
 	ttc        hist
 	nodes      map[string]*NodeStats
 	numbers    map[string]*numStat
@@ -275,11 +303,15 @@ type Aggregator struct {
 	loc       *time.Location
 	retention time.Duration
 	country   string // default country calling code for Normalize
+	now       func() time.Time
+	skew      time.Duration
+	recent    int             // RecentCalls
+	dedupe    int             // DedupeIDs
+	types     map[string]bool // EmergencyTypes; read-only after NewAggregator
 
 	mu sync.Mutex
 	// The fields below are guarded by mu.
 	buckets  map[int64]*bucket
-	newest   int64 // newest bucket key seen, drives retention
 	calls    map[string]*callState
 	ring     []string // call ids, oldest at ringHead once full
 	ringHead int
@@ -307,14 +339,47 @@ func NewAggregator(o Options) *Aggregator {
 	if o.DefaultCountry == "" {
 		o.DefaultCountry = DefaultCountry
 	}
-	return &Aggregator{
-		loc: o.Location, retention: o.Retention, country: o.DefaultCountry,
-		buckets: map[int64]*bucket{}, calls: map[string]*callState{},
-		ring: make([]string, 0, o.RecentCalls), seen: map[string]struct{}{},
-		seenRing: make([]string, 0, o.DedupeIDs), blocked: map[string]BlockedNumber{},
-		counters: Counters{Calls: map[OutcomeType]uint64{}, ClassifyBuckets: make([]uint64, len(ClassifyBounds))},
+	if o.Now == nil {
+		o.Now = time.Now
 	}
+	if o.MaxSkew <= 0 {
+		o.MaxSkew = events.DefaultMaxSkew
+	}
+	if len(o.EmergencyTypes) == 0 {
+		o.EmergencyTypes = DefaultEmergencyTypes
+	}
+	a := &Aggregator{
+		loc: o.Location, retention: o.Retention, country: o.DefaultCountry,
+		now: o.Now, skew: o.MaxSkew, recent: o.RecentCalls, dedupe: o.DedupeIDs,
+		types: make(map[string]bool, len(o.EmergencyTypes)),
+	}
+	for _, t := range o.EmergencyTypes {
+		a.types[t] = true
+	}
+	a.reset()
+	return a
 }
+
+// Reset empties the aggregator, as if it were new, so a stream can be
+// replayed into it again (a restarted reports worker does). Its counters
+// start again from zero, which Prometheus reads as a counter reset.
+func (a *Aggregator) Reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.reset()
+}
+
+// reset (re)initialises every field guarded by mu.
+func (a *Aggregator) reset() {
+	a.buckets, a.calls = map[int64]*bucket{}, map[string]*callState{}
+	a.ring, a.ringHead = make([]string, 0, a.recent), 0
+	a.seen, a.seenRing, a.seenHead = map[string]struct{}{}, make([]string, 0, a.dedupe), 0
+	a.blocked = map[string]BlockedNumber{}
+	a.counters = Counters{Calls: map[OutcomeType]uint64{}, ClassifyBuckets: make([]uint64, len(ClassifyBounds))}
+}
+
+// KnownType reports whether t is one of Options.EmergencyTypes.
+func (a *Aggregator) KnownType(t string) bool { return a.types[t] }
 
 // Location is the zone buckets follow.
 func (a *Aggregator) Location() *time.Location { return a.loc }
@@ -331,6 +396,10 @@ func (a *Aggregator) Apply(e events.Envelope, seq uint64) (bool, error) {
 	if _, dup := a.seen[e.ID]; dup {
 		a.counters.Duplicates++
 		return false, nil
+	}
+	if limit := a.now().Add(a.skew); e.Time.After(limit) {
+		return false, fmt.Errorf("%w: %s %s is dated %s ahead of this host's clock (at most %s)",
+			events.ErrMalformed, e.Type, e.ID, e.Time.Sub(limit.Add(-a.skew)).Round(time.Second), a.skew)
 	}
 	if err := a.apply(e); err != nil {
 		return false, err
@@ -404,7 +473,7 @@ func (a *Aggregator) apply(e events.Envelope) error {
 		cs.last = e.Time
 	}
 	b := a.buckets[cs.key] // nil once the call's hour has passed retention
-	wasPrank := cs.rec.Prank
+	wasPrank, wasRepeatPrank := cs.rec.Prank, repeatPrank(cs.rec)
 	r := &cs.rec
 
 	switch e.Type {
@@ -426,6 +495,17 @@ func (a *Aggregator) apply(e events.Envelope) error {
 		r.Attempts = max(r.Attempts, menu.Attempt)
 	case events.TypeClassified:
 		r.Classified = e.Time
+		// Read apart from events.Classified so an IVR that does not send
+		// the field yet changes nothing.
+		var cb struct {
+			Callback bool `json:"callback"`
+		}
+		if e.DecodeData(&cb) == nil && cb.Callback && !r.Callback {
+			r.Callback = true
+			if b != nil {
+				b.callbacks++
+			}
+		}
 		r.Attempts = max(r.Attempts, classified.Attempts)
 		a.setType(cs, b, classified.EmergencyType)
 		a.setOutcome(cs, b, string(classified.Outcome))
@@ -476,12 +556,24 @@ func (a *Aggregator) apply(e events.Envelope) error {
 		if b != nil {
 			b.prank += d
 			b.node(r.Node).Prank += d
-			if ns := b.numbers[cs.number]; ns != nil {
-				ns.prank += d
+		}
+	}
+	if rp := repeatPrank(*r); rp != wasRepeatPrank && b != nil {
+		if ns := b.numbers[cs.number]; ns != nil {
+			if rp {
+				ns.prank++
+			} else {
+				ns.prank--
 			}
 		}
 	}
 	return nil
+}
+
+// repeatPrank is whether a call counts as prank-like for its number in
+// TopCallers: prank-like, or refused by a block without a "genuine" verdict.
+func repeatPrank(r CallRecord) bool {
+	return r.Prank || r.Outcome == string(events.OutcomeBlocked) && r.Verdict != events.VerdictGenuine
 }
 
 // isPrank is the prank definition of the package comment.
@@ -570,23 +662,20 @@ func (a *Aggregator) newCall(e events.Envelope) *callState {
 }
 
 // bucketFor returns the hour bucket with this key, making it if it is
-// within retention; it also drops buckets that fell out of retention when a
-// newer hour appears. It returns nil for an hour already past retention.
+// within retention of the clock; making one also drops the buckets that
+// fell out of retention. It returns nil for an hour already past retention.
 func (a *Aggregator) bucketFor(key int64) *bucket {
 	if b := a.buckets[key]; b != nil {
 		return b
 	}
-	if key > a.newest {
-		a.newest = key
-		horizon := key - int64(a.retention/time.Second)
-		for k := range a.buckets {
-			if k < horizon {
-				delete(a.buckets, k)
-			}
-		}
-	}
-	if key < a.newest-int64(a.retention/time.Second) {
+	horizon := a.hourStart(a.now().Add(-a.retention)).Unix()
+	if key < horizon {
 		return nil
+	}
+	for k := range a.buckets {
+		if k < horizon {
+			delete(a.buckets, k)
+		}
 	}
 	b := newBucket(time.Unix(key, 0).In(a.loc))
 	a.buckets[key] = b
@@ -742,6 +831,7 @@ func (c *acc) add(b *bucket) {
 	c.b.putThrough += b.putThrough
 	c.b.blocked += b.blocked
 	c.b.overrides += b.overrides
+	c.b.callbacks += b.callbacks
 	for k, v := range b.outcomes {
 		c.b.outcomes[k] += v
 	}
@@ -761,7 +851,7 @@ func (c *acc) add(b *bucket) {
 func (c *acc) result(start, end time.Time) Bucket {
 	out := Bucket{
 		Start: start, End: end, Calls: c.b.calls, Prank: c.b.prank, PutThrough: c.b.putThrough,
-		Blocked: c.b.blocked, Overrides: c.b.overrides,
+		Blocked: c.b.blocked, Overrides: c.b.overrides, Callbacks: c.b.callbacks,
 		Outcomes: make(map[string]int64, len(events.AllOutcomes)+1), Types: c.b.types,
 		Nodes: make(map[string]NodeStats, len(c.b.nodes)), Classified: int64(c.ttc.n),
 		ClassifyMedian: round2(c.ttc.quantile(0.5)), ClassifyP90: round2(c.ttc.quantile(0.9)),

@@ -389,8 +389,11 @@ func TestCallsFilterAndRing(t *testing.T) {
 }
 
 func TestRetention(t *testing.T) {
-	a := NewAggregator(Options{Retention: 48 * time.Hour})
+	// The clock moves on to the newest call: retention is cut from it.
+	now := t0
+	a := NewAggregator(Options{Retention: 48 * time.Hour, Now: func() time.Time { return now }})
 	applyAll(t, a, callEvents(t, callSpec{id: "old", number: "+62811", at: t0, outcome: events.OutcomeEmergency, typ: "fire", ttc: 3}))
+	now = t0.Add(72 * time.Hour)
 	applyAll(t, a, callEvents(t, callSpec{id: "new", number: "+62811", at: t0.Add(72 * time.Hour), outcome: events.OutcomeEmergency, typ: "fire", ttc: 3}))
 	// An event for an hour already past retention is not counted.
 	applyAll(t, a, callEvents(t, callSpec{id: "late", number: "+62811", at: t0.Add(time.Hour), outcome: events.OutcomeEmergency, typ: "fire", ttc: 3}))

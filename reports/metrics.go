@@ -2,6 +2,7 @@ package reports
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,12 +48,15 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	cs := c.agg.Counters()
+	// Outcomes and types come from the event stream, which anyone allowed
+	// to publish on it writes: labels are kept to the known outcomes and
+	// the configured types, everything else is summed under "other".
+	calls := make(map[OutcomeType]uint64, len(cs.Calls))
 	for k, v := range cs.Calls {
-		typ := k.Type
-		if typ == "" {
-			typ = "none"
-		}
-		ch <- prometheus.MustNewConstMetric(descCalls, prometheus.CounterValue, float64(v), k.Outcome, typ)
+		calls[OutcomeType{Outcome: outcomeLabelValue(k.Outcome), Type: c.typeLabel(k.Type)}] += v
+	}
+	for k, v := range calls {
+		ch <- prometheus.MustNewConstMetric(descCalls, prometheus.CounterValue, float64(v), k.Outcome, k.Type)
 	}
 	buckets := make(map[float64]uint64, len(ClassifyBounds))
 	for i, ub := range ClassifyBounds {
@@ -72,6 +76,29 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.NewInvalidMetric(descLag, err)
 		}
 	}
+}
+
+// otherLabel stands for every outcome or type the metrics do not know.
+const otherLabel = "other"
+
+// outcomeLabelValue is o when it is one of events.AllOutcomes, else "other".
+func outcomeLabelValue(o string) string {
+	if slices.Contains(events.AllOutcomes, events.Outcome(o)) {
+		return o
+	}
+	return otherLabel
+}
+
+// typeLabel is "none" for no type, the type when it is configured, else
+// "other".
+func (c *collector) typeLabel(t string) string {
+	switch {
+	case t == "":
+		return "none"
+	case c.agg.KnownType(t):
+		return t
+	}
+	return otherLabel
 }
 
 // PublisherCollector exposes an events.Publisher's counters, for the
