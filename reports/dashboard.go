@@ -191,6 +191,7 @@ func (s *Server) board(ctx context.Context, l *locale, bq boardQuery, admin bool
 		Calls: tot.Calls, PutThrough: tot.PutThrough, PrankShare: Dash,
 		Refused:        tot.Outcomes[string(events.OutcomeBlocked)],
 		SilentHelp:     tot.Outcomes[string(events.OutcomeSilentHelp)],
+		Callbacks:      tot.Callbacks,
 		Blocked:        s.agg.Blocked(now, admin),
 		TopCallers:     s.agg.TopCallers(bq.from, bq.to, s.cfg.TopCallers, admin),
 		Recent:         s.agg.Calls(CallFilter{From: bq.from, To: bq.to, Limit: dashboardRecent, Unmasked: admin}),
