@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/siaga112/siaga112/configs"
@@ -17,11 +18,16 @@ import (
 // A command that needs them calls a.load(cmd) at the start of its RunE and
 // returns its error unchanged, so that a bad configuration exits with code 2.
 type app struct {
+	stdin          io.Reader
 	stdout, stderr io.Writer
 	// search is the config file search list; nil means
 	// configs.DefaultSearch(). Tests set it empty so that files on the
 	// machine cannot leak in.
 	search []string
+	// runDir is where a demo leaves its NATS URL for the admin commands;
+	// "" means $XDG_RUNTIME_DIR or the temporary directory (demoURLFile).
+	// Tests set their own.
+	runDir string
 
 	loaded bool
 	file   string // config file read, "" when none
@@ -30,7 +36,7 @@ type app struct {
 }
 
 func newApp(stdout, stderr io.Writer) *app {
-	return &app{stdout: stdout, stderr: stderr}
+	return &app{stdin: os.Stdin, stdout: stdout, stderr: stderr}
 }
 
 // load returns the effective configuration and a logger built from it,

@@ -44,7 +44,7 @@ func blocklistNATS(t *testing.T) (*nats.Conn, jetstream.JetStream) {
 }
 
 func TestBlocklistCommands(t *testing.T) {
-	nc, _ := blocklistNATS(t)
+	nc, js := blocklistNATS(t)
 	steps := []struct {
 		name     string
 		args     []string
@@ -57,13 +57,14 @@ func TestBlocklistCommands(t *testing.T) {
 		{"check blocked", []string{"blocklist", "check", "081234567890"}, 0, []string{"+6281234567890 blocked until", "last decision: threats (admin:budi)"}},
 		{"rm", []string{"blocklist", "rm", "+6281234567890", "--by", "budi"}, 0, []string{"+6281234567890 not blocked"}},
 		{"ls blocked only", []string{"blocklist", "ls", "--blocked"}, 0, []string{"+12025550143"}},
-		{"check unknown", []string{"blocklist", "check", "+442079460958"}, 0, []string{"not blocked, no strikes"}},
+		{"check unknown", []string{"blocklist", "check", "+442079460958"}, 0, []string{"+442079460958 not blocked\nstrikes: 0 of 3 within 24 h\n"}},
 		{"check anonymous", []string{"blocklist", "check", "anonymous"}, 0, []string{"never blocked"}},
 		{"add garbage", []string{"blocklist", "add", "abc"}, 1, []string{`invalid phone number "abc"`}},
 		{"add bad length", []string{"blocklist", "add", "0812", "--for", "soon"}, 1, []string{"--for: invalid duration"}},
-		{"rm unknown", []string{"blocklist", "rm", "+442079460958"}, 1, []string{"not in blocklist"}},
+		{"rm unknown", []string{"blocklist", "rm", "+442079460958"}, 1, []string{"+442079460958 has no block and no strikes"}},
 		{"verdict bad", []string{"verdict", "call-1", "maybe"}, 1, []string{"prank or genuine"}},
-		{"verdict missing arg", []string{"verdict", "call-1"}, 1, []string{"accepts 2 arg"}},
+		{"verdict missing arg", []string{"verdict", "call-1"}, 1, []string{"needs CALL_ID and prank or genuine"}},
+		{"verdict unknown call", []string{"verdict", "bogus", "prank"}, 1, []string{`unknown call "bogus"`, "SIAGA112_CALL_ID"}},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -96,6 +97,7 @@ func TestBlocklistCommands(t *testing.T) {
 		if err := nc.Flush(); err != nil {
 			t.Fatal(err)
 		}
+		publishEvent(t, js, events.TypeStarted, "1732700000.42", "081234567890", events.Started{Dialed: "112"})
 		out := mustRun(t, "verdict", "1732700000.42", "prank", "--by", "siti")
 		if !strings.Contains(out, "verdict prank for call 1732700000.42 published") {
 			t.Fatalf("output %q", out)
@@ -160,22 +162,16 @@ func TestWorkerBlocklistCommand(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	for i := range 3 {
-		e, err := events.New(events.TypeClassified, "call-"+string(rune('a'+i)), "asterisk-1",
-			events.Caller{Number: "081234567890", Presentation: events.PresentationAllowed},
+		publishEvent(t, js, events.TypeClassified, "call-"+string(rune('a'+i)), "081234567890",
 			events.Classified{Outcome: events.OutcomeNoInput, Attempts: 3})
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, _ := e.Marshal()
-		if _, err := js.Publish(context.Background(), e.Subject(), data, jetstream.WithMsgID(e.ID)); err != nil {
-			t.Fatal(err)
-		}
 	}
 	for {
 		out := mustRun(t, "blocklist", "check", "081234567890")
 		if strings.Contains(out, "blocked until") {
-			if !strings.Contains(out, "no_input x3") {
-				t.Fatalf("check output %q does not give the reason", out)
+			for _, want := range []string{"no_input x3", "3 strikes within 24 h", "for 1 h", "(1 h left)"} {
+				if !strings.Contains(out, want) {
+					t.Fatalf("check output %q lacks %q", out, want)
+				}
 			}
 			break
 		}
@@ -183,6 +179,22 @@ func TestWorkerBlocklistCommand(t *testing.T) {
 			t.Fatalf("not blocked; last check %q; stderr %s", out, stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// publishEvent stores one event as the IVR would.
+func publishEvent(t *testing.T, js jetstream.JetStream, typ events.Type, callID, number string, data any) {
+	t.Helper()
+	e, err := events.New(typ, callID, "asterisk-1", events.Caller{Number: number, Presentation: events.PresentationAllowed}, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := e.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(context.Background(), e.Subject(), raw, jetstream.WithMsgID(e.ID)); err != nil {
+		t.Fatal(err)
 	}
 }
 

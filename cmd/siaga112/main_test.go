@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/siaga112/siaga112/configs"
@@ -43,10 +44,26 @@ func execute(t *testing.T, args ...string) (stdout, stderr string, code int, err
 	var out, errOut bytes.Buffer
 	a := newApp(&out, &errOut)
 	a.search = []string{}
+	a.runDir = testRunDir(t)
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	err = root.ExecuteContext(context.Background())
 	return out.String(), errOut.String(), exitCode(err), err
+}
+
+// testRunDirs gives each test one directory for a demo's NATS URL file,
+// shared by the commands it runs, so that no test reads or writes the
+// user's real one.
+var testRunDirs sync.Map
+
+func testRunDir(t *testing.T) string {
+	t.Helper()
+	if d, ok := testRunDirs.Load(t.Name()); ok {
+		return d.(string)
+	}
+	d := t.TempDir()
+	testRunDirs.Store(t.Name(), d)
+	return d
 }
 
 func TestConfigCheck(t *testing.T) {

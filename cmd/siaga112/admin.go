@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/events"
+)
+
+// How the admin commands (blocklist, verdict) find the running system.
+//
+// A new administrator types `siaga112 blocklist ls` while `serve` or `demo`
+// runs, with no flags and no environment. So, unless nats.url says where
+// NATS is, the command looks where a running siaga112 would be: first the
+// embedded server's address (nats.embedded.listen, where `serve` listens
+// and where `demo` listens too when that address is free), then the URL a
+// running demo left in demoURLFile (when the address was taken). Each
+// candidate is probed with a TCP connect of at most probeTimeout before the
+// NATS client, which retries for ever by design, is given it: a command
+// whose NATS is not there fails at once and says where it looked and what
+// to pass instead.
+
+// probeTimeout bounds the TCP probe of one candidate NATS address.
+const probeTimeout = 500 * time.Millisecond
+
+// natsTarget is one place an admin command may find NATS, and why it looks
+// there (for messages).
+type natsTarget struct {
+	url, source string
+}
+
+// demoURLFile is where a running demo leaves its NATS URL for the admin
+// commands of the same user: under $XDG_RUNTIME_DIR when set (private to
+// the user), else in the temporary directory with the user id in the name.
+func demoURLFile(runDir string) string {
+	if runDir == "" {
+		runDir = os.Getenv("XDG_RUNTIME_DIR")
+	}
+	if runDir == "" {
+		return filepath.Join(os.TempDir(), fmt.Sprintf("siaga112-demo-%d.url", os.Getuid()))
+	}
+	return filepath.Join(runDir, "siaga112-demo.url")
+}
+
+// readDemoURL returns the URL a demo left in path, or "" when there is none
+// or the file is not the user's own: in a shared temporary directory another
+// user could otherwise point this user's admin commands at their server.
+func readDemoURL(path string) string {
+	info, err := os.Lstat(path)
+	if err != nil || !info.Mode().IsRegular() || info.Mode().Perm()&0o022 != 0 || !ownedByMe(info) {
+		return ""
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	u := strings.TrimSpace(string(data))
+	if !strings.HasPrefix(u, "nats://") || strings.ContainsAny(u, " \n,") {
+		return ""
+	}
+	return u
+}
+
+// writeDemoURL leaves natsURL in path for the admin commands and returns
+// the function that removes it again (only if it still holds this URL, so
+// that a second demo's file is left alone).
+func writeDemoURL(path, natsURL string) (func(), error) {
+	tmp := path + fmt.Sprintf(".%d", os.Getpid())
+	if err := os.WriteFile(tmp, []byte(natsURL+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return nil, err
+	}
+	return func() {
+		if readDemoURL(path) == natsURL {
+			_ = os.Remove(path)
+		}
+	}, nil
+}
+
+// adminTargets lists where an admin command looks for NATS, in order.
+func adminTargets(cfg configs.Config, runDir string) []natsTarget {
+	if cfg.NATS.URL != "" {
+		return []natsTarget{{cfg.NATS.URL, "nats.url"}}
+	}
+	out := []natsTarget{{embeddedURL(cfg.NATS.Embedded.Listen), "nats.embedded.listen, where siaga112 serve listens"}}
+	file := demoURLFile(runDir)
+	if u := readDemoURL(file); u != "" && u != out[0].url {
+		out = append(out, natsTarget{u, "left by siaga112 demo in " + file})
+	}
+	return out
+}
+
+// embeddedURL is the client URL of an embedded server listening on listen;
+// a wildcard host is reached on loopback.
+func embeddedURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "nats://" + listen
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "nats://" + net.JoinHostPort(host, port)
+}
+
+// reachable reports whether one of the servers of a NATS URL list accepts
+// a TCP connection within probeTimeout.
+func reachable(ctx context.Context, urls string) bool {
+	for _, u := range strings.Split(urls, ",") {
+		u = strings.TrimSpace(u)
+		if !strings.Contains(u, "://") {
+			u = "nats://" + u
+		}
+		pu, err := url.Parse(u)
+		if err != nil || pu.Host == "" {
+			continue
+		}
+		host := pu.Host
+		if pu.Port() == "" {
+			host = net.JoinHostPort(pu.Hostname(), "4222")
+		}
+		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		conn, err := (&net.Dialer{}).DialContext(pctx, "tcp", host)
+		cancel()
+		if err == nil {
+			_ = conn.Close()
+			return true
+		}
+	}
+	return false
+}
+
+// errNoNATS is wrapped by the error of an admin command that found no NATS.
+var errNoNATS = errors.New("no NATS server answering")
+
+// findNATS returns the candidates that accept a connection, in order, or
+// an error that says where it looked and what to pass instead.
+func findNATS(ctx context.Context, cfg configs.Config, runDir string) ([]natsTarget, error) {
+	targets := adminTargets(cfg, runDir)
+	var up []natsTarget
+	for _, t := range targets {
+		if reachable(ctx, t.url) {
+			up = append(up, t)
+		}
+	}
+	if len(up) > 0 {
+		return up, nil
+	}
+	return nil, fmt.Errorf("%w at %s: %s", errNoNATS, describe(targets), natsHint(cfg))
+}
+
+func describe(targets []natsTarget) string {
+	var where []string
+	for _, t := range targets {
+		where = append(where, fmt.Sprintf("%s (%s)", redactUserinfo(t.url), t.source))
+	}
+	return strings.Join(where, ", nor at ")
+}
+
+func natsHint(cfg configs.Config) string {
+	if cfg.NATS.URL != "" {
+		return "check that NATS runs there, or pass the right --nats-url nats://HOST:PORT"
+	}
+	return "start siaga112 serve (or siaga112 demo), or pass --nats-url nats://HOST:PORT (or set SIAGA112_NATS_URL)"
+}
+
+// redactUserinfo hides a password or token in a URL list for messages.
+func redactUserinfo(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, u := range parts {
+		if pu, err := url.Parse(strings.TrimSpace(u)); err == nil && pu.User != nil {
+			pu.User = url.User("***")
+			parts[i] = pu.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// adminSession is a short-lived connection with the blocklist tools on it.
+type adminSession struct {
+	bus   *events.Bus
+	admin *blocklist.Admin
+}
+
+func (s *adminSession) close() { s.bus.Close() }
+
+// openAdmin connects for one admin command at target; close the session
+// when done. It never starts an embedded server (it would compete for the
+// data directory) and leaves the stream as the running system made it.
+func openAdmin(ctx context.Context, cfg configs.Config, target natsTarget, log *slog.Logger) (*adminSession, error) {
+	policy, err := blocklist.NewPolicy(cfg.Blocklist)
+	if err != nil {
+		return nil, err
+	}
+	cfg.NATS.URL = target.url
+	bus, err := events.Open(ctx, cfg.NATS, events.OpenOptions{
+		Name: "siaga112-admin", Embedded: events.EmbeddedAttach, SkipStream: true,
+	}, log)
+	if err != nil {
+		return nil, err
+	}
+	kv, err := blocklist.OpenBucket(ctx, bus.JS, cfg.NATS.Stream.Replicas)
+	if err != nil {
+		bus.Close()
+		return nil, fmt.Errorf("%w (NATS at %s, %s)", err, redactUserinfo(target.url), target.source)
+	}
+	store := blocklist.NewStore(kv, policy, log)
+	return &adminSession{bus: bus, admin: blocklist.NewAdmin(store, blocklist.JSPublisher{JS: bus.JS}, log)}, nil
+}
+
+// loadAdmin loads the configuration for an admin command: without the
+// warnings about settings the command does not use (the sample ARI
+// password says nothing about the blocklist), and with a logger that keeps
+// routine INFO lines (NATS connected, closed; "number blocked") at debug,
+// so that stdout holds only the answer and stderr only what concerns it.
+func loadAdmin(a *app, cmd *cobra.Command) (configs.Config, *slog.Logger, error) {
+	cfg, log, err := a.loadQuiet(cmd)
+	if err != nil {
+		return configs.Config{}, nil, err
+	}
+	return cfg, slog.New(demoteInfo{log.Handler()}), nil
+}
+
+// streamCheckTimeout bounds the check that a NATS which answered is a
+// siaga112 one (it has the event stream).
+const streamCheckTimeout = 2 * time.Second
+
+// withAdmin finds the running system's NATS, opens a session bounded by
+// adminTimeout and runs fn in it. Arguments must be checked before: nothing
+// here is worth a connection attempt for a typo. A server that answers but
+// has no SIAGA112_CALLS stream (another application's NATS on the same
+// port) is passed over for the next candidate.
+func withAdmin(a *app, cmd *cobra.Command, fn func(ctx context.Context, s *adminSession) error) error {
+	cfg, log, err := loadAdmin(a, cmd)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), adminTimeout)
+	defer cancel()
+	targets, err := findNATS(ctx, cfg, a.runDir)
+	if err != nil {
+		return err
+	}
+	var tried []string
+	for _, target := range targets {
+		s, err := openAdmin(ctx, cfg, target, log)
+		if err == nil {
+			sctx, scancel := context.WithTimeout(ctx, streamCheckTimeout)
+			_, err = s.bus.JS.Stream(sctx, events.StreamName)
+			scancel()
+			if err != nil {
+				s.close()
+			}
+			if err == nil {
+				defer s.close()
+				if cfg.NATS.URL == "" && target.url != embeddedURL(cfg.NATS.Embedded.Listen) {
+					// Say so when the answer comes from a demo rather
+					// than the system the configuration describes.
+					fmt.Fprintf(a.stderr, "using the NATS of the running demo at %s\n", target.url)
+				}
+				return fn(ctx, s)
+			}
+		}
+		tried = append(tried, fmt.Sprintf("%s (%s) answers but has no siaga112 event stream %s: %v",
+			redactUserinfo(target.url), target.source, events.StreamName, err))
+	}
+	return fmt.Errorf("%w: %s; %s", errNoNATS, strings.Join(tried, "; "), natsHint(cfg))
+}
+
+// demoteInfo is a slog handler that logs INFO records at DEBUG: what a
+// long-running role reports as news is chatter in a one-shot command.
+type demoteInfo struct{ h slog.Handler }
+
+func (d demoteInfo) Enabled(ctx context.Context, l slog.Level) bool {
+	if l == slog.LevelInfo {
+		l = slog.LevelDebug
+	}
+	return d.h.Enabled(ctx, l)
+}
+
+func (d demoteInfo) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level == slog.LevelInfo {
+		r.Level = slog.LevelDebug
+	}
+	return d.h.Handle(ctx, r)
+}
+
+func (d demoteInfo) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return demoteInfo{d.h.WithAttrs(attrs)}
+}
+
+func (d demoteInfo) WithGroup(name string) slog.Handler { return demoteInfo{d.h.WithGroup(name)} }
