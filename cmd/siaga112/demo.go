@@ -4,14 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/internal/stack"
@@ -28,6 +29,8 @@ type demoFlags struct {
 	sounds      string
 	pranksters  int
 	concurrency int
+	// runDir is where the demo leaves its NATS URL (demoURLFile).
+	runDir string
 }
 
 // Demo defaults: a lively but readable pace. At a quarter of real time a
@@ -78,11 +81,18 @@ sets the pace (1 is real time: a caller then hears the prompts at their real
 length).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Log lines (on stderr, often the same terminal) must not land
+			// inside the progress line either.
+			con := newConsole(a.stdout, isTerminal(a.stdout))
+			if isTerminal(a.stderr) {
+				a.stderr = con.Stderr(a.stderr)
+			}
 			cfg, log, err := loadForCallers(a, cmd)
 			if err != nil {
 				return err
 			}
-			return runDemo(cmd.Context(), a.stdout, cfg, log, f)
+			f.runDir = a.runDir
+			return runDemo(cmd.Context(), con, cfg, slog.New(quietDemo{log.Handler()}), f)
 		},
 	}
 	fl := cmd.Flags()
@@ -97,16 +107,25 @@ length).`,
 	return cmd
 }
 
-func runDemo(ctx context.Context, stdout io.Writer, cfg configs.Config, log *slog.Logger, f demoFlags) error {
+func runDemo(ctx context.Context, con *console, cfg configs.Config, log *slog.Logger, f demoFlags) error {
+	stdout := con.out
 	mix, err := loadtest.ParseMix(f.mix)
 	if err != nil {
 		return err
 	}
+	// The admin commands look for NATS at nats.embedded.listen: the demo
+	// listens there when it can (on loopback), so that `siaga112 blocklist
+	// ls` finds it with no flags. Its NATS is still private: a new store in
+	// a temporary directory.
+	userURL, wanted := cfg.NATS.URL, loopbackListen(cfg.NATS.Embedded.Listen)
 	cleanup, err := privateNATS(&cfg, "siaga112-demo-")
 	if err != nil {
 		return err
 	}
 	defer cleanup()
+	if addrFree(wanted) {
+		cfg.NATS.Embedded.Listen = wanted
+	}
 	cfg.Reports.Refresh = demoRefresh
 	listen := f.listen
 	if listen == "" {
@@ -130,9 +149,21 @@ func runDemo(ctx context.Context, stdout io.Writer, cfg configs.Config, log *slo
 		_ = ln.Close()
 		return err
 	}
-	fmt.Fprintf(stdout, "siaga112 demo: simulated Asterisk at %s, NATS at %s\n", env.Sim.URL(), env.Stack.NATSURL())
+	natsURL := env.Stack.NATSURL()
+	if remove, err := writeDemoURL(demoURLFile(f.runDir), natsURL); err == nil {
+		defer remove()
+	} else {
+		log.Warn("could not leave the NATS URL for the admin commands", "err", err)
+	}
+	fmt.Fprintf(stdout, "siaga112 demo: simulated Asterisk at %s, NATS at %s\n", env.Sim.URL(), natsURL)
 	fmt.Fprintf(stdout, "dashboard:     http://%s/\n", env.Stack.HTTPAddr())
 	fmt.Fprintf(stdout, "health:        http://%s/healthz   blocklist: http://%s/api/blocklist\n", env.Stack.HTTPAddr(), env.Stack.HTTPAddr())
+	fmt.Fprintf(stdout, "opening:       prankster %s calls silently three times at the start; watch for its block\n", openingNumber(f.pranksters))
+	if userURL == "" && natsURL == embeddedURL(wanted) {
+		fmt.Fprintf(stdout, "admin:         siaga112 blocklist ls   (in another terminal; no flags needed)\n")
+	} else {
+		fmt.Fprintf(stdout, "admin:         siaga112 blocklist ls --nats-url %s   (in another terminal)\n", natsURL)
+	}
 	fmt.Fprintf(stdout, "callers:       %.1f/s, mix %s, clock scale %g; ", f.rate, mix, f.scale)
 	if f.duration > 0 {
 		fmt.Fprintf(stdout, "for %s (Ctrl-C stops earlier)\n", f.duration)
@@ -143,7 +174,7 @@ func runDemo(ctx context.Context, stdout io.Writer, cfg configs.Config, log *slo
 	o := env.Options()
 	o.Mix, o.Rate, o.Duration, o.Concurrency, o.PranksterPool = mix, f.rate, f.duration, f.concurrency, f.pranksters
 	o.RunID, o.Forget = rand.Uint32(), true
-	o.Progress, o.Bar = stdout, isTerminal(stdout)
+	o.Progress, o.Bar = con.Progress(), con.tty
 	o.ProgressEvery = time.Second
 	if !o.Bar {
 		o.ProgressEvery = 10 * time.Second
@@ -151,16 +182,24 @@ func runDemo(ctx context.Context, stdout io.Writer, cfg configs.Config, log *slo
 	// When placing ends, the IVR drains: calls in progress get demoFinish
 	// to end, the rest are put through to operators, never cut.
 	o.Drain = func(ctx context.Context, inProgress int) error {
-		nl := ""
-		if o.Bar {
-			nl = "\n" // leave the progress line that rewrites itself
-		}
-		fmt.Fprintf(stdout, "%sfinishing %d calls in progress (up to %s)\n", nl, inProgress, demoFinish)
+		con.Notice("finishing %d calls in progress (up to %s)", inProgress, demoFinish)
 		sctx, cancel := context.WithTimeout(ctx, demoFinish+demoStopMargin)
 		defer cancel()
 		return env.Stack.IVR().Stop(sctx)
 	}
+	wctx, stopWatch := context.WithCancel(ctx)
+	var watchers sync.WaitGroup
+	if pub := env.Stack.Publisher(); pub != nil {
+		watchers.Go(func() { watchSpool(wctx, con, pub.Stats, cfg.NATS.Publish.MaxBlock) })
+	}
+	if err := announceBlocks(wctx, con, env.Stack.Bus()); err != nil {
+		log.Warn("blocks will not be announced", "err", err)
+	}
+	opened := 0
+	watchers.Go(func() { opened = openingPrank(wctx, con, env.Target, f.pranksters) })
 	s, runErr := loadtest.Run(ctx, o)
+	stopWatch()
+	watchers.Wait()
 	stopErr := env.Stop()
 	if runErr != nil {
 		return errors.Join(runErr, stopErr)
@@ -177,8 +216,80 @@ func runDemo(ctx context.Context, stdout io.Writer, cfg configs.Config, log *slo
 		}
 	}
 	fmt.Fprintf(stdout, "; %d events, %d lost; errors %d\n", s.Events, s.Lost, s.Errors)
+	if opened > 0 {
+		fmt.Fprintf(stdout, "(besides these, the opening prankster's %d calls)\n", opened)
+	}
 	for _, e := range s.ErrorSamples {
 		fmt.Fprintf(stdout, "  - %s\n", e)
 	}
 	return stopErr
+}
+
+// loopbackListen is listen with its host made loopback: the demo's NATS is
+// private to this host whatever nats.embedded.listen says.
+func loopbackListen(listen string) string {
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "127.0.0.1:0"
+	}
+	return net.JoinHostPort("127.0.0.1", port)
+}
+
+// addrFree reports whether a TCP listener could be opened on addr now.
+func addrFree(addr string) bool {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return false
+	}
+	_ = ln.Close()
+	return true
+}
+
+// announceBlocks prints a line for every block the blocklist worker (or
+// an admin) sets while the demo runs: the headline feature should not be
+// hidden in the dashboard.
+func announceBlocks(ctx context.Context, con *console, bus *events.Bus) error {
+	start := time.Now()
+	return bus.Follow(ctx, []string{events.TypeBlocklistChanged.Subject()}, func(e events.Envelope) {
+		var c events.BlocklistChanged
+		if err := e.DecodeData(&c); err != nil || c.Until == nil {
+			return
+		}
+		con.Notice("%s  blocked %s until %s (%s): %s", blocklist.HumanDuration(time.Since(start)), c.Number,
+			c.Until.Local().Format("15:04:05"), blocklist.HumanDuration(time.Until(*c.Until)), c.Reason)
+	})
+}
+
+// openingNumber is the number of the opening prankster: a pool member that
+// does not press 9, when there is one.
+func openingNumber(pool int) string { return loadtest.PranksterNumber(min(1, max(pool, 1)-1)) }
+
+// openingSpacing is the time between the opening prankster's calls.
+const openingSpacing = time.Second
+
+// openingPrank places the demo's opening: one of the pranksters calls
+// three times in a row at the start, silent each time, so that the first
+// automatic block comes about 30 s after the start (a silent call takes
+// some 25 s to end at the demo's clock scale) instead of after the minute
+// or so the random mix takes. The policy is untouched: three no_input
+// strikes, the first rung of the ladder. The calls are not the runner's, so
+// the demo's last lines count them apart.
+// It returns how many calls it placed.
+func openingPrank(ctx context.Context, con *console, target loadtest.Target, pool int) int {
+	number := openingNumber(pool)
+	for i := range 3 {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return i
+			case <-time.After(openingSpacing):
+			}
+		}
+		c := loadtest.Caller{Seq: -1 - i, Kind: loadtest.KindPrankster, Number: number}
+		if _, err := target.Place(context.WithoutCancel(ctx), c); err != nil {
+			con.Notice("opening prank call %d of 3 not placed: %v", i+1, err)
+			return i
+		}
+	}
+	return 3
 }

@@ -2,11 +2,20 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/internal/testkit"
 )
 
 // warnSettings reports every risky setting except those of the parts a
@@ -63,5 +72,124 @@ func TestDemoBoundedFinish(t *testing.T) {
 	}
 	if strings.Contains(errOut, configs.DefaultARIPassword) || strings.Contains(errOut, "ari.nodes") {
 		t.Errorf("demo warned about the ARI nodes it does not use:\n%s", errOut)
+	}
+}
+
+// The demo at default settings: the admin commands find it with no flags
+// (its NATS is at nats.embedded.listen, here a free port rather than 4222
+// so that the test cannot meet a real demo), and its first automatic block
+// is in /api/blocklist?blocked=true within 35 s of the start and announced
+// on its own line of the output.
+func TestDemoFirstBlockAndAdmin(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("SIAGA112_NATS_EMBEDDED_LISTEN", closedAddr(t))
+	runDir := testRunDir(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr lockedWriter
+	var wg sync.WaitGroup
+	var runErr error
+	start := time.Now()
+	wg.Go(func() {
+		a := newApp(&stdout, &stderr)
+		a.search, a.runDir = []string{}, runDir
+		root := newRootCmd(a)
+		root.SetArgs([]string{"demo", "--listen", "127.0.0.1:0", "--sounds", "../../asterisk-conf/sounds/id"})
+		runErr = root.ExecuteContext(ctx)
+	})
+	defer func() {
+		cancel()
+		wg.Wait()
+		if runErr != nil {
+			t.Errorf("demo: %v", runErr)
+		}
+	}()
+	dashboard := regexp.MustCompile(`dashboard: +(http://\S+)/\n`)
+	var base string
+	testkit.Eventually(t, 20*time.Second, "demo banner", func() bool {
+		m := dashboard.FindStringSubmatch(stdout.String())
+		if m != nil && strings.Contains(stdout.String(), "no flags needed") {
+			base = m[1]
+			return true
+		}
+		return false
+	})
+
+	lsStart := time.Now()
+	out, errOut, code, err := execute(t, "blocklist", "ls")
+	if took := time.Since(lsStart); code != 0 || took > 2*time.Second {
+		t.Fatalf("blocklist ls beside the demo: exit %d %v in %s; stdout %q stderr %q", code, err, took, out, errOut)
+	}
+	t.Logf("blocklist ls answered in %s", time.Since(lsStart))
+
+	var blockedAt time.Duration
+	testkit.Eventually(t, 35*time.Second-time.Since(start), "a number in /api/blocklist?blocked=true", func() bool {
+		resp, err := http.Get(base + "/api/blocklist?blocked=true")
+		if err != nil {
+			return false
+		}
+		defer func() { _ = resp.Body.Close() }()
+		var body struct{ Count int }
+		if json.NewDecoder(resp.Body).Decode(&body) != nil || body.Count == 0 {
+			return false
+		}
+		blockedAt = time.Since(start)
+		return true
+	})
+	t.Logf("first automatic block listed %s after the start", blockedAt.Round(100*time.Millisecond))
+	testkit.Eventually(t, 5*time.Second, "the block announced", func() bool {
+		return regexp.MustCompile(`(?m)^\d+ s  blocked \+62819\d+ until `).MatchString(stdout.String())
+	})
+	if errOut := stderr.String(); strings.Contains(errOut, "spooling") {
+		t.Errorf("spool warnings on stderr:\n%s", errOut)
+	}
+}
+
+// A notice clears the open progress line on a terminal, or ends it
+// elsewhere, so that it is never written inside it.
+func TestConsoleNotice(t *testing.T) {
+	for _, tc := range []struct {
+		tty  bool
+		want string
+	}{
+		{true, "\r12 calls | live 3\r\x1b[Knote: spooling\n\r13 calls | live 2"},
+		{false, "\r12 calls | live 3\nnote: spooling\n\r13 calls | live 2"},
+	} {
+		var buf bytes.Buffer
+		c := newConsole(&buf, tc.tty)
+		p := c.Progress()
+		_, _ = io.WriteString(p, "\r12 calls | live 3")
+		c.Notice("note: %s", "spooling")
+		_, _ = io.WriteString(p, "\r13 calls | live 2")
+		if buf.String() != tc.want {
+			t.Errorf("tty %v: %q, want %q", tc.tty, buf.String(), tc.want)
+		}
+	}
+}
+
+// One notice when spooling starts and one when the spool has stayed empty
+// for spoolQuiet, with the count; short gaps are one busy period.
+func TestSpoolWatch(t *testing.T) {
+	var w spoolWatch
+	t0 := time.Now()
+	steps := []struct {
+		at   time.Duration
+		st   events.PublisherStats
+		want string
+	}{
+		{0, events.PublisherStats{Published: 10}, ""},
+		{time.Second, events.PublisherStats{Published: 12, Spooled: 2, SpoolBytes: 400}, "events go through the disk spool"},
+		{2 * time.Second, events.PublisherStats{Published: 12, Spooled: 5, Replayed: 5}, ""},
+		{5 * time.Second, events.PublisherStats{Published: 12, Spooled: 5, Replayed: 5}, ""},
+		{6 * time.Second, events.PublisherStats{Published: 12, Spooled: 9, Replayed: 5, SpoolBytes: 800}, ""},
+		{7 * time.Second, events.PublisherStats{Published: 12, Spooled: 9, Replayed: 9}, ""},
+		{16 * time.Second, events.PublisherStats{Published: 12, Spooled: 9, Replayed: 9}, ""},
+		{18 * time.Second, events.PublisherStats{Published: 12, Spooled: 9, Replayed: 9}, "spool drained: 9 events went through it in 6s"},
+		{19 * time.Second, events.PublisherStats{Published: 12, Spooled: 9, Replayed: 9}, ""},
+	}
+	for _, s := range steps {
+		got := w.observe(s.st, 5*time.Millisecond, t0.Add(s.at))
+		if (s.want == "") != (got == "") || !strings.Contains(got, s.want) {
+			t.Fatalf("at %s: %q, want %q", s.at, got, s.want)
+		}
 	}
 }
