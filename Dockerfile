@@ -12,13 +12,15 @@ COPY . .
 # CGO off: a fully static binary that runs on a base image without libc.
 # -trimpath and no VCS stamping keep builds reproducible from the same source.
 ENV CGO_ENABLED=0 GOFLAGS=-buildvcs=false
-RUN go build -trimpath -ldflags "-s -w" -o /out/siaga112 ./cmd/siaga112 \
+# timetzdata embeds the zone database in the binary, so reports.time_zone
+# (Asia/Makassar) resolves on any base image, not only one that ships tzdata.
+RUN go build -trimpath -tags timetzdata -ldflags "-s -w" -o /out/siaga112 ./cmd/siaga112 \
  && go build -trimpath -ldflags "-s -w" -o /out/siaga112-healthcheck ./deploy/healthcheck \
  && mkdir -p /out/state/spool /out/state/nats
 
 # --- run --------------------------------------------------------------------
 # distroless/static: CA certificates, /etc/passwd with the nonroot user
-# (65532), tzdata for reports.time_zone, and nothing else - no shell.
+# (65532), tzdata (the binary embeds its own copy too), and nothing else - no shell.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/siaga112 /out/siaga112-healthcheck /usr/local/bin/
 # The state directory belongs to the service user, so a fresh named volume
