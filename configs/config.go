@@ -120,8 +120,14 @@ type Spool struct {
 type Embedded struct {
 	// Listen is host:port; loopback by default so only this host connects.
 	Listen string `mapstructure:"listen" yaml:"listen"`
-	// DataDir is the JetStream store directory.
+	// DataDir is the JetStream store directory. The server's credentials
+	// file (events.CredentialsFile) is kept in it too.
 	DataDir string `mapstructure:"data_dir" yaml:"data_dir"`
+	// Auth makes the server require the users of its credentials file.
+	// Default sets it and no config key or variable can clear it; only
+	// code that builds an Embedded by hand (tests of other packages) runs
+	// a server without authentication.
+	Auth bool `mapstructure:"-" yaml:"-"`
 }
 
 // Consumer configures the workers' durable pull consumers.

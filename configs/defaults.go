@@ -36,7 +36,7 @@ func Default() Config {
 			Stream:   Stream{MaxAge: 90 * 24 * time.Hour, Replicas: 1, Duplicates: 2 * time.Minute},
 			Publish:  Publish{MaxBlock: 5 * time.Millisecond, AckTimeout: 2 * time.Second},
 			Spool:    Spool{Dir: DefaultSpoolDir, MaxBytes: 256 << 20},
-			Embedded: Embedded{Listen: DefaultEmbeddedListen, DataDir: DefaultDataDir},
+			Embedded: Embedded{Listen: DefaultEmbeddedListen, DataDir: DefaultDataDir, Auth: true},
 			Consumer: Consumer{MaxAckPending: 256, AckWait: 30 * time.Second},
 		},
 		IVR: IVR{

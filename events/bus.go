@@ -38,6 +38,11 @@ type OpenOptions struct {
 	// on the stream the running system made and must not create it or
 	// change its limits to match their own (possibly different) config.
 	SkipStream bool
+	// User is the embedded server's user to log in as (UserIVR, ...; see
+	// auth.go). Empty means UserServer with EmbeddedStart and UserAdmin
+	// with EmbeddedAttach. It is used for this host's embedded server only:
+	// with an external nats.url, cfg's credentials apply.
+	User string
 }
 
 // Bus is one siaga112 role's link to NATS: the connection, its JetStream
@@ -63,6 +68,14 @@ func Open(ctx context.Context, cfg configs.NATS, opts OpenOptions, log *slog.Log
 		log = slog.New(slog.DiscardHandler)
 	}
 	b := &Bus{URL: cfg.URL}
+	user := opts.User
+	if user == "" {
+		user = UserServer
+		if opts.Embedded == EmbeddedAttach {
+			user = UserAdmin
+		}
+	}
+	var login ConnectOption
 	if b.URL == "" {
 		switch opts.Embedded {
 		case EmbeddedStart:
@@ -72,13 +85,22 @@ func Open(ctx context.Context, cfg configs.NATS, opts OpenOptions, log *slog.Log
 			}
 			b.embedded = emb
 			b.URL = emb.ClientURL()
+			login = emb.Login(user)
 		case EmbeddedAttach:
 			b.URL = "nats://" + cfg.Embedded.Listen
 		default:
 			return nil, fmt.Errorf("events: open: unknown embedded mode %d", opts.Embedded)
 		}
 	}
-	nc, err := Connect(ctx, cfg, b.URL, opts.Name, log)
+	if b.embedded == nil {
+		// Another process's embedded server on this host: log in with
+		// the credentials file it made in the data directory.
+		var err error
+		if login, err = embeddedLogin(cfg, b.URL, user); err != nil {
+			return nil, err
+		}
+	}
+	nc, err := Connect(ctx, cfg, b.URL, opts.Name, log, login)
 	if err != nil {
 		b.Close()
 		return nil, err

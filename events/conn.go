@@ -25,13 +25,30 @@ const (
 	dialTimeout     = 2 * time.Second
 )
 
+// ConnectOption adds to what Connect takes from the config.
+type ConnectOption func(*connectOptions)
+
+type connectOptions struct {
+	user, password string
+}
+
+// WithUser logs in as user with password, with the inbox prefix that user
+// is allowed (InboxPrefix): how a role reaches the embedded server, whose
+// users Embedded.Login and the credentials file give.
+func WithUser(user, password string) ConnectOption {
+	return func(o *connectOptions) { o.user, o.password = user, password }
+}
+
 // Connect opens a NATS connection for one siaga112 role. url overrides
 // cfg.URL (it is the embedded server's ClientURL when cfg.URL is empty).
-// Credentials, nkey and TLS files come from cfg. The connection never gives
-// up: it retries the first connect and every reconnect forever, and logs each
-// disconnect and reconnect once. A server that is down at start is therefore
-// not an error; publishers spool until it is up.
-func Connect(ctx context.Context, cfg configs.NATS, url string, name string, log *slog.Logger) (*nats.Conn, error) {
+// Credentials, nkey and TLS files come from cfg; a user and password from
+// opts. The connection never gives up: it retries the first connect and
+// every reconnect forever, and logs each disconnect and reconnect once. A
+// server that is down at start is therefore not an error; publishers spool
+// until it is up. A server that refuses the login is logged ("nats async
+// error: authorization violation"); the client library closes the
+// connection when the server refuses the same login twice in a row.
+func Connect(ctx context.Context, cfg configs.NATS, url string, name string, log *slog.Logger, opts ...ConnectOption) (*nats.Conn, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("events: connect: %w", err)
 	}
@@ -52,7 +69,13 @@ func Connect(ctx context.Context, cfg configs.NATS, url string, name string, log
 			timeout = left
 		}
 	}
-	opts := []nats.Option{
+	var co connectOptions
+	for _, o := range opts {
+		if o != nil {
+			o(&co)
+		}
+	}
+	nopts := []nats.Option{
 		nats.Name(name),
 		nats.Timeout(timeout),
 		nats.RetryOnFailedConnect(true),
@@ -84,26 +107,29 @@ func Connect(ctx context.Context, cfg configs.NATS, url string, name string, log
 			log.Error("nats async error", "err", err)
 		}),
 	}
+	if co.user != "" {
+		nopts = append(nopts, nats.UserInfo(co.user, co.password), nats.CustomInboxPrefix(InboxPrefix(co.user)))
+	}
 	if cfg.Creds != "" {
-		opts = append(opts, nats.UserCredentials(cfg.Creds))
+		nopts = append(nopts, nats.UserCredentials(cfg.Creds))
 	}
 	if cfg.NKey != "" {
 		opt, err := nats.NkeyOptionFromSeed(cfg.NKey)
 		if err != nil {
 			return nil, fmt.Errorf("events: connect: nats.nkey %q: %w", cfg.NKey, err)
 		}
-		opts = append(opts, opt)
+		nopts = append(nopts, opt)
 	}
 	if cfg.TLS.CA != "" {
-		opts = append(opts, nats.RootCAs(cfg.TLS.CA))
+		nopts = append(nopts, nats.RootCAs(cfg.TLS.CA))
 	}
 	if cfg.TLS.Cert != "" || cfg.TLS.Key != "" {
 		if cfg.TLS.Cert == "" || cfg.TLS.Key == "" {
 			return nil, errors.New("events: connect: nats.tls.cert and nats.tls.key must be set together")
 		}
-		opts = append(opts, nats.ClientCert(cfg.TLS.Cert, cfg.TLS.Key))
+		nopts = append(nopts, nats.ClientCert(cfg.TLS.Cert, cfg.TLS.Key))
 	}
-	nc, err := nats.Connect(url, opts...)
+	nc, err := nats.Connect(url, nopts...)
 	if err != nil {
 		return nil, fmt.Errorf("events: connect %s: %w", redactURL(url), err)
 	}

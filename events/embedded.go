@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -15,8 +17,9 @@ import (
 )
 
 // ErrNotLoopback is returned by StartEmbedded when the listen address is not
-// a loopback address: the embedded server has no authentication, so it must
-// only be reachable from this host.
+// a loopback address: the embedded server is for the roles and the command
+// line of this host; other hosts use an external NATS server (nats.url),
+// with TLS and accounts of its own.
 var ErrNotLoopback = errors.New("embedded nats must listen on a loopback address")
 
 // embeddedReadyTimeout bounds how long StartEmbedded waits for the server to
@@ -25,30 +28,52 @@ const embeddedReadyTimeout = 30 * time.Second
 
 // Embedded is a NATS server with JetStream running inside this process. It is
 // used when no external NATS URL is configured; other siaga112 processes on the
-// same host can connect to ClientURL.
+// same host can connect to ClientURL, with a user of its credentials file.
 type Embedded struct {
 	srv *server.Server
+	// creds are the users the server requires; nil without cfg.Auth.
+	creds *Credentials
+}
+
+// CheckEmbedded checks the settings StartEmbedded needs before anything is
+// started: a loopback listen address and a data directory. `config check`
+// runs it, so a setting it passes is one the server accepts.
+func CheckEmbedded(cfg configs.Embedded) error {
+	if _, _, err := splitListen(cfg.Listen); err != nil {
+		return err
+	}
+	if cfg.DataDir == "" {
+		return errors.New("events: embedded nats: nats.embedded.data_dir is empty")
+	}
+	return nil
 }
 
 // StartEmbedded starts nats-server in process with JetStream storing in
 // cfg.DataDir, listening on cfg.Listen. The host must be a loopback address
 // ("localhost", 127.0.0.1, ::1; empty means 127.0.0.1); port 0 picks a free
-// port. It returns once the server accepts connections.
+// port. With cfg.Auth (configs.Default sets it) the server requires the
+// users of the credentials file in cfg.DataDir (CredentialsFile), which is
+// made on first start. It returns once the server accepts connections.
 func StartEmbedded(cfg configs.Embedded, log *slog.Logger) (*Embedded, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	host, port, err := splitListen(cfg.Listen)
-	if err != nil {
+	if err := CheckEmbedded(cfg); err != nil {
 		return nil, err
 	}
-	if cfg.DataDir == "" {
-		return nil, errors.New("events: embedded nats: nats.embedded.data_dir is empty")
-	}
+	host, port, _ := splitListen(cfg.Listen)
 	// Create the directory ourselves so a permission problem is reported with
 	// the path and key, rather than as a JetStream start-up failure.
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("events: embedded nats: cannot create nats.embedded.data_dir %q: %w", cfg.DataDir, err)
+	}
+	var creds *Credentials
+	if cfg.Auth {
+		c, err := loadOrCreateCredentials(cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("events: embedded nats: %w", err)
+		}
+		creds = &c
 	}
 	opts := &server.Options{
 		ServerName: "siaga112-embedded",
@@ -58,6 +83,9 @@ func StartEmbedded(cfg configs.Embedded, log *slog.Logger) (*Embedded, error) {
 		StoreDir:   cfg.DataDir,
 		// The process owns signal handling (signal.NotifyContext in cmd/).
 		NoSigs: true,
+	}
+	if creds != nil {
+		opts.Users = serverUsers(*creds)
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -75,8 +103,22 @@ func StartEmbedded(cfg configs.Embedded, log *slog.Logger) (*Embedded, error) {
 		srv.WaitForShutdown()
 		return nil, fmt.Errorf("events: embedded nats: JetStream did not start (store %q)", cfg.DataDir)
 	}
-	log.Info("embedded nats started", "url", srv.ClientURL(), "store", cfg.DataDir)
-	return &Embedded{srv: srv}, nil
+	if creds != nil {
+		log.Info("embedded nats started", "url", srv.ClientURL(), "store", cfg.DataDir,
+			"credentials", filepath.Join(cfg.DataDir, CredentialsFile))
+	} else {
+		log.Warn("embedded nats started WITHOUT authentication", "url", srv.ClientURL(), "store", cfg.DataDir)
+	}
+	return &Embedded{srv: srv, creds: creds}, nil
+}
+
+// Login is how to connect to this server as user (UserIVR, ...), for
+// Connect; nil when the server runs without authentication.
+func (e *Embedded) Login(user string) ConnectOption {
+	if e.creds == nil {
+		return nil
+	}
+	return WithUser(user, e.creds.Users[user])
 }
 
 // splitListen turns "host:port" into server options, insisting on loopback.
@@ -122,10 +164,25 @@ type serverLogger struct{ log *slog.Logger }
 // banner and routine connection news; StartEmbedded logs the one line an
 // operator needs.
 func (l serverLogger) Noticef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l serverLogger) Warnf(format string, v ...any)   { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l serverLogger) Errorf(format string, v ...any)  { l.log.Error(fmt.Sprintf(format, v...)) }
-func (l serverLogger) Debugf(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l serverLogger) Tracef(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
+
+// plaintextWarning is the server's warning about passwords given to it in
+// plain text. They are: hashing them (bcrypt) would cost every connect tens
+// of milliseconds and protect nothing, since the plain passwords are in the
+// credentials file next to the store anyway, readable only by the user the
+// server runs as.
+const plaintextWarning = "Plaintext passwords detected"
+
+func (l serverLogger) Warnf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if strings.HasPrefix(msg, plaintextWarning) {
+		l.log.Debug(msg)
+		return
+	}
+	l.log.Warn(msg)
+}
+func (l serverLogger) Errorf(format string, v ...any) { l.log.Error(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Debugf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
+func (l serverLogger) Tracef(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
 
 // Fatalf is logged as an error: the server decides itself whether to stop,
 // and exiting the process is not the logger's job.

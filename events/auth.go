@@ -1,0 +1,325 @@
+package events
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/siaga112/siaga112/configs"
+)
+
+// Why the embedded server has users, and what each may do.
+//
+// Without authentication anyone on the host who can reach the loopback port
+// is an administrator of the event bus: they can forge call.verdict events,
+// write blocks straight into the KV bucket, or delete the stream. So the
+// embedded server only accepts the users of a credentials file it writes
+// into its data directory on first start (random passwords, mode 0600):
+// whoever can read that file is already the siaga112 user.
+//
+// Each role logs in as its own user with the least it needs, so a
+// compromised or buggy role cannot do another's job: the IVR may publish
+// call events and read the blocklist, not write it; the reports worker only
+// reads events; only the blocklist worker and admin touch the KV buckets.
+// Every user gets its own inbox prefix (_INBOX_<user>), so no user can
+// subscribe to the replies of another's requests (a KV read by the admin,
+// say). The JetStream API subjects each role uses are listed below; README
+// shows the same permissions for an external NATS server.
+
+// Users of the embedded server.
+const (
+	// UserIVR publishes call events and watches the blocklist.
+	UserIVR = "ivr"
+	// UserBlocklist consumes call events, writes the blocklist and call
+	// index buckets and publishes blocklist.changed and call.verdict (the
+	// HTTP verdict API runs with the worker).
+	UserBlocklist = "blocklist"
+	// UserReports consumes call events.
+	UserReports = "reports"
+	// UserServer is a process that runs several roles on one connection
+	// (serve, demo): the union of the IVR, blocklist and reports users.
+	UserServer = "siaga112"
+	// UserAdmin is the command line (blocklist, verdict): the whole
+	// JetStream API and every siaga112 subject.
+	UserAdmin = "admin"
+)
+
+// CredentialsFile is the name of the file, in nats.embedded.data_dir, that
+// holds the embedded server's users and passwords as JSON:
+//
+//	{"users": {"admin": "<password>", "ivr": "<password>", ...}}
+//
+// It is created with mode 0600 on the first start and reused after; a file
+// that others can read or write is refused. Delete it (with siaga112
+// stopped) to have new passwords generated.
+const CredentialsFile = "nats-credentials.json"
+
+// KV bucket names the permissions are written for. They are the blocklist
+// package's Bucket and CallIndexBucket (events cannot import blocklist,
+// which imports events).
+const (
+	kvBlocklist = "SIAGA112_BLOCKLIST"
+	kvCallIndex = "SIAGA112_CALLINDEX"
+)
+
+// ErrCredentials is wrapped by every error about the credentials file.
+var ErrCredentials = errors.New("embedded nats credentials")
+
+// maxCredentialsSize bounds the credentials file read.
+const maxCredentialsSize = 64 << 10
+
+// passwordBytes is the entropy of a generated password.
+const passwordBytes = 32
+
+// Credentials are the embedded server's users and their passwords.
+type Credentials struct {
+	// Users maps a user name (UserIVR, ...) to its password.
+	Users map[string]string `json:"users"`
+}
+
+// allUsers are the users a credentials file must hold.
+var allUsers = []string{UserIVR, UserBlocklist, UserReports, UserServer, UserAdmin}
+
+// InboxPrefix is the inbox prefix a user must connect with: each user may
+// subscribe only below its own.
+func InboxPrefix(user string) string { return "_INBOX_" + user }
+
+// ReadCredentials reads the credentials file in dir, as the command line
+// does to reach a running server's embedded NATS.
+func ReadCredentials(dir string) (Credentials, error) {
+	path := filepath.Join(dir, CredentialsFile)
+	f, err := os.Open(path)
+	if err != nil {
+		return Credentials{}, fmt.Errorf("%w: %w", ErrCredentials, err)
+	}
+	defer func() { _ = f.Close() }()
+	st, err := f.Stat()
+	if err != nil {
+		return Credentials{}, fmt.Errorf("%w: %w", ErrCredentials, err)
+	}
+	if !st.Mode().IsRegular() {
+		return Credentials{}, fmt.Errorf("%w: %s is not a regular file", ErrCredentials, path)
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return Credentials{}, fmt.Errorf("%w: %s has mode %04o: others may read the passwords; chmod 600 it, or delete it to have new ones made",
+			ErrCredentials, path, perm)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxCredentialsSize+1))
+	if err != nil {
+		return Credentials{}, fmt.Errorf("%w: %w", ErrCredentials, err)
+	}
+	if len(data) > maxCredentialsSize {
+		return Credentials{}, fmt.Errorf("%w: %s is larger than %d bytes", ErrCredentials, path, maxCredentialsSize)
+	}
+	var c Credentials
+	if err := json.Unmarshal(data, &c); err != nil {
+		return Credentials{}, fmt.Errorf("%w: %s: %w", ErrCredentials, path, err)
+	}
+	for _, u := range allUsers {
+		if len(c.Users[u]) < 16 {
+			return Credentials{}, fmt.Errorf("%w: %s has no usable password for user %q; delete it to have new ones made", ErrCredentials, path, u)
+		}
+	}
+	return c, nil
+}
+
+// loadOrCreateCredentials reads the credentials file in dir, creating it
+// with new random passwords when there is none. Two processes starting at
+// once cannot both create it: the file appears by a hard link, which fails
+// when it exists, and the loser reads the winner's file.
+func loadOrCreateCredentials(dir string) (Credentials, error) {
+	c, err := ReadCredentials(dir)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return c, err
+	}
+	c = Credentials{Users: make(map[string]string, len(allUsers))}
+	for _, u := range allUsers {
+		b := make([]byte, passwordBytes)
+		if _, err := rand.Read(b); err != nil {
+			return Credentials{}, fmt.Errorf("%w: %w", ErrCredentials, err)
+		}
+		c.Users[u] = base64.RawURLEncoding.EncodeToString(b)
+	}
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return Credentials{}, fmt.Errorf("%w: %w", ErrCredentials, err)
+	}
+	tmp, err := os.CreateTemp(dir, CredentialsFile+".*")
+	if err != nil {
+		return Credentials{}, fmt.Errorf("%w: %w", ErrCredentials, err)
+	}
+	defer func() { _ = os.Remove(tmp.Name()) }()
+	// CreateTemp makes the file 0600 already; Chmod states it.
+	werr := tmp.Chmod(0o600)
+	if werr == nil {
+		_, werr = tmp.Write(append(data, '\n'))
+	}
+	if werr == nil {
+		werr = tmp.Sync()
+	}
+	if err := errors.Join(werr, tmp.Close()); err != nil {
+		return Credentials{}, fmt.Errorf("%w: write %s: %w", ErrCredentials, tmp.Name(), err)
+	}
+	if err := os.Link(tmp.Name(), filepath.Join(dir, CredentialsFile)); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return ReadCredentials(dir)
+		}
+		return Credentials{}, fmt.Errorf("%w: %w", ErrCredentials, err)
+	}
+	syncDir(dir)
+	return c, nil
+}
+
+// serverUsers turns credentials into the server's users with their
+// permissions.
+func serverUsers(c Credentials) []*server.User {
+	users := make([]*server.User, 0, len(allUsers))
+	for _, name := range allUsers {
+		users = append(users, &server.User{Username: name, Password: c.Users[name], Permissions: permissions(name)})
+	}
+	return users
+}
+
+// JetStream API subjects, per stream (or KV bucket stream KV_<bucket>).
+func ensureStreamAPI(stream string) []string {
+	return []string{
+		"$JS.API.STREAM.CREATE." + stream,
+		"$JS.API.STREAM.UPDATE." + stream,
+		"$JS.API.STREAM.INFO." + stream,
+	}
+}
+
+// consumeAPI is what durable, ordered and KV-watch consumers use: create
+// (old and new subject forms), info, delete (an ordered consumer deletes
+// and recreates itself after a gap), pull requests, acks and flow control.
+func consumeAPI(stream string) []string {
+	return []string{
+		"$JS.API.STREAM.INFO." + stream,
+		"$JS.API.CONSUMER.CREATE." + stream,
+		"$JS.API.CONSUMER.CREATE." + stream + ".>",
+		"$JS.API.CONSUMER.DURABLE.CREATE." + stream + ".>",
+		"$JS.API.CONSUMER.INFO." + stream + ".>",
+		"$JS.API.CONSUMER.DELETE." + stream + ".>",
+		"$JS.API.CONSUMER.MSG.NEXT." + stream + ".>",
+		"$JS.ACK." + stream + ".>",
+		"$JS.FC." + stream + ".>",
+	}
+}
+
+// readAPI reads single messages (a KV get, a stream lookup).
+func readAPI(stream string) []string {
+	return []string{
+		"$JS.API.STREAM.MSG.GET." + stream,
+		"$JS.API.DIRECT.GET." + stream,
+		"$JS.API.DIRECT.GET." + stream + ".>",
+	}
+}
+
+// kvWrite is what writing a bucket takes: creating it if missing, and
+// publishing its keys.
+func kvWrite(bucket string) []string {
+	return append(ensureStreamAPI("KV_"+bucket), "$KV."+bucket+".>")
+}
+
+// kvRead is what reading and watching a bucket takes; creating it is
+// allowed so that a role that starts first finds it.
+func kvRead(bucket string) []string {
+	s := "KV_" + bucket
+	return slices.Concat(ensureStreamAPI(s), consumeAPI(s), readAPI(s))
+}
+
+// publishAllow lists the subjects each user may publish to. Everyone may
+// ask for the account's JetStream info ($JS.API.INFO): the client library
+// does before creating a KV bucket, and it reveals only limits and usage.
+func publishAllow(user string) []string {
+	return append(rolePublish(user), "$JS.API.INFO")
+}
+
+func rolePublish(user string) []string {
+	switch user {
+	case UserIVR:
+		return slices.Concat([]string{SubjectAllCalls}, ensureStreamAPI(StreamName), kvRead(kvBlocklist))
+	case UserBlocklist:
+		return slices.Concat(
+			[]string{SubjectAllBlocklist, TypeVerdict.Subject()},
+			ensureStreamAPI(StreamName), consumeAPI(StreamName), readAPI(StreamName),
+			kvRead(kvBlocklist), kvWrite(kvBlocklist), kvRead(kvCallIndex), kvWrite(kvCallIndex))
+	case UserReports:
+		return slices.Concat(ensureStreamAPI(StreamName), consumeAPI(StreamName), readAPI(StreamName))
+	case UserServer:
+		return dedupe(slices.Concat(rolePublish(UserIVR), rolePublish(UserBlocklist), rolePublish(UserReports)))
+	case UserAdmin:
+		return []string{"siaga112.>", "$JS.API.>", "$KV.>", "$JS.ACK.>", "$JS.FC.>"}
+	}
+	return nil
+}
+
+func dedupe(s []string) []string {
+	slices.Sort(s)
+	return slices.Compact(s)
+}
+
+// permissions of one user: publish only what publishAllow lists, and
+// subscribe only to the user's own inbox, where every JetStream reply,
+// pull and push delivery arrives.
+func permissions(user string) *server.Permissions {
+	return &server.Permissions{
+		Publish:   &server.SubjectPermission{Allow: publishAllow(user)},
+		Subscribe: &server.SubjectPermission{Allow: []string{InboxPrefix(user) + ".>"}},
+	}
+}
+
+// embeddedLogin returns how to log in to the embedded server at rawURL as
+// user, or nil when the URL is not this host's embedded server or other
+// credentials are configured. It is used by a process that did not start
+// the server (the command line, or a role pointed at a running serve's
+// embedded server): the credentials file in nats.embedded.data_dir is
+// readable only by the siaga112 user, and the password is only ever sent to
+// a loopback address, never to a server elsewhere that nats.url names.
+func embeddedLogin(cfg configs.NATS, rawURL, user string) (ConnectOption, error) {
+	if cfg.Creds != "" || cfg.NKey != "" || cfg.Embedded.DataDir == "" || !loopbackURL(rawURL) {
+		return nil, nil
+	}
+	c, err := ReadCredentials(cfg.Embedded.DataDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		// No embedded server ever ran here: whatever listens needs no
+		// password, or tells the user so.
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return WithUser(user, c.Users[user]), nil
+}
+
+// loopbackURL reports whether every server of a NATS URL list is on this
+// host and none carries userinfo of its own.
+func loopbackURL(urls string) bool {
+	for _, u := range strings.Split(urls, ",") {
+		u = strings.TrimSpace(u)
+		if !strings.Contains(u, "://") {
+			u = "nats://" + u
+		}
+		pu, err := url.Parse(u)
+		if err != nil || pu.User != nil {
+			return false
+		}
+		host := pu.Hostname()
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return false
+		}
+	}
+	return true
+}

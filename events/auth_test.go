@@ -1,0 +1,297 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/siaga112/siaga112/configs"
+)
+
+// startAuthServer runs an embedded server that requires its credentials,
+// as every command runs it.
+func startAuthServer(t testing.TB, dir string) *Embedded {
+	t.Helper()
+	e, err := StartEmbedded(configs.Embedded{Listen: "127.0.0.1:0", DataDir: dir, Auth: true}, testLog(t))
+	if err != nil {
+		t.Fatalf("StartEmbedded: %v", err)
+	}
+	t.Cleanup(e.Shutdown)
+	return e
+}
+
+// userConn is a raw connection as user that reports the server's async
+// errors (permission violations) on a channel.
+type userConn struct {
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	errs chan error
+}
+
+func dialAs(t testing.TB, e *Embedded, dir, user string) *userConn {
+	t.Helper()
+	c, err := ReadCredentials(dir)
+	if err != nil {
+		t.Fatalf("ReadCredentials: %v", err)
+	}
+	uc := &userConn{errs: make(chan error, 64)}
+	uc.nc, err = nats.Connect(e.ClientURL(), nats.UserInfo(user, c.Users[user]), nats.CustomInboxPrefix(InboxPrefix(user)),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			select {
+			case uc.errs <- err:
+			default:
+			}
+		}))
+	if err != nil {
+		t.Fatalf("connect as %s: %v", user, err)
+	}
+	t.Cleanup(uc.nc.Close)
+	if uc.js, err = jetstream.New(uc.nc); err != nil {
+		t.Fatal(err)
+	}
+	return uc
+}
+
+// denied runs op and expects the server to refuse it with a permissions
+// violation naming subject.
+func (uc *userConn) denied(t *testing.T, what, subject string, op func() error) {
+	t.Helper()
+	for len(uc.errs) > 0 {
+		<-uc.errs
+	}
+	if err := op(); err != nil && !errors.Is(err, nats.ErrPermissionViolation) {
+		t.Fatalf("%s: %v", what, err)
+	}
+	_ = uc.nc.Flush()
+	select {
+	case err := <-uc.errs:
+		if !errors.Is(err, nats.ErrPermissionViolation) || !strings.Contains(err.Error(), subject) {
+			t.Fatalf("%s: got %v, want a permissions violation for %s", what, err, subject)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s was allowed", what)
+	}
+}
+
+// TestEmbeddedCredentialsFile: the first start writes the file with every
+// user and mode 0600; the next start on the same directory keeps it.
+func TestEmbeddedCredentialsFile(t *testing.T) {
+	dir := t.TempDir()
+	e := startAuthServer(t, dir)
+	path := filepath.Join(dir, CredentialsFile)
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatalf("credentials file: %v", err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file mode %04o, want 0600", st.Mode().Perm())
+	}
+	first, err := ReadCredentials(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{UserIVR, UserBlocklist, UserReports, UserServer, UserAdmin} {
+		if len(first.Users[u]) < 40 {
+			t.Fatalf("user %s has password %q, want a long random one", u, first.Users[u])
+		}
+	}
+	if first.Users[UserIVR] == first.Users[UserAdmin] {
+		t.Fatal("users share a password")
+	}
+	e.Shutdown()
+
+	startAuthServer(t, dir)
+	again, err := ReadCredentials(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Users[UserAdmin] != first.Users[UserAdmin] {
+		t.Fatal("restart changed the passwords")
+	}
+
+	// A file others can read is refused, not used.
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadCredentials(dir); !errors.Is(err, ErrCredentials) || !strings.Contains(err.Error(), "chmod 600") {
+		t.Fatalf("world-readable file: got %v", err)
+	}
+	if _, err := StartEmbedded(configs.Embedded{Listen: "127.0.0.1:0", DataDir: dir, Auth: true}, testLog(t)); !errors.Is(err, ErrCredentials) {
+		t.Fatalf("StartEmbedded with a world-readable credentials file: %v", err)
+	}
+}
+
+// TestEmbeddedRefusesClientsWithoutCredentials: no user, a wrong password,
+// or a known user's name alone cannot connect; the right login can.
+func TestEmbeddedRefusesClientsWithoutCredentials(t *testing.T) {
+	dir := t.TempDir()
+	e := startAuthServer(t, dir)
+	creds, err := ReadCredentials(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		opts []nats.Option
+	}{
+		{"no credentials", nil},
+		{"wrong password", []nats.Option{nats.UserInfo(UserAdmin, "guess")}},
+		{"another user's password", []nats.Option{nats.UserInfo(UserAdmin, creds.Users[UserIVR])}},
+		{"token", []nats.Option{nats.Token(creds.Users[UserAdmin])}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			nc, err := nats.Connect(e.ClientURL(), tt.opts...)
+			if err == nil {
+				nc.Close()
+				t.Fatal("connected")
+			}
+			if !errors.Is(err, nats.ErrAuthorization) {
+				t.Fatalf("got %v, want an authorization violation", err)
+			}
+		})
+	}
+
+	// Connect, as the roles use it, logs in with Login.
+	nc, err := Connect(context.Background(), configs.NATS{}, e.ClientURL(), "ivr", testLog(t), e.Login(UserIVR))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	eventually(t, 10*time.Second, "ivr connected", nc.IsConnected)
+}
+
+// TestEmbeddedRolePermissions drives each user through what its role does
+// and a forgery its role must not be able to make.
+func TestEmbeddedRolePermissions(t *testing.T) {
+	dir := t.TempDir()
+	e := startAuthServer(t, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	admin := dialAs(t, e, dir, UserAdmin)
+	if _, err := EnsureStream(ctx, admin.js, configs.Default().NATS.Stream); err != nil {
+		t.Fatalf("admin: ensure stream: %v", err)
+	}
+	kvs := map[string]jetstream.KeyValue{}
+	for _, b := range []string{kvBlocklist, kvCallIndex} {
+		kv, err := admin.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: b})
+		if err != nil {
+			t.Fatalf("admin: create bucket %s: %v", b, err)
+		}
+		kvs[b] = kv
+	}
+	if _, err := kvs[kvBlocklist].Put(ctx, "6281111", []byte("blocked")); err != nil {
+		t.Fatalf("admin: KV put: %v", err)
+	}
+	verdict, err := New(TypeVerdict, "call-1", "", Caller{}, Verdict{Verdict: VerdictPrank, By: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verdictData, _ := verdict.Marshal()
+
+	t.Run("ivr", func(t *testing.T) {
+		u := dialAs(t, e, dir, UserIVR)
+		if _, err := EnsureStream(ctx, u.js, configs.Default().NATS.Stream); err != nil {
+			t.Fatalf("ensure stream: %v", err)
+		}
+		p := newPublisher(t, u.js, natsConfig(t), testLog(t))
+		ev := event(t, 1)
+		if err := p.Publish(ctx, ev); err != nil {
+			t.Fatalf("publish: %v", err)
+		}
+		eventually(t, 10*time.Second, "event stored", func() bool { return p.Stats().Published+p.Stats().Replayed == 1 })
+		// The blocklist cache: bind the bucket, watch it, read a key.
+		kv, err := u.js.KeyValue(ctx, kvBlocklist)
+		if err != nil {
+			t.Fatalf("bind bucket: %v", err)
+		}
+		w, err := kv.WatchAll(ctx)
+		if err != nil {
+			t.Fatalf("watch: %v", err)
+		}
+		defer func() { _ = w.Stop() }()
+		select {
+		case entry := <-w.Updates():
+			if entry == nil || entry.Key() != "6281111" {
+				t.Fatalf("watch sent %v first, want the block", entry)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("watch sent nothing")
+		}
+		if _, err := kv.Get(ctx, "6281111"); err != nil {
+			t.Fatalf("KV get: %v", err)
+		}
+		u.denied(t, "KV write", "$KV."+kvBlocklist, func() error { return u.nc.Publish("$KV."+kvBlocklist+".6282222", []byte("x")) })
+		u.denied(t, "blocklist.changed", SubjectBlocklist, func() error { return u.nc.Publish(SubjectBlocklist, []byte("x")) })
+		u.denied(t, "stream delete", "$JS.API.STREAM.DELETE", func() error {
+			return u.nc.PublishRequest("$JS.API.STREAM.DELETE."+StreamName, u.nc.NewRespInbox(), nil)
+		})
+		u.denied(t, "reading the admin's replies", InboxPrefix(UserAdmin), func() error {
+			_, err := u.nc.SubscribeSync(InboxPrefix(UserAdmin) + ".>")
+			return err
+		})
+	})
+
+	t.Run("reports", func(t *testing.T) {
+		u := dialAs(t, e, dir, UserReports)
+		c, err := NewConsumer(ctx, u.js, ConsumerSpec{Durable: "perm-reports", Subjects: []string{SubjectAllCalls}, DeliverAll: true, MaxAckPending: 8},
+			func(context.Context, Envelope, Meta) error { return nil }, testLog(t))
+		if err != nil {
+			t.Fatalf("consumer: %v", err)
+		}
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- c.Run(rctx) }()
+		eventually(t, 20*time.Second, "the ivr's event consumed", func() bool { return c.Stats().Handled >= 1 })
+		stop()
+		if err := <-done; err != nil {
+			t.Fatalf("consumer run: %v", err)
+		}
+		u.denied(t, "publishing an event", "siaga112.calls.verdict", func() error { return u.nc.Publish(TypeVerdict.Subject(), verdictData) })
+		u.denied(t, "KV write", "$KV."+kvBlocklist, func() error { return u.nc.Publish("$KV."+kvBlocklist+".6282222", []byte("x")) })
+		u.denied(t, "core subscription to call events", "siaga112.calls.>", func() error {
+			_, err := u.nc.SubscribeSync(SubjectAllCalls)
+			return err
+		})
+	})
+
+	t.Run("blocklist", func(t *testing.T) {
+		u := dialAs(t, e, dir, UserBlocklist)
+		c, err := NewConsumer(ctx, u.js, ConsumerSpec{Durable: "perm-blocklist", Subjects: []string{SubjectAllCalls}, DeliverAll: true, MaxAckPending: 8},
+			func(context.Context, Envelope, Meta) error { return nil }, testLog(t))
+		if err != nil {
+			t.Fatalf("consumer: %v", err)
+		}
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- c.Run(rctx) }()
+		eventually(t, 20*time.Second, "the ivr's event consumed", func() bool { return c.Stats().Handled >= 1 })
+		stop()
+		if err := <-done; err != nil {
+			t.Fatalf("consumer run: %v", err)
+		}
+		for _, b := range []string{kvBlocklist, kvCallIndex} {
+			kv, err := u.js.KeyValue(ctx, b)
+			if err != nil {
+				t.Fatalf("bind %s: %v", b, err)
+			}
+			if _, err := kv.Put(ctx, "k1", []byte("v")); err != nil {
+				t.Fatalf("put %s: %v", b, err)
+			}
+			if _, err := kv.Get(ctx, "k1"); err != nil {
+				t.Fatalf("get %s: %v", b, err)
+			}
+		}
+		if _, err := u.js.Publish(ctx, TypeVerdict.Subject(), verdictData, jetstream.WithMsgID(verdict.ID)); err != nil {
+			t.Fatalf("verdict (the HTTP API's): %v", err)
+		}
+		u.denied(t, "forging a call event", "siaga112.calls.started", func() error { return u.nc.Publish(TypeStarted.Subject(), []byte("{}")) })
+	})
+}
