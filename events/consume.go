@@ -282,6 +282,12 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 	if err == nil {
 		err = ValidateSkew(e, c.now(), c.skew)
 	}
+	if err == nil && e.Subject() != m.Subject {
+		// A consumer filters by subject and NATS permissions are granted
+		// by subject: an event of one type sent on another type's subject
+		// would slip past both.
+		err = fmt.Errorf("%w: type %s published on %s", ErrMalformed, e.Type, m.Subject)
+	}
 	if err == nil {
 		err = c.call(ctx, e, m)
 	}

@@ -93,6 +93,11 @@ func TestConsumerTerminatesPoison(t *testing.T) {
 	for _, b := range poison {
 		publish(b)
 	}
+	// A valid classified event on the verdict subject: past a subject
+	// filter or permission that would have stopped a verdict.
+	if _, err := js.Publish(ctx, TypeVerdict.Subject(), mk("wrong-subject", nil)); err != nil {
+		t.Fatal(err)
+	}
 	publish(mk("good-2", nil))
 
 	eventually(t, 30*time.Second, "both good events handled", func() bool { return c.Stats().Handled == 2 })
@@ -100,10 +105,10 @@ func TestConsumerTerminatesPoison(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 	st := c.Stats()
-	if st.Malformed != uint64(len(poison)) || st.Poison != st.Malformed || st.Failed != 0 {
-		t.Fatalf("stats %+v, want %d malformed = poison, none failed", st, len(poison))
+	if st.Malformed != uint64(len(poison)+1) || st.Poison != st.Malformed || st.Failed != 0 {
+		t.Fatalf("stats %+v, want %d malformed = poison, none failed", st, len(poison)+1)
 	}
-	if !strings.Contains(st.LastPoison, "attempts") {
+	if !strings.Contains(st.LastPoison, "published on "+TypeVerdict.Subject()) {
 		t.Fatalf("last poison %q, want the bad field of the last one", st.LastPoison)
 	}
 	mu.Lock()
