@@ -13,6 +13,7 @@ import (
 
 	ariv6 "github.com/CyCoreSystems/ari/v6"
 
+	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/flows"
 )
@@ -72,7 +73,7 @@ func newSession(parent context.Context, n *node, ch ariv6.ChannelData) *session 
 		normalize = n.ivr.normalize
 	}
 	caller, normalized := callerOf(ch, normalize)
-	log := n.log.With("call_id", ch.ID, "caller", maskNumber(caller.Number))
+	log := n.log.With("call_id", ch.ID, "caller", blocklist.Mask(caller.Number))
 	if !normalized {
 		// Published as Asterisk gave it; a number that is not E.164 is
 		// also never found in the blocklist.
@@ -341,10 +342,3 @@ func callerOf(ch ariv6.ChannelData, normalize func(string) (string, bool)) (c ev
 	return c, true
 }
 
-// maskNumber keeps the last three digits of a number for logs.
-func maskNumber(n string) string {
-	if len(n) <= 3 {
-		return strings.Repeat("*", len(n))
-	}
-	return strings.Repeat("*", len(n)-3) + n[len(n)-3:]
-}

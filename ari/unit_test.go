@@ -192,18 +192,6 @@ func TestCallerOf(t *testing.T) {
 	}
 }
 
-func TestMaskNumber(t *testing.T) {
-	for _, tc := range []struct{ number, want string }{
-		{"+6281234567890", "***********890"}, {"", ""}, {"anonymous", "******ous"}, {"12", "**"},
-	} {
-		t.Run(tc.number, func(t *testing.T) {
-			if got := maskNumber(tc.number); got != tc.want {
-				t.Fatalf("mask = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestStaticBlocklist(t *testing.T) {
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	b := NewStaticBlocklist(map[string]time.Time{"+62811": now.Add(time.Hour), "+62822": now.Add(-time.Minute)})

@@ -131,8 +131,8 @@ func TestAPIBlockListUnblock(t *testing.T) {
 		}
 		for _, e := range entries {
 			n := e.(map[string]any)["number"].(string)
-			if strings.Count(n, "*") < 6 || strings.Contains(n, "628123") {
-				t.Fatalf("number %q not masked", n)
+			if n != "****7890" && n != "****0143" {
+				t.Fatalf("number %q not masked as Mask does", n)
 			}
 			if _, ok := e.(map[string]any)["strikes"]; ok {
 				t.Fatal("strikes shown without token")

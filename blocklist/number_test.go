@@ -75,12 +75,15 @@ func TestNumberString(t *testing.T) {
 
 func TestMask(t *testing.T) {
 	tests := []struct{ in, want string }{
-		{"+6281234567890", "+*********7890"},
-		{"081234567890", "********7890"},
-		{"", Anonymous},
-		{"anonymous", Anonymous},
+		{"+6281234567890", "****7890"},
+		{"081234567890", "****7890"},
+		{"+62 812-3456-7890", "****7890"},
+		{"+12025550143", "****0143"},
+		{"", ""},
+		{"anonymous", "anonymous"},
 		{"1234", "****"},
-		{"+62 812-3456-7890", "+** ***-****-7890"},
+		{"alice", "****"},
+		{"sip:0812345@trunk", "****2345"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {

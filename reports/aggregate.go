@@ -899,7 +899,7 @@ func (a *Aggregator) Calls(f CallFilter) []CallRecord {
 			continue
 		}
 		if !f.Unmasked {
-			r.Number = MaskNumber(r.Number)
+			r.Number = blocklist.Mask(r.Number)
 		}
 		out = append(out, r)
 		if f.Limit > 0 && len(out) == f.Limit {
@@ -948,7 +948,7 @@ func (a *Aggregator) TopCallers(from, to time.Time, n int, unmasked bool) []Repe
 	}
 	if !unmasked {
 		for i := range out {
-			out[i].Number = MaskNumber(out[i].Number)
+			out[i].Number = blocklist.Mask(out[i].Number)
 		}
 	}
 	return out
@@ -969,7 +969,7 @@ func (a *Aggregator) Blocked(now time.Time, unmasked bool) []BlockedNumber {
 	})
 	if !unmasked {
 		for i := range out {
-			out[i].Number = MaskNumber(out[i].Number)
+			out[i].Number = blocklist.Mask(out[i].Number)
 		}
 	}
 	return out
@@ -1000,20 +1000,6 @@ func (a *Aggregator) Counters() Counters {
 	}
 	c.ClassifyBuckets = slices.Clone(a.counters.ClassifyBuckets)
 	return c
-}
-
-// MaskNumber hides all but the last 4 digits of a phone number:
-// "+6281234567890" becomes "****7890". Numbers of 4 characters or fewer are
-// hidden entirely; an empty number stays empty.
-func MaskNumber(n string) string {
-	if n == "" {
-		return ""
-	}
-	r := []rune(n)
-	if len(r) <= 4 {
-		return "****"
-	}
-	return "****" + string(r[len(r)-4:])
 }
 
 func hasAnySuffix(s string, suffixes []string) bool {

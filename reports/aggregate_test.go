@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -297,8 +298,8 @@ func TestMasking(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
-			if got := MaskNumber(tc.in); got != tc.want {
-				t.Fatalf("MaskNumber(%q) = %q, want %q", tc.in, got, tc.want)
+			if got := blocklist.Mask(tc.in); got != tc.want {
+				t.Fatalf("blocklist.Mask(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
 	}

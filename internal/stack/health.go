@@ -79,21 +79,27 @@ func (s *Stack) Health(ctx context.Context) Health {
 		}
 	}
 
-	if s.blWorker != nil {
-		lag, err := s.blWorker.Lag(ctx)
-		c := Check{OK: err == nil, Status: "ok", Detail: map[string]any{"lag": lag, "stats": s.blWorker.Stats()}}
+	// The workers are read through their accessors: a supervised role
+	// builds or replaces them while /healthz is served (run.go).
+	if blw := s.blocklistWorker(); blw != nil {
+		lag, err := blw.Lag(ctx)
+		c := Check{OK: err == nil, Status: "ok", Detail: map[string]any{"lag": lag, "stats": blw.Stats()}}
 		if err != nil {
 			c.Status = err.Error()
 		}
 		add("blocklist_worker", c)
 	}
-	if s.rWorker != nil {
+	if rw := s.reportsWorker(); rw != nil {
 		c := Check{OK: true, Status: "ok"}
-		if err := s.rWorker.Health(ctx); err != nil {
+		if err := rw.Health(ctx); err != nil {
 			c = Check{OK: false, Status: err.Error()}
 		}
-		c.Detail = s.rWorker.Stats()
+		c.Detail = rw.Stats()
 		add("reports", c)
+	}
+	// Supervised roles (run.go): degraded while one waits to be restarted.
+	if states := s.RoleStates(); len(states) > 0 {
+		add("roles", s.rolesCheck())
 	}
 	return h
 }

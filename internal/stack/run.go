@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 )
@@ -48,34 +50,24 @@ func (s *Stack) Run(ctx context.Context) error {
 	}
 
 	// The workers and the cache outlive runCtx on purpose: they must see the
-	// events of the calls being drained.
+	// events of the calls being drained. They are supervised: a role that
+	// fails is restarted with backoff and shows as degraded in /healthz, and
+	// never stops the IVR (see supervise).
 	base := context.WithoutCancel(ctx)
 	workerCtx, stopWorkers := context.WithCancel(base)
 	defer stopWorkers()
 	var workers sync.WaitGroup
-	if s.blWorker != nil {
-		workers.Go(func() {
-			if err := s.blWorker.Run(workerCtx); workerCtx.Err() == nil {
-				report("blocklist worker", orStopped(err))
-			}
-		})
+	if s.roles.Blocklist {
+		workers.Go(func() { s.supervise(workerCtx, RoleBlocklistWorker, s.runBlocklist) })
 	}
-	if s.rWorker != nil {
-		workers.Go(func() {
-			if err := s.rWorker.Run(workerCtx); workerCtx.Err() == nil {
-				report("reports worker", orStopped(err))
-			}
-		})
+	if s.roles.Reports {
+		workers.Go(func() { s.supervise(workerCtx, RoleReports, s.runReports) })
 	}
 	cacheCtx, stopCache := context.WithCancel(base)
 	defer stopCache()
 	var cacheDone sync.WaitGroup
 	if s.cache != nil {
-		cacheDone.Go(func() {
-			if err := s.cache.Run(cacheCtx); err != nil && cacheCtx.Err() == nil {
-				report("blocklist cache", err)
-			}
-		})
+		cacheDone.Go(func() { s.supervise(cacheCtx, RoleBlocklistCache, s.cache.Run) })
 	}
 	httpDone := make(chan struct{})
 	if s.hs != nil {
@@ -136,6 +128,114 @@ func orStopped(err error) error {
 	return err
 }
 
+// Names of the supervised roles, as RoleStates and /healthz show them.
+const (
+	RoleBlocklistWorker = "blocklist_worker"
+	RoleReports         = "reports"
+	RoleBlocklistCache  = "blocklist_cache"
+)
+
+// Restart backoff of a supervised role: it doubles from the minimum up to
+// the maximum while the role keeps failing, and starts again from the
+// minimum once the role ran for roleHealthyAfter.
+const (
+	roleBackoffMin   = 500 * time.Millisecond
+	roleBackoffMax   = 30 * time.Second
+	roleHealthyAfter = time.Minute
+	// maxRoleError bounds the error a role state keeps for /healthz.
+	maxRoleError = 300
+)
+
+// RoleState is what a supervised role is doing, for /healthz.
+type RoleState struct {
+	// Running is false while the role waits to be restarted.
+	Running bool `json:"running"`
+	// Restarts counts restarts after a failure.
+	Restarts int `json:"restarts"`
+	// LastError is the latest failure (cut short), "" if none.
+	LastError string `json:"last_error,omitempty"`
+	// RetryAt is when a role that is not running is started again.
+	RetryAt time.Time `json:"retry_at,omitzero"`
+}
+
+// supervise runs a worker role until ctx ends, restarting it with
+// exponential backoff whenever it returns early. Before, a worker's failure
+// cancelled the whole run: one deleted consumer ("messages iterator
+// closed") or one poison event that broke a worker stopped the IVR too, and
+// calls in progress were failed over. The IVR does not depend on the
+// workers — its events wait in the JetStream stream or the spool — so a
+// failing worker is restarted and reported as degraded instead.
+func (s *Stack) supervise(ctx context.Context, role string, run func(context.Context) error) {
+	backoff := s.backoffMin
+	for {
+		s.setRole(role, func(st *RoleState) { st.Running, st.RetryAt = true, time.Time{} })
+		start := time.Now()
+		err := run(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		err = orStopped(err)
+		if time.Since(start) >= roleHealthyAfter {
+			backoff = s.backoffMin
+		}
+		msg := err.Error()
+		if len(msg) > maxRoleError {
+			msg = strings.ToValidUTF8(msg[:maxRoleError], "") + "…"
+		}
+		s.setRole(role, func(st *RoleState) {
+			st.Running, st.Restarts, st.LastError, st.RetryAt = false, st.Restarts+1, msg, time.Now().Add(backoff)
+		})
+		s.log.Error("role failed; restarting it", "role", role, "error", err, "retry_in", backoff)
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		backoff = min(backoff*2, s.backoffMax)
+	}
+}
+
+func (s *Stack) setRole(role string, fn func(*RoleState)) {
+	s.roleMu.Lock()
+	defer s.roleMu.Unlock()
+	if s.roleStates == nil {
+		s.roleStates = make(map[string]RoleState)
+	}
+	st := s.roleStates[role]
+	fn(&st)
+	s.roleStates[role] = st
+}
+
+// RoleStates returns the state of every supervised role that has started.
+func (s *Stack) RoleStates() map[string]RoleState {
+	s.roleMu.Lock()
+	defer s.roleMu.Unlock()
+	out := make(map[string]RoleState, len(s.roleStates))
+	for k, v := range s.roleStates {
+		out[k] = v
+	}
+	return out
+}
+
+// rolesCheck is the /healthz check of the supervised roles: degraded while
+// any of them waits to be restarted.
+func (s *Stack) rolesCheck() Check {
+	states := s.RoleStates()
+	var down []string
+	for name, st := range states {
+		if !st.Running {
+			down = append(down, name)
+		}
+	}
+	if len(down) == 0 {
+		return Check{OK: true, Status: "ok", Detail: states}
+	}
+	slices.Sort(down)
+	return Check{OK: false, Status: "degraded: restarting " + strings.Join(down, ", "), Detail: states}
+}
+
 // waitCatchUp waits, at most catchUpTimeout, until the workers have nothing
 // pending, so the last calls are counted and their strikes applied before
 // the workers stop.
@@ -144,11 +244,11 @@ func (s *Stack) waitCatchUp(ctx context.Context) {
 		Lag(ctx context.Context) (uint64, error)
 	}
 	var ls []lagger
-	if s.blWorker != nil {
-		ls = append(ls, s.blWorker)
+	if w := s.blocklistWorker(); w != nil {
+		ls = append(ls, w)
 	}
-	if s.rWorker != nil {
-		ls = append(ls, s.rWorker)
+	if w := s.reportsWorker(); w != nil {
+		ls = append(ls, w)
 	}
 	if len(ls) == 0 {
 		return

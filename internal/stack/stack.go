@@ -22,6 +22,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,6 +40,13 @@ import (
 const (
 	// streamCheckTimeout bounds the stream check at start-up.
 	streamCheckTimeout = 10 * time.Second
+	// ivrStreamCheckTimeout bounds it when the IVR runs: the IVR does not
+	// need the stream to take calls (its events wait in the spool), so a
+	// NATS that does not answer must not hold up its start for long.
+	ivrStreamCheckTimeout = 2 * time.Second
+	// blocklistStartTimeout bounds one try of building the blocklist worker
+	// (stream, buckets, consumer) when it could not be built at start.
+	blocklistStartTimeout = 10 * time.Second
 	// flushTimeout bounds how long the publisher tries to empty its spool
 	// into JetStream at shutdown; what is left stays on disk and is
 	// replayed by the next start.
@@ -108,13 +116,30 @@ type Stack struct {
 	cache *blocklist.Cache  // IVR role only
 	ivr   *ari.IVR          // IVR role only
 
-	blWorker *blocklist.Worker // Blocklist role only
-	store    *blocklist.Store  // Blocklist role only
+	// blMu guards blWorker and store: when NATS is unreachable at start
+	// with the IVR role, they are built later by the supervised role.
+	blMu     sync.Mutex
+	blWorker *blocklist.Worker // Blocklist role only; guarded by blMu
+	store    *blocklist.Store  // Blocklist role only; guarded by blMu
+	blPolicy blocklist.Policy  // Blocklist role only
+	blAPI    *lateHandler      // Blocklist and HTTP roles: the blocklist API, once built
 
-	agg      *reports.Aggregator // Reports role only
-	rWorker  *reports.Worker     // Reports role only
-	ln       net.Listener        // HTTP role only
-	hs       *http.Server        // HTTP role only
+	agg *reports.Aggregator // Reports role only
+	// rwMu guards rWorker and rStarted: a reports worker runs once, so a
+	// restart replaces it (see runReports).
+	rwMu     sync.Mutex
+	rWorker  *reports.Worker // Reports role only; guarded by rwMu
+	rStarted bool            // guarded by rwMu
+
+	// roleMu guards roleStates (see supervise).
+	roleMu     sync.Mutex
+	roleStates map[string]RoleState
+	// backoffMin and backoffMax bound a failing role's restart backoff
+	// (tests shorten them before Run).
+	backoffMin, backoffMax time.Duration
+
+	ln       net.Listener // HTTP role only
+	hs       *http.Server // HTTP role only
 	closeMu  sync.Mutex
 	closed   bool
 	ran      bool
@@ -136,7 +161,7 @@ func New(ctx context.Context, o Options) (_ *Stack, err error) {
 	if name == "" {
 		name = "siaga112"
 	}
-	s := &Stack{cfg: o.Config, log: log, roles: o.Roles}
+	s := &Stack{cfg: o.Config, log: log, roles: o.Roles, backoffMin: roleBackoffMin, backoffMax: roleBackoffMax}
 	defer func() {
 		if err != nil {
 			s.release()
@@ -144,11 +169,17 @@ func New(ctx context.Context, o Options) (_ *Stack, err error) {
 	}()
 	cfg := o.Config
 
-	// An IVR alone must take calls while NATS is down: its events wait in
-	// the spool. The workers cannot do anything without the stream.
+	// The IVR must take calls while NATS is down: its events wait in the
+	// spool. Workers alone cannot do anything without the stream, so
+	// without the IVR they require it; next to the IVR they start (and
+	// restart) once NATS answers, and the IVR does not wait for them.
+	timeout := streamCheckTimeout
+	if o.Roles.IVR {
+		timeout = ivrStreamCheckTimeout
+	}
 	s.bus, err = events.Open(ctx, cfg.NATS, events.OpenOptions{
-		Name: name, Embedded: events.EmbeddedStart, StreamTimeout: streamCheckTimeout,
-		RequireStream: o.Roles.Blocklist || o.Roles.Reports,
+		Name: name, Embedded: events.EmbeddedStart, StreamTimeout: timeout,
+		RequireStream: (o.Roles.Blocklist || o.Roles.Reports) && !o.Roles.IVR,
 	}, log)
 	if err != nil {
 		return nil, err
@@ -209,20 +240,99 @@ func (s *Stack) buildIVR(o Options) error {
 }
 
 func (s *Stack) buildBlocklist(ctx context.Context) error {
-	cfg := s.cfg
-	policy, err := blocklist.NewPolicy(cfg.Blocklist)
+	policy, err := blocklist.NewPolicy(s.cfg.Blocklist)
 	if err != nil {
 		return err
 	}
+	s.blPolicy = policy
+	if s.roles.IVR && !s.bus.Conn.IsConnected() {
+		// NATS is unreachable: the supervised role builds the worker when
+		// it answers (runBlocklist); the IVR starts now.
+		s.log.Warn("nats unreachable; the blocklist worker starts when it answers")
+		return nil
+	}
+	_, err = s.startBlocklist(ctx)
+	return err
+}
+
+// startBlocklist opens the buckets and creates the worker and its consumer;
+// the stream must exist.
+func (s *Stack) startBlocklist(ctx context.Context) (*blocklist.Worker, error) {
+	cfg := s.cfg
 	kv, err := blocklist.OpenBucket(ctx, s.bus.JS, cfg.NATS.Stream.Replicas)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.store = blocklist.NewStore(kv, policy, s.log)
+	store := blocklist.NewStore(kv, s.blPolicy, s.log)
 	// The worker's announcements go straight to JetStream: the spool
 	// belongs to the IVR's publisher and a worker cannot work without NATS.
-	s.blWorker, err = blocklist.NewWorker(ctx, s.bus.JS, s.store, blocklist.JSPublisher{JS: s.bus.JS}, cfg.NATS, s.log)
-	return err
+	w, err := blocklist.NewWorker(ctx, s.bus.JS, store, blocklist.JSPublisher{JS: s.bus.JS}, cfg.NATS, s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.blMu.Lock()
+	s.store, s.blWorker = store, w
+	s.blMu.Unlock()
+	if s.blAPI != nil {
+		s.blAPI.set(s.blocklistHandler(store))
+	}
+	return w, nil
+}
+
+// runBlocklist is the supervised blocklist role: it builds the worker if
+// NATS was unreachable at start, then runs it. A worker's consumer finds
+// or re-creates its durable consumer on every Run after the first.
+func (s *Stack) runBlocklist(ctx context.Context) error {
+	w := s.blocklistWorker()
+	if w == nil {
+		sctx, cancel := context.WithTimeout(ctx, blocklistStartTimeout)
+		_, err := events.EnsureStream(sctx, s.bus.JS, s.cfg.NATS.Stream)
+		if err == nil {
+			w, err = s.startBlocklist(sctx)
+		}
+		cancel()
+		if err != nil {
+			return fmt.Errorf("blocklist worker start: %w", err)
+		}
+		s.log.Info("blocklist worker started")
+	}
+	return w.Run(ctx)
+}
+
+// runReports is the supervised reports role. A reports.Worker runs once
+// over an empty aggregator (it replays the stream into it), so a restart
+// empties the aggregator and replays into it with a new worker; the
+// dashboard shows the replay's progress as it does after a start.
+func (s *Stack) runReports(ctx context.Context) error {
+	s.rwMu.Lock()
+	w := s.rWorker
+	if s.rStarted {
+		s.agg.Reset()
+		w = s.newReportsWorker()
+		s.rWorker = w
+	}
+	s.rStarted = true
+	s.rwMu.Unlock()
+	return w.Run(ctx)
+}
+
+func (s *Stack) newReportsWorker() *reports.Worker {
+	cfg := s.cfg
+	return reports.NewWorker(s.bus.JS, s.agg, reports.WorkerConfig{
+		Durable: cfg.Reports.Durable, Stream: cfg.NATS.Stream, Consumer: cfg.NATS.Consumer,
+	}, s.log)
+}
+
+func (s *Stack) blocklistWorker() *blocklist.Worker {
+	s.blMu.Lock()
+	defer s.blMu.Unlock()
+	return s.blWorker
+}
+
+func (s *Stack) reportsWorker() *reports.Worker {
+	s.rwMu.Lock()
+	defer s.rwMu.Unlock()
+	return s.rWorker
 }
 
 func (s *Stack) buildReports() error {
@@ -231,10 +341,15 @@ func (s *Stack) buildReports() error {
 	if err != nil {
 		return fmt.Errorf("reports.time_zone: %w", err)
 	}
-	s.agg = reports.NewAggregator(reports.Options{Location: loc, RecentCalls: cfg.Reports.RecentCalls, Retention: cfg.Reports.Retention, DefaultCountry: cfg.Blocklist.DefaultCountry})
-	s.rWorker = reports.NewWorker(s.bus.JS, s.agg, reports.WorkerConfig{
-		Durable: cfg.Reports.Durable, Stream: cfg.NATS.Stream, Consumer: cfg.NATS.Consumer,
-	}, s.log)
+	types := make([]string, 0, len(cfg.IVR.Menu))
+	for _, m := range cfg.IVR.Menu {
+		types = append(types, m.Type)
+	}
+	s.agg = reports.NewAggregator(reports.Options{
+		Location: loc, RecentCalls: cfg.Reports.RecentCalls, Retention: cfg.Reports.Retention,
+		DefaultCountry: cfg.Blocklist.DefaultCountry, EmergencyTypes: types,
+	})
+	s.rWorker = s.newReportsWorker()
 	return nil
 }
 
@@ -248,18 +363,29 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 				return reg.Register(reports.PublisherCollector(pub.Stats))
 			}
 		}
+		// Lag and Ready ask whichever worker runs now (a restart replaces it).
+		lag := func(ctx context.Context) (uint64, error) { return s.reportsWorker().Lag(ctx) }
+		ready := func(ctx context.Context) bool { return s.reportsWorker().Ready(ctx) }
 		srv, err := reports.NewServer(s.agg, reports.ServerConfig{
 			AdminToken: s.cfg.HTTP.AdminToken, Refresh: s.cfg.Reports.Refresh, TopCallers: s.cfg.Reports.TopCallers,
-			Lag: s.rWorker.Lag, Ready: s.rWorker.Ready, Metrics: metrics, Log: s.log,
+			Lag: lag, Ready: ready, Metrics: metrics, Log: s.log,
 		})
 		if err != nil {
 			return err
 		}
 		srv.Register(mux)
 	}
-	if s.store != nil {
-		admin := blocklist.NewAdmin(s.store, blocklist.JSPublisher{JS: s.bus.JS}, s.log)
-		blocklist.NewAPI(admin, s.cfg.HTTP.AdminToken, s.log).Register(mux)
+	if s.roles.Blocklist {
+		if store := s.Store(); store != nil {
+			blocklist.NewAPI(s.newAdmin(store), s.cfg.HTTP.AdminToken, s.log).Register(mux)
+		} else {
+			// Built later (NATS unreachable at start): until then the
+			// blocklist API answers 503.
+			s.blAPI = &lateHandler{}
+			for _, p := range blocklistRoutes {
+				mux.Handle(p, s.blAPI)
+			}
+		}
 	}
 	mux.HandleFunc("GET /healthz", s.serveHealth)
 	if ln == nil {
@@ -277,6 +403,37 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	return nil
+}
+
+// blocklistRoutes are the paths blocklist.API registers, routed to it
+// through a lateHandler while it cannot be built.
+var blocklistRoutes = []string{"/api/blocklist", "/api/blocklist/", "/api/calls/{id}/verdict"}
+
+func (s *Stack) newAdmin(store *blocklist.Store) *blocklist.Admin {
+	return blocklist.NewAdmin(store, blocklist.JSPublisher{JS: s.bus.JS}, s.log)
+}
+
+// blocklistHandler is the blocklist API over store, on its own mux.
+func (s *Stack) blocklistHandler(store *blocklist.Store) http.Handler {
+	mux := http.NewServeMux()
+	blocklist.NewAPI(s.newAdmin(store), s.cfg.HTTP.AdminToken, s.log).Register(mux)
+	return mux
+}
+
+// lateHandler serves 503 until its handler is set.
+type lateHandler struct {
+	h atomic.Pointer[http.Handler]
+}
+
+func (l *lateHandler) set(h http.Handler) { l.h.Store(&h) }
+
+func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := l.h.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	w.Header().Set("Retry-After", "5")
+	http.Error(w, "blocklist unavailable: NATS is not reachable yet", http.StatusServiceUnavailable)
 }
 
 // onRelease registers a clean-up step of New; release runs them in reverse.
@@ -338,14 +495,21 @@ func (s *Stack) Publisher() *events.Publisher { return s.pub }
 // Cache is the IVR's blocklist cache (nil without the IVR role).
 func (s *Stack) Cache() *blocklist.Cache { return s.cache }
 
-// Store is the blocklist store (nil without the Blocklist role).
-func (s *Stack) Store() *blocklist.Store { return s.store }
+// Store is the blocklist store (nil without the Blocklist role, and until
+// the blocklist worker could be built when NATS was unreachable at start).
+func (s *Stack) Store() *blocklist.Store {
+	s.blMu.Lock()
+	defer s.blMu.Unlock()
+	return s.store
+}
 
-// BlocklistWorker is the blocklist worker (nil without the Blocklist role).
-func (s *Stack) BlocklistWorker() *blocklist.Worker { return s.blWorker }
+// BlocklistWorker is the blocklist worker (nil without the Blocklist role,
+// and until it could be built when NATS was unreachable at start).
+func (s *Stack) BlocklistWorker() *blocklist.Worker { return s.blocklistWorker() }
 
-// ReportsWorker is the reports worker (nil without the Reports role).
-func (s *Stack) ReportsWorker() *reports.Worker { return s.rWorker }
+// ReportsWorker is the reports worker running now (nil without the
+// Reports role); a restart of the role replaces it.
+func (s *Stack) ReportsWorker() *reports.Worker { return s.reportsWorker() }
 
 // Aggregator is the reports' in-memory figures (nil without the Reports role).
 func (s *Stack) Aggregator() *reports.Aggregator { return s.agg }
