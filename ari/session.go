@@ -341,4 +341,3 @@ func callerOf(ch ariv6.ChannelData, normalize func(string) (string, bool)) (c ev
 	c.Number = e164
 	return c, true
 }
-
