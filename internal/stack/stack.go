@@ -180,6 +180,7 @@ func New(ctx context.Context, o Options) (_ *Stack, err error) {
 	s.bus, err = events.Open(ctx, cfg.NATS, events.OpenOptions{
 		Name: name, Embedded: events.EmbeddedStart, StreamTimeout: timeout,
 		RequireStream: (o.Roles.Blocklist || o.Roles.Reports) && !o.Roles.IVR,
+		User:          natsUser(o.Roles),
 	}, log)
 	if err != nil {
 		return nil, err
