@@ -178,6 +178,13 @@ func NewConsumer(ctx context.Context, js jetstream.JetStream, spec ConsumerSpec,
 	default:
 		cfg.FilterSubjects = spec.Subjects
 	}
+	// Where a consumer starts only matters when it is created, and the
+	// server refuses to change it: an existing durable keeps its own (it
+	// may have been re-created after its last event, see reopen).
+	if old, err := js.Consumer(ctx, StreamName, spec.Durable); err == nil {
+		oc := old.CachedInfo().Config
+		cfg.DeliverPolicy, cfg.OptStartSeq, cfg.OptStartTime = oc.DeliverPolicy, oc.OptStartSeq, oc.OptStartTime
+	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, StreamName, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("events: consumer %s: %w", spec.Durable, err)

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // runConsumer runs c until the test ends and returns Run's result channel.
@@ -242,6 +244,47 @@ func TestConsumerRunAgainAfterDelete(t *testing.T) {
 	for _, id := range ids {
 		if seen[id] != 1 {
 			t.Fatalf("event %s handled %d times, want once", id, seen[id])
+		}
+	}
+}
+
+// A durable consumer made before MaxDeliver existed (unbounded) takes the
+// bound when a worker of this version starts on it.
+func TestConsumerUpdateSetsMaxDeliver(t *testing.T) {
+	srv := startServer(t, t.TempDir(), "127.0.0.1:0")
+	_, js := connect(t, srv.ClientURL())
+	ensureStream(t, js)
+	ctx := context.Background()
+	if _, err := js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
+		Durable: "old", AckPolicy: jetstream.AckExplicitPolicy, AckWait: DefaultAckWait, MaxAckPending: DefaultMaxAckPending,
+		DeliverPolicy: jetstream.DeliverNewPolicy,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewConsumer(ctx, js, ConsumerSpec{Durable: "old"}, func(context.Context, Envelope, Meta) error { return nil }, testLog(t))
+	if err != nil {
+		t.Fatalf("NewConsumer over an old durable: %v", err)
+	}
+	info, err := c.current().Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Config.MaxDeliver != DefaultMaxDeliver {
+		t.Fatalf("max_deliver %d, want %d", info.Config.MaxDeliver, DefaultMaxDeliver)
+	}
+
+	// A durable that reopen re-created at a start sequence is taken as it
+	// is by the next process's NewConsumer (the server refuses to change
+	// where a consumer starts).
+	if _, err := js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{
+		Durable: "reopened", AckPolicy: jetstream.AckExplicitPolicy, MaxDeliver: DefaultMaxDeliver,
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: 42,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, all := range []bool{false, true} {
+		if _, err := NewConsumer(ctx, js, ConsumerSpec{Durable: "reopened", DeliverAll: all}, func(context.Context, Envelope, Meta) error { return nil }, testLog(t)); err != nil {
+			t.Fatalf("NewConsumer (DeliverAll %v) over a re-created durable: %v", all, err)
 		}
 	}
 }
