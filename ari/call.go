@@ -34,6 +34,14 @@ import (
 // ChannelTalkingStarted/Finished events for a channel.
 const talkDetectVar = "TALK_DETECT(set)"
 
+// talkSilence is the silence after which Asterisk's talk detector reports
+// a spurt finished (TALK_DETECT's dsp_silence_threshold; Asterisk's own
+// default is 2.5 s). A spurt still open has lasted at least its age less
+// this much, so a cough is not mistaken for a caller talking for talkMin;
+// one second keeps the short pauses between a caller's words inside a
+// spurt.
+const talkSilence = time.Second
+
 // Playback states Asterisk reports in PlaybackFinished.
 const playbackFailed = "failed"
 
@@ -70,8 +78,11 @@ type call struct {
 	talkMin    time.Duration
 	// talkingSince is when the current talk spurt started (zero: silent).
 	talkingSince time.Time
-	// talked is set when a finished talk spurt was at least talkMin long.
+	// talked is set when the finished talk spurts of the running prompt
+	// add up to at least talkMin.
 	talked bool
+	// talkTotal adds up the running prompt's finished spurts.
+	talkTotal time.Duration
 
 	seq          int
 	curPlayback  string
@@ -125,8 +136,11 @@ func (c *call) handle(e ariv6.Event) {
 	case *ariv6.ChannelTalkingStarted:
 		c.talkingSince = time.Now()
 	case *ariv6.ChannelTalkingFinished:
-		if c.detectTalk && time.Duration(ev.Duration)*time.Millisecond >= c.talkMin {
-			c.talked = true
+		if c.detectTalk {
+			c.talkTotal += time.Duration(ev.Duration) * time.Millisecond
+			if c.talkTotal >= c.talkMin {
+				c.talked = true
+			}
 		}
 		c.talkingSince = time.Time{}
 	case *ariv6.PlaybackFinished:
@@ -224,15 +238,17 @@ func (c *call) Answer(ctx context.Context) error {
 	return c.rest(ctx, "answer", func() error { return c.client.Channel().Answer(c.key) })
 }
 
-// talkDeadline is when the current talk spurt will have lasted talkMin;
-// zero if the caller is silent or talk is not being detected. A spurt that
-// began in an earlier prompt counts from its start: the caller has been
-// talking all along.
+// talkDeadline is when the current talk spurt will surely have lasted the
+// talk still missing to talkMin: Asterisk reports the end of a spurt only
+// talkSilence after the caller stopped, so an open spurt is that much
+// shorter than its age. Zero if the caller is silent or talk is not being
+// detected. A spurt that began in an earlier prompt counts from its start:
+// the caller has been talking all along.
 func (c *call) talkDeadline() time.Time {
 	if !c.detectTalk || c.talkingSince.IsZero() {
 		return time.Time{}
 	}
-	return c.talkingSince.Add(c.talkMin)
+	return c.talkingSince.Add(c.talkMin - c.talkTotal + talkSilence)
 }
 
 // talkedEnough reports whether the running prompt's talk rule is met: a
@@ -273,15 +289,15 @@ func (c *call) Prompt(ctx context.Context, spec flows.PromptSpec) (flows.PromptR
 	collect := spec.MaxDigits > 0
 	if spec.DetectTalk && !c.talkDetectOn {
 		err := c.rest(ctx, "set talk detect", func() error {
-			return c.client.Channel().SetVariable(c.key, talkDetectVar, "")
+			return c.client.Channel().SetVariable(c.key, talkDetectVar, strconv.Itoa(int(talkSilence/time.Millisecond)))
 		})
 		if err != nil {
 			return flows.PromptResult{}, err
 		}
 		c.talkDetectOn = true
 	}
-	c.detectTalk, c.talkMin, c.talked = spec.DetectTalk, spec.TalkMin, false
-	defer func() { c.detectTalk, c.talked = false, false }()
+	c.detectTalk, c.talkMin, c.talked, c.talkTotal = spec.DetectTalk, spec.TalkMin, false, 0
+	defer func() { c.detectTalk, c.talked, c.talkTotal = false, false, 0 }()
 
 	// want is how many keys of pending the prompt takes now; 0 while it
 	// must wait for more. Keys forming a proper prefix of spec.Code wait

@@ -109,6 +109,11 @@ type envOptions struct {
 	extraNodes int
 	// normalize is Options.Normalize (nil: numbers as given).
 	normalize func(string) (string, bool)
+	// clockScale overrides the sims' clock scale; soundsDir and language
+	// give them real prompts, so media lasts as long as on Asterisk.
+	clockScale float64
+	soundsDir  string
+	language   string
 }
 
 func startEnv(t testing.TB, o envOptions) *env {
@@ -124,9 +129,13 @@ func startEnv(t testing.TB, o envOptions) *env {
 	t.Cleanup(e.close)
 
 	for range 1 + o.extraNodes {
+		scale := clockScale
+		if o.clockScale > 0 {
+			scale = o.clockScale
+		}
 		sim := arisim.New(arisim.Options{
 			Username: simUser, Password: simPass, Application: simApp,
-			ClockScale: clockScale, Logger: log,
+			ClockScale: scale, Logger: log, SoundsDir: o.soundsDir, Language: o.language,
 		})
 		if err := sim.Start("127.0.0.1:0"); err != nil {
 			t.Fatalf("start sim: %v", err)
