@@ -298,6 +298,9 @@ func embeddedLogin(cfg configs.NATS, rawURL, user string) (ConnectOption, error)
 		// password, or tells the user so.
 		return nil, nil
 	}
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("%w (it is readable only by the user siaga112 runs as: run this command as that user)", err)
+	}
 	if err != nil {
 		return nil, err
 	}
