@@ -357,7 +357,7 @@ func TestPoisonIntoRunningStack(t *testing.T) {
 	// Poison every worker consumes (both subscribe to call.started,
 	// classified, ended and verdict).
 	poison := [][]byte{envelope(events.TypeStarted, strings.Repeat("A", 2100), "+6281111111111", `{"dialed":"112"}`, nil)}
-	for i := range 200 {
+	for i := range 1000 {
 		var b []byte
 		switch i % 10 {
 		case 0:
@@ -417,5 +417,53 @@ func TestPoisonIntoRunningStack(t *testing.T) {
 	}
 	if strings.Contains(body, strings.Repeat("A", 100)) || strings.Contains(body, "6281111111111") {
 		t.Fatalf("healthz echoes a poison payload:\n%s", body)
+	}
+}
+
+// A role that keeps failing is restarted with a doubling, bounded backoff,
+// shown as not running between tries, and never given up; once it runs
+// again its state says so.
+func TestSuperviseBackoff(t *testing.T) {
+	s := &Stack{log: testLogger(t), backoffMin: 10 * time.Millisecond, backoffMax: 80 * time.Millisecond}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var (
+		mu     sync.Mutex
+		starts []time.Time
+	)
+	const failures = 7
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.supervise(ctx, "flaky", func(ctx context.Context) error {
+			mu.Lock()
+			starts = append(starts, time.Now())
+			n := len(starts)
+			mu.Unlock()
+			if n <= failures {
+				return fmt.Errorf("failure %d", n)
+			}
+			<-ctx.Done()
+			return nil
+		})
+	}()
+	eventually(t, "the role running after its failures", func() bool {
+		st := s.RoleStates()["flaky"]
+		return st.Running && st.Restarts == failures
+	})
+	if st := s.RoleStates()["flaky"]; st.LastError != fmt.Sprintf("failure %d", failures) {
+		t.Fatalf("state %+v", st)
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	// Waits: 10, 20, 40, 80, 80, 80, 80 ms.
+	want := []time.Duration{10, 20, 40, 80, 80, 80, 80}
+	for i, w := range want {
+		got := starts[i+1].Sub(starts[i])
+		if got < w*time.Millisecond || got > w*time.Millisecond+time.Second {
+			t.Errorf("wait before restart %d = %s, want about %d ms", i+1, got, w)
+		}
 	}
 }
