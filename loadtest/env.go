@@ -62,7 +62,21 @@ type SimOptions struct {
 	// Probe, when set, is used instead of a new one, so that several IVRs
 	// (each with its own sim) can be measured as one.
 	Probe *Probe
+	// OperatorsBusy makes the sim report no free operator in any menu
+	// entry's queue, so the IVR asks callers for their location; by
+	// default each queue has SimFreeOperators free.
+	OperatorsBusy bool
 }
+
+// SimFreeOperators is how many operators the sim reports free in each
+// menu entry's queue unless SimOptions.OperatorsBusy. The sim does not
+// take an operator away when a call reaches the queue: the figure only
+// decides whether the location question is asked.
+const SimFreeOperators = 1
+
+// blockLength is how long Block blocks the blocked callers' numbers: far
+// longer than any run.
+const blockLength = 24 * time.Hour
 
 // SimEnv is siaga112 running in this process against a simulated Asterisk,
 // with a probe on its flow, publisher and stream.
@@ -73,6 +87,7 @@ type SimEnv struct {
 	Target *SimTarget
 	Config configs.Config
 	scale  float64
+	busy   bool
 
 	cancel context.CancelFunc
 	runErr chan error
@@ -105,6 +120,15 @@ func StartSim(ctx context.Context, o SimOptions) (_ *SimEnv, err error) {
 	if err := sim.Start("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("loadtest: start simulated asterisk: %w", err)
 	}
+	free := SimFreeOperators
+	if o.OperatorsBusy {
+		free = 0
+	}
+	for _, m := range cfg.IVR.Menu {
+		if m.Queue != "" {
+			sim.SetQueueFree(m.Queue, free)
+		}
+	}
 	cfg.ARI.Nodes = []configs.ARINode{{
 		Name: "sim-1", URL: sim.URL(), WSURL: sim.WSURL(), Username: "siaga112", Password: pass,
 	}}
@@ -112,7 +136,7 @@ func StartSim(ctx context.Context, o SimOptions) (_ *SimEnv, err error) {
 	if probe == nil {
 		probe = NewProbe()
 	}
-	e := &SimEnv{Sim: sim, Probe: probe, Target: NewSimTarget(sim), Config: cfg, scale: o.ClockScale, runErr: make(chan error, 1)}
+	e := &SimEnv{Sim: sim, Probe: probe, Target: NewSimTarget(sim), Config: cfg, scale: o.ClockScale, busy: o.OperatorsBusy, runErr: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			_ = sim.Close()
@@ -175,13 +199,48 @@ func waitReady(ctx context.Context, e *SimEnv) error {
 }
 
 // Options returns run options wired to this environment: the sim as
-// target, the probe, the stream for the audit, and the IVR's and
-// publisher's counters.
+// target, the probe, the stream for the audit, the IVR's and publisher's
+// counters, the operators' state and the blocklist.
 func (e *SimEnv) Options() Options {
 	return Options{
 		Target: e.Target, Probe: e.Probe, Bus: e.Stack.Bus(), ClockScale: e.scale,
 		IVRStats: e.Stack.IVR().Stats, PublisherStats: e.Stack.Publisher().Stats,
+		OperatorsBusy: e.busy, Block: e.Block,
 	}
+}
+
+// ErrNoBlocklist is returned by Block when the stack runs no blocklist
+// worker (Roles without Blocklist).
+var ErrNoBlocklist = errors.New("loadtest: no blocklist store in this stack")
+
+// Block blocks numbers in the blocklist store, as an admin would, and
+// waits until the IVR's cache holds every block, so the first call from
+// them already meets the warning.
+func (e *SimEnv) Block(ctx context.Context, numbers []string) error {
+	store := e.Stack.Store()
+	if store == nil {
+		return ErrNoBlocklist
+	}
+	for _, n := range numbers {
+		if _, _, err := store.Add(ctx, n, blockLength, "load test: blocked caller", "loadtest"); err != nil {
+			return fmt.Errorf("loadtest: block %s: %w", n, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	for _, n := range numbers {
+		for {
+			if _, blocked := e.Stack.Cache().Check(n, time.Now()); blocked {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("loadtest: the IVR's cache never saw %s blocked: %w", n, ctx.Err())
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}
+	return nil
 }
 
 // Stop shuts the stack down in order (the IVR drains, the spool is

@@ -25,30 +25,68 @@ type Kind string
 
 // The kinds of caller. Emergencies press the menu key of their type;
 // pranksters call again and again from a few numbers until they are
-// blocked, and one of them presses 9 once blocked.
+// blocked, and one of them presses 9 once blocked. The kinds after
+// KindPrankster are the behaviours an emergency line must put through fast
+// (talk or a key at any moment, the silent-help code, a blocked caller who
+// is in need); the blocked ones call from numbers the run blocks before it
+// starts. They have scripts for the simulated Asterisk only.
 const (
-	KindFire       Kind = "fire"        // presses 1, gives a location
-	KindMedical    Kind = "medical"     // presses 2, gives a location
-	KindPolice     Kind = "police"      // presses 3, gives a location
-	KindDisaster   Kind = "disaster"    // presses 4, gives a location
-	KindOperator   Kind = "operator"    // presses 0
-	KindVoice      Kind = "voice"       // speaks instead of pressing
-	KindSilentHelp Kind = "silent_help" // silent, then presses 55
+	KindFire       Kind = "fire"        // presses 1 during the menu
+	KindMedical    Kind = "medical"     // presses 2 during the menu
+	KindPolice     Kind = "police"      // presses 3 during the menu
+	KindDisaster   Kind = "disaster"    // presses 4 during the menu
+	KindOperator   Kind = "operator"    // presses 0 during the menu
+	KindVoice      Kind = "voice"       // speaks during the menu instead of pressing
+	KindSilentHelp Kind = "silent_help" // silent, then presses 55 at the first silent-help offer
 	KindSilent     Kind = "silent"      // says and presses nothing
 	KindChild      Kind = "child"       // hangs up during the greeting
 	KindInvalid    Kind = "invalid"     // presses wrong keys three times
 	KindPrankster  Kind = "prankster"   // repeat silent caller from a small pool
+
+	KindGreetingKey       Kind = "greeting_key"        // presses 1 during the greeting
+	KindGreetingTalker    Kind = "greeting_talker"     // talks 2 s, starting during the greeting
+	KindMenu55            Kind = "menu_55"             // presses 55 during the menu
+	KindMenuListener      Kind = "menu_listener"       // hears the whole menu, then presses 2
+	KindBlockedTalker     Kind = "blocked_talker"      // blocked; talks during the warning
+	KindBlockedSilentHelp Kind = "blocked_silent_help" // blocked; silent through the warning, 55 at the silent-help offer
 )
 
 // Kinds lists every kind in the order summaries show them.
 var Kinds = []Kind{
 	KindFire, KindMedical, KindPolice, KindDisaster, KindOperator, KindVoice,
 	KindSilentHelp, KindSilent, KindChild, KindInvalid, KindPrankster,
+	KindGreetingKey, KindGreetingTalker, KindMenu55, KindMenuListener,
+	KindBlockedTalker, KindBlockedSilentHelp,
 }
 
-// menuDigit is the key an emergency kind presses (configs.Default's menu).
-var menuDigit = map[Kind]string{
-	KindFire: "1", KindMedical: "2", KindPolice: "3", KindDisaster: "4", KindOperator: "0",
+// menuDigit is the key a kind that chooses from the menu presses, and
+// emergencyType the type that key means (configs.Default's menu).
+var (
+	menuDigit = map[Kind]string{
+		KindFire: "1", KindMedical: "2", KindPolice: "3", KindDisaster: "4", KindOperator: "0",
+		KindGreetingKey: "1", KindMenuListener: "2",
+	}
+	emergencyType = map[Kind]string{
+		KindFire: "fire", KindMedical: "medical", KindPolice: "police", KindDisaster: "disaster",
+		KindOperator: "operator", KindGreetingKey: "fire", KindMenuListener: "medical",
+	}
+)
+
+// lastMenuPrompt is the last sound of configs.Default's menu: a menu
+// listener waits for it before choosing.
+const lastMenuPrompt = "menu-operator"
+
+// Blocked reports whether the kind calls from a number that is blocked.
+func (k Kind) Blocked() bool { return k == KindBlockedTalker || k == KindBlockedSilentHelp }
+
+// SimOnly reports whether the kind has no script on a real Asterisk (the
+// siaga112-loadtest context of asterisk-conf/extensions.conf).
+func (k Kind) SimOnly() bool {
+	switch k {
+	case KindGreetingKey, KindGreetingTalker, KindMenu55, KindMenuListener, KindBlockedTalker, KindBlockedSilentHelp:
+		return true
+	}
+	return false
 }
 
 // Mix is the weight of each kind of caller; a kind with weight w is placed
@@ -57,13 +95,44 @@ type Mix map[Kind]int
 
 // DefaultMix is a day at a busy centre, compressed: most calls are real
 // emergencies, but children, silent callers and repeat pranksters make up
-// a large share, as the centre reported.
+// a large share, as the centre reported. The callers who key or talk
+// during the greeting, listen to the whole menu or press 55 are there to
+// time how fast each kind of sign gets a caller to the operators.
 func DefaultMix() Mix {
 	return Mix{
 		KindFire: 6, KindMedical: 14, KindPolice: 8, KindDisaster: 3, KindOperator: 7,
 		KindVoice: 8, KindSilentHelp: 3, KindSilent: 8, KindChild: 20, KindInvalid: 5,
-		KindPrankster: 18,
+		KindPrankster:   18,
+		KindGreetingKey: 8, KindGreetingTalker: 6, KindMenu55: 3, KindMenuListener: 8,
+		KindBlockedTalker: 2, KindBlockedSilentHelp: 2,
 	}
+}
+
+// ForARI is the mix without the kinds that have no script on a real
+// Asterisk, and those kinds.
+func (m Mix) ForARI() (Mix, []Kind) {
+	out := Mix{}
+	var dropped []Kind
+	for _, k := range Kinds {
+		switch {
+		case m[k] == 0:
+		case k.SimOnly():
+			dropped = append(dropped, k)
+		default:
+			out[k] = m[k]
+		}
+	}
+	return out, dropped
+}
+
+// hasBlocked reports whether the mix has callers from blocked numbers.
+func (m Mix) hasBlocked() bool {
+	for k, w := range m {
+		if w > 0 && k.Blocked() {
+			return true
+		}
+	}
+	return false
 }
 
 // ParseMix reads "fire=5,medical=10,child=3". Kinds not named get weight 0;
@@ -161,6 +230,10 @@ type Caller struct {
 	Number string
 	// Presses9 marks the prankster who presses 9 once blocked.
 	Presses9 bool
+	// Busy says that every operator is busy on the simulated Asterisk
+	// (Options.OperatorsBusy): a caller who chooses a type is then asked
+	// for the location and answers it.
+	Busy bool
 }
 
 // Expectation is what the IVR should make of a caller.
@@ -170,6 +243,9 @@ type Expectation struct {
 	Outcomes []events.Outcome
 	// Type is the emergency type of an emergency outcome ("" otherwise).
 	Type string
+	// Reason is the reason call.classified must give ("" for any): what a
+	// blocked caller did to get through.
+	Reason string
 }
 
 // Allows reports whether outcome and type meet the expectation.
@@ -184,19 +260,29 @@ func (e Expectation) Allows(o events.Outcome, typ string) bool {
 // caller. onARI selects the real Asterisk's scripts, whose prankster who
 // presses 9 does so during the menu too (outcome invalid until blocked).
 func (c Caller) Expect(onARI bool) Expectation {
+	one := func(o events.Outcome) Expectation { return Expectation{Outcomes: []events.Outcome{o}} }
+	if typ, ok := emergencyType[c.Kind]; ok {
+		return Expectation{Outcomes: []events.Outcome{events.OutcomeEmergency}, Type: typ}
+	}
 	switch c.Kind {
-	case KindFire, KindMedical, KindPolice, KindDisaster, KindOperator:
-		return Expectation{Outcomes: []events.Outcome{events.OutcomeEmergency}, Type: string(c.Kind)}
-	case KindVoice:
-		return Expectation{Outcomes: []events.Outcome{events.OutcomeVoice}}
-	case KindSilentHelp:
-		return Expectation{Outcomes: []events.Outcome{events.OutcomeSilentHelp}}
+	case KindVoice, KindGreetingTalker:
+		return one(events.OutcomeVoice)
+	case KindSilentHelp, KindMenu55:
+		return one(events.OutcomeSilentHelp)
 	case KindSilent:
-		return Expectation{Outcomes: []events.Outcome{events.OutcomeNoInput}}
+		return one(events.OutcomeNoInput)
 	case KindChild:
-		return Expectation{Outcomes: []events.Outcome{events.OutcomeAbandoned}}
+		return one(events.OutcomeAbandoned)
 	case KindInvalid:
-		return Expectation{Outcomes: []events.Outcome{events.OutcomeInvalid}}
+		return one(events.OutcomeInvalid)
+	case KindBlockedTalker:
+		e := one(events.OutcomeBlockedOverride)
+		e.Reason = "talk"
+		return e
+	case KindBlockedSilentHelp:
+		e := one(events.OutcomeBlockedOverride)
+		e.Reason = "silent_help"
+		return e
 	case KindPrankster:
 		if !c.Presses9 {
 			return Expectation{Outcomes: []events.Outcome{events.OutcomeNoInput, events.OutcomeBlocked}}
@@ -213,22 +299,45 @@ func (c Caller) Expect(onARI bool) Expectation {
 	return Expectation{}
 }
 
+// AsksLocation reports whether the IVR must ask this caller where they
+// are: only a caller who chose a type with a queue (not the operator),
+// and only while every operator is busy.
+func (c Caller) AsksLocation() bool {
+	typ, ok := emergencyType[c.Kind]
+	return ok && typ != "operator" && c.Busy
+}
+
 // SimScript is the caller's script for the simulated Asterisk, in media
 // time (the sim's ClockScale applies). Callers listen a moment before they
-// press, as people do, so keys usually cut a prompt short (barge-in).
+// press, as people do, so keys usually cut a prompt short (barge-in). A
+// caller who chose a type answers the location question only when it is
+// asked (Busy): a step waiting for a prompt that never comes would hold the
+// call open after the IVR put it through.
 func (c Caller) SimScript() []arisim.Step {
+	var s []arisim.Step
 	switch c.Kind {
-	case KindFire, KindMedical, KindPolice, KindDisaster:
-		return []arisim.Step{
-			arisim.WaitForPrompt("menu"), arisim.Wait(2 * time.Second), arisim.Press(menuDigit[c.Kind]),
-			arisim.WaitForPrompt("location"), arisim.Talk(3 * time.Second),
-		}
-	case KindOperator:
-		return []arisim.Step{arisim.WaitForPrompt("menu"), arisim.Wait(2 * time.Second), arisim.Press("0")}
+	case KindFire, KindMedical, KindPolice, KindDisaster, KindOperator:
+		s = []arisim.Step{arisim.WaitForPrompt("menu"), arisim.Wait(2 * time.Second), arisim.Press(menuDigit[c.Kind])}
+	case KindGreetingKey:
+		// Knows the menu already and keys the choice 2 s into the greeting.
+		s = []arisim.Step{arisim.WaitForPrompt("greeting"), arisim.Wait(2 * time.Second), arisim.Press(menuDigit[c.Kind])}
+	case KindMenuListener:
+		// Hears every choice read out (the last one lasts 1.7 s), then
+		// presses just after the menu ends.
+		s = []arisim.Step{arisim.WaitForPrompt(lastMenuPrompt), arisim.Wait(2 * time.Second), arisim.Press(menuDigit[c.Kind])}
 	case KindVoice:
 		return []arisim.Step{arisim.WaitForPrompt("menu"), arisim.Wait(time.Second), arisim.Talk(4 * time.Second)}
-	case KindSilentHelp:
+	case KindGreetingTalker:
+		// "Tolong, kebakaran!" over the greeting, half a second into it.
+		return []arisim.Step{arisim.WaitForPrompt("greeting"), arisim.Wait(500 * time.Millisecond), arisim.Talk(2 * time.Second)}
+	case KindBlockedTalker:
+		return []arisim.Step{arisim.WaitForPrompt("blocked"), arisim.Wait(time.Second), arisim.Talk(2 * time.Second)}
+	case KindSilentHelp, KindBlockedSilentHelp:
+		// The first silent-help offer: inside the retry after a silent
+		// menu attempt, or after a blocked caller's silent warning.
 		return []arisim.Step{arisim.WaitForPrompt("silent-help"), arisim.Wait(time.Second), arisim.Press("55")}
+	case KindMenu55:
+		return []arisim.Step{arisim.WaitForPrompt("menu"), arisim.Wait(2 * time.Second), arisim.Press("55")}
 	case KindChild:
 		return []arisim.Step{arisim.WaitForPrompt("greeting"), arisim.Wait(3 * time.Second), arisim.Hangup()}
 	case KindInvalid:
@@ -242,13 +351,23 @@ func (c Caller) SimScript() []arisim.Step {
 			// Silent until the warning of a blocked number is heard.
 			return []arisim.Step{arisim.WaitForPrompt("blocked"), arisim.Press("9")}
 		}
+		return nil
+	default:
+		return nil // silent: the IVR decides when the call ends
 	}
-	return nil // silent: the IVR decides when the call ends
+	if c.AsksLocation() {
+		s = append(s, arisim.WaitForPrompt("location"), arisim.Talk(3*time.Second))
+	}
+	return s
 }
 
 // ARIScript is the extension in the siaga112-loadtest context of
-// asterisk-conf/extensions.conf that plays this caller on a real Asterisk.
+// asterisk-conf/extensions.conf that plays this caller on a real Asterisk;
+// "" for a kind that has none there (Kind.SimOnly).
 func (c Caller) ARIScript() string {
+	if c.Kind.SimOnly() {
+		return ""
+	}
 	switch c.Kind {
 	case KindFire, KindMedical, KindPolice, KindDisaster, KindOperator:
 		return string(c.Kind)
@@ -269,33 +388,57 @@ func (c Caller) ARIScript() string {
 }
 
 // callers makes the run's callers: genuine callers each from their own
-// number, pranksters round-robin over a pool whose first member presses 9.
+// number, pranksters round-robin over a pool whose first member presses 9,
+// blocked callers round-robin over the blocked pool.
 type callers struct {
-	pick   *picker
-	pool   int
-	seq    int
-	pranks int
-	runID  uint32
+	pick    *picker
+	pool    int
+	seq     int
+	pranks  int
+	blocked int
+	busy    bool
+	runID   uint32
 }
 
 // PranksterNumber is the pool member i's number.
 func PranksterNumber(i int) string { return fmt.Sprintf("+628190000%04d", i) }
 
-func newCallers(m Mix, pool int, runID uint32) *callers {
+// BlockedPool is how many blocked numbers the blocked kinds call from.
+const BlockedPool = 2
+
+// BlockedNumber is the blocked pool member i's number; Run blocks the pool
+// before the first call when the mix has blocked kinds.
+func BlockedNumber(i int) string { return fmt.Sprintf("+628190001%04d", i) }
+
+// BlockedNumbers is the whole blocked pool.
+func BlockedNumbers() []string {
+	out := make([]string, BlockedPool)
+	for i := range out {
+		out[i] = BlockedNumber(i)
+	}
+	return out
+}
+
+func newCallers(m Mix, pool int, runID uint32, busy bool) *callers {
 	if pool < 1 {
 		pool = 1
 	}
-	return &callers{pick: newPicker(m), pool: pool, runID: runID}
+	return &callers{pick: newPicker(m), pool: pool, runID: runID, busy: busy}
 }
 
 func (g *callers) next() Caller {
-	c := Caller{Seq: g.seq, Kind: g.pick.next()}
+	c := Caller{Seq: g.seq, Kind: g.pick.next(), Busy: g.busy}
 	g.seq++
-	if c.Kind == KindPrankster {
+	switch {
+	case c.Kind == KindPrankster:
 		i := g.pranks % g.pool
 		g.pranks++
 		c.Number = PranksterNumber(i)
 		c.Presses9 = i == 0
+		return c
+	case c.Kind.Blocked():
+		c.Number = BlockedNumber(g.blocked % BlockedPool)
+		g.blocked++
 		return c
 	}
 	// A fresh number for each genuine caller, so none of them collects

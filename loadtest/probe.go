@@ -17,8 +17,8 @@ import (
 //   - WrapFlow times the answer (flow start -> Answer returned) and each key
 //     (the moment a Prompt returned with digits), and adds up the media the
 //     flow plays or records between the decisive key and call.classified
-//     (the connecting prompt; for fire, medical, police and disaster also
-//     the location question and recording);
+//     (the connecting prompt when one is configured, and the location
+//     question and recording when the flow asks it);
 //   - WrapPublisher counts the events the IVR handed to the publisher;
 //   - Watch follows the stream and notes when each call's events are
 //     stored: a message delivered by JetStream has been stored and acked.
@@ -26,6 +26,12 @@ import (
 // The key -> classified latency is therefore: stored(call.classified) -
 // key - media between. The stored time is taken when our consumer receives
 // the message, a little after the publisher's ack, so it errs high.
+//
+// For the time to the queue WrapFlow also notes when Continue into the
+// operators' context returned without error (Asterisk has moved the
+// channel by then), the deciding key, and whether the flow recorded the
+// location before it; Watch reads seconds_to_queue from call.transferred,
+// the IVR's own figure, which the runner checks against the probe's.
 type Probe struct {
 	mu    sync.Mutex
 	calls map[string]*obs // guarded by mu
@@ -57,6 +63,13 @@ type obs struct {
 
 	ended   chan struct{} // closed when Watch saw call.ended
 	endedOK bool
+
+	location  bool      // the flow recorded the location before classifying
+	continued time.Time // Continue into the operators' context returned nil
+	reason    string    // call.classified's reason
+	// transferSecs is call.transferred's seconds_to_queue, once Watch saw it.
+	transferSecs   float64
+	hasTransferred bool
 }
 
 // NewProbe returns an empty probe.
@@ -104,6 +117,25 @@ type CallResult struct {
 	HasKey          bool
 	// Published and Stored count the call's events.
 	Published, Stored int
+	// Reason is call.classified's reason.
+	Reason string
+
+	// AnsweredAt is when the flow's Answer returned (zero if it did not).
+	AnsweredAt time.Time
+	// ContinuedAt is when the flow's Continue into the operators' context
+	// returned without error (zero if the call was not put through).
+	ContinuedAt time.Time
+	// KeyAt is when the flow received the last key before it classified
+	// the call (zero if none): for a call decided by a key, the deciding
+	// key.
+	KeyAt time.Time
+	// LocationAsked is true when the flow recorded the caller's location
+	// before classifying the call.
+	LocationAsked bool
+	// SecondsToQueue is call.transferred's seconds_to_queue, when Watch saw
+	// the event (HasTransferred).
+	SecondsToQueue float64
+	HasTransferred bool
 }
 
 // Result returns what the probe knows of a call.
@@ -117,7 +149,9 @@ func (p *Probe) Result(id string) CallResult {
 	r := CallResult{
 		Outcome: o.outcome, Type: o.typ, Classified: !o.classifiedAt.IsZero(), Ended: o.endedOK,
 		Published: o.published, Stored: o.stored,
-		KeyToClassified: o.keyLatency, HasKey: o.hasKey,
+		KeyToClassified: o.keyLatency, HasKey: o.hasKey, Reason: o.reason,
+		AnsweredAt: o.answered, ContinuedAt: o.continued, KeyAt: o.lastKey, LocationAsked: o.location,
+		SecondsToQueue: o.transferSecs, HasTransferred: o.hasTransferred,
 	}
 	if !o.answered.IsZero() {
 		r.Answer, r.HasAnswer = o.answered.Sub(o.flowStart), true
@@ -220,8 +254,25 @@ func (c *probeCall) Record(ctx context.Context, spec flows.RecordSpec) (string, 
 	if !c.o.emittedCls && !c.o.lastKey.IsZero() {
 		c.o.media += end.Sub(start)
 	}
+	if !c.o.emittedCls {
+		// The location question is the only recording the flow makes
+		// before it classifies a call (voice callers are put through
+		// without one).
+		c.o.location = true
+	}
 	c.p.mu.Unlock()
 	return name, err
+}
+
+func (c *probeCall) Continue(ctx context.Context, dialplanContext, extension string, priority int) error {
+	err := c.Call.Continue(ctx, dialplanContext, extension, priority)
+	if err == nil {
+		now := time.Now()
+		c.p.mu.Lock()
+		c.o.continued = now
+		c.p.mu.Unlock()
+	}
+	return err
 }
 
 type probeEmitter struct {
@@ -289,9 +340,14 @@ func (p *Probe) observe(e events.Envelope, at time.Time) {
 			return
 		}
 		p.classified.Add(1)
-		o.outcome, o.typ, o.classifiedAt = c.Outcome, c.EmergencyType, at
+		o.outcome, o.typ, o.classifiedAt, o.reason = c.Outcome, c.EmergencyType, at, c.Reason
 		if decidedByKey(c.Outcome) && !o.lastKey.IsZero() {
 			o.keyLatency, o.hasKey = at.Sub(o.lastKey)-o.media, true
+		}
+	case events.TypeTransferred:
+		var t events.Transferred
+		if e.DecodeData(&t) == nil && !o.hasTransferred {
+			o.transferSecs, o.hasTransferred = t.SecondsToQueue, true
 		}
 	case events.TypeEnded:
 		if !o.endedOK {

@@ -73,7 +73,9 @@ func startSim(t testing.TB, cfg configs.Config) *SimEnv {
 // TestRunSim places 50 callers of every kind through the whole stack
 // (sim, real ARI client, IVR, embedded NATS, blocklist worker) and checks
 // that each call ended as its script says, that no event was lost, that
-// the pranksters were blocked and that the summary is filled in.
+// the pranksters were blocked, that every caller put through has a time to
+// the queue (none asked the location: operators are free by default) and
+// that the summary is filled in.
 func TestRunSim(t *testing.T) {
 	e := startSim(t, testConfig(t))
 	mix := Mix{}
@@ -103,20 +105,37 @@ func TestRunSim(t *testing.T) {
 		t.Fatalf("events published %d stored %d lost %d dropped %d", s.Events, s.Stored, s.Lost, s.Dropped)
 	}
 	// Every kind but the pranksters has exactly one outcome.
+	k := s.ByKind
 	want := map[events.Outcome]int{
-		events.OutcomeEmergency:  s.ByKind[KindFire] + s.ByKind[KindMedical] + s.ByKind[KindPolice] + s.ByKind[KindDisaster] + s.ByKind[KindOperator],
-		events.OutcomeVoice:      s.ByKind[KindVoice],
-		events.OutcomeSilentHelp: s.ByKind[KindSilentHelp],
-		events.OutcomeAbandoned:  s.ByKind[KindChild],
-		events.OutcomeInvalid:    s.ByKind[KindInvalid],
+		events.OutcomeEmergency: k[KindFire] + k[KindMedical] + k[KindPolice] + k[KindDisaster] + k[KindOperator] +
+			k[KindGreetingKey] + k[KindMenuListener],
+		events.OutcomeVoice:      k[KindVoice] + k[KindGreetingTalker],
+		events.OutcomeSilentHelp: k[KindSilentHelp] + k[KindMenu55],
+		events.OutcomeAbandoned:  k[KindChild],
+		events.OutcomeInvalid:    k[KindInvalid],
 	}
 	for o, n := range want {
 		if s.Outcomes[o] != n {
 			t.Errorf("outcome %s: %d calls, want %d (%v)", o, s.Outcomes[o], n, s.Outcomes)
 		}
 	}
-	pranks := s.Outcomes[events.OutcomeNoInput] - s.ByKind[KindSilent] + s.Outcomes[events.OutcomeBlocked] + s.Outcomes[events.OutcomeBlockedOverride]
-	if pranks != s.ByKind[KindPrankster] {
+	putThrough := []Kind{KindFire, KindMedical, KindPolice, KindDisaster, KindOperator, KindVoice, KindSilentHelp,
+		KindGreetingKey, KindGreetingTalker, KindMenu55, KindMenuListener, KindBlockedTalker, KindBlockedSilentHelp}
+	for _, kind := range putThrough {
+		q := s.TimeToQueue[kind]
+		if q.N != k[kind] || q.P50 <= 0 || q.Max < q.P95 {
+			t.Errorf("time to queue of %s: %+v for %d calls", kind, q, k[kind])
+		}
+	}
+	if q := s.TimeToQueue[KindGreetingKey]; q.KeyToQueue == nil || q.KeyToQueue.N != q.N || q.KeyToQueue.P95 >= q.P95 {
+		t.Errorf("greeting_key: key -> queue %+v, answer -> queue %+v", q.KeyToQueue, q.Latency)
+	}
+	if len(s.TimeToQueueLocation) != 0 {
+		t.Errorf("location asked with operators free: %v", s.TimeToQueueLocation)
+	}
+	pranks := s.Outcomes[events.OutcomeNoInput] - k[KindSilent] + s.Outcomes[events.OutcomeBlocked] +
+		s.Outcomes[events.OutcomeBlockedOverride] - k[KindBlockedTalker] - k[KindBlockedSilentHelp]
+	if pranks != k[KindPrankster] {
 		t.Errorf("prankster outcomes %d, want %d (%v)", pranks, s.ByKind[KindPrankster], s.Outcomes)
 	}
 	if s.Answer.N != 50 || s.Answer.P99 <= 0 || s.Classified.N == 0 || s.Classified.P99 <= 0 {
@@ -139,6 +158,54 @@ func TestRunSim(t *testing.T) {
 				return b
 			})
 		}
+	}
+}
+
+// TestRunOperatorsBusy runs callers who choose a type while the sim
+// reports every operator busy: those with a queue are asked the location
+// (the runner checks it call by call) and their times land in the
+// location-asked table; the operator entry and voice callers skip it.
+func TestRunOperatorsBusy(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
+	defer cancel()
+	e, err := StartSim(ctx, SimOptions{Config: testConfig(t), ClockScale: testScale, SoundsDir: soundsDir(t), Log: testLogger(t), OperatorsBusy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := e.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	o := e.Options()
+	if !o.OperatorsBusy {
+		t.Fatal("Options do not carry the busy operators")
+	}
+	o.Mix = Mix{KindGreetingKey: 1, KindMenuListener: 1, KindFire: 1, KindOperator: 1, KindGreetingTalker: 1}
+	o.Calls, o.Concurrency, o.Rate = 10, 10, 50
+	o.CallTimeout, o.SettleTimeout = waitMax, waitMax
+	s, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Errors != 0 || s.Lost != 0 {
+		t.Fatalf("%d errors, %d events lost: %v", s.Errors, s.Lost, s.ErrorSamples)
+	}
+	for _, k := range []Kind{KindGreetingKey, KindMenuListener, KindFire} {
+		if q := s.TimeToQueueLocation[k]; q.N != 2 {
+			t.Errorf("%s: %d calls asked the location, want 2 (%v)", k, q.N, s.TimeToQueueLocation)
+		}
+		if _, ok := s.TimeToQueue[k]; ok {
+			t.Errorf("%s put through without the location question while operators were busy", k)
+		}
+	}
+	for _, k := range []Kind{KindOperator, KindGreetingTalker} {
+		if q := s.TimeToQueue[k]; q.N != 2 {
+			t.Errorf("%s: %d calls put through without the location, want 2", k, q.N)
+		}
+	}
+	if _, judged := s.Met["greeting_key_to_queue_p95"]; judged {
+		t.Error("greeting_key target judged on callers asked the location")
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/flows"
 )
 
 // Defaults of Options.
@@ -67,6 +68,16 @@ type Options struct {
 	Bar bool
 	// Targets judge the summary (default DefaultTargets).
 	Targets Targets
+	// OperatorsBusy says that no operator of any queue is free on the
+	// target (the sim's QUEUE_MEMBER answers 0): callers who choose a type
+	// are then asked for the location, and their scripts answer it. The
+	// caller of Run sets the target up to match (SimOptions.OperatorsBusy).
+	OperatorsBusy bool
+	// Block, when set, blocks the given numbers on the target's blocklist
+	// and returns once the IVR sees them blocked. Run calls it with
+	// BlockedNumbers before the first call when the mix has blocked kinds,
+	// and refuses such a mix without it.
+	Block func(ctx context.Context, numbers []string) error
 	// Forget makes the runner drop each call's records once counted, so a
 	// demo can run for hours; the summary then has no per-call audit.
 	Forget bool
@@ -95,6 +106,10 @@ type runState struct {
 	byKind   map[Kind]int
 	answers  []time.Duration
 	keys     []time.Duration
+	// queue and queueLoc are the times to the operators' queue by kind,
+	// without and with the location question.
+	queue    map[Kind]*queueSamples
+	queueLoc map[Kind]*queueSamples
 	errors   int
 	samples  []string
 	ids      map[string]bool
@@ -147,9 +162,25 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		o.Targets = DefaultTargets()
 	}
 	onARI := o.Target.Name() == "ari"
+	if onARI {
+		if _, simOnly := o.Mix.ForARI(); len(simOnly) > 0 {
+			return nil, fmt.Errorf("loadtest: %w: kinds %v have no script on a real Asterisk (%s)", ErrBadMix, simOnly, ARIContext)
+		}
+	}
+	if o.Mix.hasBlocked() {
+		// Blocked callers need numbers that are blocked before they call,
+		// not after a prankster's strikes some time into the run.
+		if o.Block == nil {
+			return nil, fmt.Errorf("loadtest: %w: blocked kinds, and the target cannot block numbers", ErrBadMix)
+		}
+		if err := o.Block(ctx, BlockedNumbers()); err != nil {
+			return nil, fmt.Errorf("loadtest: block the blocked callers' numbers: %w", err)
+		}
+	}
 	st := &runState{
 		outcomes: make(map[events.Outcome]int), byKind: make(map[Kind]int),
 		ids: make(map[string]bool), inFlight: make(map[string]Call),
+		queue: make(map[Kind]*queueSamples), queueLoc: make(map[Kind]*queueSamples),
 	}
 	st.mem.start()
 
@@ -162,7 +193,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 
 	start := time.Now()
-	gen := newCallers(o.Mix, o.PranksterPool, o.RunID)
+	gen := newCallers(o.Mix, o.PranksterPool, o.RunID, o.OperatorsBusy)
 	slots := make(chan struct{}, o.Concurrency)
 	interval := time.Duration(float64(time.Second) / o.Rate)
 	tick := time.NewTicker(interval)
@@ -240,10 +271,15 @@ place:
 	s := &Summary{
 		Target: o.Target.Name(), Mix: o.Mix.String(), ClockScale: o.ClockScale,
 		Concurrency: o.Concurrency, Rate: o.Rate, CPUs: runtime.NumCPU(), Targets: o.Targets,
-		AnswerAt: "IVR (flow start -> Answer returned)",
+		AnswerAt:      "IVR (flow start -> Answer returned)",
+		OperatorsBusy: o.OperatorsBusy,
+		TimeToQueueMeasured: "callers' time (wall time / clock scale), from the answer as the IVR saw it " +
+			"(Answer returned) to the IVR's Continue into the operators' context returned",
 	}
 	if !onARI {
 		s.AnswerAt = "sim (StasisStart sent -> answer request handled)"
+		s.TimeToQueueMeasured = "callers' time (wall time / clock scale), from the answer as the caller heard it " +
+			"(the sim handled the answer request) to the IVR's Continue into the operators' context returned"
 	}
 	// Each call waited for its own events; now check the stream as a whole.
 	audit(ctx, o, st, s)
@@ -253,6 +289,7 @@ place:
 	s.Placed, s.Finished, s.PeakLive, s.PeakIVR = st.placed, st.finished, st.peakLive, st.peakIVR
 	s.Outcomes, s.ByKind = st.outcomes, st.byKind
 	s.Answer, s.Classified = Summarize(st.answers), Summarize(st.keys)
+	s.TimeToQueue, s.TimeToQueueLocation = summarizeQueue(st.queue), summarizeQueue(st.queueLoc)
 	s.PutThrough = st.drained
 	// Calls are placed at the rate asked for only while placing goes on;
 	// they finish over the whole run, which lasts until the last call
@@ -336,12 +373,98 @@ func follow(o Options, st *runState, c Caller, call Call, onARI bool) {
 			st.drained++
 		case !exp.Allows(r.Outcome, r.Type):
 			st.failLocked("call %d (%s) %s: outcome %s %s, want one of %v %s", c.Seq, c.Kind, call.ID(), r.Outcome, r.Type, exp.Outcomes, exp.Type)
+		case exp.Reason != "" && r.Reason != exp.Reason:
+			st.failLocked("call %d (%s) %s: outcome %s for reason %q, want %q", c.Seq, c.Kind, call.ID(), r.Outcome, r.Reason, exp.Reason)
+		case !onARI && r.Outcome == events.OutcomeEmergency && r.LocationAsked != c.AsksLocation():
+			// The sim's operators are all free or all busy for the whole
+			// run, so the rule can be checked call by call.
+			st.failLocked("call %d (%s) %s: location asked %v with operators busy %v", c.Seq, c.Kind, call.ID(), r.LocationAsked, c.Busy)
+		}
+		if r.Outcome != events.OutcomeFailover {
+			queueTime(o, st, c, call, r, stored)
 		}
 	}
 	if o.Forget {
 		o.Probe.Forget(call.ID())
 		delete(st.ids, call.ID())
 	}
+}
+
+// queueSamples are the times to the queue of one kind of caller.
+type queueSamples struct {
+	answer, key []time.Duration
+}
+
+// queueTolerance is how far call.transferred's seconds_to_queue may be
+// from the probe's own answer -> continue: both are read from the same
+// clock around the same two calls, so only scheduling separates them.
+const queueTolerance = 250 * time.Millisecond
+
+// queueTime records the time to the queue of a call the IVR put through
+// (not a failover, whose time says how long the drain or a fault took),
+// and checks the IVR's own figure in call.transferred against it; st.mu
+// is held.
+func queueTime(o Options, st *runState, c Caller, call Call, r CallResult, stored bool) {
+	if r.ContinuedAt.IsZero() {
+		return
+	}
+	if stored && !r.HasTransferred {
+		st.failLocked("call %d (%s) %s: put through but no call.transferred in the stream", c.Seq, c.Kind, call.ID())
+	}
+	if r.HasTransferred && !r.AnsweredAt.IsZero() {
+		own := r.ContinuedAt.Sub(r.AnsweredAt)
+		ivr := time.Duration(r.SecondsToQueue * float64(time.Second))
+		if d := ivr - own; d > queueTolerance || d < -queueTolerance {
+			st.failLocked("call %d (%s) %s: call.transferred says %.3f s to the queue, the probe measured %.3f s",
+				c.Seq, c.Kind, call.ID(), ivr.Seconds(), own.Seconds())
+		}
+	}
+	// The caller's answer when the target can tell, else the IVR's.
+	start, ok := call.AnsweredAt()
+	if !ok {
+		start = r.AnsweredAt
+	}
+	if start.IsZero() {
+		return
+	}
+	m := st.queue
+	if r.LocationAsked {
+		m = st.queueLoc
+	}
+	q := m[c.Kind]
+	if q == nil {
+		q = &queueSamples{}
+		m[c.Kind] = q
+	}
+	q.answer = append(q.answer, callersTime(r.ContinuedAt.Sub(start), o.ClockScale))
+	if decidedByKey(r.Outcome) && !r.KeyAt.IsZero() && r.Reason != flows.OverrideTalk {
+		q.key = append(q.key, callersTime(r.ContinuedAt.Sub(r.KeyAt), o.ClockScale))
+	}
+}
+
+// callersTime turns a wall-clock span into the callers' time: the sim runs
+// media and the IVR's timers at scale, so dividing by it gives what a
+// caller at real speed would wait. The IVR's own processing is divided
+// too, so at scales below 1 the figure errs high.
+func callersTime(d time.Duration, scale float64) time.Duration {
+	if scale <= 0 || scale == 1 {
+		return d
+	}
+	return time.Duration(float64(d) / scale)
+}
+
+// summarizeQueue turns the samples into the summary's figures.
+func summarizeQueue(m map[Kind]*queueSamples) map[Kind]QueueTime {
+	out := make(map[Kind]QueueTime, len(m))
+	for k, q := range m {
+		t := QueueTime{Latency: Summarize(q.answer)}
+		if len(q.key) > 0 {
+			l := Summarize(q.key)
+			t.KeyToQueue = &l
+		}
+		out[k] = t
+	}
+	return out
 }
 
 // audit compares, for every call, the events the IVR published with those

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -49,7 +50,19 @@ func rank(sorted []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) float64 { return math.Round(float64(d)/1e3) / 1e3 }
 
-// Targets are the figures a run is judged against (issue 7).
+// QueueTime is how long one kind of caller took to reach the operators'
+// queue: from the answer to the IVR's Continue into the operators'
+// context, in the callers' time (Summary.TimeToQueueMeasured).
+type QueueTime struct {
+	Latency
+	// KeyToQueue is from the deciding key reaching the IVR to the same
+	// Continue, for the calls a key decided (nil when none did).
+	KeyToQueue *Latency `json:"key_to_queue,omitempty"`
+}
+
+// Targets are the figures a run is judged against. The time-to-queue
+// targets are for callers whose operators are free, and are judged only
+// when the run had such callers of the kind.
 type Targets struct {
 	// AnswerP99 bounds the p99 of StasisStart -> answer.
 	AnswerP99 time.Duration `json:"answer_p99"`
@@ -57,12 +70,33 @@ type Targets struct {
 	ClassifiedP99 time.Duration `json:"classified_p99"`
 	// HeapPerCall bounds the heap per live call.
 	HeapPerCall int64 `json:"heap_per_call_bytes"`
+	// GreetingKeyToQueueP95 bounds the p95 of key -> queue of the callers
+	// who key their choice during the greeting, and
+	// GreetingKeyAnswerToQueueP95 their answer -> queue.
+	GreetingKeyToQueueP95       time.Duration `json:"greeting_key_to_queue_p95"`
+	GreetingKeyAnswerToQueueP95 time.Duration `json:"greeting_key_answer_to_queue_p95"`
+	// MenuListenerToQueueP95 bounds the p95 of answer -> queue of the
+	// callers who hear the whole menu before they choose.
+	MenuListenerToQueueP95 time.Duration `json:"menu_listener_to_queue_p95"`
+	// TalkerToQueueP95 bounds the p95 of answer -> queue of the callers who
+	// talk over the greeting: ivr.talk_min_duration + 3 s. Their talk
+	// starts half a second into the greeting, so answer -> queue is a
+	// little stricter than talk -> queue.
+	TalkerToQueueP95 time.Duration `json:"greeting_talker_to_queue_p95"`
 }
 
 // DefaultTargets are the issue's targets.
 func DefaultTargets() Targets {
-	return Targets{AnswerP99: 5 * time.Millisecond, ClassifiedP99: 20 * time.Millisecond, HeapPerCall: 64 << 10}
+	return Targets{
+		AnswerP99: 5 * time.Millisecond, ClassifiedP99: 20 * time.Millisecond, HeapPerCall: 64 << 10,
+		GreetingKeyToQueueP95: 3 * time.Second, GreetingKeyAnswerToQueueP95: 6 * time.Second,
+		MenuListenerToQueueP95: 20 * time.Second,
+		TalkerToQueueP95:       TalkerTarget(configs.Default().IVR.TalkMinDuration),
+	}
 }
+
+// TalkerTarget is the talkers' time-to-queue target for a talk minimum.
+func TalkerTarget(talkMin time.Duration) time.Duration { return talkMin + 3*time.Second }
 
 // Summary is the result of a run; `--json` prints it as is.
 type Summary struct {
@@ -101,6 +135,17 @@ type Summary struct {
 	// Classified is the decisive key -> call.classified stored in the
 	// stream, less the media played or recorded in between (see README).
 	Classified Latency `json:"dtmf_to_classified_acked"`
+
+	// TimeToQueue is, per kind of caller, the time from the answer to the
+	// IVR's Continue into the operators' context of the calls put through
+	// without the location question; TimeToQueueLocation of those asked it
+	// (operators busy). TimeToQueueMeasured says where the two ends are
+	// taken. Calls the IVR failed over are in neither.
+	TimeToQueue         map[Kind]QueueTime `json:"time_to_queue"`
+	TimeToQueueLocation map[Kind]QueueTime `json:"time_to_queue_location_asked,omitempty"`
+	TimeToQueueMeasured string             `json:"time_to_queue_measured"`
+	// OperatorsBusy is Options.OperatorsBusy.
+	OperatorsBusy bool `json:"operators_busy"`
 
 	// Events is how many call events the IVR handed to the publisher;
 	// Stored how many of them the stream holds at the end; Lost the rest.
@@ -145,6 +190,38 @@ func (s *Summary) judge() {
 	if s.PeakLive >= minLiveForHeap {
 		s.Met["heap_per_call"] = s.HeapPerCall > 0 && s.HeapPerCall < t.HeapPerCall
 	}
+	for _, q := range s.queueTargets() {
+		if q.l != nil && q.l.N > 0 {
+			s.Met[q.name] = q.l.P95 <= ms(q.target)
+		}
+	}
+}
+
+// queueTarget is one time-to-queue target and the figure it judges.
+type queueTarget struct {
+	name, what string
+	l          *Latency
+	target     time.Duration
+}
+
+func (s *Summary) queueTargets() []queueTarget {
+	get := func(k Kind) *Latency {
+		if q, ok := s.TimeToQueue[k]; ok {
+			return &q.Latency
+		}
+		return nil
+	}
+	var key *Latency
+	if q, ok := s.TimeToQueue[KindGreetingKey]; ok {
+		key = q.KeyToQueue
+	}
+	t := s.Targets
+	return []queueTarget{
+		{"greeting_key_to_queue_p95", "greeting_key, key -> queue", key, t.GreetingKeyToQueueP95},
+		{"greeting_key_answer_to_queue_p95", "greeting_key, answer -> queue", get(KindGreetingKey), t.GreetingKeyAnswerToQueueP95},
+		{"menu_listener_to_queue_p95", "menu_listener, answer -> queue", get(KindMenuListener), t.MenuListenerToQueueP95},
+		{"greeting_talker_to_queue_p95", "greeting_talker, answer -> queue", get(KindGreetingTalker), t.TalkerToQueueP95},
+	}
 }
 
 // WriteText prints the summary for people.
@@ -173,6 +250,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 	row("DTMF -> call.classified acked", s.Classified, s.Targets.ClassifiedP99, s.Met["classified_p99"])
 	fmt.Fprintf(&b, "  (answer measured at the %s; DTMF -> classified: key reaching the flow -> event\n"+
 		"   delivered back from the stream, less the prompts/recording the flow plays in between)\n", s.AnswerAt)
+	s.writeQueue(&b)
 	fmt.Fprintf(&b, "\nevents       %d published, %d stored, %d lost, %d spooled, %d dropped; %.0f events/s  (no loss: %s)\n",
 		s.Events, s.Stored, s.Lost, s.Spooled, s.Dropped, s.EventsPerSec, yes(s.Met["no_lost_events"]))
 	heapVerdict := fmt.Sprintf("not judged below %d live calls", minLiveForHeap)
@@ -187,6 +265,48 @@ func (s *Summary) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// WriteTimeToQueue prints the time-to-queue tables and the targets judged
+// on them (part of WriteText; the demo prints it on its own).
+func (s *Summary) WriteTimeToQueue(w io.Writer) error {
+	var b strings.Builder
+	s.writeQueue(&b)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (s *Summary) writeQueue(b *strings.Builder) {
+	writeQueueTable(b, "time to queue, operators free", s.TimeToQueue)
+	writeQueueTable(b, "time to queue, location asked (operators busy)", s.TimeToQueueLocation)
+	if len(s.TimeToQueue)+len(s.TimeToQueueLocation) > 0 {
+		fmt.Fprintf(b, "  (%s)\n", s.TimeToQueueMeasured)
+	}
+	for _, q := range s.queueTargets() {
+		if met, ok := s.Met[q.name]; ok {
+			fmt.Fprintf(b, "  target %s p95 <= %s: %s\n", q.what, q.target, yes(met))
+		}
+	}
+}
+
+// writeQueueTable prints one time-to-queue table in seconds, kinds in
+// Kinds order; nothing when it is empty.
+func writeQueueTable(b *strings.Builder, title string, m map[Kind]QueueTime) {
+	if len(m) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n%s (s)\n%-30s %6s %9s %9s %9s %15s\n", title, "  kind", "n", "p50", "p95", "max", "key->queue p95")
+	for _, k := range Kinds {
+		q, ok := m[k]
+		if !ok {
+			continue
+		}
+		key := "-"
+		if q.KeyToQueue != nil {
+			key = fmt.Sprintf("%.3f", q.KeyToQueue.P95/1e3)
+		}
+		fmt.Fprintf(b, "  %-28s %6d %9.3f %9.3f %9.3f %15s\n", k, q.N, q.P50/1e3, q.P95/1e3, q.Max/1e3, key)
+	}
 }
 
 func yes(ok bool) string {

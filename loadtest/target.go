@@ -35,6 +35,9 @@ type Call interface {
 	// Answer is StasisStart -> answer as the caller saw it, when the
 	// target can tell (ok false otherwise).
 	Answer() (d time.Duration, ok bool)
+	// AnsweredAt is when the caller's line was answered, as the caller
+	// saw it, when the target can tell (ok false otherwise).
+	AnsweredAt() (t time.Time, ok bool)
 	// Hangup makes the caller hang up if the call is not over. The runner
 	// calls it after Options.Drain: a caller the drain put through to
 	// operators is out of the IVR, and its talk with an operator is not
@@ -91,6 +94,13 @@ func (c *simCall) Answer() (time.Duration, bool) {
 	return v.AnsweredAt.Sub(c.placed), true
 }
 
+// AnsweredAt is when the sim handled the answer request: from then on the
+// caller hears the IVR.
+func (c *simCall) AnsweredAt() (time.Time, bool) {
+	v := c.h.Result()
+	return v.AnsweredAt, v.Answered
+}
+
 // ARITarget originates Local channels on a real Asterisk into the
 // siaga112-loadtest context of asterisk-conf/extensions.conf: the ;1 half
 // dials 112 and enters Stasis like a caller, the ;2 half plays the script.
@@ -120,9 +130,13 @@ var ErrOriginate = errors.New("originate refused")
 
 // Place implements Target.
 func (t *ARITarget) Place(ctx context.Context, c Caller) (Call, error) {
+	script := c.ARIScript()
+	if script == "" {
+		return nil, fmt.Errorf("%w: kind %s has no script in %s", ErrOriginate, c.Kind, ARIContext)
+	}
 	id := fmt.Sprintf("lt-%08x-%d", t.runID, c.Seq)
 	q := url.Values{}
-	q.Set("endpoint", "Local/"+c.ARIScript()+"@"+ARIContext)
+	q.Set("endpoint", "Local/"+script+"@"+ARIContext)
 	q.Set("context", ARIContext)
 	q.Set("extension", "112")
 	q.Set("priority", "1")
@@ -166,6 +180,9 @@ func (c *ariCall) Done() <-chan struct{} { return c.ended }
 // Answer has no caller-side view on a real Asterisk; the runner falls back
 // to the probe's (flow start -> Answer returned).
 func (c *ariCall) Answer() (time.Duration, bool) { return 0, false }
+
+// AnsweredAt has no caller-side view either; the runner uses the probe's.
+func (c *ariCall) AnsweredAt() (time.Time, bool) { return time.Time{}, false }
 
 // Hangup does nothing: an ARI call is done when its call.ended is stored,
 // which the IVR publishes as it hands the channel to the dialplan, and

@@ -2,10 +2,12 @@ package loadtest
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/siaga112/siaga112/ari/arisim"
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
 )
@@ -97,12 +99,15 @@ func TestPickerProportions(t *testing.T) {
 }
 
 func TestCallers(t *testing.T) {
-	g := newCallers(Mix{KindPrankster: 1, KindFire: 1}, 2, 7)
+	g := newCallers(Mix{KindPrankster: 1, KindFire: 1, KindBlockedTalker: 1}, 2, 7, false)
 	seen := map[string]int{}
 	presses := 0
-	for range 8 {
+	for range 12 {
 		c := g.next()
 		seen[c.Number]++
+		if c.Kind == KindBlockedTalker && !slices.Contains(BlockedNumbers(), c.Number) {
+			t.Fatalf("blocked talker calls from %s, not from the blocked pool %v", c.Number, BlockedNumbers())
+		}
 		if c.Presses9 {
 			presses++
 			if c.Number != PranksterNumber(0) {
@@ -112,6 +117,9 @@ func TestCallers(t *testing.T) {
 		if c.Kind == KindFire && seen[c.Number] > 1 {
 			t.Fatalf("genuine number %s reused", c.Number)
 		}
+	}
+	if seen[BlockedNumber(0)] != 2 || seen[BlockedNumber(1)] != 2 {
+		t.Fatalf("blocked pool not round robin: %v", seen)
 	}
 	if seen[PranksterNumber(0)] != 2 || seen[PranksterNumber(1)] != 2 || presses != 2 {
 		t.Fatalf("prankster pool not round robin: %v", seen)
@@ -136,6 +144,15 @@ func TestExpectations(t *testing.T) {
 		{Caller{Kind: KindPrankster, Presses9: true}, false, events.OutcomeBlockedOverride, "", true},
 		{Caller{Kind: KindPrankster, Presses9: true}, false, events.OutcomeNoInput, "", true},
 		{Caller{Kind: KindPrankster, Presses9: true}, true, events.OutcomeInvalid, "", true},
+		{Caller{Kind: KindGreetingKey}, false, events.OutcomeEmergency, "fire", true},
+		{Caller{Kind: KindMenuListener}, false, events.OutcomeEmergency, "medical", true},
+		{Caller{Kind: KindMenuListener}, false, events.OutcomeNoInput, "", false},
+		{Caller{Kind: KindGreetingTalker}, false, events.OutcomeVoice, "", true},
+		{Caller{Kind: KindMenu55}, false, events.OutcomeSilentHelp, "", true},
+		{Caller{Kind: KindMenu55}, false, events.OutcomeInvalid, "", false},
+		{Caller{Kind: KindBlockedTalker}, false, events.OutcomeBlockedOverride, "", true},
+		{Caller{Kind: KindBlockedTalker}, false, events.OutcomeBlocked, "", false},
+		{Caller{Kind: KindBlockedSilentHelp}, false, events.OutcomeBlockedOverride, "", true},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.c.Kind)+"/"+string(tc.outcome), func(t *testing.T) {
@@ -145,10 +162,48 @@ func TestExpectations(t *testing.T) {
 			if len(tc.c.SimScript()) == 0 && tc.c.Kind != KindSilent && tc.c.Kind != KindPrankster {
 				t.Fatalf("kind %s has no sim script", tc.c.Kind)
 			}
-			if tc.c.ARIScript() == "" {
-				t.Fatal("no ARI script")
+			if got := tc.c.ARIScript() == ""; got != tc.c.Kind.SimOnly() {
+				t.Fatalf("ARI script %q for a kind with SimOnly %v", tc.c.ARIScript(), tc.c.Kind.SimOnly())
 			}
 		})
+	}
+	reasons := map[Kind]string{KindBlockedTalker: "talk", KindBlockedSilentHelp: "silent_help", KindGreetingTalker: ""}
+	for k, want := range reasons {
+		if got := (Caller{Kind: k}).Expect(false).Reason; got != want {
+			t.Errorf("%s: reason %q, want %q", k, got, want)
+		}
+	}
+}
+
+// TestLocationScripts checks that a caller who chooses a type answers the
+// location question only when operators are busy: a script that waited
+// for a question the IVR does not ask would hold the call open.
+func TestLocationScripts(t *testing.T) {
+	for _, k := range Kinds {
+		for _, busy := range []bool{false, true} {
+			c := Caller{Kind: k, Busy: busy}
+			waits := slices.ContainsFunc(c.SimScript(), func(s arisim.Step) bool { return s.String() == `WaitForPrompt("location")` })
+			typ, chooses := emergencyType[k]
+			want := busy && chooses && typ != "operator"
+			if waits != want || c.AsksLocation() != want {
+				t.Errorf("%s busy %v: script waits for the location %v, AsksLocation %v, want %v", k, busy, waits, c.AsksLocation(), want)
+			}
+		}
+	}
+}
+
+func TestMixForARI(t *testing.T) {
+	m, dropped := DefaultMix().ForARI()
+	if len(dropped) != 6 {
+		t.Fatalf("dropped %v, want the six sim-only kinds", dropped)
+	}
+	for k, w := range m {
+		if k.SimOnly() || w == 0 {
+			t.Fatalf("ForARI kept %s=%d", k, w)
+		}
+	}
+	if m[KindFire] != DefaultMix()[KindFire] || m.hasBlocked() || !DefaultMix().hasBlocked() {
+		t.Fatalf("ForARI = %v", m)
 	}
 }
 
@@ -196,6 +251,46 @@ func TestSummaryText(t *testing.T) {
 	for _, want := range []string{"3 placed", "voice 3", "target p99 < 5ms: met", "target p99 < 20ms: MISSED", "errors       1", "  - boom"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSummaryTimeToQueue(t *testing.T) {
+	sec := func(f float64) float64 { return f * 1e3 }
+	s := &Summary{Target: "sim", Targets: DefaultTargets(), TimeToQueueMeasured: "sim answer -> continue",
+		TimeToQueue: map[Kind]QueueTime{
+			KindGreetingKey: {
+				Latency:    Latency{N: 20, P50: sec(2.2), P95: sec(2.4), Max: sec(2.5)},
+				KeyToQueue: &Latency{N: 20, P50: 12, P95: 20, Max: 31},
+			},
+			KindMenuListener: {Latency: Latency{N: 20, P50: sec(19), P95: sec(21), Max: sec(22)}},
+		},
+		TimeToQueueLocation: map[Kind]QueueTime{KindFire: {Latency: Latency{N: 3, P50: sec(30), P95: sec(31), Max: sec(31)}}},
+	}
+	s.judge()
+	want := map[string]bool{"greeting_key_to_queue_p95": true, "greeting_key_answer_to_queue_p95": true, "menu_listener_to_queue_p95": false}
+	for name, met := range want {
+		if got, ok := s.Met[name]; !ok || got != met {
+			t.Errorf("Met[%s] = %v (judged %v), want %v", name, got, ok, met)
+		}
+	}
+	if _, ok := s.Met["greeting_talker_to_queue_p95"]; ok {
+		t.Error("talker target judged without talkers")
+	}
+	var b strings.Builder
+	if err := s.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{
+		"  greeting_key                     20     2.200     2.400     2.500           0.020",
+		"  menu_listener                    20    19.000    21.000    22.000               -",
+		"time to queue, location asked (operators busy) (s)",
+		"  fire                              3    30.000    31.000    31.000               -",
+		"target greeting_key, key -> queue p95 <= 3s: met",
+		"target menu_listener, answer -> queue p95 <= 20s: MISSED",
+	} {
+		if !strings.Contains(b.String(), line) {
+			t.Errorf("summary lacks %q:\n%s", line, b.String())
 		}
 	}
 }

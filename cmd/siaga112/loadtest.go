@@ -42,6 +42,7 @@ type loadtestFlags struct {
 	vars        map[string]string
 	timeout     time.Duration
 	json        bool
+	busy        bool
 }
 
 // newLoadtestCmd is `siaga112 loadtest`.
@@ -52,13 +53,17 @@ func newLoadtestCmd(a *app) *cobra.Command {
 		Short: "Place synthetic 112 callers through the IVR and measure it",
 		Long: `loadtest places scripted callers through a complete IVR running in this
 process and reports calls by outcome, StasisStart->answer and DTMF->classified
-latency (p50/p95/p99), events per second, events lost, peak heap and RSS, and
-errors. Progress is drawn on a terminal; --json prints the summary for machines.
+latency (p50/p95/p99), the time each kind of caller takes to reach the
+operators' queue (time_to_queue), events per second, events lost, peak heap
+and RSS, and errors. Progress is drawn on a terminal; --json prints the
+summary for machines.
 
 --target sim (default): a simulated Asterisk, the IVR, the blocklist worker and
 an embedded NATS, all in this process, in a temporary directory. --clock-scale
 speeds the callers' media up (and the IVR's key timeouts with it); 1 is real
-time.
+time. The sim's operators are free, so callers who choose a type are put
+through without the location question; --operators-busy makes every queue
+busy, so they are asked it.
 
 --target ari: a real Asterisk. This process runs the IVR against the node of
 ari.nodes named by --node (the first by default) and originates
@@ -66,7 +71,9 @@ Local/<script>@siaga112-loadtest channels there, as described in
 asterisk-conf/README.md ("Load test callers"); --var sets their LT_* timings.
 Use a test PBX, or stop the production IVR first: only one IVR can hold the
 Stasis application. Events go to a private embedded NATS in a temporary
-directory, never to nats.url.
+directory, never to nats.url. The kinds that only the sim can play (greeting_key,
+greeting_talker, menu_55, menu_listener and the blocked kinds) are left out
+of the default mix there.
 
 Exits 1 when a call did not end as its script says or an event was lost.`,
 		Args: cobra.NoArgs,
@@ -92,6 +99,7 @@ Exits 1 when a call did not end as its script says or an event was lost.`,
 	fl.StringToStringVar(&f.vars, "var", nil, "ari only: originate variables for the scripts, e.g. LT_HOLD=5")
 	fl.DurationVar(&f.timeout, "call-timeout", loadtest.DefaultCallTimeout, "longest a call may last")
 	fl.BoolVar(&f.json, "json", false, "print the summary as JSON")
+	fl.BoolVar(&f.busy, "operators-busy", false, "sim only: no operator is free, so callers who choose a type are asked the location")
 	return cmd
 }
 
@@ -191,12 +199,17 @@ func runLoadtest(ctx context.Context, stdout io.Writer, cfg configs.Config, log 
 		warnSettings(log, cfg, "ari.nodes", "http.")
 		env, err := loadtest.StartSim(ctx, loadtest.SimOptions{
 			Config: cfg, ClockScale: f.scale, SoundsDir: soundsDir(f.sounds, cfg.IVR.Language), Log: log, Name: "siaga112-loadtest",
+			OperatorsBusy: f.busy,
 		})
 		if err != nil {
 			return err
 		}
 		opts, stop = env.Options(), env.Stop
 	case "ari":
+		if f.mix == "default" || f.mix == "" {
+			// The default mix has kinds only the sim can play.
+			mix, _ = mix.ForARI()
+		}
 		opts, stop, err = startARITarget(ctx, cfg, log, f)
 		if err != nil {
 			return err
@@ -207,6 +220,8 @@ func runLoadtest(ctx context.Context, stdout io.Writer, cfg configs.Config, log 
 	opts.Mix, opts.Calls, opts.Duration = mix, f.calls, f.duration
 	opts.Concurrency, opts.Rate, opts.PranksterPool, opts.CallTimeout = f.concurrency, f.rate, f.pranksters, f.timeout
 	opts.RunID = rand.Uint32()
+	opts.Targets = loadtest.DefaultTargets()
+	opts.Targets.TalkerToQueueP95 = loadtest.TalkerTarget(cfg.IVR.TalkMinDuration)
 	if !f.json && isTerminal(stdout) {
 		opts.Progress, opts.Bar = stdout, true
 	}
