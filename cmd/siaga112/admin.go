@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -39,11 +40,17 @@ const probeTimeout = 500 * time.Millisecond
 // there (for messages).
 type natsTarget struct {
 	url, source string
+	// dataDir is the embedded server's data directory, which holds the
+	// credentials file; "" means nats.embedded.data_dir.
+	dataDir string
+	// demo is true for a running demo's server.
+	demo bool
 }
 
-// demoURLFile is where a running demo leaves its NATS URL for the admin
-// commands of the same user: under $XDG_RUNTIME_DIR when set (private to
-// the user), else in the temporary directory with the user id in the name.
+// demoURLFile is where a running demo leaves its NATS address for the
+// admin commands of the same user: under $XDG_RUNTIME_DIR when set (private
+// to the user), else in the temporary directory with the user id in the
+// name.
 func demoURLFile(runDir string) string {
 	if runDir == "" {
 		runDir = os.Getenv("XDG_RUNTIME_DIR")
@@ -54,31 +61,46 @@ func demoURLFile(runDir string) string {
 	return filepath.Join(runDir, "siaga112-demo.url")
 }
 
-// readDemoURL returns the URL a demo left in path, or "" when there is none
-// or the file is not the user's own: in a shared temporary directory another
-// user could otherwise point this user's admin commands at their server.
-func readDemoURL(path string) string {
+// demoInfo is what a running demo leaves in demoURLFile: its NATS URL, the
+// data directory of its embedded server (which holds the credentials file
+// the admin commands log in with) and its process id.
+type demoInfo struct {
+	URL     string `json:"url"`
+	DataDir string `json:"data_dir"`
+	PID     int    `json:"pid"`
+}
+
+// readDemoInfo returns what a demo left in path, or false when there is
+// nothing usable: no file, a file that is not the user's own (in a shared
+// temporary directory another user could otherwise point this user's
+// admin commands at their server), or one left by a demo that is gone.
+func readDemoInfo(path string) (demoInfo, bool) {
 	info, err := os.Lstat(path)
-	if err != nil || !info.Mode().IsRegular() || info.Mode().Perm()&0o022 != 0 || !ownedByMe(info) {
-		return ""
+	if err != nil || !info.Mode().IsRegular() || info.Mode().Perm()&0o022 != 0 || !ownedByMe(info) || info.Size() > 4096 {
+		return demoInfo{}, false
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return ""
+		return demoInfo{}, false
 	}
-	u := strings.TrimSpace(string(data))
-	if !strings.HasPrefix(u, "nats://") || strings.ContainsAny(u, " \n,") {
-		return ""
+	var d demoInfo
+	if json.Unmarshal(data, &d) != nil || !strings.HasPrefix(d.URL, "nats://") || strings.ContainsAny(d.URL, " \n,") ||
+		d.PID <= 0 || !processAlive(d.PID) {
+		return demoInfo{}, false
 	}
-	return u
+	return d, true
 }
 
-// writeDemoURL leaves natsURL in path for the admin commands and returns
-// the function that removes it again (only if it still holds this URL, so
-// that a second demo's file is left alone).
-func writeDemoURL(path, natsURL string) (func(), error) {
+// writeDemoInfo leaves d in path for the admin commands and returns the
+// function that removes it again (only if it still holds d, so that a
+// second demo's file is left alone).
+func writeDemoInfo(path string, d demoInfo) (func(), error) {
+	data, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
 	tmp := path + fmt.Sprintf(".%d", os.Getpid())
-	if err := os.WriteFile(tmp, []byte(natsURL+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
 		return nil, err
 	}
 	if err := os.Rename(tmp, path); err != nil {
@@ -86,23 +108,36 @@ func writeDemoURL(path, natsURL string) (func(), error) {
 		return nil, err
 	}
 	return func() {
-		if readDemoURL(path) == natsURL {
+		if cur, ok := readDemoInfo(path); ok && cur == d {
 			_ = os.Remove(path)
 		}
 	}, nil
 }
 
-// adminTargets lists where an admin command looks for NATS, in order.
+// adminTargets lists where an admin command looks for NATS, in order. A
+// demo that holds nats.embedded.listen comes first there: only one process
+// can hold the address, and a live demo says it is that one.
 func adminTargets(cfg configs.Config, runDir string) []natsTarget {
-	if cfg.NATS.URL != "" {
-		return []natsTarget{{cfg.NATS.URL, "nats.url"}}
-	}
-	out := []natsTarget{{embeddedURL(cfg.NATS.Embedded.Listen), "nats.embedded.listen, where siaga112 serve listens"}}
 	file := demoURLFile(runDir)
-	if u := readDemoURL(file); u != "" && u != out[0].url {
-		out = append(out, natsTarget{u, "left by siaga112 demo in " + file})
+	d, ok := readDemoInfo(file)
+	if cfg.NATS.URL != "" {
+		t := natsTarget{url: cfg.NATS.URL, source: "nats.url"}
+		if ok && d.URL == cfg.NATS.URL {
+			// --nats-url of a running demo, as its banner says to type:
+			// log in with the demo's credentials.
+			t.dataDir, t.demo = d.DataDir, true
+		}
+		return []natsTarget{t}
 	}
-	return out
+	serve := natsTarget{url: embeddedURL(cfg.NATS.Embedded.Listen), source: "nats.embedded.listen, where siaga112 serve listens"}
+	if !ok {
+		return []natsTarget{serve}
+	}
+	demo := natsTarget{url: d.URL, source: "the running demo, from " + file, dataDir: d.DataDir, demo: true}
+	if d.URL == serve.url {
+		return []natsTarget{demo, serve}
+	}
+	return []natsTarget{serve, demo}
 }
 
 // embeddedURL is the client URL of an embedded server listening on listen;
@@ -208,6 +243,9 @@ func openAdmin(ctx context.Context, cfg configs.Config, target natsTarget, log *
 		return nil, err
 	}
 	cfg.NATS.URL = target.url
+	if target.dataDir != "" {
+		cfg.NATS.Embedded.DataDir = target.dataDir
+	}
 	bus, err := events.Open(ctx, cfg.NATS, events.OpenOptions{
 		Name: "siaga112-admin", Embedded: events.EmbeddedAttach, SkipStream: true,
 	}, log)
@@ -237,8 +275,9 @@ func loadAdmin(a *app, cmd *cobra.Command) (configs.Config, *slog.Logger, error)
 }
 
 // streamCheckTimeout bounds the check that a NATS which answered is a
-// siaga112 one (it has the event stream).
-const streamCheckTimeout = 2 * time.Second
+// siaga112 one (it lets the admin in and has the event stream), when
+// another candidate is left to try.
+const streamCheckTimeout = time.Second
 
 // withAdmin finds the running system's NATS, opens a session bounded by
 // adminTimeout and runs fn in it. Arguments must be checked before: nothing
@@ -257,27 +296,34 @@ func withAdmin(a *app, cmd *cobra.Command, fn func(ctx context.Context, s *admin
 		return err
 	}
 	var tried []string
-	for _, target := range targets {
-		s, err := openAdmin(ctx, cfg, target, log)
+	for i, target := range targets {
+		// A healthy server on this host answers in milliseconds; one that
+		// does not let the admin in (a demo's, tried with serve's
+		// credentials) is given up quickly when another candidate is left.
+		timeout := streamCheckTimeout
+		if i == len(targets)-1 {
+			timeout = adminTimeout
+		}
+		tctx, tcancel := context.WithTimeout(ctx, timeout)
+		s, err := openAdmin(tctx, cfg, target, log)
 		if err == nil {
-			sctx, scancel := context.WithTimeout(ctx, streamCheckTimeout)
-			_, err = s.bus.JS.Stream(sctx, events.StreamName)
-			scancel()
+			_, err = s.bus.JS.Stream(tctx, events.StreamName)
 			if err != nil {
 				s.close()
 			}
-			if err == nil {
-				defer s.close()
-				if cfg.NATS.URL == "" && target.url != embeddedURL(cfg.NATS.Embedded.Listen) {
-					// Say so when the answer comes from a demo rather
-					// than the system the configuration describes.
-					fmt.Fprintf(a.stderr, "using the NATS of the running demo at %s\n", target.url)
-				}
-				return fn(ctx, s)
-			}
 		}
-		tried = append(tried, fmt.Sprintf("%s (%s) answers but has no siaga112 event stream %s: %v",
-			redactUserinfo(target.url), target.source, events.StreamName, err))
+		tcancel()
+		if err == nil {
+			defer s.close()
+			if target.demo {
+				// Say so: the answer comes from a demo, not from the
+				// system the configuration describes.
+				fmt.Fprintf(a.stderr, "using the running demo's NATS at %s\n", target.url)
+			}
+			return fn(ctx, s)
+		}
+		tried = append(tried, fmt.Sprintf("%s (%s) answers, but not as a siaga112 NATS that lets the admin in: %v",
+			redactUserinfo(target.url), target.source, err))
 	}
 	return fmt.Errorf("%w: %s; %s", errNoNATS, strings.Join(tried, "; "), natsHint(cfg))
 }

@@ -118,37 +118,42 @@ func TestAdminNoNATS(t *testing.T) {
 	}
 }
 
-// startSystemNATS starts an embedded server with the event stream, as a
-// running serve or demo has, and returns its client URL.
-func startSystemNATS(t *testing.T, listen string, withStream bool) string {
+// startSystemNATS starts an embedded server, as a running serve or demo
+// has: with its login (the credentials file in its data directory) and the
+// event stream when asked. It returns the client URL and the data directory.
+func startSystemNATS(t *testing.T, listen string, auth, withStream bool) (string, string) {
 	t.Helper()
-	emb, err := events.StartEmbedded(configs.Embedded{Listen: listen, DataDir: t.TempDir()}, slog.New(slog.DiscardHandler))
+	dir := t.TempDir()
+	emb, err := events.StartEmbedded(configs.Embedded{Listen: listen, DataDir: dir, Auth: auth}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(emb.Shutdown)
 	if withStream {
-		bus, err := events.Open(context.Background(), configs.NATS{URL: emb.ClientURL(), Stream: configs.Default().NATS.Stream}, events.OpenOptions{Name: "test", RequireStream: true}, nil)
+		cfg := configs.NATS{URL: emb.ClientURL(), Stream: configs.Default().NATS.Stream, Embedded: configs.Embedded{DataDir: dir}}
+		bus, err := events.Open(context.Background(), cfg, events.OpenOptions{Name: "test", RequireStream: true}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		bus.Close()
 	}
-	return emb.ClientURL()
+	return emb.ClientURL(), dir
 }
 
 // The admin commands find the running system without flags: at
-// nats.embedded.listen, else where a demo left its URL; a NATS without the
-// siaga112 stream on the default address is passed over.
+// nats.embedded.listen (logging in with the credentials of
+// nats.embedded.data_dir), else where a demo left its address and data
+// directory; a NATS that is not siaga112's is passed over.
 func TestAdminFindsRunningSystem(t *testing.T) {
 	clearEnv(t)
 	t.Run("serve at nats.embedded.listen", func(t *testing.T) {
 		listen := closedAddr(t)
-		startSystemNATS(t, listen, true)
+		_, dir := startSystemNATS(t, listen, true, true)
 		t.Setenv("SIAGA112_NATS_EMBEDDED_LISTEN", listen)
+		t.Setenv("SIAGA112_NATS_EMBEDDED_DATA_DIR", dir)
 		out, stderr, code, err := execute(t, "blocklist", "add", "0812-3456-7890", "--for", "7d")
 		if code != 0 {
-			t.Fatalf("exit %d %v", code, err)
+			t.Fatalf("exit %d %v; stderr %q", code, err, stderr)
 		}
 		// Quiet: the answer on stdout, nothing on stderr at the default
 		// log level (no NATS chatter, no ARI password warning).
@@ -161,10 +166,10 @@ func TestAdminFindsRunningSystem(t *testing.T) {
 	})
 	t.Run("demo elsewhere, another NATS on the default address", func(t *testing.T) {
 		listen := closedAddr(t)
-		startSystemNATS(t, listen, false) // not siaga112's: no stream
-		demoURL := startSystemNATS(t, "127.0.0.1:0", true)
+		startSystemNATS(t, listen, false, false) // not siaga112's: no stream
+		demoURL, demoDir := startSystemNATS(t, "127.0.0.1:0", true, true)
 		t.Setenv("SIAGA112_NATS_EMBEDDED_LISTEN", listen)
-		if _, err := writeDemoURL(demoURLFile(testRunDir(t)), demoURL); err != nil {
+		if _, err := writeDemoInfo(demoURLFile(testRunDir(t)), demoInfo{URL: demoURL, DataDir: demoDir, PID: os.Getpid()}); err != nil {
 			t.Fatal(err)
 		}
 		start := time.Now()
@@ -172,23 +177,39 @@ func TestAdminFindsRunningSystem(t *testing.T) {
 		if code != 0 || out != "no number is blocked or has strikes\n" {
 			t.Fatalf("exit %d %v; stdout %q; stderr %q", code, err, out, stderr)
 		}
-		if !strings.Contains(stderr, "using the NATS of the running demo at "+demoURL) {
+		if !strings.Contains(stderr, "using the running demo's NATS at "+demoURL) {
 			t.Fatalf("stderr %q", stderr)
 		}
 		if took := time.Since(start); took > 2*time.Second {
 			t.Fatalf("took %s", took)
 		}
+		// --nats-url of the demo, as its banner says when it could not
+		// take the default address, logs in with the demo's credentials.
+		if out, _, code, err := execute(t, "blocklist", "ls", "--nats-url", demoURL); code != 0 || out != "no number is blocked or has strikes\n" {
+			t.Fatalf("--nats-url: exit %d %v; stdout %q", code, err, out)
+		}
 	})
-	t.Run("a file another user could write is ignored", func(t *testing.T) {
+	t.Run("a file another user could write, or a dead demo's, is ignored", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "url")
-		if err := os.WriteFile(path, []byte("nats://127.0.0.1:4222\n"), 0o666); err != nil {
+		d := demoInfo{URL: "nats://127.0.0.1:4222", DataDir: "/tmp", PID: os.Getpid()}
+		if _, err := writeDemoInfo(path, d); err != nil {
 			t.Fatal(err)
+		}
+		if _, ok := readDemoInfo(path); !ok {
+			t.Fatal("own file not read")
 		}
 		if err := os.Chmod(path, 0o666); err != nil {
 			t.Fatal(err)
 		}
-		if u := readDemoURL(path); u != "" {
-			t.Fatalf("read %q from a world-writable file", u)
+		if _, ok := readDemoInfo(path); ok {
+			t.Fatal("read a world-writable file")
+		}
+		d.PID = 1 << 30 // no such process
+		if _, err := writeDemoInfo(path, d); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := readDemoInfo(path); ok {
+			t.Fatal("read a dead demo's file")
 		}
 	})
 }

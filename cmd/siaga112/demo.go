@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -150,7 +151,8 @@ func runDemo(ctx context.Context, con *console, cfg configs.Config, log *slog.Lo
 		return err
 	}
 	natsURL := env.Stack.NATSURL()
-	if remove, err := writeDemoURL(demoURLFile(f.runDir), natsURL); err == nil {
+	info := demoInfo{URL: natsURL, DataDir: cfg.NATS.Embedded.DataDir, PID: os.Getpid()}
+	if remove, err := writeDemoInfo(demoURLFile(f.runDir), info); err == nil {
 		defer remove()
 	} else {
 		log.Warn("could not leave the NATS URL for the admin commands", "err", err)

@@ -23,15 +23,14 @@ import (
 func TestWarnSettings(t *testing.T) {
 	cfg := configs.Default() // the sample ARI password
 	cfg.HTTP.Listen = "0.0.0.0:8112"
-	cfg.NATS.Embedded.Listen = "0.0.0.0:4222"
 	tests := []struct {
 		name          string
 		skip          []string
 		want, notWant []string
 	}{
-		{"nothing skipped", nil, []string{"ari.nodes[0].password", "http.listen", "nats.embedded.listen"}, nil},
-		{"sim replaces the nodes", []string{"ari.nodes"}, []string{"http.listen", "nats.embedded.listen"}, []string{"ari.nodes"}},
-		{"no listener, no nodes", []string{"ari.nodes", "http."}, []string{"nats.embedded.listen"}, []string{"ari.nodes", "http.listen"}},
+		{"nothing skipped", nil, []string{"ari.nodes[0].password", "http.listen"}, nil},
+		{"sim replaces the nodes", []string{"ari.nodes"}, []string{"http.listen"}, []string{"ari.nodes"}},
+		{"no listener, no nodes", []string{"ari.nodes", "http."}, nil, []string{"ari.nodes", "http.listen"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
