@@ -137,7 +137,9 @@ const (
 
 // Restart backoff of a supervised role: it doubles from the minimum up to
 // the maximum while the role keeps failing, and starts again from the
-// minimum once the role ran for roleHealthyAfter.
+// minimum once the role ran for roleHealthyAfter. A role that failed less
+// than roleHealthyAfter ago shows as degraded even while it runs again, so
+// a role that fails at every start is not reported healthy between tries.
 const (
 	roleBackoffMin   = 500 * time.Millisecond
 	roleBackoffMax   = 30 * time.Second
@@ -156,6 +158,8 @@ type RoleState struct {
 	LastError string `json:"last_error,omitempty"`
 	// RetryAt is when a role that is not running is started again.
 	RetryAt time.Time `json:"retry_at,omitzero"`
+	// LastFailure is when the role last failed.
+	LastFailure time.Time `json:"last_failure,omitzero"`
 }
 
 // supervise runs a worker role until ctx ends, restarting it with
@@ -175,7 +179,7 @@ func (s *Stack) supervise(ctx context.Context, role string, run func(context.Con
 			return
 		}
 		err = orStopped(err)
-		if time.Since(start) >= roleHealthyAfter {
+		if time.Since(start) >= s.healthyAfter {
 			backoff = s.backoffMin
 		}
 		msg := err.Error()
@@ -183,7 +187,8 @@ func (s *Stack) supervise(ctx context.Context, role string, run func(context.Con
 			msg = strings.ToValidUTF8(msg[:maxRoleError], "") + "…"
 		}
 		s.setRole(role, func(st *RoleState) {
-			st.Running, st.Restarts, st.LastError, st.RetryAt = false, st.Restarts+1, msg, time.Now().Add(backoff)
+			now := time.Now()
+			st.Running, st.Restarts, st.LastError, st.RetryAt, st.LastFailure = false, st.Restarts+1, msg, now.Add(backoff), now
 		})
 		s.log.Error("role failed; restarting it", "role", role, "error", err, "retry_in", backoff)
 		t := time.NewTimer(backoff)
@@ -220,12 +225,12 @@ func (s *Stack) RoleStates() map[string]RoleState {
 }
 
 // rolesCheck is the /healthz check of the supervised roles: degraded while
-// any of them waits to be restarted.
+// any of them waits to be restarted or failed less than healthyAfter ago.
 func (s *Stack) rolesCheck() Check {
 	states := s.RoleStates()
 	var down []string
 	for name, st := range states {
-		if !st.Running {
+		if !st.Running || (!st.LastFailure.IsZero() && time.Since(st.LastFailure) < s.healthyAfter) {
 			down = append(down, name)
 		}
 	}
@@ -233,7 +238,7 @@ func (s *Stack) rolesCheck() Check {
 		return Check{OK: true, Status: "ok", Detail: states}
 	}
 	slices.Sort(down)
-	return Check{OK: false, Status: "degraded: restarting " + strings.Join(down, ", "), Detail: states}
+	return Check{OK: false, Status: "degraded: " + strings.Join(down, ", ") + " failed recently", Detail: states}
 }
 
 // waitCatchUp waits, at most catchUpTimeout, until the workers have nothing

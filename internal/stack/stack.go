@@ -134,9 +134,10 @@ type Stack struct {
 	// roleMu guards roleStates (see supervise).
 	roleMu     sync.Mutex
 	roleStates map[string]RoleState
-	// backoffMin and backoffMax bound a failing role's restart backoff
+	// backoffMin and backoffMax bound a failing role's restart backoff;
+	// healthyAfter is how long a role must run to count as recovered
 	// (tests shorten them before Run).
-	backoffMin, backoffMax time.Duration
+	backoffMin, backoffMax, healthyAfter time.Duration
 
 	ln       net.Listener // HTTP role only
 	hs       *http.Server // HTTP role only
@@ -161,7 +162,7 @@ func New(ctx context.Context, o Options) (_ *Stack, err error) {
 	if name == "" {
 		name = "siaga112"
 	}
-	s := &Stack{cfg: o.Config, log: log, roles: o.Roles, backoffMin: roleBackoffMin, backoffMax: roleBackoffMax}
+	s := &Stack{cfg: o.Config, log: log, roles: o.Roles, backoffMin: roleBackoffMin, backoffMax: roleBackoffMax, healthyAfter: roleHealthyAfter}
 	defer func() {
 		if err != nil {
 			s.release()
