@@ -30,6 +30,9 @@ const (
 // stream asks each second, and the worker's lag is a NATS request.
 const healthCacheFor = time.Second
 
+// healthTimeout bounds the checks behind one health computation.
+const healthTimeout = 2 * time.Second
+
 // lagWarn is how many events the reports worker may be behind the stream
 // before the board says its figures are late.
 const lagWarn = 500
@@ -87,6 +90,10 @@ func (s *Server) health(ctx context.Context) boardHealth {
 }
 
 func (s *Server) computeHealth(ctx context.Context) boardHealth {
+	// Shared by every board for a second: not bound to the request that
+	// happened to compute it, which may end before the checks do.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), healthTimeout)
+	defer cancel()
 	var ps []problem
 	add := func(level, key string, args ...any) { ps = append(ps, problem{level, key, args}) }
 	fresh := true

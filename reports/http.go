@@ -79,6 +79,7 @@ type Server struct {
 	css  template.CSS
 	js   template.JS
 	hc   healthCache
+	sd   shutdowns
 }
 
 // NewServer builds the handlers and the private Prometheus registry.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -68,6 +69,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	}
 
 	ctx := r.Context()
+	shutdown := s.shutdownSignal(r)
 	tick := time.NewTicker(streamPoll)
 	defer tick.Stop()
 	var (
@@ -95,9 +97,43 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-shutdown:
+			return
 		case <-tick.C:
 		}
 	}
+}
+
+// shutdowns closes one channel per http.Server when that server begins
+// Shutdown. http.Server.Shutdown waits for every connection to go idle and
+// does not cancel the requests in progress, so an open board's stream, which
+// never ends by itself, would hold every orderly shutdown for its whole
+// timeout; a stream ends as soon as its server begins shutting down instead.
+// Registering once per server keeps RegisterOnShutdown's list bounded.
+type shutdowns struct {
+	mu sync.Mutex
+	ch map[*http.Server]chan struct{} // guarded by mu
+}
+
+// shutdownSignal returns a channel closed when the http.Server serving r
+// begins Shutdown (nil, which never fires, when r carries no server).
+func (s *Server) shutdownSignal(r *http.Request) <-chan struct{} {
+	hs, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	if hs == nil {
+		return nil
+	}
+	s.sd.mu.Lock()
+	defer s.sd.mu.Unlock()
+	if s.sd.ch == nil {
+		s.sd.ch = make(map[*http.Server]chan struct{})
+	}
+	ch, ok := s.sd.ch[hs]
+	if !ok {
+		ch = make(chan struct{})
+		s.sd.ch[hs] = ch
+		hs.RegisterOnShutdown(func() { close(ch) })
+	}
+	return ch
 }
 
 // streamMessage renders one message for the request's range and language.
