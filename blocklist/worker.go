@@ -204,9 +204,11 @@ func (w *Worker) number(c events.Caller) string {
 
 // maxHexCallID is the longest call id stored in the index as hex. Asterisk
 // ids (about 20 bytes) fit easily; a longer id is hashed, so no call id,
-// however long or odd, can make a key NATS refuses (the subject of a KV put
-// must fit in the 4,096-byte control line, and its tokens may only hold
-// some characters).
+// however long or odd, can make a key NATS refuses. The subject of a KV put
+// must fit in the server's 4,096-byte control line: a longer one makes the
+// server answer "maximum control line exceeded" and close the connection,
+// which the client does not reopen — every role on it stopped (checked
+// with a 2,100-character call id, hex 4,200 bytes).
 const maxHexCallID = 64
 
 // callKey returns the index key of a call id: "c" and its hex when short

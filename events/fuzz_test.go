@@ -40,7 +40,8 @@ func FuzzDecodeValidate(f *testing.F) {
 		f.Add(b)
 	}
 	hostile := []string{
-		// The finding: a call.started whose call_id is 2,100 characters.
+		// A call.started whose call_id is 2,100 characters: its index key
+		// once closed the worker's NATS connection (control line too long).
 		`{"id":"01JDX5Y3W3C4S9Q5N8Q4Z2K7M1","type":"call.started","version":1,"time":"2026-11-27T10:00:00Z","call_id":"` +
 			strings.Repeat("A", 2100) + `","node":"n","caller":{"number":"+6281234567890"},"data":{}}`,
 		`{"id":"x","type":"call.classified","version":1,"time":"2026-11-27T10:00:00Z","call_id":"c","caller":{"number":"-1+cmd|' /C calc'!A0"},"data":{"outcome":"+1+HYPERLINK(\"http://x\")"}}`,

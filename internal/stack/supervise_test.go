@@ -327,7 +327,8 @@ func TestServeStartsWithoutNATS(t *testing.T) {
 	}
 }
 
-// The finding, end to end: the 2,100-character call_id call.started and a
+// End to end: the 2,100-character call_id call.started (whose index key
+// once closed the shared NATS connection and stopped serve) and a
 // batch of other malformed or forged messages published into a running
 // serve-like stack. Calls are served throughout, no role restarts, every
 // poison message is counted per consumer, and /healthz names the count.
