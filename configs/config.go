@@ -21,6 +21,8 @@ type Config struct {
 	Reports Reports `mapstructure:"reports" yaml:"reports"`
 	// HTTP is the dashboard, API and metrics listener.
 	HTTP HTTP `mapstructure:"http" yaml:"http"`
+	// Health sets the bounds /healthz judges the components by.
+	Health Health `mapstructure:"health" yaml:"health"`
 	// Log configures log/slog output.
 	Log Log `mapstructure:"log" yaml:"log"`
 }
@@ -296,6 +298,24 @@ type HTTP struct {
 	Listen string `mapstructure:"listen" yaml:"listen"`
 	// AdminToken guards write endpoints and unmasked numbers (secret). Empty disables writes.
 	AdminToken string `mapstructure:"admin_token" yaml:"admin_token"`
+}
+
+// Health sets the bounds beyond which /healthz calls a component degraded.
+// Degraded answers 200 with the reason: the calls are not harmed, but an
+// engineer should look. Only a state that harms calls answers 503.
+type Health struct {
+	// MaxWorkerLag is how many events a worker (blocklist or reports) may
+	// have waiting in its consumer before it is degraded: new blocks come
+	// late, or the dashboard's figures are behind.
+	MaxWorkerLag int `mapstructure:"max_worker_lag" yaml:"max_worker_lag"`
+	// MaxSpooling is how long the IVR's publisher may keep events in its
+	// disk spool (JetStream slow or away) before it is degraded. Short
+	// spells are the spool doing its job under a slow ack.
+	MaxSpooling time.Duration `mapstructure:"max_spooling" yaml:"max_spooling"`
+	// StreamProbe is how often the event stream is asked whether it can
+	// take writes; /healthz in between repeats the last answer, so a busy
+	// dashboard or monitor does not turn into JetStream API load.
+	StreamProbe time.Duration `mapstructure:"stream_probe" yaml:"stream_probe"`
 }
 
 // Log configures logging.

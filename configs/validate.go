@@ -190,6 +190,7 @@ func (c Config) Validate() error {
 	c.Blocklist.validate(ck)
 	c.Reports.validate(ck)
 	c.HTTP.validate(ck)
+	c.Health.validate(ck)
 	c.Log.validate(ck)
 	if len(ck.errs) > 0 {
 		return &ValidationError{Errors: ck.errs}
@@ -402,6 +403,12 @@ func (h HTTP) validate(ck *checker) {
 		// is a secret, so it is not echoed.
 		ck.add("http.admin_token", nil, "starts or ends with white space")
 	}
+}
+
+func (h Health) validate(ck *checker) {
+	ck.intRange("health.max_worker_lag", h.MaxWorkerLag, 1, 100_000_000)
+	ck.positive("health.max_spooling", h.MaxSpooling)
+	ck.positive("health.stream_probe", h.StreamProbe)
 }
 
 func (l Log) validate(ck *checker) {

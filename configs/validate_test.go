@@ -173,6 +173,13 @@ func TestValidateRejectsBadValues(t *testing.T) {
 		}},
 		{"admin token with blanks is not echoed", func(c *configs.Config) { c.HTTP.AdminToken = "s3cret " },
 			map[string]string{"http.admin_token": "config: http.admin_token: starts or ends with white space"}},
+		{"health bounds", func(c *configs.Config) {
+			c.Health.MaxWorkerLag, c.Health.MaxSpooling, c.Health.StreamProbe = 0, -time.Second, 0
+		}, map[string]string{
+			"health.max_worker_lag": "between",
+			"health.max_spooling":   "greater than zero",
+			"health.stream_probe":   "greater than zero",
+		}},
 		{"log enums", func(c *configs.Config) { c.Log.Level, c.Log.Format = "loud", "xml" },
 			map[string]string{
 				"log.level":  `"loud" is not one of debug, info, warn, error`,
