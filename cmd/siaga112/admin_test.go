@@ -32,6 +32,7 @@ func closedAddr(t *testing.T) string {
 // each mistake is reported at once and names what was wrong.
 func TestAdminArgumentsCheckedFirst(t *testing.T) {
 	clearEnv(t)
+	t.Setenv("SIAGA112_BLOCKLIST_ALLOWLIST", "0811000111")
 	t.Setenv("SIAGA112_NATS_EMBEDDED_LISTEN", closedAddr(t))
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "bad.csv")
@@ -63,6 +64,7 @@ func TestAdminArgumentsCheckedFirst(t *testing.T) {
 		{"import dry run", []string{"blocklist", "import", "--dry-run", good}, 0,
 			[]string{"+6281234567890", "(7 days)", "threats", "+6281311112222", "dry run: 2 rows are good; nothing imported"}},
 		{"check withheld", []string{"blocklist", "check", "withheld"}, 0, []string{"never blocked"}},
+		{"check allowlisted", []string{"blocklist", "check", "0811-000-111"}, 0, []string{"+62811000111 is on the allowlist"}},
 		{"unknown sub-command", []string{"blocklist", "lsit"}, 1, []string{`unknown command "lsit"`}},
 	}
 	for _, tc := range tests {

@@ -136,6 +136,8 @@ type numberJSON struct {
 	Updated *time.Time `json:"updated,omitempty"`
 	// StrikeList is the strikes inside the window (check only).
 	StrikeList []blocklist.Strike `json:"strike_list,omitempty"`
+	// Allowlisted numbers are never blocked (check only).
+	Allowlisted bool `json:"allowlisted,omitempty"`
 }
 
 func toJSON(r blocklist.Record, p blocklist.Policy, now time.Time) numberJSON {
@@ -318,6 +320,14 @@ func newBlocklistCheckCmd(a *app) *cobra.Command {
 				_, err = fmt.Fprintln(a.stdout, "withheld number: withheld numbers are never blocked")
 				return err
 			}
+			// The allowlist is configuration: no need to ask the system.
+			if p, err := blocklist.NewPolicy(cfg.Blocklist); err == nil && p.Allowlisted(n.E164) {
+				if asJSON {
+					return writeJSON(a.stdout, numberJSON{Number: n.E164, Allowlisted: true, Threshold: p.Threshold})
+				}
+				_, err = fmt.Fprintf(a.stdout, "%s is on the allowlist (blocklist.allowlist): never blocked\n", n.E164)
+				return err
+			}
 			return withAdmin(a, cmd, func(ctx context.Context, s *adminSession) error {
 				store := s.admin.Store()
 				p := store.Policy()
@@ -337,10 +347,6 @@ func newBlocklistCheckCmd(a *app) *cobra.Command {
 						}
 					}
 					return writeJSON(a.stdout, j)
-				}
-				if p.Allowlisted(n.E164) {
-					_, err = fmt.Fprintf(a.stdout, "%s is on the allowlist: never blocked\n", n.E164)
-					return err
 				}
 				fmt.Fprintf(a.stdout, "%s %s\n", r.Number, status(r, now))
 				fmt.Fprintf(a.stdout, "strikes: %d of %d within %s", p.Score(r, now), p.Threshold, blocklist.HumanDuration(p.Window))

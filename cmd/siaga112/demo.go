@@ -168,7 +168,7 @@ func runDemo(ctx context.Context, con *console, cfg configs.Config, log *slog.Lo
 	}
 	fmt.Fprintf(stdout, "callers:       %.1f/s, mix %s, clock scale %g; ", f.rate, mix, f.scale)
 	if f.duration > 0 {
-		fmt.Fprintf(stdout, "for %s (Ctrl-C stops earlier)\n", f.duration)
+		fmt.Fprintf(stdout, "for %s (Ctrl-C stops earlier)\n", blocklist.HumanDuration(f.duration))
 	} else {
 		fmt.Fprintln(stdout, "press Ctrl-C to stop")
 	}
@@ -184,7 +184,7 @@ func runDemo(ctx context.Context, con *console, cfg configs.Config, log *slog.Lo
 	// When placing ends, the IVR drains: calls in progress get demoFinish
 	// to end, the rest are put through to operators, never cut.
 	o.Drain = func(ctx context.Context, inProgress int) error {
-		con.Notice("finishing %d calls in progress (up to %s)", inProgress, demoFinish)
+		con.Notice("finishing %d calls in progress (up to %s)", inProgress, blocklist.HumanDuration(demoFinish))
 		sctx, cancel := context.WithTimeout(ctx, demoFinish+demoStopMargin)
 		defer cancel()
 		return env.Stack.IVR().Stop(sctx)
@@ -223,6 +223,11 @@ func runDemo(ctx context.Context, con *console, cfg configs.Config, log *slog.Lo
 	}
 	for _, e := range s.ErrorSamples {
 		fmt.Fprintf(stdout, "  - %s\n", e)
+	}
+	// How fast each kind of caller reached the operators, as loadtest
+	// prints it (callers' time, so comparable at any clock scale).
+	if err := s.WriteTimeToQueue(stdout); err != nil {
+		return errors.Join(stopErr, err)
 	}
 	return stopErr
 }
