@@ -253,7 +253,9 @@ func rolePublish(user string) []string {
 		return slices.Concat([]string{SubjectAllCalls}, ensureStreamAPI(StreamName), kvRead(kvBlocklist))
 	case UserBlocklist:
 		return slices.Concat(
-			[]string{SubjectAllBlocklist, TypeVerdict.Subject()},
+			// Verdicts, call-back ticks and console audits are published
+			// by the blocklist's admin side (API and console).
+			[]string{SubjectAllBlocklist, TypeVerdict.Subject(), TypeHandled.Subject(), SubjectAudit},
 			ensureStreamAPI(StreamName), consumeAPI(StreamName), readAPI(StreamName),
 			kvRead(kvBlocklist), kvWrite(kvBlocklist), kvRead(kvCallIndex), kvWrite(kvCallIndex))
 	case UserReports:

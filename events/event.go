@@ -30,6 +30,10 @@ const (
 	SubjectBlocklist = "siaga112.blocklist.changed"
 	// SubjectAllBlocklist matches every blocklist event.
 	SubjectAllBlocklist = "siaga112.blocklist.>"
+	// SubjectAudit carries console.audit: who did what from the console.
+	SubjectAudit = "siaga112.console.audit"
+	// SubjectAllConsole matches every console event.
+	SubjectAllConsole = "siaga112.console.>"
 )
 
 // Type names an event kind.
@@ -45,15 +49,23 @@ const (
 	TypeEnded            Type = "call.ended"
 	TypeVerdict          Type = "call.verdict"
 	TypeBlocklistChanged Type = "blocklist.changed"
+	// TypeHandled: an operator ticked a call that needed attention
+	// (called back, or handled).
+	TypeHandled Type = "call.handled"
+	// TypeAudit: a signed-in person acted in the console.
+	TypeAudit Type = "console.audit"
 )
 
 // AllTypes lists every known event type.
-var AllTypes = []Type{TypeStarted, TypeAnswered, TypeMenu, TypeClassified, TypeTransferred, TypeEnded, TypeVerdict, TypeBlocklistChanged}
+var AllTypes = []Type{TypeStarted, TypeAnswered, TypeMenu, TypeClassified, TypeTransferred, TypeEnded, TypeVerdict, TypeBlocklistChanged, TypeHandled, TypeAudit}
 
 // Subject returns the NATS subject an event of this type is published on.
 func (t Type) Subject() string {
-	if t == TypeBlocklistChanged {
+	switch t {
+	case TypeBlocklistChanged:
 		return SubjectBlocklist
+	case TypeAudit:
+		return SubjectAudit
 	}
 	return SubjectPrefix + strings.TrimPrefix(string(t), "call.")
 }
@@ -193,6 +205,32 @@ type Ended struct {
 	// Callback repeats call.classified's callback when the caller dropped
 	// during the hand-off itself, after the classification was published.
 	Callback bool `json:"callback,omitempty"`
+}
+
+// Ticks an operator gives a call that needed attention.
+const (
+	HandledCalledBack = "called_back"
+	HandledDone       = "handled"
+)
+
+// Handled is the data of call.handled.
+type Handled struct {
+	// Action is HandledCalledBack or HandledDone.
+	Action string `json:"action"`
+	// By is the signed-in name of the operator.
+	By string `json:"by"`
+}
+
+// Audit is the data of console.audit: one action in the console, allowed
+// or refused.
+type Audit struct {
+	By      string `json:"by"`
+	Role    string `json:"role,omitempty"`
+	Action  string `json:"action"`
+	Target  string `json:"target,omitempty"`
+	Address string `json:"address"`
+	// Result is "ok", or why the action was refused or failed.
+	Result string `json:"result"`
 }
 
 // Verdicts an operator can give.

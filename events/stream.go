@@ -18,8 +18,8 @@ func StreamConfig(cfg configs.Stream) jetstream.StreamConfig {
 	}
 	return jetstream.StreamConfig{
 		Name:        StreamName,
-		Description: "siaga112 call and blocklist events",
-		Subjects:    []string{SubjectAllCalls, SubjectAllBlocklist},
+		Description: "siaga112 call, blocklist and console events",
+		Subjects:    []string{SubjectAllCalls, SubjectAllBlocklist, SubjectAllConsole},
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
 		Storage:     jetstream.FileStorage,

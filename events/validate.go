@@ -91,8 +91,8 @@ func ValidateSkew(e Envelope, now time.Time, skew time.Duration) error {
 		return bad("time", "is %s ahead of the receiver's clock (at most %s)", e.Time.Sub(now).Round(time.Second), skew)
 	}
 	minCall := 1
-	if e.Type == TypeBlocklistChanged {
-		// Admin changes belong to no call.
+	if e.Type == TypeBlocklistChanged || e.Type == TypeAudit {
+		// Admin changes and console actions belong to no call.
 		minCall = 0
 	}
 	if err := token("call_id", e.CallID, minCall, MaxCallIDLen); err != nil {
@@ -186,6 +186,27 @@ func validateData(e Envelope) error {
 		return firstErr(
 			oneOf("data.verdict", d.Verdict, true, VerdictPrank, VerdictGenuine),
 			text("data.by", d.By, MaxTextLen),
+		)
+	case TypeHandled:
+		var d Handled
+		if err := e.DecodeData(&d); err != nil {
+			return err
+		}
+		return firstErr(
+			oneOf("data.action", d.Action, true, HandledCalledBack, HandledDone),
+			text("data.by", d.By, MaxTextLen),
+		)
+	case TypeAudit:
+		var d Audit
+		if err := e.DecodeData(&d); err != nil {
+			return err
+		}
+		return firstErr(
+			text("data.by", d.By, MaxTextLen),
+			word("data.action", d.Action),
+			text("data.target", d.Target, MaxTextLen),
+			text("data.address", d.Address, MaxTextLen),
+			text("data.result", d.Result, MaxTextLen),
 		)
 	case TypeBlocklistChanged:
 		var d BlocklistChanged
