@@ -505,6 +505,19 @@ func runBlocklistWorker(ctx context.Context, cfg configs.Config, listen string, 
 	if err != nil {
 		return err
 	}
+	// The listener is opened before anything connects: a busy or mistyped
+	// --listen is reported at once, not after NATS answered.
+	var ln net.Listener
+	if listen != "" {
+		if ln, err = net.Listen("tcp", listen); err != nil {
+			return fmt.Errorf("--listen %s: %w", listen, err)
+		}
+		defer func() {
+			if ln != nil {
+				_ = ln.Close()
+			}
+		}()
+	}
 	bus, err := events.Open(ctx, cfg.NATS, events.OpenOptions{
 		Name: "siaga112-blocklist", Embedded: events.EmbeddedStart, StreamTimeout: workerStreamTimeout, RequireStream: true,
 	}, log)
@@ -526,15 +539,13 @@ func runBlocklistWorker(ctx context.Context, cfg configs.Config, listen string, 
 	if err != nil {
 		return err
 	}
-	if listen == "" {
+	if ln == nil {
 		return worker.Run(ctx)
 	}
 
 	mux := http.NewServeMux()
 	blocklist.NewAPI(blocklist.NewAdmin(store, pub, log), cfg.HTTP.AdminToken, log).Register(mux)
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return fmt.Errorf("--listen %s: %w", listen, err)
-	}
-	return runWithHTTP(ctx, ln, mux, log, "blocklist API", worker.Run)
+	serving := ln
+	ln = nil // runWithHTTP owns it now
+	return runWithHTTP(ctx, serving, mux, log, "blocklist API", worker.Run)
 }

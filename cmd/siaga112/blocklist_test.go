@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -214,4 +215,30 @@ func (w *lockedWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
+}
+
+// A worker's listener is opened before it connects: a busy --listen fails
+// at once, even with no NATS to connect to.
+func TestWorkerListenCheckedFirst(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("SIAGA112_NATS_URL", "nats://"+closedAddr(t))
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = busy.Close() }()
+	for _, args := range [][]string{
+		{"worker", "blocklist", "--listen", busy.Addr().String()},
+		{"worker", "reports"},
+	} {
+		t.Setenv("SIAGA112_HTTP_LISTEN", busy.Addr().String())
+		start := time.Now()
+		_, _, code, err := execute(t, args...)
+		if code != 1 || err == nil || !strings.Contains(err.Error(), busy.Addr().String()) {
+			t.Fatalf("%v: exit %d, %v", args, code, err)
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Fatalf("%v: failed after %s, not at once", args, took)
+		}
+	}
 }

@@ -53,6 +53,18 @@ func runReports(ctx context.Context, cfg configs.Config, log *slog.Logger) error
 	if err != nil {
 		return fmt.Errorf("reports.time_zone: %w", err)
 	}
+	// The listener is opened before anything connects: a busy http.listen
+	// is reported at once, not after NATS answered.
+	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
+	if err != nil {
+		return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
+	}
+	served := false
+	defer func() {
+		if !served {
+			_ = ln.Close()
+		}
+	}()
 	bus, err := events.Open(ctx, cfg.NATS, events.OpenOptions{
 		Name: "siaga112-reports", Embedded: events.EmbeddedStart, StreamTimeout: workerStreamTimeout, RequireStream: true,
 	}, log)
@@ -88,9 +100,6 @@ func runReports(ctx context.Context, cfg configs.Config, log *slog.Logger) error
 		_ = json.NewEncoder(w).Encode(checks)
 	})
 
-	ln, err := net.Listen("tcp", cfg.HTTP.Listen)
-	if err != nil {
-		return fmt.Errorf("http.listen %s: %w", cfg.HTTP.Listen, err)
-	}
+	served = true
 	return runWithHTTP(ctx, ln, mux, log, "reports dashboard", worker.Run)
 }
