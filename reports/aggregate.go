@@ -275,6 +275,7 @@ func newBucket(start time.Time) *bucket {
 }
 
 func (b *bucket) node(n string) *NodeStats {
+	n = boundedKey(b.nodes, n)
 	s := b.nodes[n]
 	if s == nil {
 		s = &NodeStats{}
@@ -597,9 +598,43 @@ func (a *Aggregator) setOutcome(cs *callState, b *bucket, o string) {
 	}
 	cs.rec.Outcome = o
 	if b != nil {
-		b.outcomes[o]++
+		b.outcomes[boundedKey(b.outcomes, o)]++
 	}
-	a.counters.Calls[OutcomeType{Outcome: o, Type: cs.rec.EmergencyType}]++
+	k := OutcomeType{Outcome: o, Type: cs.rec.EmergencyType}
+	if _, ok := a.counters.Calls[k]; !ok && len(a.counters.Calls) >= maxCounterKeys-1 {
+		k = OutcomeType{Outcome: OtherKey, Type: OtherKey}
+	}
+	a.counters.Calls[k]++
+}
+
+// Bounds on the distinct keys an hour's figures and the lifetime counters
+// hold. Outcomes, types and node names come from the event stream, and
+// anyone allowed to publish on it chooses them: past the bound, new values
+// are counted under OtherKey, so forged values cannot grow memory or the
+// dashboard without limit. A real centre has about ten outcomes, ten types
+// and a few nodes.
+const (
+	maxBucketKeys  = 64
+	maxCounterKeys = 1024
+)
+
+// OtherKey counts the values past the bounds above.
+const OtherKey = "other"
+
+// boundedKey is k, or OtherKey when m is full and does not hold k. The
+// last of the maxBucketKeys is left for OtherKey.
+func boundedKey[V any](m map[string]V, k string) string {
+	if _, ok := m[k]; ok || k == OtherKey {
+		return k
+	}
+	n := len(m)
+	if _, ok := m[OtherKey]; ok {
+		n--
+	}
+	if n >= maxBucketKeys-1 {
+		return OtherKey
+	}
+	return k
 }
 
 func (a *Aggregator) setType(cs *callState, b *bucket, t string) {
@@ -609,7 +644,7 @@ func (a *Aggregator) setType(cs *callState, b *bucket, t string) {
 	cs.typeSet = true
 	cs.rec.EmergencyType = t
 	if b != nil {
-		b.types[t]++
+		b.types[boundedKey(b.types, t)]++
 	}
 }
 
@@ -833,10 +868,10 @@ func (c *acc) add(b *bucket) {
 	c.b.overrides += b.overrides
 	c.b.callbacks += b.callbacks
 	for k, v := range b.outcomes {
-		c.b.outcomes[k] += v
+		c.b.outcomes[boundedKey(c.b.outcomes, k)] += v
 	}
 	for k, v := range b.types {
-		c.b.types[k] += v
+		c.b.types[boundedKey(c.b.types, k)] += v
 	}
 	for k, v := range b.nodes {
 		n := c.b.node(k)

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -102,5 +103,39 @@ func TestMetricsLabelsBounded(t *testing.T) {
 		if got[k] != v {
 			t.Fatalf("label sets %v, want %v", got, want)
 		}
+	}
+}
+
+// Outcomes, types and node names in the shape Validate lets through but
+// forged by the thousand are bounded per hour and in the lifetime
+// counters: the excess is counted under OtherKey, nothing is lost.
+func TestForgedKeysBounded(t *testing.T) {
+	a := NewAggregator(Options{Now: func() time.Time { return t0.Add(time.Hour) }, RecentCalls: 3000})
+	const n = 2000
+	for i := range n {
+		id := fmt.Sprintf("forged-%d", i)
+		evs := callEvents(t, callSpec{id: id, number: "+6281234567890", at: t0.Add(time.Duration(i) * time.Millisecond),
+			outcome: events.Outcome(fmt.Sprintf("o_%d", i)), typ: fmt.Sprintf("t%d", i), ttc: 3, node: fmt.Sprintf("node-%d", i)})
+		applyAll(t, a, evs)
+	}
+	st := mustStats(t, a, t0, t0.Add(time.Hour), Hour).Totals
+	if st.Calls != n {
+		t.Fatalf("%d calls, want %d", st.Calls, n)
+	}
+	if len(st.Types) > maxBucketKeys || len(st.Nodes) > maxBucketKeys || len(st.Outcomes) > maxBucketKeys+len(events.AllOutcomes)+1 {
+		t.Fatalf("%d types, %d nodes, %d outcomes: not bounded", len(st.Types), len(st.Nodes), len(st.Outcomes))
+	}
+	var types, nodes int64
+	for _, v := range st.Types {
+		types += v
+	}
+	for _, v := range st.Nodes {
+		nodes += v.Calls
+	}
+	if types != n || nodes != n || st.Types[OtherKey] != n-maxBucketKeys+1 || len(st.Types) != maxBucketKeys {
+		t.Fatalf("types sum %d, nodes sum %d, other %d; want %d, %d, %d", types, nodes, st.Types[OtherKey], n, n, n-maxBucketKeys+1)
+	}
+	if c := a.Counters(); len(c.Calls) > maxCounterKeys {
+		t.Fatalf("%d counter keys", len(c.Calls))
 	}
 }

@@ -79,7 +79,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // otherLabel stands for every outcome or type the metrics do not know.
-const otherLabel = "other"
+const otherLabel = OtherKey
 
 // outcomeLabelValue is o when it is one of events.AllOutcomes, else "other".
 func outcomeLabelValue(o string) string {
