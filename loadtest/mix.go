@@ -356,7 +356,9 @@ func (c Caller) SimScript() []arisim.Step {
 		return nil // silent: the IVR decides when the call ends
 	}
 	if c.AsksLocation() {
-		s = append(s, arisim.WaitForPrompt("location"), arisim.Talk(3*time.Second))
+		// The question lasts 7.5 s; the caller answers once it is over,
+		// so the recording that follows it hears them.
+		s = append(s, arisim.WaitForPrompt("location"), arisim.Wait(8*time.Second), arisim.Talk(3*time.Second))
 	}
 	return s
 }

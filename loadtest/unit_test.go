@@ -277,6 +277,12 @@ func TestSummaryTimeToQueue(t *testing.T) {
 	if _, ok := s.Met["greeting_talker_to_queue_p95"]; ok {
 		t.Error("talker target judged without talkers")
 	}
+	fast := *s
+	fast.ClockScale = 0.2
+	fast.judge()
+	if _, ok := fast.Met["greeting_key_to_queue_p95"]; ok {
+		t.Error("time-to-queue target judged at clock scale 0.2")
+	}
 	var b strings.Builder
 	if err := s.WriteText(&b); err != nil {
 		t.Fatal(err)
