@@ -124,8 +124,9 @@ func TestPublishThroughOutage(t *testing.T) {
 	if worst > maxOne || avg > maxAvg {
 		t.Fatalf("Publish blocked during the outage: worst %s (bound %s), average %s (bound %s)", worst, maxOne, avg, maxAvg)
 	}
-	if st := p.Stats(); st.Spooled < during || st.SpoolBytes == 0 {
-		t.Fatalf("stats %+v: the outage's events should be in the spool", st)
+	if st := p.Stats(); st.Spooled < during || st.SpoolBytes == 0 || !st.Spooling || st.SpoolEvents < during ||
+		st.SpoolingSince.IsZero() || st.LastError == "" {
+		t.Fatalf("stats %+v: the outage's events should be in the spool, and the stats say so", st)
 	}
 	if !strings.Contains(logBuf.String(), "spooling events to disk") {
 		t.Fatalf("no log line about spooling:\n%s", logBuf.String())
@@ -151,6 +152,9 @@ func TestPublishThroughOutage(t *testing.T) {
 	t.Logf("publisher stats: %+v", st)
 	if st.Dropped != 0 || st.Published+st.Replayed < uint64(len(want)) {
 		t.Fatalf("stats %+v", st)
+	}
+	if st.Spooling || st.SpoolEvents != 0 || !st.SpoolingSince.IsZero() || st.SpoolFull || !st.LastDrop.IsZero() || st.LastErrorAt.IsZero() {
+		t.Fatalf("stats after the drain %+v: not spooling, empty, nothing dropped, the outage's error kept", st)
 	}
 	if !strings.Contains(logBuf.String(), "spool drained") {
 		t.Fatalf("no log line about the drained spool:\n%s", logBuf.String())
@@ -266,6 +270,11 @@ func TestSpoolFull(t *testing.T) {
 	}
 	if st.SpoolBytes > cfg.Spool.MaxBytes {
 		t.Fatalf("spool holds %d bytes, bound %d", st.SpoolBytes, cfg.Spool.MaxBytes)
+	}
+	// What /healthz judges: spooling, the backlog, the bound, the drops and why.
+	if !st.Spooling || st.SpoolingSince.IsZero() || st.SpoolEvents != int64(accepted) || st.SpoolMaxBytes != cfg.Spool.MaxBytes ||
+		!st.SpoolFull || st.LastDrop.IsZero() || !strings.Contains(st.LastError, ErrSpoolFull.Error()) {
+		t.Fatalf("stats of a full spool: %+v", st)
 	}
 	if c := strings.Count(logBuf.String(), "event spool is full"); c != 1 {
 		t.Fatalf("spool-full logged %d times, want once:\n%s", c, logBuf.String())
