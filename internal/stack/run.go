@@ -17,9 +17,11 @@ var ErrRunTwice = errors.New("stack: Run called twice")
 // catchUpPoll is how often the shutdown checks the workers' lag.
 const catchUpPoll = 20 * time.Millisecond
 
-// Run runs every role until ctx ends or a role fails for good, then shuts
-// down in order (see the package comment) and releases everything. It
-// returns nil after a clean stop, else the roles' errors joined.
+// Run runs every role until ctx ends or the IVR or the HTTP listener fails,
+// then shuts down in order (see the package comment) and releases
+// everything. The workers and the blocklist cache never end a Run: they are
+// restarted when they fail (see supervise). It returns nil after a clean
+// stop, else the roles' errors joined.
 func (s *Stack) Run(ctx context.Context) error {
 	s.closeMu.Lock()
 	if s.ran || s.closed {
@@ -30,7 +32,8 @@ func (s *Stack) Run(ctx context.Context) error {
 	s.closeMu.Unlock()
 	defer s.release()
 
-	// runCtx ends with ctx or when any role fails; the IVR drains on it.
+	// runCtx ends with ctx or when the IVR or the HTTP listener fails; the
+	// IVR drains on it.
 	runCtx, fail := context.WithCancelCause(ctx)
 	defer fail(nil)
 	var (
