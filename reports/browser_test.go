@@ -95,6 +95,8 @@ type layout struct {
 	Text        string     `json:"text"`
 	Banner      string     `json:"banner"`
 	StaleBanner bool       `json:"staleBanner"`
+	UsualLine   bool       `json:"usualLine"`
+	HeatCells   int        `json:"heatCells"`
 	// Over names elements that stick out on the right (for messages).
 	Over []string `json:"over"`
 }
@@ -124,6 +126,8 @@ const measure = `(() => {
     text: document.body.innerText,
     banner: b ? b.innerText : '',
     staleBanner: st ? getComputedStyle(st).display !== 'none' : false,
+    usualLine: !!document.querySelector('[data-testid=chart-outcomes-avg]'),
+    heatCells: document.querySelectorAll('[data-testid=chart-heat] rect.cell').length,
     over: [...document.querySelectorAll('body *')].filter(e => r(e).right > document.documentElement.clientWidth + 0.5 && !e.closest('.scroll-x')).slice(0, 6).map(e => e.tagName + '.' + (e.getAttribute('class') || '') + '[' + (e.dataset.testid || '') + ']'),
   };
 })()`
@@ -182,6 +186,13 @@ func boardAggregator(t *testing.T) (*Aggregator, time.Time) {
 	day := time.Date(2026, 11, 27, 0, 0, 0, 0, loc)
 	agg := NewAggregator(Options{Location: loc})
 	evs := demoCalls(t, day)
+	// The same weekday one and two weeks before: the "usual" line.
+	for k := 1; k <= 2; k++ {
+		for _, e := range demoCalls(t, day.AddDate(0, 0, -7*k)) {
+			e.CallID = fmt.Sprintf("w%d-%s", k, e.CallID)
+			evs = append(evs, e)
+		}
+	}
 	for i, n := range []string{"+6281234500003", "+6281234500005"} {
 		until := day.Add(time.Duration(11+6*i) * time.Hour)
 		evs = append(evs, ev(t, events.TypeBlocklistChanged, "", "", day.Add(time.Duration(8+i)*time.Hour),
@@ -224,6 +235,16 @@ func TestBoardLayoutInBrowser(t *testing.T) {
 				}
 				open(t, ctx, ts.URL+"/"+lg.query, sz.w, sz.h)
 				screenshot(t, ctx, fmt.Sprintf("board-%s-%dx%d", lg.tag, sz.w, sz.h))
+				if dir := os.Getenv("SIAGA112_SCREENSHOTS"); dir != "" && sz.name == "wall" {
+					// The whole page too: the panels below the wall board.
+					png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(filepath.Join(dir, "board-"+lg.tag+"-full.png"), png, 0o644); err != nil {
+						t.Fatal(err)
+					}
+				}
 				l := pageLayout(t, ctx)
 				if l.Lang != lg.tag {
 					t.Errorf("<html lang=%q>, want %q", l.Lang, lg.tag)
@@ -261,6 +282,9 @@ func TestBoardLayoutInBrowser(t *testing.T) {
 					if l.SideTop <= l.KpisTop {
 						t.Errorf("phone: chart (top %v) not below the tiles (top %v)", l.SideTop, l.KpisTop)
 					}
+				}
+				if !l.UsualLine || l.HeatCells != 7*24 {
+					t.Errorf("usual-weekday line shown %v, heat map cells %d (want 168)", l.UsualLine, l.HeatCells)
 				}
 				if l.LabelPx < 24 {
 					t.Errorf("smallest tile label is %vpx, want >= 24", l.LabelPx)

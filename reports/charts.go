@@ -153,7 +153,11 @@ func frame(b *strings.Builder, l *locale, w, h float64, buckets []Bucket, size B
 // stackedBars draws one bar per bucket, stacked by series. Every segment
 // carries data-key and data-value so tests (and curious users) can read the
 // figures back from the DOM.
-func stackedBars(l *locale, testID string, w, h float64, buckets []Bucket, size BucketSize, ss []series, value func(Bucket, string) int64) template.HTML {
+//
+// avg, when not nil, is drawn over the bars as a dashed line: what is usual
+// for each bucket (the same hour on the same weekday in past weeks), so a
+// supervisor sees at a glance whether now is busier than usual.
+func stackedBars(l *locale, testID string, w, h float64, buckets []Bucket, size BucketSize, ss []series, value func(Bucket, string) int64, avg []float64) template.HTML {
 	var top int64
 	for _, bk := range buckets {
 		var sum int64
@@ -162,7 +166,11 @@ func stackedBars(l *locale, testID string, w, h float64, buckets []Bucket, size 
 		}
 		top = max(top, sum)
 	}
-	ax := newAxis(float64(top), 1)
+	topF := float64(top)
+	for _, v := range avg {
+		topF = math.Max(topF, v)
+	}
+	ax := newAxis(topF, 1)
 	yMax := ax.max()
 	plotW, plotH := w-padL-padR, h-padT-padB
 	var b strings.Builder
@@ -191,6 +199,57 @@ func stackedBars(l *locale, testID string, w, h float64, buckets []Bucket, size 
 			fmt.Fprintf(&b, `<text class="barlab" x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x+barW/2, y-6, l.Int(sum))
 		}
 		b.WriteString(`</g>`)
+	}
+	if len(avg) > 0 {
+		var pts []string
+		for i, v := range avg[:min(len(avg), len(buckets))] {
+			x := padL + slot*float64(i)
+			y := padT + plotH - plotH*v/yMax
+			// A step per bucket: the usual level spans the whole hour.
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f %.1f,%.1f", x, y, x+slot, y))
+		}
+		fmt.Fprintf(&b, `<polyline class="avg" data-testid="%s-avg" points="%s"/>`, testID, strings.Join(pts, " "))
+	}
+	b.WriteString(`</svg>`)
+	return template.HTML(b.String()) // #nosec: built from escaped parts above
+}
+
+// heatMap draws prank-like calls by weekday (rows, Monday first, as the
+// Indonesian week starts) and hour of day (columns): when children call.
+// One hue (the prank meaning) whose strength follows the count, and the
+// count written in every cell that has one, so it reads without colour.
+func heatMap(l *locale, testID string, buckets []Bucket, loc *time.Location) template.HTML {
+	var grid [7][24]int64
+	var top int64
+	for _, bk := range buckets {
+		t := bk.Start.In(loc)
+		row := (int(t.Weekday()) + 6) % 7
+		grid[row][t.Hour()] += bk.Prank
+		top = max(top, grid[row][t.Hour()])
+	}
+	const cellW, cellH, left, head = 38.0, 30.0, 100.0, 28.0
+	w, h := left+24*cellW, head+7*cellH
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg class="chart heat" data-testid="%s" viewBox="0 0 %.0f %.0f" role="img" preserveAspectRatio="xMidYMid meet">`, testID, w, h)
+	for hr := 0; hr < 24; hr += 3 {
+		fmt.Fprintf(&b, `<text class="xlab" x="%.1f" y="%.1f" text-anchor="middle">%02d</text>`, left+cellW*(float64(hr)+0.5), head-8, hr)
+	}
+	for row := range 7 {
+		y := head + cellH*float64(row)
+		fmt.Fprintf(&b, `<text class="ylab" x="%.1f" y="%.1f" text-anchor="end">%s</text>`, left-8, y+cellH/2+7, html.EscapeString(l.weekdays[(row+1)%7][:3]))
+		for hr := range 24 {
+			v := grid[row][hr]
+			x := left + cellW*float64(hr)
+			op := 0.0
+			if top > 0 && v > 0 {
+				op = 0.25 + 0.75*float64(v)/float64(top)
+			}
+			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" fill-opacity="%.2f" class="cell" data-value="%d"><title>%s %02d: %s</title></rect>`,
+				x+1, y+1, cellW-2, cellH-2, meaningPrank.Color, op, v, html.EscapeString(l.weekdays[(row+1)%7]), hr, l.Int(v))
+			if v > 0 {
+				fmt.Fprintf(&b, `<text class="cellv" x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x+cellW/2, y+cellH/2+7, l.Int(v))
+			}
+		}
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // #nosec: built from escaped parts above

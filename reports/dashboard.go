@@ -151,14 +151,16 @@ type boardData struct {
 	PrankShare                     string
 	Refused, SilentHelp, Callbacks int64
 	ClassifyMedian, ClassifyP90    string
-	Hourly, PrankChart             template.HTML
-	Legend                         []legendItem
-	Types                          []typeRow
-	Blocked                        []BlockedNumber
-	TopCallers                     []RepeatCaller
-	Recent                         []CallRecord
-	Nodes                          []nodeRow
-	JSONLink, CSVLink              string
+	Hourly, PrankChart, HeatMap    template.HTML
+	// AvgLabel names the dashed line of the hourly chart ("" when none).
+	AvgLabel          string
+	Legend            []legendItem
+	Types             []typeRow
+	Blocked           []BlockedNumber
+	TopCallers        []RepeatCaller
+	Recent            []CallRecord
+	Nodes             []nodeRow
+	JSONLink, CSVLink string
 }
 
 // pageData is the whole page.
@@ -215,14 +217,64 @@ func (s *Server) board(ctx context.Context, l *locale, bq boardQuery, admin bool
 			d.Legend = append(d.Legend, legendItem{g.meaning, se.Label, v})
 		}
 	}
-	d.Hourly = stackedBars(l, "chart-outcomes", wallW, wallH, st.Buckets, bq.size, ss, groupValue)
-	d.PrankChart = ratioLine(l, "chart-prank", smallW, smallH, st.Buckets, bq.size)
+	var avg []float64
+	if bq.key == "today" {
+		if avg = s.weekdayAverage(bq.from, usualWeeks); avg != nil {
+			d.AvgLabel = l.T("chart.avg", l.weekdays[bq.from.In(loc).Weekday()], usualWeeks)
+		}
+	}
+	d.Hourly = stackedBars(l, "chart-outcomes", wallW, wallH, st.Buckets, bq.size, ss, groupValue, avg)
+	// The lower panels look back over weeks whatever the range: the trend
+	// of the prank share and when in the week pranks come.
+	day := s.agg.BucketStart(now, Day)
+	if month, err := s.agg.Stats(day.AddDate(0, 0, -29), s.agg.nextBucket(day, Day), Day); err == nil {
+		d.PrankChart = ratioLine(l, "chart-prank", smallW, smallH, month.Buckets, Day)
+	}
+	if weeks, err := s.agg.Stats(day.AddDate(0, 0, -7*heatWeeks+1), s.agg.nextBucket(day, Day), Hour); err == nil {
+		d.HeatMap = heatMap(l, "chart-heat", weeks.Buckets, loc)
+	}
 	d.Types = typeRows(l, st)
 	for name, ns := range tot.Nodes {
 		d.Nodes = append(d.Nodes, nodeRow{name, ns})
 	}
 	slices.SortFunc(d.Nodes, func(a, b nodeRow) int { return strings.Compare(a.Name, b.Name) })
 	return d, nil
+}
+
+// usualWeeks is how many past weeks the "usual for this weekday" line
+// averages; heatWeeks how many weeks the heat map covers.
+const (
+	usualWeeks = 4
+	heatWeeks  = 4
+)
+
+// weekdayAverage returns, for each hour of the day starting at day, the
+// mean calls in that hour on the same weekday of the past n weeks that had
+// any calls; nil when none had (a new installation has no "usual").
+func (s *Server) weekdayAverage(day time.Time, n int) []float64 {
+	var sum []float64
+	weeks := 0
+	for k := 1; k <= n; k++ {
+		from := day.AddDate(0, 0, -7*k)
+		st, err := s.agg.Stats(from, s.agg.nextBucket(from, Day), Hour)
+		if err != nil || st.Totals.Calls == 0 {
+			continue
+		}
+		weeks++
+		if sum == nil {
+			sum = make([]float64, 24)
+		}
+		for i, b := range st.Buckets[:min(24, len(st.Buckets))] {
+			sum[i] += float64(b.Calls)
+		}
+	}
+	if weeks == 0 {
+		return nil
+	}
+	for i := range sum {
+		sum[i] /= float64(weeks)
+	}
+	return sum
 }
 
 // zoneName is the zone's abbreviation (WITA), or UTC±hh when the zone
