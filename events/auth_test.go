@@ -292,6 +292,14 @@ func TestEmbeddedRolePermissions(t *testing.T) {
 		if _, err := u.js.Publish(ctx, TypeVerdict.Subject(), verdictData, jetstream.WithMsgID(verdict.ID)); err != nil {
 			t.Fatalf("verdict (the HTTP API's): %v", err)
 		}
+		changed, err := New(TypeBlocklistChanged, "", "", Caller{}, BlocklistChanged{Number: "+6281111", Strikes: 3, Reason: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		changedData, _ := changed.Marshal()
+		if _, err := u.js.Publish(ctx, changed.Subject(), changedData, jetstream.WithMsgID(changed.ID)); err != nil {
+			t.Fatalf("blocklist.changed: %v", err)
+		}
 		u.denied(t, "forging a call event", "siaga112.calls.started", func() error { return u.nc.Publish(TypeStarted.Subject(), []byte("{}")) })
 	})
 }
