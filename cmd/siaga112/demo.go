@@ -84,7 +84,7 @@ length).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// Log lines (on stderr, often the same terminal) must not land
 			// inside the progress line either.
-			con := newConsole(a.stdout, isTerminal(a.stdout))
+			con := newDemoConsole(a.stdout, isTerminal(a.stdout))
 			if isTerminal(a.stderr) {
 				a.stderr = con.Stderr(a.stderr)
 			}
@@ -108,7 +108,7 @@ length).`,
 	return cmd
 }
 
-func runDemo(ctx context.Context, con *console, cfg configs.Config, log *slog.Logger, f demoFlags) error {
+func runDemo(ctx context.Context, con *demoConsole, cfg configs.Config, log *slog.Logger, f demoFlags) error {
 	stdout := con.out
 	mix, err := loadtest.ParseMix(f.mix)
 	if err != nil {
@@ -255,7 +255,7 @@ func addrFree(addr string) bool {
 // announceBlocks prints a line for every block the blocklist worker (or
 // an admin) sets while the demo runs: the headline feature should not be
 // hidden in the dashboard.
-func announceBlocks(ctx context.Context, con *console, bus *events.Bus) error {
+func announceBlocks(ctx context.Context, con *demoConsole, bus *events.Bus) error {
 	start := time.Now()
 	return bus.Follow(ctx, []string{events.TypeBlocklistChanged.Subject()}, func(e events.Envelope) {
 		var c events.BlocklistChanged
@@ -282,7 +282,7 @@ const openingSpacing = time.Second
 // strikes, the first rung of the ladder. The calls are not the runner's, so
 // the demo's last lines count them apart.
 // It returns how many calls it placed.
-func openingPrank(ctx context.Context, con *console, target loadtest.Target, pool int) int {
+func openingPrank(ctx context.Context, con *demoConsole, target loadtest.Target, pool int) int {
 	number := openingNumber(pool)
 	for i := range 3 {
 		if i > 0 {

@@ -154,7 +154,7 @@ func TestConsoleNotice(t *testing.T) {
 		{false, "\r12 calls | live 3\nnote: spooling\n\r13 calls | live 2"},
 	} {
 		var buf bytes.Buffer
-		c := newConsole(&buf, tc.tty)
+		c := newDemoConsole(&buf, tc.tty)
 		p := c.Progress()
 		_, _ = io.WriteString(p, "\r12 calls | live 3")
 		c.Notice("note: %s", "spooling")

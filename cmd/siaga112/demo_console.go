@@ -12,22 +12,22 @@ import (
 	"github.com/siaga112/siaga112/events"
 )
 
-// console keeps the demo's output readable on one terminal. The progress
+// demoConsole keeps the demo's output readable on one terminal. The progress
 // line rewrites itself with \r and has no newline while the demo runs; a
 // notice or a log line written in the middle of it would be glued to it. So
 // every other write first clears the progress line (on a terminal) or ends
 // it (elsewhere), and the next progress tick draws it again below.
-type console struct {
+type demoConsole struct {
 	mu   sync.Mutex
 	out  io.Writer // stdout: progress and notices
 	tty  bool      // out is a terminal
 	open bool      // a progress line without its newline is on out
 }
 
-func newConsole(out io.Writer, tty bool) *console { return &console{out: out, tty: tty} }
+func newDemoConsole(out io.Writer, tty bool) *demoConsole { return &demoConsole{out: out, tty: tty} }
 
 // breakLine clears an open progress line; c.mu must be held.
-func (c *console) breakLine() {
+func (c *demoConsole) breakLine() {
 	if !c.open {
 		return
 	}
@@ -40,7 +40,7 @@ func (c *console) breakLine() {
 }
 
 // Notice writes one line of its own, never inside the progress line.
-func (c *console) Notice(format string, args ...any) {
+func (c *demoConsole) Notice(format string, args ...any) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.breakLine()
@@ -48,9 +48,9 @@ func (c *console) Notice(format string, args ...any) {
 }
 
 // Progress is the writer for the progress line.
-func (c *console) Progress() io.Writer { return progressWriter{c} }
+func (c *demoConsole) Progress() io.Writer { return progressWriter{c} }
 
-type progressWriter struct{ c *console }
+type progressWriter struct{ c *demoConsole }
 
 func (p progressWriter) Write(b []byte) (int, error) {
 	p.c.mu.Lock()
@@ -62,10 +62,10 @@ func (p progressWriter) Write(b []byte) (int, error) {
 
 // Stderr wraps w (the logger's output) so that a log line clears the
 // progress line first.
-func (c *console) Stderr(w io.Writer) io.Writer { return stderrWriter{c, w} }
+func (c *demoConsole) Stderr(w io.Writer) io.Writer { return stderrWriter{c, w} }
 
 type stderrWriter struct {
-	c *console
+	c *demoConsole
 	w io.Writer
 }
 
@@ -169,7 +169,7 @@ func (w *spoolWatch) observe(st events.PublisherStats, maxBlock time.Duration, n
 }
 
 // watchSpool polls stats until ctx ends and prints busy-period notices.
-func watchSpool(ctx context.Context, c *console, stats func() events.PublisherStats, maxBlock time.Duration) {
+func watchSpool(ctx context.Context, c *demoConsole, stats func() events.PublisherStats, maxBlock time.Duration) {
 	var w spoolWatch
 	t := time.NewTicker(spoolPoll)
 	defer t.Stop()
