@@ -60,14 +60,32 @@ type boardHealth struct {
 // Live tells whether the board may call itself live.
 func (h boardHealth) Live() bool { return h.Fresh && h.Level == HealthOK }
 
-// healthDoc is the part of /healthz's JSON the board reads.
+// healthDoc is the part of /healthz's JSON the board reads. A check's
+// status (ok, degraded, down) is its own judgement and sets the board's
+// level; a check that has only ok (an older server) counts as degraded when
+// not ok. The board writes its own words from the catalogue rather than the
+// check's reason, which is English.
 type healthDoc struct {
-	OK     bool `json:"ok"`
-	Checks map[string]struct {
-		OK     bool            `json:"ok"`
-		Status string          `json:"status"`
-		Detail json.RawMessage `json:"detail"`
-	} `json:"checks"`
+	OK     bool                 `json:"ok"`
+	Checks map[string]healthChk `json:"checks"`
+}
+
+type healthChk struct {
+	OK     bool            `json:"ok"`
+	Status string          `json:"status"`
+	Detail json.RawMessage `json:"detail"`
+}
+
+// level is the check's level: its status when it gives one.
+func (c healthChk) level() string {
+	switch c.Status {
+	case HealthOK, HealthDegraded, HealthDown:
+		return c.Status
+	}
+	if c.OK {
+		return HealthOK
+	}
+	return HealthDegraded
 }
 
 // healthCache keeps the last computed health for healthCacheFor.
@@ -98,8 +116,8 @@ func (s *Server) computeHealth(ctx context.Context) boardHealth {
 	add := func(level, key string, args ...any) { ps = append(ps, problem{level, key, args}) }
 	fresh := true
 	if s.cfg.Health != nil {
-		natsDown := s.systemProblems(ctx, add)
-		fresh = fresh && !natsDown
+		stale := s.systemProblems(ctx, add)
+		fresh = fresh && !stale
 	}
 	loading := s.cfg.Ready != nil && !s.cfg.Ready(ctx)
 	if loading {
@@ -110,8 +128,10 @@ func (s *Server) computeHealth(ctx context.Context) boardHealth {
 		lag, err := s.cfg.Lag(ctx)
 		switch {
 		case err != nil:
+			// Calls are not harmed, the figures are: degraded, as /healthz
+			// grades what costs only bookkeeping.
 			fresh = false
-			add(HealthDown, "health.stream")
+			add(HealthDegraded, "health.stream")
 		case lag > lagWarn:
 			fresh = false
 			add(HealthDegraded, "health.lagging", int64(lag))
@@ -139,7 +159,8 @@ func (s *Server) computeHealth(ctx context.Context) boardHealth {
 }
 
 // systemProblems reads the composed health and reports what is wrong. It
-// returns true when NATS is unreachable (the figures cannot move).
+// returns true when the figures cannot follow the stream (NATS or
+// JetStream unreachable).
 func (s *Server) systemProblems(ctx context.Context, add func(level, key string, args ...any)) bool {
 	raw, err := json.Marshal(s.cfg.Health(ctx))
 	var doc healthDoc
@@ -151,7 +172,7 @@ func (s *Server) systemProblems(ctx context.Context, add func(level, key string,
 		add(HealthDegraded, "health.check", "healthz")
 		return false
 	}
-	natsDown := false
+	stale := false
 	names := make([]string, 0, len(doc.Checks))
 	for name := range doc.Checks {
 		names = append(names, name)
@@ -159,13 +180,21 @@ func (s *Server) systemProblems(ctx context.Context, add func(level, key string,
 	slices.Sort(names)
 	for _, name := range names {
 		c := doc.Checks[name]
+		lv := c.level()
 		switch name {
 		case "nats":
-			if !c.OK {
-				natsDown = true
-				add(HealthDown, "health.nats")
+			if lv != HealthOK {
+				stale = true
+				add(lv, "health.nats")
+			}
+		case "jetstream":
+			if lv != HealthOK {
+				stale = true
+				add(lv, "health.jetstream")
 			}
 		case "ari":
+			// Named nodes even when the check's own level is ok, which an
+			// older server's check was whenever it could not tell.
 			var d struct {
 				Nodes []struct {
 					Name      string `json:"name"`
@@ -173,57 +202,79 @@ func (s *Server) systemProblems(ctx context.Context, add func(level, key string,
 				} `json:"nodes"`
 			}
 			_ = json.Unmarshal(c.Detail, &d)
-			var down []string
+			var lost []string
 			for _, n := range d.Nodes {
 				if !n.Connected {
-					down = append(down, n.Name)
+					lost = append(lost, n.Name)
 				}
 			}
+			// A node that takes no calls harms its callers: down.
+			if len(lost) > 0 {
+				lv = HealthDown
+			}
 			switch {
-			case len(d.Nodes) > 0 && len(down) == len(d.Nodes):
-				add(HealthDown, "health.ari_all")
-				for _, n := range down {
-					add(HealthDown, "health.ari_node", n)
-				}
-			case len(down) > 0:
-				for _, n := range down {
-					add(HealthDegraded, "health.ari_node", n)
-				}
-			case !c.OK:
-				add(HealthDown, "health.ari_all")
+			case len(d.Nodes) > 0 && len(lost) == len(d.Nodes), len(d.Nodes) == 0 && lv != HealthOK:
+				add(lv, "health.ari_all")
+			}
+			for _, n := range lost {
+				add(lv, "health.ari_node", n)
 			}
 		case "publisher":
 			var d struct {
 				Dropped    uint64 `json:"dropped"`
 				SpoolBytes int64  `json:"spool_bytes"`
+				Spooling   bool   `json:"spooling"`
+				SpoolFull  bool   `json:"spool_full"`
 			}
 			_ = json.Unmarshal(c.Detail, &d)
-			if d.SpoolBytes > 0 {
-				add(HealthDegraded, "health.spooling")
+			// A server that judges its publisher (status given) decides
+			// whether spooling has gone on too long and whether a drop is
+			// recent; an older one is taken at its figures.
+			if c.Status == "" {
+				if d.SpoolBytes > 0 || d.Dropped > 0 {
+					lv = HealthDegraded
+				}
+			}
+			if lv == HealthOK {
+				break
+			}
+			n := 0
+			if d.SpoolFull {
+				add(lv, "health.spool_full")
+				n++
 			}
 			if d.Dropped > 0 {
-				add(HealthDegraded, "health.dropped", int64(d.Dropped))
+				add(lv, "health.dropped", int64(d.Dropped))
+				n++
 			}
-			if !c.OK && d.SpoolBytes == 0 && d.Dropped == 0 {
-				add(HealthDegraded, "health.check", name)
+			if d.Spooling || d.SpoolBytes > 0 {
+				add(lv, "health.spooling")
+				n++
+			}
+			if n == 0 {
+				add(lv, "health.check", name)
 			}
 		case "blocklist_cache":
-			if !c.OK {
-				add(HealthDegraded, "health.blocklist_cache")
+			if lv != HealthOK {
+				add(lv, "health.blocklist_cache")
 			}
 		case "blocklist_worker":
-			if !c.OK {
-				add(HealthDegraded, "health.blocklist_worker")
+			if lv != HealthOK {
+				add(lv, "health.blocklist_worker")
+			}
+		case "roles":
+			if lv != HealthOK {
+				add(lv, "health.roles")
 			}
 		case "reports":
 			// The worker's own Ready and Lag say this in more detail.
 		default:
-			if !c.OK {
-				add(HealthDegraded, "health.check", name)
+			if lv != HealthOK {
+				add(lv, "health.check", name)
 			}
 		}
 	}
-	return natsDown
+	return stale
 }
 
 // Problem says p in l's words.

@@ -137,8 +137,8 @@ func (s *Server) shutdownSignal(r *http.Request) <-chan struct{} {
 }
 
 // streamMessage renders one message for the request's range and language.
-// EventSource cannot send an Authorization header, so the stream always
-// masks numbers.
+// Numbers are unmasked only for a request with the admin token, as on the
+// page; a browser's EventSource cannot send one, a reverse proxy can.
 func (s *Server) streamMessage(r *http.Request, q map[string][]string) ([]byte, error) {
 	l := negotiate(r, s.cfg.Language)
 	// The range is computed again each time: "today" moves at midnight.
@@ -146,7 +146,7 @@ func (s *Server) streamMessage(r *http.Request, q map[string][]string) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.board(r.Context(), l, bq, false)
+	d, err := s.board(r.Context(), l, bq, s.admin(r))
 	if err != nil {
 		return nil, err
 	}

@@ -39,6 +39,14 @@
     root.setAttribute("data-stream", "live");
     arm();
   });
-  es.addEventListener("error", function () { stale(); });
+  es.addEventListener("error", function () {
+    stale();
+    // EventSource retries by itself after a dropped connection, but gives
+    // up for good on an error answer (a server restarting behind a proxy):
+    // then reload the whole page, as the no-script page does.
+    if (es.readyState === EventSource.CLOSED) {
+      setTimeout(function () { location.reload(); }, quiet / 3);
+    }
+  });
   arm();
 })();
