@@ -224,12 +224,13 @@ func streamTypes(t *testing.T, dir string) map[string][]events.Type {
 // dashboard is and finishes with every call as scripted and no event lost.
 func TestDemo(t *testing.T) {
 	clearEnv(t)
+	t.Setenv("SIAGA112_NATS_EMBEDDED_LISTEN", closedAddr(t)) // never the real 4222
 	out, errOut, code, err := execute(t, "demo", "--duration", "3s", "--rate", "8", "--clock-scale", "0.01",
 		"--listen", "127.0.0.1:0", "--sounds", "../../asterisk-conf/sounds/id")
 	if err != nil || code != 0 {
 		t.Fatalf("demo: code %d, %v; stderr: %s; stdout: %s", code, err, errOut, out)
 	}
-	for _, want := range []string{"dashboard:     http://127.0.0.1:", "for 3s", "demo over:", " lost; errors 0\n", "emergency"} {
+	for _, want := range []string{"dashboard:     http://127.0.0.1:", "for 3 s", "demo over:", " lost; errors 0\n", "emergency"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
