@@ -112,10 +112,11 @@ type replaySlot struct {
 	typ Type
 	// bad marks a record that is not an event; it is dropped in its turn.
 	bad bool
-	// ack is the pending publish; nil when the record was not sent, and
-	// then err says why.
-	ack jetstream.PubAckFuture
-	err error
+	// ack is the pending publish; nil when the record was not sent: err
+	// says why, or unsent is set when an earlier record's send failed.
+	ack    jetstream.PubAckFuture
+	err    error
+	unsent bool
 }
 
 // replayNext publishes a window of spooled records without waiting
@@ -144,8 +145,8 @@ func (p *Publisher) replayNext(ctx context.Context) (int, error) {
 		sl.id, sl.typ = hdr.ID, hdr.Type
 		if sendErr != nil {
 			// Once one send failed, sending later records would only let
-			// them overtake it.
-			sl.err = sendErr
+			// them overtake it; the next window sends them.
+			sl.unsent = true
 			continue
 		}
 		sl.ack, sl.err = p.replayJS.PublishMsgAsync(newMsg(hdr.Type.Subject(), hdr.ID, r.payload))
@@ -154,6 +155,9 @@ func (p *Publisher) replayNext(ctx context.Context) (int, error) {
 	done := 0
 	for i := range slots {
 		sl := &slots[i]
+		if sl.unsent {
+			return done, nil
+		}
 		if sl.bad {
 			p.drop()
 			p.log.Error("spooled record is not an event, dropped", "bytes", len(sl.rec.payload))

@@ -211,6 +211,9 @@ func TestReplayKeepsUpWithSlowAcks(t *testing.T) {
 	var (
 		maxEvents, maxBytes int64
 		firstSpool, drained time.Duration = -1, -1
+		// directAtDrain is how many events had gone straight to
+		// JetStream when the spool first drained.
+		directAtDrain uint64
 	)
 	for _, s := range samples {
 		maxEvents, maxBytes = max(maxEvents, s.st.SpoolEvents), max(maxBytes, s.st.SpoolBytes)
@@ -218,7 +221,7 @@ func TestReplayKeepsUpWithSlowAcks(t *testing.T) {
 			firstSpool = s.at
 		}
 		if firstSpool >= 0 && drained < 0 && !s.st.Spooling {
-			drained = s.at
+			drained, directAtDrain = s.at, s.st.Published
 		}
 	}
 	mid := p.Stats()
@@ -235,10 +238,12 @@ func TestReplayKeepsUpWithSlowAcks(t *testing.T) {
 	if maxEvents > maxBacklog {
 		t.Fatalf("backlog reached %d events, want at most %d", maxEvents, maxBacklog)
 	}
-	// After draining, publishing went straight to JetStream again: most
-	// events were never spooled.
-	if mid.Published < uint64(sent)/2 {
-		t.Fatalf("only %d of %d events were published directly: publishing did not resume after the drain (stats %+v)", mid.Published, sent, mid)
+	// After draining, publishing went straight to JetStream again. (How
+	// many events do depends on the machine: a Publish that a busy CPU
+	// delays past max_block starts a short spooling episode of its own.)
+	t.Logf("%d of %d events published directly, %d of them after the first drain", mid.Published, sent, mid.Published-directAtDrain)
+	if mid.Published <= directAtDrain {
+		t.Fatalf("no event was published directly after the spool drained (stats %+v)", mid)
 	}
 
 	eventually(t, 30*time.Second, "spool empty", func() bool { return !p.Stats().Spooling })
