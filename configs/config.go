@@ -298,6 +298,11 @@ type HTTP struct {
 	Listen string `mapstructure:"listen" yaml:"listen"`
 	// AdminToken guards write endpoints and unmasked numbers (secret). Empty disables writes.
 	AdminToken string `mapstructure:"admin_token" yaml:"admin_token"`
+	// AccountsFile holds the console's accounts (names, roles, bcrypt
+	// hashes), written by `siaga112 user add|passwd|rm`; mode 0600.
+	AccountsFile string `mapstructure:"accounts_file" yaml:"accounts_file"`
+	// SessionTTL is how long a console sign-in lasts.
+	SessionTTL time.Duration `mapstructure:"session_ttl" yaml:"session_ttl"`
 }
 
 // Health sets the bounds beyond which /healthz calls a component degraded.

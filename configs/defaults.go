@@ -82,7 +82,7 @@ func Default() Config {
 			RecentCalls: 1000, TopCallers: 10, Refresh: 10 * time.Second,
 			TimeZone: "Local", Language: "id", Retention: 90 * 24 * time.Hour, Durable: "reports",
 		},
-		HTTP:   HTTP{Listen: DefaultHTTPListen},
+		HTTP:   HTTP{Listen: DefaultHTTPListen, AccountsFile: "/etc/siaga112/accounts.yaml", SessionTTL: 8 * time.Hour},
 		Health: Health{MaxWorkerLag: 1000, MaxSpooling: 30 * time.Second, StreamProbe: 5 * time.Second},
 		Log:    Log{Level: "info", Format: "text"},
 	}

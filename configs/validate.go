@@ -403,6 +403,10 @@ func (h HTTP) validate(ck *checker) {
 		// is a secret, so it is not echoed.
 		ck.add("http.admin_token", nil, "starts or ends with white space")
 	}
+	ck.nonEmpty("http.accounts_file", h.AccountsFile)
+	if h.SessionTTL < time.Minute || h.SessionTTL > 7*24*time.Hour {
+		ck.add("http.session_ttl", h.SessionTTL, "must be between 1m and 168h (a week)")
+	}
 }
 
 func (h Health) validate(ck *checker) {

@@ -41,6 +41,7 @@ variables and flags, in that order of precedence.`,
 		newWorkerCmd(a),
 		newBlocklistCmd(a),
 		newVerdictCmd(a),
+		newUserCmd(a),
 	)
 	return root
 }

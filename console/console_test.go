@@ -1,0 +1,224 @@
+package console
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siaga112/siaga112/events"
+)
+
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func TestAccountsSaveLoadCheck(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sub", "accounts.yaml")
+	accs, err := LoadAccounts(path)
+	if err != nil || accs.Len() != 0 {
+		t.Fatalf("missing file: %v, %d accounts; want an empty list", err, accs.Len())
+	}
+	hash, err := HashPassword("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(hash, "horse") {
+		t.Fatal("hash contains the password")
+	}
+	if err := accs.Set(Account{Name: "siti", Role: RoleSupervisor, Hash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	if err := accs.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("saved file mode %v (%v), want 0600", st.Mode().Perm(), err)
+	}
+	again, err := LoadAccounts(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := again.Check("siti", "correct horse battery"); !ok {
+		t.Error("right password refused")
+	}
+	for _, tc := range []struct{ name, pw string }{{"siti", "wrong horse battery"}, {"nobody", "correct horse battery"}, {"siti", ""}} {
+		if _, ok := again.Check(tc.name, tc.pw); ok {
+			t.Errorf("Check(%q, %q) accepted", tc.name, tc.pw)
+		}
+	}
+
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadAccounts(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("world-readable file: err %v, want a chmod hint", err)
+	}
+}
+
+func TestAccountsRejectBadInput(t *testing.T) {
+	if _, err := HashPassword("short"); !errors.Is(err, ErrWeak) {
+		t.Errorf("short password: %v", err)
+	}
+	for _, n := range []string{"", "A", "Siti", "1abc", "a b", strings.Repeat("a", 40), "siti;rm"} {
+		if CheckName(n) == nil {
+			t.Errorf("name %q accepted", n)
+		}
+	}
+	if CheckRole("admin") == nil {
+		t.Error("role admin accepted")
+	}
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"unknown key": "accounts:\n  - name: siti\n    role: supervisor\n    password: plain\n",
+		"not a hash":  "accounts:\n  - name: siti\n    role: supervisor\n    password_hash: plain\n",
+		"twice":       "accounts:\n  - {name: siti, role: operator, password_hash: $2a$12$SBBsBzbHG8eIegYU5puLIOnF3wiznO.Mdtlc.ZxLRAe7vP16XGyha}\n  - {name: siti, role: operator, password_hash: $2a$12$SBBsBzbHG8eIegYU5puLIOnF3wiznO.Mdtlc.ZxLRAe7vP16XGyha}\n",
+		"bad role":    "accounts:\n  - {name: siti, role: boss, password_hash: $2a$12$SBBsBzbHG8eIegYU5puLIOnF3wiznO.Mdtlc.ZxLRAe7vP16XGyha}\n",
+	} {
+		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_"))
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadAccounts(p); err == nil {
+			t.Errorf("%s: loaded", name)
+		} else if !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: error %q does not name the file", name, err)
+		}
+	}
+}
+
+func TestSessionsExpireAndEnd(t *testing.T) {
+	c := &clock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
+	s := newSessions(time.Hour, c.now)
+	id, sess := s.create(Account{Name: "siti", Role: RoleSupervisor})
+	if id == "" || sess.CSRF == "" || id == sess.CSRF {
+		t.Fatalf("id %q csrf %q: want two different random tokens", id, sess.CSRF)
+	}
+	if got, ok := s.get(id); !ok || got.Name != "siti" || !got.Supervisor() {
+		t.Fatalf("get = %+v, %v", got, ok)
+	}
+	c.t = c.t.Add(59 * time.Minute)
+	if _, ok := s.get(id); !ok {
+		t.Fatal("session gone before its time")
+	}
+	c.t = c.t.Add(time.Minute)
+	if _, ok := s.get(id); ok {
+		t.Fatal("session still valid after its time")
+	}
+	id2, _ := s.create(Account{Name: "budi", Role: RoleOperator})
+	s.endAccount("budi")
+	if _, ok := s.get(id2); ok {
+		t.Fatal("endAccount left the session")
+	}
+	if _, ok := s.get(""); ok {
+		t.Fatal("empty id accepted")
+	}
+}
+
+func TestThrottle(t *testing.T) {
+	c := &clock{t: time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)}
+	th := newThrottle(3, 10*time.Minute, c.now)
+	for range 3 {
+		if ok, _ := th.allowed("name:siti", "addr:1.2.3.4"); !ok {
+			t.Fatal("refused before the limit")
+		}
+		th.fail("name:siti", "addr:1.2.3.4")
+		c.t = c.t.Add(time.Minute)
+	}
+	ok, wait := th.allowed("name:siti", "addr:9.9.9.9")
+	if ok || wait <= 0 || wait > 10*time.Minute {
+		t.Fatalf("after 3 failures: allowed %v wait %s", ok, wait)
+	}
+	if ok, _ := th.allowed("name:budi", "addr:1.2.3.4"); ok {
+		t.Fatal("the address is not throttled")
+	}
+	if ok, _ := th.allowed("name:budi", "addr:5.5.5.5"); !ok {
+		t.Fatal("an unrelated name and address are throttled")
+	}
+	c.t = c.t.Add(wait)
+	if ok, _ := th.allowed("name:siti", "addr:1.2.3.4"); !ok {
+		t.Fatal("still refused after the window")
+	}
+}
+
+func TestLocalPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"/numbers/+628": "/numbers/+628", "": "/", "//evil.example/": "/", "https://evil.example/": "/",
+		"/\\evil": "/", "javascript:alert(1)": "/", "/?lang=en": "/?lang=en",
+	} {
+		if got := localPath(in); got != want {
+			t.Errorf("localPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func env(t *testing.T, typ events.Type, callID, number string, data any) events.Envelope {
+	t.Helper()
+	e, err := events.New(typ, callID, "n1", events.Caller{Number: number, Presentation: events.PresentationAllowed}, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestHistoryBuilder(t *testing.T) {
+	const me, other = "+6281234567890", "+6289999999999"
+	b := newHistoryBuilder(me)
+	until := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	evs := []events.Envelope{
+		env(t, events.TypeStarted, "c1", me, events.Started{Dialed: "112"}),
+		env(t, events.TypeStarted, "c9", other, events.Started{Dialed: "112"}),
+		env(t, events.TypeClassified, "c1", me, events.Classified{Outcome: events.OutcomeEmergency, EmergencyType: "fire", CallRecording: "siaga112/c1"}),
+		env(t, events.TypeTransferred, "c1", me, events.Transferred{EmergencyType: "fire", SecondsToQueue: 1.2}),
+		env(t, events.TypeVerdict, "c1", "", events.Verdict{Verdict: events.VerdictGenuine, By: "siti"}),
+		env(t, events.TypeVerdict, "c9", "", events.Verdict{Verdict: events.VerdictPrank, By: "siti"}),
+		env(t, events.TypeStarted, "c2", me, events.Started{Dialed: "112", Blocked: true}),
+		env(t, events.TypeClassified, "c2", me, events.Classified{Outcome: events.OutcomeSilentHelp, Callback: true}),
+		env(t, events.TypeHandled, "c2", "", events.Handled{Action: events.HandledCalledBack, By: "budi"}),
+		env(t, events.TypeBlocklistChanged, "", "", events.BlocklistChanged{Number: me, Until: &until, Strikes: 3, Reason: "3 strikes"}),
+		env(t, events.TypeBlocklistChanged, "", "", events.BlocklistChanged{Number: other, Strikes: 1}),
+	}
+	// c2 happened after c1.
+	evs[6].Time = evs[0].Time.Add(time.Minute)
+	for _, e := range evs {
+		b.add(e)
+	}
+	h := b.result()
+	if len(h.Calls) != 2 || h.Calls[0].CallID != "c2" || h.Calls[1].CallID != "c1" {
+		b, _ := json.Marshal(h.Calls)
+		t.Fatalf("calls %s, want c2 then c1 (newest first), without the other number's", b)
+	}
+	c1, c2 := h.Calls[1], h.Calls[0]
+	if c1.Outcome != events.OutcomeEmergency || c1.EmergencyType != "fire" || c1.SecondsToQueue == nil || *c1.SecondsToQueue != 1.2 ||
+		c1.CallRecording != "siaga112/c1" || len(c1.Verdicts) != 1 || c1.Verdicts[0].By != "siti" {
+		t.Errorf("c1 = %+v", c1)
+	}
+	if !c2.Blocked || !c2.Callback || len(c2.Handled) != 1 || c2.Handled[0].Action != events.HandledCalledBack || c2.SecondsToQueue != nil {
+		t.Errorf("c2 = %+v", c2)
+	}
+	if len(h.Blocks) != 1 || h.Blocks[0].Strikes != 3 {
+		t.Errorf("blocks %+v, want the one change of this number", h.Blocks)
+	}
+}
+
+func TestCatalogueComplete(t *testing.T) {
+	for key := range catalogue["id"] {
+		if _, ok := catalogue["en"][key]; !ok {
+			t.Errorf("en lacks %q", key)
+		}
+	}
+	for key := range catalogue["en"] {
+		if _, ok := catalogue["id"][key]; !ok {
+			t.Errorf("id lacks %q", key)
+		}
+	}
+	for _, o := range events.AllOutcomes {
+		if _, ok := catalogue["id"]["outcome."+string(o)]; !ok {
+			t.Errorf("no name for outcome %s", o)
+		}
+	}
+}

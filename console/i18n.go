@@ -1,0 +1,176 @@
+package console
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Languages the console speaks; the first is the default.
+var languages = []string{"id", "en"}
+
+// catalogue holds every text the console shows, per language.
+var catalogue = map[string]map[string]string{
+	"id": {
+		"title.login":              "Masuk — Siaga 112",
+		"login.heading":            "Masuk ke konsol Siaga 112",
+		"login.name":               "Nama pengguna",
+		"login.password":           "Kata sandi",
+		"login.submit":             "Masuk",
+		"login.failed":             "Nama atau kata sandi salah.",
+		"login.throttled":          "Terlalu banyak percobaan gagal. Coba lagi dalam %d menit.",
+		"login.none":               "Belum ada akun. Administrator membuatnya dengan: siaga112 user add NAMA --role supervisor",
+		"logout":                   "Keluar",
+		"signed.as":                "Masuk sebagai %s (%s)",
+		"role.operator":            "operator",
+		"role.supervisor":          "supervisor",
+		"back":                     "Kembali ke papan",
+		"title.number":             "Riwayat nomor %s — Siaga 112",
+		"number.heading":           "Riwayat nomor %s",
+		"number.bad":               "Nomor tidak valid: %s",
+		"number.calls":             "Panggilan",
+		"number.blocks":            "Perubahan blokir",
+		"number.none":              "Tidak ada panggilan dari nomor ini dalam masa simpan data.",
+		"number.blocked":           "Diblokir sampai %s (tingkat %d, %d pelanggaran): %s",
+		"number.notblocked":        "Tidak diblokir (%d pelanggaran dalam jendela).",
+		"number.csv":               "Unduh CSV (untuk polisi)",
+		"number.print":             "Cetak",
+		"col.time":                 "Waktu",
+		"col.call":                 "ID panggilan",
+		"col.outcome":              "Hasil",
+		"col.type":                 "Jenis",
+		"col.queue":                "Ke antrean",
+		"col.recording":            "Rekaman",
+		"col.verdict":              "Penilaian",
+		"col.until":                "Sampai",
+		"col.strikes":              "Pelanggaran",
+		"col.reason":               "Alasan",
+		"col.actions":              "Tindakan",
+		"btn.prank":                "Iseng",
+		"btn.genuine":              "Asli",
+		"btn.calledback":           "Sudah ditelepon balik",
+		"btn.handled":              "Ditangani",
+		"btn.lift":                 "Cabut blokir",
+		"btn.block":                "Blokir",
+		"block.heading":            "Blokir nomor",
+		"block.for":                "Lama (mis. 1h, 6h, 7d)",
+		"block.reason":             "Alasan",
+		"callback":                 "telepon balik",
+		"err.csrf":                 "Formulir kedaluwarsa atau tidak sah. Muat ulang halaman lalu coba lagi.",
+		"err.signin":               "Silakan masuk terlebih dahulu.",
+		"err.role":                 "Hanya supervisor yang boleh melakukan ini.",
+		"err.unknowncall":          "Panggilan %s tidak dikenal oleh sistem.",
+		"err.failed":               "Gagal: %s",
+		"ok.verdict":               "Penilaian %s untuk panggilan %s tersimpan.",
+		"ok.handled":               "Panggilan %s ditandai.",
+		"ok.blocked":               "Nomor %s diblokir sampai %s.",
+		"ok.lifted":                "Blokir nomor %s dicabut.",
+		"dash":                     "–",
+		"outcome.emergency":        "darurat",
+		"outcome.voice":            "suara",
+		"outcome.silent_help":      "bantuan senyap",
+		"outcome.no_input":         "tanpa masukan",
+		"outcome.abandoned":        "ditutup",
+		"outcome.invalid":          "tombol salah",
+		"outcome.blocked":          "diblokir",
+		"outcome.blocked_override": "lolos blokir",
+		"outcome.failover":         "dialihkan",
+	},
+	"en": {
+		"title.login":              "Sign in — Siaga 112",
+		"login.heading":            "Sign in to the Siaga 112 console",
+		"login.name":               "User name",
+		"login.password":           "Password",
+		"login.submit":             "Sign in",
+		"login.failed":             "Wrong name or password.",
+		"login.throttled":          "Too many failed attempts. Try again in %d minutes.",
+		"login.none":               "No accounts yet. An administrator creates one with: siaga112 user add NAME --role supervisor",
+		"logout":                   "Sign out",
+		"signed.as":                "Signed in as %s (%s)",
+		"role.operator":            "operator",
+		"role.supervisor":          "supervisor",
+		"back":                     "Back to the board",
+		"title.number":             "History of %s — Siaga 112",
+		"number.heading":           "History of %s",
+		"number.bad":               "Not a valid number: %s",
+		"number.calls":             "Calls",
+		"number.blocks":            "Blocklist changes",
+		"number.none":              "No call from this number within the data retention.",
+		"number.blocked":           "Blocked until %s (level %d, %d strikes): %s",
+		"number.notblocked":        "Not blocked (%d strikes in the window).",
+		"number.csv":               "Download CSV (for the police)",
+		"number.print":             "Print",
+		"col.time":                 "Time",
+		"col.call":                 "Call id",
+		"col.outcome":              "Outcome",
+		"col.type":                 "Type",
+		"col.queue":                "To queue",
+		"col.recording":            "Recording",
+		"col.verdict":              "Verdict",
+		"col.until":                "Until",
+		"col.strikes":              "Strikes",
+		"col.reason":               "Reason",
+		"col.actions":              "Actions",
+		"btn.prank":                "Prank",
+		"btn.genuine":              "Genuine",
+		"btn.calledback":           "Called back",
+		"btn.handled":              "Handled",
+		"btn.lift":                 "Lift block",
+		"btn.block":                "Block",
+		"block.heading":            "Block a number",
+		"block.for":                "For (e.g. 1h, 6h, 7d)",
+		"block.reason":             "Reason",
+		"callback":                 "call back",
+		"err.csrf":                 "The form has expired or is not valid. Reload the page and try again.",
+		"err.signin":               "Please sign in first.",
+		"err.role":                 "Only a supervisor may do this.",
+		"err.unknowncall":          "The system does not know call %s.",
+		"err.failed":               "Failed: %s",
+		"ok.verdict":               "Verdict %s for call %s saved.",
+		"ok.handled":               "Call %s ticked.",
+		"ok.blocked":               "Number %s blocked until %s.",
+		"ok.lifted":                "Block of %s lifted.",
+		"dash":                     "–",
+		"outcome.emergency":        "emergency",
+		"outcome.voice":            "voice",
+		"outcome.silent_help":      "silent help",
+		"outcome.no_input":         "no input",
+		"outcome.abandoned":        "abandoned",
+		"outcome.invalid":          "wrong keys",
+		"outcome.blocked":          "blocked",
+		"outcome.blocked_override": "blocked, put through",
+		"outcome.failover":         "failover",
+	},
+}
+
+// pickLanguage chooses the page language: ?lang=, then the browser's
+// Accept-Language, then the configured default.
+func pickLanguage(r *http.Request, def string) string {
+	if l := r.URL.Query().Get("lang"); known(l) {
+		return l
+	}
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag := strings.TrimSpace(strings.SplitN(part, ";", 2)[0])
+		base := strings.ToLower(strings.SplitN(tag, "-", 2)[0])
+		if known(base) {
+			return base
+		}
+	}
+	if known(def) {
+		return def
+	}
+	return languages[0]
+}
+
+func known(l string) bool {
+	_, ok := catalogue[l]
+	return ok
+}
+
+// text looks a key up; a missing key shows itself, which the catalogue
+// test forbids.
+func text(lang, key string) string {
+	if s, ok := catalogue[lang][key]; ok {
+		return s
+	}
+	return key
+}

@@ -1,0 +1,113 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/console"
+	"github.com/siaga112/siaga112/events"
+)
+
+// errBlocklistNotReady answers console actions while the blocklist store
+// could not be built yet (NATS unreachable at start).
+var errBlocklistNotReady = errors.New("the blocklist is not ready yet (NATS unreachable); try again shortly")
+
+// stackAdmin is console.Admin over whichever blocklist store the stack has
+// now: the store may be built late, after NATS came back.
+type stackAdmin struct{ s *Stack }
+
+func (a stackAdmin) admin() (*blocklist.Admin, error) {
+	store := a.s.Store()
+	if store == nil {
+		return nil, errBlocklistNotReady
+	}
+	return a.s.newAdmin(store), nil
+}
+
+func (a stackAdmin) Verdict(ctx context.Context, callID, verdict, by string) (events.Envelope, error) {
+	adm, err := a.admin()
+	if err != nil {
+		return events.Envelope{}, err
+	}
+	return adm.Verdict(ctx, callID, verdict, by)
+}
+
+func (a stackAdmin) FindCall(ctx context.Context, callID string) error {
+	adm, err := a.admin()
+	if err != nil {
+		return err
+	}
+	return adm.FindCall(ctx, callID)
+}
+
+func (a stackAdmin) Block(ctx context.Context, raw string, length time.Duration, reason, by string) (blocklist.Record, error) {
+	adm, err := a.admin()
+	if err != nil {
+		return blocklist.Record{}, err
+	}
+	return adm.Block(ctx, raw, length, reason, by)
+}
+
+func (a stackAdmin) Unblock(ctx context.Context, raw, by string) (blocklist.Record, error) {
+	adm, err := a.admin()
+	if err != nil {
+		return blocklist.Record{}, err
+	}
+	return adm.Unblock(ctx, raw, by)
+}
+
+// stackRecords is console.Records over the late-built store.
+type stackRecords struct{ s *Stack }
+
+func (r stackRecords) Get(ctx context.Context, e164 string) (blocklist.Record, error) {
+	store := r.s.Store()
+	if store == nil {
+		return blocklist.Record{}, errBlocklistNotReady
+	}
+	return store.Get(ctx, e164)
+}
+
+func (r stackRecords) Policy() blocklist.Policy {
+	if store := r.s.Store(); store != nil {
+		return store.Policy()
+	}
+	p, _ := blocklist.NewPolicy(r.s.cfg.Blocklist)
+	return p
+}
+
+// buildConsole adds the console (sign-in, actions, number histories) to
+// mux. It needs the blocklist role: verdicts and blocks go through the
+// blocklist's admin side.
+func (s *Stack) buildConsole(mux *http.ServeMux) error {
+	if !s.roles.Blocklist || s.bus == nil {
+		return nil
+	}
+	accs, err := console.LoadAccounts(s.cfg.HTTP.AccountsFile)
+	if err != nil {
+		return err
+	}
+	if accs.Len() == 0 {
+		s.log.Info("console: no accounts yet; nobody can sign in until one is added with `siaga112 user add NAME --role supervisor`",
+			"accounts_file", s.cfg.HTTP.AccountsFile)
+	}
+	loc := time.Local
+	if tz := s.cfg.Reports.TimeZone; tz != "" && tz != "Local" {
+		if l, err := time.LoadLocation(tz); err == nil {
+			loc = l
+		}
+	}
+	s.console = console.New(console.Options{
+		Accounts: accs, AccountsFile: s.cfg.HTTP.AccountsFile, SessionTTL: s.cfg.HTTP.SessionTTL,
+		Admin: stackAdmin{s}, Publisher: blocklist.JSPublisher{JS: s.bus.JS}, Events: s.bus, Records: stackRecords{s},
+		AdminToken: s.cfg.HTTP.AdminToken, Language: s.cfg.Reports.Language, DefaultCountry: s.cfg.Blocklist.DefaultCountry,
+		Location: loc, Log: s.log,
+	})
+	s.console.Register(mux)
+	return nil
+}
+
+// Console is the supervisors' console (nil without the blocklist role).
+func (s *Stack) Console() *console.Console { return s.console }

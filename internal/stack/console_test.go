@@ -1,0 +1,306 @@
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/console"
+	"github.com/siaga112/siaga112/events"
+)
+
+// consoleWorld is a serve-like stack without the IVR (workers, HTTP and the
+// console over the embedded NATS), a second connection that publishes call
+// events as the IVR would, and two accounts.
+type consoleWorld struct {
+	t    *testing.T
+	s    *Stack
+	base string
+	ivr  blocklist.JSPublisher
+}
+
+const (
+	supName, supPass = "siti", "correct horse battery"
+	opName, opPass   = "budi", "another good password"
+)
+
+func startConsoleWorld(t *testing.T) *consoleWorld {
+	t.Helper()
+	cfg := testConfig(t)
+	cfg.HTTP.AccountsFile = filepath.Join(t.TempDir(), "accounts.yaml")
+	cfg.HTTP.AdminToken = "machine-token-0123456789"
+	accs := &console.Accounts{}
+	for _, a := range []struct{ name, role, pw string }{{supName, console.RoleSupervisor, supPass}, {opName, console.RoleOperator, opPass}} {
+		h, err := console.HashPassword(a.pw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := accs.Set(console.Account{Name: a.name, Role: a.role, Hash: h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := accs.Save(cfg.HTTP.AccountsFile); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(context.Background(), Options{Config: cfg, Roles: Roles{Blocklist: true, Reports: true, HTTP: true}, Listener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	ncfg := cfg.NATS
+	ncfg.URL = s.NATSURL()
+	bus, err := events.Open(context.Background(), ncfg, events.OpenOptions{Name: "test-ivr", User: events.UserIVR, SkipStream: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bus.Close)
+	w := &consoleWorld{t: t, s: s, base: "http://" + s.HTTPAddr(), ivr: blocklist.JSPublisher{JS: bus.JS}}
+	return w
+}
+
+// call publishes the events of one call as the IVR would.
+func (w *consoleWorld) call(id, number string, o events.Outcome, callback bool) {
+	w.t.Helper()
+	caller := events.Caller{Number: number, Presentation: events.PresentationAllowed}
+	for _, ev := range []struct {
+		typ  events.Type
+		data any
+	}{
+		{events.TypeStarted, events.Started{Dialed: "112", Channel: "PJSIP/telco-1"}},
+		{events.TypeAnswered, events.Answered{}},
+		{events.TypeClassified, events.Classified{Outcome: o, Callback: callback}},
+		{events.TypeEnded, events.Ended{Outcome: o, DurationS: 20, HangupBy: events.HangupByCaller, Callback: callback}},
+	} {
+		e, err := events.New(ev.typ, id, "asterisk-1", caller, ev.data)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if err := w.ivr.Publish(context.Background(), e); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+}
+
+// browser is one person's HTTP client with its own cookies.
+func (w *consoleWorld) browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func (w *consoleWorld) do(c *http.Client, method, path string, form url.Values) (int, string) {
+	w.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, w.base+path, body)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (w *consoleWorld) signIn(c *http.Client, name, pw string) {
+	w.t.Helper()
+	code, body := w.do(c, "POST", "/login", url.Values{"name": {name}, "password": {pw}, "next": {"/"}})
+	if code != http.StatusSeeOther {
+		w.t.Fatalf("sign in as %s: %d %s", name, code, body)
+	}
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// csrf reads the session's form token off a page, as a browser has it.
+func (w *consoleWorld) csrf(c *http.Client, number string) string {
+	w.t.Helper()
+	code, body := w.do(c, "GET", "/numbers/"+url.PathEscape(number), nil)
+	m := csrfRE.FindStringSubmatch(body)
+	if code != http.StatusOK || m == nil {
+		w.t.Fatalf("number page: %d, no csrf token in %.300s", code, body)
+	}
+	return m[1]
+}
+
+func (w *consoleWorld) eventually(what string, cond func() bool) {
+	w.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			w.t.Fatalf("%s: not within 15 s", what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func (w *consoleWorld) blocked(number string) bool {
+	rec, err := w.s.Store().Get(context.Background(), number)
+	return err == nil && rec.Blocked(time.Now())
+}
+
+func TestConsoleVerdictBlockLiftAndHistory(t *testing.T) {
+	w := startConsoleWorld(t)
+	const prankster = "+6281211110000"
+	w.call("c-prank-1", prankster, events.OutcomeNoInput, false)
+	w.call("c-help-1", "+6281299990000", events.OutcomeSilentHelp, true)
+
+	sup := w.browser()
+	w.signIn(sup, supName, supPass)
+	tok := w.csrf(sup, "081211110000") // national form: the console normalises it
+	back := "/numbers/" + prankster
+
+	// An operator's verdict "prank" (3 strikes) blocks the number.
+	w.eventually("call known to the blocklist", func() bool {
+		code, _ := w.do(sup, "POST", "/console/calls/c-prank-1/verdict", url.Values{"csrf": {tok}, "verdict": {"prank"}, "back": {back}})
+		return code == http.StatusSeeOther
+	})
+	w.eventually("number blocked after the prank verdict", func() bool { return w.blocked(prankster) })
+
+	// The history shows the call, the verdict by the signed-in name, and the block.
+	w.eventually("history with the verdict", func() bool {
+		code, body := w.do(sup, "GET", "/api/numbers/"+url.PathEscape(prankster), nil)
+		var h console.History
+		if code != http.StatusOK || json.Unmarshal([]byte(body), &h) != nil {
+			return false
+		}
+		return h.Number == prankster && len(h.Calls) == 1 && len(h.Calls[0].Verdicts) == 1 &&
+			h.Calls[0].Verdicts[0].By == supName && h.Now != nil && h.Now.Blocked
+	})
+	code, page := w.do(sup, "GET", "/numbers/"+url.PathEscape(prankster)+"?lang=id", nil)
+	if code != http.StatusOK || !strings.Contains(page, `<html lang="id">`) || !strings.Contains(page, "Diblokir sampai") || !strings.Contains(page, "c-prank-1") {
+		t.Fatalf("number page (id): %d %.600s", code, page)
+	}
+	if m := regexp.MustCompile(`\b(?:col|btn|number|login|err|ok|outcome)\.[a-z_.]+\b`).FindString(page); m != "" {
+		t.Errorf("page shows the catalogue key %q instead of its text", m)
+	}
+
+	// The supervisor lifts the block.
+	code, _ = w.do(sup, "POST", "/console/blocks/"+url.PathEscape(prankster)+"/lift", url.Values{"csrf": {tok}, "back": {back}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("lift: %d", code)
+	}
+	if w.blocked(prankster) {
+		t.Fatal("still blocked after the lift")
+	}
+	// ... and blocks another number by hand for a chosen time.
+	code, body := w.do(sup, "POST", "/console/blocks", url.Values{"csrf": {tok}, "number": {"0812 5555 0000"}, "for": {"6h"}, "reason": {"fake fire reports"}, "back": {"/"}})
+	if code != http.StatusSeeOther || !w.blocked("+6281255550000") {
+		t.Fatalf("block by hand: %d %s", code, body)
+	}
+	rec, _ := w.s.Store().Get(context.Background(), "+6281255550000")
+	if !strings.Contains(rec.SetBy, supName) {
+		t.Errorf("block set by %q, want the signed-in name %s", rec.SetBy, supName)
+	}
+
+	// An operator ticks the dropped help call as called back.
+	op := w.browser()
+	w.signIn(op, opName, opPass)
+	otok := w.csrf(op, "+6281299990000")
+	code, _ = w.do(op, "POST", "/console/calls/c-help-1/handled", url.Values{"csrf": {otok}, "action": {"called_back"}, "back": {"/"}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("tick: %d", code)
+	}
+	w.eventually("tick in the history", func() bool {
+		_, body := w.do(sup, "GET", "/api/numbers/%2B6281299990000", nil)
+		var h console.History
+		return json.Unmarshal([]byte(body), &h) == nil && len(h.Calls) == 1 && len(h.Calls[0].Handled) == 1 && h.Calls[0].Handled[0].By == opName
+	})
+	// The operator sees the number masked and may not lift or block.
+	_, body = w.do(op, "GET", "/api/numbers/%2B6281299990000", nil)
+	if strings.Contains(body, "6281299990000") {
+		t.Errorf("operator sees the whole number: %.200s", body)
+	}
+	if code, _ := w.do(op, "POST", "/console/blocks", url.Values{"csrf": {otok}, "number": {"+6281266660000"}, "for": {"1h"}, "reason": {"x"}}); code != http.StatusForbidden {
+		t.Errorf("operator block: %d, want 403", code)
+	}
+	if w.blocked("+6281266660000") {
+		t.Error("the operator's block went through")
+	}
+	// A machine reads the history with the token; nobody else gets it.
+	req, _ := http.NewRequest("GET", w.base+"/api/numbers/%2B6281211110000", nil)
+	req.Header.Set("Authorization", "Bearer machine-token-0123456789")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("token history: %d", resp.StatusCode)
+	}
+	if code, _ := w.do(w.browser(), "GET", "/api/numbers/%2B6281211110000", nil); code != http.StatusUnauthorized {
+		t.Errorf("anonymous history: %d, want 401", code)
+	}
+}
+
+func TestConsoleRefusals(t *testing.T) {
+	w := startConsoleWorld(t)
+	w.call("c-1", "+6281233330000", events.OutcomeEmergency, false)
+
+	// A wrong password, then too many: the name is locked for a while.
+	c := w.browser()
+	if code, body := w.do(c, "POST", "/login", url.Values{"name": {supName}, "password": {"not the password"}}); code != http.StatusUnauthorized || !strings.Contains(body, "salah") {
+		t.Fatalf("wrong password: %d %.200s", code, body)
+	}
+	for range 4 {
+		w.do(c, "POST", "/login", url.Values{"name": {supName}, "password": {"still wrong"}})
+	}
+	if code, _ := w.do(w.browser(), "POST", "/login", url.Values{"name": {supName}, "password": {supPass}}); code != http.StatusTooManyRequests {
+		t.Fatalf("sign-in after 5 failures: %d, want 429", code)
+	}
+
+	op := w.browser()
+	w.signIn(op, opName, opPass)
+	tok := w.csrf(op, "+6281233330000")
+	// A form without its CSRF token, or with another one, is refused.
+	for _, bad := range []string{"", "forged"} {
+		if code, _ := w.do(op, "POST", "/console/calls/c-1/verdict", url.Values{"csrf": {bad}, "verdict": {"prank"}}); code != http.StatusForbidden {
+			t.Errorf("csrf %q: %d, want 403", bad, code)
+		}
+	}
+	// A verdict for a call the system does not know.
+	if code, body := w.do(op, "POST", "/console/calls/no-such-call/verdict", url.Values{"csrf": {tok}, "verdict": {"prank"}}); code != http.StatusNotFound || !strings.Contains(body, "no-such-call") {
+		t.Errorf("unknown call: %d %.200s", code, body)
+	}
+	// Without a session nothing happens, and pages send people to sign in.
+	if code, _ := w.do(w.browser(), "POST", "/console/calls/c-1/verdict", url.Values{"csrf": {tok}, "verdict": {"prank"}}); code != http.StatusUnauthorized {
+		t.Errorf("no session: %d, want 401", code)
+	}
+	if code, _ := w.do(w.browser(), "GET", "/numbers/%2B6281233330000", nil); code != http.StatusSeeOther {
+		t.Errorf("number page without a session: %d, want a redirect to /login", code)
+	}
+	// Signing out ends the session.
+	w.do(op, "POST", "/logout", url.Values{"csrf": {tok}})
+	if code, _ := w.do(op, "GET", "/api/numbers/%2B6281233330000", nil); code != http.StatusUnauthorized {
+		t.Errorf("after sign-out: %d, want 401", code)
+	}
+}
