@@ -41,6 +41,15 @@ type Cache struct {
 
 	updates atomic.Uint64
 	watches atomic.Uint64
+
+	// watching is true while a watch is live: it has delivered the
+	// bucket's records and follows its changes.
+	watching atomic.Bool
+	// watchMu guards watchErr and downSince, which say why and since when
+	// the watch is not live after it failed (for health checks).
+	watchMu   sync.Mutex
+	watchErr  string    // guarded by watchMu
+	downSince time.Time // guarded by watchMu; zero until a watch fails
 }
 
 // NewCache returns a cache of the blocklist bucket reached through js
@@ -112,11 +121,48 @@ type CacheStats struct {
 	Updates uint64 `json:"updates"`
 	// Watches counts watches started; more than one means the watch was re-established.
 	Watches uint64 `json:"watches"`
+	// Watching is true while the watch is live: changes made anywhere reach
+	// this cache within milliseconds. While it is false the cache answers
+	// from the last state it saw.
+	Watching bool `json:"watching"`
+	// WatchError is why the watch last ended or could not start; it is kept
+	// after recovery (compare Watching).
+	WatchError string `json:"watch_error,omitempty"`
+	// WatchDownSince is when the watch, after it failed, stopped being live
+	// (zero while it is live, and before the first failure).
+	WatchDownSince time.Time `json:"watch_down_since,omitzero"`
 }
 
-// Stats returns the cache's counters.
+// Stats returns the cache's counters and the state of its watch.
 func (c *Cache) Stats() CacheStats {
-	return CacheStats{Blocked: len(*c.current.Load()), Updates: c.updates.Load(), Watches: c.watches.Load()}
+	st := CacheStats{Blocked: len(*c.current.Load()), Updates: c.updates.Load(), Watches: c.watches.Load(),
+		Watching: c.watching.Load()}
+	c.watchMu.Lock()
+	st.WatchError = c.watchErr
+	if !st.Watching {
+		st.WatchDownSince = c.downSince
+	}
+	c.watchMu.Unlock()
+	return st
+}
+
+// watchFailed records why the watch is not live; the first failure of an
+// episode dates it.
+func (c *Cache) watchFailed(err error) {
+	c.watchMu.Lock()
+	defer c.watchMu.Unlock()
+	c.watchErr = err.Error()
+	if c.downSince.IsZero() {
+		c.downSince = time.Now()
+	}
+}
+
+// watchLive marks the watch live again.
+func (c *Cache) watchLive() {
+	c.watchMu.Lock()
+	defer c.watchMu.Unlock()
+	c.downSince = time.Time{}
+	c.watching.Store(true)
 }
 
 // Run fills the cache and follows the bucket until ctx ends. When the watch
@@ -145,6 +191,7 @@ func (c *Cache) Run(ctx context.Context) error {
 			retry = cacheRetryMin
 			continue
 		}
+		c.watchFailed(err)
 		if time.Since(start) > cacheRetryMax {
 			retry = cacheRetryMin // it ran for a while; this is a fresh failure
 		}
@@ -170,7 +217,10 @@ func (c *Cache) watch(ctx context.Context, reconnected <-chan nats.Status) error
 	if err != nil {
 		return err
 	}
-	defer func() { _ = w.Stop() }()
+	defer func() {
+		c.watching.Store(false)
+		_ = w.Stop()
+	}()
 	c.watches.Add(1)
 	initial := blocks{}
 	loading := true
@@ -191,6 +241,7 @@ func (c *Cache) watch(ctx context.Context, reconnected <-chan nats.Status) error
 				if loading {
 					loading = false
 					c.current.Store(&initial)
+					c.watchLive()
 					c.readyOnce.Do(func() { close(c.ready) })
 					c.log.Info("blocklist cache loaded", "blocked", len(initial))
 				}

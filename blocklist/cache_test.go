@@ -2,14 +2,18 @@ package blocklist
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
 )
@@ -132,7 +136,7 @@ func TestCacheSurvivesOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, js := connect(t, srv.ClientURL())
+	nc, js := connect(t, srv.ClientURL())
 	s := newTestStore(t, js, testPolicy(t))
 	ctx := ctxT(t)
 	c := runCache(t, js)
@@ -145,7 +149,9 @@ func TestCacheSurvivesOutage(t *testing.T) {
 	})
 
 	srv.Shutdown()
-	time.Sleep(200 * time.Millisecond)
+	// Once the client has seen the server go, the block must still apply:
+	// the cache answers from its last state while NATS is away.
+	eventually(t, 10*time.Second, "the client sees the outage", func() bool { return nc.Status() != nats.CONNECTED })
 	if _, ok := c.Check(testNumber, time.Now()); !ok {
 		t.Fatal("block lost during the outage")
 	}
@@ -160,6 +166,73 @@ func TestCacheSurvivesOutage(t *testing.T) {
 	})
 	if _, ok := c.Check(testNumber, time.Now()); !ok {
 		t.Fatal("old block lost after the outage")
+	}
+}
+
+// A watch that ends and cannot be set up again is reported as not live,
+// with its reason and since when, while the last blocks still apply; once
+// a watch is live again Stats says so (keeping the last reason).
+func TestCacheWatchState(t *testing.T) {
+	url := startNATS(t)
+	nc1, js1 := connect(t, url)
+	_, js2 := connect(t, url)
+	s := newTestStore(t, js2, testPolicy(t))
+	ctx := ctxT(t)
+	if _, _, err := s.Add(ctx, testNumber, time.Hour, "", "budi"); err != nil {
+		t.Fatal(err)
+	}
+	errUnreachable := errors.New("test: bucket unreachable")
+	var (
+		mu  sync.Mutex
+		use jetstream.JetStream = js1
+	)
+	c := newCache(func(ctx context.Context) (jetstream.KeyValue, error) {
+		mu.Lock()
+		js := use
+		mu.Unlock()
+		if js == nil {
+			return nil, errUnreachable
+		}
+		return OpenBucket(ctx, js, 1)
+	}, "62", testLog(t))
+	if st := c.Stats(); st.Watching || !st.WatchDownSince.IsZero() || st.WatchError != "" {
+		t.Fatalf("stats before Run: %+v", st)
+	}
+	runCtx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = c.Run(runCtx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	eventually(t, 10*time.Second, "the watch live", func() bool { return c.Stats().Watching })
+	if st := c.Stats(); !st.WatchDownSince.IsZero() || st.WatchError != "" || st.Blocked != 1 {
+		t.Fatalf("stats while live: %+v", st)
+	}
+
+	mu.Lock()
+	use = nil
+	mu.Unlock()
+	before := time.Now()
+	nc1.Close() // ends the watch; setting it up again fails
+	eventually(t, 10*time.Second, "the watch reported down", func() bool {
+		st := c.Stats()
+		return !st.Watching && !st.WatchDownSince.IsZero()
+	})
+	st := c.Stats()
+	if st.WatchDownSince.Before(before) || st.WatchError == "" || st.Blocked != 1 {
+		t.Fatalf("stats while down: %+v", st)
+	}
+	if _, ok := c.Check(testNumber, time.Now()); !ok {
+		t.Fatal("the last known block no longer applies while the watch is down")
+	}
+	eventually(t, 10*time.Second, "the retry's error recorded", func() bool {
+		return strings.Contains(c.Stats().WatchError, errUnreachable.Error())
+	})
+
+	mu.Lock()
+	use = js2
+	mu.Unlock()
+	eventually(t, 10*time.Second, "the watch live again", func() bool { return c.Stats().Watching })
+	if st := c.Stats(); !st.WatchDownSince.IsZero() || st.WatchError == "" {
+		t.Fatalf("stats after recovery: %+v", st)
 	}
 }
 
