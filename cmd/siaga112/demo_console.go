@@ -146,7 +146,7 @@ func (w *spoolWatch) observe(st events.PublisherStats, maxBlock time.Duration, n
 		}
 		w.busy, w.start, w.emptySince = true, now, time.Time{}
 		w.spooled0, w.replayed0 = prevSpool, prevRepl
-		return fmt.Sprintf("note: NATS acks are slower than nats.publish.max_block (%s) on this busy machine; events go through the disk spool and are replayed in order, none lost", maxBlock)
+		return fmt.Sprintf("note: NATS acks are slower than nats.publish.max_block (%s) on this busy machine; events wait in the disk spool and are replayed in order (no caller waits)", maxBlock)
 	}
 	if grew || st.SpoolBytes > 0 {
 		w.emptySince = time.Time{}
