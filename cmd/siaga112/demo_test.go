@@ -189,7 +189,7 @@ func TestSpoolWatch(t *testing.T) {
 		want string
 	}{
 		{0, events.PublisherStats{Published: 10}, ""},
-		{time.Second, events.PublisherStats{Published: 12, Spooled: 2, SpoolBytes: 400}, "events go through the disk spool"},
+		{time.Second, events.PublisherStats{Published: 12, Spooled: 2, SpoolBytes: 400}, "events wait in the disk spool"},
 		{2 * time.Second, events.PublisherStats{Published: 12, Spooled: 5, Replayed: 5}, ""},
 		{5 * time.Second, events.PublisherStats{Published: 12, Spooled: 5, Replayed: 5}, ""},
 		{6 * time.Second, events.PublisherStats{Published: 12, Spooled: 9, Replayed: 5, SpoolBytes: 800}, ""},
