@@ -24,14 +24,17 @@ import (
 //
 // A new administrator types `siaga112 blocklist ls` while `serve` or `demo`
 // runs, with no flags and no environment. So, unless nats.url says where
-// NATS is, the command looks where a running siaga112 would be: first the
+// NATS is, the command looks where a running siaga112 would be: the
 // embedded server's address (nats.embedded.listen, where `serve` listens
-// and where `demo` listens too when that address is free), then the URL a
-// running demo left in demoURLFile (when the address was taken). Each
-// candidate is probed with a TCP connect of at most probeTimeout before the
-// NATS client, which retries for ever by design, is given it: a command
-// whose NATS is not there fails at once and says where it looked and what
-// to pass instead.
+// and where `demo` listens too when that address is free) and the server
+// a running demo described in demoURLFile: its URL, the data directory
+// whose credentials file logs the admin in, and its pid (a dead demo's file
+// is ignored). A live demo that holds nats.embedded.listen is tried first
+// there, with its own credentials. Each candidate is probed with a TCP
+// connect of at most probeTimeout before the NATS client, which retries for
+// ever by design, is given it; one that answers must let the admin in and
+// have the event stream. A command whose NATS is not there fails at once
+// and says where it looked and what to pass instead.
 
 // probeTimeout bounds the TCP probe of one candidate NATS address.
 const probeTimeout = 500 * time.Millisecond
@@ -199,6 +202,7 @@ func findNATS(ctx context.Context, cfg configs.Config, runDir string) ([]natsTar
 	return nil, fmt.Errorf("%w at %s: %s", errNoNATS, describe(targets), natsHint(cfg))
 }
 
+// describe lists targets for an error message.
 func describe(targets []natsTarget) string {
 	var where []string
 	for _, t := range targets {
@@ -207,6 +211,7 @@ func describe(targets []natsTarget) string {
 	return strings.Join(where, ", nor at ")
 }
 
+// natsHint says what to do when no NATS was found.
 func natsHint(cfg configs.Config) string {
 	if cfg.NATS.URL != "" {
 		return "check that NATS runs there, or pass the right --nats-url nats://HOST:PORT"
