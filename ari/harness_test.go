@@ -114,6 +114,8 @@ type envOptions struct {
 	clockScale float64
 	soundsDir  string
 	language   string
+	// mixMonitor is the sims' whole-call recording prefix ("" none).
+	mixMonitor string
 }
 
 func startEnv(t testing.TB, o envOptions) *env {
@@ -135,7 +137,7 @@ func startEnv(t testing.TB, o envOptions) *env {
 		}
 		sim := arisim.New(arisim.Options{
 			Username: simUser, Password: simPass, Application: simApp,
-			ClockScale: scale, Logger: log, SoundsDir: o.soundsDir, Language: o.language,
+			ClockScale: scale, Logger: log, SoundsDir: o.soundsDir, Language: o.language, MixMonitor: o.mixMonitor,
 		})
 		if err := sim.Start("127.0.0.1:0"); err != nil {
 			t.Fatalf("start sim: %v", err)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/events"
 )
@@ -54,6 +56,11 @@ type Records interface {
 	Policy() blocklist.Policy
 }
 
+// Recordings fetches a stored recording from Asterisk (ari.Recordings).
+type Recordings interface {
+	Fetch(ctx context.Context, node, name string) (io.ReadCloser, string, error)
+}
+
 // Options configure the console.
 type Options struct {
 	Accounts *Accounts
@@ -66,6 +73,7 @@ type Options struct {
 	Publisher  Publisher
 	Events     EventReader
 	Records    Records
+	Recordings Recordings
 	// AdminToken lets machines read /api/numbers with a bearer token.
 	AdminToken string
 	// Language is the default page language (id or en).
@@ -184,6 +192,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /console/blocks/{number}/lift", c.lift)
 	mux.HandleFunc("GET /numbers/{number}", c.numberPage)
 	mux.HandleFunc("GET /api/numbers/{number}", c.numberAPI)
+	mux.HandleFunc("GET /api/recordings/{name...}", c.recording)
 }
 
 // Who returns the signed-in session of a request.
@@ -618,7 +627,9 @@ type historyView struct {
 
 type callView struct {
 	ID, Time, Outcome, Type, Queue, Recording, Verdicts string
-	Callback                                            bool
+	// Audio is the URL the page plays the whole-call recording from.
+	Audio    string
+	Callback bool
 }
 
 type blockView struct{ Time, Until, Strikes, Reason string }
@@ -652,6 +663,9 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 			Outcome: orDash(text(lang, "outcome."+string(call.Outcome)), call.Outcome == "", dash),
 			Type:    orDash(call.EmergencyType, call.EmergencyType == "", dash), Queue: dash,
 			Recording: orDash(call.CallRecording, call.CallRecording == "", dash), Callback: call.Callback}
+		if call.CallRecording != "" && c.o.Recordings != nil {
+			cv.Audio = "/api/recordings/" + call.CallRecording + "?node=" + url.QueryEscape(call.Node)
+		}
 		if call.SecondsToQueue != nil {
 			cv.Queue = strconv.FormatFloat(*call.SecondsToQueue, 'f', 1, 64) + " s"
 		}
@@ -688,4 +702,41 @@ func orDash(v string, empty bool, dash string) string {
 		return dash
 	}
 	return v
+}
+
+// recording streams a stored recording to a signed-in person (or a
+// machine with the token), fetched from Asterisk by the server.
+func (c *Console) recording(w http.ResponseWriter, r *http.Request) {
+	s, signed := c.Who(r)
+	if !signed && !c.bearer(r) {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "sign in or send the admin token (Authorization: Bearer ...)"})
+		return
+	}
+	if c.o.Recordings == nil {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "recordings are not available here (no Asterisk node configured)"})
+		return
+	}
+	name := r.PathValue("name")
+	body, ctype, err := c.o.Recordings.Fetch(r.Context(), r.URL.Query().Get("node"), name)
+	if err != nil {
+		status := http.StatusBadGateway
+		switch {
+		case errors.Is(err, ari.ErrBadRecordingName):
+			status = http.StatusBadRequest
+		case errors.Is(err, ari.ErrNoRecording):
+			status = http.StatusNotFound
+		}
+		writeJSON(w, status, map[string]string{"error": err.Error()})
+		return
+	}
+	defer body.Close()
+	if signed {
+		c.audit(r, s, "recording", name, "ok")
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if _, err := io.Copy(w, body); err != nil {
+		c.log.Warn("recording not streamed to the end", "recording", name, "err", err)
+	}
 }

@@ -69,7 +69,7 @@ form.inline{display:inline}
 </div>{{end}}
 <h2>{{t .Lang "number.calls"}}</h2>
 {{if .Calls}}<table id="calls"><thead><tr><th>{{t .Lang "col.time"}}</th><th>{{t .Lang "col.call"}}</th><th>{{t .Lang "col.outcome"}}</th><th>{{t .Lang "col.type"}}</th><th>{{t .Lang "col.queue"}}</th><th>{{t .Lang "col.recording"}}</th><th>{{t .Lang "col.verdict"}}</th><th class="noprint">{{t .Lang "col.actions"}}</th></tr></thead><tbody>
-{{range .Calls}}<tr data-call="{{.ID}}"><td>{{.Time}}</td><td><code>{{.ID}}</code></td><td>{{.Outcome}}{{if .Callback}} · <span class="callback">{{t $.Lang "callback"}}</span>{{end}}</td><td>{{.Type}}</td><td>{{.Queue}}</td><td>{{.Recording}}</td><td>{{.Verdicts}}</td>
+{{range .Calls}}<tr data-call="{{.ID}}"><td>{{.Time}}</td><td><code>{{.ID}}</code></td><td>{{.Outcome}}{{if .Callback}} · <span class="callback">{{t $.Lang "callback"}}</span>{{end}}</td><td>{{.Type}}</td><td>{{.Queue}}</td><td>{{if .Audio}}<audio controls preload="none" src="{{.Audio}}"></audio>{{else}}{{.Recording}}{{end}}</td><td>{{.Verdicts}}</td>
 <td class="noprint">
 <form method="post" action="/console/calls/{{.ID}}/verdict" class="inline"><input type="hidden" name="csrf" value="{{$.History.CSRF}}"><input type="hidden" name="back" value="{{$.History.Back}}"><input type="hidden" name="verdict" value="prank"><button type="submit" class="prank">{{t $.Lang "btn.prank"}}</button></form>
 <form method="post" action="/console/calls/{{.ID}}/verdict" class="inline"><input type="hidden" name="csrf" value="{{$.History.CSRF}}"><input type="hidden" name="back" value="{{$.History.Back}}"><input type="hidden" name="verdict" value="genuine"><button type="submit" class="genuine">{{t $.Lang "btn.genuine"}}</button></form>

@@ -226,10 +226,15 @@ func (s *Server) Call(ctx context.Context, c Caller) (*CallHandle, error) {
 
 func (h *CallHandle) run(ctx context.Context, script []Step) {
 	ch := h.ch
+	start := time.Now()
 	defer func() {
 		ch.mu.Lock()
 		h.final = ch.view.clone()
 		ch.mu.Unlock()
+		if prefix := ch.s.opts.MixMonitor; prefix != "" {
+			media := time.Duration(float64(time.Since(start)) / ch.s.scale)
+			ch.s.storeRecording(prefix+ch.id, "wav", []segment{{dur: media}}, "overwrite")
+		}
 		close(h.done)
 	}()
 	cursor := 0

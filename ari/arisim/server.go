@@ -63,6 +63,12 @@ type Options struct {
 	// the entity id, so set them apart only to test that mismatch.
 	EntityID string
 
+	// MixMonitor, when set, plays the dialplan's whole-call recording
+	// (MixMonitor before Stasis): every scripted call leaves a stored WAV
+	// recording named MixMonitor + channel id when it ends, as long as the
+	// call lasted (silence), as asterisk-conf's extensions.conf makes it.
+	MixMonitor string
+
 	// InboundContext is the dialplan context scripted calls arrive in. Default "from-sip".
 	InboundContext string
 

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
@@ -99,8 +100,13 @@ func (s *Stack) buildConsole(mux *http.ServeMux) error {
 			loc = l
 		}
 	}
+	var recs console.Recordings
+	if len(s.cfg.ARI.Nodes) > 0 {
+		recs = ari.NewRecordings(s.cfg.ARI)
+	}
 	s.console = console.New(console.Options{
-		Accounts: accs, AccountsFile: s.cfg.HTTP.AccountsFile, SessionTTL: s.cfg.HTTP.SessionTTL,
+		Recordings: recs,
+		Accounts:   accs, AccountsFile: s.cfg.HTTP.AccountsFile, SessionTTL: s.cfg.HTTP.SessionTTL,
 		Admin: stackAdmin{s}, Publisher: blocklist.JSPublisher{JS: s.bus.JS}, Events: s.bus, Records: stackRecords{s},
 		AdminToken: s.cfg.HTTP.AdminToken, Language: s.cfg.Reports.Language, DefaultCountry: s.cfg.Blocklist.DefaultCountry,
 		Location: loc, Log: s.log,
