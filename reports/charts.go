@@ -157,7 +157,7 @@ func frame(b *strings.Builder, l *locale, w, h float64, buckets []Bucket, size B
 // avg, when not nil, is drawn over the bars as a dashed line: what is usual
 // for each bucket (the same hour on the same weekday in past weeks), so a
 // supervisor sees at a glance whether now is busier than usual.
-func stackedBars(l *locale, testID string, w, h float64, buckets []Bucket, size BucketSize, ss []series, value func(Bucket, string) int64, avg []float64) template.HTML {
+func stackedBars(l *locale, testID, title string, w, h float64, buckets []Bucket, size BucketSize, ss []series, value func(Bucket, string) int64, avg []float64) template.HTML {
 	var top int64
 	for _, bk := range buckets {
 		var sum int64
@@ -174,7 +174,7 @@ func stackedBars(l *locale, testID string, w, h float64, buckets []Bucket, size 
 	yMax := ax.max()
 	plotW, plotH := w-padL-padR, h-padT-padB
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" data-testid="%s" viewBox="0 0 %.0f %.0f" role="img" preserveAspectRatio="xMidYMid meet">`, testID, w, h)
+	fmt.Fprintf(&b, `<svg class="chart" data-testid="%s" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s" preserveAspectRatio="xMidYMid meet">`, testID, w, h, html.EscapeString(title))
 	frame(&b, l, w, h, buckets, size, ax, func(v float64) string { return l.Int(int64(v)) })
 	slot := plotW / float64(max(len(buckets), 1))
 	barW := math.Max(1, slot*0.8)
@@ -218,7 +218,7 @@ func stackedBars(l *locale, testID string, w, h float64, buckets []Bucket, size 
 // Indonesian week starts) and hour of day (columns): when children call.
 // One hue (the prank meaning) whose strength follows the count, and the
 // count written in every cell that has one, so it reads without colour.
-func heatMap(l *locale, testID string, buckets []Bucket, loc *time.Location) template.HTML {
+func heatMap(l *locale, testID, title string, buckets []Bucket, loc *time.Location) template.HTML {
 	var grid [7][24]int64
 	var top int64
 	for _, bk := range buckets {
@@ -230,7 +230,7 @@ func heatMap(l *locale, testID string, buckets []Bucket, loc *time.Location) tem
 	const cellW, cellH, left, head = 38.0, 30.0, 100.0, 28.0
 	w, h := left+24*cellW, head+7*cellH
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart heat" data-testid="%s" viewBox="0 0 %.0f %.0f" role="img" preserveAspectRatio="xMidYMid meet">`, testID, w, h)
+	fmt.Fprintf(&b, `<svg class="chart heat" data-testid="%s" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s" preserveAspectRatio="xMidYMid meet">`, testID, w, h, html.EscapeString(title))
 	for hr := 0; hr < 24; hr += 3 {
 		fmt.Fprintf(&b, `<text class="xlab" x="%.1f" y="%.1f" text-anchor="middle">%02d</text>`, left+cellW*(float64(hr)+0.5), head-8, hr)
 	}
@@ -257,7 +257,7 @@ func heatMap(l *locale, testID string, buckets []Bucket, loc *time.Location) tem
 
 // ratioLine draws the prank ratio per bucket as a line; buckets without
 // calls have no ratio and break the line.
-func ratioLine(l *locale, testID string, w, h float64, buckets []Bucket, size BucketSize) template.HTML {
+func ratioLine(l *locale, testID, title string, w, h float64, buckets []Bucket, size BucketSize) template.HTML {
 	top := 0.0
 	for _, bk := range buckets {
 		top = math.Max(top, bk.PrankRatio)
@@ -270,7 +270,7 @@ func ratioLine(l *locale, testID string, w, h float64, buckets []Bucket, size Bu
 	yMax := ax.max() / 100
 	plotW, plotH := w-padL-padR, h-padT-padB
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" data-testid="%s" viewBox="0 0 %.0f %.0f" role="img" preserveAspectRatio="xMidYMid meet">`, testID, w, h)
+	fmt.Fprintf(&b, `<svg class="chart" data-testid="%s" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s" preserveAspectRatio="xMidYMid meet">`, testID, w, h, html.EscapeString(title))
 	frame(&b, l, w, h, buckets, size, ax, func(v float64) string { return l.Int(int64(v)) + "%" })
 	slot := plotW / float64(max(len(buckets), 1))
 	var pts []string

@@ -223,15 +223,19 @@ func (s *Server) board(ctx context.Context, l *locale, bq boardQuery, admin bool
 			d.AvgLabel = l.T("chart.avg", l.weekdays[bq.from.In(loc).Weekday()], usualWeeks)
 		}
 	}
-	d.Hourly = stackedBars(l, "chart-outcomes", wallW, wallH, st.Buckets, bq.size, ss, groupValue, avg)
+	hourlyTitle := l.T("chart.hourly")
+	if bq.size == Day {
+		hourlyTitle = l.T("chart.daily")
+	}
+	d.Hourly = stackedBars(l, "chart-outcomes", hourlyTitle, wallW, wallH, st.Buckets, bq.size, ss, groupValue, avg)
 	// The lower panels look back over weeks whatever the range: the trend
 	// of the prank share and when in the week pranks come.
 	day := s.agg.BucketStart(now, Day)
 	if month, err := s.agg.Stats(day.AddDate(0, 0, -29), s.agg.nextBucket(day, Day), Day); err == nil {
-		d.PrankChart = ratioLine(l, "chart-prank", smallW, smallH, month.Buckets, Day)
+		d.PrankChart = ratioLine(l, "chart-prank", l.T("chart.prank.30d"), smallW, smallH, month.Buckets, Day)
 	}
 	if weeks, err := s.agg.Stats(day.AddDate(0, 0, -7*heatWeeks+1), s.agg.nextBucket(day, Day), Hour); err == nil {
-		d.HeatMap = heatMap(l, "chart-heat", weeks.Buckets, loc)
+		d.HeatMap = heatMap(l, "chart-heat", l.T("chart.heat"), weeks.Buckets, loc)
 	}
 	d.Types = typeRows(l, st)
 	for name, ns := range tot.Nodes {
