@@ -15,6 +15,7 @@ import (
 
 	"github.com/siaga112/siaga112/ari/arisim"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/flows"
 )
 
 // ErrBadMix is returned (wrapped) by ParseMix for a mix it cannot read.
@@ -277,11 +278,11 @@ func (c Caller) Expect(onARI bool) Expectation {
 		return one(events.OutcomeInvalid)
 	case KindBlockedTalker:
 		e := one(events.OutcomeBlockedOverride)
-		e.Reason = "talk"
+		e.Reason = flows.OverrideTalk
 		return e
 	case KindBlockedSilentHelp:
 		e := one(events.OutcomeBlockedOverride)
-		e.Reason = "silent_help"
+		e.Reason = flows.OverrideSilentHelp
 		return e
 	case KindPrankster:
 		if !c.Presses9 {

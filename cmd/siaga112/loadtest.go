@@ -27,6 +27,10 @@ var ErrLoadTestFailed = errors.New("load test: calls failed or events were lost"
 // ErrTarget is returned for an unknown --target.
 var ErrTarget = errors.New("--target must be sim or ari")
 
+// ErrBusyOnARI is returned for --operators-busy with --target ari, where
+// the real Asterisk's queues say who is free.
+var ErrBusyOnARI = errors.New("--operators-busy is for --target sim; a real Asterisk's queues say who is free")
+
 // loadtestFlags are the flags of `siaga112 loadtest`.
 type loadtestFlags struct {
 	target      string
@@ -206,6 +210,9 @@ func runLoadtest(ctx context.Context, stdout io.Writer, cfg configs.Config, log 
 		}
 		opts, stop = env.Options(), env.Stop
 	case "ari":
+		if f.busy {
+			return ErrBusyOnARI
+		}
 		if f.mix == "default" || f.mix == "" {
 			// The default mix has kinds only the sim can play.
 			mix, _ = mix.ForARI()
