@@ -99,10 +99,12 @@ func TestWorkerSurvivesPoison(t *testing.T) {
 	caller := events.Caller{Number: "+6281111111111", Presentation: events.PresentationAllowed}
 	raw(events.TypeStarted, strings.Repeat("A", 2100), caller, `{"dialed":"112"}`, nil)
 	raw(events.TypeClassified, strings.Repeat("B", 2100), caller, `{"outcome":"no_input"}`, nil)
-	raw(events.TypeVerdict, "call-x", events.Caller{Number: strings.Repeat("9", 4000)}, `{"verdict":"prank"}`, nil)
 	raw(events.TypeVerdict, "call-y", caller, `{"verdict":"prank"}`, func(e *events.Envelope) { e.Time = time.Now().AddDate(0, 0, 30) })
 	raw(events.TypeEnded, "call-z", caller, `{"outcome":"no_input","hangup_by":"'; DROP"}`, nil)
-	const poison = 5
+	const poison = 4
+	// A 4,000-digit caller number is the caller's choice: cleaned (cut
+	// short), not refused, then ignored as no phone number.
+	raw(events.TypeVerdict, "call-x", events.Caller{Number: strings.Repeat("9", 4000)}, `{"verdict":"prank"}`, nil)
 
 	// A valid call id of 150 characters: indexed by hash, found by a
 	// verdict that carries no number.
@@ -115,6 +117,24 @@ func TestWorkerSurvivesPoison(t *testing.T) {
 		silentCall(t, in.js, fmt.Sprintf("after-poison-%d", i), "0812-2222-3333")
 	}
 	eventually(t, 10*time.Second, "three silent calls still block", blockedIn(in.cache, "+6281222223333"))
+
+	// A prankster who sends a hostile caller name (control characters,
+	// far too long) is cleaned, not refused: their calls still count.
+	hostile := events.Caller{Number: "0812-4444-5555", Name: strings.Repeat("\x1b[2J", 100), Presentation: events.PresentationAllowed}
+	for i := range 3 {
+		id := fmt.Sprintf("hostile-name-%d", i)
+		for _, ev := range []struct {
+			typ  events.Type
+			data string
+		}{
+			{events.TypeStarted, `{"dialed":"112"}`},
+			{events.TypeClassified, `{"outcome":"no_input","attempts":3,"seconds_to_classify":25}`},
+			{events.TypeEnded, `{"outcome":"no_input","duration_s":40,"hangup_by":"system"}`},
+		} {
+			raw(ev.typ, id, hostile, ev.data, nil)
+		}
+	}
+	eventually(t, 10*time.Second, "a caller with a hostile name blocked", blockedIn(in.cache, "+6281244445555"))
 	st := in.worker.Stats().Consumer
 	if st.Poison != poison || st.Malformed != poison || st.LastPoison == "" {
 		t.Fatalf("consumer stats %+v, want %d poison", st, poison)

@@ -75,7 +75,8 @@ type Meta struct {
 	Subject string
 }
 
-// Handler processes one decoded and validated event (see Validate). nil
+// Handler processes one decoded, sanitised and validated event (see
+// Sanitize and Validate). nil
 // acks it; an error naks it with a delay so it is delivered again, up to
 // ConsumerSpec.MaxDeliver deliveries, after which it is terminated; an
 // error wrapping ErrMalformed terminates it at once (never delivered again).
@@ -287,6 +288,8 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	e, err := Decode(msg.Data())
 	if err == nil {
+		// The caller's own id is cleaned, not refused (see Sanitize).
+		e = Sanitize(e)
 		err = ValidateSkew(e, c.now(), c.skew)
 	}
 	if err == nil && e.Subject() != m.Subject {

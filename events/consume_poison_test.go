@@ -33,7 +33,7 @@ func runConsumer(t *testing.T, c *Consumer) (stop func() error) {
 
 // TestConsumerTerminatesPoison publishes events that decode but break a
 // bound — the 2,100-character call_id, a future date, forged outcome and
-// type, a control character in a name — between good events: none reaches
+// type, a huge node name — between good events: none reaches
 // the handler, each is terminated and counted, Run keeps going and the good
 // events are handled in order.
 func TestConsumerTerminatesPoison(t *testing.T) {
@@ -51,6 +51,9 @@ func TestConsumerTerminatesPoison(t *testing.T) {
 			mu.Lock()
 			defer mu.Unlock()
 			handled = append(handled, e.CallID)
+			if e.CallID == "hostile-name" && e.Caller.Name != "\ufffdbell" {
+				t.Errorf("caller name reached the handler as %q, want it cleaned", e.Caller.Name)
+			}
 			return nil
 		}, testLog(t))
 	if err != nil {
@@ -80,7 +83,6 @@ func TestConsumerTerminatesPoison(t *testing.T) {
 		mk("future", func(e *Envelope) { e.Time = now.Add(48 * time.Hour) }),
 		mk("outcome", raw(`{"outcome":"=cmd|' /C calc'!A0"}`)),
 		mk("type", raw(`{"outcome":"emergency","emergency_type":"+1+HYPERLINK(\"x\")"}`)),
-		mk("name", func(e *Envelope) { e.Caller.Name = "\x07bell" }),
 		mk("node", func(e *Envelope) { e.Node = strings.Repeat("n", 5000) }),
 		mk("presentation", func(e *Envelope) { e.Caller.Presentation = "<b>" }),
 		[]byte(`{"id":"x","type":"call.classified","version":1,"time":"2026-11-27T10:00:00Z","call_id":"c","data":{"attempts":1e999}}`),
@@ -92,6 +94,9 @@ func TestConsumerTerminatesPoison(t *testing.T) {
 		}
 	}
 	publish(mk("good-1", nil))
+	// The caller chooses their name: it is cleaned, not refused, or a
+	// prankster could hide every call from the workers.
+	publish(mk("hostile-name", func(e *Envelope) { e.Caller.Name = "\x07bell" }))
 	for _, b := range poison {
 		publish(b)
 	}
@@ -102,7 +107,7 @@ func TestConsumerTerminatesPoison(t *testing.T) {
 	}
 	publish(mk("good-2", nil))
 
-	eventually(t, 30*time.Second, "both good events handled", func() bool { return c.Stats().Handled == 2 })
+	eventually(t, 30*time.Second, "the good events handled", func() bool { return c.Stats().Handled == 3 })
 	if err := stop(); err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -115,7 +120,7 @@ func TestConsumerTerminatesPoison(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	requireSameOrder(t, handled, []string{"good-1", "good-2"})
+	requireSameOrder(t, handled, []string{"good-1", "hostile-name", "good-2"})
 }
 
 // TestConsumerGivesUpAfterMaxDeliver: an event whose handler always fails
