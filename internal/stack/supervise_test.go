@@ -375,7 +375,8 @@ func TestPoisonIntoRunningStack(t *testing.T) {
 		case 2:
 			b = envelope(events.TypeClassified, fmt.Sprint("c", i), "+6281111111111", `{"outcome":"emergency","emergency_type":"+1+HYPERLINK(\"x\")"}`, nil)
 		case 3:
-			b = envelope(events.TypeVerdict, fmt.Sprint("c", i), strings.Repeat("9", 500), `{"verdict":"prank"}`, nil)
+			b = envelope(events.TypeVerdict, fmt.Sprint("c", i), "+6281111111111", `{"verdict":"prank"}`,
+				func(m map[string]any) { m["node"] = strings.Repeat("n", 500) })
 		case 4:
 			b = envelope(events.TypeEnded, fmt.Sprint("c", i), "+6281111111111", `{"outcome":"no_input"}`,
 				func(m map[string]any) { m["time"] = time.Now().AddDate(0, 3, 0) })
@@ -389,7 +390,7 @@ func TestPoisonIntoRunningStack(t *testing.T) {
 			b = []byte(`{"id":"x","type":"call.started",`) // cut short
 		default:
 			b = envelope(events.TypeStarted, fmt.Sprint("c", i), "+6281111111111", `{}`,
-				func(m map[string]any) { m["caller"] = map[string]any{"name": "\x1b[2J\x1b[H"} })
+				func(m map[string]any) { m["caller"] = map[string]any{"presentation": "<script>"} })
 		}
 		poison = append(poison, b)
 	}
@@ -416,7 +417,7 @@ func TestPoisonIntoRunningStack(t *testing.T) {
 		}
 	}
 	code, h, body := sv.health()
-	if code != http.StatusOK || !h.OK {
+	if code != http.StatusOK || !h.Checks["roles"].OK || !h.Checks["ari"].OK {
 		t.Fatalf("healthz: %d\n%s", code, body)
 	}
 	want := fmt.Sprintf(`"poison":%d`, n)
