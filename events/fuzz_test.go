@@ -7,7 +7,7 @@ import (
 )
 
 // FuzzDecodeValidate feeds arbitrary message bodies through what every
-// consumer does with them (Decode, then Validate). Neither may panic; an
+// consumer does with them (Decode, Sanitize, then Validate). Neither may panic; an
 // event that passes keeps every bound, and passes again after a round trip
 // through Marshal (what a worker that re-publishes it would send). `go
 // test` runs the seeds; `go test -fuzz FuzzDecodeValidate ./events/`
@@ -61,6 +61,12 @@ func FuzzDecodeValidate(f *testing.F) {
 		e, err := Decode(b)
 		if err != nil {
 			return
+		}
+		// What a consumer does: the caller's own fields are cleaned, and
+		// then always within bounds.
+		e = Sanitize(e)
+		if err := firstErr(text("caller.number", e.Caller.Number, MaxNumberLen), text("caller.name", e.Caller.Name, MaxNameLen)); err != nil {
+			t.Fatalf("sanitised caller refused: %v", err)
 		}
 		if err := Validate(e, validNow); err != nil {
 			if len(err.Error()) > 400 {
