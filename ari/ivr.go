@@ -12,6 +12,7 @@ import (
 	ariv6 "github.com/CyCoreSystems/ari/v6"
 
 	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/flows"
 )
 
 // Options are what an IVR needs.
@@ -27,6 +28,10 @@ type Options struct {
 	Blocklist Blocklist
 	// Publisher receives the call events; *events.Publisher implements it.
 	Publisher Publisher
+	// Incidents tells the incident announcement playing now (nil: none
+	// ever plays). It is read on StasisStart and must not touch the
+	// network (internal/stack passes the incident watch's memory).
+	Incidents Incidents
 	// Normalize, when set, turns the caller number Asterisk gives
 	// ("0812...", "62812...") into E.164 ("+62812..."), which is what the
 	// events carry and the blocklist is keyed by; ok false means it could
@@ -37,6 +42,11 @@ type Options struct {
 	Normalize func(raw string) (e164 string, ok bool)
 	// Logger receives the IVR's logs; nil discards them.
 	Logger *slog.Logger
+}
+
+// Incidents reports the incident announcement playing at now.
+type Incidents interface {
+	Announcement(now time.Time) (flows.Announcement, bool)
 }
 
 // Stats are the IVR's counters across nodes.
@@ -58,6 +68,7 @@ type IVR struct {
 	ivr       configs.IVR
 	flow      FlowRunner
 	blocklist Blocklist
+	incidents Incidents
 	pub       Publisher
 	normalize func(string) (string, bool)
 	log       *slog.Logger
@@ -102,7 +113,7 @@ func New(o Options) (*IVR, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	v := &IVR{
-		ari: o.ARI, ivr: o.IVR, flow: o.Flow, blocklist: o.Blocklist, pub: o.Publisher, normalize: o.Normalize,
+		ari: o.ARI, ivr: o.IVR, flow: o.Flow, blocklist: o.Blocklist, incidents: o.Incidents, pub: o.Publisher, normalize: o.Normalize,
 		log:    log.With("component", "ivr"),
 		stopCh: make(chan struct{}),
 		doneCh: make(chan struct{}),

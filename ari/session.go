@@ -181,6 +181,11 @@ func (s *session) run(v *IVR) {
 	c := &call{s: s, client: s.node.client, key: ariv6.NewKey(ariv6.ChannelKey, s.id),
 		timeout: v.ari.RequestTimeout, maxPlayback: v.ivr.MaxPrompt, log: s.log}
 	in := flows.Input{CallID: s.id, Number: caller.Number, Anonymous: anonymous, Blocked: blocked, BlockUntil: until, Log: s.log}
+	if v.incidents != nil {
+		if a, ok := v.incidents.Announcement(time.Now()); ok {
+			in.Incident = &a
+		}
+	}
 
 	var res flows.Result
 	if v.draining.Load() {

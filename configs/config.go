@@ -173,6 +173,9 @@ type IVR struct {
 	SilentHelpTimeout time.Duration `mapstructure:"silent_help_timeout" yaml:"silent_help_timeout"`
 	// BlockedOverrideDigit is the key a blocked caller presses to be put through.
 	BlockedOverrideDigit string `mapstructure:"blocked_override_digit" yaml:"blocked_override_digit"`
+	// IncidentDigit is the key a caller presses, after an incident
+	// announcement, to say they are calling about that incident.
+	IncidentDigit string `mapstructure:"incident_digit" yaml:"incident_digit"`
 	// BlockedOverrideTimeout is how long a blocked caller has to press it.
 	BlockedOverrideTimeout time.Duration `mapstructure:"blocked_override_timeout" yaml:"blocked_override_timeout"`
 	// Location configures the optional location recording.
@@ -201,6 +204,12 @@ type Prompts struct {
 	Location   string `mapstructure:"location" yaml:"location"`
 	Connecting string `mapstructure:"connecting" yaml:"connecting"`
 	Goodbye    string `mapstructure:"goodbye" yaml:"goodbye"`
+	// IncidentOffer follows an incident announcement: "if you are calling
+	// about this, press 8; otherwise stay on the line".
+	IncidentOffer string `mapstructure:"incident_offer" yaml:"incident_offer"`
+	// IncidentAck thanks a caller who pressed the incident key before the
+	// call ends.
+	IncidentAck string `mapstructure:"incident_ack" yaml:"incident_ack"`
 }
 
 // MenuEntry is one choice of the emergency menu.

@@ -46,6 +46,7 @@ func Default() Config {
 				Greeting: "greeting", Blocked: "blocked", Menu: "menu", Invalid: "invalid",
 				NoInput: "no-input", SilentHelp: "silent-help", Location: "location",
 				Connecting: "", Goodbye: "goodbye",
+				IncidentOffer: "incident-offer", IncidentAck: "incident-ack",
 			},
 			Menu: []MenuEntry{
 				{Digit: "1", Type: "fire", Prompt: "menu-fire", Extension: "fire", Queue: "siaga112-fire"},
@@ -63,6 +64,7 @@ func Default() Config {
 			SilentHelpDigits:       "55",
 			SilentHelpTimeout:      8 * time.Second,
 			BlockedOverrideDigit:   "9",
+			IncidentDigit:          "8",
 			BlockedOverrideTimeout: 5 * time.Second,
 			Location:               Location{When: LocationBusy, MaxDuration: 20 * time.Second, MaxSilence: 3 * time.Second},
 			OperatorContext:        DefaultOperatorContext,

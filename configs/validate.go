@@ -278,6 +278,7 @@ func (iv IVR) validate(ck *checker) {
 		{"greeting", p.Greeting}, {"blocked", p.Blocked}, {"menu", p.Menu},
 		{"invalid", p.Invalid}, {"no_input", p.NoInput}, {"silent_help", p.SilentHelp},
 		{"location", p.Location}, {"goodbye", p.Goodbye},
+		{"incident_offer", p.IncidentOffer}, {"incident_ack", p.IncidentAck},
 	} {
 		ck.nonEmpty("ivr.prompts."+f.key, f.val)
 	}
@@ -321,6 +322,17 @@ func (iv IVR) validate(ck *checker) {
 	}
 	ck.positive("ivr.silent_help_timeout", iv.SilentHelpTimeout)
 	ck.dtmf("ivr.blocked_override_digit", iv.BlockedOverrideDigit)
+	if ck.dtmf("ivr.incident_digit", iv.IncidentDigit) {
+		_, onMenu := digits[iv.IncidentDigit]
+		switch {
+		case onMenu:
+			ck.add("ivr.incident_digit", iv.IncidentDigit, "is a menu key; the incident key must differ from every ivr.menu[].digit")
+		case iv.IncidentDigit == iv.BlockedOverrideDigit:
+			ck.add("ivr.incident_digit", iv.IncidentDigit, "is also ivr.blocked_override_digit")
+		case iv.SilentHelpDigits != "" && strings.HasPrefix(iv.SilentHelpDigits, iv.IncidentDigit):
+			ck.add("ivr.incident_digit", iv.IncidentDigit, "starts ivr.silent_help_digits")
+		}
+	}
 	ck.positive("ivr.blocked_override_timeout", iv.BlockedOverrideTimeout)
 	switch iv.Location.When {
 	case LocationBusy, LocationAlways:

@@ -72,6 +72,8 @@ const CredentialsFile = "nats-credentials.json"
 const (
 	kvBlocklist = "SIAGA112_BLOCKLIST"
 	kvCallIndex = "SIAGA112_CALLINDEX"
+	// kvIncident is the incident package's Bucket.
+	kvIncident = "SIAGA112_INCIDENT"
 )
 
 // ErrCredentials is wrapped by every error about the credentials file.
@@ -250,14 +252,17 @@ func publishAllow(user string) []string {
 func rolePublish(user string) []string {
 	switch user {
 	case UserIVR:
-		return slices.Concat([]string{SubjectAllCalls}, ensureStreamAPI(StreamName), kvRead(kvBlocklist))
+		return slices.Concat([]string{SubjectAllCalls}, ensureStreamAPI(StreamName), kvRead(kvBlocklist), kvRead(kvIncident))
 	case UserBlocklist:
 		return slices.Concat(
 			// Verdicts, call-back ticks and console audits are published
 			// by the blocklist's admin side (API and console).
-			[]string{SubjectAllBlocklist, TypeVerdict.Subject(), TypeHandled.Subject(), SubjectAudit},
+			[]string{SubjectAllBlocklist, TypeVerdict.Subject(), TypeHandled.Subject(), SubjectAudit, SubjectAllIncidents},
 			ensureStreamAPI(StreamName), consumeAPI(StreamName), readAPI(StreamName),
-			kvRead(kvBlocklist), kvWrite(kvBlocklist), kvRead(kvCallIndex), kvWrite(kvCallIndex))
+			kvRead(kvBlocklist), kvWrite(kvBlocklist), kvRead(kvCallIndex), kvWrite(kvCallIndex),
+			// The console starts and stops incident announcements through
+			// the blocklist's admin side.
+			kvRead(kvIncident), kvWrite(kvIncident))
 	case UserReports:
 		return slices.Concat(ensureStreamAPI(StreamName), consumeAPI(StreamName), readAPI(StreamName))
 	case UserServer:

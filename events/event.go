@@ -34,6 +34,11 @@ const (
 	SubjectAudit = "siaga112.console.audit"
 	// SubjectAllConsole matches every console event.
 	SubjectAllConsole = "siaga112.console.>"
+	// SubjectIncidentPrefix starts the subjects of incident announcements
+	// (siaga112.incidents.started, siaga112.incidents.ended).
+	SubjectIncidentPrefix = "siaga112.incidents."
+	// SubjectAllIncidents matches every incident event.
+	SubjectAllIncidents = "siaga112.incidents.>"
 )
 
 // Type names an event kind.
@@ -54,10 +59,14 @@ const (
 	TypeHandled Type = "call.handled"
 	// TypeAudit: a signed-in person acted in the console.
 	TypeAudit Type = "console.audit"
+	// TypeIncidentStarted: a supervisor started an incident announcement.
+	TypeIncidentStarted Type = "incident.started"
+	// TypeIncidentEnded: an announcement was stopped or expired.
+	TypeIncidentEnded Type = "incident.ended"
 )
 
 // AllTypes lists every known event type.
-var AllTypes = []Type{TypeStarted, TypeAnswered, TypeMenu, TypeClassified, TypeTransferred, TypeEnded, TypeVerdict, TypeBlocklistChanged, TypeHandled, TypeAudit}
+var AllTypes = []Type{TypeStarted, TypeAnswered, TypeMenu, TypeClassified, TypeTransferred, TypeEnded, TypeVerdict, TypeBlocklistChanged, TypeHandled, TypeAudit, TypeIncidentStarted, TypeIncidentEnded}
 
 // Subject returns the NATS subject an event of this type is published on.
 func (t Type) Subject() string {
@@ -66,6 +75,8 @@ func (t Type) Subject() string {
 		return SubjectBlocklist
 	case TypeAudit:
 		return SubjectAudit
+	case TypeIncidentStarted, TypeIncidentEnded:
+		return SubjectIncidentPrefix + strings.TrimPrefix(string(t), "incident.")
 	}
 	return SubjectPrefix + strings.TrimPrefix(string(t), "call.")
 }
@@ -97,10 +108,14 @@ const (
 	// itself failed (ARI error, failed playback, lost connection). The
 	// caller is never left in silence.
 	OutcomeFailover Outcome = "failover"
+	// OutcomeIncidentAck is a caller who heard an incident announcement
+	// and pressed its key to say they called about it: the call ends
+	// politely, with no strike.
+	OutcomeIncidentAck Outcome = "incident_ack"
 )
 
 // AllOutcomes lists every outcome.
-var AllOutcomes = []Outcome{OutcomeEmergency, OutcomeVoice, OutcomeSilentHelp, OutcomeNoInput, OutcomeAbandoned, OutcomeInvalid, OutcomeBlocked, OutcomeBlockedOverride, OutcomeFailover}
+var AllOutcomes = []Outcome{OutcomeEmergency, OutcomeVoice, OutcomeSilentHelp, OutcomeNoInput, OutcomeAbandoned, OutcomeInvalid, OutcomeBlocked, OutcomeBlockedOverride, OutcomeFailover, OutcomeIncidentAck}
 
 // Presentation values for Caller.Presentation.
 const (
@@ -174,6 +189,9 @@ type Classified struct {
 	// Reason explains a failover outcome (which step failed), or what a
 	// blocked caller did to get through: key, talk or silent_help.
 	Reason string `json:"reason,omitempty"`
+	// IncidentID is the incident announcement the caller heard (and, for
+	// outcome incident_ack, acknowledged).
+	IncidentID string `json:"incident_id,omitempty"`
 	// HangupBy is set for an abandoned call only: HangupByCaller when the
 	// caller hung up, HangupBySystem when Asterisk ended the call (CLI,
 	// AMI, another application, a restart), which is no sign of a prank.
@@ -205,6 +223,20 @@ type Ended struct {
 	// Callback repeats call.classified's callback when the caller dropped
 	// during the hand-off itself, after the classification was published.
 	Callback bool `json:"callback,omitempty"`
+}
+
+// Incident is the data of incident.started and incident.ended.
+type Incident struct {
+	// ID names the incident; calls that acknowledged it carry it.
+	ID string `json:"id"`
+	// Title is what the supervisor called it ("Kebakaran Pasar Rawa Indah").
+	Title string `json:"title"`
+	// Media is the announcement callers hear (sound:... or recording:...).
+	Media string `json:"media"`
+	// By is the signed-in supervisor who started or stopped it ("expired"
+	// when it ran out).
+	By      string    `json:"by"`
+	Expires time.Time `json:"expires"`
 }
 
 // Ticks an operator gives a call that needed attention.

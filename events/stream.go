@@ -18,8 +18,8 @@ func StreamConfig(cfg configs.Stream) jetstream.StreamConfig {
 	}
 	return jetstream.StreamConfig{
 		Name:        StreamName,
-		Description: "siaga112 call, blocklist and console events",
-		Subjects:    []string{SubjectAllCalls, SubjectAllBlocklist, SubjectAllConsole},
+		Description: "siaga112 call, blocklist, console and incident events",
+		Subjects:    []string{SubjectAllCalls, SubjectAllBlocklist, SubjectAllConsole, SubjectAllIncidents},
 		Retention:   jetstream.LimitsPolicy,
 		Discard:     jetstream.DiscardOld,
 		Storage:     jetstream.FileStorage,

@@ -91,8 +91,8 @@ func ValidateSkew(e Envelope, now time.Time, skew time.Duration) error {
 		return bad("time", "is %s ahead of the receiver's clock (at most %s)", e.Time.Sub(now).Round(time.Second), skew)
 	}
 	minCall := 1
-	if e.Type == TypeBlocklistChanged || e.Type == TypeAudit {
-		// Admin changes and console actions belong to no call.
+	if e.Type == TypeBlocklistChanged || e.Type == TypeAudit || e.Type == TypeIncidentStarted || e.Type == TypeIncidentEnded {
+		// Admin changes, console actions and incidents belong to no call.
 		minCall = 0
 	}
 	if err := token("call_id", e.CallID, minCall, MaxCallIDLen); err != nil {
@@ -194,6 +194,17 @@ func validateData(e Envelope) error {
 		}
 		return firstErr(
 			oneOf("data.action", d.Action, true, HandledCalledBack, HandledDone),
+			text("data.by", d.By, MaxTextLen),
+		)
+	case TypeIncidentStarted, TypeIncidentEnded:
+		var d Incident
+		if err := e.DecodeData(&d); err != nil {
+			return err
+		}
+		return firstErr(
+			token("data.id", d.ID, 1, MaxCallIDLen),
+			text("data.title", d.Title, MaxTextLen),
+			text("data.media", d.Media, MaxTextLen),
 			text("data.by", d.By, MaxTextLen),
 		)
 	case TypeAudit:

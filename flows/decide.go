@@ -38,7 +38,34 @@ func (r *run) decide(ctx context.Context) (decision, string, error) {
 		}
 		early = res
 	}
+	if r.in.Incident != nil && early.Digits == "" && early.Status != PromptTalk {
+		res, err := r.incidentOffer(ctx, nil, r.f.cfg.FirstDigitTimeout)
+		if err != nil {
+			return decision{}, "incident announcement", err
+		}
+		if r.isIncidentKey(res) {
+			return decision{outcome: events.OutcomeIncidentAck}, "", nil
+		}
+		// Anything else the caller did there (talk, 55, a menu key, a
+		// wrong key) is their answer to the menu's first attempt, under
+		// the same rules.
+		early = res
+	}
 	return r.menu(ctx, early)
+}
+
+// incidentOffer plays the incident announcement and the offer of the
+// incident key, after before (the greeting, for a blocked caller), with the
+// same key, code and talk rules as every prompt.
+func (r *run) incidentOffer(ctx context.Context, before []string, first time.Duration) (PromptResult, error) {
+	r.heardIncident = true
+	sounds := slices.Concat(before, []string{r.in.Incident.Media}, r.f.incidentOffer)
+	return r.call.Prompt(ctx, r.keySpec(sounds, first))
+}
+
+// isIncidentKey reports whether the answer is the incident key alone.
+func (r *run) isIncidentKey(res PromptResult) bool {
+	return res.Status != PromptTalk && res.Digits == r.f.cfg.IncidentDigit
 }
 
 // keySpec is a prompt that takes one key or the silent-help code and
@@ -168,6 +195,22 @@ func (r *run) silentHelpOffer(ctx context.Context, onTalk, onKey events.Outcome)
 func (r *run) blockedChoice(ctx context.Context) (decision, string, error) {
 	cfg := r.f.cfg
 	sounds := slices.Concat(r.f.greeting, r.f.blocked)
+	if r.in.Incident != nil {
+		// A blocked caller hears the announcement too: a surge of calls
+		// about one fire includes people blocked for earlier pranks, and
+		// pressing 8 costs them nothing.
+		res, err := r.incidentOffer(ctx, r.f.greeting, 0)
+		if err != nil {
+			return decision{}, "incident announcement", err
+		}
+		if r.isIncidentKey(res) {
+			return decision{outcome: events.OutcomeIncidentAck}, "", nil
+		}
+		if d, ok := r.blockedSign(res); ok {
+			return d, "", nil
+		}
+		sounds = r.f.blocked
+	}
 	for a := 1; a <= cfg.MenuAttempts; a++ {
 		r.res.Attempts = a
 		res, err := r.call.Prompt(ctx, r.keySpec(sounds, cfg.BlockedOverrideTimeout))

@@ -56,6 +56,17 @@ type Input struct {
 	// Log is the call's logger (call id, node, masked number). Nil uses the
 	// Flow's logger with the call id added.
 	Log *slog.Logger
+	// Incident is the incident announcement playing now, nil when none.
+	Incident *Announcement
+}
+
+// Announcement is an incident announcement the caller hears right after
+// the greeting.
+type Announcement struct {
+	// ID names the incident in events.
+	ID string
+	// Media is the announcement's media URI (sound:... or recording:...).
+	Media string
 }
 
 // Result is how the flow left the call.
@@ -107,6 +118,7 @@ type Flow struct {
 	greeting, blocked, invalid, noInput []string
 	silentHelp, location, connecting    []string
 	goodbye, menu, noInputHelp          []string
+	incidentOffer, incidentAck          []string
 }
 
 // ErrConfig is wrapped by New when the IVR configuration cannot run a call.
@@ -153,6 +165,8 @@ func New(cfg configs.IVR, clock Clock, log *slog.Logger) (*Flow, error) {
 		f.noInputHelp = slices.Concat(f.noInput, f.silentHelp)
 	}
 	f.goodbye = f.sounds(p.Goodbye)
+	f.incidentOffer = f.sounds(p.IncidentOffer)
+	f.incidentAck = f.sounds(p.IncidentAck)
 	f.menu = f.sounds(p.Menu)
 	for _, e := range cfg.Menu {
 		f.menu = append(f.menu, f.sounds(e.Prompt)...)
@@ -204,6 +218,8 @@ func validate(cfg configs.IVR) error {
 		return bad("ivr.first_digit_timeout must be positive, got %s", cfg.FirstDigitTimeout)
 	case cfg.TalkDetect && cfg.TalkMinDuration <= 0:
 		return bad("ivr.talk_min_duration must be positive when ivr.talk_detect is on, got %s", cfg.TalkMinDuration)
+	case cfg.IncidentDigit != "" && !isKey(cfg.IncidentDigit):
+		return bad("ivr.incident_digit %q is not one key (0-9, *, #)", cfg.IncidentDigit)
 	case !isKey(cfg.BlockedOverrideDigit):
 		return bad("ivr.blocked_override_digit %q is not one key (0-9, *, #)", cfg.BlockedOverrideDigit)
 	case cfg.Prompts.Blocked == "":
@@ -343,6 +359,8 @@ type run struct {
 	classified bool
 	// helpAsked is set once the caller's input asked for an operator.
 	helpAsked bool
+	// heardIncident is set once the incident announcement started.
+	heardIncident bool
 }
 
 func (r *run) execute(ctx context.Context) {
@@ -362,7 +380,10 @@ func (r *run) execute(ctx context.Context) {
 	switch d.outcome {
 	case events.OutcomeNoInput, events.OutcomeInvalid, events.OutcomeBlocked:
 		r.classify(ctx, d.outcome, "", decidedAt, "")
-		r.endCall(ctx)
+		r.endCall(ctx, r.f.goodbye)
+	case events.OutcomeIncidentAck:
+		r.classify(ctx, d.outcome, "", decidedAt, "")
+		r.endCall(ctx, r.f.incidentAck)
 	default:
 		r.putThrough(ctx, d, decidedAt)
 	}

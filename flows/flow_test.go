@@ -114,6 +114,8 @@ type flowCase struct {
 	want     Result
 	// free answers QUEUE_MEMBER(<queue>,free) per queue (default "0").
 	free map[string]string
+	// incident is the announcement playing (nil: none).
+	incident *Announcement
 }
 
 func runCase(t *testing.T, tc flowCase) {
@@ -130,7 +132,7 @@ func runCase(t *testing.T, tc flowCase) {
 	call := &scriptedCall{t: t, clock: clock, prefix: cfg.SoundPrefix, prompts: tc.prompts, fail: tc.fail, free: tc.free}
 	rec := &recorder{t: t}
 	start := clock.Now()
-	got := f.Run(context.Background(), call, Input{CallID: callID, Number: "+628111", Blocked: tc.blocked}, rec)
+	got := f.Run(context.Background(), call, Input{CallID: callID, Number: "+628111", Blocked: tc.blocked, Incident: tc.incident}, rec)
 	if tc.want.Transferred && tc.want.SecondsToQueue == 0 {
 		// The hand-off is the last operation, so the time to the queue is
 		// all the time the fake call took.
@@ -1223,6 +1225,96 @@ func TestRunDefaultPath(t *testing.T) {
 	}
 	for _, tc := range cases {
 		tc.cfg = defaultPath
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+	}
+}
+
+// With an incident announcement playing, its key ends the call politely;
+// every other sign still puts the caller through.
+func TestRunIncident(t *testing.T) {
+	inc := &Announcement{ID: "inc-1", Media: "sound:siaga112/incident-example"}
+	const offer = "prompt incident-example+incident-offer max=1 first=5s inter=3s code=55 talk=1s"
+	const ack = "prompt incident-ack max=0"
+	withIncident := func(ev emitted) emitted {
+		c := ev.Data.(events.Classified)
+		c.IncidentID, c.CallRecording = "inc-1", "siaga112/"+callID
+		ev.Data = c
+		return ev
+	}
+	withRec := func(v map[string]string) map[string]string {
+		v[VarCallRecording] = "siaga112/" + callID
+		return v
+	}
+	cases := []flowCase{
+		{
+			name:    "presses 8: incident_ack, thanked, hung up",
+			prompts: []PromptResult{silent, key("8")},
+			wantOps: []string{opAnswer, opGreet, offer, ack, opHangup},
+			wantEvs: []emitted{evAnswered, withIncident(evClassified(events.OutcomeIncidentAck, "", 0, 6, false, "", ""))},
+			want:    Result{Outcome: events.OutcomeIncidentAck, HangupBy: events.HangupBySystem},
+		},
+		{
+			name:     "presses 2 during the announcement: medical, no menu",
+			prompts:  []PromptResult{silent, key("2")},
+			free:     map[string]string{"siaga112-medical": "1"},
+			wantOps:  []string{opAnswer, opGreet, offer, "get QUEUE_MEMBER(siaga112-medical,free)", opSetVars, opContinue("medical")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "2", events.MenuValid), withIncident(evClassified(events.OutcomeEmergency, "medical", 1, 6, false, "", "")), evTransferred("medical", "medical", false)},
+			wantVars: withRec(vars("medical", events.OutcomeEmergency, "")),
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "medical", Attempts: 1, Transferred: true, Extension: "medical"},
+		},
+		{
+			name:     "talks over the announcement: voice",
+			prompts:  []PromptResult{silent, talk},
+			wantOps:  []string{opAnswer, opGreet, offer, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "", events.MenuVoice), withIncident(evClassified(events.OutcomeVoice, "", 1, 6, true, "", "")), evTransferred("", "operator", false)},
+			wantVars: withRec(vars("voice", events.OutcomeVoice, "")),
+			want:     Result{Outcome: events.OutcomeVoice, Attempts: 1, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:     "presses 5 5 during the announcement: silent help",
+			prompts:  []PromptResult{silent, key("55")},
+			wantOps:  []string{opAnswer, opGreet, offer, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "55", events.MenuSilentHelp), withIncident(evClassified(events.OutcomeSilentHelp, "", 1, 6, false, "", "")), evTransferred("", "operator", false)},
+			wantVars: withRec(vars("silent_help", events.OutcomeSilentHelp, "")),
+			want:     Result{Outcome: events.OutcomeSilentHelp, Attempts: 1, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:     "stays on the line: the menu as usual",
+			prompts:  []PromptResult{silent, silent, key("3")},
+			free:     map[string]string{"siaga112-police": "1"},
+			wantOps:  []string{opAnswer, opGreet, offer, opMenu(), "get QUEUE_MEMBER(siaga112-police,free)", opSetVars, opContinue("police")},
+			wantEvs:  []emitted{evAnswered, evMenu(1, "3", events.MenuValid), withIncident(evClassified(events.OutcomeEmergency, "police", 1, 9, false, "", "")), evTransferred("police", "police", false)},
+			wantVars: withRec(vars("police", events.OutcomeEmergency, "")),
+			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "police", Attempts: 1, Transferred: true, Extension: "police"},
+		},
+		{
+			name:    "a blocked caller presses 8: incident_ack, no warning",
+			blocked: true,
+			prompts: []PromptResult{key("8")},
+			wantOps: []string{opAnswer, "prompt greeting+incident-example+incident-offer max=1 inter=3s code=55 talk=1s", ack, opHangup},
+			wantEvs: []emitted{evAnswered, withIncident(evClassified(events.OutcomeIncidentAck, "", 0, 3, false, "", ""))},
+			want:    Result{Outcome: events.OutcomeIncidentAck, HangupBy: events.HangupBySystem},
+		},
+		{
+			name:     "a blocked caller talks over the announcement: put through",
+			blocked:  true,
+			prompts:  []PromptResult{talk},
+			wantOps:  []string{opAnswer, "prompt greeting+incident-example+incident-offer max=1 inter=3s code=55 talk=1s", opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, withIncident(evClassified(events.OutcomeBlockedOverride, "", 0, 3, true, "", OverrideTalk)), evTransferred("", "operator", true)},
+			wantVars: withRec(vars("blocked_override", events.OutcomeBlockedOverride, "")),
+			want:     Result{Outcome: events.OutcomeBlockedOverride, Transferred: true, Extension: "operator"},
+		},
+		{
+			name:    "a silent blocked caller hears the warning and the silent-help offer, then the call ends",
+			blocked: true,
+			prompts: []PromptResult{silent, silent, silent},
+			wantOps: []string{opAnswer, "prompt greeting+incident-example+incident-offer max=1 inter=3s code=55 talk=1s", opBlockedRe, opSilentHelp, opGoodbye, opHangup},
+			wantEvs: []emitted{evAnswered, withIncident(evClassified(events.OutcomeBlocked, "", 1, 9, false, "", ""))},
+			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 1, HangupBy: events.HangupBySystem},
+		},
+	}
+	for _, tc := range cases {
+		tc.cfg, tc.incident = defaultPath, inc
 		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
 	}
 }

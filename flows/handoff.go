@@ -122,6 +122,14 @@ func (r *run) recordLocation(ctx context.Context) (string, error) {
 	return "", nil
 }
 
+// incidentID is the incident announcement the caller heard, "" if none.
+func (r *run) incidentID() string {
+	if r.heardIncident && r.in.Incident != nil {
+		return r.in.Incident.ID
+	}
+	return ""
+}
+
 // callRecording is the whole-call recording's name, "" when the dialplan
 // records nothing.
 func (r *run) callRecording() string {
@@ -170,6 +178,7 @@ func (r *run) classify(ctx context.Context, o events.Outcome, typ string, at tim
 		CallRecording:     r.callRecording(),
 		Callback:          r.res.Callback,
 		Reason:            reason,
+		IncidentID:        r.incidentID(),
 		HangupBy:          abandonedBy(o, r.res.HangupBy),
 	})
 }
@@ -260,10 +269,11 @@ func (r *run) droppedInHandoff(err error) {
 	}
 }
 
-// endCall says goodbye and hangs up a classified call that goes nowhere.
-func (r *run) endCall(ctx context.Context) {
-	if len(r.f.goodbye) > 0 {
-		if _, err := r.call.Prompt(ctx, PromptSpec{Sounds: slices.Clone(r.f.goodbye)}); err != nil {
+// endCall plays the closing prompt and hangs up a classified call that goes
+// nowhere.
+func (r *run) endCall(ctx context.Context, closing []string) {
+	if len(closing) > 0 {
+		if _, err := r.call.Prompt(ctx, PromptSpec{Sounds: slices.Clone(closing)}); err != nil {
 			if errors.Is(err, ErrHangup) {
 				r.res.HangupBy = hangupBy(err)
 				return

@@ -72,6 +72,9 @@ func (s *Stack) Run(ctx context.Context) error {
 	if s.cache != nil {
 		cacheDone.Go(func() { s.supervise(cacheCtx, RoleBlocklistCache, s.cache.Run) })
 	}
+	if s.incidents != nil {
+		cacheDone.Go(func() { s.supervise(cacheCtx, RoleIncidentWatch, s.incidents.Run) })
+	}
 	httpDone := make(chan struct{})
 	if s.hs != nil {
 		go func() {
@@ -136,6 +139,7 @@ const (
 	RoleBlocklistWorker = "blocklist_worker"
 	RoleReports         = "reports"
 	RoleBlocklistCache  = "blocklist_cache"
+	RoleIncidentWatch   = "incident_watch"
 )
 
 // Restart backoff of a supervised role: it doubles from the minimum up to

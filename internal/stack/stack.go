@@ -30,8 +30,10 @@ import (
 	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/flows"
+	"github.com/siaga112/siaga112/incident"
 	"github.com/siaga112/siaga112/reports"
 )
 
@@ -111,10 +113,14 @@ type Stack struct {
 	roles Roles
 
 	bus *events.Bus
+	// console is the supervisors' console (built with the HTTP listener).
+	console *console.Console
 
 	pub   *events.Publisher // IVR role only
 	cache *blocklist.Cache  // IVR role only
-	ivr   *ari.IVR          // IVR role only
+	// incidents follows the incident announcement (IVR role only).
+	incidents *incident.Watch
+	ivr       *ari.IVR // IVR role only
 
 	// blMu guards blWorker and store: when NATS is unreachable at start
 	// with the IVR role, they are built later by the supervised role.
@@ -138,6 +144,8 @@ type Stack struct {
 	// healthyAfter is how long a role must run to count as recovered
 	// (tests shorten them before Run).
 	backoffMin, backoffMax, healthyAfter time.Duration
+
+	probe streamProbe // the event stream's last probe (health.go)
 
 	ln       net.Listener // HTTP role only
 	hs       *http.Server // HTTP role only
@@ -222,6 +230,7 @@ func (s *Stack) buildIVR(o Options) error {
 	// the publisher itself, in its place in the shutdown order.
 	s.onRelease(func() { s.closePublisher(context.Background()) })
 	s.cache = blocklist.NewCache(s.bus.JS, cfg.NATS.Stream.Replicas, cfg.Blocklist.DefaultCountry, s.log)
+	s.incidents = incident.NewWatch(s.bus.JS, cfg.NATS.Stream.Replicas, s.log)
 	flow, err := flows.New(cfg.IVR, nil, s.log)
 	if err != nil {
 		return err
@@ -235,7 +244,7 @@ func (s *Stack) buildIVR(o Options) error {
 		p = o.WrapPublisher(p)
 	}
 	s.ivr, err = ari.New(ari.Options{
-		ARI: cfg.ARI, IVR: cfg.IVR, Flow: runner, Blocklist: s.cache, Publisher: p, Logger: s.log,
+		ARI: cfg.ARI, IVR: cfg.IVR, Flow: runner, Blocklist: s.cache, Incidents: s.incidents, Publisher: p, Logger: s.log,
 		Normalize: blocklist.E164Func(cfg.Blocklist.DefaultCountry),
 	})
 	return err
@@ -388,6 +397,9 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 				mux.Handle(p, s.blAPI)
 			}
 		}
+	}
+	if err := s.buildConsole(mux); err != nil {
+		return err
 	}
 	mux.HandleFunc("GET /healthz", s.serveHealth)
 	if ln == nil {
