@@ -248,13 +248,29 @@ func (w *Worker) outcome(ctx context.Context, e events.Envelope, o events.Outcom
 	})
 }
 
+// verdictIndexWait is how long a verdict for a call not yet in the call
+// index is retried before it is ignored.
+const verdictIndexWait = 10 * time.Second
+
 func (w *Worker) verdict(ctx context.Context, e events.Envelope, v events.Verdict) error {
-	n := w.number(e.Caller)
-	if n == "" && e.Caller.Number == "" && e.CallID != "" {
+	// The number comes from the call's own history (the call index the
+	// worker built from call.started), never from the verdict message: a
+	// forged verdict naming any number would otherwise block a number that
+	// never called, or lift a prankster's block.
+	if e.Caller.Number != "" {
+		w.log.Warn("verdict carries a caller number; the number is taken from the call instead", "call_id", e.CallID)
+	}
+	var n string
+	if e.CallID != "" {
 		entry, err := w.index.Get(ctx, callKey(e.CallID))
 		switch {
 		case errors.Is(err, jetstream.ErrKeyNotFound):
-			w.log.Warn("verdict for a call whose caller is unknown; ignored", "call_id", e.CallID, "verdict", v.Verdict)
+			if time.Since(e.Time) < verdictIndexWait {
+				// Another worker may still be indexing the call's
+				// call.started: try again later (deliveries are bounded).
+				return fmt.Errorf("blocklist: verdict for call %s: call not indexed yet", e.CallID)
+			}
+			w.log.Warn("verdict for a call whose caller is unknown (withheld, or no such call); ignored", "call_id", e.CallID, "verdict", v.Verdict)
 		case err != nil:
 			return fmt.Errorf("blocklist: look up call: %w", err)
 		default:
