@@ -1,0 +1,250 @@
+package stack
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/siaga112/siaga112/events"
+)
+
+// startJetStream runs a NATS server with JetStream the test can switch off
+// and on again while the connections to it stay up. It is shut down after
+// the stacks of the test (cleanups run last registered first).
+func startJetStream(t *testing.T) (*server.Server, *server.JetStreamConfig) {
+	t.Helper()
+	js := &server.JetStreamConfig{StoreDir: t.TempDir()}
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: js.StoreDir, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns.Start()
+	t.Cleanup(ns.Shutdown)
+	if !ns.ReadyForConnections(waitMax) {
+		t.Fatal("nats server not ready")
+	}
+	return ns, js
+}
+
+// waitCheck polls /healthz until cond holds for it, and fails the test with
+// the last body otherwise.
+func (sv *served) waitCheck(what string, cond func(code int, h Health) bool) (int, Health) {
+	sv.t.Helper()
+	var (
+		code int
+		h    Health
+		body string
+	)
+	deadline := time.Now().Add(waitMax)
+	for {
+		code, h, body = sv.health()
+		if cond(code, h) {
+			return code, h
+		}
+		if time.Now().After(deadline) {
+			sv.t.Fatalf("timed out after %s waiting for %s; last /healthz %d:\n%s", waitMax, what, code, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// degradedWith reports whether check name is degraded with a reason
+// containing every part of want.
+func degradedWith(h Health, name string, want ...string) bool {
+	c, ok := h.Checks[name]
+	if !ok || c.OK || c.Status != LevelDegraded {
+		return false
+	}
+	for _, w := range want {
+		if !strings.Contains(c.Reason, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// JetStream stops (the server and every connection to it stay up): the
+// stream probe, the publisher, the blocklist cache's watch and both workers
+// each say so in /healthz, which stays 200 because calls are still answered
+// and put through; the spool, bounded small, fills and the drops are
+// reported. When JetStream is back the probe says so again.
+func TestHealthJetStreamOff(t *testing.T) {
+	ns, jsCfg := startJetStream(t)
+	sim := startSim(t)
+	cfg := serveConfig(t, sim)
+	cfg.NATS.URL = ns.ClientURL()
+	cfg.Health.StreamProbe = 20 * time.Millisecond
+	cfg.Health.MaxSpooling = 100 * time.Millisecond
+	// Room for a few events: one call's events overflow it.
+	cfg.NATS.Spool.MaxBytes = 1500
+	sv := startServed(t, sim, cfg)
+
+	_, h := sv.waitCheck("every check ok", func(code int, h Health) bool { return code == http.StatusOK && h.OK })
+	if h.Status != LevelOK || h.Reason != "" {
+		t.Fatalf("healthy stack: status %q, reason %q", h.Status, h.Reason)
+	}
+	for _, name := range []string{"nats", "jetstream", "ari", "publisher", "blocklist_cache", "blocklist_worker", "reports", "roles"} {
+		if c, ok := h.Checks[name]; !ok || c.Status != LevelOK {
+			t.Fatalf("check %s = %+v (present %v), want ok", name, c, ok)
+		}
+	}
+
+	if err := ns.DisableJetStream(); err != nil {
+		t.Fatalf("disable JetStream: %v", err)
+	}
+	_, h = sv.waitCheck("the stream probe degraded", func(code int, h Health) bool {
+		return code == http.StatusOK && degradedWith(h, "jetstream", "does not answer", "spool")
+	})
+	if !h.Checks["nats"].OK {
+		t.Fatalf("the connection is up, yet nats = %+v", h.Checks["nats"])
+	}
+	if h.Status != LevelDegraded || !strings.Contains(h.Reason, "jetstream: stream SIAGA112_CALLS does not answer") {
+		t.Fatalf("whole health: status %q, reason %q", h.Status, h.Reason)
+	}
+
+	// A call is still served (sv.call fails the test otherwise); its events
+	// overflow the small spool.
+	sv.call("081200000031")
+	code, h := sv.waitCheck("the publisher degraded with drops, the cache and workers degraded", func(code int, h Health) bool {
+		return degradedWith(h, "publisher", "spool is full", "events dropped", "spooling for") &&
+			degradedWith(h, "blocklist_cache", "bucket does not answer", "watch is not live") &&
+			degradedWith(h, "blocklist_worker", "cannot read its consumer") &&
+			degradedWith(h, "reports", "not following the event stream")
+	})
+	if code != http.StatusOK || h.Status != LevelDegraded {
+		t.Fatalf("/healthz %d %s with only the event path broken, want 200 degraded", code, h.Status)
+	}
+	var ps events.PublisherStats
+	raw, _ := json.Marshal(h.Checks["publisher"].Detail)
+	if err := json.Unmarshal(raw, &ps); err != nil {
+		t.Fatal(err)
+	}
+	if ps.Dropped == 0 || !ps.SpoolFull || ps.SpoolMaxBytes != 1500 {
+		t.Fatalf("publisher detail %+v, want drops and a full spool of 1500 bytes", ps)
+	}
+	if !strings.Contains(h.Checks["publisher"].Reason, fmt.Sprintf("%d events dropped", ps.Dropped)) {
+		t.Fatalf("publisher reason %q does not count %d drops", h.Checks["publisher"].Reason, ps.Dropped)
+	}
+
+	if err := ns.EnableJetStream(jsCfg); err != nil {
+		t.Fatalf("enable JetStream: %v", err)
+	}
+	sv.waitCheck("the stream probe ok again", func(code int, h Health) bool {
+		return code == http.StatusOK && h.Checks["jetstream"].Status == LevelOK
+	})
+}
+
+// An Asterisk node that goes away harms calls: /healthz answers 503, says
+// down and names the node.
+func TestHealthARIDisconnected(t *testing.T) {
+	sim := startSim(t)
+	sv := startServed(t, sim, serveConfig(t, sim))
+	sv.waitCheck("200", func(code int, h Health) bool { return code == http.StatusOK && h.Checks["ari"].OK })
+	if err := sim.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, h := sv.waitCheck("503 with ari down", func(code int, h Health) bool {
+		return code == http.StatusServiceUnavailable && h.Checks["ari"].Status == LevelDown
+	})
+	if h.Status != LevelDown || !strings.Contains(h.Checks["ari"].Reason, "stack-node") ||
+		!strings.HasPrefix(h.Reason, "ari: ") {
+		t.Fatalf("health %q, reason %q; ari %+v", h.Status, h.Reason, h.Checks["ari"])
+	}
+}
+
+// A worker behind the stream by more than health.max_worker_lag is
+// degraded with its lag; a reports worker that does not follow the stream
+// is degraded as stale; both are ok once they run and catch up.
+func TestHealthWorkerLag(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Health.MaxWorkerLag = 5
+	ctx := context.Background()
+	s, err := New(ctx, Options{Config: cfg, Roles: Roles{Blocklist: true, Reports: true}, Log: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Built, not run: the blocklist worker's durable consumer exists and
+	// nothing reads it, so its lag is exactly what is published.
+	const published = 12
+	sent := 0
+	publish := func(n int) {
+		t.Helper()
+		for range n {
+			sent++
+			e, err := events.New(events.TypeStarted, fmt.Sprintf("lag-%d", sent), "stack-node",
+				events.Caller{Number: "+6281200000040", Presentation: "allowed"}, map[string]any{"dialed": "112"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := e.Marshal()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Bus().JS.Publish(ctx, e.Subject(), b); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	publish(published)
+	rec := httptest.NewRecorder()
+	s.serveHealth(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	var h Health
+	if err := json.Unmarshal(rec.Body.Bytes(), &h); err != nil {
+		t.Fatalf("%v: %s", err, rec.Body)
+	}
+	if rec.Code != http.StatusOK || h.Status != LevelDegraded {
+		t.Fatalf("/healthz %d %q, want 200 degraded: %s", rec.Code, h.Status, rec.Body)
+	}
+	if !degradedWith(h, "blocklist_worker", fmt.Sprintf("%d events behind (over health.max_worker_lag 5)", published)) {
+		t.Fatalf("blocklist_worker = %+v", h.Checks["blocklist_worker"])
+	}
+	if !degradedWith(h, "reports", "not following the event stream", "stale") {
+		t.Fatalf("reports = %+v", h.Checks["reports"])
+	}
+
+	runStack(t, s)
+	waitHealth := func(what string, cond func(h Health) bool) Health {
+		t.Helper()
+		deadline := time.Now().Add(waitMax)
+		for {
+			h := s.Health(ctx)
+			if cond(h) {
+				return h
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s: %+v", what, h)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitHealth("both workers ok", func(h Health) bool { return h.Checks["blocklist_worker"].OK && h.Checks["reports"].OK })
+	if !s.ReportsWorker().Ready(ctx) {
+		t.Fatal("reports worker ok but not ready")
+	}
+
+	// The reports worker, caught up and ready, falls behind: its consumer
+	// is paused (as a stuck worker would stop taking events) while events
+	// arrive. Its ready flag stays set; the lag alone says it is stale.
+	if _, err := s.Bus().JS.PauseConsumer(ctx, events.StreamName, cfg.Reports.Durable, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	publish(published)
+	h = waitHealth("reports degraded by its lag", func(h Health) bool {
+		return degradedWith(h, "reports", fmt.Sprintf("%d events behind (over health.max_worker_lag 5)", published), "late")
+	})
+	if !h.Checks["blocklist_worker"].OK {
+		t.Errorf("the blocklist worker, not paused, = %+v", h.Checks["blocklist_worker"])
+	}
+	// Resumed, the worker takes the events at its next pull request
+	// (seconds later); it was seen ok after catching up above already.
+	if _, err := s.Bus().JS.ResumeConsumer(ctx, events.StreamName, cfg.Reports.Durable); err != nil {
+		t.Fatal(err)
+	}
+}
