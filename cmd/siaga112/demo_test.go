@@ -66,7 +66,7 @@ func TestDemoBoundedFinish(t *testing.T) {
 		t.Fatalf("demo: code %d, %v; stderr: %s; stdout: %s", code, err, errOut, out)
 	}
 	for _, want := range []string{"calls in progress (up to 5 s)", "put through to operators by the drain",
-		"failover", " 0 lost; errors 0\n"} {
+		"failover", " events, 0 lost; errors 0\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

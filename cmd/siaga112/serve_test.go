@@ -108,16 +108,16 @@ log:
 	stop, stderr := startCommand(t, "serve", "--config", cfgFile)
 
 	var health stack.Health
-	waitFor(t, "healthz 200", func() bool {
+	waitFor(t, "healthz 200 and every check ok", func() bool {
 		resp, err := http.Get("http://" + httpAddr + "/healthz")
 		if err != nil {
 			return false
 		}
 		defer resp.Body.Close()
 		health = stack.Health{}
-		return json.NewDecoder(resp.Body).Decode(&health) == nil && resp.StatusCode == http.StatusOK
+		return json.NewDecoder(resp.Body).Decode(&health) == nil && resp.StatusCode == http.StatusOK && health.OK
 	})
-	for _, name := range []string{"nats", "ari", "publisher", "blocklist_cache", "blocklist_worker", "reports"} {
+	for _, name := range []string{"nats", "jetstream", "ari", "publisher", "blocklist_cache", "blocklist_worker", "reports"} {
 		if c, ok := health.Checks[name]; !ok || !c.OK {
 			t.Errorf("healthz check %s = %+v (present %v)", name, c, ok)
 		}
@@ -230,7 +230,7 @@ func TestDemo(t *testing.T) {
 	if err != nil || code != 0 {
 		t.Fatalf("demo: code %d, %v; stderr: %s; stdout: %s", code, err, errOut, out)
 	}
-	for _, want := range []string{"dashboard:     http://127.0.0.1:", "for 3 s", "demo over:", " lost; errors 0\n", "emergency"} {
+	for _, want := range []string{"dashboard:     http://127.0.0.1:", "for 3 s", "demo over:", " events, 0 lost; errors 0\n", "emergency"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
