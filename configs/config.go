@@ -173,6 +173,9 @@ type IVR struct {
 	SilentHelpTimeout time.Duration `mapstructure:"silent_help_timeout" yaml:"silent_help_timeout"`
 	// BlockedOverrideDigit is the key a blocked caller presses to be put through.
 	BlockedOverrideDigit string `mapstructure:"blocked_override_digit" yaml:"blocked_override_digit"`
+	// IncidentPrompts are prepared incident announcements (sound names,
+	// like the prompts) a supervisor can start from the console.
+	IncidentPrompts []string `mapstructure:"incident_prompts" yaml:"incident_prompts"`
 	// IncidentDigit is the key a caller presses, after an incident
 	// announcement, to say they are calling about that incident.
 	IncidentDigit string `mapstructure:"incident_digit" yaml:"incident_digit"`

@@ -65,6 +65,7 @@ func Default() Config {
 			SilentHelpTimeout:      8 * time.Second,
 			BlockedOverrideDigit:   "9",
 			IncidentDigit:          "8",
+			IncidentPrompts:        []string{"incident-example"},
 			BlockedOverrideTimeout: 5 * time.Second,
 			Location:               Location{When: LocationBusy, MaxDuration: 20 * time.Second, MaxSilence: 3 * time.Second},
 			OperatorContext:        DefaultOperatorContext,

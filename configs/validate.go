@@ -322,6 +322,9 @@ func (iv IVR) validate(ck *checker) {
 	}
 	ck.positive("ivr.silent_help_timeout", iv.SilentHelpTimeout)
 	ck.dtmf("ivr.blocked_override_digit", iv.BlockedOverrideDigit)
+	for i, n := range iv.IncidentPrompts {
+		ck.dialplanName(fmt.Sprintf("ivr.incident_prompts[%d]", i), n)
+	}
 	if ck.dtmf("ivr.incident_digit", iv.IncidentDigit) {
 		_, onMenu := digits[iv.IncidentDigit]
 		switch {

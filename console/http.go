@@ -74,6 +74,11 @@ type Options struct {
 	Events     EventReader
 	Records    Records
 	Recordings Recordings
+	Incidents  Incidents
+	// IncidentPrompts are the prepared announcements offered on the
+	// incident page (sound names); SoundPrefix makes them media URIs.
+	IncidentPrompts []string
+	SoundPrefix     string
 	// AdminToken lets machines read /api/numbers with a bearer token.
 	AdminToken string
 	// Language is the default page language (id or en).
@@ -193,6 +198,9 @@ func (c *Console) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /numbers/{number}", c.numberPage)
 	mux.HandleFunc("GET /api/numbers/{number}", c.numberAPI)
 	mux.HandleFunc("GET /api/recordings/{name...}", c.recording)
+	mux.HandleFunc("GET /console/incident", c.incidentPage)
+	mux.HandleFunc("POST /console/incident/start", c.incidentStart)
+	mux.HandleFunc("POST /console/incident/stop", c.incidentStop)
 }
 
 // Who returns the signed-in session of a request.
@@ -230,16 +238,17 @@ func localPath(p string) string {
 }
 
 type page struct {
-	Lang    string
-	Title   string
-	Error   string
-	Notice  string
-	Next    string
-	Session *Session
-	NoUsers bool
-	Number  string
-	Shown   string
-	History *historyView
+	Lang     string
+	Title    string
+	Error    string
+	Notice   string
+	Next     string
+	Session  *Session
+	NoUsers  bool
+	Number   string
+	Shown    string
+	History  *historyView
+	Incident *incidentView
 }
 
 func (c *Console) render(w http.ResponseWriter, status int, name string, p page) {

@@ -53,6 +53,22 @@ form.inline{display:inline}
 {{if .Session}}<p><a href="{{.Next}}">{{t .Lang "back"}}</a></p>{{else}}<p><a href="/login?next={{.Next}}">{{t .Lang "login.submit"}}</a></p>{{end}}
 {{template "foot" .}}{{end}}
 
+{{define "incident"}}{{template "head" .}}{{with .Incident}}
+<h1>{{t .Lang "incident.heading"}}</h1>
+{{if $.Notice}}<p class="notice" role="status">{{$.Notice}}</p>{{end}}
+<p class="noprint"><a href="/">{{t .Lang "back"}}</a></p>
+<p>{{t .Lang "incident.help"}}</p>
+{{if .Active}}<p id="incident-state" class="notice">{{t .Lang "incident.active" .Title .Started .Expires .By .Media}}</p>
+{{if .Supervisor}}<form method="post" action="/console/incident/stop"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="/console/incident"><button type="submit" id="incident-stop">{{t .Lang "incident.stop"}}</button></form>{{end}}
+{{else}}<p id="incident-state">{{t .Lang "incident.none"}}</p>{{end}}
+{{if .Supervisor}}<h2>{{t .Lang "incident.start"}}</h2>
+<form method="post" action="/console/incident/start"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="/console/incident">
+<label for="title">{{t .Lang "incident.name"}}</label><input type="text" id="title" name="title" required maxlength="120">
+<label for="media">{{t .Lang "incident.media"}}</label><select id="media" name="media" style="font-size:20px">{{range .Prompts}}<option value="{{.Media}}">{{.Name}}</option>{{end}}</select>
+<label for="for">{{t .Lang "incident.for"}}</label><input type="text" id="for" name="for" value="2h">
+<p><button type="submit" id="incident-start">{{t .Lang "incident.start"}}</button></p></form>{{end}}
+{{end}}{{template "foot" .}}{{end}}
+
 {{define "number"}}{{template "head" .}}{{with .History}}
 <h1>{{t .Lang "number.heading" .Number}}</h1>
 {{if $.Notice}}<p class="notice" role="status">{{$.Notice}}</p>{{end}}

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/incident"
 )
 
 // errBlocklistNotReady answers console actions while the blocklist store
@@ -79,6 +81,51 @@ func (r stackRecords) Policy() blocklist.Policy {
 	return p
 }
 
+// stackIncidents is console.Incidents over the incident bucket, opened on
+// first use (NATS may be unreachable when the listener is built).
+type stackIncidents struct {
+	s     *Stack
+	mu    sync.Mutex
+	store *incident.Store
+}
+
+func (x *stackIncidents) get(ctx context.Context) (*incident.Store, error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.store == nil {
+		kv, err := incident.OpenBucket(ctx, x.s.bus.JS, x.s.cfg.NATS.Stream.Replicas)
+		if err != nil {
+			return nil, err
+		}
+		x.store = incident.NewStore(kv, blocklist.JSPublisher{JS: x.s.bus.JS}, x.s.log)
+	}
+	return x.store, nil
+}
+
+func (x *stackIncidents) Current(ctx context.Context) (incident.Incident, error) {
+	st, err := x.get(ctx)
+	if err != nil {
+		return incident.Incident{}, err
+	}
+	return st.Current(ctx)
+}
+
+func (x *stackIncidents) Start(ctx context.Context, title, media string, length time.Duration, by string) (incident.Incident, error) {
+	st, err := x.get(ctx)
+	if err != nil {
+		return incident.Incident{}, err
+	}
+	return st.Start(ctx, title, media, length, by)
+}
+
+func (x *stackIncidents) Stop(ctx context.Context, by string) (incident.Incident, error) {
+	st, err := x.get(ctx)
+	if err != nil {
+		return incident.Incident{}, err
+	}
+	return st.Stop(ctx, by)
+}
+
 // buildConsole adds the console (sign-in, actions, number histories) to
 // mux. It needs the blocklist role: verdicts and blocks go through the
 // blocklist's admin side.
@@ -105,8 +152,9 @@ func (s *Stack) buildConsole(mux *http.ServeMux) error {
 		recs = ari.NewRecordings(s.cfg.ARI)
 	}
 	s.console = console.New(console.Options{
-		Recordings: recs,
-		Accounts:   accs, AccountsFile: s.cfg.HTTP.AccountsFile, SessionTTL: s.cfg.HTTP.SessionTTL,
+		Recordings: recs, Incidents: &stackIncidents{s: s},
+		IncidentPrompts: s.cfg.IVR.IncidentPrompts, SoundPrefix: s.cfg.IVR.SoundPrefix,
+		Accounts: accs, AccountsFile: s.cfg.HTTP.AccountsFile, SessionTTL: s.cfg.HTTP.SessionTTL,
 		Admin: stackAdmin{s}, Publisher: blocklist.JSPublisher{JS: s.bus.JS}, Events: s.bus, Records: stackRecords{s},
 		AdminToken: s.cfg.HTTP.AdminToken, Language: s.cfg.Reports.Language, DefaultCountry: s.cfg.Blocklist.DefaultCountry,
 		Location: loc, Log: s.log,

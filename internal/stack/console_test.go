@@ -141,6 +141,9 @@ func (w *consoleWorld) signIn(c *http.Client, name, pw string) {
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
+// catalogueKeyRE finds a message key shown instead of its text.
+var catalogueKeyRE = regexp.MustCompile(`\b(?:col|btn|number|login|err|ok|outcome|incident|title|block|role)\.[a-z_.]+\b`)
+
 // csrf reads the session's form token off a page, as a browser has it.
 func (w *consoleWorld) csrf(c *http.Client, number string) string {
 	w.t.Helper()
@@ -200,7 +203,7 @@ func TestConsoleVerdictBlockLiftAndHistory(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(page, `<html lang="id">`) || !strings.Contains(page, "Diblokir sampai") || !strings.Contains(page, "c-prank-1") {
 		t.Fatalf("number page (id): %d %.600s", code, page)
 	}
-	if m := regexp.MustCompile(`\b(?:col|btn|number|login|err|ok|outcome)\.[a-z_.]+\b`).FindString(page); m != "" {
+	if m := catalogueKeyRE.FindString(page); m != "" {
 		t.Errorf("page shows the catalogue key %q instead of its text", m)
 	}
 
@@ -302,5 +305,61 @@ func TestConsoleRefusals(t *testing.T) {
 	w.do(op, "POST", "/logout", url.Values{"csrf": {tok}})
 	if code, _ := w.do(op, "GET", "/api/numbers/%2B6281233330000", nil); code != http.StatusUnauthorized {
 		t.Errorf("after sign-out: %d, want 401", code)
+	}
+}
+
+func TestConsoleIncident(t *testing.T) {
+	w := startConsoleWorld(t)
+	sup, op := w.browser(), w.browser()
+	w.signIn(sup, supName, supPass)
+	w.signIn(op, opName, opPass)
+	page := func(c *http.Client) string {
+		t.Helper()
+		code, body := w.do(c, "GET", "/console/incident?lang=en", nil)
+		if code != http.StatusOK {
+			t.Fatalf("incident page: %d %.300s", code, body)
+		}
+		return body
+	}
+	tokenOf := func(body string) string {
+		m := csrfRE.FindStringSubmatch(body)
+		if m == nil {
+			t.Fatalf("no csrf token in %.300s", body)
+		}
+		return m[1]
+	}
+	body := page(sup)
+	if m := catalogueKeyRE.FindString(body); m != "" {
+		t.Errorf("page shows the catalogue key %q instead of its text", m)
+	}
+	if !strings.Contains(body, "No announcement is playing") || !strings.Contains(body, `value="sound:siaga112/incident-example"`) {
+		t.Fatalf("incident page before: %.800s", body)
+	}
+	stok := tokenOf(body)
+	otok := tokenOf(page(op))
+	if strings.Contains(page(op), `id="incident-start"`) {
+		t.Error("an operator is offered the start button")
+	}
+	if code, _ := w.do(op, "POST", "/console/incident/start", url.Values{"csrf": {otok}, "title": {"Kebakaran pasar"}, "media": {"sound:siaga112/incident-example"}}); code != http.StatusForbidden {
+		t.Errorf("operator start: %d, want 403", code)
+	}
+	if code, body := w.do(sup, "POST", "/console/incident/start", url.Values{"csrf": {stok}, "title": {"Kebakaran Pasar Rawa Indah"}, "media": {"file:///etc/passwd"}}); code != http.StatusBadRequest {
+		t.Errorf("bad media: %d %.200s", code, body)
+	}
+	code, _ := w.do(sup, "POST", "/console/incident/start", url.Values{"csrf": {stok}, "title": {"Kebakaran Pasar Rawa Indah"}, "media": {"sound:siaga112/incident-example"}, "for": {"2h"}, "back": {"/console/incident"}})
+	if code != http.StatusSeeOther {
+		t.Fatalf("start: %d", code)
+	}
+	if body := page(op); !strings.Contains(body, "Playing: Kebakaran Pasar Rawa Indah") || !strings.Contains(body, supName) {
+		t.Fatalf("incident page after start: %.800s", body)
+	}
+	if code, _ := w.do(sup, "POST", "/console/incident/stop", url.Values{"csrf": {stok}, "back": {"/console/incident"}}); code != http.StatusSeeOther {
+		t.Fatalf("stop: %d", code)
+	}
+	if body := page(sup); !strings.Contains(body, "No announcement is playing") {
+		t.Fatalf("incident page after stop: %.500s", body)
+	}
+	if code, _ := w.do(sup, "POST", "/console/incident/stop", url.Values{"csrf": {stok}}); code != http.StatusConflict {
+		t.Errorf("second stop: %d, want 409", code)
 	}
 }

@@ -1,0 +1,117 @@
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/incident"
+)
+
+// Incidents starts and stops the incident announcement (incident.Store).
+type Incidents interface {
+	Current(ctx context.Context) (incident.Incident, error)
+	Start(ctx context.Context, title, media string, length time.Duration, by string) (incident.Incident, error)
+	Stop(ctx context.Context, by string) (incident.Incident, error)
+}
+
+// incidentView is the incident page's data.
+type incidentView struct {
+	Lang       string
+	Supervisor bool
+	CSRF       string
+	Active     bool
+	Title      string
+	Media      string
+	By         string
+	Started    string
+	Expires    string
+	Prompts    []promptChoice
+}
+
+type promptChoice struct{ Media, Name string }
+
+func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request) {
+	lang := pickLanguage(r, c.o.Language)
+	s, ok := c.Who(r)
+	if !ok {
+		http.Redirect(w, r, "/login?next=/console/incident", http.StatusSeeOther)
+		return
+	}
+	v := &incidentView{Lang: lang, Supervisor: s.Supervisor(), CSRF: s.CSRF}
+	for _, p := range c.o.IncidentPrompts {
+		v.Prompts = append(v.Prompts, promptChoice{Media: c.o.SoundPrefix + p, Name: p})
+	}
+	if c.o.Incidents == nil {
+		c.render(w, http.StatusServiceUnavailable, "message", page{Lang: lang, Title: "Siaga 112", Error: text(lang, "incident.unavailable"), Session: &s, Next: "/"})
+		return
+	}
+	i, err := c.o.Incidents.Current(r.Context())
+	if err != nil && !errors.Is(err, incident.ErrNone) {
+		c.render(w, http.StatusServiceUnavailable, "message", page{Lang: lang, Title: "Siaga 112", Error: fmt.Sprintf(text(lang, "err.failed"), err.Error()), Session: &s, Next: "/"})
+		return
+	}
+	if i.Active(c.o.Now()) {
+		v.Active, v.Title, v.Media, v.By = true, i.Title, i.Media, i.By
+		v.Started = i.Started.In(c.o.Location).Format("2006-01-02 15:04")
+		v.Expires = i.Expires.In(c.o.Location).Format("2006-01-02 15:04")
+	}
+	c.render(w, http.StatusOK, "incident", page{Lang: lang, Title: text(lang, "incident.title"), Session: &s, Incident: v, Notice: r.URL.Query().Get("notice")})
+}
+
+func (c *Console) incidentStart(w http.ResponseWriter, r *http.Request) {
+	s, ok := c.formSession(w, r, true)
+	if !ok {
+		return
+	}
+	lang := pickLanguage(r, c.o.Language)
+	if c.o.Incidents == nil {
+		c.fail(w, r, lang, http.StatusServiceUnavailable, text(lang, "incident.unavailable"))
+		return
+	}
+	title, media := strings.TrimSpace(r.PostForm.Get("title")), strings.TrimSpace(r.PostForm.Get("media"))
+	var length time.Duration
+	var err error
+	if f := strings.TrimSpace(r.PostForm.Get("for")); f != "" {
+		length, err = blocklist.ParseLength(f)
+	}
+	var i incident.Incident
+	if err == nil {
+		i, err = c.o.Incidents.Start(r.Context(), title, media, length, s.Name)
+	}
+	if err != nil {
+		c.audit(r, s, "incident_start", title, "refused: "+err.Error())
+		c.fail(w, r, lang, http.StatusBadRequest, fmt.Sprintf(text(lang, "err.failed"), err.Error()))
+		return
+	}
+	c.audit(r, s, "incident_start", i.ID, "ok")
+	c.done(w, r, fmt.Sprintf(text(lang, "ok.incident.started"), i.Title, i.Expires.In(c.o.Location).Format("15:04")))
+}
+
+func (c *Console) incidentStop(w http.ResponseWriter, r *http.Request) {
+	s, ok := c.formSession(w, r, true)
+	if !ok {
+		return
+	}
+	lang := pickLanguage(r, c.o.Language)
+	if c.o.Incidents == nil {
+		c.fail(w, r, lang, http.StatusServiceUnavailable, text(lang, "incident.unavailable"))
+		return
+	}
+	i, err := c.o.Incidents.Stop(r.Context(), s.Name)
+	if err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, incident.ErrNone) {
+			status = http.StatusConflict
+		}
+		c.audit(r, s, "incident_stop", "", "refused: "+err.Error())
+		c.fail(w, r, lang, status, fmt.Sprintf(text(lang, "err.failed"), err.Error()))
+		return
+	}
+	c.audit(r, s, "incident_stop", i.ID, "ok")
+	c.done(w, r, fmt.Sprintf(text(lang, "ok.incident.stopped"), i.Title))
+}
