@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
-
 	"github.com/siaga112/siaga112/ari/arisim"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/flows"
@@ -137,7 +135,7 @@ func TestHangupDuringEveryOperation(t *testing.T) {
 			if end.HangupBy != events.HangupByCaller && op != "continue" && op != "set variables" {
 				t.Fatalf("hangup_by %s, want caller", end.HangupBy)
 			}
-			goleak.VerifyNone(t, leakOptions...)
+			verifyNoLeaks(t)
 		})
 	}
 }
