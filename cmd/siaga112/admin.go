@@ -186,6 +186,10 @@ func reachable(ctx context.Context, urls string) bool {
 // errNoNATS is wrapped by the error of an admin command that found no NATS.
 var errNoNATS = errors.New("no NATS server answering")
 
+// errNotSiaga112 is wrapped by the error of an admin command whose NATS
+// answered but could not be used: a login refused, no event stream.
+var errNotSiaga112 = errors.New("no usable siaga112 NATS")
+
 // findNATS returns the candidates that accept a connection, in order, or
 // an error that says where it looked and what to pass instead.
 func findNATS(ctx context.Context, cfg configs.Config, runDir string) ([]natsTarget, error) {
@@ -257,6 +261,10 @@ func openAdmin(ctx context.Context, cfg configs.Config, target natsTarget, log *
 	if err != nil {
 		return nil, err
 	}
+	if err := waitLoggedIn(ctx, bus); err != nil {
+		bus.Close()
+		return nil, err
+	}
 	kv, err := blocklist.OpenBucket(ctx, bus.JS, cfg.NATS.Stream.Replicas)
 	if err != nil {
 		bus.Close()
@@ -301,6 +309,7 @@ func withAdmin(a *app, cmd *cobra.Command, fn func(ctx context.Context, s *admin
 		return err
 	}
 	var tried []string
+	loginRefused := false
 	for i, target := range targets {
 		// A healthy server on this host answers in milliseconds; one that
 		// does not let the admin in (a demo's, tried with serve's
@@ -329,8 +338,48 @@ func withAdmin(a *app, cmd *cobra.Command, fn func(ctx context.Context, s *admin
 		}
 		tried = append(tried, fmt.Sprintf("%s (%s) answers, but not as a siaga112 NATS that lets the admin in: %v",
 			redactUserinfo(target.url), target.source, err))
+		if strings.Contains(strings.ToLower(err.Error()), "authorization") {
+			loginRefused = true
+		}
 	}
-	return fmt.Errorf("%w: %s; %s", errNoNATS, strings.Join(tried, "; "), natsHint(cfg))
+	hint := natsHint(cfg)
+	if loginRefused {
+		hint = fmt.Sprintf("the admin logs in with the credentials file in nats.embedded.data_dir (%s): point it at the running server's data directory (SIAGA112_NATS_EMBEDDED_DATA_DIR), or run this command as the user siaga112 runs as", cfg.NATS.Embedded.DataDir)
+	}
+	return fmt.Errorf("%w: %s; %s", errNotSiaga112, strings.Join(tried, "; "), hint)
+}
+
+// loginTimeout bounds the wait for a server that accepted the TCP probe to
+// accept the admin too; a refused login (no or wrong credentials) is
+// retried by the client for ever, so without this bound the command would
+// wait out adminTimeout and report only a timeout.
+const loginTimeout = 2 * time.Second
+
+// waitLoggedIn waits until bus is connected (logged in), or reports why
+// not.
+func waitLoggedIn(ctx context.Context, bus *events.Bus) error {
+	ctx, cancel := context.WithTimeout(ctx, loginTimeout)
+	defer cancel()
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if bus.Health(ctx) == nil {
+			return nil
+		}
+		if bus.Conn.IsClosed() {
+			// The client gives up after the server refused the same
+			// login twice.
+			return fmt.Errorf("not connected: %w", bus.Conn.LastError())
+		}
+		select {
+		case <-ctx.Done():
+			if last := bus.Conn.LastError(); last != nil {
+				return fmt.Errorf("not connected: %w", last)
+			}
+			return fmt.Errorf("not connected within %s", loginTimeout)
+		case <-t.C:
+		}
+	}
 }
 
 // demoteInfo is a slog handler that logs INFO records at DEBUG: what a

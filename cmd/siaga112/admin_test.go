@@ -191,6 +191,22 @@ func TestAdminFindsRunningSystem(t *testing.T) {
 			t.Fatalf("--nats-url: exit %d %v; stdout %q", code, err, out)
 		}
 	})
+	t.Run("a server that refuses the login", func(t *testing.T) {
+		listen := closedAddr(t)
+		startSystemNATS(t, listen, true, true)
+		t.Setenv("SIAGA112_NATS_EMBEDDED_LISTEN", listen)
+		t.Setenv("SIAGA112_NATS_EMBEDDED_DATA_DIR", t.TempDir()) // no credentials file
+		start := time.Now()
+		_, _, code, err := execute(t, "blocklist", "ls")
+		took := time.Since(start)
+		if code != 1 || err == nil || !strings.Contains(err.Error(), "nats://"+listen) || !strings.Contains(strings.ToLower(err.Error()), "authorization") {
+			t.Fatalf("exit %d, %v", code, err)
+		}
+		if took > 3*time.Second || !strings.Contains(err.Error(), "SIAGA112_NATS_EMBEDDED_DATA_DIR") {
+			t.Fatalf("a refused login took %s to report, or gave no hint: %v", took, err)
+		}
+		t.Logf("refused login reported in %s: %v", took.Round(time.Millisecond), err)
+	})
 	t.Run("a file another user could write, or a dead demo's, is ignored", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "url")
 		d := demoInfo{URL: "nats://127.0.0.1:4222", DataDir: "/tmp", PID: os.Getpid()}
