@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -177,12 +178,38 @@ func TestTwoNodes(t *testing.T) {
 		if v.Continued == nil || v.Continued.Extension != "fire" {
 			t.Fatalf("node %d call: %s", i, fmtView(v))
 		}
-		evs := e.waitEnded(v.ChannelID)
+		// Both sims number channels alike, so the channel id alone could
+		// find the other node's call: this node's events are those that
+		// name it, and they must be its own call's, complete.
 		want := e.cfg.ARI.Nodes[i].Name
-		for _, ev := range evs {
-			// Both sims number channels alike, so filter by node too.
-			if ev.Node != want && ev.Caller.Number == fmt.Sprint("+62814000000", i) {
-				t.Fatalf("event %s of node %d names node %q", ev.Type, i, ev.Node)
+		number := fmt.Sprint("+62814000000", i)
+		var mine []events.Envelope
+		eventually(t, fmt.Sprintf("call.ended of node %d on the stream", i), func() bool {
+			mine = mine[:0]
+			for _, ev := range e.streamEvents(v.ChannelID) {
+				if ev.Caller.Number == number && ev.Node != want {
+					t.Fatalf("event %s of node %d names node %q", ev.Type, i, ev.Node)
+				}
+				if ev.Node == want {
+					mine = append(mine, ev)
+				}
+			}
+			return slices.Contains(types(mine), events.TypeEnded)
+		})
+		for _, ev := range mine {
+			if ev.Caller.Number != number {
+				t.Fatalf("event %s naming node %d is from %s, not its caller %s", ev.Type, i, ev.Caller.Number, number)
+			}
+		}
+		for _, typ := range []events.Type{events.TypeStarted, events.TypeClassified, events.TypeTransferred, events.TypeEnded} {
+			n := 0
+			for _, ev := range mine {
+				if ev.Type == typ {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Fatalf("node %d's call has %d %s events, want 1: %v", i, n, typ, types(mine))
 			}
 		}
 	}
