@@ -12,17 +12,6 @@ import (
 	"github.com/siaga112/siaga112/events"
 )
 
-// asksForHelp reports whether an outcome means the caller wants an
-// operator: if such a caller drops before the hand-off, someone must call
-// them back.
-func asksForHelp(o events.Outcome) bool {
-	switch o {
-	case events.OutcomeEmergency, events.OutcomeVoice, events.OutcomeSilentHelp, events.OutcomeBlockedOverride:
-		return true
-	}
-	return false
-}
-
 // putThrough asks for the location when the configuration wants it,
 // classifies the call and continues it to the operators.
 func (r *run) putThrough(ctx context.Context, d decision, decidedAt time.Time) {
