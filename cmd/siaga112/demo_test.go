@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -102,6 +105,9 @@ func TestDemoFirstBlockAndAdmin(t *testing.T) {
 		wg.Wait()
 		if runErr != nil {
 			t.Errorf("demo: %v", runErr)
+		}
+		if _, err := os.Stat(demoURLFile(runDir)); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the demo left %s behind: %v", demoURLFile(runDir), err)
 		}
 	}()
 	dashboard := regexp.MustCompile(`dashboard: +(http://\S+)/\n`)
