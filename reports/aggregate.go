@@ -152,6 +152,26 @@ type CallRecord struct {
 	// Callback marks a caller who asked for help but dropped before the
 	// operators' queue: someone must call the number back.
 	Callback bool `json:"callback"`
+	// Handled is an operator's tick on a call that needed attention
+	// (called_back or handled); empty until someone ticked it.
+	Handled string `json:"handled,omitempty"`
+	// SecondsToQueue is the time from answer to the operators' queue
+	// (0 when the call did not reach it).
+	SecondsToQueue float64 `json:"seconds_to_queue,omitempty"`
+	// IncidentID is the incident announcement the caller heard.
+	IncidentID string `json:"incident_id,omitempty"`
+}
+
+// IncidentStats are one incident announcement's figures.
+type IncidentStats struct {
+	ID string `json:"id"`
+	// Heard counts calls that heard the announcement.
+	Heard int64 `json:"heard"`
+	// Acknowledged counts callers who pressed its key: calls about the
+	// incident that ended without taking an operator.
+	Acknowledged int64 `json:"acknowledged"`
+	// PutThrough counts callers who heard it and still went to operators.
+	PutThrough int64 `json:"put_through"`
 }
 
 // NodeStats are one Asterisk node's figures in a bucket.
@@ -321,6 +341,55 @@ type Aggregator struct {
 	seenHead int
 	blocked  map[string]BlockedNumber
 	counters Counters
+	// incidents holds the figures of the most recent incident
+	// announcements (at most maxIncidents; the oldest is dropped).
+	incidents     map[string]*IncidentStats
+	incidentOrder []string
+}
+
+// maxIncidents bounds the incident announcements whose figures are kept.
+const maxIncidents = 50
+
+// incident returns the figures of an incident, making room for a new one.
+// Called with mu held.
+func (a *Aggregator) incident(id string) *IncidentStats {
+	if st, ok := a.incidents[id]; ok {
+		return st
+	}
+	if a.incidents == nil {
+		a.incidents = map[string]*IncidentStats{}
+	}
+	if len(a.incidentOrder) >= maxIncidents {
+		delete(a.incidents, a.incidentOrder[0])
+		a.incidentOrder = a.incidentOrder[1:]
+	}
+	st := &IncidentStats{ID: id}
+	a.incidents[id] = st
+	a.incidentOrder = append(a.incidentOrder, id)
+	return st
+}
+
+// Incident returns the figures of one incident announcement.
+func (a *Aggregator) Incident(id string) (IncidentStats, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	st, ok := a.incidents[id]
+	if !ok {
+		return IncidentStats{ID: id}, false
+	}
+	return *st, true
+}
+
+// Incidents returns the figures of the incident announcements still held,
+// oldest first.
+func (a *Aggregator) Incidents() []IncidentStats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]IncidentStats, 0, len(a.incidentOrder))
+	for _, id := range a.incidentOrder {
+		out = append(out, *a.incidents[id])
+	}
+	return out
 }
 
 // NewAggregator returns an empty aggregator.
@@ -377,6 +446,7 @@ func (a *Aggregator) reset() {
 	a.seen, a.seenRing, a.seenHead = map[string]struct{}{}, make([]string, 0, a.dedupe), 0
 	a.blocked = map[string]BlockedNumber{}
 	a.counters = Counters{Calls: map[OutcomeType]uint64{}, ClassifyBuckets: make([]uint64, len(ClassifyBounds))}
+	a.incidents, a.incidentOrder = map[string]*IncidentStats{}, nil
 }
 
 // KnownType reports whether t is one of Options.EmergencyTypes.
@@ -441,6 +511,7 @@ func (a *Aggregator) apply(e events.Envelope) error {
 		transferred events.Transferred
 		ended       events.Ended
 		verdict     events.Verdict
+		handled     events.Handled
 		err         error
 	)
 	switch e.Type {
@@ -456,6 +527,8 @@ func (a *Aggregator) apply(e events.Envelope) error {
 		err = e.DecodeData(&ended)
 	case events.TypeVerdict:
 		err = e.DecodeData(&verdict)
+	case events.TypeHandled:
+		err = e.DecodeData(&handled)
 	}
 	if err != nil {
 		return err
@@ -463,7 +536,7 @@ func (a *Aggregator) apply(e events.Envelope) error {
 
 	cs := a.calls[e.CallID]
 	if cs == nil {
-		if e.Type == events.TypeVerdict {
+		if e.Type == events.TypeVerdict || e.Type == events.TypeHandled {
 			// The call has left memory: we no longer know its hour or outcome.
 			a.counters.Orphans++
 			return nil
@@ -507,6 +580,13 @@ func (a *Aggregator) apply(e events.Envelope) error {
 				b.callbacks++
 			}
 		}
+		if classified.IncidentID != "" && r.IncidentID == "" {
+			r.IncidentID = classified.IncidentID
+			a.incident(r.IncidentID).Heard++
+			if classified.Outcome == events.OutcomeIncidentAck {
+				a.incident(r.IncidentID).Acknowledged++
+			}
+		}
 		r.Attempts = max(r.Attempts, classified.Attempts)
 		a.setType(cs, b, classified.EmergencyType)
 		a.setOutcome(cs, b, string(classified.Outcome))
@@ -532,6 +612,10 @@ func (a *Aggregator) apply(e events.Envelope) error {
 		if !cs.transfSet {
 			cs.transfSet = true
 			r.Transferred = true
+			r.SecondsToQueue = transferred.SecondsToQueue
+			if r.IncidentID != "" {
+				a.incident(r.IncidentID).PutThrough++
+			}
 			if b != nil {
 				b.putThrough++
 				b.node(r.Node).PutThrough++
@@ -543,9 +627,18 @@ func (a *Aggregator) apply(e events.Envelope) error {
 	case events.TypeEnded:
 		r.Ended = e.Time
 		r.DurationS = ended.DurationS
+		if ended.Callback && !r.Callback {
+			// Dropped during the hand-off itself, after call.classified.
+			r.Callback = true
+			if b != nil {
+				b.callbacks++
+			}
+		}
 		a.setOutcome(cs, b, string(ended.Outcome))
 	case events.TypeVerdict:
 		r.Verdict = verdict.Verdict
+	case events.TypeHandled:
+		r.Handled = handled.Action
 	}
 
 	r.Prank = isPrank(r.Outcome, r.Verdict)

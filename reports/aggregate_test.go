@@ -654,3 +654,56 @@ func TestBlockedNumberForms(t *testing.T) {
 		t.Fatalf("Blocked after lift = %+v, want none", b)
 	}
 }
+
+// Call-back ticks mark the call without making a new one; an incident's
+// figures count who heard it, who pressed its key and who still went to
+// operators; a callback on call.ended alone counts.
+func TestAggregatorTicksAndIncidents(t *testing.T) {
+	a := NewAggregator(Options{})
+	base := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+	seq := uint64(0)
+	add := func(typ events.Type, id, number string, at time.Duration, data any) {
+		t.Helper()
+		e, err := events.New(typ, id, "n1", events.Caller{Number: number, Presentation: events.PresentationAllowed}, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Time = base.Add(at)
+		seq++
+		if _, err := a.Apply(e, seq); err != nil {
+			t.Fatalf("apply %s: %v", typ, err)
+		}
+	}
+	add(events.TypeStarted, "c1", "+6281200000001", 0, events.Started{})
+	add(events.TypeClassified, "c1", "+6281200000001", time.Second, events.Classified{Outcome: events.OutcomeIncidentAck, IncidentID: "inc-1"})
+	add(events.TypeStarted, "c2", "+6281200000002", 0, events.Started{})
+	add(events.TypeClassified, "c2", "+6281200000002", time.Second, events.Classified{Outcome: events.OutcomeEmergency, EmergencyType: "fire", IncidentID: "inc-1"})
+	add(events.TypeTransferred, "c2", "+6281200000002", 2*time.Second, events.Transferred{EmergencyType: "fire", SecondsToQueue: 2})
+	add(events.TypeStarted, "c3", "+6281200000003", 0, events.Started{})
+	add(events.TypeClassified, "c3", "+6281200000003", time.Second, events.Classified{Outcome: events.OutcomeVoice})
+	add(events.TypeEnded, "c3", "+6281200000003", 2*time.Second, events.Ended{Outcome: events.OutcomeVoice, Callback: true, HangupBy: events.HangupByCaller})
+	add(events.TypeHandled, "c3", "", 3*time.Second, events.Handled{Action: events.HandledCalledBack, By: "budi"})
+	add(events.TypeHandled, "gone", "", 3*time.Second, events.Handled{Action: events.HandledDone, By: "budi"})
+
+	st, ok := a.Incident("inc-1")
+	if !ok || st.Heard != 2 || st.Acknowledged != 1 || st.PutThrough != 1 {
+		t.Errorf("incident figures %+v (%v), want heard 2, acknowledged 1, put through 1", st, ok)
+	}
+	var c2, c3 CallRecord
+	for _, r := range a.Calls(CallFilter{Limit: 10, Unmasked: true}) {
+		switch r.CallID {
+		case "c2":
+			c2 = r
+		case "c3":
+			c3 = r
+		case "gone":
+			t.Error("a tick for a call no longer in memory made a call")
+		}
+	}
+	if c2.SecondsToQueue != 2 || c2.IncidentID != "inc-1" {
+		t.Errorf("c2 %+v", c2)
+	}
+	if !c3.Callback || c3.Handled != events.HandledCalledBack {
+		t.Errorf("c3 %+v, want callback ticked called_back", c3)
+	}
+}
