@@ -4,15 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -506,4 +510,46 @@ func setAcceptLanguage(v string) chromedp.Action[chromedp.Void] {
 		_, err := cdp.Call(ctx, t, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{Headers: network.Headers{"Accept-Language": v}})
 		return err
 	})
+}
+
+// TestBoardWithoutJavaScript: with scripts off the board still comes up to
+// date, by reloading itself every refresh interval, and opens no stream.
+func TestBoardWithoutJavaScript(t *testing.T) {
+	browser := newBrowser(t)
+	agg, now := boardAggregator(t)
+	srv, err := NewServer(agg, ServerConfig{Refresh: time.Second, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	srv.Register(mux)
+	var pages, streams atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/":
+			pages.Add(1)
+		case "/api/stream":
+			streams.Add(1)
+		}
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	ctx := tab(t, browser)
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+		return err
+	})); err != nil {
+		t.Fatal(err)
+	}
+	open(t, ctx, ts.URL+"/?lang=en", 1920, 1080)
+	deadline := time.Now().Add(15 * time.Second)
+	for pages.Load() < 3 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if pages.Load() < 3 {
+		t.Errorf("the page loaded %d times in 15 s with a 1 s refresh and scripts off", pages.Load())
+	}
+	if streams.Load() != 0 {
+		t.Errorf("%d stream requests with scripts off", streams.Load())
+	}
 }
