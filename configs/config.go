@@ -35,6 +35,11 @@ type ARI struct {
 	Nodes []ARINode `mapstructure:"nodes" yaml:"nodes"`
 	// RequestTimeout bounds every ARI REST request so a hung Asterisk cannot hang a call.
 	RequestTimeout time.Duration `mapstructure:"request_timeout" yaml:"request_timeout"`
+	// MaxConnections caps the REST connections open to one node at a time,
+	// below Asterisk's http.conf sessionlimit (default 100), which also has
+	// to hold the events WebSocket and any other HTTP client; a request
+	// beyond the cap waits for a free connection within its request_timeout.
+	MaxConnections int `mapstructure:"max_connections" yaml:"max_connections"`
 	// ReconnectMin is the first delay before reconnecting to a lost node.
 	ReconnectMin time.Duration `mapstructure:"reconnect_min" yaml:"reconnect_min"`
 	// ReconnectMax caps the reconnect backoff.

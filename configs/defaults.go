@@ -16,6 +16,12 @@ const (
 	DefaultEmbeddedListen  = "127.0.0.1:4222"
 	DefaultDataDir         = "/var/lib/siaga112/nats"
 	DefaultSpoolDir        = "/var/lib/siaga112/spool"
+	// DefaultMaxConnections is ari.max_connections: well below Asterisk's
+	// default http.conf sessionlimit of 100, leaving room for the events
+	// WebSocket, a second siaga112 during a restart and the CLI.
+	DefaultMaxConnections = 64
+	// MaxARIConnections is the largest ari.max_connections accepted.
+	MaxARIConnections = 1000
 )
 
 // Default returns the built-in configuration.
@@ -28,6 +34,7 @@ func Default() Config {
 				Username: DefaultARIUser, Password: DefaultARIPassword,
 			}},
 			RequestTimeout: 2 * time.Second,
+			MaxConnections: DefaultMaxConnections,
 			ReconnectMin:   250 * time.Millisecond,
 			ReconnectMax:   10 * time.Second,
 			Origin:         DefaultOrigin,

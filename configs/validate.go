@@ -219,6 +219,7 @@ func (a ARI) validate(ck *checker) {
 		ck.nonEmpty(p+".password", n.Password)
 	}
 	ck.positive("ari.request_timeout", a.RequestTimeout)
+	ck.intRange("ari.max_connections", a.MaxConnections, 1, MaxARIConnections)
 	ck.positive("ari.reconnect_min", a.ReconnectMin)
 	if ck.positive("ari.reconnect_max", a.ReconnectMax) && a.ReconnectMax < a.ReconnectMin {
 		ck.add("ari.reconnect_max", a.ReconnectMax, "is shorter than ari.reconnect_min (%s)", FormatDuration(a.ReconnectMin))
