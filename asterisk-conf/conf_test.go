@@ -22,6 +22,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/loadtest"
 )
 
 // repoRoot is the repository root as seen from this package's directory,
@@ -375,9 +376,26 @@ func TestLoadtestScripts(t *testing.T) {
 		{name: "talk", talks: true},
 		{name: "silent-help", digits: []string{cfg.IVR.SilentHelpDigits}},
 		{name: "press-" + cfg.IVR.BlockedOverrideDigit, digits: []string{cfg.IVR.BlockedOverrideDigit}},
+		{name: "greeting-key", digits: []string{menuDigit(t, cfg, "fire")}},
+		{name: "greeting-talk", talks: true},
+		{name: "menu-55", digits: []string{cfg.IVR.SilentHelpDigits}},
+		{name: "menu-listener", digits: []string{menuDigit(t, cfg, "medical")}},
+		{name: "blocked-talk", talks: true},
+		{name: "blocked-silent-help", digits: []string{cfg.IVR.SilentHelpDigits}},
+		{name: "incident", digits: []string{cfg.IVR.IncidentDigit}},
 	}
 	for _, e := range cfg.IVR.Menu {
 		scripts = append(scripts, script{name: e.Type, digits: []string{e.Digit}})
+	}
+	// Every kind of caller the load tool places on a real Asterisk has a
+	// script here, checked below.
+	for _, k := range loadtest.Kinds {
+		for _, c := range []loadtest.Caller{{Kind: k}, {Kind: k, Presses9: true}} {
+			name := c.ARIScript()
+			if !slices.ContainsFunc(scripts, func(sc script) bool { return sc.name == name }) && name != "invalid" {
+				t.Errorf("loadtest kind %s uses script %q, which is not checked here", k, name)
+			}
+		}
 	}
 	for _, sc := range scripts {
 		t.Run(sc.name, func(t *testing.T) {
@@ -425,6 +443,18 @@ func TestLoadtestScripts(t *testing.T) {
 			}
 		}
 	})
+}
+
+// menuDigit is the key of the menu entry of type typ.
+func menuDigit(t *testing.T, cfg configs.Config, typ string) string {
+	t.Helper()
+	for _, e := range cfg.IVR.Menu {
+		if e.Type == typ {
+			return e.Digit
+		}
+	}
+	t.Fatalf("no menu entry of type %s", typ)
+	return ""
 }
 
 // checkScript checks what every load test caller must do: answer before

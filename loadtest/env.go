@@ -12,6 +12,7 @@ import (
 
 	"github.com/siaga112/siaga112/ari/arisim"
 	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/incident"
 	"github.com/siaga112/siaga112/internal/stack"
 )
 
@@ -88,6 +89,7 @@ type SimEnv struct {
 	Config configs.Config
 	scale  float64
 	busy   bool
+	log    *slog.Logger
 
 	cancel context.CancelFunc
 	runErr chan error
@@ -138,7 +140,7 @@ func StartSim(ctx context.Context, o SimOptions) (_ *SimEnv, err error) {
 	if probe == nil {
 		probe = NewProbe()
 	}
-	e := &SimEnv{Sim: sim, Probe: probe, Target: NewSimTarget(sim), Config: cfg, scale: o.ClockScale, busy: o.OperatorsBusy, runErr: make(chan error, 1)}
+	e := &SimEnv{Sim: sim, Probe: probe, Target: NewSimTarget(sim), Config: cfg, scale: o.ClockScale, busy: o.OperatorsBusy, log: o.Log, runErr: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			_ = sim.Close()
@@ -202,47 +204,31 @@ func waitReady(ctx context.Context, e *SimEnv) error {
 
 // Options returns run options wired to this environment: the sim as
 // target, the probe, the stream for the audit, the IVR's and publisher's
-// counters, the operators' state and the blocklist.
+// counters, the operators' state and the blocklist. A surge run also sets
+// Options.Incident to StartIncident.
 func (e *SimEnv) Options() Options {
 	return Options{
 		Target: e.Target, Probe: e.Probe, Bus: e.Stack.Bus(), ClockScale: e.scale,
 		IVRStats: e.Stack.IVR().Stats, PublisherStats: e.Stack.Publisher().Stats,
-		OperatorsBusy: e.busy, Block: e.Block,
+		OperatorsBusy: e.busy, Block: e.Block, Strikes: StrikesOn(e.Stack),
 	}
 }
 
-// ErrNoBlocklist is returned by Block when the stack runs no blocklist
-// worker (Roles without Blocklist).
+// ErrNoBlocklist is returned by Block and Strikes when the stack runs no
+// blocklist worker (Roles without Blocklist).
 var ErrNoBlocklist = errors.New("loadtest: no blocklist store in this stack")
 
 // Block blocks numbers in the blocklist store, as an admin would, and
-// waits until the IVR's cache holds every block, so the first call from
-// them already meets the warning.
+// waits until the IVR's cache holds every block (BlockOn).
 func (e *SimEnv) Block(ctx context.Context, numbers []string) error {
-	store := e.Stack.Store()
-	if store == nil {
-		return ErrNoBlocklist
-	}
-	for _, n := range numbers {
-		if _, _, err := store.Add(ctx, n, blockLength, "load test: blocked caller", "loadtest"); err != nil {
-			return fmt.Errorf("loadtest: block %s: %w", n, err)
-		}
-	}
-	ctx, cancel := context.WithTimeout(ctx, startTimeout)
-	defer cancel()
-	for _, n := range numbers {
-		for {
-			if _, blocked := e.Stack.Cache().Check(n, time.Now()); blocked {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("loadtest: the IVR's cache never saw %s blocked: %w", n, ctx.Err())
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
-	}
-	return nil
+	return BlockOn(e.Stack)(ctx, numbers)
+}
+
+// StartIncident starts an incident announcement of the first prepared
+// prompt and waits until it is seen active (IncidentOn): set it as
+// Options.Incident for a surge run.
+func (e *SimEnv) StartIncident(ctx context.Context) (incident.Incident, error) {
+	return IncidentOn(e.Stack, e.Config, e.log)(ctx)
 }
 
 // Stop shuts the stack down in order (the IVR drains, the spool is

@@ -8,6 +8,7 @@ package loadtest
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,7 +31,9 @@ type Kind string
 // KindPrankster are the behaviours an emergency line must put through fast
 // (talk or a key at any moment, the silent-help code, a blocked caller who
 // is in need); the blocked ones call from numbers the run blocks before it
-// starts. They have scripts for the simulated Asterisk only.
+// starts. KindIncidentCaller is the surge mode's caller: someone calling
+// about the incident the announcement names, who presses the incident key
+// while the offer plays; a run with such callers needs Options.Incident.
 const (
 	KindFire       Kind = "fire"        // presses 1 during the menu
 	KindMedical    Kind = "medical"     // presses 2 during the menu
@@ -50,6 +53,8 @@ const (
 	KindMenuListener      Kind = "menu_listener"       // hears the whole menu, then presses 2
 	KindBlockedTalker     Kind = "blocked_talker"      // blocked; talks during the warning
 	KindBlockedSilentHelp Kind = "blocked_silent_help" // blocked; silent through the warning, 55 at the silent-help offer
+
+	KindIncidentCaller Kind = "incident_caller" // presses 8 during the incident-offer prompt
 )
 
 // Kinds lists every kind in the order summaries show them.
@@ -57,7 +62,7 @@ var Kinds = []Kind{
 	KindFire, KindMedical, KindPolice, KindDisaster, KindOperator, KindVoice,
 	KindSilentHelp, KindSilent, KindChild, KindInvalid, KindPrankster,
 	KindGreetingKey, KindGreetingTalker, KindMenu55, KindMenuListener,
-	KindBlockedTalker, KindBlockedSilentHelp,
+	KindBlockedTalker, KindBlockedSilentHelp, KindIncidentCaller,
 }
 
 // menuDigit is the key a kind that chooses from the menu presses, and
@@ -77,18 +82,15 @@ var (
 // listener waits for it before choosing.
 const lastMenuPrompt = "menu-operator"
 
+// incidentDigit is configs.Default's ivr.incident_digit, and
+// incidentOfferPrompt the prompt that offers it after the announcement.
+const (
+	incidentDigit       = "8"
+	incidentOfferPrompt = "incident-offer"
+)
+
 // Blocked reports whether the kind calls from a number that is blocked.
 func (k Kind) Blocked() bool { return k == KindBlockedTalker || k == KindBlockedSilentHelp }
-
-// SimOnly reports whether the kind has no script on a real Asterisk (the
-// siaga112-loadtest context of asterisk-conf/extensions.conf).
-func (k Kind) SimOnly() bool {
-	switch k {
-	case KindGreetingKey, KindGreetingTalker, KindMenu55, KindMenuListener, KindBlockedTalker, KindBlockedSilentHelp:
-		return true
-	}
-	return false
-}
 
 // Mix is the weight of each kind of caller; a kind with weight w is placed
 // w times in every sum-of-weights calls.
@@ -109,23 +111,6 @@ func DefaultMix() Mix {
 	}
 }
 
-// ForARI is the mix without the kinds that have no script on a real
-// Asterisk, and those kinds.
-func (m Mix) ForARI() (Mix, []Kind) {
-	out := Mix{}
-	var dropped []Kind
-	for _, k := range Kinds {
-		switch {
-		case m[k] == 0:
-		case k.SimOnly():
-			dropped = append(dropped, k)
-		default:
-			out[k] = m[k]
-		}
-	}
-	return out, dropped
-}
-
 // hasBlocked reports whether the mix has callers from blocked numbers.
 func (m Mix) hasBlocked() bool {
 	for k, w := range m {
@@ -134,6 +119,36 @@ func (m Mix) hasBlocked() bool {
 		}
 	}
 	return false
+}
+
+// hasIncident reports whether the mix has callers about an incident.
+func (m Mix) hasIncident() bool { return m[KindIncidentCaller] > 0 }
+
+// ErrBadShare is returned (wrapped) by WithShare for a share it cannot
+// make.
+var ErrBadShare = errors.New("bad share")
+
+// WithShare returns a copy of the mix in which kind k makes up share of
+// the calls (0 < share < 1), the other kinds keeping their proportions.
+// Weights are whole numbers, so the share is met to within one call in
+// every sum-of-weights calls.
+func (m Mix) WithShare(k Kind, share float64) (Mix, error) {
+	if !(share > 0 && share < 1) {
+		return nil, fmt.Errorf("%w: the share of %s must be above 0 and below 1, got %g", ErrBadShare, k, share)
+	}
+	out := Mix{}
+	others := 0
+	for kind, w := range m {
+		if kind != k && w > 0 {
+			out[kind] = w
+			others += w
+		}
+	}
+	if others == 0 {
+		return nil, fmt.Errorf("%w: the mix has no callers but %s", ErrBadShare, k)
+	}
+	out[k] = max(1, int(math.Round(share*float64(others)/(1-share))))
+	return out, nil
 }
 
 // ParseMix reads "fire=5,medical=10,child=3". Kinds not named get weight 0;
@@ -272,6 +287,10 @@ func (c Caller) Expect(onARI bool) Expectation {
 		return one(events.OutcomeSilentHelp)
 	case KindSilent:
 		return one(events.OutcomeNoInput)
+	case KindIncidentCaller:
+		// Resolved without an operator; the blocklist gives no strike for
+		// it (checked at the end of the run, Options.Strikes).
+		return one(events.OutcomeIncidentAck)
 	case KindChild:
 		return one(events.OutcomeAbandoned)
 	case KindInvalid:
@@ -339,6 +358,10 @@ func (c Caller) SimScript() []arisim.Step {
 		return []arisim.Step{arisim.WaitForPrompt("silent-help"), arisim.Wait(time.Second), arisim.Press("55")}
 	case KindMenu55:
 		return []arisim.Step{arisim.WaitForPrompt("menu"), arisim.Wait(2 * time.Second), arisim.Press("55")}
+	case KindIncidentCaller:
+		// Hears the announcement and two seconds of the offer ("press 8
+		// if you are calling about this"), then presses 8.
+		return []arisim.Step{arisim.WaitForPrompt(incidentOfferPrompt), arisim.Wait(2 * time.Second), arisim.Press(incidentDigit)}
 	case KindChild:
 		return []arisim.Step{arisim.WaitForPrompt("greeting"), arisim.Wait(3 * time.Second), arisim.Hangup()}
 	case KindInvalid:
@@ -365,12 +388,12 @@ func (c Caller) SimScript() []arisim.Step {
 }
 
 // ARIScript is the extension in the siaga112-loadtest context of
-// asterisk-conf/extensions.conf that plays this caller on a real Asterisk;
-// "" for a kind that has none there (Kind.SimOnly).
+// asterisk-conf/extensions.conf that plays this caller on a real Asterisk.
+// Those scripts keep time from their own answer, not by listening, so
+// their LT_* variables place each key or talk in the same prompt as
+// SimScript does with the default configuration and the Indonesian
+// prompts (asterisk-conf/extensions.conf lists them).
 func (c Caller) ARIScript() string {
-	if c.Kind.SimOnly() {
-		return ""
-	}
 	switch c.Kind {
 	case KindFire, KindMedical, KindPolice, KindDisaster, KindOperator:
 		return string(c.Kind)
@@ -382,6 +405,20 @@ func (c Caller) ARIScript() string {
 		return "abandon"
 	case KindInvalid:
 		return "invalid"
+	case KindGreetingKey:
+		return "greeting-key"
+	case KindGreetingTalker:
+		return "greeting-talk"
+	case KindMenu55:
+		return "menu-55"
+	case KindMenuListener:
+		return "menu-listener"
+	case KindBlockedTalker:
+		return "blocked-talk"
+	case KindBlockedSilentHelp:
+		return "blocked-silent-help"
+	case KindIncidentCaller:
+		return "incident"
 	case KindPrankster:
 		if c.Presses9 {
 			return "press-9"

@@ -70,6 +70,9 @@ type obs struct {
 	// transferSecs is call.transferred's seconds_to_queue, once Watch saw it.
 	transferSecs   float64
 	hasTransferred bool
+
+	incidentOn    string // the incident the IVR had on when the flow started
+	incidentHeard string // call.classified's incident_id
 }
 
 // NewProbe returns an empty probe.
@@ -136,6 +139,12 @@ type CallResult struct {
 	// the event (HasTransferred).
 	SecondsToQueue float64
 	HasTransferred bool
+	// IncidentOn is the incident announcement the IVR had on when the
+	// call's flow started ("" for none).
+	IncidentOn string
+	// IncidentHeard is call.classified's incident_id: the announcement the
+	// caller heard (began to hear) before the call was decided.
+	IncidentHeard string
 }
 
 // Result returns what the probe knows of a call.
@@ -152,6 +161,7 @@ func (p *Probe) Result(id string) CallResult {
 		KeyToClassified: o.keyLatency, HasKey: o.hasKey, Reason: o.reason,
 		AnsweredAt: o.answered, ContinuedAt: o.continued, KeyAt: o.lastKey, LocationAsked: o.location,
 		SecondsToQueue: o.transferSecs, HasTransferred: o.hasTransferred,
+		IncidentOn: o.incidentOn, IncidentHeard: o.incidentHeard,
 	}
 	if !o.answered.IsZero() {
 		r.Answer, r.HasAnswer = o.answered.Sub(o.flowStart), true
@@ -205,6 +215,9 @@ func (f *probeFlow) Run(ctx context.Context, call flows.Call, in flows.Input, em
 	f.p.mu.Lock()
 	o := f.p.get(in.CallID)
 	o.flowStart = now
+	if in.Incident != nil {
+		o.incidentOn = in.Incident.ID
+	}
 	f.p.mu.Unlock()
 	return f.next.Run(ctx, &probeCall{Call: call, p: f.p, o: o}, in, &probeEmitter{next: em, p: f.p, o: o})
 }
@@ -341,6 +354,7 @@ func (p *Probe) observe(e events.Envelope, at time.Time) {
 		}
 		p.classified.Add(1)
 		o.outcome, o.typ, o.classifiedAt, o.reason = c.Outcome, c.EmergencyType, at, c.Reason
+		o.incidentHeard = c.IncidentID
 		if decidedByKey(c.Outcome) && !o.lastKey.IsZero() {
 			o.keyLatency, o.hasKey = at.Sub(o.lastKey)-o.media, true
 		}

@@ -80,7 +80,9 @@ func TestRunSim(t *testing.T) {
 	e := startSim(t, testConfig(t))
 	mix := Mix{}
 	for _, k := range Kinds {
-		mix[k] = 1
+		if k != KindIncidentCaller { // TestRunSurge runs them
+			mix[k] = 1
+		}
 	}
 	mix[KindPrankster] = 6
 	o := e.Options()

@@ -13,6 +13,7 @@ import (
 	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/flows"
+	"github.com/siaga112/siaga112/incident"
 )
 
 // Defaults of Options.
@@ -89,6 +90,17 @@ type Options struct {
 	// Summary.PutThrough rather than as errors. Without Drain, Run waits
 	// for each call for up to CallTimeout.
 	Drain func(ctx context.Context, inProgress int) error
+	// Incident, when set, starts an incident announcement on the target
+	// and returns it once the IVR sees it (IncidentOn): surge mode. Run
+	// calls it before the first call, checks that every call's flow
+	// started with it on, and reports Summary.Incident. A mix with
+	// incident callers needs it.
+	Incident func(ctx context.Context) (incident.Incident, error)
+	// Strikes, when set, returns each number's blocklist strikes once the
+	// blocklist worker has handled every stored event (StrikesOn). Run
+	// checks with it that no incident caller was struck; without it that
+	// check is reported as not made.
+	Strikes func(ctx context.Context, numbers []string) (map[string]int, error)
 }
 
 // runState is what the runner counts while calls go on; guarded by mu.
@@ -115,6 +127,16 @@ type runState struct {
 	ids      map[string]bool
 	inFlight map[string]Call // calls placed and not yet counted
 	mem      memSampler
+
+	// incident is the announcement of a surge run ("" otherwise);
+	// incidentNumbers the incident callers' numbers, for the strike check.
+	incident        string
+	incidentNumbers []string
+	// reached counts the calls put through to operators (Continue into
+	// their context, or a failover); others the calls of every kind but
+	// the incident callers, and othersHeard those of them whose
+	// call.classified says they heard the announcement.
+	reached, others, othersHeard int
 }
 
 func (st *runState) fail(format string, a ...any) {
@@ -162,10 +184,8 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		o.Targets = DefaultTargets()
 	}
 	onARI := o.Target.Name() == "ari"
-	if onARI {
-		if _, simOnly := o.Mix.ForARI(); len(simOnly) > 0 {
-			return nil, fmt.Errorf("loadtest: %w: kinds %v have no script on a real Asterisk (%s)", ErrBadMix, simOnly, ARIContext)
-		}
+	if o.Mix.hasIncident() && o.Incident == nil {
+		return nil, fmt.Errorf("loadtest: %w: %s callers, and no incident announcement to call about", ErrBadMix, KindIncidentCaller)
 	}
 	if o.Mix.hasBlocked() {
 		// Blocked callers need numbers that are blocked before they call,
@@ -177,10 +197,18 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return nil, fmt.Errorf("loadtest: block the blocked callers' numbers: %w", err)
 		}
 	}
+	var inc incident.Incident
+	if o.Incident != nil {
+		var err error
+		if inc, err = o.Incident(ctx); err != nil {
+			return nil, fmt.Errorf("loadtest: start the incident announcement: %w", err)
+		}
+	}
 	st := &runState{
 		outcomes: make(map[events.Outcome]int), byKind: make(map[Kind]int),
 		ids: make(map[string]bool), inFlight: make(map[string]Call),
 		queue: make(map[Kind]*queueSamples), queueLoc: make(map[Kind]*queueSamples),
+		incident: inc.ID,
 	}
 	st.mem.start()
 
@@ -237,6 +265,9 @@ place:
 		st.peakLive = max(st.peakLive, st.live)
 		st.ids[call.ID()] = true
 		st.inFlight[call.ID()] = call
+		if c.Kind == KindIncidentCaller {
+			st.incidentNumbers = append(st.incidentNumbers, c.Number)
+		}
 		st.mu.Unlock()
 		calls.Go(func() {
 			defer func() { <-slots }()
@@ -283,6 +314,10 @@ place:
 	}
 	// Each call waited for its own events; now check the stream as a whole.
 	audit(ctx, o, st, s)
+	struck := -1 // not checked
+	if o.Incident != nil && o.Strikes != nil {
+		struck = checkStrikes(ctx, o, st)
+	}
 
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -291,6 +326,10 @@ place:
 	s.Answer, s.Classified = Summarize(st.answers), Summarize(st.keys)
 	s.TimeToQueue, s.TimeToQueueLocation = summarizeQueue(st.queue), summarizeQueue(st.queueLoc)
 	s.PutThrough = st.drained
+	if o.Incident != nil {
+		s.Incident = incidentSummary(inc, st, struck)
+		s.Incident.OthersTimeToQueue = s.TimeToQueue
+	}
 	// Calls are placed at the rate asked for only while placing goes on;
 	// they finish over the whole run, which lasts until the last call
 	// ended. Each rate is taken over its own span.
@@ -383,11 +422,63 @@ func follow(o Options, st *runState, c Caller, call Call, onARI bool) {
 		if r.Outcome != events.OutcomeFailover {
 			queueTime(o, st, c, call, r, stored)
 		}
+		if !r.ContinuedAt.IsZero() || r.Outcome == events.OutcomeFailover {
+			st.reached++
+		}
+		if st.incident != "" {
+			checkIncident(st, c, call, r)
+		}
 	}
 	if o.Forget {
 		o.Probe.Forget(call.ID())
 		delete(st.ids, call.ID())
 	}
+}
+
+// checkIncident checks a call of a surge run and counts it; st.mu is held.
+// Every call must have started with the announcement on (a call that did
+// not would be measured without it), and an incident_ack must name it.
+func checkIncident(st *runState, c Caller, call Call, r CallResult) {
+	switch {
+	case r.IncidentOn != st.incident:
+		st.failLocked("call %d (%s) %s: the IVR had incident %q on when the call started, want %q", c.Seq, c.Kind, call.ID(), r.IncidentOn, st.incident)
+	case r.Outcome == events.OutcomeIncidentAck && r.IncidentHeard != st.incident:
+		st.failLocked("call %d (%s) %s: incident_ack for incident %q, want %q", c.Seq, c.Kind, call.ID(), r.IncidentHeard, st.incident)
+	}
+	if c.Kind == KindIncidentCaller {
+		return
+	}
+	st.others++
+	if r.IncidentHeard == st.incident {
+		st.othersHeard++
+	}
+}
+
+// checkStrikes asks the blocklist for the incident callers' strikes and
+// counts each struck caller as an error: pressing the incident key is the
+// answer the line asked for, never a prank. It returns how many were struck.
+func checkStrikes(ctx context.Context, o Options, st *runState) int {
+	st.mu.Lock()
+	numbers := slices.Clone(st.incidentNumbers)
+	st.mu.Unlock()
+	if len(numbers) == 0 {
+		return 0
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.SettleTimeout)
+	defer cancel()
+	strikes, err := o.Strikes(sctx, numbers)
+	if err != nil {
+		st.fail("strikes of the incident callers: %v", err)
+		return -1
+	}
+	struck := 0
+	for _, n := range numbers {
+		if strikes[n] > 0 {
+			struck++
+			st.fail("incident caller %s: %d blocklist strikes, want none", n, strikes[n])
+		}
+	}
+	return struck
 }
 
 // queueSamples are the times to the queue of one kind of caller.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/incident"
 )
 
 // Latency summarises a set of durations, in milliseconds for JSON.
@@ -146,6 +147,8 @@ type Summary struct {
 	TimeToQueueMeasured string             `json:"time_to_queue_measured"`
 	// OperatorsBusy is Options.OperatorsBusy.
 	OperatorsBusy bool `json:"operators_busy"`
+	// Incident is the surge mode's result, nil without Options.Incident.
+	Incident *IncidentSummary `json:"incident,omitempty"`
 
 	// Events is how many call events the IVR handed to the publisher;
 	// Stored how many of them the stream holds at the end; Lost the rest.
@@ -170,6 +173,58 @@ type Summary struct {
 	Targets Targets `json:"targets"`
 	// Met says, per target, whether the run met it.
 	Met map[string]bool `json:"targets_met"`
+}
+
+// IncidentSummary is what an incident announcement did to a surge run.
+type IncidentSummary struct {
+	// ID and Media name the announcement the run started.
+	ID    string `json:"id"`
+	Media string `json:"media"`
+	// Callers is how many incident callers were placed, and Share their
+	// share of all calls placed.
+	Callers int     `json:"incident_callers"`
+	Share   float64 `json:"incident_share"`
+	// Acked is how many calls ended incident_ack: resolved without an
+	// operator.
+	Acked int `json:"incident_ack"`
+	// ReachedOperators is how many calls were put through to operators
+	// (Continue into their context, or a failover).
+	ReachedOperators int `json:"reached_operators"`
+	// OperatorLoadAvoided is Acked over Acked + ReachedOperators: of the
+	// calls that would have reached an operator, the share the
+	// announcement ended instead. Each incident_ack counts as a call that
+	// would have reached one, since without the announcement a caller
+	// about a fire keys or talks and is put through.
+	OperatorLoadAvoided float64 `json:"operator_load_avoided"`
+	// Others is how many calls were not incident callers, and OthersHeard
+	// how many of them heard (began to hear) the announcement before their
+	// call was decided; the rest keyed, talked or hung up during the
+	// greeting, or were put through by a blocked caller's sign during it.
+	Others      int `json:"other_callers"`
+	OthersHeard int `json:"other_callers_heard_announcement"`
+	// Struck is how many incident callers hold a blocklist strike after
+	// the run (-1: not checked, the target has no blocklist to ask).
+	Struck int `json:"incident_callers_struck"`
+	// OthersTimeToQueue is Summary.TimeToQueue, repeated here: the time to
+	// the queue of the other callers, with the announcement on.
+	OthersTimeToQueue map[Kind]QueueTime `json:"others_time_to_queue"`
+}
+
+// incidentSummary fills an IncidentSummary from the run's counts; st.mu
+// is held.
+func incidentSummary(inc incident.Incident, st *runState, struck int) *IncidentSummary {
+	s := &IncidentSummary{
+		ID: inc.ID, Media: inc.Media, Callers: st.byKind[KindIncidentCaller],
+		Acked: st.outcomes[events.OutcomeIncidentAck], ReachedOperators: st.reached,
+		Others: st.others, OthersHeard: st.othersHeard, Struck: struck,
+	}
+	if st.placed > 0 {
+		s.Share = math.Round(1e3*float64(s.Callers)/float64(st.placed)) / 1e3
+	}
+	if n := s.Acked + s.ReachedOperators; n > 0 {
+		s.OperatorLoadAvoided = math.Round(1e3*float64(s.Acked)/float64(n)) / 1e3
+	}
+	return s
 }
 
 // minLiveForHeap is the fewest live calls at which the heap per live call
@@ -261,6 +316,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  (answer measured at the %s; DTMF -> classified: key reaching the flow -> event\n"+
 		"   delivered back from the stream, less the prompts/recording the flow plays in between)\n", s.AnswerAt)
 	s.writeQueue(&b)
+	s.writeIncident(&b)
 	fmt.Fprintf(&b, "\nevents       %d published, %d stored, %d lost, %d spooled, %d dropped; %.0f events/s  (no loss: %s)\n",
 		s.Events, s.Stored, s.Lost, s.Spooled, s.Dropped, s.EventsPerSec, yes(s.Met["no_lost_events"]))
 	heapVerdict := fmt.Sprintf("not judged below %d live calls", minLiveForHeap)
@@ -300,6 +356,27 @@ func (s *Summary) writeQueue(b *strings.Builder) {
 			fmt.Fprintf(b, "  target %s p95 <= %s: %s\n", q.what, q.target, yes(met))
 		}
 	}
+}
+
+// writeIncident prints the surge mode's figures; nothing without an
+// incident.
+func (s *Summary) writeIncident(b *strings.Builder) {
+	i := s.Incident
+	if i == nil {
+		return
+	}
+	fmt.Fprintf(b, "\nincident     %s (%s) on from the first call\n", i.ID, i.Media)
+	fmt.Fprintf(b, "             %d incident callers (%.1f%% of calls) pressed the incident key during the offer\n", i.Callers, 100*i.Share)
+	fmt.Fprintf(b, "             resolved without an operator (incident_ack) %d; reached operators %d; operator load avoided %.1f%%\n",
+		i.Acked, i.ReachedOperators, 100*i.OperatorLoadAvoided)
+	fmt.Fprintf(b, "             other callers %d, of whom %d heard the announcement (the rest keyed, talked or hung up before it)\n",
+		i.Others, i.OthersHeard)
+	if i.Struck < 0 {
+		fmt.Fprintf(b, "             incident callers' blocklist strikes not checked\n")
+	} else {
+		fmt.Fprintf(b, "             incident callers with a blocklist strike: %d\n", i.Struck)
+	}
+	fmt.Fprintf(b, "             (the time to queue above is the other callers', with the announcement on)\n")
 }
 
 // writeQueueTable prints one time-to-queue table in seconds, kinds in

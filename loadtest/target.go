@@ -131,9 +131,6 @@ var ErrOriginate = errors.New("originate refused")
 // Place implements Target.
 func (t *ARITarget) Place(ctx context.Context, c Caller) (Call, error) {
 	script := c.ARIScript()
-	if script == "" {
-		return nil, fmt.Errorf("%w: kind %s has no script in %s", ErrOriginate, c.Kind, ARIContext)
-	}
 	id := fmt.Sprintf("lt-%08x-%d", t.runID, c.Seq)
 	q := url.Values{}
 	q.Set("endpoint", "Local/"+script+"@"+ARIContext)

@@ -153,6 +153,11 @@ func TestExpectations(t *testing.T) {
 		{Caller{Kind: KindBlockedTalker}, false, events.OutcomeBlockedOverride, "", true},
 		{Caller{Kind: KindBlockedTalker}, false, events.OutcomeBlocked, "", false},
 		{Caller{Kind: KindBlockedSilentHelp}, false, events.OutcomeBlockedOverride, "", true},
+		{Caller{Kind: KindIncidentCaller}, false, events.OutcomeIncidentAck, "", true},
+		{Caller{Kind: KindIncidentCaller}, true, events.OutcomeIncidentAck, "", true},
+		{Caller{Kind: KindIncidentCaller}, false, events.OutcomeInvalid, "", false},
+		{Caller{Kind: KindIncidentCaller}, false, events.OutcomeNoInput, "", false},
+		{Caller{Kind: KindFire}, false, events.OutcomeIncidentAck, "", false},
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.c.Kind)+"/"+string(tc.outcome), func(t *testing.T) {
@@ -161,9 +166,6 @@ func TestExpectations(t *testing.T) {
 			}
 			if len(tc.c.SimScript()) == 0 && tc.c.Kind != KindSilent && tc.c.Kind != KindPrankster {
 				t.Fatalf("kind %s has no sim script", tc.c.Kind)
-			}
-			if got := tc.c.ARIScript() == ""; got != tc.c.Kind.SimOnly() {
-				t.Fatalf("ARI script %q for a kind with SimOnly %v", tc.c.ARIScript(), tc.c.Kind.SimOnly())
 			}
 		})
 	}
@@ -192,18 +194,66 @@ func TestLocationScripts(t *testing.T) {
 	}
 }
 
-func TestMixForARI(t *testing.T) {
-	m, dropped := DefaultMix().ForARI()
-	if len(dropped) != 6 {
-		t.Fatalf("dropped %v, want the six sim-only kinds", dropped)
+// TestARIScripts checks that every kind has its own script on a real
+// Asterisk: only the callers who say and press nothing share one.
+func TestARIScripts(t *testing.T) {
+	byScript := map[string][]Kind{}
+	for _, k := range Kinds {
+		sc := Caller{Kind: k}.ARIScript()
+		if sc == "" {
+			t.Errorf("%s has no ARI script", k)
+		}
+		byScript[sc] = append(byScript[sc], k)
 	}
-	for k, w := range m {
-		if k.SimOnly() || w == 0 {
-			t.Fatalf("ForARI kept %s=%d", k, w)
+	for sc, kinds := range byScript {
+		if len(kinds) > 1 && !(sc == "silent" && slices.Equal(kinds, []Kind{KindSilent, KindPrankster})) {
+			t.Errorf("kinds %v share the script %q", kinds, sc)
 		}
 	}
-	if m[KindFire] != DefaultMix()[KindFire] || m.hasBlocked() || !DefaultMix().hasBlocked() {
-		t.Fatalf("ForARI = %v", m)
+	if got := (Caller{Kind: KindPrankster, Presses9: true}).ARIScript(); got != "press-9" {
+		t.Errorf("pressing prankster's script %q", got)
+	}
+}
+
+func TestMixWithShare(t *testing.T) {
+	tests := []struct {
+		name  string
+		mix   Mix
+		share float64
+		want  int // the incident callers' weight; -1 for an error
+	}{
+		{"60% of the default mix", DefaultMix(), 0.6, 193}, // 129 others * 0.6/0.4: 193.4999… in float64, 59.9% of the calls
+		{"half", Mix{KindFire: 3, KindChild: 1}, 0.5, 4},
+		{"tiny share still one caller", Mix{KindFire: 1}, 0.01, 1},
+		{"weight already named is replaced", Mix{KindFire: 2, KindIncidentCaller: 50}, 0.5, 2},
+		{"share 0", DefaultMix(), 0, -1},
+		{"share 1", DefaultMix(), 1, -1},
+		{"no other callers", Mix{KindIncidentCaller: 3}, 0.5, -1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := tc.mix.WithShare(KindIncidentCaller, tc.share)
+			if tc.want < 0 {
+				if !errors.Is(err, ErrBadShare) {
+					t.Fatalf("err %v, want ErrBadShare", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m[KindIncidentCaller] != tc.want {
+				t.Fatalf("incident callers' weight %d, want %d (%v)", m[KindIncidentCaller], tc.want, m)
+			}
+			for k, w := range tc.mix {
+				if k != KindIncidentCaller && m[k] != w {
+					t.Fatalf("%s's weight changed from %d to %d", k, w, m[k])
+				}
+			}
+			if tc.mix[KindIncidentCaller] == 0 && m.hasIncident() == (tc.mix.hasIncident()) {
+				t.Fatal("hasIncident did not change")
+			}
+		})
 	}
 }
 

@@ -47,6 +47,8 @@ type loadtestFlags struct {
 	timeout     time.Duration
 	json        bool
 	busy        bool
+	incident    bool
+	share       float64
 }
 
 // newLoadtestCmd is `siaga112 loadtest`.
@@ -75,9 +77,17 @@ Local/<script>@siaga112-loadtest channels there, as described in
 asterisk-conf/README.md ("Load test callers"); --var sets their LT_* timings.
 Use a test PBX, or stop the production IVR first: only one IVR can hold the
 Stasis application. Events go to a private embedded NATS in a temporary
-directory, never to nats.url. The kinds that only the sim can play (greeting_key,
-greeting_talker, menu_55, menu_listener and the blocked kinds) are left out
-of the default mix there.
+directory, never to nats.url.
+
+--incident: surge mode. Before the first call the tool starts an incident
+announcement of the first prepared prompt (ivr.incident_prompts), as a
+supervisor would, and --incident-share of the callers (incident_caller) call
+about it and press the incident key during the offer; the others keep their
+scripts and hear the announcement after the greeting unless they key or talk
+before it. The summary adds the calls resolved without an operator
+(incident_ack), the operator load avoided and the incident callers' blocklist
+strikes (there must be none); time_to_queue is then the other callers' with
+the announcement on.
 
 Exits 1 when a call did not end as its script says or an event was lost.`,
 		Args: cobra.NoArgs,
@@ -104,6 +114,8 @@ Exits 1 when a call did not end as its script says or an event was lost.`,
 	fl.DurationVar(&f.timeout, "call-timeout", loadtest.DefaultCallTimeout, "longest a call may last")
 	fl.BoolVar(&f.json, "json", false, "print the summary as JSON")
 	fl.BoolVar(&f.busy, "operators-busy", false, "sim only: no operator is free, so callers who choose a type are asked the location")
+	fl.BoolVar(&f.incident, "incident", false, "surge mode: start an incident announcement before the first call")
+	fl.Float64Var(&f.share, "incident-share", 0.6, "with --incident: share of the callers who call about the incident and press its key")
 	return cmd
 }
 
@@ -186,6 +198,11 @@ func runLoadtest(ctx context.Context, stdout io.Writer, cfg configs.Config, log 
 	if err != nil {
 		return err
 	}
+	if f.incident {
+		if mix, err = mix.WithShare(loadtest.KindIncidentCaller, f.share); err != nil {
+			return fmt.Errorf("--incident-share: %w", err)
+		}
+	}
 	cleanup, err := privateNATS(&cfg, "siaga112-loadtest-")
 	if err != nil {
 		return err
@@ -209,13 +226,12 @@ func runLoadtest(ctx context.Context, stdout io.Writer, cfg configs.Config, log 
 			return err
 		}
 		opts, stop = env.Options(), env.Stop
+		if f.incident {
+			opts.Incident = env.StartIncident
+		}
 	case "ari":
 		if f.busy {
 			return ErrBusyOnARI
-		}
-		if f.mix == "default" || f.mix == "" {
-			// The default mix has kinds only the sim can play.
-			mix, _ = mix.ForARI()
 		}
 		opts, stop, err = startARITarget(ctx, cfg, log, f)
 		if err != nil {
@@ -293,10 +309,15 @@ func startARITarget(ctx context.Context, cfg configs.Config, log *slog.Logger, f
 	}
 	target := loadtest.NewARITarget(node, probe, cfg.ARI.RequestTimeout, rand.Uint32())
 	target.Vars = f.vars
-	return loadtest.Options{
+	o := loadtest.Options{
 		Target: target, Probe: probe, Bus: srv.Bus(), ClockScale: 1,
 		IVRStats: srv.IVR().Stats, PublisherStats: srv.Publisher().Stats,
-	}, stop, nil
+		Block: loadtest.BlockOn(srv), Strikes: loadtest.StrikesOn(srv),
+	}
+	if f.incident {
+		o.Incident = loadtest.IncidentOn(srv, cfg, log)
+	}
+	return o, stop, nil
 }
 
 // ErrNode is returned when --node names no configured node.
