@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	cryptorand "crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -15,6 +18,7 @@ import (
 
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/internal/stack"
 	"github.com/siaga112/siaga112/loadtest"
@@ -142,6 +146,13 @@ func runDemo(ctx context.Context, con *demoConsole, cfg configs.Config, log *slo
 	running.HTTP.Listen = listen
 	warnSettings(log, running, "ari.nodes")
 	cfg.IVR.DrainTimeout = demoFinish
+	// A supervisor account for this run only, so the console can be tried:
+	// its file lives in the demo's private directory and goes with it.
+	demoPassword, err := demoAccount(&cfg)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 	env, err := loadtest.StartSim(ctx, loadtest.SimOptions{
 		Config: cfg, Roles: stack.All(), ClockScale: f.scale, SoundsDir: soundsDir(f.sounds, cfg.IVR.Language),
 		Listener: ln, Log: log, Name: "siaga112-demo",
@@ -160,6 +171,7 @@ func runDemo(ctx context.Context, con *demoConsole, cfg configs.Config, log *slo
 	fmt.Fprintf(stdout, "siaga112 demo: simulated Asterisk at %s, NATS at %s\n", env.Sim.URL(), natsURL)
 	fmt.Fprintf(stdout, "dashboard:     http://%s/\n", env.Stack.HTTPAddr())
 	fmt.Fprintf(stdout, "health:        http://%s/healthz   blocklist: http://%s/api/blocklist\n", env.Stack.HTTPAddr(), env.Stack.HTTPAddr())
+	fmt.Fprintf(stdout, "console:       http://%s/login   supervisor / %s   (an account for this run only)\n", env.Stack.HTTPAddr(), demoPassword)
 	fmt.Fprintf(stdout, "opening:       prankster %s calls silently three times at the start; watch for its block\n", openingNumber(f.pranksters))
 	if userURL == "" && natsURL == embeddedURL(wanted) {
 		fmt.Fprintf(stdout, "admin:         siaga112 blocklist ls   (in another terminal; no flags needed)\n")
@@ -299,4 +311,29 @@ func openingPrank(ctx context.Context, con *demoConsole, target loadtest.Target,
 		}
 	}
 	return 3
+}
+
+// demoAccount writes an accounts file with one supervisor, "supervisor",
+// and a random password into the demo's private data directory, and points
+// http.accounts_file at it.
+func demoAccount(cfg *configs.Config) (string, error) {
+	b := make([]byte, 9)
+	if _, err := cryptorand.Read(b); err != nil {
+		return "", err
+	}
+	password := base64.RawURLEncoding.EncodeToString(b)
+	hash, err := console.HashPassword(password)
+	if err != nil {
+		return "", err
+	}
+	accs := &console.Accounts{}
+	if err := accs.Set(console.Account{Name: "supervisor", Role: console.RoleSupervisor, Hash: hash}); err != nil {
+		return "", err
+	}
+	path := filepath.Join(cfg.NATS.Embedded.DataDir, "demo-accounts.yaml")
+	if err := accs.Save(path); err != nil {
+		return "", err
+	}
+	cfg.HTTP.AccountsFile = path
+	return password, nil
 }
