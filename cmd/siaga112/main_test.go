@@ -163,18 +163,31 @@ func TestConfigCheckOutputLoadsBack(t *testing.T) {
 func TestRun(t *testing.T) {
 	clearEnv(t)
 	good := writeFile(t, "log:\n  level: debug\n  format: json\n")
+	// wantStdout, wantStderr and wantErr must be in the output and the
+	// error's text (which main prints); "" means the output must be empty
+	// and the error nil (strings.Contains(x, "") holds for any x).
 	tests := []struct {
 		name       string
 		args       []string
 		wantCode   int
 		wantStdout string
 		wantStderr string
+		wantErr    string
 	}{
-		{"version", []string{"version"}, 0, "siaga112 ", ""},
-		{"config check logs at the configured level", []string{"config", "check", "--config", good}, 0, "format: json", `"msg":"configuration loaded"`},
-		{"config check warns on stderr", []string{"config", "check", "--config", good}, 0, "", `"level":"WARN","msg":"config: ari.nodes[0].password: is the sample password`},
-		{"unknown command", []string{"dial"}, 1, "", ""},
-		{"bad flag", []string{"config", "check", "--no-such-flag"}, 1, "", ""},
+		{"version", []string{"version"}, 0, "siaga112 ", "", ""},
+		{"config check logs at the configured level", []string{"config", "check", "--config", good}, 0, "format: json", `"msg":"configuration loaded"`, ""},
+		{"config check warns on stderr", []string{"config", "check", "--config", good}, 0, "format: json", `"level":"WARN","msg":"config: ari.nodes[0].password: is the sample password`, ""},
+		{"unknown command", []string{"dial"}, 1, "", "", `unknown command "dial"`},
+		{"bad flag", []string{"config", "check", "--no-such-flag"}, 1, "", "", "unknown flag: --no-such-flag"},
+	}
+	check := func(t *testing.T, what, got, want string) {
+		t.Helper()
+		if want == "" && got != "" {
+			t.Errorf("%s %q, want nothing", what, got)
+		}
+		if !strings.Contains(got, want) {
+			t.Errorf("%s %q lacks %q", what, got, want)
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,12 +196,13 @@ func TestRun(t *testing.T) {
 			if code := exitCode(err); code != tt.wantCode {
 				t.Fatalf("exit %d, want %d (err: %v)", code, tt.wantCode, err)
 			}
-			if !strings.Contains(out.String(), tt.wantStdout) {
-				t.Errorf("stdout %q lacks %q", out.String(), tt.wantStdout)
+			check(t, "stdout", out.String(), tt.wantStdout)
+			check(t, "stderr", errOut.String(), tt.wantStderr)
+			errText := ""
+			if err != nil {
+				errText = err.Error()
 			}
-			if !strings.Contains(errOut.String(), tt.wantStderr) {
-				t.Errorf("stderr %q lacks %q", errOut.String(), tt.wantStderr)
-			}
+			check(t, "error", errText, tt.wantErr)
 		})
 	}
 }
