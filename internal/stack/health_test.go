@@ -248,3 +248,26 @@ func TestHealthWorkerLag(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// With NATS unreachable at start the IVR takes calls: /healthz is 200 and
+// degraded, and says why for each part of the event path — the connection,
+// the stream not probed, the blocklist cache still loading (nobody is
+// blocked) and the blocklist worker not started.
+func TestHealthWithoutNATS(t *testing.T) {
+	sim := startSim(t)
+	cfg := serveConfig(t, sim)
+	cfg.NATS.URL = "nats://" + freeAddr(t)
+	sv := startServed(t, sim, cfg)
+	_, h := sv.waitCheck("degraded with the reasons", func(code int, h Health) bool {
+		return code == http.StatusOK && h.Status == LevelDegraded &&
+			degradedWith(h, "nats", "nats not connected", "spool") &&
+			degradedWith(h, "jetstream", "not probed") &&
+			degradedWith(h, "blocklist_cache", "loading", "nobody is blocked") &&
+			degradedWith(h, "blocklist_worker", "not started")
+	})
+	if !h.Checks["ari"].OK || !h.Checks["publisher"].OK {
+		t.Fatalf("ari %+v, publisher %+v: want ok (calls are answered, events spooled)", h.Checks["ari"], h.Checks["publisher"])
+	}
+	// No call is placed: its events would wait in the spool, and the stop
+	// would give them flushTimeout to reach a NATS that is not there.
+}
