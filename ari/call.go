@@ -205,8 +205,8 @@ func (c *call) request(ctx context.Context, op string, onChannel bool, fn func()
 		return c.doneErr(ctx, op)
 	}
 	done := make(chan error, 1)
-	// The request cannot be cancelled (see restCall); the buffered channel
-	// lets the goroutine finish whenever the request does.
+	// The request carries its own deadline and is closed when it passes
+	// (see restCall); the buffered channel lets the goroutine finish then.
 	go func() { done <- fn() }()
 	timer := time.NewTimer(c.timeout)
 	defer timer.Stop()
@@ -214,6 +214,9 @@ func (c *call) request(ctx context.Context, op string, onChannel bool, fn func()
 		select {
 		case err := <-done:
 			err = classify(op, err)
+			if errors.Is(err, ErrRequestTimeout) {
+				c.slow = true
+			}
 			if onChannel && errors.Is(err, ErrChannelGone) {
 				// Asterisk no longer knows the channel in our app; its
 				// hangup events may still be on the way.

@@ -124,7 +124,11 @@ func New(o Options) (*IVR, error) {
 			return nil, fmt.Errorf("ari: options: node name %q is empty or repeated", nc.Name)
 		}
 		seen[nc.Name] = true
-		v.nodes = append(v.nodes, newNode(v, nc))
+		n, err := newNode(v, nc)
+		if err != nil {
+			return nil, err
+		}
+		v.nodes = append(v.nodes, n)
 	}
 	return v, nil
 }
@@ -174,8 +178,17 @@ func (v *IVR) Run(ctx context.Context) error {
 	readers.Wait()
 	stopCalls(ErrShutdown)
 	v.sessions.Wait()
+	v.closeREST()
 	v.log.Info("IVR stopped")
 	return nil
+}
+
+// closeREST ends the nodes' REST requests still open (ones the IVR
+// stopped waiting for) and closes their connections.
+func (v *IVR) closeREST() {
+	for _, n := range v.nodes {
+		n.rest.close()
+	}
 }
 
 // Stop begins the drain of Run and waits until Run returned or ctx ended.

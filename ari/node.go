@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
@@ -43,6 +44,12 @@ type node struct {
 	cfg    configs.ARINode
 	ari    configs.ARI
 	client *native.Client
+	// rest carries the client's requests (and our own, see listChannels):
+	// deadlines, the connection cap, closed when the IVR stops.
+	rest *restTransport
+	// http is the client over rest, for the requests the library cannot
+	// make as we need them (listChannels).
+	http   *http.Client
 	router *router
 	log    *slog.Logger
 	ivr    *IVR
@@ -57,7 +64,7 @@ type node struct {
 	sweep chan struct{}
 }
 
-func newNode(v *IVR, cfg configs.ARINode) *node {
+func newNode(v *IVR, cfg configs.ARINode) (*node, error) {
 	log := v.log.With("node", cfg.Name)
 	n := &node{
 		cfg:    cfg,
@@ -79,7 +86,12 @@ func newNode(v *IVR, cfg configs.ARINode) *node {
 		Password:        cfg.Password,
 		Logger:          newLibraryLogger(log),
 	})
-	return n
+	n.rest = newRESTTransport(v.ari)
+	n.http = &http.Client{Transport: n.rest}
+	if err := useHTTPClient(n.client, http.Client{Transport: n.rest}); err != nil {
+		return nil, err
+	}
+	return n, nil
 }
 
 // health returns the node's state.
@@ -341,36 +353,18 @@ func (n *node) sweepLoop(ctx context.Context) {
 // the listing or a hand-off failed and the pass should be repeated.
 func (n *node) recoverOrphans(ctx context.Context) bool {
 	timeout := n.ari.RequestTimeout
-	var keys []*ariv6.Key
-	err := restCall(ctx, timeout, "list channels", func() error {
-		var err error
-		keys, err = n.client.Channel().List(nil)
-		return err
-	})
+	chans, err := n.listChannels(ctx)
 	if err != nil {
 		n.log.Warn("orphaned calls not checked", "error", err)
 		return false
 	}
 	var candidates []*ariv6.Key
-	for _, k := range keys {
-		if n.router.get(k.ID) != nil {
+	for i := range chans {
+		ch := &chans[i]
+		if n.router.get(ch.ID) != nil || !inApp(ch, n.ari.Application) {
 			continue
 		}
-		var data *ariv6.ChannelData
-		err := restCall(ctx, timeout, "channel data", func() error {
-			var err error
-			data, err = n.client.Channel().Data(k)
-			return err
-		})
-		if err != nil {
-			if !errors.Is(err, ErrChannelGone) {
-				n.log.Warn("channel not checked for orphaning", "channel_id", k.ID, "error", err)
-			}
-			continue
-		}
-		if inApp(data, n.ari.Application) {
-			candidates = append(candidates, k)
-		}
+		candidates = append(candidates, ariv6.NewKey(ariv6.ChannelKey, ch.ID))
 	}
 	if len(candidates) == 0 {
 		return true

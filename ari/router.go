@@ -31,8 +31,9 @@ import (
 // channel id under a read lock, then a non-blocking send into that call's
 // bounded inbox. A full inbox, an event for an unknown channel, or an event
 // we could not decode is counted and logged (rate-limited); nothing is
-// dropped silently. The library's native client is still used for every
-// REST request.
+// dropped silently. The library's native client is still used for REST,
+// over our own transport (see rest.go), except for the channel listing of
+// the orphan sweep, whose reply the library cuts down to ids.
 
 // inboxSize bounds one call's queue of unprocessed events. A call reads its
 // inbox while it waits for anything (REST replies, playbacks, digits), so

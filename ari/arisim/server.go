@@ -161,6 +161,10 @@ type Server struct {
 	// widening the moment in which clients react to the drop.
 	restartPause func()
 
+	// restConns counts the open HTTP connections that are not WebSockets
+	// (see RESTConnections).
+	restConns atomic.Int64
+
 	callsStarted atomic.Int64
 	callsEnded   atomic.Int64
 	restCount    atomic.Int64
@@ -238,7 +242,7 @@ func (s *Server) Start(addr string) error {
 	if err != nil {
 		return fmt.Errorf("arisim: listen %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ConnState: s.trackConn}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -255,6 +259,23 @@ func (s *Server) Start(addr string) error {
 	})
 	return nil
 }
+
+// trackConn counts connections as they open and close; a WebSocket leaves
+// the count when it is hijacked from the HTTP server.
+func (s *Server) trackConn(_ net.Conn, state http.ConnState) {
+	switch state {
+	case http.StateNew:
+		s.restConns.Add(1)
+	case http.StateClosed, http.StateHijacked:
+		s.restConns.Add(-1)
+	}
+}
+
+// RESTConnections is the number of HTTP connections open to the server now,
+// WebSockets excepted (after Start; a mounted handler counts nothing). A
+// client that abandons requests it stopped waiting for, instead of closing
+// them, shows here as connections that pile up while the sim hangs.
+func (s *Server) RESTConnections() int { return int(s.restConns.Load()) }
 
 // Addr is the host:port the server listens on after Start.
 func (s *Server) Addr() string {
