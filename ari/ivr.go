@@ -231,10 +231,10 @@ func (v *IVR) startSession(n *node, ev *ariv6.StasisStart) {
 		parent = *p
 	}
 	s := newSession(parent, n, ev.Channel)
-	if !n.router.add(s) {
-		n.log.Warn("StasisStart for a channel that already has a session", "channel_id", ev.Channel.ID)
-		s.cancel(nil)
-		return
+	if old := n.router.add(s); old != nil {
+		n.log.Warn("StasisStart for a channel whose session saw no StasisEnd; that StasisEnd was lost: the old session ends and a new one serves the caller",
+			"channel_id", ev.Channel.ID)
+		old.displace()
 	}
 	v.calls.Add(1)
 	v.sessions.Add(1)

@@ -91,18 +91,39 @@ func newRouter(log *slog.Logger) *router {
 
 // add registers a session; it is called by the WebSocket reader on
 // StasisStart before the session goroutine starts, so that the channel's
-// next events (an early key press or hangup) already find it.
-func (r *router) add(s *session) bool {
+// next events (an early key press or hangup) already find it. The new
+// session always takes the channel's events.
+//
+// A channel that re-enters the app (the dialplan sent it back to Stasis)
+// may do so before its old session has finished. Normally the old one has
+// seen StasisEnd by then and only waits to publish call.ended. If it has
+// not, its StasisEnd was lost: Asterisk sends StasisStart only to a channel
+// entering the app, so the old stay is over whatever the old session
+// believes. That session is returned as displaced, for the caller to end;
+// refusing the new stay instead would leave the caller in the app with
+// nobody serving it and nothing to find it (the sweep skips a channel
+// that has a session).
+func (r *router) add(s *session) (displaced *session) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	// A channel that re-enters the app (the dialplan sent it back to
-	// Stasis) may do so before its old session has finished; the old one
-	// has seen StasisEnd by then and only waits to publish call.ended.
-	if old, dup := r.sessions[s.id]; dup && !old.ended.Load() {
-		return false
-	}
+	old := r.sessions[s.id]
 	r.sessions[s.id] = s
-	return true
+	if old != nil && !old.ended.Load() {
+		return old
+	}
+	return nil
+}
+
+// displace ends a session whose channel re-entered the app while it still
+// thought the channel was in its stay (see add): the stay is over, and
+// neither the caller nor a hangup ended it, so the session ends as the
+// system's doing (no strike for the caller) and makes no further request
+// on the channel, which a new session now serves.
+func (s *session) displace() {
+	if !s.hangupRequested.Load() {
+		s.systemHangup.Store(true)
+	}
+	s.markEnded()
 }
 
 // remove unregisters a session and remembers its id as ended.

@@ -28,11 +28,8 @@ func TestRouterRoutesByChannel(t *testing.T) {
 	n := testNode(t)
 	r := n.router
 	s := newSession(context.Background(), n, chanEvent("c1"))
-	if !r.add(s) {
-		t.Fatal("add failed")
-	}
-	if r.add(newSession(context.Background(), n, chanEvent("c1"))) {
-		t.Fatal("second session for the same channel was accepted")
+	if r.add(s) != nil {
+		t.Fatal("the first session of a channel displaced another")
 	}
 	tests := []struct {
 		name string

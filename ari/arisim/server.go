@@ -148,6 +148,9 @@ type Server struct {
 	faultMu   sync.Mutex
 	restDelay time.Duration
 	failRules []failRule
+	// loseEvents counts, per event type, the next events of that type
+	// that are not sent (see LoseEvents); guarded by faultMu.
+	loseEvents map[string]int
 
 	soundCache sync.Map // path -> time.Duration (negative when missing)
 
@@ -376,6 +379,39 @@ func (s *Server) FailREST(method, pathPattern string, status, times int) {
 	s.faultMu.Lock()
 	s.failRules = append(s.failRules, failRule{method: method, pattern: pathPattern, status: status, left: times})
 	s.faultMu.Unlock()
+}
+
+// LoseEvents makes the next times events of type eventType (e.g. "StasisEnd")
+// vanish on the way to the application, as events of a connection that
+// broke and was re-established in between do. Everything else about them
+// (the channel's state) happens as usual.
+func (s *Server) LoseEvents(eventType string, times int) {
+	s.faultMu.Lock()
+	if s.loseEvents == nil {
+		s.loseEvents = make(map[string]int)
+	}
+	s.loseEvents[eventType] += times
+	s.faultMu.Unlock()
+}
+
+// lost reports whether an encoded event is to be lost (see LoseEvents).
+func (s *Server) lost(b []byte) bool {
+	s.faultMu.Lock()
+	defer s.faultMu.Unlock()
+	if len(s.loseEvents) == 0 {
+		return false
+	}
+	var head struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(b, &head) != nil || s.loseEvents[head.Type] == 0 {
+		return false
+	}
+	s.loseEvents[head.Type]--
+	if s.loseEvents[head.Type] == 0 {
+		delete(s.loseEvents, head.Type)
+	}
+	return true
 }
 
 // Restart simulates an Asterisk restart: every channel, playback, live recording and
@@ -738,6 +774,9 @@ func (s *Server) emit(app string, ev any) {
 	b, err := json.Marshal(ev)
 	if err != nil {
 		s.log.Error("encode event", "error", err)
+		return
+	}
+	if s.lost(b) {
 		return
 	}
 	if s.tap != nil {
