@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 
+	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -270,4 +271,40 @@ func TestHealthWithoutNATS(t *testing.T) {
 	}
 	// No call is placed: its events would wait in the spool, and the stop
 	// would give them flushTimeout to reach a NATS that is not there.
+}
+
+// The IVR's blocklist cache whose watch ended and cannot be set up again
+// (its connection closed) keeps answering from its last blocks; the check
+// says the watch is down, since when and why, instead of ok for ever after
+// the first load.
+func TestHealthCacheWatchDown(t *testing.T) {
+	ns, _ := startJetStream(t)
+	cfg := testConfig(t)
+	cfg.NATS.URL = ns.ClientURL()
+	ctx := context.Background()
+	bus, err := events.Open(ctx, cfg.NATS, events.OpenOptions{Name: t.Name(), SkipStream: true}, testLogger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bus.Close)
+	c := blocklist.NewCache(bus.JS, 1, "62", testLogger(t))
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = c.Run(runCtx)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	s := &Stack{cfg: cfg, cache: c}
+	eventually(t, "the cache loaded and ok", func() bool { return s.cacheCheck(nil).OK })
+
+	bus.Close() // ends the watch; a new one cannot be set up
+	var ch Check
+	eventually(t, "the cache check degraded", func() bool {
+		ch = s.cacheCheck(nil)
+		return ch.Status == LevelDegraded
+	})
+	if !strings.Contains(ch.Reason, "blocklist watch is down since") || !strings.Contains(ch.Reason, "closed") {
+		t.Fatalf("reason %q, want the watch down, since when and why", ch.Reason)
+	}
 }
