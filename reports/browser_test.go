@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/siaga112/siaga112/configs"
@@ -53,7 +53,7 @@ func chromiumPath(t *testing.T) string {
 
 // newBrowser starts one headless Chromium for the test and returns a
 // context for its first tab.
-func newBrowser(t *testing.T) context.Context {
+func newBrowser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
@@ -65,6 +65,7 @@ func newBrowser(t *testing.T) context.Context {
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.UserDataDir(t.TempDir()),
 	)
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
@@ -75,11 +76,23 @@ func newBrowser(t *testing.T) context.Context {
 	return ctx
 }
 
+// tabTimeout bounds everything a test does in one tab, so a page that never
+// renders fails the test with a message instead of hanging it until go
+// test's own timeout.
+const tabTimeout = 90 * time.Second
+
 // tab opens a new tab in the browser of ctx; closed at cleanup.
 func tab(t *testing.T, browser context.Context) context.Context {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(browser)
 	t.Cleanup(cancel)
+	// The tab opens on this first, unbounded call; a timeout set before it
+	// would bound the tab's life rather than the test's actions.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
+	ctx, cancelTimeout := context.WithTimeout(ctx, tabTimeout)
+	t.Cleanup(cancelTimeout)
 	return ctx
 }
 
@@ -213,6 +226,7 @@ func TestBoardLayoutInBrowser(t *testing.T) {
 	browser := newBrowser(t)
 	agg, now := boardAggregator(t)
 	ts := newTestServer(t, agg, ServerConfig{Title: "Bontang Siaga 112", Now: func() time.Time { return now }})
+	t.Cleanup(ts.CloseClientConnections) // before ts.Close: open streams never end by themselves
 
 	sizes := []struct {
 		name string
@@ -314,6 +328,7 @@ func TestBoardHealthInBrowser(t *testing.T) {
 		}}
 	}
 	ts := newTestServer(t, agg, ServerConfig{Health: health, Now: func() time.Time { return now }})
+	t.Cleanup(ts.CloseClientConnections)
 	for _, lg := range []struct{ query, accept, want string }{
 		{"", "id", "Semua node Asterisk terputus"},
 		{"?lang=en", "id", "Asterisk node asterisk-1 is disconnected"},
@@ -348,6 +363,7 @@ func TestBoardLiveInBrowser(t *testing.T) {
 	browser := newBrowser(t)
 	agg, now := boardAggregator(t)
 	ts := newTestServer(t, agg, ServerConfig{Refresh: time.Second, Now: func() time.Time { return now }})
+	t.Cleanup(ts.CloseClientConnections)
 	ctx := tab(t, browser)
 	open(t, ctx, ts.URL+"/?lang=en", 1920, 1080)
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.__loaded = "same page"`)); err != nil {
@@ -433,6 +449,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	})
 	eventually(t, "worker to apply the demo events", func() bool { return agg.Counters().Events == uint64(len(evs)) })
 	ts := newTestServer(t, agg, ServerConfig{Ready: w.Ready, Lag: w.Lag, Title: "Bontang Siaga 112"})
+	t.Cleanup(ts.CloseClientConnections)
 
 	day := demoDay.Format(time.DateOnly)
 	status, body, _ := get(t, ts.URL+"/api/stats?from="+day+"&to="+day, false)
@@ -515,7 +532,8 @@ func setAcceptLanguage(v string) chromedp.Action[chromedp.Void] {
 // TestBoardWithoutJavaScript: with scripts off the board still comes up to
 // date, by reloading itself every refresh interval, and opens no stream.
 func TestBoardWithoutJavaScript(t *testing.T) {
-	browser := newBrowser(t)
+	// Scripts off for the whole browser, as a locked-down wall PC may be.
+	browser := newBrowser(t, chromedp.Flag("blink-settings", "scriptEnabled=false"))
 	agg, now := boardAggregator(t)
 	srv, err := NewServer(agg, ServerConfig{Refresh: time.Second, Now: func() time.Time { return now }})
 	if err != nil {
@@ -534,14 +552,16 @@ func TestBoardWithoutJavaScript(t *testing.T) {
 		mux.ServeHTTP(w, r)
 	}))
 	t.Cleanup(ts.Close)
+	t.Cleanup(ts.CloseClientConnections)
 	ctx := tab(t, browser)
-	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true})
+	// Navigate without waiting for the load event: the page's own refresh
+	// replaces it, and a wait for the first load could wait for ever.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1920, 1080), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, page.Navigate, page.NavigateParams{URL: ts.URL + "/?lang=en"})
 		return err
 	})); err != nil {
 		t.Fatal(err)
 	}
-	open(t, ctx, ts.URL+"/?lang=en", 1920, 1080)
 	deadline := time.Now().Add(15 * time.Second)
 	for pages.Load() < 3 && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)

@@ -61,11 +61,16 @@ func TestStream(t *testing.T) {
 	t.Cleanup(func() { _ = hs.Close() })
 	base := "http://" + ln.Addr().String()
 
-	if res, err := http.Get(base + "/api/stream?range=year"); err != nil || res.StatusCode != http.StatusBadRequest {
-		t.Fatalf("bad range: %v %v", res.StatusCode, err)
+	// The timeout covers reading the stream: a missing message fails the
+	// test instead of hanging it.
+	client := &http.Client{Timeout: 30 * time.Second}
+	res, err := client.Get(base + "/api/stream?range=year")
+	if err != nil || res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bad range: %v %v", res, err)
 	}
+	res.Body.Close()
 
-	res, err := http.Get(base + "/api/stream?lang=id")
+	res, err = client.Get(base + "/api/stream?lang=id")
 	if err != nil {
 		t.Fatal(err)
 	}
