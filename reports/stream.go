@@ -78,7 +78,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	)
 	for {
 		h := s.health(ctx)
-		version := fmt.Sprint(s.agg.Counters().Events, h.Level, h.Fresh, len(h.Problems))
+		version := fmt.Sprint(s.agg.Counters().Events, h.Level, h.Fresh, h.Problems)
 		if version != last || time.Since(lastSent) >= s.cfg.Refresh {
 			msg, err := s.streamMessage(r, q)
 			if err != nil {
