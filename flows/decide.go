@@ -39,7 +39,10 @@ func (r *run) decide(ctx context.Context) (decision, string, error) {
 		early = res
 	}
 	if r.in.Incident != nil && early.Digits == "" && early.Status != PromptTalk {
-		res, err := r.incidentOffer(ctx, nil, r.f.cfg.FirstDigitTimeout)
+		// No wait after the offer: the menu follows at once, and 8 still
+		// counts while it plays, so callers with another emergency lose
+		// only the announcement's length.
+		res, err := r.incidentOffer(ctx, nil, 0)
 		if err != nil {
 			return decision{}, "incident announcement", err
 		}
@@ -138,6 +141,10 @@ func (r *run) menu(ctx context.Context, early PromptResult) (decision, string, e
 		case r.isSilentHelp(res.Digits):
 			r.emit(ctx, events.TypeMenu, events.Menu{Attempt: a, Digits: res.Digits, Result: events.MenuSilentHelp})
 			return decision{outcome: events.OutcomeSilentHelp}, "", nil
+		case r.heardIncident && r.isIncidentKey(res):
+			// The incident key pressed once the menu began: still about
+			// the incident (it is never a menu key).
+			return decision{outcome: events.OutcomeIncidentAck}, "", nil
 		default:
 			if d, ok := r.menuKey(res.Digits); ok {
 				r.emit(ctx, events.TypeMenu, events.Menu{Attempt: a, Digits: res.Digits, Result: events.MenuValid})

@@ -1233,7 +1233,7 @@ func TestRunDefaultPath(t *testing.T) {
 // every other sign still puts the caller through.
 func TestRunIncident(t *testing.T) {
 	inc := &Announcement{ID: "inc-1", Media: "sound:siaga112/incident-example"}
-	const offer = "prompt incident-example+incident-offer max=1 first=5s inter=3s code=55 talk=1s"
+	const offer = "prompt incident-example+incident-offer max=1 inter=3s code=55 talk=1s"
 	const ack = "prompt incident-ack max=0"
 	withIncident := func(ev emitted) emitted {
 		c := ev.Data.(events.Classified)
@@ -1286,6 +1286,13 @@ func TestRunIncident(t *testing.T) {
 			wantEvs:  []emitted{evAnswered, evMenu(1, "3", events.MenuValid), withIncident(evClassified(events.OutcomeEmergency, "police", 1, 9, false, "", "")), evTransferred("police", "police", false)},
 			wantVars: withRec(vars("police", events.OutcomeEmergency, "")),
 			want:     Result{Outcome: events.OutcomeEmergency, EmergencyType: "police", Attempts: 1, Transferred: true, Extension: "police"},
+		},
+		{
+			name:    "presses 8 once the menu began: still incident_ack",
+			prompts: []PromptResult{silent, silent, key("8")},
+			wantOps: []string{opAnswer, opGreet, offer, opMenu(), ack, opHangup},
+			wantEvs: []emitted{evAnswered, withIncident(evClassified(events.OutcomeIncidentAck, "", 1, 9, false, "", ""))},
+			want:    Result{Outcome: events.OutcomeIncidentAck, Attempts: 1, HangupBy: events.HangupBySystem},
 		},
 		{
 			name:    "a blocked caller presses 8: incident_ack, no warning",
