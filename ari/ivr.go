@@ -136,8 +136,8 @@ func New(o Options) (*IVR, error) {
 // Run connects to every node and serves calls until ctx ends or Stop is
 // called, then drains: new calls go straight to operators, calls in
 // progress get configs.IVR.DrainTimeout to finish, and those still running
-// after that are put through to operators. Run returns nil after a clean
-// drain; it can be called once.
+// after that are put through to operators within HandoffTail. Run returns
+// within StopTimeout, nil after a clean drain; it can be called once.
 func (v *IVR) Run(ctx context.Context) error {
 	started := false
 	v.runOnce.Do(func() { started = true })
@@ -168,19 +168,49 @@ func (v *IVR) Run(ctx context.Context) error {
 	}
 	v.draining.Store(true)
 	v.log.Info("IVR draining", "active_calls", v.activeCalls(), "drain_timeout", v.ivr.DrainTimeout)
-	if !v.waitIdle(v.ivr.DrainTimeout) {
+	drained := v.waitIdle(v.ivr.DrainTimeout)
+	// The hand-off tail: one deadline for every call still in the IVR, the
+	// ones the drain left and any that arrived while the nodes were being
+	// stopped (those go straight to operators).
+	tailEnd := time.Now().Add(HandoffTail(v.ari))
+	if !drained {
 		v.log.Warn("drain time over; putting remaining calls through to operators", "active_calls", v.activeCalls())
 		stopCalls(ErrShutdown)
-		// Each remaining session needs at most a few bounded requests.
-		v.waitIdle(4*v.ari.RequestTimeout + time.Second)
+		v.waitIdle(time.Until(tailEnd))
 	}
 	stopNodes()
 	readers.Wait()
 	stopCalls(ErrShutdown)
-	v.sessions.Wait()
+	if !v.waitIdle(time.Until(tailEnd)) {
+		// The service manager kills the process soon after StopTimeout;
+		// a hand-off still running would be cut off then anyway. Ending
+		// it here lets the sessions publish their call.ended. Asterisk
+		// keeps the caller in the app, where the next start's sweep finds
+		// and puts them through.
+		v.log.Error("hand-off time over; ending the ARI requests still open, the next start puts these callers through",
+			"active_calls", v.activeCalls(), "handoff_tail", HandoffTail(v.ari))
+	}
 	v.closeREST()
+	v.sessions.Wait()
 	v.log.Info("IVR stopped")
 	return nil
+}
+
+// HandoffTail is how long Run gives the calls still in the IVR after the
+// drain to be put through to operators: a session's failover stops the
+// prompt, sets the failover variables and continues the channel, each
+// request bounded by ari.request_timeout, and then waits at most that long
+// for Asterisk to confirm; a second covers the rest.
+func HandoffTail(a configs.ARI) time.Duration { return 4*a.RequestTimeout + time.Second }
+
+// StopTimeout is the longest Run takes to return once ctx ended or Stop was
+// called: ivr.drain_timeout for the calls to finish, then HandoffTail for the
+// rest to be put through, after which the requests still open are ended. A
+// service manager's stop timeout (systemd TimeoutStopSec, docker
+// stop_grace_period) must allow this plus what the process does after the
+// IVR stopped.
+func StopTimeout(a configs.ARI, iv configs.IVR) time.Duration {
+	return iv.DrainTimeout + HandoffTail(a)
 }
 
 // closeREST ends the nodes' REST requests still open (ones the IVR
