@@ -73,13 +73,18 @@ func runReports(ctx context.Context, cfg configs.Config, log *slog.Logger) error
 	}
 	defer bus.Close()
 
-	agg := reports.NewAggregator(reports.Options{Location: loc, RecentCalls: cfg.Reports.RecentCalls, Retention: cfg.Reports.Retention, DefaultCountry: cfg.Blocklist.DefaultCountry})
+	types := make([]string, 0, len(cfg.IVR.Menu))
+	for _, m := range cfg.IVR.Menu {
+		types = append(types, m.Type)
+	}
+	agg := reports.NewAggregator(reports.Options{Location: loc, RecentCalls: cfg.Reports.RecentCalls, Retention: cfg.Reports.Retention,
+		DefaultCountry: cfg.Blocklist.DefaultCountry, EmergencyTypes: types})
 	worker := reports.NewWorker(bus.JS, agg, reports.WorkerConfig{
 		Durable: cfg.Reports.Durable, Stream: cfg.NATS.Stream, Consumer: cfg.NATS.Consumer,
 	}, log)
 	srv, err := reports.NewServer(agg, reports.ServerConfig{
 		AdminToken: cfg.HTTP.AdminToken, Refresh: cfg.Reports.Refresh, TopCallers: cfg.Reports.TopCallers,
-		Lag: worker.Lag, Ready: worker.Ready, Log: log,
+		Lag: worker.Lag, Ready: worker.Ready, Log: log, Language: cfg.Reports.Language,
 	})
 	if err != nil {
 		return err

@@ -380,6 +380,7 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 		srv, err := reports.NewServer(s.agg, reports.ServerConfig{
 			AdminToken: s.cfg.HTTP.AdminToken, Refresh: s.cfg.Reports.Refresh, TopCallers: s.cfg.Reports.TopCallers,
 			Lag: lag, Ready: ready, Metrics: metrics, Log: s.log,
+			Language: s.cfg.Reports.Language, Health: func(ctx context.Context) any { return s.Health(ctx) },
 		})
 		if err != nil {
 			return err
