@@ -24,10 +24,11 @@ import (
 
 // TestMain fails the package when a test leaves a goroutine behind. Nothing
 // is ignored, so a leaked NATS connection, WebSocket reader or HTTP server
-// shows: every test closes what it opens. The idle keep-alive connections
-// of net/http's default transport, which the library's zero-value
-// http.Client uses, are not the tests' to close one by one; they are closed
-// before looking (see closeIdle).
+// shows: every test closes what it opens. The IVR closes its own REST
+// connections when Run returns (see restTransport); the idle keep-alive
+// connections of net/http's default transport, which other clients in the
+// tests use, are not the tests' to close one by one; they are closed before
+// looking (see closeIdle).
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
