@@ -37,6 +37,9 @@ var (
 	meaningPrank      = meaning{"prank", "#e69f00", "url(#pat-prank)"}
 	meaningRefused    = meaning{"refused", "#cc79a7", "url(#pat-refused)"}
 	meaningInProgress = meaning{"in_progress", "#6e7681", "#6e7681"}
+	// meaningIncident is a caller who pressed the incident key: a person,
+	// served by the announcement without an operator.
+	meaningIncident = meaning{"incident", "#0072b2", "#0072b2"}
 )
 
 // outcomeGroups stacks the hourly chart by what an outcome means to a
@@ -46,7 +49,8 @@ var outcomeGroups = []struct {
 	meaning
 	outcomes []string
 }{
-	{meaningPutThrough, []string{string(events.OutcomeEmergency), string(events.OutcomeVoice), string(events.OutcomeBlockedOverride), string(events.OutcomeFailover), "incident_ack"}},
+	{meaningPutThrough, []string{string(events.OutcomeEmergency), string(events.OutcomeVoice), string(events.OutcomeBlockedOverride), string(events.OutcomeFailover)}},
+	{meaningIncident, []string{string(events.OutcomeIncidentAck)}},
 	{meaningSilentHelp, []string{string(events.OutcomeSilentHelp)}},
 	{meaningPrank, []string{string(events.OutcomeNoInput), string(events.OutcomeAbandoned), string(events.OutcomeInvalid)}},
 	{meaningRefused, []string{string(events.OutcomeBlocked)}},

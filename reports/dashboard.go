@@ -161,7 +161,36 @@ type boardData struct {
 	Recent            []CallRecord
 	Nodes             []nodeRow
 	JSONLink, CSVLink string
+	// Viewer is the signed-in console user (nil: nobody).
+	Viewer *Viewer
+	// Attention lists calls of the range that need an operator's look
+	// and were not ticked yet: silent help, call-backs, blocked callers
+	// who overrode, failovers.
+	Attention []CallRecord
+	// Incident is the announcement playing now, with its figures.
+	Incident *boardIncident
 }
+
+// boardIncident is the incident banner's data.
+type boardIncident struct {
+	Title string
+	Stats IncidentStats
+}
+
+// needsAttention reports whether a call asks for an operator's look.
+func needsAttention(r CallRecord) bool {
+	if r.Handled != "" {
+		return false
+	}
+	switch events.Outcome(r.Outcome) {
+	case events.OutcomeSilentHelp, events.OutcomeBlockedOverride, events.OutcomeFailover:
+		return true
+	}
+	return r.Callback
+}
+
+// maxAttention bounds the attention panel.
+const maxAttention = 20
 
 // pageData is the whole page.
 type pageData struct {
@@ -179,7 +208,7 @@ type pageData struct {
 }
 
 // board computes the figures for bq.
-func (s *Server) board(ctx context.Context, l *locale, bq boardQuery, admin bool) (boardData, error) {
+func (s *Server) board(ctx context.Context, l *locale, bq boardQuery, admin bool, viewer *Viewer) (boardData, error) {
 	st, err := s.agg.Stats(bq.from, bq.to, bq.size)
 	if err != nil {
 		return boardData{}, err
@@ -200,6 +229,18 @@ func (s *Server) board(ctx context.Context, l *locale, bq boardQuery, admin bool
 		ClassifyMedian: Dash, ClassifyP90: Dash,
 	}
 	d.BlockedNumbers = int64(len(d.Blocked))
+	d.Viewer = viewer
+	for _, r := range d.Recent {
+		if len(d.Attention) < maxAttention && needsAttention(r) {
+			d.Attention = append(d.Attention, r)
+		}
+	}
+	if s.cfg.Incident != nil {
+		if inc, ok := s.cfg.Incident(ctx); ok {
+			st, _ := s.agg.Incident(inc.ID)
+			d.Incident = &boardIncident{Title: inc.Title, Stats: st}
+		}
+	}
 	if tot.Calls > 0 {
 		d.PrankShare = l.Pct(tot.PrankRatio)
 	}
@@ -333,13 +374,14 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		p.Error = l.T("err.range", l.T(re.key, re.args...))
 		q = url.Values{"lang": q["lang"]}
 	}
-	p.Board, err = s.board(r.Context(), l, bq, s.admin(r))
+	viewer := s.viewer(r)
+	p.Board, err = s.board(r.Context(), l, bq, s.unmasked(r, viewer), viewer)
 	if errors.Is(err, ErrRange) {
 		status = http.StatusBadRequest
 		p.Error = l.T("err.range", l.T("err.range.long"))
 		q = url.Values{"lang": q["lang"]}
 		bq, _ = s.dashboardRange(l, q)
-		p.Board, err = s.board(r.Context(), l, bq, s.admin(r))
+		p.Board, err = s.board(r.Context(), l, bq, s.unmasked(r, viewer), viewer)
 	}
 	if err != nil {
 		s.fail(w, err)

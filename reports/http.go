@@ -63,10 +63,29 @@ type ServerConfig struct {
 	// Metrics, when set, is called once with the private registry so other
 	// components (the publisher, the blocklist worker) can add collectors.
 	Metrics func(reg prometheus.Registerer) error
+	// Viewer tells who is signed in to the console on this request (nil:
+	// nobody ever is). A signed-in person gets the console's buttons on
+	// the board; a supervisor sees whole numbers.
+	Viewer func(r *http.Request) (Viewer, bool)
+	// Incident tells the incident announcement playing now (nil: none).
+	Incident func(ctx context.Context) (IncidentInfo, bool)
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
 	// Log receives request errors.
 	Log *slog.Logger
+}
+
+// Viewer is a signed-in console user as the board needs them.
+type Viewer struct {
+	Name       string
+	Supervisor bool
+	// CSRF is the session's form token, put into the board's forms.
+	CSRF string
+}
+
+// IncidentInfo is the incident announcement playing now.
+type IncidentInfo struct {
+	ID, Title string
 }
 
 // Server serves the dashboard, the JSON/CSV API and /metrics from an
@@ -151,6 +170,24 @@ func (s *Server) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/calls.csv", s.callsCSV)
 	mux.HandleFunc("GET /api/stream", s.stream)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(s.cfg.Log.Handler(), slog.LevelWarn)}))
+}
+
+// viewer returns the signed-in console user of a request.
+func (s *Server) viewer(r *http.Request) *Viewer {
+	if s.cfg.Viewer == nil {
+		return nil
+	}
+	v, ok := s.cfg.Viewer(r)
+	if !ok {
+		return nil
+	}
+	return &v
+}
+
+// unmasked reports whether whole numbers may be shown: the admin token, or
+// a signed-in supervisor.
+func (s *Server) unmasked(r *http.Request, v *Viewer) bool {
+	return s.admin(r) || (v != nil && v.Supervisor)
 }
 
 // admin reports whether the request carries the admin token.

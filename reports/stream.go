@@ -146,7 +146,8 @@ func (s *Server) streamMessage(r *http.Request, q map[string][]string) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	d, err := s.board(r.Context(), l, bq, s.admin(r))
+	viewer := s.viewer(r)
+	d, err := s.board(r.Context(), l, bq, s.unmasked(r, viewer), viewer)
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/incident"
+	"github.com/siaga112/siaga112/reports"
 )
 
 // errBlocklistNotReady answers console actions while the blocklist store
@@ -147,12 +148,13 @@ func (s *Stack) buildConsole(mux *http.ServeMux) error {
 			loc = l
 		}
 	}
+	s.incidentStore = &stackIncidents{s: s}
 	var recs console.Recordings
 	if len(s.cfg.ARI.Nodes) > 0 {
 		recs = ari.NewRecordings(s.cfg.ARI)
 	}
 	s.console = console.New(console.Options{
-		Recordings: recs, Incidents: &stackIncidents{s: s},
+		Recordings: recs, Incidents: s.incidentStore,
 		IncidentPrompts: s.cfg.IVR.IncidentPrompts, SoundPrefix: s.cfg.IVR.SoundPrefix,
 		Accounts: accs, AccountsFile: s.cfg.HTTP.AccountsFile, SessionTTL: s.cfg.HTTP.SessionTTL,
 		Admin: stackAdmin{s}, Publisher: blocklist.JSPublisher{JS: s.bus.JS}, Events: s.bus, Records: stackRecords{s},
@@ -161,6 +163,36 @@ func (s *Stack) buildConsole(mux *http.ServeMux) error {
 	})
 	s.console.Register(mux)
 	return nil
+}
+
+// boardViewer tells the board who is signed in to the console.
+func (s *Stack) boardViewer(r *http.Request) (reports.Viewer, bool) {
+	if s.console == nil {
+		return reports.Viewer{}, false
+	}
+	sess, ok := s.console.Who(r)
+	if !ok {
+		return reports.Viewer{}, false
+	}
+	return reports.Viewer{Name: sess.Name, Supervisor: sess.Supervisor(), CSRF: sess.CSRF}, true
+}
+
+// boardIncident tells the board the incident announcement playing now:
+// from the IVR's watch when this process runs one (memory), else from the
+// bucket.
+func (s *Stack) boardIncident(ctx context.Context) (reports.IncidentInfo, bool) {
+	if s.incidents != nil {
+		i, ok := s.incidents.Active(time.Now())
+		return reports.IncidentInfo{ID: i.ID, Title: i.Title}, ok
+	}
+	if s.incidentStore == nil {
+		return reports.IncidentInfo{}, false
+	}
+	i, err := s.incidentStore.Current(ctx)
+	if err != nil || !i.Active(time.Now()) {
+		return reports.IncidentInfo{}, false
+	}
+	return reports.IncidentInfo{ID: i.ID, Title: i.Title}, true
 }
 
 // Console is the supervisors' console (nil without the blocklist role).

@@ -225,14 +225,30 @@ func TestConsoleVerdictBlockLiftAndHistory(t *testing.T) {
 		t.Errorf("block set by %q, want the signed-in name %s", rec.SetBy, supName)
 	}
 
-	// An operator ticks the dropped help call as called back.
+	// An operator ticks the dropped help call as called back. The board
+	// lists it under "needs attention" with the button, once signed in.
 	op := w.browser()
+	if _, board := w.do(op, "GET", "/?lang=en", nil); strings.Contains(board, `data-testid="attention"`) || !strings.Contains(board, `data-testid="signin"`) {
+		t.Errorf("board before sign-in: attention panel shown or no sign-in link")
+	}
 	w.signIn(op, opName, opPass)
+	w.eventually("the board lists the dropped help call under needs attention", func() bool {
+		_, board := w.do(op, "GET", "/?lang=en", nil)
+		i := strings.Index(board, `data-testid="attention"`)
+		return i >= 0 && strings.Contains(board[i:], `data-call-id="c-help-1"`) && strings.Contains(board[i:], "console/calls/c-help-1/handled") &&
+			strings.Contains(board, "Signed in as "+opName)
+	})
 	otok := w.csrf(op, "+6281299990000")
 	code, _ = w.do(op, "POST", "/console/calls/c-help-1/handled", url.Values{"csrf": {otok}, "action": {"called_back"}, "back": {"/"}})
 	if code != http.StatusSeeOther {
 		t.Fatalf("tick: %d", code)
 	}
+	w.eventually("the ticked call leaves needs attention", func() bool {
+		_, board := w.do(op, "GET", "/?lang=en", nil)
+		i := strings.Index(board, `data-testid="attention"`)
+		j := strings.Index(board, `data-testid="recent-calls"`)
+		return i >= 0 && j > i && !strings.Contains(board[i:j], `data-call-id="c-help-1"`)
+	})
 	w.eventually("tick in the history", func() bool {
 		_, body := w.do(sup, "GET", "/api/numbers/%2B6281299990000", nil)
 		var h console.History
@@ -352,6 +368,9 @@ func TestConsoleIncident(t *testing.T) {
 	}
 	if body := page(op); !strings.Contains(body, "Playing: Kebakaran Pasar Rawa Indah") || !strings.Contains(body, supName) {
 		t.Fatalf("incident page after start: %.800s", body)
+	}
+	if _, board := w.do(w.browser(), "GET", "/?lang=en", nil); !strings.Contains(board, `data-testid="incident-banner"`) || !strings.Contains(board, "Kebakaran Pasar Rawa Indah") {
+		t.Errorf("the board does not show the incident announcement")
 	}
 	if code, _ := w.do(sup, "POST", "/console/incident/stop", url.Values{"csrf": {stok}, "back": {"/console/incident"}}); code != http.StatusSeeOther {
 		t.Fatalf("stop: %d", code)

@@ -115,6 +115,8 @@ type Stack struct {
 	bus *events.Bus
 	// console is the supervisors' console (built with the HTTP listener).
 	console *console.Console
+	// incidentStore starts and stops incident announcements (console).
+	incidentStore *stackIncidents
 
 	pub   *events.Publisher // IVR role only
 	cache *blocklist.Cache  // IVR role only
@@ -381,6 +383,7 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 			AdminToken: s.cfg.HTTP.AdminToken, Refresh: s.cfg.Reports.Refresh, TopCallers: s.cfg.Reports.TopCallers,
 			Lag: lag, Ready: ready, Metrics: metrics, Log: s.log,
 			Language: s.cfg.Reports.Language, Health: func(ctx context.Context) any { return s.Health(ctx) },
+			Viewer: s.boardViewer, Incident: s.boardIncident,
 		})
 		if err != nil {
 			return err
