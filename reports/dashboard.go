@@ -230,9 +230,17 @@ func (s *Server) board(ctx context.Context, l *locale, bq boardQuery, admin bool
 	}
 	d.BlockedNumbers = int64(len(d.Blocked))
 	d.Viewer = viewer
-	for _, r := range d.Recent {
-		if len(d.Attention) < maxAttention && needsAttention(r) {
-			d.Attention = append(d.Attention, r)
+	if viewer != nil {
+		// Looked for among every call of the range the aggregator still
+		// holds, not just the recent table's few: a silent-help call of
+		// this morning still needs its tick this afternoon.
+		for _, r := range s.agg.Calls(CallFilter{From: bq.from, To: bq.to, Unmasked: admin}) {
+			if len(d.Attention) == maxAttention {
+				break
+			}
+			if needsAttention(r) {
+				d.Attention = append(d.Attention, r)
+			}
 		}
 	}
 	if s.cfg.Incident != nil {
