@@ -112,6 +112,13 @@ type ARITarget struct {
 	runID  uint32
 	// Vars are extra originate variables (LT_DELAY, LT_HOLD, ...).
 	Vars map[string]string
+	// Formats is the originate's formats parameter (default ulaw, the
+	// codec of a telephone line). Without it Asterisk gives the Local
+	// channel its native slin192 and resamples every frame of media: 7 to
+	// 15 times the Asterisk CPU of the same calls (measured on 22.10.1:
+	// five silent callers 414 ms/s of CPU without it, 56 ms/s with ulaw),
+	// so the load tool would measure the resampler, not the IVR.
+	Formats string
 }
 
 // ARIContext is the dialplan context of the load test scripts.
@@ -140,6 +147,11 @@ func (t *ARITarget) Place(ctx context.Context, c Caller) (Call, error) {
 	q.Set("callerId", fmt.Sprintf("\"loadtest %d\" <%s>", c.Seq, c.Number))
 	q.Set("channelId", id)
 	q.Set("otherChannelId", id+"-script")
+	formats := t.Formats
+	if formats == "" {
+		formats = "ulaw"
+	}
+	q.Set("formats", formats)
 	body, err := json.Marshal(map[string]any{"variables": t.Vars})
 	if err != nil {
 		return nil, err
