@@ -3,6 +3,7 @@ package ari
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -162,5 +163,41 @@ func TestConnectionCap(t *testing.T) {
 	}
 	if most < 2 {
 		t.Fatalf("at most %d connection open during a burst of %d slow requests: the sampling saw nothing", most, burst)
+	}
+}
+
+// TestHungAsteriskCallsPutThrough: Asterisk stops answering REST in the
+// middle of several calls. Every request that times out (the calls'
+// hand-offs, the liveness probes, the sweep passes retrying) is closed, so
+// the connections open to Asterisk stay within the requests in flight
+// instead of piling up pass after pass; and once Asterisk answers again
+// every caller is put through to operators.
+func TestHungAsteriskCallsPutThrough(t *testing.T) {
+	const calls = 5
+	e := startEnv(t, envOptions{cfg: func(c *configs.Config) { c.ARI.RequestTimeout = 200 * time.Millisecond }})
+	var hs []*arisim.CallHandle
+	for i := range calls {
+		h := e.place(arisim.Caller{Number: fmt.Sprintf("+62812000007%d", i), Script: silentAfterMenu()})
+		hs = append(hs, h)
+	}
+	for _, h := range hs {
+		waitPrompt(t, h, "menu")
+	}
+	e.sim.SetRESTDelay(time.Hour)
+	most := 0
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		most = max(most, e.sim.RESTConnections())
+	}
+	e.sim.SetRESTDelay(0)
+	// In flight at once at most: one request per call, a sweep's and a
+	// probe's, and an idle keep-alive connection or two.
+	if limit := calls + 4; most > limit {
+		t.Fatalf("%d connections open to a hung Asterisk with %d calls, want at most %d", most, calls, limit)
+	}
+	for _, h := range hs {
+		v := e.wait(h)
+		if v.Continued == nil || v.Continued.Extension != e.cfg.IVR.FailoverExtension {
+			t.Fatalf("caller %s after Asterisk recovered: %s, want put through to operators", v.ChannelID, fmtView(v))
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package arisim
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -646,6 +647,15 @@ func (s *Server) injectFault(r *http.Request) (reply, bool) {
 	}
 	s.faultMu.Unlock()
 	if delay > 0 {
+		// Asterisk's HTTP server reads the whole request before ARI handles
+		// it. Reading the body first also lets net/http notice a client
+		// that gives up and closes the connection during the delay (it
+		// watches the connection only once the body is read), so a client
+		// that abandons requests instead shows as connections left open.
+		if r.Body != nil && r.Method != http.MethodGet {
+			data, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+			r.Body = io.NopCloser(bytes.NewReader(data))
+		}
 		t := time.NewTimer(delay)
 		select {
 		case <-t.C:
