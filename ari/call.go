@@ -637,6 +637,7 @@ func (c *call) Continue(ctx context.Context, dialplanContext, extension string, 
 	// the channel, so a failover from the middle of a prompt would wait
 	// for the prompt to end; stop them first.
 	c.stopMedia(context.WithoutCancel(ctx))
+	c.stopTalkDetect(context.WithoutCancel(ctx))
 	err := c.rest(context.WithoutCancel(ctx), "continue", func() error {
 		return c.client.Channel().Continue(c.key, dialplanContext, extension, priority)
 	})
@@ -644,6 +645,26 @@ func (c *call) Continue(ctx context.Context, dialplanContext, extension string, 
 		c.s.left.Store(true)
 	}
 	return err
+}
+
+// stopTalkDetect turns Asterisk's talk detector off before the call leaves
+// the IVR: it would otherwise keep running through the queue and the
+// operator's conversation (seen on 22.10.1). Best effort, and skipped when
+// Asterisk is slow: the hand-off must not wait on it.
+func (c *call) stopTalkDetect(ctx context.Context) {
+	if !c.talkDetectOn || c.slow {
+		return
+	}
+	err := c.restMedia(ctx, "remove talk detect", func() error {
+		return c.client.Channel().SetVariable(c.key, "TALK_DETECT(remove)", "")
+	})
+	if err == nil {
+		c.talkDetectOn = false
+		return
+	}
+	if !errors.Is(err, flows.ErrHangup) {
+		c.log.Warn("talk detection not removed before the hand-off", "error", err)
+	}
 }
 
 // Hangup implements flows.Call; like Continue it is attempted even when ctx
