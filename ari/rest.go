@@ -43,7 +43,8 @@ var (
 	ErrPlaybackStuck = errors.New("ari: playback did not finish")
 	// ErrShutdown: the IVR is shutting down and the drain time is over.
 	ErrShutdown = errors.New("ari: shutting down")
-	// ErrStopped: Run or Stop was called on an IVR that already stopped.
+	// ErrStopped: Run or Stop was called on an IVR that already stopped, or
+	// a REST request was made after Run ended the node's requests.
 	ErrStopped = errors.New("ari: ivr stopped")
 )
 
