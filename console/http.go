@@ -330,12 +330,12 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 // token in the form, and the supervisor role when asked. On failure it has
 // answered the request.
 func (c *Console) formSession(w http.ResponseWriter, r *http.Request, supervisor bool) (Session, bool) {
-	lang := pickLanguage(r, c.o.Language)
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
-		c.fail(w, r, lang, http.StatusBadRequest, "bad form: "+err.Error())
+		c.fail(w, r, pickLanguage(r, c.o.Language), http.StatusBadRequest, "bad form: "+err.Error())
 		return Session{}, false
 	}
+	lang := c.formLang(r)
 	s, ok := c.Who(r)
 	if !ok {
 		c.fail(w, r, lang, http.StatusUnauthorized, text(lang, "err.signin"))
@@ -352,6 +352,17 @@ func (c *Console) formSession(w http.ResponseWriter, r *http.Request, supervisor
 		return Session{}, false
 	}
 	return s, true
+}
+
+// formLang is the language of a form's answer: the language of the page
+// the form was on (its back address says it), else as for any page.
+func (c *Console) formLang(r *http.Request) string {
+	if u, err := url.Parse(r.PostForm.Get("back")); err == nil {
+		if l := u.Query().Get("lang"); known(l) {
+			return l
+		}
+	}
+	return pickLanguage(r, c.o.Language)
 }
 
 // wantsJSON reports whether the client asked for a JSON answer.
@@ -417,7 +428,7 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	lang := pickLanguage(r, c.o.Language)
+	lang := c.formLang(r)
 	id, v := r.PathValue("id"), r.PostForm.Get("verdict")
 	_, err := c.o.Admin.Verdict(r.Context(), id, v, s.Name)
 	if err != nil {
@@ -438,7 +449,7 @@ func (c *Console) handled(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	lang := pickLanguage(r, c.o.Language)
+	lang := c.formLang(r)
 	id, action := r.PathValue("id"), r.PostForm.Get("action")
 	if action != events.HandledCalledBack && action != events.HandledDone {
 		c.fail(w, r, lang, http.StatusBadRequest, fmt.Sprintf(text(lang, "err.failed"), "action must be called_back or handled"))
@@ -472,7 +483,7 @@ func (c *Console) block(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	lang := pickLanguage(r, c.o.Language)
+	lang := c.formLang(r)
 	number, reason := strings.TrimSpace(r.PostForm.Get("number")), strings.TrimSpace(r.PostForm.Get("reason"))
 	length, err := blocklist.ParseLength(strings.TrimSpace(r.PostForm.Get("for")))
 	if err == nil && reason == "" {
@@ -496,7 +507,7 @@ func (c *Console) lift(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	lang := pickLanguage(r, c.o.Language)
+	lang := c.formLang(r)
 	number := r.PathValue("number")
 	rec, err := c.o.Admin.Unblock(r.Context(), number, s.Name)
 	if err != nil {
@@ -666,7 +677,8 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 		shown = blocklist.Mask(h.Number)
 	}
 	dash := text(lang, "dash")
-	v := &historyView{Lang: lang, Supervisor: s.Supervisor(), CSRF: s.CSRF, Back: r.URL.Path, Number: shown, E164: h.Number}
+	// Back keeps the page's language through the form's answer.
+	v := &historyView{Lang: lang, Supervisor: s.Supervisor(), CSRF: s.CSRF, Back: r.URL.Path + "?lang=" + lang, Number: shown, E164: h.Number}
 	for _, call := range h.Calls {
 		cv := callView{ID: call.CallID, Time: call.Start.In(c.o.Location).Format("2006-01-02 15:04:05"),
 			Outcome: orDash(text(lang, "outcome."+string(call.Outcome)), call.Outcome == "", dash),

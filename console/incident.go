@@ -68,7 +68,7 @@ func (c *Console) incidentStart(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	lang := pickLanguage(r, c.o.Language)
+	lang := c.formLang(r)
 	if c.o.Incidents == nil {
 		c.fail(w, r, lang, http.StatusServiceUnavailable, text(lang, "incident.unavailable"))
 		return
@@ -97,7 +97,7 @@ func (c *Console) incidentStop(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	lang := pickLanguage(r, c.o.Language)
+	lang := c.formLang(r)
 	if c.o.Incidents == nil {
 		c.fail(w, r, lang, http.StatusServiceUnavailable, text(lang, "incident.unavailable"))
 		return

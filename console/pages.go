@@ -59,10 +59,10 @@ form.inline{display:inline}
 <p class="noprint"><a href="/">{{t .Lang "back"}}</a></p>
 <p>{{t .Lang "incident.help"}}</p>
 {{if .Active}}<p id="incident-state" class="notice">{{t .Lang "incident.active" .Title .Started .Expires .By .Media}}</p>
-{{if .Supervisor}}<form method="post" action="/console/incident/stop"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="/console/incident"><button type="submit" id="incident-stop">{{t .Lang "incident.stop"}}</button></form>{{end}}
+{{if .Supervisor}}<form method="post" action="/console/incident/stop"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="/console/incident?lang={{.Lang}}"><button type="submit" id="incident-stop">{{t .Lang "incident.stop"}}</button></form>{{end}}
 {{else}}<p id="incident-state">{{t .Lang "incident.none"}}</p>{{end}}
 {{if .Supervisor}}<h2>{{t .Lang "incident.start"}}</h2>
-<form method="post" action="/console/incident/start"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="/console/incident">
+<form method="post" action="/console/incident/start"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="/console/incident?lang={{.Lang}}">
 <label for="title">{{t .Lang "incident.name"}}</label><input type="text" id="title" name="title" required maxlength="120">
 <label for="media">{{t .Lang "incident.media"}}</label><select id="media" name="media" style="font-size:20px">{{range .Prompts}}<option value="{{.Media}}">{{.Name}}</option>{{end}}</select>
 <label for="for">{{t .Lang "incident.for"}}</label><input type="text" id="for" name="for" value="2h">
