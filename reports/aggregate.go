@@ -779,12 +779,7 @@ func (a *Aggregator) newCall(e events.Envelope) *callState {
 	b.calls++
 	b.node(e.Node).Calls++
 	if cs.number != "" {
-		ns := b.numbers[cs.number]
-		if ns == nil {
-			ns = &numStat{}
-			b.numbers[cs.number] = ns
-		}
-		ns.calls++
+		b.countNumber(cs.number)
 	}
 	return cs
 }

@@ -293,6 +293,10 @@ func (s *Server) statsQuery(q url.Values) (from, to time.Time, size BucketSize, 
 type statsResponse struct {
 	Stats
 	TopCallers []RepeatCaller `json:"top_callers"`
+	// Incidents are the incident announcements the figures still hold:
+	// how many callers heard each, pressed its key (incident_ack) or
+	// still went to operators.
+	Incidents []IncidentStats `json:"incidents"`
 }
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
@@ -306,7 +310,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, statsResponse{Stats: st, TopCallers: s.agg.TopCallers(from, to, s.cfg.TopCallers, s.admin(r))})
+	writeJSON(w, statsResponse{Stats: st, TopCallers: s.agg.TopCallers(from, to, s.cfg.TopCallers, s.admin(r)), Incidents: s.agg.Incidents()})
 }
 
 // callFilter reads the /api/calls parameters.
