@@ -198,6 +198,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /numbers/{number}", c.numberPage)
 	mux.HandleFunc("GET /api/numbers/{number}", c.numberAPI)
 	mux.HandleFunc("GET /api/recordings/{name...}", c.recording)
+	mux.HandleFunc("GET /console/blocks", c.blocksPage)
 	mux.HandleFunc("GET /console/incident", c.incidentPage)
 	mux.HandleFunc("POST /console/incident/start", c.incidentStart)
 	mux.HandleFunc("POST /console/incident/stop", c.incidentStop)
@@ -249,6 +250,7 @@ type page struct {
 	Shown    string
 	History  *historyView
 	Incident *incidentView
+	Blocks   *blocksView
 }
 
 func (c *Console) render(w http.ResponseWriter, status int, name string, p page) {

@@ -69,6 +69,22 @@ form.inline{display:inline}
 <p><button type="submit" id="incident-start">{{t .Lang "incident.start"}}</button></p></form>{{end}}
 {{end}}{{template "foot" .}}{{end}}
 
+{{define "blocks"}}{{template "head" .}}{{with .Blocks}}
+<h1>{{t .Lang "blocks.heading"}}</h1>
+{{if $.Notice}}<p class="notice" role="status">{{$.Notice}}</p>{{end}}
+<p class="noprint"><a href="/?lang={{.Lang}}">{{t .Lang "back"}}</a></p>
+{{if .Rows}}<table id="blocked"><thead><tr><th>{{t .Lang "col.number"}}</th><th>{{t .Lang "col.until"}}</th><th>{{t .Lang "col.level"}}</th><th>{{t .Lang "col.strikes"}}</th><th>{{t .Lang "col.reason"}}</th><th>{{t .Lang "col.by"}}</th>{{if .Supervisor}}<th class="noprint">{{t .Lang "col.actions"}}</th>{{end}}</tr></thead><tbody>
+{{range .Rows}}<tr data-number="{{.Number}}"><td>{{if $.Blocks.Supervisor}}<a href="/numbers/{{.Number}}?lang={{$.Lang}}">{{.Shown}}</a>{{else}}{{.Shown}}{{end}}</td><td>{{.Until}}</td><td>{{.Level}}</td><td>{{.Strikes}}</td><td>{{.Reason}}</td><td>{{.By}}</td>
+{{if $.Blocks.Supervisor}}<td class="noprint"><form method="post" action="/console/blocks/{{.Number}}/lift" class="inline"><input type="hidden" name="csrf" value="{{$.Blocks.CSRF}}"><input type="hidden" name="back" value="/console/blocks?lang={{$.Lang}}"><button type="submit">{{t $.Lang "btn.lift"}}</button></form></td>{{end}}</tr>
+{{end}}</tbody></table>{{else}}<p>{{t .Lang "blocks.none"}}</p>{{end}}
+{{if .Supervisor}}<h2>{{t .Lang "block.heading"}}</h2>
+<form method="post" action="/console/blocks"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="/console/blocks?lang={{.Lang}}">
+<label for="number">{{t .Lang "col.number"}}</label><input type="text" id="number" name="number" required placeholder="0812-3456-7890">
+<label for="for">{{t .Lang "block.for"}}</label><input type="text" id="for" name="for" value="24h" required>
+<label for="reason">{{t .Lang "block.reason"}}</label><input type="text" id="reason" name="reason" required>
+<p><button type="submit" id="block">{{t .Lang "btn.block"}}</button></p></form>{{end}}
+{{end}}{{template "foot" .}}{{end}}
+
 {{define "number"}}{{template "head" .}}{{with .History}}
 <h1>{{t .Lang "number.heading" .Number}}</h1>
 {{if $.Notice}}<p class="notice" role="status">{{$.Notice}}</p>{{end}}

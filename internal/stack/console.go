@@ -74,6 +74,14 @@ func (r stackRecords) Get(ctx context.Context, e164 string) (blocklist.Record, e
 	return store.Get(ctx, e164)
 }
 
+func (r stackRecords) List(ctx context.Context) ([]blocklist.Record, error) {
+	store := r.s.Store()
+	if store == nil {
+		return nil, errBlocklistNotReady
+	}
+	return store.List(ctx)
+}
+
 func (r stackRecords) Policy() blocklist.Policy {
 	if store := r.s.Store(); store != nil {
 		return store.Policy()

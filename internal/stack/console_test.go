@@ -3,6 +3,7 @@ package stack
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"io"
 	"net"
 	"net/http"
@@ -223,6 +224,16 @@ func TestConsoleVerdictBlockLiftAndHistory(t *testing.T) {
 	rec, _ := w.s.Store().Get(context.Background(), "+6281255550000")
 	if !strings.Contains(rec.SetBy, supName) {
 		t.Errorf("block set by %q, want the signed-in name %s", rec.SetBy, supName)
+	}
+	// The blocks page lists it with its reason and who, and a lift button.
+	code, page = w.do(sup, "GET", "/console/blocks?lang=en", nil)
+	page = html.UnescapeString(page)
+	if i := strings.Index(page, `data-number="+6281255550000"`); code != http.StatusOK || i < 0 ||
+		!strings.Contains(page[i:], "fake fire reports") || !strings.Contains(page[i:], supName) || !strings.Contains(page[i:], "/console/blocks/+6281255550000/lift") {
+		t.Errorf("blocks page: %d %.1500s", code, page)
+	}
+	if m := catalogueKeyRE.FindString(page); m != "" {
+		t.Errorf("blocks page shows the catalogue key %q", m)
 	}
 
 	// An operator ticks the dropped help call as called back. The board

@@ -1,0 +1,67 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/siaga112/siaga112/blocklist"
+)
+
+// Lister lists every blocklist record (blocklist.Store).
+type Lister interface {
+	List(ctx context.Context) ([]blocklist.Record, error)
+}
+
+// blocksView is the blocks page's data.
+type blocksView struct {
+	Lang       string
+	Supervisor bool
+	CSRF       string
+	Rows       []blockRow
+}
+
+type blockRow struct {
+	Number, Shown, Until, Level, Strikes, Reason, By string
+}
+
+// blocksPage lists the numbers blocked now with until, level, reason and
+// who, a button to lift each and a form to block a number (supervisors).
+func (c *Console) blocksPage(w http.ResponseWriter, r *http.Request) {
+	lang := pickLanguage(r, c.o.Language)
+	s, ok := c.Who(r)
+	if !ok {
+		http.Redirect(w, r, "/login?next=/console/blocks", http.StatusSeeOther)
+		return
+	}
+	lister, ok := c.o.Records.(Lister)
+	if c.o.Records == nil || !ok {
+		c.render(w, http.StatusServiceUnavailable, "message", page{Lang: lang, Title: "Siaga 112", Error: text(lang, "blocks.unavailable"), Session: &s, Next: "/"})
+		return
+	}
+	recs, err := lister.List(r.Context())
+	if err != nil {
+		c.render(w, http.StatusServiceUnavailable, "message", page{Lang: lang, Title: "Siaga 112", Error: fmt.Sprintf(text(lang, "err.failed"), err.Error()), Session: &s, Next: "/"})
+		return
+	}
+	now := c.o.Now()
+	p := c.o.Records.Policy()
+	blocklist.SortForAdmins(recs, p, now)
+	v := &blocksView{Lang: lang, Supervisor: s.Supervisor(), CSRF: s.CSRF}
+	for _, rec := range recs {
+		if !rec.Blocked(now) {
+			continue
+		}
+		shown := rec.Number
+		if !s.Supervisor() {
+			shown = blocklist.Mask(rec.Number)
+		}
+		v.Rows = append(v.Rows, blockRow{
+			Number: rec.Number, Shown: shown, Until: rec.Until.In(c.o.Location).Format("2006-01-02 15:04"),
+			Level: strconv.Itoa(rec.Level), Strikes: strconv.Itoa(p.Score(rec, now)), Reason: rec.Reason, By: rec.SetBy,
+		})
+	}
+	c.audit(r, s, "blocks", "", "ok")
+	c.render(w, http.StatusOK, "blocks", page{Lang: lang, Title: text(lang, "blocks.title"), Session: &s, Blocks: v, Notice: r.URL.Query().Get("notice")})
+}
