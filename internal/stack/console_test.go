@@ -15,7 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siaga112/siaga112/ari/arisim"
 	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 )
@@ -35,9 +37,12 @@ const (
 	opName, opPass   = "budi", "another good password"
 )
 
-func startConsoleWorld(t *testing.T) *consoleWorld {
+func startConsoleWorld(t *testing.T, tweak ...func(*configs.Config)) *consoleWorld {
 	t.Helper()
 	cfg := testConfig(t)
+	for _, f := range tweak {
+		f(&cfg)
+	}
 	cfg.HTTP.AccountsFile = filepath.Join(t.TempDir(), "accounts.yaml")
 	cfg.HTTP.AdminToken = "machine-token-0123456789"
 	accs := &console.Accounts{}
@@ -391,5 +396,45 @@ func TestConsoleIncident(t *testing.T) {
 	}
 	if code, _ := w.do(sup, "POST", "/console/incident/stop", url.Values{"csrf": {stok}}); code != http.StatusConflict {
 		t.Errorf("second stop: %d, want 409", code)
+	}
+}
+
+// A signed-in person plays a call's whole-call recording through the
+// console: the server fetches it from Asterisk over ARI; nobody else can.
+func TestConsoleRecording(t *testing.T) {
+	sim := arisim.New(arisim.Options{Username: "siaga112", Password: "secret", Application: "siaga112", ClockScale: 0.01, MixMonitor: "siaga112/"})
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	// No IVR listens: the sim's dialplan hangs the call up, and its
+	// MixMonitor leaves the recording as Asterisk's does.
+	h, err := sim.Call(context.Background(), arisim.Caller{Number: "+6281288880000", Dialed: "112", Script: []arisim.Step{arisim.Wait(time.Second)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("sim call did not end")
+	}
+	name := "siaga112/" + h.ID()
+	w := startConsoleWorld(t, func(c *configs.Config) {
+		c.ARI.Nodes = []configs.ARINode{{Name: "sim-1", URL: sim.URL(), WSURL: sim.WSURL(), Username: "siaga112", Password: "secret"}}
+	})
+	if code, _ := w.do(w.browser(), "GET", "/api/recordings/"+name+"?node=sim-1", nil); code != http.StatusUnauthorized {
+		t.Errorf("recording without a session: %d, want 401", code)
+	}
+	op := w.browser()
+	w.signIn(op, opName, opPass)
+	code, body := w.do(op, "GET", "/api/recordings/"+name+"?node=sim-1", nil)
+	if code != http.StatusOK || len(body) < 44 || body[:4] != "RIFF" {
+		t.Fatalf("recording: %d, %d bytes %q", code, len(body), body[:min(len(body), 12)])
+	}
+	if code, _ := w.do(op, "GET", "/api/recordings/siaga112/no-such-call", nil); code != http.StatusNotFound {
+		t.Errorf("unknown recording: %d, want 404", code)
+	}
+	if code, _ := w.do(op, "GET", "/api/recordings/..%2F..%2Fetc%2Fpasswd", nil); code != http.StatusBadRequest && code != http.StatusNotFound {
+		t.Errorf("hostile name: %d, want 400", code)
 	}
 }
