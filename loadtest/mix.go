@@ -366,8 +366,10 @@ func (c Caller) SimScript() []arisim.Step {
 		return []arisim.Step{arisim.WaitForPrompt("greeting"), arisim.Wait(3 * time.Second), arisim.Hangup()}
 	case KindInvalid:
 		return []arisim.Step{
+			// 7, 9 and # are wrong keys in every case: 8 is the incident
+			// key while an announcement plays, 5 starts the silent-help code.
 			arisim.WaitForPrompt("menu"), arisim.Wait(time.Second), arisim.Press("7"),
-			arisim.WaitForPrompt("invalid"), arisim.Press("8"),
+			arisim.WaitForPrompt("invalid"), arisim.Press("9"),
 			arisim.WaitForPrompt("invalid"), arisim.Press("#"),
 		}
 	case KindPrankster:

@@ -34,6 +34,10 @@ type demoFlags struct {
 	sounds      string
 	pranksters  int
 	concurrency int
+	// incident starts an incident announcement at the start, with share
+	// of the callers calling about it (pressing 8).
+	incident bool
+	share    float64
 	// runDir is where the demo leaves its NATS URL (demoURLFile).
 	runDir string
 }
@@ -109,6 +113,8 @@ length).`,
 	fl.StringVar(&f.sounds, "sounds", "", "prompts directory (default asterisk-conf/sounds/<ivr.language> if present)")
 	fl.IntVar(&f.pranksters, "pranksters", loadtest.DefaultPranksterPool, "numbers the repeat pranksters call from")
 	fl.IntVar(&f.concurrency, "concurrency", demoConcurrency, "most calls in progress at once")
+	fl.BoolVar(&f.incident, "incident", false, "start an incident announcement (the first of ivr.incident_prompts) at the start; a share of the callers call about it and press 8")
+	fl.Float64Var(&f.share, "incident-share", 0.3, "with --incident: share of the callers who call about the incident")
 	return cmd
 }
 
@@ -117,6 +123,11 @@ func runDemo(ctx context.Context, con *demoConsole, cfg configs.Config, log *slo
 	mix, err := loadtest.ParseMix(f.mix)
 	if err != nil {
 		return err
+	}
+	if f.incident {
+		if mix, err = mix.WithShare(loadtest.KindIncidentCaller, f.share); err != nil {
+			return fmt.Errorf("--incident-share: %w", err)
+		}
 	}
 	// The admin commands look for NATS at nats.embedded.listen: the demo
 	// listens there when it can (on loopback), so that `siaga112 blocklist
@@ -187,6 +198,9 @@ func runDemo(ctx context.Context, con *demoConsole, cfg configs.Config, log *slo
 
 	o := env.Options()
 	o.Mix, o.Rate, o.Duration, o.Concurrency, o.PranksterPool = mix, f.rate, f.duration, f.concurrency, f.pranksters
+	if f.incident {
+		o.Incident = env.StartIncident
+	}
 	o.RunID, o.Forget = rand.Uint32(), true
 	o.Progress, o.Bar = con.Progress(), con.tty
 	o.ProgressEvery = time.Second
