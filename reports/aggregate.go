@@ -820,6 +820,7 @@ func (a *Aggregator) applyBlock(e events.Envelope, d events.BlocklistChanged) {
 	if old, ok := a.blocked[d.Number]; ok {
 		since = old.Since
 	}
+	a.dropExpiredBlocks(e.Time)
 	a.blocked[d.Number] = BlockedNumber{Number: d.Number, Until: *d.Until, Strikes: d.Strikes, Reason: d.Reason, Since: since}
 }
 

@@ -1,5 +1,7 @@
 package reports
 
+import "time"
+
 // maxBucketNumbers bounds the distinct caller numbers one hour's figures
 // keep for the repeat callers (TopCallers). Each costs about 100 bytes and
 // an hour is kept for the whole retention (90 days by default), so
@@ -34,4 +36,19 @@ func (b *bucket) countNumber(number string) {
 		b.numbers[number] = ns
 	}
 	ns.calls++
+}
+
+// dropExpiredBlocks forgets the blocks that ended by now. A block that
+// runs out is not announced (only blocks and lifts are), so without this
+// the aggregator's blocked numbers (Aggregator.blocked) would keep every
+// number ever blocked. It runs before each new block is recorded, so they
+// hold at most the numbers blocked at the latest block event, plus those
+// blocked since. Blocks are rare next to calls, so a walk over the map
+// each time costs little. Called with the aggregator's mu held.
+func (a *Aggregator) dropExpiredBlocks(now time.Time) {
+	for n, b := range a.blocked {
+		if !b.Until.After(now) {
+			delete(a.blocked, n)
+		}
+	}
 }

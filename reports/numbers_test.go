@@ -45,3 +45,31 @@ func TestBucketNumbersBounded(t *testing.T) {
 		t.Fatalf("TopCallers = %+v, want only %s with %d calls", top, repeat, wantRepeat)
 	}
 }
+
+// TestExpiredBlocksDropped: blocks that ran out are forgotten when the
+// next block comes (a block's end is never announced), so a day of
+// short blocks of one-off numbers leaves only the blocks still running.
+func TestExpiredBlocksDropped(t *testing.T) {
+	a := NewAggregator(Options{})
+	block := func(i int, number string, at time.Time, length time.Duration) {
+		t.Helper()
+		until := at.Add(length)
+		e := ev(t, events.TypeBlocklistChanged, "", "", at, events.BlocklistChanged{Number: number, Until: &until, Strikes: 3, Reason: "strikes"})
+		if _, err := a.Apply(e, uint64(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const long = "+6281100000001"
+	block(0, long, t0, 48*time.Hour)
+	const n = 1000
+	for i := 1; i <= n; i++ {
+		block(i, fmt.Sprintf("+62813%08d", i), t0.Add(time.Duration(i)*time.Minute), 30*time.Second)
+	}
+	a.mu.Lock()
+	_, kept := a.blocked[long]
+	held := len(a.blocked)
+	a.mu.Unlock()
+	if held != 2 || !kept {
+		t.Fatalf("after %d short blocks a minute apart the aggregator holds %d blocked numbers (the 48 h block kept: %v), want 2: the running 48 h block and the latest", n, held, kept)
+	}
+}
