@@ -140,7 +140,9 @@ func StartSim(ctx context.Context, o SimOptions) (_ *SimEnv, err error) {
 	if probe == nil {
 		probe = NewProbe()
 	}
-	e := &SimEnv{Sim: sim, Probe: probe, Target: NewSimTarget(sim), Config: cfg, scale: o.ClockScale, busy: o.OperatorsBusy, log: o.Log, runErr: make(chan error, 1)}
+	target := NewSimTarget(sim)
+	target.user, target.pass, target.mixMonitor = "siaga112", pass, cfg.IVR.CallRecordingPrefix
+	e := &SimEnv{Sim: sim, Probe: probe, Target: target, Config: cfg, scale: o.ClockScale, busy: o.OperatorsBusy, log: o.Log, runErr: make(chan error, 1)}
 	defer func() {
 		if err != nil {
 			_ = sim.Close()
@@ -238,4 +240,12 @@ func (e *SimEnv) Stop() error {
 	err := <-e.runErr
 	e.runErr <- err // Stop may be called again
 	return errors.Join(err, e.Sim.Close())
+}
+
+// Counts are the sim's own per-call stores, for a soak's samples: its
+// channels (the calls in progress on the sim's side) and its stored
+// recordings (the whole-call and location recordings it keeps, as a real
+// Asterisk keeps files on disk).
+func (e *SimEnv) Counts() map[string]int {
+	return map[string]int{"sim_channels": e.Sim.ActiveChannels(), "sim_recordings": e.Target.StoredRecordings()}
 }

@@ -71,7 +71,12 @@ func (m *memSampler) perCall() int64 {
 
 // peakRSS is the process's peak resident set (VmHWM in /proc/self/status),
 // 0 where that file does not exist.
-func peakRSS() uint64 {
+func peakRSS() uint64 { return procStatus("VmHWM:") }
+
+// procStatus reads a size in kB from /proc/self/status (the line that
+// starts with field, such as "VmRSS:") in bytes, 0 where that file or line
+// does not exist.
+func procStatus(field string) uint64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
@@ -79,7 +84,7 @@ func peakRSS() uint64 {
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	for sc.Scan() {
 		line := sc.Bytes()
-		if v, ok := bytes.CutPrefix(line, []byte("VmHWM:")); ok {
+		if v, ok := bytes.CutPrefix(line, []byte(field)); ok {
 			f := bytes.Fields(v) // "123456", "kB"
 			if len(f) == 0 {
 				return 0

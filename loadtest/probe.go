@@ -33,8 +33,11 @@ import (
 // location before it; Watch reads seconds_to_queue from call.transferred,
 // the IVR's own figure, which the runner checks against the probe's.
 type Probe struct {
-	mu    sync.Mutex
-	calls map[string]*obs // guarded by mu
+	mu sync.Mutex
+	// calls has one record per call seen, until Forget drops it (a run
+	// with Options.Forget does once the call is counted, so a demo or a
+	// soak holds only the calls in progress). Guarded by mu.
+	calls map[string]*obs
 
 	published  atomic.Int64
 	publishErr atomic.Int64

@@ -23,6 +23,10 @@ const (
 	DefaultPranksterPool = 3
 	// maxErrorSamples is how many error messages a summary keeps.
 	maxErrorSamples = 10
+	// maxKeptLatencies bounds each list of latencies of a run with Forget
+	// (a demo or a soak, which run for hours): once full, the older half
+	// is dropped, so the figures describe the latest calls.
+	maxKeptLatencies = 20000
 )
 
 // Options configure a run.
@@ -101,6 +105,10 @@ type Options struct {
 	// checks with it that no incident caller was struck; without it that
 	// check is reported as not made.
 	Strikes func(ctx context.Context, numbers []string) (map[string]int, error)
+
+	// watch, when set (Soak), runs alongside the calls with the run's
+	// state until the placing and waiting is over.
+	watch func(ctx context.Context, st *runState)
 }
 
 // runState is what the runner counts while calls go on; guarded by mu.
@@ -116,14 +124,18 @@ type runState struct {
 	peakIVR  int
 	outcomes map[events.Outcome]int
 	byKind   map[Kind]int
-	answers  []time.Duration
-	keys     []time.Duration
+	// answers, keys and the queue samples below gain one entry per call;
+	// with Options.Forget each holds at most maxKeptLatencies (keepLatency).
+	answers []time.Duration
+	keys    []time.Duration
 	// queue and queueLoc are the times to the operators' queue by kind,
 	// without and with the location question.
 	queue    map[Kind]*queueSamples
 	queueLoc map[Kind]*queueSamples
 	errors   int
 	samples  []string
+	// ids holds every call placed, for the final audit; with Options.Forget
+	// a call leaves it once counted.
 	ids      map[string]bool
 	inFlight map[string]Call // calls placed and not yet counted
 	mem      memSampler
@@ -216,6 +228,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	sctx, stopSampling := context.WithCancel(ctx)
 	var bg sync.WaitGroup
 	bg.Go(func() { sample(sctx, o, st) })
+	if o.watch != nil {
+		bg.Go(func() { o.watch(sctx, st) })
+	}
 	if o.Progress != nil {
 		bg.Go(func() { progress(sctx, o, st) })
 	}
@@ -385,16 +400,20 @@ func follow(o Options, st *runState, c Caller, call Call, onARI bool) {
 	if !hasAns && onARI {
 		ans, hasAns = r.Answer, r.HasAnswer
 	}
+	if f, ok := o.Target.(interface{ Forget(Call) }); ok && o.Forget {
+		// The target's own records of the call (the sim's recordings).
+		f.Forget(call)
+	}
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	st.live--
 	st.finished++
 	delete(st.inFlight, call.ID())
 	if hasAns {
-		st.answers = append(st.answers, ans)
+		st.answers = keepLatency(st.answers, ans, o.Forget)
 	}
 	if r.HasKey {
-		st.keys = append(st.keys, r.KeyToClassified)
+		st.keys = keepLatency(st.keys, r.KeyToClassified, o.Forget)
 	}
 	switch {
 	case !stored:
@@ -527,10 +546,19 @@ func queueTime(o Options, st *runState, c Caller, call Call, r CallResult, store
 		q = &queueSamples{}
 		m[c.Kind] = q
 	}
-	q.answer = append(q.answer, callersTime(r.ContinuedAt.Sub(start), o.ClockScale))
+	q.answer = keepLatency(q.answer, callersTime(r.ContinuedAt.Sub(start), o.ClockScale), o.Forget)
 	if decidedByKey(r.Outcome) && !r.KeyAt.IsZero() && r.Reason != flows.OverrideTalk {
-		q.key = append(q.key, callersTime(r.ContinuedAt.Sub(r.KeyAt), o.ClockScale))
+		q.key = keepLatency(q.key, callersTime(r.ContinuedAt.Sub(r.KeyAt), o.ClockScale), o.Forget)
 	}
+}
+
+// keepLatency appends d to s; with bounded (a run with Forget) a full list
+// first drops its older half, so it never holds more than maxKeptLatencies.
+func keepLatency(s []time.Duration, d time.Duration, bounded bool) []time.Duration {
+	if bounded && len(s) >= maxKeptLatencies {
+		s = append(s[:0], s[len(s)-maxKeptLatencies/2:]...)
+	}
+	return append(s, d)
 }
 
 // callersTime turns a wall-clock span into the callers' time: the sim runs

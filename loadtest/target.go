@@ -9,6 +9,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync/atomic"
@@ -55,6 +56,17 @@ type SimTarget struct {
 	// same second would otherwise both number their channels
 	// <start time>.1, .2, ...
 	tag uint32
+
+	// DropRecordings makes Forget delete a call's stored recordings (its
+	// whole-call recording and any the IVR made) from its sim, once the
+	// runner has counted the call. A real Asterisk keeps them as files on
+	// disk, which a retention job removes; the sim keeps them in this
+	// process's memory, where a soak would count them against the IVR.
+	// The demo keeps them, as its console plays them.
+	DropRecordings bool
+	// user, pass and mixMonitor are the sims' credentials and whole-call
+	// recording prefix (StartSim sets them); Forget needs them.
+	user, pass, mixMonitor string
 }
 
 // NewSimTarget places calls on the given sims in turn.
@@ -75,11 +87,54 @@ func (t *SimTarget) Place(ctx context.Context, c Caller) (Call, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &simCall{h: h, placed: placed}, nil
+	return &simCall{h: h, sim: sim, placed: placed}, nil
+}
+
+// Forget deletes the call's stored recordings from its sim when
+// DropRecordings is set; the runner calls it once the call is counted in
+// a run with Options.Forget. The REST API is called in process (no
+// connection), and a recording that is not there is no error.
+func (t *SimTarget) Forget(c Call) {
+	sc, ok := c.(*simCall)
+	if !t.DropRecordings || !ok {
+		return
+	}
+	names := sc.h.Result().Recordings
+	if t.mixMonitor != "" {
+		names = append(names, t.mixMonitor+sc.ID())
+	}
+	for _, name := range names {
+		_ = simREST(sc.sim, http.MethodDelete, "/ari/recordings/stored/"+url.PathEscape(name), t.user, t.pass)
+	}
+}
+
+// StoredRecordings counts the recordings the sims store, -1 when one
+// cannot be listed.
+func (t *SimTarget) StoredRecordings() int {
+	n := 0
+	for _, sim := range t.sims {
+		rec := simREST(sim, http.MethodGet, "/ari/recordings/stored", t.user, t.pass)
+		var list []json.RawMessage
+		if rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &list) != nil {
+			return -1
+		}
+		n += len(list)
+	}
+	return n
+}
+
+// simREST calls the sim's REST API in process.
+func simREST(sim *arisim.Server, method, path, user, pass string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, nil)
+	req.SetBasicAuth(user, pass)
+	rec := httptest.NewRecorder()
+	sim.ServeHTTP(rec, req)
+	return rec
 }
 
 type simCall struct {
 	h      *arisim.CallHandle
+	sim    *arisim.Server
 	placed time.Time
 }
 

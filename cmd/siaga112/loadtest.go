@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -49,6 +50,13 @@ type loadtestFlags struct {
 	busy        bool
 	incident    bool
 	share       float64
+
+	soak         time.Duration
+	sample       time.Duration
+	warmup       time.Duration
+	profiles     string
+	scaleChanged bool // --clock-scale was given
+	rateChanged  bool // --rate was given
 }
 
 // newLoadtestCmd is `siaga112 loadtest`.
@@ -89,12 +97,29 @@ before it. The summary adds the calls resolved without an operator
 strikes (there must be none); time_to_queue is then the other callers' with
 the announcement on.
 
+--soak DURATION: soak mode, for a line that runs for months. Calls are
+placed at --rate (default ` + fmt.Sprint(soakRate) + `/s) for DURATION at clock scale 1
+unless --clock-scale is given, each call's records dropped once it is
+counted, and every --sample the process is measured after a forced garbage
+collection: live heap, RSS, goroutines, open files, with the calls live and
+the calls served so far, one line each; a JSON report with every sample
+follows the summary. After --warmup (default 10m, or a sixth of the run
+when shorter) the mean of the last third of the samples is compared with
+the first third's: heap, RSS, goroutines or open files that grew by more
+than 10 % (plus what the live calls grew by) grew with the calls served,
+and the command exits 1 naming them. --soak-profiles DIR writes a heap
+profile at each sample, for go tool pprof -base. Sim target only.
+
 Exits 1 when a call did not end as its script says or an event was lost.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, log, err := loadForCallers(a, cmd)
 			if err != nil {
 				return err
+			}
+			f.scaleChanged, f.rateChanged = cmd.Flags().Changed("clock-scale"), cmd.Flags().Changed("rate")
+			if f.soak > 0 {
+				return runSoak(cmd.Context(), a.stdout, cfg, log, f)
 			}
 			return runLoadtest(cmd.Context(), a.stdout, cfg, log, f)
 		},
@@ -116,6 +141,10 @@ Exits 1 when a call did not end as its script says or an event was lost.`,
 	fl.BoolVar(&f.busy, "operators-busy", false, "sim only: no operator is free, so callers who choose a type are asked the location")
 	fl.BoolVar(&f.incident, "incident", false, "surge mode: start an incident announcement before the first call")
 	fl.Float64Var(&f.share, "incident-share", 0.6, "with --incident: share of the callers who call about the incident and press its key")
+	fl.DurationVar(&f.soak, "soak", 0, "soak mode: place calls for this long and judge memory, goroutines and open files (sim only)")
+	fl.DurationVar(&f.sample, "sample", loadtest.DefaultSoakSample, "with --soak: time between samples")
+	fl.DurationVar(&f.warmup, "warmup", 0, "with --soak: samples not judged at the start (default 10m, or a sixth of the run when shorter)")
+	fl.StringVar(&f.profiles, "soak-profiles", "", "with --soak: write a heap profile at each sample into this directory")
 	return cmd
 }
 
@@ -363,4 +392,95 @@ func waitConnected(ctx context.Context, srv *stack.Stack) error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// soakRate is --rate's default with --soak: a busy centre's steady load.
+const soakRate = 10.0
+
+// soakProfileRate is the heap profile's sampling rate with --soak-profiles.
+const soakProfileRate = 64 << 10
+
+// ErrSoakTarget is returned for --soak with a target other than the sim.
+var ErrSoakTarget = errors.New("--soak runs against the simulated Asterisk only (--target sim)")
+
+// runSoak is loadtest --soak: the sim target, calls at the soak's rate
+// and clock scale unless given, and the soak's verdict.
+func runSoak(ctx context.Context, stdout io.Writer, cfg configs.Config, log *slog.Logger, f loadtestFlags) error {
+	if f.target != "sim" {
+		return ErrSoakTarget
+	}
+	mix, err := loadtest.ParseMix(f.mix)
+	if err != nil {
+		return err
+	}
+	cleanup, err := privateNATS(&cfg, "siaga112-soak-")
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	scale, rate := 1.0, soakRate
+	if f.scaleChanged {
+		scale = f.scale
+	}
+	if f.rateChanged {
+		rate = f.rate
+	}
+	if f.profiles != "" {
+		// Finer heap samples than the default one per 512 KiB, so that
+		// two profiles minutes apart show small steady growth.
+		runtime.MemProfileRate = soakProfileRate
+	}
+	warnSettings(log, cfg, "ari.nodes", "http.")
+	// Every worker runs, as on a node of a real centre: what grows with
+	// the calls served may be in any of them.
+	env, err := loadtest.StartSim(ctx, loadtest.SimOptions{
+		Config: cfg, ClockScale: scale, SoundsDir: soundsDir(f.sounds, cfg.IVR.Language), Log: log, Name: "siaga112-soak",
+		OperatorsBusy: f.busy, Roles: stack.Roles{IVR: true, Blocklist: true, Reports: true},
+	})
+	if err != nil {
+		return err
+	}
+	env.Target.DropRecordings = true
+	opts := env.Options()
+	opts.Mix, opts.Concurrency, opts.Rate, opts.PranksterPool, opts.CallTimeout = mix, f.concurrency, rate, f.pranksters, f.timeout
+	opts.RunID = rand.Uint32()
+	opts.Targets = loadtest.DefaultTargets()
+	opts.Targets.TalkerToQueueP95 = loadtest.TalkerTarget(cfg.IVR.TalkMinDuration)
+	so := loadtest.SoakOptions{
+		Duration: f.soak, Sample: f.sample, Warmup: f.warmup, ProfileDir: f.profiles, Extra: env.Counts,
+	}
+	if !f.json {
+		so.Lines = stdout
+		fmt.Fprintf(stdout, "soak: %s at %g calls/s, clock scale %g, mix %s, a sample every %s\n",
+			f.soak, rate, scale, mix, so.Sample)
+	}
+	rep, runErr := loadtest.Soak(ctx, opts, so)
+	stopErr := env.Stop()
+	if runErr != nil {
+		return errors.Join(runErr, stopErr)
+	}
+	if stopErr != nil {
+		log.Warn("shutdown after the soak", "error", stopErr)
+	}
+	if !f.json {
+		if err := rep.Summary.WriteText(stdout); err != nil {
+			return err
+		}
+		if err := rep.Verdict.WriteText(stdout); err != nil {
+			return err
+		}
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(rep); err != nil {
+		return err
+	}
+	s := rep.Summary
+	if s.Errors > 0 || s.Lost > 0 || s.Dropped > 0 {
+		return ErrLoadTestFailed
+	}
+	if !rep.Verdict.OK {
+		return fmt.Errorf("%w: %s", loadtest.ErrSoakGrew, rep.Verdict.Message)
+	}
+	return nil
 }
