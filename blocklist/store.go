@@ -20,7 +20,12 @@ import (
 )
 
 // Bucket is the JetStream KV bucket holding one Record per blocked or
-// striking number.
+// striking number. Nothing expires a record: a number struck once (a
+// child's call, a wrong key) keeps its record after its strikes left the
+// window, so the bucket grows with the distinct numbers ever struck, in
+// the NATS server's memory (its subject index) and in every IVR cache's
+// initial load. Deleting records with no strike in the window, no block
+// and no ladder level would bound it to the window's struck numbers.
 const Bucket = "SIAGA112_BLOCKLIST"
 
 // ErrNotFound is returned when a number has no record.
