@@ -266,8 +266,12 @@ func (v *IVR) startSession(n *node, ev *ariv6.StasisStart) {
 			"channel_id", ev.Channel.ID)
 		old.displace()
 	}
-	v.calls.Add(1)
 	v.sessions.Add(1)
+	if recordsIncident(ev) {
+		go s.runRecorder(v)
+		return
+	}
+	v.calls.Add(1)
 	go s.run(v)
 }
 

@@ -2,12 +2,14 @@ package ari
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/siaga112/siaga112/configs"
@@ -105,4 +107,60 @@ func (r *Recordings) fetchFrom(ctx context.Context, n configs.ARINode, name stri
 		resp.Body.Close()
 		return nil, "", fmt.Errorf("ari: node %s: stored recording %s: status %d", n.Name, name, resp.StatusCode)
 	}
+}
+
+// storedJSON is one item of GET /recordings/stored.
+type storedJSON struct {
+	Name   string `json:"name"`
+	Format string `json:"format"`
+}
+
+// List returns the names of the stored recordings starting with prefix
+// that every answering node holds (sorted). A recording lives on the node
+// that made it, and an announcement must play on every node: Asterisk 22
+// never finishes a playback of a missing recording. A node that does not
+// answer (and so takes no calls) is skipped; an error is returned only when
+// none answered.
+func (r *Recordings) List(ctx context.Context, prefix string) ([]string, error) {
+	count := map[string]int{}
+	var errs []error
+	answered := 0
+	for _, n := range r.nodes {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(n.URL, "/")+"/recordings/stored", nil)
+		if err != nil {
+			return nil, err
+		}
+		req.SetBasicAuth(n.Username, n.Password)
+		resp, err := r.client.Do(req)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("ari: node %s: %w", n.Name, err))
+			continue
+		}
+		var items []storedJSON
+		derr := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&items)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || derr != nil {
+			errs = append(errs, fmt.Errorf("ari: node %s: list stored recordings: status %d %v", n.Name, resp.StatusCode, derr))
+			continue
+		}
+		answered++
+		mine := map[string]bool{}
+		for _, it := range items {
+			if strings.HasPrefix(it.Name, prefix) && CheckRecordingName(it.Name) == nil && !mine[it.Name] {
+				mine[it.Name] = true
+				count[it.Name]++
+			}
+		}
+	}
+	if answered == 0 && len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	out := make([]string, 0, len(count))
+	for n, c := range count {
+		if c == answered {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }

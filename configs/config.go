@@ -218,6 +218,12 @@ type Prompts struct {
 	// IncidentAck thanks a caller who pressed the incident key before the
 	// call ends.
 	IncidentAck string `mapstructure:"incident_ack" yaml:"incident_ack"`
+	// IncidentRecord, IncidentRecordConfirm and IncidentRecordSaved guide
+	// a supervisor who records an announcement by phone: how to record,
+	// then (after the play-back) keep, again or discard, then saved.
+	IncidentRecord        string `mapstructure:"incident_record" yaml:"incident_record"`
+	IncidentRecordConfirm string `mapstructure:"incident_record_confirm" yaml:"incident_record_confirm"`
+	IncidentRecordSaved   string `mapstructure:"incident_record_saved" yaml:"incident_record_saved"`
 }
 
 // MenuEntry is one choice of the emergency menu.

@@ -54,6 +54,7 @@ func Default() Config {
 				NoInput: "no-input", SilentHelp: "silent-help", Location: "location",
 				Connecting: "", Goodbye: "goodbye",
 				IncidentOffer: "incident-offer", IncidentAck: "incident-ack",
+				IncidentRecord: "incident-record", IncidentRecordConfirm: "incident-record-confirm", IncidentRecordSaved: "incident-record-saved",
 			},
 			Menu: []MenuEntry{
 				{Digit: "1", Type: "fire", Prompt: "menu-fire", Extension: "fire", Queue: "siaga112-fire"},

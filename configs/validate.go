@@ -280,6 +280,8 @@ func (iv IVR) validate(ck *checker) {
 		{"invalid", p.Invalid}, {"no_input", p.NoInput}, {"silent_help", p.SilentHelp},
 		{"location", p.Location}, {"goodbye", p.Goodbye},
 		{"incident_offer", p.IncidentOffer}, {"incident_ack", p.IncidentAck},
+		{"incident_record", p.IncidentRecord}, {"incident_record_confirm", p.IncidentRecordConfirm},
+		{"incident_record_saved", p.IncidentRecordSaved},
 	} {
 		ck.nonEmpty("ivr.prompts."+f.key, f.val)
 	}

@@ -59,6 +59,8 @@ type Records interface {
 // Recordings fetches a stored recording from Asterisk (ari.Recordings).
 type Recordings interface {
 	Fetch(ctx context.Context, node, name string) (io.ReadCloser, string, error)
+	// List names the stored recordings starting with prefix.
+	List(ctx context.Context, prefix string) ([]string, error)
 }
 
 // Options configure the console.

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/flows"
 	"github.com/siaga112/siaga112/incident"
 )
 
@@ -45,6 +47,19 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request) {
 	v := &incidentView{Lang: lang, Supervisor: s.Supervisor(), CSRF: s.CSRF}
 	for _, p := range c.o.IncidentPrompts {
 		v.Prompts = append(v.Prompts, promptChoice{Media: c.o.SoundPrefix + p, Name: p})
+	}
+	if c.o.Recordings != nil {
+		// Announcements recorded by phone (newest first), as Asterisk
+		// stores them; a node that does not answer only hides its own.
+		names, err := c.o.Recordings.List(r.Context(), flows.RecordingPrefix)
+		if err != nil {
+			c.log.Warn("recorded announcements not listed", "err", err)
+		}
+		slices.Reverse(names)
+		for _, n := range names {
+			label := fmt.Sprintf(text(lang, "incident.recorded"), strings.TrimPrefix(n, flows.RecordingPrefix))
+			v.Prompts = append(v.Prompts, promptChoice{Media: "recording:" + n, Name: label})
+		}
 	}
 	if c.o.Incidents == nil {
 		c.render(w, http.StatusServiceUnavailable, "message", page{Lang: lang, Title: "Siaga 112", Error: text(lang, "incident.unavailable"), Session: &s, Next: "/"})

@@ -66,7 +66,8 @@ form.inline{display:inline}
 <label for="title">{{t .Lang "incident.name"}}</label><input type="text" id="title" name="title" required maxlength="120">
 <label for="media">{{t .Lang "incident.media"}}</label><select id="media" name="media" style="font-size:20px">{{range .Prompts}}<option value="{{.Media}}">{{.Name}}</option>{{end}}</select>
 <label for="for">{{t .Lang "incident.for"}}</label><input type="text" id="for" name="for" value="2h">
-<p><button type="submit" id="incident-start">{{t .Lang "incident.start"}}</button></p></form>{{end}}
+<p><button type="submit" id="incident-start">{{t .Lang "incident.start"}}</button></p></form>
+<p class="noprint">{{t .Lang "incident.byphone"}}</p>{{end}}
 {{end}}{{template "foot" .}}{{end}}
 
 {{define "blocks"}}{{template "head" .}}{{with .Blocks}}

@@ -1325,3 +1325,61 @@ func TestRunIncident(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
 	}
 }
+
+// recordCall is a scriptedCall that can delete recordings.
+type recordCall struct {
+	*scriptedCall
+	discarded []string
+}
+
+func (c *recordCall) DiscardRecording(_ context.Context, name string) error {
+	c.discarded = append(c.discarded, name)
+	return nil
+}
+
+func TestRecordAnnouncement(t *testing.T) {
+	cfg := testIVR()
+	clock := newFakeClock()
+	f, err := New(cfg, clock, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name      string
+		prompts   []PromptResult
+		fail      map[string]error
+		kept      bool
+		records   int
+		discarded bool
+	}{
+		{"kept", []PromptResult{key("1")}, nil, true, 1, false},
+		{"again, then kept", []PromptResult{key("2"), key("1")}, nil, true, 2, false},
+		{"thrown away", []PromptResult{key("3")}, nil, false, 1, true},
+		{"no choice", []PromptResult{silent}, nil, false, 1, true},
+		{"hung up during the play-back", nil, map[string]error{"prompt#2": errHangup}, false, 1, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &recordCall{scriptedCall: &scriptedCall{t: t, clock: clock, prefix: cfg.SoundPrefix, prompts: tc.prompts, fail: tc.fail}}
+			name, err := f.RecordAnnouncement(context.Background(), c, clock.Now())
+			if tc.kept != (err == nil) {
+				t.Fatalf("RecordAnnouncement = %q, %v; want kept %v", name, err, tc.kept)
+			}
+			if tc.kept && !strings.HasPrefix(name, RecordingPrefix) {
+				t.Errorf("name %q", name)
+			}
+			if !tc.kept && !errors.Is(err, ErrNotKept) {
+				t.Errorf("err %v, want ErrNotKept", err)
+			}
+			if len(c.records) != tc.records {
+				t.Errorf("%d recordings made, want %d", len(c.records), tc.records)
+			}
+			if (len(c.discarded) > 0) != tc.discarded {
+				t.Errorf("discarded %v, want %v", c.discarded, tc.discarded)
+			}
+			if last := c.ops[len(c.ops)-1]; last != opHangup {
+				t.Errorf("last operation %q, want the hang-up", last)
+			}
+		})
+	}
+}

@@ -16,6 +16,9 @@ type Caller struct {
 	Dialed string // the extension dialled, e.g. "112"
 	Script []Step
 	ID     string // optional channel id; default an Asterisk-style unique id
+	// Args are the Stasis application's arguments, as a dialplan line
+	// Stasis(siaga112,record-incident) gives them (none by default).
+	Args []string
 }
 
 // DialplanTarget is where a channel was sent with continue.
@@ -206,7 +209,7 @@ func (s *Server) Call(ctx context.Context, c Caller) (*CallHandle, error) {
 	ch.mu.Lock()
 	registered := s.appRegistered(app)
 	if registered {
-		ch.enterStasisLocked(app, nil)
+		ch.enterStasisLocked(app, c.Args)
 	}
 	ch.mu.Unlock()
 	s.life.RUnlock()
