@@ -53,7 +53,7 @@ func (c *Console) blocksPage(w http.ResponseWriter, r *http.Request) {
 		if !rec.Blocked(now) {
 			continue
 		}
-		shown := rec.Number
+		shown := blocklist.Display(rec.Number)
 		if !s.Supervisor() {
 			shown = blocklist.Mask(rec.Number)
 		}

@@ -676,7 +676,7 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.audit(r, s, "history", h.Number, "ok")
-	shown := h.Number
+	shown := blocklist.Display(h.Number)
 	if !s.Supervisor() {
 		shown = blocklist.Mask(h.Number)
 	}

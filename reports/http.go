@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -126,6 +127,8 @@ func NewServer(agg *Aggregator, cfg ServerConfig) (*Server, error) {
 		"int64":     func(n int) int64 { return int64(n) },
 		"dash":      func() string { return Dash },
 		"local":     func(t time.Time) time.Time { return t.In(agg.Location()) },
+		// phone shows a number as people read it (0812-3456-7890).
+		"phone": blocklist.Display,
 	}).ParseFS(webFS, "web/dashboard.html")
 	if err != nil {
 		return nil, fmt.Errorf("reports: dashboard template: %w", err)
