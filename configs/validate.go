@@ -396,12 +396,18 @@ func (b Blocklist) validate(ck *checker) {
 	}
 }
 
+// indonesianZones maps Indonesia's time zone abbreviations to IANA names.
+var indonesianZones = map[string]string{"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
+
 func (r Reports) validate(ck *checker) {
 	ck.intRange("reports.recent_calls", r.RecentCalls, 1, 1_000_000)
 	ck.intRange("reports.top_callers", r.TopCallers, 1, 10_000)
 	ck.positive("reports.refresh", r.Refresh)
 	if r.TimeZone == "" {
 		ck.add("reports.time_zone", r.TimeZone, `must name an IANA time zone such as "Asia/Makassar", or "Local"`)
+	} else if iana, ok := indonesianZones[strings.ToUpper(r.TimeZone)]; ok {
+		// The abbreviations people say are not zone names: suggest the one.
+		ck.add("reports.time_zone", r.TimeZone, "is an abbreviation, not an IANA time zone: use %q", iana)
 	} else if _, err := time.LoadLocation(r.TimeZone); err != nil {
 		ck.add("reports.time_zone", r.TimeZone, "is not a known IANA time zone")
 	}

@@ -131,6 +131,8 @@ func TestValidateRejectsBadValues(t *testing.T) {
 			c.IVR.Location.When = configs.LocationNever
 			c.IVR.Location.MaxDuration = 0
 		}, map[string]string{"ivr.talk_min_duration": "greater than zero"}},
+		{"time zone abbreviation", func(c *configs.Config) { c.Reports.TimeZone = "WITA" },
+			map[string]string{"reports.time_zone": `use "Asia/Makassar"`}},
 		{"location when", func(c *configs.Config) { c.IVR.Location.When = "sometimes" },
 			map[string]string{"ivr.location.when": "busy"}},
 		{"menu queue", func(c *configs.Config) { c.IVR.Menu[0].Queue = "fire queue" },

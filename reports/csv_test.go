@@ -22,7 +22,7 @@ func cellSafe(cell string) bool {
 func writeAndRead(t testing.TB, calls []CallRecord) [][]string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := writeCallsCSV(&buf, calls); err != nil {
+	if err := writeCallsCSV(&buf, calls, time.UTC); err != nil {
 		t.Fatalf("writeCallsCSV: %v", err)
 	}
 	rows, err := csv.NewReader(&buf).ReadAll()
@@ -106,4 +106,20 @@ func utf8Valid(ss ...string) bool {
 		}
 	}
 	return true
+}
+
+// The CSV's times are local to the board's zone, with their offset.
+func TestCSVLocalTimeWithOffset(t *testing.T) {
+	wita, err := time.LoadLocation("Asia/Makassar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	started := time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC)
+	if err := writeCallsCSV(&buf, []CallRecord{{CallID: "c1", Started: started}}, wita); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), ",2026-12-02T13:00:00+08:00,") {
+		t.Errorf("csv %q, want the start as 13:00 WITA with its +08:00 offset", buf.String())
+	}
 }
