@@ -102,9 +102,20 @@ func writeDemoInfo(path string, d demoInfo) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	tmp := path + fmt.Sprintf(".%d", os.Getpid())
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o600); err != nil {
+	// A temporary file of its own (two demos, or two tests in one
+	// process, may write at once), renamed into place.
+	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
+	if err != nil {
 		return nil, err
+	}
+	tmp := f.Name()
+	_, werr := f.Write(append(data, '\n'))
+	if cerr := f.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr != nil {
+		_ = os.Remove(tmp)
+		return nil, werr
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		_ = os.Remove(tmp)

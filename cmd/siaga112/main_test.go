@@ -63,6 +63,9 @@ func testRunDir(t *testing.T) string {
 	}
 	d := t.TempDir()
 	testRunDirs.Store(t.Name(), d)
+	// The directory goes with the test: a second run of the same test
+	// (go test -count=N) must get a new one, not the removed path.
+	t.Cleanup(func() { testRunDirs.Delete(t.Name()) })
 	return d
 }
 
