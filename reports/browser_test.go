@@ -369,13 +369,29 @@ func TestBoardLiveInBrowser(t *testing.T) {
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.__loaded = "same page"`)); err != nil {
 		t.Fatal(err)
 	}
-	before, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid=total-calls]`)))
-	if err != nil {
-		t.Fatal(err)
+	// The stream may replace the tile between two reads (its first
+	// message comes right after the page loads), so the figure is read by
+	// the page itself and read again until it is there.
+	readTotal := func() string {
+		t.Helper()
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector("[data-testid=total-calls]") || {}).textContent || ""`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(got)
 	}
-	n, err := strconv.Atoi(strings.ReplaceAll(before, ",", ""))
-	if err != nil {
-		t.Fatalf("total calls %q: %v", before, err)
+	var before string
+	var n int
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		before = readTotal()
+		var err error
+		if n, err = strconv.Atoi(strings.ReplaceAll(before, ",", "")); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("total calls %q: %v", before, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	applyAll(t, agg, callEvents(t, callSpec{id: "late", number: "+6281200001111", at: now.Add(-time.Minute),
 		outcome: events.OutcomeSilentHelp, typ: "operator", ttc: 4, transfer: true}))
@@ -384,9 +400,7 @@ func TestBoardLiveInBrowser(t *testing.T) {
 	deadline := time.Now().Add(20 * time.Second)
 	for got != want && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
-		if got, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid=total-calls]`))); err != nil {
-			t.Fatal(err)
-		}
+		got = readTotal()
 	}
 	if got != want {
 		t.Fatalf("total calls shows %q, want %q after a new call", got, want)
