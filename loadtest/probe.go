@@ -55,7 +55,7 @@ type obs struct {
 	media      time.Duration // played/recorded since lastKey, before classified
 	emittedCls bool
 
-	published int // events handed to the publisher without error
+	published int // events handed to the publisher, less those it failed
 	stored    int // events seen in the stream by Watch
 
 	outcome      events.Outcome
@@ -312,17 +312,27 @@ type probePublisher struct {
 }
 
 func (pp *probePublisher) Publish(ctx context.Context, e events.Envelope) error {
+	// The call's count goes up before the event is handed over, through
+	// a record held from then on: Watch may see the event stored before
+	// the ack reaches us, and once it is call.ended the runner may
+	// already have counted the call and dropped its record (Forget); a
+	// record looked up after the ack would then be made anew and kept
+	// for ever, one for every call that race hit.
+	pp.p.mu.Lock()
+	o := pp.p.get(e.CallID)
+	o.published++
+	pp.p.mu.Unlock()
 	err := pp.next.Publish(ctx, e)
 	if err != nil {
+		pp.p.mu.Lock()
+		o.published--
+		pp.p.mu.Unlock()
 		pp.p.publishErr.Add(1)
 		msg := fmt.Sprintf("event %s of call %s lost at publish: %v", e.Type, e.CallID, err)
 		pp.p.lastErr.Store(&msg)
 		return err
 	}
 	pp.p.published.Add(1)
-	pp.p.mu.Lock()
-	pp.p.get(e.CallID).published++
-	pp.p.mu.Unlock()
 	return nil
 }
 

@@ -2,9 +2,14 @@ package loadtest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/siaga112/siaga112/ari"
+	"github.com/siaga112/siaga112/events"
 )
 
 // soakSeries makes one sample a minute for n minutes: heap and live calls
@@ -140,4 +145,53 @@ func startSoakSim(t *testing.T) *SimEnv {
 		}
 	})
 	return e
+}
+
+// publishFunc is an ari.Publisher made of a function.
+type publishFunc func(ctx context.Context, e events.Envelope) error
+
+func (f publishFunc) Publish(ctx context.Context, e events.Envelope) error { return f(ctx, e) }
+
+// TestProbeForgetsRacedCall: when the stream delivers a call's call.ended
+// before the publisher's ack returns and the runner forgets the call at
+// once, as a soak does, the probe keeps no record of it; a failed publish
+// is not counted.
+func TestProbeForgetsRacedCall(t *testing.T) {
+	p := NewProbe()
+	var pub ari.Publisher
+	pub = p.WrapPublisher(publishFunc(func(_ context.Context, e events.Envelope) error {
+		// Stored and seen before the ack: the runner counts the call
+		// and forgets it.
+		p.observe(e, time.Now())
+		<-p.Ended(e.CallID)
+		p.Forget(e.CallID)
+		return nil
+	}))
+	for i := range 100 {
+		e, err := events.New(events.TypeEnded, fmt.Sprint("call-", i), "sim-1", events.Caller{Number: "+6281200000001"}, events.Ended{Outcome: events.OutcomeEmergency})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pub.Publish(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p.mu.Lock()
+	kept := len(p.calls)
+	p.mu.Unlock()
+	if kept != 0 {
+		t.Fatalf("the probe keeps %d records of 100 calls forgotten once their call.ended was stored", kept)
+	}
+	if c := p.Counts(); c.Published != 100 {
+		t.Fatalf("published %d, want 100", c.Published)
+	}
+
+	failing := p.WrapPublisher(publishFunc(func(context.Context, events.Envelope) error { return errors.New("no ack") }))
+	e, _ := events.New(events.TypeStarted, "call-x", "sim-1", events.Caller{}, events.Started{Dialed: "112"})
+	if err := failing.Publish(context.Background(), e); err == nil {
+		t.Fatal("a failed publish returned no error")
+	}
+	if r := p.Result("call-x"); r.Published != 0 {
+		t.Fatalf("a failed publish counted: %+v", r)
+	}
 }
