@@ -388,6 +388,16 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, lang string, stat
 	c.render(w, status, "message", p)
 }
 
+// refuse audits a refused or failed action and answers it; status 0
+// means 400. The message is the catalogue's "failed" with the error.
+func (c *Console) refuse(w http.ResponseWriter, r *http.Request, s Session, lang, action, target string, status int, err error) {
+	if status == 0 {
+		status = http.StatusBadRequest
+	}
+	c.audit(r, s, action, target, "refused: "+err.Error())
+	c.fail(w, r, lang, status, fmt.Sprintf(text(lang, "err.failed"), err.Error()))
+}
+
 // done answers a successful action: back to where the form was.
 func (c *Console) done(w http.ResponseWriter, r *http.Request, msg string) {
 	if wantsJSON(r) {
@@ -498,8 +508,7 @@ func (c *Console) block(w http.ResponseWriter, r *http.Request) {
 		rec, err = c.o.Admin.Block(r.Context(), number, length, reason, s.Name)
 	}
 	if err != nil {
-		c.audit(r, s, "block", number, "refused: "+err.Error())
-		c.fail(w, r, lang, http.StatusBadRequest, fmt.Sprintf(text(lang, "err.failed"), err.Error()))
+		c.refuse(w, r, s, lang, "block", number, 0, err)
 		return
 	}
 	c.audit(r, s, "block", rec.Number, "ok")
@@ -515,8 +524,7 @@ func (c *Console) lift(w http.ResponseWriter, r *http.Request) {
 	number := r.PathValue("number")
 	rec, err := c.o.Admin.Unblock(r.Context(), number, s.Name)
 	if err != nil {
-		c.audit(r, s, "lift", number, "refused: "+err.Error())
-		c.fail(w, r, lang, http.StatusBadRequest, fmt.Sprintf(text(lang, "err.failed"), err.Error()))
+		c.refuse(w, r, s, lang, "lift", number, 0, err)
 		return
 	}
 	c.audit(r, s, "lift", rec.Number, "ok")

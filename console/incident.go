@@ -99,8 +99,7 @@ func (c *Console) incidentStart(w http.ResponseWriter, r *http.Request) {
 		i, err = c.o.Incidents.Start(r.Context(), title, media, length, s.Name)
 	}
 	if err != nil {
-		c.audit(r, s, "incident_start", title, "refused: "+err.Error())
-		c.fail(w, r, lang, http.StatusBadRequest, fmt.Sprintf(text(lang, "err.failed"), err.Error()))
+		c.refuse(w, r, s, lang, "incident_start", title, 0, err)
 		return
 	}
 	c.audit(r, s, "incident_start", i.ID, "ok")
@@ -123,8 +122,7 @@ func (c *Console) incidentStop(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, incident.ErrNone) {
 			status = http.StatusConflict
 		}
-		c.audit(r, s, "incident_stop", "", "refused: "+err.Error())
-		c.fail(w, r, lang, status, fmt.Sprintf(text(lang, "err.failed"), err.Error()))
+		c.refuse(w, r, s, lang, "incident_stop", "", status, err)
 		return
 	}
 	c.audit(r, s, "incident_stop", i.ID, "ok")
