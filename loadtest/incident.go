@@ -22,8 +22,9 @@ import (
 // announcement after the greeting unless they keyed or talked before it,
 // so their time to the queue is measured with it on.
 
-// incidentTitle is the announcement's title in the run's events.
-const incidentTitle = "load test: a surge of calls about one incident"
+// incidentTitle is the announcement's title in the run's events and on the
+// demo's board: what the prepared prompt (incident-example) is about.
+const incidentTitle = "Kebakaran Pasar Rawa Indah (contoh)"
 
 // incidentLength is how long the run's announcement lasts: longer than any
 // run, so it cannot expire under the calls.
