@@ -158,8 +158,7 @@ func (f publishFunc) Publish(ctx context.Context, e events.Envelope) error { ret
 // is not counted.
 func TestProbeForgetsRacedCall(t *testing.T) {
 	p := NewProbe()
-	var pub ari.Publisher
-	pub = p.WrapPublisher(publishFunc(func(_ context.Context, e events.Envelope) error {
+	var pub ari.Publisher = p.WrapPublisher(publishFunc(func(_ context.Context, e events.Envelope) error {
 		// Stored and seen before the ack: the runner counts the call
 		// and forgets it.
 		p.observe(e, time.Now())
