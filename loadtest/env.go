@@ -29,10 +29,18 @@ func ScaleTimers(cfg *configs.Config, scale float64) {
 	if scale <= 0 || scale == 1 {
 		return
 	}
-	s := func(d *time.Duration) { *d = max(time.Millisecond, time.Duration(float64(*d)*scale)) }
+	// A scaled timer never falls below a floor of real time: at scale
+	// 0.01 the 3 s inter-digit timeout would be 30 ms, which a loaded CPU
+	// under -race can miss between the two keys of 5 5 (seen once in CI:
+	// a silent-help caller ended invalid). Callers' own waits stay scaled,
+	// so a floor only makes the IVR more patient than the script needs.
+	floor := func(min time.Duration) func(*time.Duration) {
+		return func(d *time.Duration) { *d = max(min, time.Duration(float64(*d)*scale)) }
+	}
+	s, keys := floor(100*time.Millisecond), floor(250*time.Millisecond)
 	iv := &cfg.IVR
 	s(&iv.FirstDigitTimeout)
-	s(&iv.InterDigitTimeout)
+	keys(&iv.InterDigitTimeout)
 	s(&iv.TalkMinDuration)
 	s(&iv.SilentHelpTimeout)
 	s(&iv.BlockedOverrideTimeout)
