@@ -68,9 +68,20 @@ log:
 		}
 		return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&app) == nil && app.Name != ""
 	})
-	_, blErr := startCommand(t, "worker", "blocklist", "--listen", blAddr, "--config", workerCfg(freeAddr(t)))
+	// One at a time, each role's stream update and consumer creation done
+	// before the next starts: nats-server v2.15.2's file store races
+	// (under -race) when one client updates the stream while another
+	// creates a consumer on it, as two roles starting at once do.
 	_, repErr := startCommand(t, "worker", "reports", "--config", workerCfg(repAddr))
-
+	waitFor(t, "the reports worker caught up", func() bool {
+		resp, err := http.Get("http://" + repAddr + "/healthz")
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	_, blErr := startCommand(t, "worker", "blocklist", "--listen", blAddr, "--config", workerCfg(freeAddr(t)))
 	// Calls placed before a worker's durable consumer exists would reach
 	// it only through a replay: wait until both serve.
 	waitFor(t, "both workers serving", func() bool {
