@@ -258,14 +258,14 @@ func TestAdminBlockReachesIVR(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, blocked := w.cache.Check(tc.caller, time.Now()); blocked {
+			if _, blocked := w.s.Cache().Check(tc.caller, time.Now()); blocked {
 				t.Fatalf("%s blocked before the admin acted", tc.caller)
 			}
 			before := w.blockChanges()
 			until := tc.block(t)
 			took := w.waitCache(tc.caller, true)
 			t.Logf("block seen by the IVR's cache %s after the admin's request returned", took.Round(time.Microsecond))
-			if got, _ := w.cache.Check(tc.caller, time.Now()); !got.Equal(until) {
+			if got, _ := w.s.Cache().Check(tc.caller, time.Now()); !got.Equal(until) {
 				t.Errorf("cache: blocked until %v, want %v", got, until)
 			}
 			ch := w.waitBlockChange(tc.e164, before, func(d events.BlocklistChanged) bool { return d.Until != nil })

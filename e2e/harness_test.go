@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,14 +21,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 
-	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/ari/arisim"
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
-	"github.com/siaga112/siaga112/flows"
+	"github.com/siaga112/siaga112/internal/stack"
 	"github.com/siaga112/siaga112/internal/testkit"
-	"github.com/siaga112/siaga112/reports"
 )
 
 // TestMain fails the package when a test leaves a goroutine behind. Nothing
@@ -116,42 +114,47 @@ func testConfig() configs.Config {
 	return cfg
 }
 
-// world is siaga112 in one process against a simulated Asterisk, wired as
-// `siaga112 serve` wires it.
+// world is siaga112 in one process against a simulated Asterisk: the
+// stack that `siaga112 serve` runs (stack.New with every role, then Run),
+// with nothing wired by hand. The test reaches it only from the outside or
+// through what the stack exposes: the sim's callers, the HTTP listener, an
+// admin connection of its own to the embedded NATS (as the CLI opens one),
+// and the IVR's blocklist cache.
 type world struct {
 	t   testing.TB
 	cfg configs.Config
 	log *slog.Logger
 
-	sim   *arisim.Server
-	bus   *events.Bus
-	pub   *events.Publisher
-	cache *blocklist.Cache
-	store *blocklist.Store
-	admin *blocklist.Admin
-	blw   *blocklist.Worker
-	agg   *reports.Aggregator
-	rw    *reports.Worker
-	api   *httptest.Server
-	ivr   *ari.IVR
+	sim *arisim.Server
+	s   *stack.Stack
+	// base is the HTTP listener's URL (dashboard, APIs, /healthz).
+	base string
 
-	// bgCancel stops the cache and the workers; bg waits for them.
-	bgCancel context.CancelFunc
-	bg       sync.WaitGroup
-	ivrErr   chan error
-	closed   sync.Once
+	// admin is a blocklist admin on a connection of its own, logged in as
+	// the admin user with the credentials file of the embedded server's
+	// data directory, as `siaga112 blocklist` is.
+	adminBus *events.Bus
+	admin    *blocklist.Admin
+
+	runErr chan error
+	stop   context.CancelFunc
+	closed sync.Once
 }
 
-// startWorld starts every component and waits until the IVR is connected
-// and the blocklist cache has loaded. Everything is stopped when the test
-// ends, in the order that loses nothing.
+// startWorld builds the stack with every role, runs it, and waits until it
+// is healthy: the IVR connected and its application registered with the
+// sim, the blocklist cache loaded, and /healthz answering 200 with every
+// check ok. Everything is stopped when the test ends, through Run's own
+// shutdown (the IVR drains, the publisher flushes, the workers catch up),
+// and Run must return nil.
 func startWorld(t testing.TB) *world {
 	t.Helper()
-	w := &world{t: t, cfg: testConfig(), log: testLogger(t), ivrErr: make(chan error, 1)}
+	w := &world{t: t, cfg: testConfig(), log: testLogger(t), runErr: make(chan error, 1)}
 	t.Cleanup(w.close)
 	cfg := &w.cfg
 	cfg.NATS.Embedded.DataDir = t.TempDir()
 	cfg.NATS.Spool.Dir = t.TempDir()
+	cfg.HTTP.AccountsFile = filepath.Join(t.TempDir(), "accounts.yaml")
 
 	w.sim = arisim.New(arisim.Options{
 		Username: simUser, Password: simPass, Application: cfg.ARI.Application,
@@ -163,90 +166,75 @@ func startWorld(t testing.TB) *world {
 	cfg.ARI.Nodes = []configs.ARINode{{
 		Name: "e2e-node", URL: w.sim.URL(), WSURL: w.sim.WSURL(), Username: simUser, Password: simPass,
 	}}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("test configuration: %v", err)
+	}
 
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
 	defer cancel()
-	var err error
-	w.bus, err = events.Open(ctx, cfg.NATS, events.OpenOptions{Name: "e2e", RequireStream: true}, w.log)
+	w.s, err = stack.New(ctx, stack.Options{Config: w.cfg, Log: w.log, Roles: stack.All(), Listener: ln, Name: "e2e"})
 	if err != nil {
-		t.Fatalf("open nats: %v", err)
+		_ = ln.Close()
+		t.Fatalf("stack.New: %v", err)
 	}
-	js := w.bus.JS
-	w.pub, err = events.NewPublisher(js, cfg.NATS, w.log)
-	if err != nil {
-		t.Fatalf("publisher: %v", err)
-	}
+	w.base = "http://" + w.s.HTTPAddr()
+	runCtx, stop := context.WithCancel(context.Background())
+	w.stop = stop
+	go func() { w.runErr <- w.s.Run(runCtx) }()
 
-	// Blocklist: the worker that turns outcomes into blocks, the admin
-	// behind the CLI and the HTTP API, and the IVR's cache.
-	policy, err := blocklist.NewPolicy(cfg.Blocklist)
-	if err != nil {
-		t.Fatalf("policy: %v", err)
-	}
-	kv, err := blocklist.OpenBucket(ctx, js, cfg.NATS.Stream.Replicas)
-	if err != nil {
-		t.Fatalf("blocklist bucket: %v", err)
-	}
-	w.store = blocklist.NewStore(kv, policy, w.log)
-	w.blw, err = blocklist.NewWorker(ctx, js, w.store, blocklist.JSPublisher{JS: js}, cfg.NATS, w.log)
-	if err != nil {
-		t.Fatalf("blocklist worker: %v", err)
-	}
-	w.admin = blocklist.NewAdmin(w.store, blocklist.JSPublisher{JS: js}, w.log)
-	w.cache = blocklist.NewCache(js, cfg.NATS.Stream.Replicas, cfg.Blocklist.DefaultCountry, w.log)
-
-	// Reports and the HTTP API on one mux, as the HTTP role serves them.
-	w.agg = reports.NewAggregator(reports.Options{Location: time.UTC, RecentCalls: cfg.Reports.RecentCalls, Retention: cfg.Reports.Retention, DefaultCountry: cfg.Blocklist.DefaultCountry})
-	w.rw = reports.NewWorker(js, w.agg, reports.WorkerConfig{
-		Durable: cfg.Reports.Durable, Stream: cfg.NATS.Stream, Consumer: cfg.NATS.Consumer,
-	}, w.log)
-	rsrv, err := reports.NewServer(w.agg, reports.ServerConfig{AdminToken: cfg.HTTP.AdminToken, Lag: w.rw.Lag, Ready: w.rw.Ready, Log: w.log})
-	if err != nil {
-		t.Fatalf("reports server: %v", err)
-	}
-	mux := http.NewServeMux()
-	rsrv.Register(mux)
-	blocklist.NewAPI(w.admin, cfg.HTTP.AdminToken, w.log).Register(mux)
-	w.api = httptest.NewServer(mux)
-
-	bgCtx, bgCancel := context.WithCancel(context.Background())
-	w.bgCancel = bgCancel
-	for name, run := range map[string]func(context.Context) error{
-		"blocklist cache": w.cache.Run, "blocklist worker": w.blw.Run, "reports worker": w.rw.Run,
-	} {
-		w.bg.Add(1)
-		go func() {
-			defer w.bg.Done()
-			if err := run(bgCtx); err != nil {
-				t.Errorf("%s: %v", name, err)
-			}
-		}()
-	}
-
-	flow, err := flows.New(cfg.IVR, nil, w.log)
-	if err != nil {
-		t.Fatalf("flows.New: %v", err)
-	}
-	w.ivr, err = ari.New(ari.Options{ARI: cfg.ARI, IVR: cfg.IVR, Flow: flow, Blocklist: w.cache, Publisher: w.pub, Logger: w.log,
-		Normalize: blocklist.E164Func(cfg.Blocklist.DefaultCountry)})
-	if err != nil {
-		t.Fatalf("ari.New: %v", err)
-	}
-	go func() { w.ivrErr <- w.ivr.Run(context.Background()) }()
+	w.openAdmin(ctx)
 
 	select {
-	case <-w.cache.Ready():
+	case <-w.s.Cache().Ready():
 	case <-time.After(waitMax):
 		t.Fatalf("blocklist cache not loaded within %s", waitMax)
 	}
 	eventually(t, "IVR connected to the sim", func() bool {
-		h := w.ivr.Health()
+		h := w.s.IVR().Health()
 		return len(h) == 1 && h[0].Connected
 	})
 	// The native client reports "connected" a moment before the sim has
 	// registered the application; a call placed before that is refused.
 	eventually(t, "Stasis application registered", w.appRegistered)
+	var health stack.Health
+	eventually(t, "/healthz 200 with every check ok", func() bool {
+		health = stack.Health{}
+		return w.get("/healthz", &health) == http.StatusOK && health.OK
+	})
+	for _, name := range []string{"nats", "ari", "publisher", "blocklist_cache", "blocklist_worker", "reports"} {
+		if c, ok := health.Checks[name]; !ok || !c.OK {
+			t.Fatalf("/healthz check %s = %+v (present %v), want ok", name, c, ok)
+		}
+	}
 	return w
+}
+
+// openAdmin connects to the stack's embedded NATS as `siaga112 blocklist`
+// does: attached, logged in as the admin user with the credentials file
+// the embedded server wrote in its data directory.
+func (w *world) openAdmin(ctx context.Context) {
+	w.t.Helper()
+	ncfg := w.cfg.NATS
+	ncfg.URL = w.s.NATSURL()
+	bus, err := events.Open(ctx, ncfg, events.OpenOptions{Name: "e2e-admin", Embedded: events.EmbeddedAttach, SkipStream: true}, w.log)
+	if err != nil {
+		w.t.Fatalf("admin connection: %v", err)
+	}
+	w.adminBus = bus
+	eventually(w.t, "admin logged in", func() bool { return bus.Health(ctx) == nil })
+	policy, err := blocklist.NewPolicy(w.cfg.Blocklist)
+	if err != nil {
+		w.t.Fatalf("policy: %v", err)
+	}
+	kv, err := blocklist.OpenBucket(ctx, bus.JS, w.cfg.NATS.Stream.Replicas)
+	if err != nil {
+		w.t.Fatalf("admin: blocklist bucket: %v", err)
+	}
+	w.admin = blocklist.NewAdmin(blocklist.NewStore(kv, policy, w.log), blocklist.JSPublisher{JS: bus.JS}, w.log)
 }
 
 // appRegistered asks the sim, as an ARI client would, whether the Stasis
@@ -268,37 +256,30 @@ func (w *world) appRegistered() bool {
 	return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&app) == nil && app.Name != ""
 }
 
-// close stops everything: the IVR drains, the publisher flushes, then the
-// cache and the workers stop, then the listeners, the sim and NATS.
+// close stops everything: the admin's connection, then the stack through
+// Run's own shutdown (which must end cleanly and within the bound), then
+// the sim.
 func (w *world) close() {
 	w.closed.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitMax)
-		defer cancel()
-		if w.ivr != nil {
-			if err := w.ivr.Stop(ctx); err != nil {
-				w.t.Errorf("ivr stop: %v", err)
-			} else if err := <-w.ivrErr; err != nil {
-				w.t.Errorf("ivr run: %v", err)
+		if w.adminBus != nil {
+			w.adminBus.Close()
+		}
+		if w.s != nil {
+			w.stop()
+			select {
+			case err := <-w.runErr:
+				if err != nil {
+					w.t.Errorf("stack Run: %v", err)
+				}
+			case <-time.After(2 * waitMax):
+				w.t.Errorf("stack Run did not return within %s of the stop", 2*waitMax)
 			}
-		}
-		if w.pub != nil {
-			if err := w.pub.Close(ctx); err != nil {
-				w.t.Errorf("publisher close: %v", err)
-			}
-		}
-		if w.bgCancel != nil {
-			w.bgCancel()
-			w.bg.Wait()
-		}
-		if w.api != nil {
-			w.api.Close()
 		}
 		if w.sim != nil {
 			if err := w.sim.Close(); err != nil {
 				w.t.Errorf("sim close: %v", err)
 			}
 		}
-		w.bus.Close()
 		http.DefaultTransport.(*http.Transport).CloseIdleConnections()
 	})
 }
@@ -324,7 +305,7 @@ func (w *world) streamEvents(keep func(events.Envelope) bool) []events.Envelope 
 	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
 	defer cancel()
-	st, err := w.bus.JS.Stream(ctx, events.StreamName)
+	st, err := w.adminBus.JS.Stream(ctx, events.StreamName)
 	if err != nil {
 		w.t.Fatalf("stream: %v", err)
 	}
@@ -398,7 +379,7 @@ func (w *world) waitCache(number string, blocked bool) time.Duration {
 	w.t.Helper()
 	start := time.Now()
 	for {
-		if _, b := w.cache.Check(number, time.Now()); b == blocked {
+		if _, b := w.s.Cache().Check(number, time.Now()); b == blocked {
 			return time.Since(start)
 		}
 		if time.Since(start) > propagationMax {
@@ -422,7 +403,7 @@ func (w *world) apiDo(method, path, token string, body, out any) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, w.api.URL+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, w.base+path, rd)
 	if err != nil {
 		w.t.Fatalf("request: %v", err)
 	}
@@ -445,6 +426,28 @@ func (w *world) apiDo(method, path, token string, body, out any) int {
 		if err := json.Unmarshal(data, out); err != nil {
 			w.t.Fatalf("%s %s: decode %q: %v", method, path, data, err)
 		}
+	}
+	return resp.StatusCode
+}
+
+// get fetches path from the HTTP listener and decodes the JSON answer into
+// out whatever the status (/healthz answers 503 with its checks); it
+// returns the status, or 0 when the request failed, so that it can be
+// polled.
+func (w *world) get(path string, out any) int {
+	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.base+path, nil)
+	if err != nil {
+		w.t.Fatalf("request: %v", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return 0
 	}
 	return resp.StatusCode
 }
