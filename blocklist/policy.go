@@ -171,6 +171,17 @@ func (p Policy) Score(r Record, now time.Time) int {
 	return sum
 }
 
+// Forgettable reports whether r holds nothing that still matters at now,
+// so that its record may be deleted: no block in force, no automatic block
+// behind it (Level indexes the ladder, so a number once blocked is kept),
+// no strike inside the window, and no change for a whole window (the event
+// ids it remembers against redeliveries are older than any redelivery).
+// A number struck once, by a child's call or a wrong key, is forgotten a
+// window after its strike.
+func (p Policy) Forgettable(r Record, now time.Time) bool {
+	return r.Level == 0 && !r.Blocked(now) && p.Score(r, now) == 0 && now.Sub(r.Updated) >= p.Window
+}
+
 // inWindow: a strike of age exactly Window has expired; younger ones count.
 func (p Policy) inWindow(at, now time.Time) bool { return now.Sub(at) < p.Window }
 

@@ -20,12 +20,11 @@ import (
 )
 
 // Bucket is the JetStream KV bucket holding one Record per blocked or
-// striking number. Nothing expires a record: a number struck once (a
-// child's call, a wrong key) keeps its record after its strikes left the
-// window, so the bucket grows with the distinct numbers ever struck, in
-// the NATS server's memory (its subject index) and in every IVR cache's
-// initial load. Deleting records with no strike in the window, no block
-// and no ladder level would bound it to the window's struck numbers.
+// striking number. Records that hold nothing that still matters
+// (Policy.Forgettable: a number struck once, a window ago) are deleted by
+// the worker's sweep (Store.Prune), so the bucket holds the numbers struck
+// within the window and those ever blocked automatically, not every number
+// ever struck.
 const Bucket = "SIAGA112_BLOCKLIST"
 
 // ErrNotFound is returned when a number has no record.
@@ -267,4 +266,84 @@ func (s *Store) number(raw string) (string, error) {
 		return "", ErrAnonymous
 	}
 	return n.E164, nil
+}
+
+// Purger is the part of a JetStream stream that Prune uses: the bucket's
+// stream, KV_SIAGA112_BLOCKLIST.
+type Purger interface {
+	Purge(ctx context.Context, opts ...jetstream.StreamPurgeOpt) error
+}
+
+// PruneStats says what one sweep did.
+type PruneStats struct {
+	// Records is how many records the sweep read.
+	Records int
+	// Forgotten is how many it deleted.
+	Forgotten int
+}
+
+// Prune deletes the records that are Forgettable at the store's clock.
+// Each record is purged from the bucket's stream only up to the revision
+// that was judged: a strike written since (a newer revision) survives, so
+// a sweep never loses an update, and a worker that read the old revision
+// just finds the key gone and creates it again. Nothing is left behind, not
+// even a delete marker: the IVRs' caches hold only blocked numbers, which
+// are never forgettable, so they have nothing to drop.
+func (s *Store) Prune(ctx context.Context, stream Purger) (PruneStats, error) {
+	var st PruneStats
+	w, err := s.kv.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return st, fmt.Errorf("blocklist: prune: %w", err)
+	}
+	type victim struct {
+		key string
+		rev uint64
+	}
+	var victims []victim
+	now := s.now()
+	func() {
+		defer func() { _ = w.Stop() }()
+		for {
+			select {
+			case <-ctx.Done():
+				err = ctx.Err()
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					err = errors.New("watcher closed")
+					return
+				}
+				if e == nil {
+					return
+				}
+				st.Records++
+				var r Record
+				if json.Unmarshal(e.Value(), &r) != nil {
+					continue // kept: an admin should see what it is
+				}
+				if s.policy.Forgettable(r, now) {
+					victims = append(victims, victim{e.Key(), e.Revision()})
+				}
+			}
+		}
+	}()
+	if err != nil {
+		return st, fmt.Errorf("blocklist: prune: %w", err)
+	}
+	for _, v := range victims {
+		if err := s.forget(ctx, stream, v.key, v.rev); err != nil {
+			return st, err
+		}
+		st.Forgotten++
+	}
+	return st, nil
+}
+
+// forget purges key's messages up to and including revision rev.
+func (s *Store) forget(ctx context.Context, stream Purger, key string, rev uint64) error {
+	err := stream.Purge(ctx, jetstream.WithPurgeSubject("$KV."+Bucket+"."+key), jetstream.WithPurgeSequence(rev+1))
+	if err != nil {
+		return fmt.Errorf("blocklist: prune %s: %w", key, err)
+	}
+	return nil
 }

@@ -66,6 +66,8 @@ type WorkerStats struct {
 	// Ignored counts events that changed nothing (no points, anonymous,
 	// allowlisted, already applied, unknown call).
 	Ignored uint64 `json:"ignored"`
+	// Forgotten counts records deleted by the sweeps (Store.Prune).
+	Forgotten uint64 `json:"forgotten"`
 	// Consumer is the consumer's own counters.
 	Consumer events.ConsumerStats `json:"consumer"`
 }
@@ -81,8 +83,20 @@ type Worker struct {
 	pub   Publisher
 	log   *slog.Logger
 	cons  *events.Consumer
+	// bucket is the blocklist bucket's stream, which the sweep purges.
+	bucket Purger
+	// pruneEvery is the period of the sweep (see pruneInterval).
+	pruneEvery time.Duration
 
-	strikes, blocks, lifts, ignored atomic.Uint64
+	strikes, blocks, lifts, ignored, forgotten atomic.Uint64
+}
+
+// pruneInterval is how often a worker sweeps forgettable records: a quarter
+// of the window, between a minute and an hour. A record is forgotten at
+// most that long after it became forgettable; with several workers each
+// sweeps, and a record purged twice is purged once.
+func pruneInterval(window time.Duration) time.Duration {
+	return min(max(window/4, time.Minute), time.Hour)
 }
 
 // NewWorker opens the buckets and creates (or updates) the durable consumer
@@ -95,7 +109,12 @@ func NewWorker(ctx context.Context, js jetstream.JetStream, store *Store, pub Pu
 	if err != nil {
 		return nil, err
 	}
-	w := &Worker{store: store, index: index, pub: pub, log: log.With("component", "blocklist-worker")}
+	bucket, err := js.Stream(ctx, "KV_"+Bucket)
+	if err != nil {
+		return nil, fmt.Errorf("blocklist: worker: bucket stream: %w", err)
+	}
+	w := &Worker{store: store, index: index, pub: pub, log: log.With("component", "blocklist-worker"),
+		bucket: bucket, pruneEvery: pruneInterval(store.policy.Window)}
 	spec := events.ConsumerSpec{
 		Durable: Durable,
 		Subjects: []string{
@@ -136,14 +155,58 @@ func openCallIndex(ctx context.Context, js jetstream.JetStream, replicas int, tt
 	return kv, nil
 }
 
-// Run consumes events until ctx ends.
-func (w *Worker) Run(ctx context.Context) error { return w.cons.Run(ctx) }
+// Run consumes events until ctx ends, and sweeps forgettable records
+// every pruneEvery meanwhile.
+func (w *Worker) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	swept := make(chan struct{})
+	go func() {
+		defer close(swept)
+		w.sweep(ctx)
+	}()
+	err := w.cons.Run(ctx)
+	cancel()
+	<-swept
+	return err
+}
+
+// sweep runs Prune every pruneEvery until ctx ends. A failed sweep is
+// logged and tried again at the next tick: it loses nothing, the records
+// just stay a while longer.
+func (w *Worker) sweep(ctx context.Context) {
+	t := time.NewTicker(w.pruneEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st, err := w.Prune(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			w.log.Warn("blocklist sweep failed; records stay until the next", "err", err, "forgotten", st.Forgotten)
+		case st.Forgotten > 0:
+			w.log.Info("blocklist sweep", "records", st.Records, "forgotten", st.Forgotten)
+		}
+	}
+}
+
+// Prune deletes the records that hold nothing that still matters (see
+// Store.Prune) and counts them.
+func (w *Worker) Prune(ctx context.Context) (PruneStats, error) {
+	st, err := w.store.Prune(ctx, w.bucket)
+	w.forgotten.Add(uint64(st.Forgotten))
+	return st, err
+}
 
 // Stats returns the worker's counters.
 func (w *Worker) Stats() WorkerStats {
 	return WorkerStats{
 		Strikes: w.strikes.Load(), Blocks: w.blocks.Load(), Lifts: w.lifts.Load(),
-		Ignored: w.ignored.Load(), Consumer: w.cons.Stats(),
+		Ignored: w.ignored.Load(), Forgotten: w.forgotten.Load(), Consumer: w.cons.Stats(),
 	}
 }
 

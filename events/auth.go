@@ -260,6 +260,8 @@ func rolePublish(user string) []string {
 			[]string{SubjectAllBlocklist, TypeVerdict.Subject(), TypeHandled.Subject(), SubjectAudit, SubjectAllIncidents},
 			ensureStreamAPI(StreamName), consumeAPI(StreamName), readAPI(StreamName),
 			kvRead(kvBlocklist), kvWrite(kvBlocklist), kvRead(kvCallIndex), kvWrite(kvCallIndex),
+			// The worker's sweep purges forgotten records (Store.Prune).
+			[]string{"$JS.API.STREAM.PURGE.KV_" + kvBlocklist},
 			// The console starts and stops incident announcements through
 			// the blocklist's admin side.
 			kvRead(kvIncident), kvWrite(kvIncident))

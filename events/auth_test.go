@@ -301,5 +301,17 @@ func TestEmbeddedRolePermissions(t *testing.T) {
 			t.Fatalf("blocklist.changed: %v", err)
 		}
 		u.denied(t, "forging a call event", "siaga112.calls.started", func() error { return u.nc.Publish(TypeStarted.Subject(), []byte("{}")) })
+		// The worker's sweep purges forgotten records from the bucket's
+		// stream, one key at a time; the events stream stays out of reach.
+		bucket, err := u.js.Stream(ctx, "KV_"+kvBlocklist)
+		if err != nil {
+			t.Fatalf("bind the bucket's stream: %v", err)
+		}
+		if err := bucket.Purge(ctx, jetstream.WithPurgeSubject("$KV."+kvBlocklist+".k1")); err != nil {
+			t.Fatalf("purge a key as the sweep does: %v", err)
+		}
+		u.denied(t, "purging the events stream", "$JS.API.STREAM.PURGE", func() error {
+			return u.nc.PublishRequest("$JS.API.STREAM.PURGE."+StreamName, u.nc.NewRespInbox(), nil)
+		})
 	})
 }

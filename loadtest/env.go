@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/siaga112/siaga112/ari/arisim"
+	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/incident"
 	"github.com/siaga112/siaga112/internal/stack"
@@ -255,5 +256,29 @@ func (e *SimEnv) Stop() error {
 // recordings (the whole-call and location recordings it keeps, as a real
 // Asterisk keeps files on disk).
 func (e *SimEnv) Counts() map[string]int {
-	return map[string]int{"sim_channels": e.Sim.ActiveChannels(), "sim_recordings": e.Target.StoredRecordings()}
+	c := map[string]int{"sim_channels": e.Sim.ActiveChannels(), "sim_recordings": e.Target.StoredRecordings()}
+	if n, ok := e.blocklistRecords(); ok {
+		c["blocklist_records"] = n
+	}
+	return c
+}
+
+// blocklistRecords is how many records the blocklist bucket holds (the
+// worker's sweep keeps it to the numbers struck within the window and
+// those ever blocked), when the stack's NATS answers within a second.
+func (e *SimEnv) blocklistRecords() (int, bool) {
+	if e.Stack == nil || e.Stack.Bus() == nil || e.Stack.Bus().JS == nil {
+		return 0, false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	kv, err := e.Stack.Bus().JS.KeyValue(ctx, blocklist.Bucket)
+	if err != nil {
+		return 0, false
+	}
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return 0, false
+	}
+	return int(st.Values()), true
 }

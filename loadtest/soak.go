@@ -64,8 +64,14 @@ type SoakSample struct {
 	// HeapLive is the live heap right after a forced collection.
 	HeapLive uint64 `json:"heap_live_bytes"`
 	// RSS is the process's resident set (VmRSS).
-	RSS        uint64 `json:"rss_bytes"`
-	Goroutines int    `json:"goroutines"`
+	RSS uint64 `json:"rss_bytes"`
+	// HeapFree is heap memory the Go runtime holds free, not yet given
+	// back to the system: part of RSS that is no live data. HeapReleased
+	// is what it has given back; Stacks is goroutine stacks.
+	HeapFree     uint64 `json:"heap_free_bytes"`
+	HeapReleased uint64 `json:"heap_released_bytes"`
+	Stacks       uint64 `json:"stacks_bytes"`
+	Goroutines   int    `json:"goroutines"`
 	// OpenFiles counts /proc/self/fd (-1 where it cannot be read).
 	OpenFiles int `json:"open_files"`
 	// Live is the calls in progress, Served those finished so far.
@@ -78,8 +84,8 @@ type SoakSample struct {
 // Line renders the sample as one line of text.
 func (s SoakSample) Line() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%8s  heap %6.1f MB  rss %6.1f MB  goroutines %5d  files %4d  live %4d  served %8d",
-		(time.Duration(s.At) * time.Second).String(), mb(s.HeapLive), mb(s.RSS), s.Goroutines, s.OpenFiles, s.Live, s.Served)
+	fmt.Fprintf(&b, "%8s  heap %6.1f MB  rss %6.1f MB (free %5.1f)  goroutines %5d  files %4d  live %4d  served %8d",
+		(time.Duration(s.At) * time.Second).String(), mb(s.HeapLive), mb(s.RSS), mb(s.HeapFree), s.Goroutines, s.OpenFiles, s.Live, s.Served)
 	for _, k := range slices.Sorted(maps.Keys(s.Extra)) {
 		fmt.Fprintf(&b, "  %s %d", k, s.Extra[k])
 	}
@@ -210,10 +216,18 @@ func soakSampler(ctx context.Context, st *runState, so SoakOptions) []SoakSample
 func takeSoakSample(at time.Duration, live, served int) SoakSample {
 	runtime.GC()
 	runtime.GC()
-	m := []metrics.Sample{{Name: metricHeapLive}}
+	m := []metrics.Sample{{Name: metricHeapLive}, {Name: "/memory/classes/heap/free:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"}, {Name: "/memory/classes/heap/stacks:bytes"}}
 	metrics.Read(m)
+	u := func(i int) uint64 {
+		if m[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return m[i].Value.Uint64()
+	}
 	return SoakSample{
-		At: math.Round(at.Seconds()), HeapLive: m[0].Value.Uint64(), RSS: procStatus("VmRSS:"),
+		At: math.Round(at.Seconds()), HeapLive: u(0), RSS: procStatus("VmRSS:"),
+		HeapFree: u(1), HeapReleased: u(2), Stacks: u(3),
 		Goroutines: runtime.NumGoroutine(), OpenFiles: openFiles(), Live: live, Served: served,
 	}
 }
