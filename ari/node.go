@@ -62,6 +62,9 @@ type node struct {
 
 	// sweep asks sweepLoop for an orphan recovery pass (buffered, 1).
 	sweep chan struct{}
+	// recCheck remembers whether the incident announcement's recording
+	// is on this node (announce.go).
+	recCheck recordingCheck
 }
 
 func newNode(v *IVR, cfg configs.ARINode) (*node, error) {

@@ -182,7 +182,7 @@ func (s *session) run(v *IVR) {
 		timeout: v.ari.RequestTimeout, maxPlayback: v.ivr.MaxPrompt, log: s.log}
 	in := flows.Input{CallID: s.id, Number: caller.Number, Anonymous: anonymous, Blocked: blocked, BlockUntil: until, Log: s.log}
 	if v.incidents != nil {
-		if a, ok := v.incidents.Announcement(time.Now()); ok {
+		if a, ok := v.incidents.Announcement(time.Now()); ok && s.node.announcementPlayable(s.ctx, a.Media) {
 			in.Incident = &a
 		}
 	}
