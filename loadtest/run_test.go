@@ -88,6 +88,9 @@ func TestRunSim(t *testing.T) {
 	o := e.Options()
 	o.Mix, o.Calls, o.Concurrency, o.Rate, o.PranksterPool = mix, 50, 20, 20, 2
 	o.CallTimeout, o.SettleTimeout = waitMax, waitMax
+	// This process stands in for the Asterisk host's process: the sim is
+	// in it, so the whole path from /proc to the summary is exercised.
+	o.AsteriskCPU = &CPUSource{Dir: "/proc/self", PID: os.Getpid()}
 	s, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -99,6 +102,14 @@ func TestRunSim(t *testing.T) {
 	t.Log("\n" + text.String())
 	if s.Errors != 0 {
 		t.Fatalf("%d errors: %v", s.Errors, s.ErrorSamples)
+	}
+	for name, u := range map[string]*CPUUse{"asterisk": s.AsteriskCPU, "process": s.ProcessCPU} {
+		if u == nil || !u.Measured || u.PerSec <= 0 || u.MeanLive <= 0 || u.PerLiveCall <= 0 || u.Seconds <= 0 {
+			t.Errorf("%s CPU not measured: %+v", name, u)
+		}
+	}
+	if !strings.Contains(text.String(), "asterisk CPU ") || !strings.Contains(text.String(), "ms/s per live call") {
+		t.Errorf("summary has no CPU per live call")
 	}
 	if s.Placed != 50 || s.Finished != 50 {
 		t.Fatalf("placed %d finished %d, want 50", s.Placed, s.Finished)

@@ -109,6 +109,11 @@ type Options struct {
 	// check is reported as not made.
 	Strikes func(ctx context.Context, numbers []string) (map[string]int, error)
 
+	// AsteriskCPU, when set, is the Asterisk process whose CPU the
+	// summary reports per live call (Summary.AsteriskCPU); one that cannot
+	// be read is reported as not measured, with its reason.
+	AsteriskCPU *CPUSource
+
 	// watch, when set (Soak), runs alongside the calls with the run's
 	// state until the placing and waiting is over.
 	watch func(ctx context.Context, st *runState)
@@ -142,6 +147,10 @@ type runState struct {
 	ids      map[string]bool
 	inFlight map[string]Call // calls placed and not yet counted
 	mem      memSampler
+	// liveSum and liveSamples give the mean number of live calls over the
+	// run, for the CPU per live call.
+	liveSum     int
+	liveSamples int
 
 	// incident is the announcement of a surge run ("" otherwise);
 	// incidentNumbers the incident callers' numbers, for the strike check.
@@ -226,6 +235,13 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		incident: inc.ID,
 	}
 	st.mem.start()
+	// CPU is read from here to the end of the last call, as the live
+	// calls are sampled.
+	selfCPU := startCPU(SelfCPU())
+	var astCPU *cpuMeter
+	if o.AsteriskCPU != nil {
+		astCPU = startCPU(*o.AsteriskCPU)
+	}
 
 	// Samplers and progress stop when the placing and waiting is over.
 	sctx, stopSampling := context.WithCancel(ctx)
@@ -329,6 +345,16 @@ place:
 		s.AnswerAt = "sim (StasisStart sent -> answer request handled)"
 		s.TimeToQueueMeasured = "callers' time (wall time / clock scale), from the answer as the caller heard it " +
 			"(the sim handled the answer request) to the IVR's Continue into the operators' context returned"
+	}
+	st.mu.Lock()
+	meanLive := 0.0
+	if st.liveSamples > 0 {
+		meanLive = float64(st.liveSum) / float64(st.liveSamples)
+	}
+	st.mu.Unlock()
+	s.ProcessCPU = selfCPU.finish(meanLive)
+	if astCPU != nil {
+		s.AsteriskCPU = astCPU.finish(meanLive)
 	}
 	// Each call waited for its own events; now check the stream as a whole.
 	audit(ctx, o, st, s)
@@ -643,6 +669,8 @@ func sample(ctx context.Context, o Options, st *runState) {
 		st.mu.Lock()
 		st.peakIVR = max(st.peakIVR, ivr)
 		live := st.live
+		st.liveSum += live
+		st.liveSamples++
 		st.mu.Unlock()
 		st.mem.sample(live)
 	}

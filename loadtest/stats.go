@@ -166,6 +166,13 @@ type Summary struct {
 	PeakRSS     uint64 `json:"peak_rss_bytes"`
 	HeapPerCall int64  `json:"heap_per_live_call_bytes"`
 
+	// AsteriskCPU is the Asterisk process's CPU over the run, per live
+	// call (Options.AsteriskCPU; nil when not asked for). ProcessCPU is
+	// this process's: the IVR, its NATS server and the load tool, and with
+	// the sim target the simulated Asterisk too.
+	AsteriskCPU *CPUUse `json:"asterisk_cpu,omitempty"`
+	ProcessCPU  *CPUUse `json:"process_cpu,omitempty"`
+
 	// Errors counts problems; ErrorSamples shows the first few.
 	Errors       int      `json:"errors"`
 	ErrorSamples []string `json:"error_samples,omitempty"`
@@ -325,6 +332,12 @@ func (s *Summary) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "memory       peak heap %s, peak RSS %s, heap per live call %s  (target < %s: %s)\n",
 		mib(s.PeakHeap), mib(s.PeakRSS), kib(s.HeapPerCall), kib(s.Targets.HeapPerCall), heapVerdict)
+	if s.AsteriskCPU != nil {
+		fmt.Fprintf(&b, "asterisk CPU %s\n", s.AsteriskCPU.text())
+	}
+	if s.ProcessCPU != nil {
+		fmt.Fprintf(&b, "process CPU  %s\n", s.ProcessCPU.text())
+	}
 	fmt.Fprintf(&b, "errors       %d  (target 0: %s)\n", s.Errors, yes(s.Met["no_errors"]))
 	for _, e := range s.ErrorSamples {
 		fmt.Fprintf(&b, "  - %s\n", e)

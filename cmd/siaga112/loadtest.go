@@ -45,6 +45,7 @@ type loadtestFlags struct {
 	sounds      string
 	node        string
 	vars        map[string]string
+	asteriskPID int
 	timeout     time.Duration
 	json        bool
 	busy        bool
@@ -69,8 +70,8 @@ func newLoadtestCmd(a *app) *cobra.Command {
 process and reports calls by outcome, StasisStart->answer and DTMF->classified
 latency (p50/p95/p99), the time each kind of caller takes to reach the
 operators' queue (time_to_queue), events per second, events lost, peak heap
-and RSS, and errors. Progress is drawn on a terminal; --json prints the
-summary for machines.
+and RSS, this process's CPU per live call, and errors. Progress is drawn on
+a terminal; --json prints the summary for machines.
 
 --target sim (default): a simulated Asterisk, the IVR, the blocklist worker and
 an embedded NATS, all in this process, in a temporary directory. --clock-scale
@@ -85,7 +86,10 @@ Local/<script>@siaga112-loadtest channels there, as described in
 asterisk-conf/README.md ("Load test callers"); --var sets their LT_* timings.
 Use a test PBX, or stop the production IVR first: only one IVR can hold the
 Stasis application. Events go to a private embedded NATS in a temporary
-directory, never to nats.url.
+directory, never to nats.url. When the node is on this host, the summary
+gives the Asterisk process's CPU (from /proc/<pid>/stat) in ms per second
+and per live call; --asterisk-pid names the process when it cannot be
+found by name. A remote node's CPU is not reported (one line says so).
 
 --incident: surge mode. Before the first call the tool starts an incident
 announcement of the first prepared prompt (ivr.incident_prompts), as a
@@ -136,6 +140,7 @@ Exits 1 when a call did not end as its script says or an event was lost.`,
 	fl.StringVar(&f.sounds, "sounds", "", "sim only: prompts directory (default asterisk-conf/sounds/<ivr.language> if present)")
 	fl.StringVar(&f.node, "node", "", "ari only: name of the ari.nodes entry to load (default the first)")
 	fl.StringToStringVar(&f.vars, "var", nil, "ari only: originate variables for the scripts, e.g. LT_HOLD=5")
+	fl.IntVar(&f.asteriskPID, "asterisk-pid", 0, "ari only: the Asterisk process whose CPU to report (default: the asterisk process of this host, when the node is on it)")
 	fl.DurationVar(&f.timeout, "call-timeout", loadtest.DefaultCallTimeout, "longest a call may last")
 	fl.BoolVar(&f.json, "json", false, "print the summary as JSON")
 	fl.BoolVar(&f.busy, "operators-busy", false, "sim only: no operator is free, so callers who choose a type are asked the location")
@@ -338,8 +343,9 @@ func startARITarget(ctx context.Context, cfg configs.Config, log *slog.Logger, f
 	}
 	target := loadtest.NewARITarget(node, probe, cfg.ARI.RequestTimeout, rand.Uint32())
 	target.Vars = f.vars
+	astCPU := loadtest.AsteriskCPU("/proc", node.URL, f.asteriskPID)
 	o := loadtest.Options{
-		Target: target, Probe: probe, Bus: srv.Bus(), ClockScale: 1,
+		Target: target, Probe: probe, Bus: srv.Bus(), ClockScale: 1, AsteriskCPU: &astCPU,
 		IVRStats: srv.IVR().Stats, PublisherStats: srv.Publisher().Stats,
 		Block: loadtest.BlockOn(srv), Strikes: loadtest.StrikesOn(srv),
 	}
