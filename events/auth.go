@@ -313,7 +313,7 @@ func embeddedLogin(cfg configs.NATS, rawURL, user string) (ConnectOption, error)
 	if err != nil {
 		return nil, err
 	}
-	return WithUser(user, c.Users[user]), nil
+	return withUserFromFile(user, c.Users[user], cfg.Embedded.DataDir), nil
 }
 
 // loopbackURL reports whether every server of a NATS URL list is on this

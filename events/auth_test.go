@@ -315,3 +315,61 @@ func TestEmbeddedRolePermissions(t *testing.T) {
 		})
 	})
 }
+
+// TestAttachedRoleFollowsNewCredentials: a role attached to a serve's
+// embedded server (the password read from the data directory) keeps
+// reconnecting when that server comes back with new credentials, and logs
+// in with them; the library's default would close the connection for
+// good after the second refused login.
+func TestAttachedRoleFollowsNewCredentials(t *testing.T) {
+	dir := t.TempDir()
+	log := testLog(t)
+	e, err := StartEmbedded(configs.Embedded{Listen: "127.0.0.1:0", DataDir: dir, Auth: true}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := e.ClientURL()
+	hostPort := strings.TrimPrefix(url, "nats://")
+	before, err := ReadCredentials(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := configs.NATS{Embedded: configs.Embedded{DataDir: dir}}
+	login, err := embeddedLogin(cfg, url, UserIVR)
+	if err != nil || login == nil {
+		t.Fatalf("embeddedLogin: %v, %v", login, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	nc, err := Connect(ctx, cfg, url, "ivr", log, login)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if err := nc.FlushWithContext(ctx); err != nil {
+		t.Fatalf("first login: %v", err)
+	}
+
+	e.Shutdown()
+	if err := os.Remove(filepath.Join(dir, CredentialsFile)); err != nil {
+		t.Fatal(err)
+	}
+	e2, err := StartEmbedded(configs.Embedded{Listen: hostPort, DataDir: dir, Auth: true}, log)
+	if err != nil {
+		t.Fatalf("restart on %s: %v", hostPort, err)
+	}
+	defer e2.Shutdown()
+	after, err := ReadCredentials(dir)
+	if err != nil || after.Users[UserIVR] == before.Users[UserIVR] {
+		t.Fatalf("the restarted server kept the old password (%v)", err)
+	}
+	eventually(t, 45*time.Second, "reconnected with the new credentials", func() bool {
+		return nc.IsConnected() || nc.IsClosed()
+	})
+	if nc.IsClosed() {
+		t.Fatalf("the connection was closed for good: %v", nc.LastError())
+	}
+	if err := nc.FlushWithContext(ctx); err != nil {
+		t.Fatalf("after the restart: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -30,6 +31,26 @@ type ConnectOption func(*connectOptions)
 
 type connectOptions struct {
 	user, password string
+	// reread, when set, gives the password again at each (re)connect:
+	// the embedded server's credentials file may have been written anew.
+	reread func() (string, bool)
+}
+
+// withUserFromFile is WithUser whose password is read again from the
+// embedded server's credentials in dataDir at every reconnect, so a role
+// attached to a serve that was restarted with new credentials logs in
+// with them instead of failing with the old ones for good.
+func withUserFromFile(user, password, dataDir string) ConnectOption {
+	return func(o *connectOptions) {
+		o.user, o.password = user, password
+		o.reread = func() (string, bool) {
+			c, err := ReadCredentials(dataDir)
+			if err != nil || c.Users[user] == "" {
+				return "", false
+			}
+			return c.Users[user], true
+		}
+	}
 }
 
 // WithUser logs in as user with password, with the inbox prefix that user
@@ -80,6 +101,10 @@ func Connect(ctx context.Context, cfg configs.NATS, url string, name string, log
 		nats.Timeout(timeout),
 		nats.RetryOnFailedConnect(true),
 		nats.MaxReconnects(-1),
+		// By default the library closes the connection for good when a
+		// server refuses the login twice in a row: a role would then never
+		// come back once its credentials are fixed. Keep trying.
+		nats.IgnoreAuthErrorAbort(),
 		nats.ReconnectWait(reconnectWait),
 		nats.ReconnectJitter(reconnectJitter, reconnectJitter),
 		nats.ConnectHandler(func(nc *nats.Conn) {
@@ -107,7 +132,19 @@ func Connect(ctx context.Context, cfg configs.NATS, url string, name string, log
 			log.Error("nats async error", "err", err)
 		}),
 	}
-	if co.user != "" {
+	switch {
+	case co.user != "" && co.reread != nil:
+		user, last := co.user, co.password
+		var mu sync.Mutex
+		nopts = append(nopts, nats.UserInfoHandler(func() (string, string) {
+			mu.Lock()
+			defer mu.Unlock()
+			if pw, ok := co.reread(); ok {
+				last = pw
+			}
+			return user, last
+		}), nats.CustomInboxPrefix(InboxPrefix(co.user)))
+	case co.user != "":
 		nopts = append(nopts, nats.UserInfo(co.user, co.password), nats.CustomInboxPrefix(InboxPrefix(co.user)))
 	}
 	if cfg.Creds != "" {
