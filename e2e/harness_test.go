@@ -150,11 +150,13 @@ type world struct {
 func startWorld(t testing.TB) *world {
 	t.Helper()
 	w := &world{t: t, cfg: testConfig(), log: testLogger(t), runErr: make(chan error, 1)}
-	t.Cleanup(w.close)
 	cfg := &w.cfg
+	// The directories first: cleanups run last registered first, so they
+	// are removed only after close has stopped everything that uses them.
 	cfg.NATS.Embedded.DataDir = t.TempDir()
 	cfg.NATS.Spool.Dir = t.TempDir()
 	cfg.HTTP.AccountsFile = filepath.Join(t.TempDir(), "accounts.yaml")
+	t.Cleanup(w.close)
 
 	w.sim = arisim.New(arisim.Options{
 		Username: simUser, Password: simPass, Application: cfg.ARI.Application,
