@@ -238,6 +238,31 @@ type CPUUse struct {
 	// (sampled every 100 ms), and PerLiveCall is PerSec over it.
 	MeanLive    float64 `json:"mean_live_calls"`
 	PerLiveCall float64 `json:"cpu_ms_per_s_per_live_call"`
+	// MeanInAsterisk is the mean number of the run's calls that Asterisk
+	// carried, in the IVR or handed on to the dialplan (sampled over ARI,
+	// Options.CallsInAsterisk), and PerCallInAsterisk is PerSec over it;
+	// both 0 when not sampled.
+	MeanInAsterisk    float64 `json:"mean_calls_in_asterisk,omitempty"`
+	PerCallInAsterisk float64 `json:"cpu_ms_per_s_per_call_in_asterisk,omitempty"`
+	// InAsteriskNote says why the calls in Asterisk were not counted, when
+	// no count succeeded.
+	InAsteriskNote string `json:"calls_in_asterisk_note,omitempty"`
+}
+
+// withInAsterisk adds the per-call figure over the calls Asterisk carried
+// (mean 0: none counted, err the last failure if any).
+func (u *CPUUse) withInAsterisk(mean float64, err error) {
+	if !u.Measured {
+		return
+	}
+	if mean <= 0 {
+		if err != nil {
+			u.InAsteriskNote = fmt.Sprintf("calls in Asterisk not counted: %v", err)
+		}
+		return
+	}
+	u.MeanInAsterisk = round3(mean)
+	u.PerCallInAsterisk = round3(u.PerSec / mean)
 }
 
 // cpuMeter measures one CPUSource over a run.
@@ -311,6 +336,13 @@ func (u *CPUUse) text() string {
 	s := fmt.Sprintf("%.0f ms/s over %.1f s (%.2f cores)", u.PerSec, u.Seconds, u.PerSec/1e3)
 	if u.MeanLive > 0 {
 		s += fmt.Sprintf(", %.2f ms/s per live call (%.1f live on average)", u.PerLiveCall, u.MeanLive)
+	}
+	if u.InAsteriskNote != "" {
+		s += "; " + u.InAsteriskNote
+	}
+	if u.MeanInAsterisk > 0 {
+		s += fmt.Sprintf(";\n             %.2f ms/s per call in Asterisk (%.1f on average, in the IVR or handed on to the dialplan)",
+			u.PerCallInAsterisk, u.MeanInAsterisk)
 	}
 	return s
 }

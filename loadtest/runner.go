@@ -113,6 +113,11 @@ type Options struct {
 	// summary reports per live call (Summary.AsteriskCPU); one that cannot
 	// be read is reported as not measured, with its reason.
 	AsteriskCPU *CPUSource
+	// CallsInAsterisk, when set with AsteriskCPU, counts the run's calls
+	// the target still carries (ARITarget.CallsInAsterisk); sampled every
+	// asteriskCallsEvery, it gives the Asterisk CPU per call it carried,
+	// which outlive the load tool's live calls on the operators' side.
+	CallsInAsterisk func(ctx context.Context) (int, error)
 
 	// watch, when set (Soak), runs alongside the calls with the run's
 	// state until the placing and waiting is over.
@@ -151,6 +156,12 @@ type runState struct {
 	// run, for the CPU per live call.
 	liveSum     int
 	liveSamples int
+	// inAsteriskSum and inAsteriskSamples give the mean number of calls
+	// the target carried (Options.CallsInAsterisk); inAsteriskErr is the
+	// last failed count.
+	inAsteriskSum     int
+	inAsteriskSamples int
+	inAsteriskErr     error
 
 	// incident is the announcement of a surge run ("" otherwise);
 	// incidentNumbers the incident callers' numbers, for the strike check.
@@ -250,6 +261,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.watch != nil {
 		bg.Go(func() { o.watch(sctx, st) })
 	}
+	if astCPU != nil && astCPU.src.Dir != "" && o.CallsInAsterisk != nil {
+		bg.Go(func() { sampleInAsterisk(sctx, o, st) })
+	}
 	if o.Progress != nil {
 		bg.Go(func() { progress(sctx, o, st) })
 	}
@@ -347,14 +361,19 @@ place:
 			"(the sim handled the answer request) to the IVR's Continue into the operators' context returned"
 	}
 	st.mu.Lock()
-	meanLive := 0.0
+	meanLive, meanInAsterisk := 0.0, 0.0
 	if st.liveSamples > 0 {
 		meanLive = float64(st.liveSum) / float64(st.liveSamples)
 	}
+	if st.inAsteriskSamples > 0 {
+		meanInAsterisk = float64(st.inAsteriskSum) / float64(st.inAsteriskSamples)
+	}
+	inAsteriskErr := st.inAsteriskErr
 	st.mu.Unlock()
 	s.ProcessCPU = selfCPU.finish(meanLive)
 	if astCPU != nil {
 		s.AsteriskCPU = astCPU.finish(meanLive)
+		s.AsteriskCPU.withInAsterisk(meanInAsterisk, inAsteriskErr)
 	}
 	// Each call waited for its own events; now check the stream as a whole.
 	audit(ctx, o, st, s)
@@ -649,6 +668,36 @@ func audit(ctx context.Context, o Options, st *runState, s *Summary) {
 			s.Lost += lost
 			st.failLocked("call %s: %d of its %d events are not in the stream", id, lost, r.Published)
 		}
+	}
+}
+
+// asteriskCallsEvery is how often the calls in Asterisk are counted: each
+// count is a GET /channels that Asterisk answers with every channel, so
+// not as often as the other samples.
+const asteriskCallsEvery = 2 * time.Second
+
+// sampleInAsterisk counts the calls the target carries until ctx ends.
+func sampleInAsterisk(ctx context.Context, o Options, st *runState) {
+	t := time.NewTicker(asteriskCallsEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := o.CallsInAsterisk(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		st.mu.Lock()
+		if err != nil {
+			st.inAsteriskErr = err
+		} else {
+			st.inAsteriskSum += n
+			st.inAsteriskSamples++
+		}
+		st.mu.Unlock()
 	}
 }
 

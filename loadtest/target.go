@@ -232,6 +232,51 @@ func (t *ARITarget) Place(ctx context.Context, c Caller) (Call, error) {
 	return &ariCall{id: id, ended: ended, probe: t.probe}, nil
 }
 
+// CallsInAsterisk counts this run's callers that still have a channel on
+// the node: the ;1 halves of its Local channels (ids lt-<run>-<seq>),
+// whether the IVR still holds them or has handed them to the dialplan's
+// operators' queue. A caller stays there after its call.ended, for its
+// script's LT_HOLD, so the calls the load tool counts as live are fewer
+// than those Asterisk carries.
+func (t *ARITarget) CallsInAsterisk(ctx context.Context) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(t.node.URL, "/")+"/channels", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.SetBasicAuth(t.node.Username, t.node.Password)
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET /channels: %s", resp.Status)
+	}
+	var chans []struct {
+		ID string `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&chans); err != nil {
+		return 0, fmt.Errorf("GET /channels: %w", err)
+	}
+	ids := make([]string, len(chans))
+	for i, c := range chans {
+		ids[i] = c.ID
+	}
+	return countRunCallers(ids, fmt.Sprintf("lt-%08x-", t.runID)), nil
+}
+
+// countRunCallers counts the channel ids of the run's callers' ;1 halves
+// (prefix then the sequence number, no -script suffix).
+func countRunCallers(ids []string, prefix string) int {
+	n := 0
+	for _, id := range ids {
+		if rest, ok := strings.CutPrefix(id, prefix); ok && rest != "" && !strings.Contains(rest, "-") {
+			n++
+		}
+	}
+	return n
+}
+
 type ariCall struct {
 	id    string
 	ended <-chan struct{}

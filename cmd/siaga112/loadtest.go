@@ -345,7 +345,8 @@ func startARITarget(ctx context.Context, cfg configs.Config, log *slog.Logger, f
 	target.Vars = f.vars
 	astCPU := loadtest.AsteriskCPU("/proc", node.URL, f.asteriskPID)
 	o := loadtest.Options{
-		Target: target, Probe: probe, Bus: srv.Bus(), ClockScale: 1, AsteriskCPU: &astCPU,
+		Target: target, Probe: probe, Bus: srv.Bus(), ClockScale: 1,
+		AsteriskCPU: &astCPU, CallsInAsterisk: target.CallsInAsterisk,
 		IVRStats: srv.IVR().Stats, PublisherStats: srv.Publisher().Stats,
 		Block: loadtest.BlockOn(srv), Strikes: loadtest.StrikesOn(srv),
 	}
