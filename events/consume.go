@@ -303,8 +303,9 @@ func (c *Consumer) handle(ctx context.Context, msg jetstream.Msg) {
 	}
 	switch {
 	case err == nil:
+		ackErr := msg.Ack()
 		c.handled.Add(1)
-		c.done(msg.Ack(), m)
+		c.done(ackErr, m)
 	case errors.Is(err, ErrMalformed):
 		// Terminated messages are never redelivered, so this logs once per
 		// message. The error names the bad field; neither the payload nor
@@ -380,12 +381,16 @@ func (c *Consumer) Stats() ConsumerStats {
 	return st
 }
 
-// Lag is how many messages matching the consumer's filter are waiting to be
-// delivered.
+// Lag is how many messages matching the consumer's filter are not handled
+// yet: waiting to be delivered, or delivered and not yet acknowledged. The
+// second part matters: the client holds up to MaxAckPending delivered
+// messages it has not handled, so the undelivered count alone reads 0
+// while hundreds are still to be applied (a shutdown that waited for it
+// stopped the blocklist worker with about 250 events unapplied).
 func (c *Consumer) Lag(ctx context.Context) (uint64, error) {
 	info, err := c.current().Info(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("events: consumer %s info: %w", c.durable, err)
 	}
-	return info.NumPending, nil
+	return info.NumPending + uint64(max(info.NumAckPending, 0)), nil
 }
