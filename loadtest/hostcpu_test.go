@@ -1,18 +1,13 @@
 package loadtest
 
 import (
-	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/siaga112/siaga112/configs"
 )
 
 // statLine builds /proc/<pid>/stat content in the kernel's layout: pid,
@@ -240,56 +235,6 @@ func TestSelfCPU(t *testing.T) {
 	st, err := src.read()
 	if err != nil || st.Comm == "" || st.CPU < 0 {
 		t.Fatalf("read = %+v, %v", st, err)
-	}
-}
-
-func TestCountRunCallers(t *testing.T) {
-	const prefix = "lt-0000abcd-"
-	tests := []struct {
-		name string
-		ids  []string
-		want int
-	}{
-		{"none", nil, 0},
-		{"callers and their scripts", []string{"lt-0000abcd-1", "lt-0000abcd-1-script", "lt-0000abcd-22", "lt-0000abcd-22-script"}, 2},
-		{"caller left in the queue, script side gone", []string{"lt-0000abcd-7"}, 1},
-		{"another run's and other channels", []string{"lt-0000ffff-1", "1764662400.12", "PJSIP/op201-00000001", "lt-0000abcd-"}, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := countRunCallers(tt.ids, prefix); got != tt.want {
-				t.Fatalf("countRunCallers = %d, want %d", got, tt.want)
-			}
-		})
-	}
-}
-
-// TestCallsInAsterisk counts a run's callers from Asterisk's channel list
-// as GET /ari/channels gives it.
-func TestCallsInAsterisk(t *testing.T) {
-	body := `[{"id":"lt-00000007-1","name":"Local/fire@siaga112-loadtest-00000001;1","state":"Up"},
-	 {"id":"lt-00000007-1-script","name":"Local/fire@siaga112-loadtest-00000001;2","state":"Up"},
-	 {"id":"lt-00000007-2","name":"Local/talk@siaga112-loadtest-00000002;1","state":"Up"},
-	 {"id":"lt-00000008-1","name":"Local/fire@siaga112-loadtest-00000003;1","state":"Up"}]`
-	status := http.StatusOK
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if u, p, ok := r.BasicAuth(); !ok || u != "siaga112" || p != "secret" || r.URL.Path != "/ari/channels" {
-			http.Error(w, "no", http.StatusUnauthorized)
-			return
-		}
-		w.WriteHeader(status)
-		_, _ = w.Write([]byte(body))
-	}))
-	t.Cleanup(srv.Close)
-	node := configs.ARINode{URL: srv.URL + "/ari/", Username: "siaga112", Password: "secret"}
-	target := NewARITarget(node, NewProbe(), 5*time.Second, 7)
-	n, err := target.CallsInAsterisk(context.Background())
-	if err != nil || n != 2 {
-		t.Fatalf("CallsInAsterisk = %d, %v; want 2", n, err)
-	}
-	status = http.StatusServiceUnavailable
-	if n, err := target.CallsInAsterisk(context.Background()); err == nil {
-		t.Fatalf("CallsInAsterisk on a 503 = %d, nil; want an error", n)
 	}
 }
 

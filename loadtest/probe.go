@@ -98,6 +98,15 @@ func (p *Probe) Ended(id string) <-chan struct{} {
 	return p.get(id).ended
 }
 
+// Started reports whether the IVR began the call's flow (its StasisStart
+// reached the IVR) or its call.ended is already in the stream.
+func (p *Probe) Started(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	o := p.calls[id]
+	return o != nil && (!o.flowStart.IsZero() || o.endedOK)
+}
+
 // Forget drops what the probe knows of a call (the demo, which runs for
 // hours, forgets calls once they are counted).
 func (p *Probe) Forget(id string) {

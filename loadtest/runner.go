@@ -418,6 +418,9 @@ place:
 		st.failLocked("%d events lost at publish (last: %s)", c.PublishErrors, c.LastError)
 	}
 	s.PeakHeap, s.PeakRSS, s.HeapPerCall = st.mem.peakHeap, peakRSS(), st.mem.perCall()
+	if t, ok := o.Target.(interface{ LateOriginates() int }); ok {
+		s.LateOriginates = t.LateOriginates()
+	}
 	s.Errors, s.ErrorSamples = st.errors, st.samples
 	s.judge()
 	return s, nil

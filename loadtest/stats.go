@@ -173,6 +173,11 @@ type Summary struct {
 	AsteriskCPU *CPUUse `json:"asterisk_cpu,omitempty"`
 	ProcessCPU  *CPUUse `json:"process_cpu,omitempty"`
 
+	// LateOriginates counts the calls whose originate got no answer in
+	// time but which reached the IVR all the same, and were followed
+	// (ARITarget.LateOriginates).
+	LateOriginates int `json:"originates_answered_late,omitempty"`
+
 	// Errors counts problems; ErrorSamples shows the first few.
 	Errors       int      `json:"errors"`
 	ErrorSamples []string `json:"error_samples,omitempty"`
@@ -337,6 +342,9 @@ func (s *Summary) WriteText(w io.Writer) error {
 	}
 	if s.ProcessCPU != nil {
 		fmt.Fprintf(&b, "process CPU  %s\n", s.ProcessCPU.text())
+	}
+	if s.LateOriginates > 0 {
+		fmt.Fprintf(&b, "originates   %d got no answer in time, yet their calls arrived and were followed\n", s.LateOriginates)
 	}
 	fmt.Fprintf(&b, "errors       %d  (target 0: %s)\n", s.Errors, yes(s.Met["no_errors"]))
 	for _, e := range s.ErrorSamples {

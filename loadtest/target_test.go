@@ -1,0 +1,99 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siaga112/siaga112/configs"
+)
+
+func TestCountRunCallers(t *testing.T) {
+	const prefix = "lt-0000abcd-"
+	tests := []struct {
+		name string
+		ids  []string
+		want int
+	}{
+		{"none", nil, 0},
+		{"callers and their scripts", []string{"lt-0000abcd-1", "lt-0000abcd-1-script", "lt-0000abcd-22", "lt-0000abcd-22-script"}, 2},
+		{"caller left in the queue, script side gone", []string{"lt-0000abcd-7"}, 1},
+		{"another run's and other channels", []string{"lt-0000ffff-1", "1764662400.12", "PJSIP/op201-00000001", "lt-0000abcd-"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := countRunCallers(tt.ids, prefix); got != tt.want {
+				t.Fatalf("countRunCallers = %d, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCallsInAsterisk counts a run's callers from Asterisk's channel list
+// as GET /ari/channels gives it.
+func TestCallsInAsterisk(t *testing.T) {
+	body := `[{"id":"lt-00000007-1","name":"Local/fire@siaga112-loadtest-00000001;1","state":"Up"},
+	 {"id":"lt-00000007-1-script","name":"Local/fire@siaga112-loadtest-00000001;2","state":"Up"},
+	 {"id":"lt-00000007-2","name":"Local/talk@siaga112-loadtest-00000002;1","state":"Up"},
+	 {"id":"lt-00000008-1","name":"Local/fire@siaga112-loadtest-00000003;1","state":"Up"}]`
+	status := http.StatusOK
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "siaga112" || p != "secret" || r.URL.Path != "/ari/channels" {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
+	}))
+	t.Cleanup(srv.Close)
+	node := configs.ARINode{URL: srv.URL + "/ari/", Username: "siaga112", Password: "secret"}
+	target := NewARITarget(node, NewProbe(), 5*time.Second, 7)
+	n, err := target.CallsInAsterisk(context.Background())
+	if err != nil || n != 2 {
+		t.Fatalf("CallsInAsterisk = %d, %v; want 2", n, err)
+	}
+	status = http.StatusServiceUnavailable
+	if n, err := target.CallsInAsterisk(context.Background()); err == nil {
+		t.Fatalf("CallsInAsterisk on a 503 = %d, nil; want an error", n)
+	}
+}
+
+// TestLateOriginate: an originate whose answer comes after the client's
+// timeout is a placed call when the call reaches the IVR (as Asterisk
+// 22.10.1 did under load), and a failure when it does not.
+func TestLateOriginate(t *testing.T) {
+	probe := NewProbe()
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("channelId")
+		if strings.HasSuffix(id, "-1") {
+			// The call arrives in the IVR while the answer is late.
+			probe.mu.Lock()
+			probe.get(id).flowStart = time.Now()
+			probe.mu.Unlock()
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) })
+	target := NewARITarget(configs.ARINode{URL: srv.URL + "/ari"}, probe, 100*time.Millisecond, 9)
+	target.grace = 300 * time.Millisecond
+
+	call, err := target.Place(context.Background(), Caller{Seq: 1, Kind: KindFire, Number: "+6281200000001"})
+	if err != nil || call.ID() != "lt-00000009-1" || target.LateOriginates() != 1 {
+		t.Fatalf("Place of a call that arrived = %v, %v; late %d", call, err, target.LateOriginates())
+	}
+	if _, err := target.Place(context.Background(), Caller{Seq: 2, Kind: KindFire, Number: "+6281200000002"}); !errors.Is(err, ErrOriginate) {
+		t.Fatalf("Place of a call that never arrived: %v, want ErrOriginate", err)
+	}
+	if target.LateOriginates() != 1 {
+		t.Fatalf("late originates %d, want 1", target.LateOriginates())
+	}
+}
