@@ -280,6 +280,11 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		deadline = t.C
 	}
 	var calls sync.WaitGroup
+	// A target whose Place waits on the network has each call placed in
+	// its own goroutine (never with a Drain, which counts the calls in
+	// progress when placing ends).
+	cp, ok := o.Target.(concurrentPlacer)
+	async := ok && cp.PlacesConcurrently() && o.Drain == nil
 place:
 	for o.Calls == 0 || st.placed < o.Calls {
 		select {
@@ -297,26 +302,24 @@ place:
 			break place
 		}
 		c := gen.next()
-		// A call's own context is not ctx: an interrupted run lets the
-		// calls in progress finish, as a real centre would.
-		call, err := o.Target.Place(context.WithoutCancel(ctx), c)
 		st.mu.Lock()
 		st.placed++
 		st.byKind[c.Kind]++
-		if err != nil {
-			st.failLocked("call %d (%s): place: %v", c.Seq, c.Kind, err)
-			st.mu.Unlock()
+		st.mu.Unlock()
+		if async {
+			calls.Go(func() {
+				defer func() { <-slots }()
+				if call, ok := place(ctx, o, st, c); ok {
+					follow(o, st, c, call, onARI)
+				}
+			})
+			continue
+		}
+		call, ok := place(ctx, o, st, c)
+		if !ok {
 			<-slots
 			continue
 		}
-		st.live++
-		st.peakLive = max(st.peakLive, st.live)
-		st.ids[call.ID()] = true
-		st.inFlight[call.ID()] = call
-		if c.Kind == KindIncidentCaller {
-			st.incidentNumbers = append(st.incidentNumbers, c.Number)
-		}
-		st.mu.Unlock()
 		calls.Go(func() {
 			defer func() { <-slots }()
 			follow(o, st, c, call, onARI)
@@ -424,6 +427,39 @@ place:
 	s.Errors, s.ErrorSamples = st.errors, st.samples
 	s.judge()
 	return s, nil
+}
+
+// concurrentPlacer is a Target whose Place waits on the network: a real
+// Asterisk's originate. Placed one after the other, such calls cannot be
+// placed faster than Asterisk answers the originates: on Asterisk 22.10.1
+// at 150 live calls on a saturated 2-core host the tool placed 4.9 calls/s
+// when asked for 8, as each originate waited about 200 ms.
+type concurrentPlacer interface {
+	// PlacesConcurrently reports whether the runner should call Place
+	// from several goroutines at once.
+	PlacesConcurrently() bool
+}
+
+// place places one call and counts it as live, or counts the failure; ok
+// is false when the call was not placed. A call's own context is not ctx:
+// an interrupted run lets the calls in progress finish, as a real centre
+// would.
+func place(ctx context.Context, o Options, st *runState, c Caller) (Call, bool) {
+	call, err := o.Target.Place(context.WithoutCancel(ctx), c)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err != nil {
+		st.failLocked("call %d (%s): place: %v", c.Seq, c.Kind, err)
+		return nil, false
+	}
+	st.live++
+	st.peakLive = max(st.peakLive, st.live)
+	st.ids[call.ID()] = true
+	st.inFlight[call.ID()] = call
+	if c.Kind == KindIncidentCaller {
+		st.incidentNumbers = append(st.incidentNumbers, c.Number)
+	}
+	return call, true
 }
 
 // follow waits for one call, then for its call.ended in the stream, and

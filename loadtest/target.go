@@ -204,6 +204,10 @@ func NewARITarget(node configs.ARINode, probe *Probe, timeout time.Duration, run
 // Name implements Target.
 func (t *ARITarget) Name() string { return "ari" }
 
+// PlacesConcurrently implements concurrentPlacer: an originate waits on
+// Asterisk, which answers more slowly the busier it is.
+func (t *ARITarget) PlacesConcurrently() bool { return true }
+
 // ErrOriginate is returned (wrapped) when Asterisk refuses an originate.
 var ErrOriginate = errors.New("originate refused")
 

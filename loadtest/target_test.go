@@ -3,9 +3,11 @@ package loadtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,5 +97,64 @@ func TestLateOriginate(t *testing.T) {
 	}
 	if target.LateOriginates() != 1 {
 		t.Fatalf("late originates %d, want 1", target.LateOriginates())
+	}
+}
+
+// slowTarget's Place takes a while, as a busy Asterisk's originate does;
+// its calls are over at once.
+type slowTarget struct {
+	delay      time.Duration
+	concurrent bool
+	n          atomic.Int64
+}
+
+func (t *slowTarget) Name() string             { return "ari" }
+func (t *slowTarget) PlacesConcurrently() bool { return t.concurrent }
+func (t *slowTarget) Place(ctx context.Context, c Caller) (Call, error) {
+	time.Sleep(t.delay)
+	return doneCall(fmt.Sprintf("slow-%d", t.n.Add(1))), nil
+}
+
+type doneCall string
+
+func (c doneCall) ID() string { return string(c) }
+func (c doneCall) Done() <-chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}
+func (c doneCall) Answer() (time.Duration, bool) { return 0, false }
+func (c doneCall) AnsweredAt() (time.Time, bool) { return time.Time{}, false }
+func (c doneCall) Hangup()                       {}
+
+// TestSlowPlace: calls of a target whose Place waits (originates over
+// ARI) are placed at the rate asked for, not one Place after the other.
+func TestSlowPlace(t *testing.T) {
+	const calls, delay = 20, 150 * time.Millisecond
+	for _, concurrent := range []bool{true, false} {
+		t.Run(fmt.Sprintf("concurrent %v", concurrent), func(t *testing.T) {
+			o := Options{
+				Target: &slowTarget{delay: delay, concurrent: concurrent}, Probe: NewProbe(),
+				Mix: Mix{KindFire: 1}, Calls: calls, Concurrency: calls, Rate: 50,
+				// No IVR publishes these calls' events: each is an error
+				// once this short settle is over, which is not the point.
+				SettleTimeout: time.Millisecond,
+			}
+			s, err := Run(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			serial := time.Duration(calls) * delay
+			if s.Placed != calls || s.Finished != calls {
+				t.Fatalf("placed %d finished %d, want %d", s.Placed, s.Finished, calls)
+			}
+			placing := time.Duration(s.Placing * float64(time.Second))
+			if concurrent && placing > serial/2 {
+				t.Fatalf("placing took %s with concurrent places, one after the other takes %s", placing, serial)
+			}
+			if !concurrent && placing < serial {
+				t.Fatalf("placing took %s one after the other, want at least %s", placing, serial)
+			}
+		})
 	}
 }
