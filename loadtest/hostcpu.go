@@ -76,11 +76,11 @@ func ticks(n uint64) time.Duration { return time.Duration(n) * (time.Second / us
 // directory, or "" when it cannot be read, and Reason then says why.
 type CPUSource struct {
 	// Dir is the process's /proc directory (/proc/1234, /proc/self).
-	Dir string `json:"-"`
+	Dir string
 	// PID is the process id, 0 for this process or when unknown.
-	PID int `json:"pid,omitempty"`
+	PID int
 	// Reason says why the process's CPU is not measured.
-	Reason string `json:"-"`
+	Reason string
 }
 
 // read returns the process's CPU time so far.

@@ -179,7 +179,21 @@ type ARITarget struct {
 	late atomic.Int64
 	// grace is originateGrace (shorter in tests).
 	grace time.Duration
+	// conns holds a token per originate in progress: at most
+	// OriginateConns at once.
+	conns chan struct{}
 }
+
+// OriginateConns is the most originates (and so HTTP connections to the
+// node) the load tool has in progress at once. Asterisk's http.conf
+// sessionlimit (100 by default) counts every HTTP client's connections:
+// the IVR's own (ari.max_connections, 64 by default), its events
+// WebSocket and these. Placing calls concurrently without this cap, the
+// tool opened so many that Asterisk 22.10.1 dropped connections ("HTTP
+// session count exceeded 100 sessions"), the IVR's among them, and calls
+// failed over to operators because the tool, not the IVR, had used up the
+// sessions.
+const OriginateConns = 16
 
 // originateGrace is how long Place waits, after an originate whose answer
 // did not come, for the call to reach the IVR anyway.
@@ -198,7 +212,12 @@ const ARIContext = "siaga112-loadtest"
 
 // NewARITarget originates on node; probe tells when calls end.
 func NewARITarget(node configs.ARINode, probe *Probe, timeout time.Duration, runID uint32) *ARITarget {
-	return &ARITarget{node: node, probe: probe, client: &http.Client{Timeout: timeout}, runID: runID, grace: originateGrace}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxConnsPerHost, tr.MaxIdleConnsPerHost = OriginateConns+1, OriginateConns+1 // and CallsInAsterisk's
+	return &ARITarget{
+		node: node, probe: probe, client: &http.Client{Timeout: timeout, Transport: tr}, runID: runID,
+		grace: originateGrace, conns: make(chan struct{}, OriginateConns),
+	}
 }
 
 // Name implements Target.
@@ -232,6 +251,13 @@ func (t *ARITarget) Place(ctx context.Context, c Caller) (Call, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The wait for a connection is not part of the request's timeout.
+	select {
+	case t.conns <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-t.conns }()
 	// Register before the call exists, so the end cannot be missed.
 	ended := t.probe.Ended(id)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost,

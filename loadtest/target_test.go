@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -156,5 +157,42 @@ func TestSlowPlace(t *testing.T) {
 				t.Fatalf("placing took %s one after the other, want at least %s", placing, serial)
 			}
 		})
+	}
+}
+
+// TestOriginateConns: however many calls are placed at once, the tool
+// keeps at most OriginateConns originates (connections) open to the node,
+// as Asterisk's HTTP session limit is shared with the IVR.
+func TestOriginateConns(t *testing.T) {
+	var now, most atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := now.Add(1)
+		defer now.Add(-1)
+		for {
+			m := most.Load()
+			if n <= m || most.CompareAndSwap(m, n) {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}))
+	t.Cleanup(srv.Close)
+	target := NewARITarget(configs.ARINode{URL: srv.URL + "/ari"}, NewProbe(), 5*time.Second, 3)
+	var wg sync.WaitGroup
+	errs := make(chan error, 3*OriginateConns)
+	for i := range 3 * OriginateConns {
+		wg.Go(func() {
+			if _, err := target.Place(context.Background(), Caller{Seq: i, Kind: KindFire, Number: "+6281200000001"}); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if m := most.Load(); m > OriginateConns || m < 2 {
+		t.Fatalf("at most %d originates at once, want 2 to %d", m, OriginateConns)
 	}
 }
