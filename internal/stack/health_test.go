@@ -237,12 +237,13 @@ func TestHealthWorkerLag(t *testing.T) {
 		t.Fatal(err)
 	}
 	publish(published)
-	h = waitHealth("reports degraded by its lag", func(h Health) bool {
-		return degradedWith(h, "reports", fmt.Sprintf("%d events behind (over health.max_worker_lag 5)", published), "late")
+	// The blocklist worker, not paused, handles the same events meanwhile:
+	// its lag counts them until each is acknowledged, so it is ok once it
+	// has applied them, while the paused one stays degraded.
+	waitHealth("reports degraded by its lag, the blocklist worker (not paused) ok", func(h Health) bool {
+		return degradedWith(h, "reports", fmt.Sprintf("%d events behind (over health.max_worker_lag 5)", published), "late") &&
+			h.Checks["blocklist_worker"].OK
 	})
-	if !h.Checks["blocklist_worker"].OK {
-		t.Errorf("the blocklist worker, not paused, = %+v", h.Checks["blocklist_worker"])
-	}
 	// Resumed, the worker takes the events at its next pull request
 	// (seconds later); it was seen ok after catching up above already.
 	if _, err := s.Bus().JS.ResumeConsumer(ctx, events.StreamName, cfg.Reports.Durable); err != nil {
