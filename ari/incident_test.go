@@ -18,24 +18,27 @@ type fixedIncident struct{ a flows.Announcement }
 
 func (f fixedIncident) Announcement(time.Time) (flows.Announcement, bool) { return f.a, true }
 
+// classifiedOf waits for the call's events and returns its call.classified.
+func classifiedOf(t *testing.T, e *env, v arisim.CallerView) events.Classified {
+	t.Helper()
+	var cl events.Classified
+	for _, ev := range e.waitEnded(v.ChannelID) {
+		if ev.Type == events.TypeClassified {
+			if err := json.Unmarshal(ev.Data, &cl); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return cl
+}
+
 // With an incident announcement on, a caller hears it after the greeting;
 // 8 ends the call politely as incident_ack, a menu key during it goes
 // through as usual.
 func TestIncidentAnnouncement(t *testing.T) {
 	inc := fixedIncident{flows.Announcement{ID: "inc-test", Media: "sound:siaga112/incident-example"}}
 	e := startEnv(t, envOptions{incidents: inc})
-	classified := func(v arisim.CallerView) events.Classified {
-		t.Helper()
-		var cl events.Classified
-		for _, ev := range e.waitEnded(v.ChannelID) {
-			if ev.Type == events.TypeClassified {
-				if err := json.Unmarshal(ev.Data, &cl); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		return cl
-	}
+	classified := func(v arisim.CallerView) events.Classified { t.Helper(); return classifiedOf(t, e, v) }
 
 	v := e.call(arisim.Caller{Number: "+6281100009001", Script: []arisim.Step{arisim.WaitForPrompt("incident-offer"), arisim.Press("8")}})
 	if cl := classified(v); cl.Outcome != events.OutcomeIncidentAck || cl.IncidentID != "inc-test" {
@@ -71,18 +74,7 @@ func TestIncidentRecordingMissing(t *testing.T) {
 	const name = "siaga112-incident/flood"
 	inc := fixedIncident{flows.Announcement{ID: "inc-rec", Media: "recording:" + name}}
 	e := startEnv(t, envOptions{incidents: inc, cfg: func(c *configs.Config) { c.IVR.MaxPrompt = 8 * time.Second }})
-	outcome := func(v arisim.CallerView) events.Classified {
-		t.Helper()
-		var cl events.Classified
-		for _, ev := range e.waitEnded(v.ChannelID) {
-			if ev.Type == events.TypeClassified {
-				if err := json.Unmarshal(ev.Data, &cl); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		return cl
-	}
+	outcome := func(v arisim.CallerView) events.Classified { t.Helper(); return classifiedOf(t, e, v) }
 
 	start := time.Now()
 	v := e.call(arisim.Caller{Number: "+6281100009101", Script: []arisim.Step{arisim.WaitForPrompt("menu"), arisim.Press("1")}})

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -53,14 +55,8 @@ func TestForgettable(t *testing.T) {
 // window later: only the forgettable ones go, and a number forgotten can
 // be struck again.
 func TestPrune(t *testing.T) {
-	url := startNATS(t)
-	_, js := connect(t, url)
-	s := newTestStore(t, js, testPolicy(t))
+	s, stream := pruneWorld(t)
 	ctx := ctxT(t)
-	stream, err := js.Stream(ctx, "KV_"+Bucket)
-	if err != nil {
-		t.Fatal(err)
-	}
 	p := s.policy
 	start := time.Now()
 	strike := func(number string, n int, at time.Time) {
@@ -125,14 +121,8 @@ func TestPrune(t *testing.T) {
 // TestForgetKeepsNewerRevision: a record judged forgettable and written
 // again before the purge keeps the newer write.
 func TestForgetKeepsNewerRevision(t *testing.T) {
-	url := startNATS(t)
-	_, js := connect(t, url)
-	s := newTestStore(t, js, testPolicy(t))
+	s, stream := pruneWorld(t)
 	ctx := ctxT(t)
-	stream, err := js.Stream(ctx, "KV_"+Bucket)
-	if err != nil {
-		t.Fatal(err)
-	}
 	key, _ := Key(testNumber)
 	write := func(id string) uint64 {
 		t.Helper()
@@ -166,4 +156,16 @@ func TestForgetKeepsNewerRevision(t *testing.T) {
 	if _, err := s.Get(ctx, testNumber); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("after purging the latest revision: %v, want ErrNotFound", err)
 	}
+}
+
+// pruneWorld is a store on a real bucket and the bucket's stream.
+func pruneWorld(t *testing.T) (*Store, jetstream.Stream) {
+	t.Helper()
+	_, js := connect(t, startNATS(t))
+	s := newTestStore(t, js, testPolicy(t))
+	stream, err := js.Stream(ctxT(t), "KV_"+Bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, stream
 }
