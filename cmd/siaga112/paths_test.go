@@ -28,14 +28,7 @@ import (
 // gives the number the strikes that block it, as `blocklist check` shows.
 func TestAdminFindsRunningServe(t *testing.T) {
 	clearEnv(t)
-	sim := arisim.New(arisim.Options{
-		Username: "siaga112", Password: "test-secret", Application: "siaga112",
-		SoundsDir: "../../asterisk-conf/sounds/id", ClockScale: 0.01,
-	})
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim := startCmdSim(t)
 	httpAddr := freeAddr(t)
 	cfgFile := writeFile(t, fmt.Sprintf(`
 ari:

@@ -79,14 +79,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // is put through to operators and every event ends up in the stream.
 func TestServe(t *testing.T) {
 	clearEnv(t)
-	sim := arisim.New(arisim.Options{
-		Username: "siaga112", Password: "test-secret", Application: "siaga112",
-		SoundsDir: "../../asterisk-conf/sounds/id", ClockScale: 0.01,
-	})
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim := startCmdSim(t)
 	dataDir, httpAddr := t.TempDir(), freeAddr(t)
 	cfgFile := writeFile(t, fmt.Sprintf(`
 ari:
@@ -280,4 +273,20 @@ func TestLoadtestCommand(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startCmdSim starts a simulated Asterisk with the shipped prompts at a
+// hundredth of real time, closed at the end of the test; the commands under
+// test reach it with user siaga112, password test-secret.
+func startCmdSim(t *testing.T) *arisim.Server {
+	t.Helper()
+	sim := arisim.New(arisim.Options{
+		Username: "siaga112", Password: "test-secret", Application: "siaga112",
+		SoundsDir: "../../asterisk-conf/sounds/id", ClockScale: 0.01,
+	})
+	if err := sim.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sim.Close() })
+	return sim
 }

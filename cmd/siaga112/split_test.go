@@ -19,14 +19,7 @@ import (
 // and the IVR refuses the number's next call as blocked.
 func TestSplitRoles(t *testing.T) {
 	clearEnv(t)
-	sim := arisim.New(arisim.Options{
-		Username: "siaga112", Password: "test-secret", Application: "siaga112",
-		SoundsDir: "../../asterisk-conf/sounds/id", ClockScale: 0.01,
-	})
-	if err := sim.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = sim.Close() })
+	sim := startCmdSim(t)
 	dataDir, natsAddr, blAddr, repAddr := t.TempDir(), freeAddr(t), freeAddr(t), freeAddr(t)
 	ivrCfg := writeFile(t, fmt.Sprintf(`
 ari:
