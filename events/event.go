@@ -52,6 +52,12 @@ const (
 	TypeClassified       Type = "call.classified"
 	TypeTransferred      Type = "call.transferred"
 	TypeEnded            Type = "call.ended"
+	// TypeOperatorAnswered: an operator of the queue answered a call the
+	// IVR had handed over (Asterisk's Dial event with dialstatus ANSWER).
+	TypeOperatorAnswered Type = "call.operator_answered"
+	// TypeQueueAbandoned: a caller handed to the operators' queue hung up
+	// before any operator answered.
+	TypeQueueAbandoned Type = "call.queue_abandoned"
 	TypeVerdict          Type = "call.verdict"
 	TypeBlocklistChanged Type = "blocklist.changed"
 	// TypeHandled: an operator ticked a call that needed attention
@@ -66,7 +72,7 @@ const (
 )
 
 // AllTypes lists every known event type.
-var AllTypes = []Type{TypeStarted, TypeAnswered, TypeMenu, TypeClassified, TypeTransferred, TypeEnded, TypeVerdict, TypeBlocklistChanged, TypeHandled, TypeAudit, TypeIncidentStarted, TypeIncidentEnded}
+var AllTypes = []Type{TypeStarted, TypeAnswered, TypeMenu, TypeClassified, TypeTransferred, TypeOperatorAnswered, TypeQueueAbandoned, TypeEnded, TypeVerdict, TypeBlocklistChanged, TypeHandled, TypeAudit, TypeIncidentStarted, TypeIncidentEnded}
 
 // Subject returns the NATS subject an event of this type is published on.
 func (t Type) Subject() string {
@@ -215,14 +221,71 @@ const (
 	HangupBySystem = "system"
 )
 
-// Ended is the data of call.ended.
+// Where a call ended, for Ended.Where.
+const (
+	// WhereIVR: the call ended in the IVR (hung up, or ended by it).
+	WhereIVR = "ivr"
+	// WhereQueue: the call ended in the operators' queue, before any
+	// operator answered.
+	WhereQueue = "queue"
+	// WhereOperator: the call ended after an operator answered it.
+	WhereOperator = "operator"
+	// WhereUnknown: the call was handed to the operators and ended while
+	// no IVR followed it (an IVR restart or a lost ARI connection), so
+	// whether a person answered is not known.
+	WhereUnknown = "unknown"
+)
+
+// Ended is the data of call.ended: the end of the call. For a call handed
+// to the operators it is published when Asterisk destroys the caller's
+// channel, after the queue and the operator's conversation.
 type Ended struct {
 	Outcome   Outcome `json:"outcome"`
 	DurationS float64 `json:"duration_s"`
 	HangupBy  string  `json:"hangup_by"`
-	// Callback repeats call.classified's callback when the caller dropped
-	// during the hand-off itself, after the classification was published.
+	// Callback is true when the caller asked for help and did not reach a
+	// person: dropped during the hand-off (after call.classified was
+	// published), or ended in the queue before an operator answered.
 	Callback bool `json:"callback,omitempty"`
+	// Where is WhereIVR, WhereQueue, WhereOperator or WhereUnknown; empty
+	// from an IVR older than this field, which means WhereIVR.
+	Where string `json:"where,omitempty"`
+}
+
+// OperatorAnswered is the data of call.operator_answered: a person took
+// the call.
+type OperatorAnswered struct {
+	// EmergencyType is the type the call was handed over as (as in
+	// call.transferred).
+	EmergencyType string `json:"emergency_type"`
+	// Extension is the operators' extension the call was continued to.
+	Extension string `json:"extension"`
+	// Operator is the queue member's interface that answered, as Asterisk's
+	// Dial event names it in dialstring (e.g. PJSIP/op201).
+	Operator string `json:"operator"`
+	// SecondsInQueue is the time from the hand-off to the answer; -1 when
+	// the hand-off time is not known (the IVR restarted in between).
+	SecondsInQueue float64 `json:"seconds_in_queue"`
+	// SecondsToPerson is the time from the IVR's answer to the operator's:
+	// the figure answer standards judge (NENA: 90 % within 15 s, 95 %
+	// within 20 s; EENA: 10 s); -1 when not known.
+	SecondsToPerson float64 `json:"seconds_to_person"`
+}
+
+// QueueAbandoned is the data of call.queue_abandoned: the caller hung up
+// in the operators' queue before anyone answered; call them back.
+type QueueAbandoned struct {
+	EmergencyType string `json:"emergency_type"`
+	Extension     string `json:"extension"`
+	// SecondsInQueue is the time from the hand-off to the hang-up; -1 when
+	// not known.
+	SecondsInQueue float64 `json:"seconds_in_queue"`
+	// SecondsSinceAnswer is the time from the IVR's answer to the hang-up;
+	// -1 when not known.
+	SecondsSinceAnswer float64 `json:"seconds_since_answer"`
+	// Callback is always true: a caller who gave a sign of a person and
+	// reached none.
+	Callback bool `json:"callback"`
 }
 
 // Incident is the data of incident.started and incident.ended.

@@ -25,7 +25,11 @@ func FuzzDecodeValidate(f *testing.F) {
 		case TypeTransferred:
 			d = Transferred{EmergencyType: "fire", Context: "siaga112-operators", Extension: "fire"}
 		case TypeEnded:
-			d = Ended{Outcome: OutcomeEmergency, DurationS: 20, HangupBy: HangupByCaller}
+			d = Ended{Outcome: OutcomeEmergency, DurationS: 20, HangupBy: HangupByCaller, Where: WhereOperator}
+		case TypeOperatorAnswered:
+			d = OperatorAnswered{EmergencyType: "fire", Extension: "fire", Operator: "PJSIP/op201", SecondsInQueue: 2, SecondsToPerson: 9}
+		case TypeQueueAbandoned:
+			d = QueueAbandoned{EmergencyType: "fire", Extension: "fire", SecondsInQueue: 8, SecondsSinceAnswer: 15, Callback: true}
 		case TypeVerdict:
 			d = Verdict{Verdict: VerdictPrank, By: "op"}
 		case TypeBlocklistChanged:

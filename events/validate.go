@@ -177,6 +177,30 @@ func validateData(e Envelope) error {
 			outcome("data.outcome", d.Outcome),
 			seconds("data.duration_s", d.DurationS),
 			oneOf("data.hangup_by", d.HangupBy, false, HangupByCaller, HangupBySystem),
+			oneOf("data.where", d.Where, false, WhereIVR, WhereQueue, WhereOperator, WhereUnknown),
+		)
+	case TypeOperatorAnswered:
+		var d OperatorAnswered
+		if err := e.DecodeData(&d); err != nil {
+			return err
+		}
+		return firstErr(
+			emergencyType("data.emergency_type", d.EmergencyType),
+			text("data.extension", d.Extension, MaxTextLen),
+			text("data.operator", d.Operator, MaxTextLen),
+			seconds("data.seconds_in_queue", d.SecondsInQueue),
+			seconds("data.seconds_to_person", d.SecondsToPerson),
+		)
+	case TypeQueueAbandoned:
+		var d QueueAbandoned
+		if err := e.DecodeData(&d); err != nil {
+			return err
+		}
+		return firstErr(
+			emergencyType("data.emergency_type", d.EmergencyType),
+			text("data.extension", d.Extension, MaxTextLen),
+			seconds("data.seconds_in_queue", d.SecondsInQueue),
+			seconds("data.seconds_since_answer", d.SecondsSinceAnswer),
 		)
 	case TypeVerdict:
 		var d Verdict

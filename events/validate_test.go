@@ -42,6 +42,11 @@ func TestValidateAcceptsWhatTheIVRSends(t *testing.T) {
 		{TypeClassified, Classified{Outcome: "incident_ack"}}, // a newer IVR's outcome, in the known shape
 		{TypeTransferred, Transferred{EmergencyType: "medical", Context: "siaga112-operators", Extension: "medical"}},
 		{TypeEnded, Ended{Outcome: OutcomeNoInput, DurationS: 31.5, HangupBy: HangupByCaller}},
+		{TypeEnded, Ended{Outcome: OutcomeEmergency, DurationS: 95, HangupBy: HangupByCaller, Where: WhereOperator}},
+		{TypeEnded, Ended{Outcome: OutcomeVoice, DurationS: 30, HangupBy: HangupByCaller, Where: WhereQueue, Callback: true}},
+		{TypeOperatorAnswered, OperatorAnswered{EmergencyType: "fire", Extension: "fire", Operator: "PJSIP/op201", SecondsInQueue: 4.1, SecondsToPerson: 6.3}},
+		{TypeOperatorAnswered, OperatorAnswered{EmergencyType: "fire", Extension: "fire", Operator: "Local/op1@e2e-operator", SecondsInQueue: -1, SecondsToPerson: -1}},
+		{TypeQueueAbandoned, QueueAbandoned{EmergencyType: "silent_help", Extension: "operator", SecondsInQueue: 8, SecondsSinceAnswer: 31, Callback: true}},
 		{TypeVerdict, Verdict{Verdict: VerdictPrank, By: "operator 7"}},
 		{TypeBlocklistChanged, BlocklistChanged{Number: "+6281234567890", Until: &until, Strikes: 3, Reason: "3 strikes"}},
 	}
@@ -107,6 +112,19 @@ func TestValidateRejectsNamingTheField(t *testing.T) {
 		{"menu result", func(e *Envelope) { *e = goodEvent(t, TypeMenu, Menu{Attempt: 1, Result: "Maybe?"}) }, "data.result"},
 		{"verdict", func(e *Envelope) { *e = goodEvent(t, TypeVerdict, Verdict{Verdict: "guilty"}) }, "data.verdict"},
 		{"ended outcome", func(e *Envelope) { *e = goodEvent(t, TypeEnded, Ended{Outcome: "+1+HYPERLINK"}) }, "data.outcome"},
+		{"ended where", func(e *Envelope) { *e = goodEvent(t, TypeEnded, Ended{Outcome: OutcomeEmergency, Where: "limbo"}) }, "data.where"},
+		{"answered operator", func(e *Envelope) {
+			*e = goodEvent(t, TypeOperatorAnswered, OperatorAnswered{EmergencyType: "fire", Operator: "PJSIP/op\n201\x00"})
+		}, "data.operator"},
+		{"answered seconds", func(e *Envelope) {
+			*e = goodEvent(t, TypeOperatorAnswered, OperatorAnswered{EmergencyType: "fire", SecondsToPerson: 1e12})
+		}, "data.seconds_to_person"},
+		{"abandoned type", func(e *Envelope) {
+			*e = goodEvent(t, TypeQueueAbandoned, QueueAbandoned{EmergencyType: "=HYPERLINK()", Callback: true})
+		}, "data.emergency_type"},
+		{"abandoned seconds", func(e *Envelope) {
+			*e = goodEvent(t, TypeQueueAbandoned, QueueAbandoned{EmergencyType: "fire", SecondsInQueue: -1e9})
+		}, "data.seconds_in_queue"},
 		{"transferred type", func(e *Envelope) { *e = goodEvent(t, TypeTransferred, Transferred{EmergencyType: "a b"}) }, "data.emergency_type"},
 		{"block reason", func(e *Envelope) {
 			*e = goodEvent(t, TypeBlocklistChanged, BlocklistChanged{Number: "+62811", Reason: long(MaxTextLen + 1)})
