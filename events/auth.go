@@ -252,7 +252,7 @@ func publishAllow(user string) []string {
 func rolePublish(user string) []string {
 	switch user {
 	case UserIVR:
-		return slices.Concat([]string{SubjectAllCalls}, ensureStreamAPI(StreamName), kvRead(kvBlocklist), kvRead(kvIncident))
+		return slices.Concat([]string{SubjectAllCalls, SubjectAllOperators}, ensureStreamAPI(StreamName), kvRead(kvBlocklist), kvRead(kvIncident))
 	case UserBlocklist:
 		return slices.Concat(
 			// Verdicts, call-back ticks and console audits are published

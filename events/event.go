@@ -39,6 +39,11 @@ const (
 	SubjectIncidentPrefix = "siaga112.incidents."
 	// SubjectAllIncidents matches every incident event.
 	SubjectAllIncidents = "siaga112.incidents.>"
+	// SubjectOperatorState carries operator.state: an operator's device
+	// changed state on an Asterisk node.
+	SubjectOperatorState = "siaga112.operators.state"
+	// SubjectAllOperators matches every operator event.
+	SubjectAllOperators = "siaga112.operators.>"
 )
 
 // Type names an event kind.
@@ -46,18 +51,18 @@ type Type string
 
 // Event types, as listed in DESIGN.md.
 const (
-	TypeStarted          Type = "call.started"
-	TypeAnswered         Type = "call.answered"
-	TypeMenu             Type = "call.menu"
-	TypeClassified       Type = "call.classified"
-	TypeTransferred      Type = "call.transferred"
-	TypeEnded            Type = "call.ended"
+	TypeStarted     Type = "call.started"
+	TypeAnswered    Type = "call.answered"
+	TypeMenu        Type = "call.menu"
+	TypeClassified  Type = "call.classified"
+	TypeTransferred Type = "call.transferred"
+	TypeEnded       Type = "call.ended"
 	// TypeOperatorAnswered: an operator of the queue answered a call the
 	// IVR had handed over (Asterisk's Dial event with dialstatus ANSWER).
 	TypeOperatorAnswered Type = "call.operator_answered"
 	// TypeQueueAbandoned: a caller handed to the operators' queue hung up
 	// before any operator answered.
-	TypeQueueAbandoned Type = "call.queue_abandoned"
+	TypeQueueAbandoned   Type = "call.queue_abandoned"
 	TypeVerdict          Type = "call.verdict"
 	TypeBlocklistChanged Type = "blocklist.changed"
 	// TypeHandled: an operator ticked a call that needed attention
@@ -69,10 +74,13 @@ const (
 	TypeIncidentStarted Type = "incident.started"
 	// TypeIncidentEnded: an announcement was stopped or expired.
 	TypeIncidentEnded Type = "incident.ended"
+	// TypeOperatorState: an operator's device changed state (free,
+	// ringing, busy, away), as the IVR's Asterisk node reports it.
+	TypeOperatorState Type = "operator.state"
 )
 
 // AllTypes lists every known event type.
-var AllTypes = []Type{TypeStarted, TypeAnswered, TypeMenu, TypeClassified, TypeTransferred, TypeOperatorAnswered, TypeQueueAbandoned, TypeEnded, TypeVerdict, TypeBlocklistChanged, TypeHandled, TypeAudit, TypeIncidentStarted, TypeIncidentEnded}
+var AllTypes = []Type{TypeStarted, TypeAnswered, TypeMenu, TypeClassified, TypeTransferred, TypeOperatorAnswered, TypeQueueAbandoned, TypeEnded, TypeVerdict, TypeBlocklistChanged, TypeHandled, TypeAudit, TypeIncidentStarted, TypeIncidentEnded, TypeOperatorState}
 
 // Subject returns the NATS subject an event of this type is published on.
 func (t Type) Subject() string {
@@ -83,6 +91,8 @@ func (t Type) Subject() string {
 		return SubjectAudit
 	case TypeIncidentStarted, TypeIncidentEnded:
 		return SubjectIncidentPrefix + strings.TrimPrefix(string(t), "incident.")
+	case TypeOperatorState:
+		return SubjectOperatorState
 	}
 	return SubjectPrefix + strings.TrimPrefix(string(t), "call.")
 }
@@ -300,6 +310,40 @@ type Incident struct {
 	// when it ran out).
 	By      string    `json:"by"`
 	Expires time.Time `json:"expires"`
+}
+
+// Operator states for OperatorState.State: what a supervisor needs to
+// know of a queue member's device.
+const (
+	// OperatorFree: the device is idle (Asterisk NOT_INUSE): the queue
+	// can ring it.
+	OperatorFree = "free"
+	// OperatorRinging: the device rings (RINGING, RINGINUSE).
+	OperatorRinging = "ringing"
+	// OperatorBusy: the operator is on a call (INUSE, BUSY, ONHOLD).
+	OperatorBusy = "busy"
+	// OperatorAway: the device is not reachable (UNAVAILABLE, INVALID):
+	// not logged in, unplugged.
+	OperatorAway = "away"
+	// OperatorUnknown: Asterisk does not know the device's state.
+	OperatorUnknown = "unknown"
+)
+
+// OperatorState is the data of operator.state: one queue member's device
+// on one Asterisk node (the envelope's node) changed state, or its state
+// was read when the IVR connected. The envelope's call_id is empty.
+type OperatorState struct {
+	// Device is the member's interface, as in queues.conf (PJSIP/op201).
+	Device string `json:"device"`
+	// State is OperatorFree, OperatorRinging, OperatorBusy, OperatorAway
+	// or OperatorUnknown.
+	State string `json:"state"`
+	// AsteriskState is the device state as Asterisk named it (NOT_INUSE,
+	// INUSE, RINGING, UNAVAILABLE, ...).
+	AsteriskState string `json:"asterisk_state"`
+	// Queues are the Asterisk queues the device is a member of, as
+	// configured (ivr.menu[].members).
+	Queues []string `json:"queues,omitempty"`
 }
 
 // Ticks an operator gives a call that needed attention.

@@ -39,7 +39,7 @@ func TestEnsureStreamIdempotent(t *testing.T) {
 				t.Fatalf("info: %v", err)
 			}
 			c := info.Config
-			if c.Name != StreamName || !slices.Equal(c.Subjects, []string{SubjectAllCalls, SubjectAllBlocklist, SubjectAllConsole, SubjectAllIncidents}) {
+			if c.Name != StreamName || !slices.Equal(c.Subjects, []string{SubjectAllCalls, SubjectAllBlocklist, SubjectAllConsole, SubjectAllIncidents, SubjectAllOperators}) {
 				t.Fatalf("stream %s on %v", c.Name, c.Subjects)
 			}
 			if c.Storage != jetstream.FileStorage || c.Replicas != 1 || c.MaxAge != tt.maxAge || c.Duplicates != tt.cfg.Duplicates {

@@ -42,6 +42,8 @@ const (
 	MaxDataLen = 16 << 10
 	// MaxAttempts bounds menu attempt counters.
 	MaxAttempts = 100
+	// MaxQueues bounds the queues one operator's device is listed in.
+	MaxQueues = 32
 	// MaxSeconds bounds durations carried in data (a day).
 	MaxSeconds = 24 * 60 * 60
 )
@@ -91,8 +93,9 @@ func ValidateSkew(e Envelope, now time.Time, skew time.Duration) error {
 		return bad("time", "is %s ahead of the receiver's clock (at most %s)", e.Time.Sub(now).Round(time.Second), skew)
 	}
 	minCall := 1
-	if e.Type == TypeBlocklistChanged || e.Type == TypeAudit || e.Type == TypeIncidentStarted || e.Type == TypeIncidentEnded {
-		// Admin changes, console actions and incidents belong to no call.
+	if e.Type == TypeBlocklistChanged || e.Type == TypeAudit || e.Type == TypeIncidentStarted || e.Type == TypeIncidentEnded || e.Type == TypeOperatorState {
+		// Admin changes, console actions, incidents and operators' device
+		// states belong to no call.
 		minCall = 0
 	}
 	if err := token("call_id", e.CallID, minCall, MaxCallIDLen); err != nil {
@@ -201,6 +204,24 @@ func validateData(e Envelope) error {
 			text("data.extension", d.Extension, MaxTextLen),
 			seconds("data.seconds_in_queue", d.SecondsInQueue),
 			seconds("data.seconds_since_answer", d.SecondsSinceAnswer),
+		)
+	case TypeOperatorState:
+		var d OperatorState
+		if err := e.DecodeData(&d); err != nil {
+			return err
+		}
+		if len(d.Queues) > MaxQueues {
+			return fmt.Errorf("%w: data.queues holds %d queues (at most %d)", ErrMalformed, len(d.Queues), MaxQueues)
+		}
+		for _, q := range d.Queues {
+			if err := emergencyType("data.queues", q); err != nil {
+				return err
+			}
+		}
+		return firstErr(
+			text("data.device", d.Device, MaxTextLen),
+			oneOf("data.state", d.State, true, OperatorFree, OperatorRinging, OperatorBusy, OperatorAway, OperatorUnknown),
+			word("data.asterisk_state", strings.ToLower(d.AsteriskState)),
 		)
 	case TypeVerdict:
 		var d Verdict

@@ -48,6 +48,7 @@ func TestValidateAcceptsWhatTheIVRSends(t *testing.T) {
 		{TypeOperatorAnswered, OperatorAnswered{EmergencyType: "fire", Extension: "fire", Operator: "Local/op1@e2e-operator", SecondsInQueue: -1, SecondsToPerson: -1}},
 		{TypeQueueAbandoned, QueueAbandoned{EmergencyType: "silent_help", Extension: "operator", SecondsInQueue: 8, SecondsSinceAnswer: 31, Callback: true}},
 		{TypeVerdict, Verdict{Verdict: VerdictPrank, By: "operator 7"}},
+		{TypeOperatorState, OperatorState{Device: "PJSIP/op201", State: OperatorBusy, AsteriskState: "INUSE", Queues: []string{"siaga112-fire", "siaga112-operator"}}},
 		{TypeBlocklistChanged, BlocklistChanged{Number: "+6281234567890", Until: &until, Strikes: 3, Reason: "3 strikes"}},
 	}
 	for _, tc := range tests {
@@ -125,6 +126,15 @@ func TestValidateRejectsNamingTheField(t *testing.T) {
 		{"abandoned seconds", func(e *Envelope) {
 			*e = goodEvent(t, TypeQueueAbandoned, QueueAbandoned{EmergencyType: "fire", SecondsInQueue: -1e9})
 		}, "data.seconds_in_queue"},
+		{"operator state", func(e *Envelope) {
+			*e = goodEvent(t, TypeOperatorState, OperatorState{Device: "PJSIP/op201", State: "napping", AsteriskState: "INUSE"})
+		}, "data.state"},
+		{"operator asterisk state", func(e *Envelope) {
+			*e = goodEvent(t, TypeOperatorState, OperatorState{Device: "PJSIP/op201", State: OperatorFree, AsteriskState: "<b>"})
+		}, "data.asterisk_state"},
+		{"operator queue", func(e *Envelope) {
+			*e = goodEvent(t, TypeOperatorState, OperatorState{Device: "PJSIP/op201", State: OperatorFree, Queues: []string{"a b"}})
+		}, "data.queues"},
 		{"transferred type", func(e *Envelope) { *e = goodEvent(t, TypeTransferred, Transferred{EmergencyType: "a b"}) }, "data.emergency_type"},
 		{"block reason", func(e *Envelope) {
 			*e = goodEvent(t, TypeBlocklistChanged, BlocklistChanged{Number: "+62811", Reason: long(MaxTextLen + 1)})
