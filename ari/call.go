@@ -96,6 +96,10 @@ type call struct {
 	// slow is set once a request timed out: Asterisk is not answering, so
 	// optional requests are skipped on the way to operators.
 	slow bool
+
+	// answeredAt is when Asterisk confirmed the Answer; continuedAt when
+	// the channel left for the operators' context (follow.go).
+	answeredAt, continuedAt time.Time
 }
 
 var _ flows.Call = (*call)(nil)
@@ -238,7 +242,11 @@ func (c *call) request(ctx context.Context, op string, onChannel bool, fn func()
 
 // Answer implements flows.Call.
 func (c *call) Answer(ctx context.Context) error {
-	return c.rest(ctx, "answer", func() error { return c.client.Channel().Answer(c.key) })
+	err := c.rest(ctx, "answer", func() error { return c.client.Channel().Answer(c.key) })
+	if err == nil {
+		c.answeredAt = time.Now()
+	}
+	return err
 }
 
 // talkDeadline is when the current talk spurt will surely have lasted the
@@ -638,11 +646,33 @@ func (c *call) Continue(ctx context.Context, dialplanContext, extension string, 
 	// for the prompt to end; stop them first.
 	c.stopMedia(context.WithoutCancel(ctx))
 	c.stopTalkDetect(context.WithoutCancel(ctx))
+	if dialplanContext == c.operatorContext() {
+		c.subscribe(context.WithoutCancel(ctx))
+	}
 	err := c.rest(context.WithoutCancel(ctx), "continue", func() error {
 		return c.client.Channel().Continue(c.key, dialplanContext, extension, priority)
 	})
+	switch {
+	case err == nil:
+		// Asterisk queues the continue behind whatever still runs on the
+		// channel, so the 204 says it was accepted, not that it ran: a
+		// caller who hangs up first never leaves for the dialplan. The
+		// channel's events tell which came first.
+		if gone := c.confirmLeft(false); gone != nil {
+			return gone
+		}
+	case errors.Is(err, ErrRequestTimeout):
+		// The request timed out, but Asterisk may still have carried it
+		// out (seen under load): the channel's StasisEnd without a hangup
+		// before it says it did.
+		if c.confirmLeft(true) == nil && c.s.f.leftConfirmed.Load() {
+			c.log.Warn("continue timed out but Asterisk carried it out", "context", dialplanContext, "extension", extension)
+			err = nil
+		}
+	}
 	if err == nil {
 		c.s.left.Store(true)
+		c.continuedAt = time.Now()
 	}
 	return err
 }

@@ -58,6 +58,9 @@ type Stats struct {
 	// Orphans counts channels found in the app without a session and put
 	// through to operators after a reconnect.
 	Orphans uint64 `json:"orphans"`
+	// Following is the number of calls handed to the operators that the
+	// IVR follows until a person answers or the caller hangs up.
+	Following int `json:"following"`
 	// Events sums the nodes' event counters.
 	Events RouterStats `json:"events"`
 }
@@ -83,6 +86,10 @@ type IVR struct {
 	orphans  atomic.Uint64
 	// callsCtx is the parent context of every session, set by Run.
 	callsCtx atomic.Pointer[context.Context]
+
+	// followStop is closed when Run stops the nodes: the calls followed in
+	// the operators' queue are let go (follow.go).
+	followStop chan struct{}
 
 	runOnce  sync.Once
 	stopOnce sync.Once
@@ -115,8 +122,9 @@ func New(o Options) (*IVR, error) {
 	v := &IVR{
 		ari: o.ARI, ivr: o.IVR, flow: o.Flow, blocklist: o.Blocklist, incidents: o.Incidents, pub: o.Publisher, normalize: o.Normalize,
 		log:    log.With("component", "ivr"),
-		stopCh: make(chan struct{}),
-		doneCh: make(chan struct{}),
+		stopCh:     make(chan struct{}),
+		doneCh:     make(chan struct{}),
+		followStop: make(chan struct{}),
 	}
 	seen := make(map[string]bool)
 	for _, nc := range o.ARI.Nodes {
@@ -178,6 +186,7 @@ func (v *IVR) Run(ctx context.Context) error {
 		stopCalls(ErrShutdown)
 		v.waitIdle(time.Until(tailEnd))
 	}
+	close(v.followStop)
 	stopNodes()
 	readers.Wait()
 	stopCalls(ErrShutdown)
@@ -288,6 +297,7 @@ func (v *IVR) Health() []NodeHealth {
 func (v *IVR) Stats() Stats {
 	st := Stats{Calls: v.calls.Load(), ActiveCalls: v.activeCalls(), Orphans: v.orphans.Load()}
 	for _, n := range v.nodes {
+		st.Following += n.router.followCount()
 		e := n.router.stats()
 		st.Events.Routed += e.Routed
 		st.Events.Ignored += e.Ignored

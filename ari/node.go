@@ -34,6 +34,9 @@ type NodeHealth struct {
 	Reconnects int `json:"reconnects"`
 	// ActiveCalls is the number of live sessions on the node.
 	ActiveCalls int `json:"active_calls"`
+	// Following is the number of calls handed to the operators that the
+	// node follows until a person answers or the caller hangs up.
+	Following int `json:"following"`
 	// Events counts the node's ARI events by fate.
 	Events RouterStats `json:"events"`
 }
@@ -106,6 +109,7 @@ func (n *node) health() NodeHealth {
 	}
 	n.mu.Unlock()
 	h.ActiveCalls = n.router.count()
+	h.Following = n.router.followCount()
 	h.Events = n.router.stats()
 	return h
 }
@@ -197,6 +201,7 @@ func (n *node) run(ctx context.Context) {
 		for _, s := range n.router.all() {
 			s.cancel(ErrConnectionLost)
 		}
+		n.markFollowGap()
 		// The first redial also waits ReconnectMin: an Asterisk that is
 		// restarting is better not hammered, and the calls in progress
 		// do not need the events connection to be put through.
@@ -361,6 +366,7 @@ func (n *node) recoverOrphans(ctx context.Context) bool {
 		n.log.Warn("orphaned calls not checked", "error", err)
 		return false
 	}
+	n.refollow(ctx, chans)
 	var candidates []*ariv6.Key
 	for i := range chans {
 		ch := &chans[i]

@@ -69,8 +69,14 @@ type router struct {
 	log *slog.Logger
 
 	mu sync.RWMutex
-	// sessions and the ended ring are guarded by mu.
-	sessions  map[string]*session
+	// sessions, follows and the ended ring are guarded by mu.
+	sessions map[string]*session
+	// follows holds the sessions of calls handed to the operators that
+	// the IVR still follows (follow.go): their channels left Stasis but
+	// their events still come, through the application's subscription.
+	// They are not IVR calls: the drain and the health's active calls do
+	// not count them.
+	follows   map[string]*session
 	ended     map[string]struct{}
 	endedRing []string
 	endedPos  int
@@ -84,6 +90,7 @@ func newRouter(log *slog.Logger) *router {
 	return &router{
 		log:       log,
 		sessions:  make(map[string]*session),
+		follows:   make(map[string]*session),
 		ended:     make(map[string]struct{}, endedMemory),
 		endedRing: make([]string, endedMemory),
 	}
@@ -126,12 +133,58 @@ func (s *session) displace() {
 	s.markEnded()
 }
 
+// follow moves a session from the IVR's calls to the followed ones.
+func (r *router) follow(s *session) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sessions[s.id] == s {
+		delete(r.sessions, s.id)
+	}
+	if old := r.follows[s.id]; old == nil || old == s {
+		r.follows[s.id] = s
+	}
+}
+
+// adopt registers a session that follows a call this process did not
+// hand over (found in the operators' context after a restart); it
+// reports false when the channel already has a session.
+func (r *router) adopt(s *session) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.sessions[s.id] != nil || r.follows[s.id] != nil {
+		return false
+	}
+	r.follows[s.id] = s
+	return true
+}
+
+// followed returns a snapshot of the followed sessions.
+func (r *router) followed() []*session {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	out := make([]*session, 0, len(r.follows))
+	for _, s := range r.follows {
+		out = append(out, s)
+	}
+	return out
+}
+
+// followCount returns the number of followed calls.
+func (r *router) followCount() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.follows)
+}
+
 // remove unregisters a session and remembers its id as ended.
 func (r *router) remove(s *session) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.sessions[s.id] == s {
 		delete(r.sessions, s.id)
+	}
+	if r.follows[s.id] == s {
+		delete(r.follows, s.id)
 	}
 	if old := r.endedRing[r.endedPos]; old != "" {
 		delete(r.ended, old)
@@ -141,11 +194,18 @@ func (r *router) remove(s *session) {
 	r.endedPos = (r.endedPos + 1) % len(r.endedRing)
 }
 
-// get returns the live session of a channel.
+// get returns the live session of a channel in the IVR.
 func (r *router) get(id string) *session {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.sessions[id]
+}
+
+// known reports whether a channel has a session, in the IVR or followed.
+func (r *router) known(id string) bool {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.sessions[id] != nil || r.follows[id] != nil
 }
 
 // count returns the number of live sessions.
@@ -176,6 +236,9 @@ func (r *router) route(e ariv6.Event) {
 	}
 	r.mu.RLock()
 	s := r.sessions[id]
+	if s == nil {
+		s = r.follows[id]
+	}
 	_, wasEnded := r.ended[id]
 	r.mu.RUnlock()
 	if s == nil {
@@ -197,9 +260,11 @@ func (r *router) route(e ariv6.Event) {
 	// reading its inbox right now.
 	switch ev := e.(type) {
 	case *ariv6.StasisEnd:
+		s.markStasisEnd()
 		s.markEnded()
 	case *ariv6.ChannelDestroyed:
 		s.markEnded()
+		s.markDestroyed()
 	case *ariv6.ChannelHangupRequest:
 		s.markHangupRequest(ev.Soft)
 	}
@@ -265,6 +330,10 @@ func channelOf(e ariv6.Event) (id string, interesting bool) {
 		return targetChannel(ev.Recording.TargetURI), true
 	case *ariv6.RecordingFailed:
 		return targetChannel(ev.Recording.TargetURI), true
+	case *ariv6.Dial:
+		// Queue ringing an operator for a followed caller: the caller is
+		// ours, the peer is the operator's channel.
+		return ev.Caller.ID, true
 	case *ariv6.ChannelVarset:
 		return ev.Channel.ID, false
 	case *ariv6.ChannelStateChange:

@@ -64,6 +64,9 @@ type session struct {
 	// left is set once our Continue or Hangup succeeded: from then on the
 	// end of the call is the system's doing, not the caller's.
 	left atomic.Bool
+
+	// Past the hand-off (follow.go).
+	f followState
 }
 
 func newSession(parent context.Context, n *node, ch ariv6.ChannelData) *session {
@@ -90,6 +93,7 @@ func newSession(parent context.Context, n *node, ch ariv6.ChannelData) *session 
 		ctx:     ctx,
 		cancel:  cancel,
 		endedCh: make(chan struct{}),
+		f:       newFollowState(),
 	}
 }
 
@@ -110,6 +114,7 @@ func (s *session) markHangupRequest(soft bool) {
 	if !s.hangupRequested.CompareAndSwap(false, true) {
 		return
 	}
+	s.f.hangupSoft.Store(soft)
 	if soft && !s.hangingUp.Load() && !s.left.Load() {
 		s.systemHangup.Store(true)
 	}
@@ -236,6 +241,21 @@ func (s *session) run(v *IVR) {
 		t.Stop()
 	}
 	unresolved = !s.left.Load() && !s.gone()
+	if res.Transferred && s.left.Load() && s.f.subscribed.Load() && !c.continuedAt.IsZero() {
+		typ := res.EmergencyType
+		if typ == "" {
+			typ = string(res.Outcome)
+		}
+		s.follow(v, em, followed{outcome: res.Outcome, emergencyType: typ, extension: res.Extension,
+			queuedAt: c.continuedAt, answeredAt: c.answeredAt})
+		return
+	}
+	where := events.WhereIVR
+	if res.Transferred {
+		// Handed over but not followed (the subscription failed or was
+		// skipped): how the call ended is not known here.
+		where = events.WhereUnknown
+	}
 	end := time.Now()
 	if at := s.endedAt.Load(); at != 0 {
 		end = time.Unix(0, at)
@@ -249,6 +269,7 @@ func (s *session) run(v *IVR) {
 		DurationS: end.Sub(s.start).Seconds(),
 		HangupBy:  hangupBy,
 		Callback:  res.Callback,
+		Where:     where,
 	})
 	if unresolved {
 		s.log.Error("call ended with the caller possibly still in the IVR; the node will retry the hand-off",
@@ -304,6 +325,7 @@ func (s *session) failover(v *IVR, c *call, em *callEmitter, res *flows.Result, 
 		return
 	}
 	res.Transferred = true
+	res.Extension = v.ivr.FailoverExtension
 	if !em.emitted(events.TypeTransferred) {
 		em.Emit(ctx, events.TypeTransferred, events.Transferred{
 			EmergencyType: string(events.OutcomeFailover),

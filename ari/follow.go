@@ -1,0 +1,351 @@
+package ari
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	ariv6 "github.com/CyCoreSystems/ari/v6"
+
+	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/flows"
+)
+
+// Following a call past the hand-off.
+//
+// A caller handed to the operators is not yet helped: they wait in an
+// Asterisk queue until a person answers, and may hang up first. The IVR
+// therefore keeps the call's session after the continue, until Asterisk
+// destroys the channel. The channel has left Stasis by then, and Asterisk
+// sends an application nothing about a channel outside Stasis unless the
+// application subscribed to it (POST /applications/{app}/subscription
+// ?eventSource=channel:{id}); so Continue subscribes right before the
+// continue request. Asterisk 22.10.1 then sends the Queue's Dial events (the
+// caller is ours, the peer is each operator's channel, dialstatus ANSWER for
+// the one who took it, CANCEL for the others), ChannelHangupRequest and
+// ChannelDestroyed; it ends the subscription itself when the channel is
+// destroyed.
+//
+// From those events alone the session publishes call.operator_answered
+// (a person answered: the figure answer standards judge), or
+// call.queue_abandoned (the caller hung up in the queue: call them back),
+// and call.ended with where the call ended. When the events could have been
+// missed (the events connection dropped, or this process found the call
+// after a restart), an end nobody saw is published as where unknown: never
+// as an abandon, and never as a call-back. A followed session holds a
+// goroutine, a small inbox and no timer; it is not an IVR call for the
+// drain or the health's active calls.
+
+// followState is what a session knows of its channel past the hand-off.
+// Its fields are written by the router's reader and read by the session.
+type followState struct {
+	// stasisEnded is set on StasisEnd; hangupBeforeEnd records whether a
+	// hangup request had come before it (the caller hung up in the IVR,
+	// so a continue never ran).
+	stasisEnded     atomic.Bool
+	hangupBeforeEnd atomic.Bool
+	// leftConfirmed is set by confirmLeft once the channel's events show
+	// that it left Stasis for the dialplan.
+	leftConfirmed atomic.Bool
+	// hangupSoft is the soft flag of the channel's first hangup request:
+	// false for the caller's own hang-up, true when Asterisk ended it.
+	hangupSoft atomic.Bool
+	// subscribed is set once the application subscribed to the channel.
+	subscribed atomic.Bool
+	// gap is set when the channel's events may have been missed.
+	gap atomic.Bool
+
+	destroyed     chan struct{}
+	destroyedOnce sync.Once
+	destroyedAt   atomic.Int64 // unix nanoseconds
+}
+
+func newFollowState() followState {
+	return followState{destroyed: make(chan struct{})}
+}
+
+// markStasisEnd records that the channel left Stasis.
+func (s *session) markStasisEnd() {
+	if s.f.stasisEnded.Load() {
+		return
+	}
+	s.f.hangupBeforeEnd.Store(s.hangupRequested.Load())
+	s.f.stasisEnded.Store(true)
+}
+
+// markDestroyed records that the channel is gone; the router calls it on
+// ChannelDestroyed, the re-check after a reconnect for a channel Asterisk
+// no longer lists.
+func (s *session) markDestroyed() {
+	s.f.destroyedOnce.Do(func() {
+		s.f.destroyedAt.Store(time.Now().UnixNano())
+		close(s.f.destroyed)
+	})
+}
+
+// operatorContext is the dialplan context calls are handed over to.
+func (c *call) operatorContext() string {
+	if c.s.node == nil || c.s.node.ivr == nil {
+		return ""
+	}
+	return c.s.node.ivr.ivr.OperatorContext
+}
+
+// subscribe asks Asterisk to keep sending the channel's events to the
+// application after it leaves Stasis. Best effort and skipped when Asterisk
+// is slow: the hand-off must not wait on it; an unfollowed call ends as
+// where unknown.
+func (c *call) subscribe(ctx context.Context) {
+	if c.slow || c.s.node == nil || c.s.node.ivr == nil {
+		return
+	}
+	app := ariv6.NewKey(ariv6.ApplicationKey, c.s.node.ivr.ari.Application)
+	err := c.restMedia(ctx, "subscribe to channel", func() error {
+		return c.client.Application().Subscribe(app, "channel:"+c.s.id)
+	})
+	if err != nil {
+		if !errors.Is(err, flows.ErrHangup) {
+			c.log.Warn("call not followed past the hand-off: subscription failed", "error", err)
+		}
+		return
+	}
+	c.s.f.subscribed.Store(true)
+}
+
+// confirmLeft waits, at most the request timeout, for the channel's events
+// to say whether a continue ran: StasisEnd with no hangup request before it
+// means the channel left for the dialplan (leftConfirmed); a hangup request
+// first means the caller hung up while the continue waited in Asterisk's
+// queue, and the error says the caller is gone. Without either within the
+// wait it returns nil and leaves leftConfirmed unset: after a 204 the
+// continue is taken as done, after a timeout as not.
+func (c *call) confirmLeft(timedOut bool) error {
+	t := time.NewTimer(c.timeout)
+	defer t.Stop()
+	select {
+	case <-c.s.endedCh:
+	case <-t.C:
+		if !timedOut {
+			c.log.Debug("continue accepted; its StasisEnd did not come within the request timeout")
+		}
+		return nil
+	}
+	if c.s.f.stasisEnded.Load() && !c.s.f.hangupBeforeEnd.Load() {
+		c.s.f.leftConfirmed.Store(true)
+		return nil
+	}
+	return c.systemMark(errors.Join(ErrChannelGone, errContinueOvertaken))
+}
+
+// errContinueOvertaken marks a continue that Asterisk accepted but that
+// the caller's hang-up overtook.
+var errContinueOvertaken = errors.New("ari: the caller hung up before the continue ran")
+
+// followed describes a call to follow.
+type followed struct {
+	outcome       events.Outcome
+	emergencyType string
+	extension     string
+	// queuedAt and answeredAt are zero when not known (a call found after
+	// a restart).
+	queuedAt, answeredAt time.Time
+}
+
+// secondsSince returns the seconds from t to now, or -1 when t is unknown.
+func secondsSince(t, now time.Time) float64 {
+	if t.IsZero() {
+		return -1
+	}
+	return now.Sub(t).Seconds()
+}
+
+// follow keeps the session until the channel is destroyed, publishing what
+// happens to the caller in the operators' queue, then call.ended. It
+// returns early, publishing nothing more, when the IVR stops: the call goes
+// on in Asterisk, and the next start finds it.
+func (s *session) follow(v *IVR, em *callEmitter, fc followed) {
+	s.node.router.follow(s)
+	answered := false
+	onDial := func(e ariv6.Event) {
+		d, ok := e.(*ariv6.Dial)
+		if !ok || answered || d.Dialstatus != "ANSWER" || d.Caller.ID != s.id {
+			return
+		}
+		answered = true
+		now := time.Now()
+		operator := d.Dialstring
+		if operator == "" {
+			operator = d.Peer.Name
+		}
+		em.Emit(s.ctx, events.TypeOperatorAnswered, events.OperatorAnswered{
+			EmergencyType:   fc.emergencyType,
+			Extension:       fc.extension,
+			Operator:        operator,
+			SecondsInQueue:  secondsSince(fc.queuedAt, now),
+			SecondsToPerson: secondsSince(fc.answeredAt, now),
+		})
+		s.log.Info("operator answered", "operator", operator, "seconds_in_queue", secondsSince(fc.queuedAt, now))
+	}
+	for {
+		select {
+		case e, ok := <-s.inbox:
+			if ok {
+				onDial(e)
+			}
+			continue
+		case <-s.f.destroyed:
+		case <-v.followStop:
+			s.log.Info("IVR stopping: the call in the operators' queue is no longer followed", "answered", answered)
+			return
+		}
+		break
+	}
+	// A Dial routed before the channel's destruction is already queued.
+	for n := len(s.inbox); n > 0; n-- {
+		onDial(<-s.inbox)
+	}
+	end := time.Unix(0, s.f.destroyedAt.Load())
+	where := events.WhereQueue
+	switch {
+	case answered:
+		where = events.WhereOperator
+	case s.f.gap.Load():
+		where = events.WhereUnknown
+	}
+	hangupBy := events.HangupBySystem
+	switch {
+	case s.hangupRequested.Load() && !s.f.hangupSoft.Load():
+		hangupBy = events.HangupByCaller
+	case s.f.gap.Load() && !answered:
+		hangupBy = "" // not seen
+	}
+	callback := where == events.WhereQueue
+	if callback && hangupBy == events.HangupByCaller {
+		em.Emit(s.ctx, events.TypeQueueAbandoned, events.QueueAbandoned{
+			EmergencyType:      fc.emergencyType,
+			Extension:          fc.extension,
+			SecondsInQueue:     secondsSince(fc.queuedAt, end),
+			SecondsSinceAnswer: secondsSince(fc.answeredAt, end),
+			Callback:           true,
+		})
+	}
+	em.Emit(s.ctx, events.TypeEnded, events.Ended{
+		Outcome:   fc.outcome,
+		DurationS: end.Sub(s.start).Seconds(),
+		HangupBy:  hangupBy,
+		Callback:  callback,
+		Where:     where,
+	})
+	s.log.Info("call ended past the hand-off", "where", where, "hangup_by", hangupBy, "callback", callback)
+}
+
+// markFollowGap records, for every followed call of the node, that its
+// events may have been missed (the events connection dropped).
+func (n *node) markFollowGap() {
+	for _, s := range n.router.followed() {
+		s.f.gap.Store(true)
+	}
+}
+
+// refollow runs after a (re)connection with the node's channel listing:
+// a followed call whose events may have been missed and that Asterisk no
+// longer lists ended unseen; one still listed is subscribed again (the
+// subscription may not have survived an Asterisk restart). A channel in the
+// operators' context that no session follows (this process started while
+// callers waited) is adopted and followed from now on.
+func (n *node) refollow(ctx context.Context, chans []ariv6.ChannelData) {
+	if n.ivr == nil {
+		return
+	}
+	listed := make(map[string]*ariv6.ChannelData, len(chans))
+	for i := range chans {
+		listed[chans[i].ID] = &chans[i]
+	}
+	for _, s := range n.router.followed() {
+		if !s.f.gap.Load() {
+			continue
+		}
+		if listed[s.id] == nil {
+			s.markDestroyed()
+			continue
+		}
+		n.subscribeChannel(ctx, s.id)
+	}
+	for i := range chans {
+		ch := &chans[i]
+		if ch.Dialplan == nil || ch.Dialplan.Context != n.ivr.ivr.OperatorContext || n.router.known(ch.ID) {
+			continue
+		}
+		n.adopt(ctx, ch)
+	}
+}
+
+// subscribeChannel subscribes the application to a channel's events.
+func (n *node) subscribeChannel(ctx context.Context, id string) bool {
+	app := ariv6.NewKey(ariv6.ApplicationKey, n.ari.Application)
+	err := restCall(ctx, n.ari.RequestTimeout, "subscribe to channel", func() error {
+		return n.client.Application().Subscribe(app, "channel:"+id)
+	})
+	if err != nil {
+		n.log.Warn("followed call not subscribed again", "channel_id", id, "error", err)
+		return false
+	}
+	return true
+}
+
+// Channel variables the IVR sets before the hand-off and reads back from a
+// channel found after a restart, when ari.conf lists them in channelvars.
+const (
+	varOutcome = flows.VarOutcome
+	varType    = flows.VarType
+)
+
+// adopt follows a channel found in the operators' context without a
+// session: its hand-off was made by a previous process (or before a lost
+// connection whose session is gone). What happened before now is unknown,
+// so it ends as where unknown unless an operator answers while followed.
+func (n *node) adopt(ctx context.Context, ch *ariv6.ChannelData) {
+	v := n.ivr
+	parent := context.Background()
+	if p := v.callsCtx.Load(); p != nil {
+		parent = *p
+	}
+	s := newSession(parent, n, *ch)
+	s.f.gap.Store(true)
+	s.left.Store(true)
+	if !n.router.adopt(s) {
+		return
+	}
+	if !n.subscribeChannel(ctx, ch.ID) {
+		n.router.remove(s)
+		return
+	}
+	s.f.subscribed.Store(true)
+	fc := followed{extension: ch.Dialplan.Exten}
+	if vars := ch.ChannelVars; vars != nil {
+		fc.outcome = events.Outcome(vars[varOutcome])
+		fc.emergencyType = vars[varType]
+	}
+	if fc.emergencyType == "" {
+		fc.emergencyType = ch.Dialplan.Exten
+	}
+	if ct := ch.Creationtime; ct != nil && ct.Seconds > 0 {
+		// call.ended's duration counts from the channel's creation, as it
+		// does from StasisStart for the calls this process served.
+		s.start = time.Unix(ct.Seconds, int64(ct.Nanos))
+	}
+	v.sessions.Add(1)
+	s.log.Info("following a call found in the operators' context", "extension", fc.extension)
+	go func() {
+		em := newCallEmitter(v.pub, s.id, n.cfg.Name, s.caller, s.log)
+		defer func() {
+			s.cancel(nil)
+			n.router.remove(s)
+			em.close()
+			v.sessions.Done()
+		}()
+		s.follow(v, em, fc)
+	}()
+}
