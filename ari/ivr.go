@@ -121,7 +121,7 @@ func New(o Options) (*IVR, error) {
 	}
 	v := &IVR{
 		ari: o.ARI, ivr: o.IVR, flow: o.Flow, blocklist: o.Blocklist, incidents: o.Incidents, pub: o.Publisher, normalize: o.Normalize,
-		log:    log.With("component", "ivr"),
+		log:        log.With("component", "ivr"),
 		stopCh:     make(chan struct{}),
 		doneCh:     make(chan struct{}),
 		followStop: make(chan struct{}),
