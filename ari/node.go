@@ -68,6 +68,8 @@ type node struct {
 	// recCheck remembers whether the incident announcement's recording
 	// is on this node (announce.go).
 	recCheck recordingCheck
+	// operators follows the operators' device states (operators.go).
+	operators *operatorWatch
 }
 
 func newNode(v *IVR, cfg configs.ARINode) (*node, error) {
@@ -81,6 +83,7 @@ func newNode(v *IVR, cfg configs.ARINode) (*node, error) {
 		since:  time.Now(),
 		sweep:  make(chan struct{}, 1),
 	}
+	n.operators = newOperatorWatch(v.ivr)
 	// The client is used for REST only; Connect is never called, so the
 	// library starts no WebSocket and no bus of its own.
 	n.client = native.New(&native.Options{
@@ -148,10 +151,14 @@ func (n *node) run(ctx context.Context) {
 		downSince time.Time // zero while up or before the first attempt
 		sweeper   sync.WaitGroup
 	)
-	sweeper.Add(1)
+	sweeper.Add(2)
 	go func() {
 		defer sweeper.Done()
 		n.sweepLoop(ctx)
+	}()
+	go func() {
+		defer sweeper.Done()
+		n.operatorLoop(ctx)
 	}()
 	defer sweeper.Wait()
 	for ctx.Err() == nil {
@@ -184,8 +191,11 @@ func (n *node) run(ctx context.Context) {
 		downSince = time.Time{}
 
 		// Calls left in the app by a previous connection or process are
-		// found and put through once the new connection is up.
+		// found and put through once the new connection is up; the
+		// operators' states are read again (changes while disconnected
+		// were lost).
 		n.triggerSweep()
+		n.operators.resync()
 
 		err = n.read(ctx, ws)
 		if ctx.Err() != nil {
@@ -291,6 +301,10 @@ func (n *node) read(ctx context.Context, ws *websocket.Conn) error {
 		}
 		if ss, ok := e.(*ariv6.StasisStart); ok {
 			n.ivr.startSession(n, ss)
+			continue
+		}
+		if ds, ok := e.(*ariv6.DeviceStateChanged); ok {
+			n.operators.changed(ds.DeviceState)
 			continue
 		}
 		n.router.route(e)

@@ -338,6 +338,19 @@ func TestOperatorContextHasEveryDestination(t *testing.T) {
 			if qs[0].Args[0] != e.Queue {
 				t.Errorf("ivr.menu[%d].queue is %q but [%s] %s joins Queue(%s) first", i, e.Queue, cfg.IVR.OperatorContext, e.Extension, qs[0].Args[0])
 			}
+			// ivr.menu[].members are the devices whose states the IVR
+			// follows for this queue: exactly queues.conf's members.
+			secs := queues.named(e.Queue)
+			if len(secs) != 1 {
+				t.Fatalf("queues.conf has %d [%s]", len(secs), e.Queue)
+			}
+			var members []string
+			for _, m := range queues.effective(secs[0]).all("member") {
+				members = append(members, strings.TrimSpace(strings.Split(m, ",")[0]))
+			}
+			if !slices.Equal(members, e.Members) {
+				t.Errorf("ivr.menu[%d].members is %v but queues.conf [%s] has members %v", i, e.Members, e.Queue, members)
+			}
 		})
 	}
 

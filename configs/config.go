@@ -240,6 +240,10 @@ type MenuEntry struct {
 	// QUEUE_MEMBER(<queue>,free) to know whether an operator is free
 	// (ivr.location.when busy). Empty: not known, so the location is asked.
 	Queue string `mapstructure:"queue" yaml:"queue"`
+	// Members are the devices of Queue's members, as queues.conf lists
+	// them (PJSIP/op201). The IVR follows their device states and
+	// publishes them as operator.state. Empty: none followed.
+	Members []string `mapstructure:"members" yaml:"members"`
 }
 
 // When the location question is asked.

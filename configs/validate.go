@@ -307,6 +307,9 @@ func (iv IVR) validate(ck *checker) {
 		if m.Queue != "" {
 			ck.dialplanName(k+".queue", m.Queue)
 		}
+		for j, d := range m.Members {
+			ck.device(fmt.Sprintf("%s.members[%d]", k, j), d)
+		}
 	}
 	// The silent-help code and the blocked-caller key are read on their
 	// own prompts, after the menu and instead of it, so they may reuse
@@ -469,6 +472,20 @@ func (ck *checker) dialplanName(key, v string) {
 	}
 	if !dialplanNameRE.MatchString(v) {
 		ck.add(key, v, "may only hold letters, digits, '_', '.' and '-'")
+	}
+}
+
+// deviceRE is an Asterisk device as a queue member names it: a channel
+// technology, a slash and a resource (PJSIP/op201, Local/op1@operators).
+var deviceRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*/[A-Za-z0-9_.@+-]+$`)
+
+// device checks a queue member's device name.
+func (ck *checker) device(key, v string) {
+	if !ck.nonEmpty(key, v) {
+		return
+	}
+	if len(v) > 128 || !deviceRE.MatchString(v) {
+		ck.add(key, v, "must be a device as queues.conf names a member, e.g. PJSIP/op201")
 	}
 }
 
