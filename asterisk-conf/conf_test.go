@@ -22,6 +22,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/flows"
 	"github.com/siaga112/siaga112/loadtest"
 )
 
@@ -143,6 +144,15 @@ func TestARIConfMatchesDefaults(t *testing.T) {
 	}
 	if slices.Contains(list, "*") {
 		t.Errorf("ari.conf allowed_origins must not be * on an emergency PBX")
+	}
+
+	// A call found in the operators' queue after siaga112 restarted is
+	// published with the type and outcome read from these variables.
+	vars, _ := g.get("channelvars")
+	for _, v := range []string{flows.VarType, flows.VarOutcome} {
+		if !slices.Contains(strings.Split(strings.ReplaceAll(vars, " ", ""), ","), v) {
+			t.Errorf("ari.conf channelvars %q does not list %s", vars, v)
+		}
 	}
 
 	raw, ok := g.get("websocket_write_timeout")
