@@ -54,6 +54,16 @@ type CallerView struct {
 	Recordings []string // names of recordings made on the channel
 	DTMFSent   string   // digits the caller pressed
 	DTMFHeard  string   // digits the app sent to the caller
+
+	// After a continue into Options.OperatorContext with queues defined (SetQueue):
+	Queue              string    // the last queue the caller joined
+	QueuedAt           time.Time // when the caller first joined a queue
+	Operator           string    // the device of the operator who answered ("" if none)
+	OperatorAnsweredAt time.Time // when that operator answered
+	// EndedIn is where the call was when it ended: EndedInIVR, EndedInQueue
+	// (continued into the dialplan, no operator had answered) or
+	// EndedInOperator; "" while the call lasts.
+	EndedIn string
 }
 
 type stepKind int
@@ -66,10 +76,11 @@ const (
 	stepWaitPrompt
 	stepWaitAnswer
 	stepWaitEnd
+	stepWaitOperator
 )
 
 // Step is one action of a caller's script; build steps with Wait, Press, Talk,
-// Silence, Hangup, WaitForPrompt, WaitForAnswer and WaitForEnd.
+// Silence, Hangup, WaitForPrompt, WaitForAnswer, WaitForEnd and WaitForOperator.
 type Step struct {
 	kind stepKind
 	d    time.Duration
@@ -91,6 +102,8 @@ func (st Step) String() string {
 		return fmt.Sprintf("WaitForPrompt(%q)", st.arg)
 	case stepWaitAnswer:
 		return "WaitForAnswer()"
+	case stepWaitOperator:
+		return "WaitForOperator()"
 	default:
 		return "WaitForEnd()"
 	}
@@ -127,6 +140,13 @@ func WaitForAnswer() Step { return Step{kind: stepWaitAnswer} }
 // WaitForEnd blocks until the app is done with the call: it hung up, continued or
 // redirected the channel. Steps after it run against the dialplan (e.g. an operator).
 func WaitForEnd() Step { return Step{kind: stepWaitEnd} }
+
+// WaitForOperator blocks until an operator of a simulated queue (see
+// Server.SetQueue) answered the caller; the steps after it run while talking
+// to the operator, e.g. WaitForOperator(), Talk(5*time.Second), Hangup(). It
+// ends the script (and the caller hangs up) when the call ends first, or when
+// the app continued the call into a dialplan where no queue is simulated.
+func WaitForOperator() Step { return Step{kind: stepWaitOperator} }
 
 // CallHandle follows a call placed with Server.Call.
 type CallHandle struct {
@@ -292,8 +312,16 @@ func (h *CallHandle) step(ctx context.Context, st Step, cursor *int) bool {
 		return h.waitFor(ctx, func() bool { return ch.state == stateUp })
 	case stepWaitEnd:
 		return h.waitFor(ctx, func() bool { return !ch.inStasis })
+	case stepWaitOperator:
+		return h.waitFor(ctx, func() bool { return ch.view.Operator != "" || ch.noQueue }) && h.answeredByOperator()
 	}
 	return true
+}
+
+func (h *CallHandle) answeredByOperator() bool {
+	h.ch.mu.Lock()
+	defer h.ch.mu.Unlock()
+	return h.ch.view.Operator != ""
 }
 
 // waitFor blocks until cond (evaluated under the channel lock) holds. It returns false

@@ -17,6 +17,14 @@ const (
 	HungUpBySystem   = "system"   // Asterisk itself: no such Stasis app, originate timeout
 	HungUpByRestart  = "restart"  // Server.Restart: the channel vanished
 	HungUpByShutdown = "shutdown" // Server.Close
+	HungUpByOperator = "operator" // the operator who answered hung up (Operator.TalkFor)
+)
+
+// Where a call ended, as reported in CallerView.EndedIn.
+const (
+	EndedInIVR      = "ivr"      // in the Stasis application (or before it)
+	EndedInQueue    = "queue"    // handed to the dialplan, no operator had answered
+	EndedInOperator = "operator" // an operator had answered
 )
 
 // Channel states as Asterisk names them (ast_state2str).
@@ -82,6 +90,15 @@ type channel struct {
 
 	app      string // Stasis application while inStasis
 	inStasis bool
+	// subs are the applications subscribed to the channel with
+	// POST /applications/{app}/subscription: they hear its events in and
+	// out of Stasis, until it is destroyed.
+	subs []string
+	// queue is the queue a continue sends the channel to (see
+	// Server.queueFor); noQueue marks a channel continued into a dialplan
+	// with no simulated queue, where no operator will ever answer.
+	queue   string
+	noQueue bool
 	gone     bool
 	early    bool // progress indicated: media flows before answer
 
@@ -153,16 +170,61 @@ func (ch *channel) snapLocked() channelJSON {
 		Dialplan:     ch.dp,
 		CreationTime: fmtTime(ch.created),
 		Language:     ch.language,
+		ChannelVars:  ch.channelVarsLocked(),
 	}
 }
 
-// emitChanLocked sends a plain {channel} event to the channel's application.
-func (ch *channel) emitChanLocked(typ string) {
-	if !ch.inStasis {
-		return
+// channelVarsLocked is the snapshot's channelvars, as Asterisk builds it when
+// ari.conf's channelvars is set: every configured name, with "" for a
+// variable that is not set (channel_get_external_vars assigns val ? val : "").
+// A name ending in ")" is read as a dialplan function.
+func (ch *channel) channelVarsLocked() map[string]string {
+	names := ch.s.opts.ChannelVars
+	if len(names) == 0 {
+		return nil
 	}
-	ch.s.emit(ch.app, channelEvent{eventBase: ch.s.base(typ, ch.app), Channel: ch.snapLocked()})
+	m := make(map[string]string, len(names))
+	for _, n := range names {
+		v, _ := ch.getVarLocked(n)
+		m[n] = v
+	}
+	return m
 }
+
+// emitChanLocked sends a plain {channel} event to every application that
+// hears the channel (see emitAllLocked).
+func (ch *channel) emitChanLocked(typ string) {
+	ch.emitAllLocked(func(app string) any {
+		return channelEvent{eventBase: ch.s.base(typ, app), Channel: ch.snapLocked()}
+	})
+}
+
+// emitStasisEndLocked sends StasisEnd, which only the Stasis application gets:
+// Asterisk publishes it on the application's topic, not the channel's.
+func (ch *channel) emitStasisEndLocked() {
+	if ch.inStasis {
+		ch.s.emit(ch.app, channelEvent{eventBase: ch.s.base("StasisEnd", ch.app), Channel: ch.snapLocked()})
+	}
+}
+
+// emitAllLocked sends the event mk builds to every application that hears
+// the channel: its Stasis application while it is in Stasis, and every
+// application subscribed to it (once, when that is the same application).
+// Events are built per application because each carries its name.
+func (ch *channel) emitAllLocked(mk func(app string) any) {
+	if ch.inStasis {
+		ch.s.emit(ch.app, mk(ch.app))
+	}
+	for _, app := range ch.subs {
+		if ch.inStasis && app == ch.app {
+			continue
+		}
+		ch.s.emit(app, mk(app))
+	}
+}
+
+// heardLocked reports whether any application hears the channel's events.
+func (ch *channel) heardLocked() bool { return ch.inStasis || len(ch.subs) > 0 }
 
 // broadcastLocked wakes every script waiting on this channel.
 func (ch *channel) broadcastLocked() {
@@ -215,12 +277,21 @@ func (ch *channel) leaveStasisLocked(t DialplanTarget) {
 	if !ch.inStasis {
 		return
 	}
-	ch.emitChanLocked("StasisEnd")
+	ch.emitStasisEndLocked()
 	ch.dp = dialplanJSON{Context: t.Context, Exten: t.Extension, Priority: int64(t.Priority)}
 	ch.inStasis = false
 	ch.jobs = nil
 	target := t
 	ch.view.Continued = &target
+	// The dialplan runs on: into a simulated queue when one is defined for
+	// the target (joined on another goroutine, since the queues' lock comes
+	// before a channel's), otherwise nowhere an operator could answer.
+	if q := ch.s.queueFor(t); q != "" {
+		ch.queue = q
+		ch.s.goTracked(func() { ch.s.qe.join(ch) })
+	} else {
+		ch.noQueue = true
+	}
 	ch.broadcastLocked()
 }
 
@@ -314,35 +385,53 @@ func (ch *channel) lockWithBridge() (unlock func()) {
 	}
 }
 
-// hangup ends the channel with the events Asterisk sends the application:
-// ChannelHangupRequest, media finished, ChannelLeftBridge, StasisEnd. cause is
-// the Q.850 cause (CallerView.Cause). byApp marks a hangup the application asked
-// for (DELETE /channels/{id}): ast_softhangup reports it as cause 32 with soft
-// true, while a hangup from the far end (ast_queue_hangup) carries the Q.850
-// cause and no soft field. There is no ChannelDestroyed: the application is
-// unsubscribed from the channel when it leaves Stasis, before the channel is
-// destroyed, so Asterisk does not send it one (seen on 22.10.1 for caller and
-// app hangups alike).
+// hangup ends the channel with the events Asterisk sends: ChannelHangupRequest,
+// media finished, ChannelLeftBridge, StasisEnd, then ChannelDestroyed for the
+// applications subscribed to the channel. cause is the Q.850 cause
+// (CallerView.Cause). byApp marks a hangup the application asked for (DELETE
+// /channels/{id}): ast_softhangup reports it as cause 32 with soft true, while
+// a hangup from the far end (ast_queue_hangup) carries the Q.850 cause and no
+// soft field. The Stasis application gets no ChannelDestroyed unless it
+// subscribed to the channel: it is unsubscribed as the channel leaves Stasis,
+// before the channel is destroyed (seen on 22.10.1 for caller and app hangups
+// alike). A channel waiting in a simulated queue first leaves it (the members
+// it rang get a CANCEL), so hangup takes the queues' lock.
 func (ch *channel) hangup(cause int, byApp bool, by string) bool {
+	qe := ch.s.qe
+	qe.mu.Lock()
+	defer qe.mu.Unlock()
+	qe.channelGone(ch)
+	return ch.end(cause, byApp, true, by)
+}
+
+// end is hangup without the queues: the caller holds qe.mu. request says
+// whether a ChannelHangupRequest is sent; a channel whose bridged peer hung up
+// is destroyed without one.
+func (ch *channel) end(cause int, byApp, request bool, by string) bool {
 	unlock := ch.lockWithBridge()
 	defer unlock()
 	if ch.gone {
 		return false
 	}
-	if ch.inStasis {
-		ev := channelHangupRequestEvent{eventBase: ch.s.base("ChannelHangupRequest", ch.app), Cause: cause, Channel: ch.snapLocked()}
-		if byApp {
-			ev.Cause, ev.Soft = softhangupExplicit, true
-		}
-		ch.s.emit(ch.app, ev)
+	if request {
+		ch.emitAllLocked(func(app string) any {
+			ev := channelHangupRequestEvent{eventBase: ch.s.base("ChannelHangupRequest", app), Cause: cause, Channel: ch.snapLocked()}
+			if byApp {
+				ev.Cause, ev.Soft = softhangupExplicit, true
+			}
+			return ev
+		})
 	}
 	ch.stopMediaLocked(true)
 	if ch.bridge != nil {
 		ch.bridge.removeLocked(ch, true)
 	}
-	if ch.inStasis {
-		ch.emitChanLocked("StasisEnd")
+	ch.emitStasisEndLocked()
+	for _, app := range ch.subs {
+		ch.s.emit(app, channelDestroyedEvent{eventBase: ch.s.base("ChannelDestroyed", app),
+			Cause: cause, CauseTxt: causeText(cause), Channel: ch.snapLocked()})
 	}
+	ch.subs = nil
 	ch.finishLocked(by, cause)
 	return true
 }
@@ -360,7 +449,16 @@ func (ch *channel) vanish(by string) {
 }
 
 func (ch *channel) finishLocked(by string, cause int) {
+	switch {
+	case ch.view.Operator != "":
+		ch.view.EndedIn = EndedInOperator
+	case ch.view.Continued != nil:
+		ch.view.EndedIn = EndedInQueue
+	default:
+		ch.view.EndedIn = EndedInIVR
+	}
 	ch.gone = true
+	ch.subs = nil
 	ch.inStasis = false
 	ch.jobs = nil
 	if ch.talkTimer != nil {
@@ -423,9 +521,9 @@ func (ch *channel) dtmf(digit string, durMS int) {
 	if !ch.mediaUpLocked() {
 		return // no media path yet: the digit is lost, as on a real line
 	}
-	if ch.inStasis {
-		ch.s.emit(ch.app, channelDtmfEvent{eventBase: ch.s.base("ChannelDtmfReceived", ch.app), Digit: digit, DurationMS: durMS, Channel: ch.snapLocked()})
-	}
+	ch.emitAllLocked(func(app string) any {
+		return channelDtmfEvent{eventBase: ch.s.base("ChannelDtmfReceived", app), Digit: digit, DurationMS: durMS, Channel: ch.snapLocked()}
+	})
 	if rec := ch.curRec; rec != nil && rec.state == recRecording {
 		if rec.terminateOn == "any" || rec.terminateOn == digit {
 			rec.finishLocked(recDone, "")
@@ -474,10 +572,12 @@ func (ch *channel) setTalking(on bool) {
 			return
 		}
 		ch.talkEv = false
-		ch.s.emit(ch.app, channelTalkingFinishedEvent{
-			eventBase: ch.s.base("ChannelTalkingFinished", ch.app),
-			Duration:  int(ch.s.media(spurt) / time.Millisecond),
-			Channel:   ch.snapLocked(),
+		ch.emitAllLocked(func(app string) any {
+			return channelTalkingFinishedEvent{
+				eventBase: ch.s.base("ChannelTalkingFinished", app),
+				Duration:  int(ch.s.media(spurt) / time.Millisecond),
+				Channel:   ch.snapLocked(),
+			}
 		})
 	})
 }
@@ -521,9 +621,9 @@ func (ch *channel) setVarLocked(name, value string) error {
 	}
 	ch.vars[name] = value
 	ch.view.Variables[name] = value
-	if ch.inStasis {
-		ch.s.emit(ch.app, channelVarsetEvent{eventBase: ch.s.base("ChannelVarset", ch.app), Variable: name, Value: value, Channel: ch.snapLocked()})
-	}
+	ch.emitAllLocked(func(app string) any {
+		return channelVarsetEvent{eventBase: ch.s.base("ChannelVarset", app), Variable: name, Value: value, Channel: ch.snapLocked()}
+	})
 	return nil
 }
 

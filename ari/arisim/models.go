@@ -41,6 +41,9 @@ type channelJSON struct {
 	Dialplan     dialplanJSON `json:"dialplan"`
 	CreationTime string       `json:"creationtime"`
 	Language     string       `json:"language"`
+	// ChannelVars is present only when Options.ChannelVars names variables,
+	// as with ari.conf's channelvars.
+	ChannelVars map[string]string `json:"channelvars,omitempty"`
 }
 
 type playbackJSON struct {
@@ -217,4 +220,59 @@ type applicationMoveFailedEvent struct {
 	Channel     channelJSON `json:"channel"`
 	Destination string      `json:"destination"`
 	Args        []string    `json:"args"`
+}
+
+type channelDestroyedEvent struct {
+	eventBase
+	Cause    int         `json:"cause"`
+	CauseTxt string      `json:"cause_txt"`
+	Channel  channelJSON `json:"channel"`
+}
+
+// dialEvent is Dial. Asterisk always sends dialstring and forward (empty when
+// unknown, e.g. dialstring in a queue's CANCEL); caller is absent when the
+// dialled channel has no caller channel (POST /channels/{id}/dial).
+type dialEvent struct {
+	eventBase
+	Caller     *channelJSON `json:"caller,omitempty"`
+	Peer       channelJSON  `json:"peer"`
+	Dialstring string       `json:"dialstring"`
+	Dialstatus string       `json:"dialstatus"`
+	Forward    string       `json:"forward"`
+}
+
+type deviceStateJSON struct {
+	Name  string `json:"name"`
+	State string `json:"state"`
+}
+
+type deviceStateChangedEvent struct {
+	eventBase
+	DeviceState deviceStateJSON `json:"device_state"`
+}
+
+// causeTexts are ast_cause2str's texts for the causes the sim produces.
+var causeTexts = map[int]string{
+	0:   "Not Defined",
+	1:   "Unallocated (unassigned) number",
+	16:  "Normal Clearing",
+	17:  "User busy",
+	18:  "No user responding",
+	19:  "User alerting, no answer",
+	21:  "Call Rejected",
+	26:  "Answered elsewhere",
+	27:  "Destination out of order",
+	28:  "Invalid number format",
+	31:  "Normal, unspecified",
+	34:  "Circuit/channel congestion",
+	58:  "Bearer capability not available",
+	127: "Interworking, unspecified",
+}
+
+// causeText is ChannelDestroyed's cause_txt for a Q.850 cause.
+func causeText(cause int) string {
+	if t, ok := causeTexts[cause]; ok {
+		return t
+	}
+	return "Unknown"
 }

@@ -1,9 +1,161 @@
 package arisim
 
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// The simulated queues play what Asterisk's app_queue does with a caller the
+// IVR continued into the operators' context, as asterisk-conf's queues.conf
+// and extensions.conf set it up: strategy ringall (every free member rings,
+// the first to answer takes the call), ringinuse=no (a member who is ringing
+// or on a call is not rung), and for the type queues joinempty/leavewhenempty
+// = unavailable,invalid,unknown with a Queue() timeout, after which the caller
+// goes on to the general operator queue, where they wait until answered.
+//
+// An application subscribed to the caller's channel hears it as Asterisk
+// tells it: a Dial per member rung (dialstatus ""), ANSWER for the member who
+// answers and CANCEL for the others, ChannelVarset for a few of the variables
+// Queue sets, and ChannelHangupRequest/ChannelDestroyed at the end. Members
+// are real sim channels (PJSIP/op201-0000001a), in no application.
+//
+// Lock order: Server.life, then queueEngine.mu, then bridgeMu and any
+// channel's mu, then Server.queueMu. Everything that ends a channel goes
+// through queueEngine.mu (channel.hangup), so that a caller leaves its queue
+// (CANCELs first) before the channel is destroyed.
+
+// Operator is one scripted member of a simulated queue.
+type Operator struct {
+	Device      string        // the member's interface, e.g. "PJSIP/op201" (Dial's dialstring)
+	AnswerAfter time.Duration // ring time before the operator answers (× ClockScale); 0 = at once
+	NoAnswer    bool          // rings and never answers
+	TalkFor     time.Duration // after answering, the operator hangs up after this long (× ClockScale); 0 = stays until the caller hangs up
+}
+
+// Queue is one simulated Asterisk queue.
+type Queue struct {
+	Members  []Operator
+	Timeout  time.Duration // Queue()'s timeout (× ClockScale): after it the caller goes on to Overflow; 0 = none
+	Overflow string        // queue joined after Timeout or when every member is away ("" = none: the caller stays)
+}
+
+// operatorQueue is the general operators' queue, where extension "operator"
+// and every extension without a queue of its own end up.
+const operatorQueue = "siaga112-operator"
+
+// queuePrefix turns an extension of the operators' context into its queue.
+const queuePrefix = "siaga112-"
+
+// maxOverflow bounds the hops from queue to queue, so that two queues that
+// overflow into each other while both are empty cannot loop for ever.
+const maxOverflow = 8
+
+// Values of QUEUESTATUS when Queue() returns (app_queue.c).
+const (
+	queueStatusTimeout   = "TIMEOUT"
+	queueStatusJoinEmpty = "JOINEMPTY"
+	queueStatusLeaveEmpy = "LEAVEEMPTY"
+)
+
+// causeAnsweredElsewhere is Q.850 26: the cause of a member's channel that
+// stopped ringing because another member answered.
+const causeAnsweredElsewhere = 26
+
+// callerDisplay is what extensions.conf's [siaga112-operators] sets as the
+// caller id name before Queue(), so the operator's phone shows the type:
+// per extension, and on extension operator per SIAGA112_TYPE.
+var (
+	callerDisplayByExten = map[string]string{"fire": "KEBAKARAN", "medical": "MEDIS", "police": "POLISI", "disaster": "BENCANA"}
+	callerDisplayByType  = map[string]string{"silent_help": "SENYAP", "voice": "SUARA", "blocked_override": "DIBLOKIR"}
+)
+
+// queueEngine holds the simulated queues, their callers and the device states.
+type queueEngine struct {
+	s *Server
+
+	mu      sync.Mutex // guards everything below
+	queues  map[string]*simQueue
+	devices map[string]*device
+	callers map[*channel]*queueEntry // callers in a queue or with an operator
+	members map[*channel]*ring       // member channels, ringing or answered
+	seq     uint64                   // order of arrival
+}
+
+type simQueue struct {
+	name    string
+	cfg     Queue
+	waiting []*queueEntry // callers not yet answered, in order of arrival
+}
+
+// queueEntry is one caller in a queue, from joining until the call ends.
+type queueEntry struct {
+	ch      *channel
+	q       *simQueue
+	seq     uint64
+	hops    int
+	rings   []*ring // members ringing for this caller
+	timeout *time.Timer
+	talk    *ring // the member who answered
+}
+
+// ring is one member channel rung for a caller.
+type ring struct {
+	e     *queueEntry
+	op    Operator
+	ch    *channel
+	timer *time.Timer // answer (while ringing) or the operator's hang-up (TalkFor)
+}
+
+func newQueueEngine(s *Server) *queueEngine {
+	return &queueEngine{
+		s:       s,
+		queues:  map[string]*simQueue{},
+		devices: map[string]*device{},
+		callers: map[*channel]*queueEntry{},
+		members: map[*channel]*ring{},
+	}
+}
+
+// SetQueue defines or replaces a queue, named as in queues.conf (e.g.
+// "siaga112-fire"). Its members' devices are NOT_INUSE unless SetDeviceState
+// says otherwise. Callers already waiting in it stay, and free members are
+// rung for them at once.
+func (s *Server) SetQueue(name string, q Queue) {
+	qe := s.qe
+	qe.mu.Lock()
+	defer qe.mu.Unlock()
+	q.Members = slices.Clone(q.Members)
+	sq := qe.queues[name]
+	if sq == nil {
+		sq = &simQueue{name: name}
+		qe.queues[name] = sq
+	}
+	sq.cfg = q
+	for _, d := range qe.devices {
+		d.member = false
+	}
+	for _, sq := range qe.queues {
+		for _, m := range sq.cfg.Members {
+			qe.device(m.Device).member = true
+		}
+	}
+	for _, d := range qe.devices {
+		qe.update(d)
+	}
+	qe.publishFree()
+	qe.checkEmpty()
+	qe.dispatch()
+}
+
 // SetQueueFree sets how many operators of an Asterisk queue are free, as
 // the dialplan function QUEUE_MEMBER(<queue>,free) reports it to a
-// GET /channels/{id}/variable. Tests and the demo use it to play a centre
-// whose operators are free or all busy.
+// GET /channels/{id}/variable, for a queue that has no members defined with
+// SetQueue. Tests and the demo use it to play a centre whose operators are
+// free or all busy.
 func (s *Server) SetQueueFree(queue string, free int) {
 	s.queueMu.Lock()
 	defer s.queueMu.Unlock()
@@ -13,10 +165,459 @@ func (s *Server) SetQueueFree(queue string, free int) {
 	s.queueFree[queue] = max(free, 0)
 }
 
-// QueueFree is what QUEUE_MEMBER(<queue>,free) answers now: 0 for a queue
-// the sim was never told about.
+// QueueFree is what QUEUE_MEMBER(<queue>,free) answers now: for a queue
+// defined with members, how many of them are NOT_INUSE (app_queue counts
+// members in that state and not paused); otherwise what SetQueueFree set, and
+// 0 for a queue the sim was never told about.
 func (s *Server) QueueFree(queue string) int {
 	s.queueMu.Lock()
 	defer s.queueMu.Unlock()
+	if n, ok := s.queueInfo[queue]; ok && n >= 0 {
+		return n
+	}
 	return s.queueFree[queue]
+}
+
+// queueFor is the queue a continue to t joins, or "" when none is defined
+// for it: extension X of the operators' context joins "siaga112-"+X, and an
+// extension without a queue of its own the general operator queue, as the
+// dialplan's Goto(operator,1) after Queue() does.
+func (s *Server) queueFor(t DialplanTarget) string {
+	if t.Context != s.opts.OperatorContext {
+		return ""
+	}
+	s.queueMu.Lock()
+	defer s.queueMu.Unlock()
+	for _, name := range []string{queuePrefix + t.Extension, operatorQueue} {
+		if _, ok := s.queueInfo[name]; ok {
+			return name
+		}
+	}
+	return ""
+}
+
+// publishFree copies each defined queue's number of free members where
+// QUEUE_MEMBER and queueFor read it (under queueMu, which a channel's lock may
+// be held for). qe.mu is held.
+func (qe *queueEngine) publishFree() {
+	info := make(map[string]int, len(qe.queues))
+	for name, q := range qe.queues {
+		if len(q.cfg.Members) == 0 {
+			info[name] = -1
+			continue
+		}
+		n := 0
+		for _, m := range q.cfg.Members {
+			if qe.device(m.Device).state() == DeviceNotInUse {
+				n++
+			}
+		}
+		info[name] = n
+	}
+	qe.s.queueMu.Lock()
+	qe.s.queueInfo = info
+	qe.s.queueMu.Unlock()
+}
+
+// queueLine is the dialplan position of a caller in queue q, as snapshots
+// show it: extension <type> priority 2 for a type queue, extension operator
+// priority 5 (the n(join) line) for the general one.
+func (qe *queueEngine) queueLine(q *simQueue) dialplanJSON {
+	data := q.name + ",t"
+	if q.cfg.Timeout > 0 {
+		data += ",,," + strconv.Itoa(int(q.cfg.Timeout/time.Second))
+	}
+	dp := dialplanJSON{Context: qe.s.opts.OperatorContext, Exten: strings.TrimPrefix(q.name, queuePrefix), Priority: 2, AppName: "Queue", AppData: data}
+	if q.name == operatorQueue {
+		dp.Exten, dp.Priority = "operator", 5
+	}
+	return dp
+}
+
+// join puts a continued caller into the queue chosen at the continue.
+func (qe *queueEngine) join(ch *channel) {
+	qe.mu.Lock()
+	defer qe.mu.Unlock()
+	ch.mu.Lock()
+	name, ok := ch.queue, !ch.gone && !ch.inStasis && qe.callers[ch] == nil
+	if ok {
+		// [siaga112-operators] <type>,1: Set(CALLERID(name)=KEBAKARAN ${CALLERID(num)}).
+		if label := callerDisplayByExten[ch.dp.Exten]; label != "" {
+			ch.caller.Name = label + " " + ch.caller.Number
+		}
+	}
+	ch.mu.Unlock()
+	if ok {
+		qe.enter(ch, name, 0)
+	}
+}
+
+// enter makes ch (alive, out of Stasis, in no queue) join queue name, or go
+// on to its overflow when joinempty keeps it out.
+func (qe *queueEngine) enter(ch *channel, name string, hops int) {
+	q := qe.queues[name]
+	if q == nil {
+		ch.mu.Lock()
+		ch.noQueue = true // Queue() returns at once for a queue that does not exist
+		ch.broadcastLocked()
+		ch.mu.Unlock()
+		return
+	}
+	ch.mu.Lock()
+	if ch.gone {
+		ch.mu.Unlock()
+		return
+	}
+	dp := qe.queueLine(q)
+	if dp.Exten == "operator" && ch.dp.Exten != "operator" {
+		// exten => operator: ExecIf(SIAGA112_TYPE = ...)?Set(CALLERID(name)=SENYAP ...)
+		if label := callerDisplayByType[ch.vars["SIAGA112_TYPE"]]; label != "" {
+			ch.caller.Name = label + " " + ch.caller.Number
+		}
+	}
+	ch.dp = dp
+	if q.cfg.Overflow != "" && hops < maxOverflow && qe.allAway(q) {
+		// joinempty: the caller does not join; Queue() returns and the
+		// dialplan goes on to the operators' queue.
+		_ = ch.setVarLocked("QUEUESTATUS", queueStatusJoinEmpty)
+		ch.mu.Unlock()
+		qe.enter(ch, q.cfg.Overflow, hops+1)
+		return
+	}
+	qe.seq++
+	e := &queueEntry{ch: ch, q: q, seq: qe.seq, hops: hops}
+	q.waiting = append(q.waiting, e)
+	qe.callers[ch] = e
+	ch.view.Queue = name
+	if ch.view.QueuedAt.IsZero() {
+		ch.view.QueuedAt = time.Now()
+	}
+	_ = ch.setVarLocked("QUEUEPOSITION", strconv.Itoa(len(q.waiting)))
+	ch.broadcastLocked()
+	ch.mu.Unlock()
+	if q.cfg.Timeout > 0 && q.cfg.Overflow != "" {
+		e.timeout = time.AfterFunc(qe.s.scaled(q.cfg.Timeout), func() {
+			qe.mu.Lock()
+			defer qe.mu.Unlock()
+			if qe.callers[ch] == e && e.talk == nil {
+				qe.overflow(e, queueStatusTimeout)
+			}
+		})
+	}
+	qe.dispatch()
+}
+
+// allAway reports whether no member of q can take a call: joinempty and
+// leavewhenempty = unavailable,invalid,unknown (a queue without members is
+// empty too).
+func (qe *queueEngine) allAway(q *simQueue) bool {
+	for _, m := range q.cfg.Members {
+		switch qe.device(m.Device).state() {
+		case DeviceUnavailable, DeviceInvalid, DeviceUnknown:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// overflow takes a waiting caller out of its queue (QUEUESTATUS status) and
+// into the queue's overflow.
+func (qe *queueEngine) overflow(e *queueEntry, status string) {
+	qe.cancelRings(e, causeNormal)
+	qe.remove(e)
+	ch := e.ch
+	ch.mu.Lock()
+	alive := !ch.gone
+	if alive {
+		_ = ch.setVarLocked("QUEUESTATUS", status)
+	}
+	ch.mu.Unlock()
+	if alive {
+		qe.enter(ch, e.q.cfg.Overflow, e.hops+1)
+	}
+}
+
+// checkEmpty applies leavewhenempty: waiting callers of a queue with an
+// overflow whose members are all away leave for it.
+func (qe *queueEngine) checkEmpty() {
+	for _, q := range qe.sortedQueues() {
+		if q.cfg.Overflow == "" || len(q.waiting) == 0 || !qe.allAway(q) {
+			continue
+		}
+		for _, e := range slices.Clone(q.waiting) {
+			if e.hops < maxOverflow {
+				qe.overflow(e, queueStatusLeaveEmpy)
+			}
+		}
+	}
+}
+
+func (qe *queueEngine) sortedQueues() []*simQueue {
+	qs := make([]*simQueue, 0, len(qe.queues))
+	for _, q := range qe.queues {
+		qs = append(qs, q)
+	}
+	slices.SortFunc(qs, func(a, b *simQueue) int { return strings.Compare(a.name, b.name) })
+	return qs
+}
+
+// dispatch rings free members for waiting callers, in order of arrival:
+// each caller rings every free member of its queue (ringall), and a member
+// ringing for one caller is not free for the next (ringinuse=no).
+func (qe *queueEngine) dispatch() {
+	var waiting []*queueEntry
+	for _, q := range qe.queues {
+		waiting = append(waiting, q.waiting...)
+	}
+	slices.SortFunc(waiting, func(a, b *queueEntry) int { return cmp.Compare(a.seq, b.seq) })
+	for _, e := range waiting {
+		for _, m := range e.q.cfg.Members {
+			if qe.device(m.Device).state() != DeviceNotInUse || e.ringing(m.Device) {
+				continue
+			}
+			qe.ringMember(e, m)
+		}
+	}
+}
+
+func (e *queueEntry) ringing(device string) bool {
+	for _, r := range e.rings {
+		if r.op.Device == device {
+			return true
+		}
+	}
+	return false
+}
+
+// ringMember makes the member's channel and rings it for the caller.
+func (qe *queueEngine) ringMember(e *queueEntry, op Operator) {
+	s := qe.s
+	tech, resource, ok := strings.Cut(op.Device, "/")
+	if !ok {
+		tech, resource = op.Device, ""
+	}
+	ch := e.ch
+	ch.mu.Lock()
+	if ch.gone {
+		ch.mu.Unlock()
+		return
+	}
+	number := ch.caller.Number
+	ch.mu.Unlock()
+	// An outgoing channel starts at default,s,1 (ast_channel_alloc); Queue
+	// marks it as its outgoing line.
+	mch := s.newChannel(s.newUniqueID(), tech, resource, callerIDJSON{Number: number},
+		dialplanJSON{Context: "default", Exten: "s", Priority: 1, AppName: "AppQueue", AppData: "(Outgoing Line)"}, stateDown)
+	if !s.channels.add(mch.id, mch) {
+		return
+	}
+	r := &ring{e: e, op: op, ch: mch}
+	e.rings = append(e.rings, r)
+	qe.members[mch] = r
+	d := qe.device(op.Device)
+	d.ringing++
+	qe.update(d)
+	qe.emitDial(e, r, op.Device, "")
+	if !op.NoAnswer {
+		r.timer = time.AfterFunc(s.scaled(op.AnswerAfter), func() {
+			qe.mu.Lock()
+			defer qe.mu.Unlock()
+			if qe.callers[e.ch] == e && e.talk == nil && slices.Contains(e.rings, r) {
+				qe.answer(e, r)
+			}
+		})
+	}
+}
+
+// emitDial sends Dial for member r to the applications that hear the caller.
+func (qe *queueEngine) emitDial(e *queueEntry, r *ring, dialstring, status string) {
+	r.ch.mu.Lock()
+	peer := r.ch.snapLocked()
+	r.ch.mu.Unlock()
+	ch := e.ch
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.gone {
+		return
+	}
+	caller := ch.snapLocked()
+	ch.emitAllLocked(func(app string) any {
+		return dialEvent{eventBase: qe.s.base("Dial", app), Caller: &caller, Peer: peer, Dialstring: dialstring, Dialstatus: status}
+	})
+}
+
+// answer connects the caller with member r; the other members stop ringing.
+func (qe *queueEngine) answer(e *queueEntry, r *ring) {
+	qe.removeWaiting(e)
+	stopTimer(e.timeout)
+	e.rings = slices.DeleteFunc(e.rings, func(x *ring) bool { return x == r })
+	e.talk = r
+	ch := e.ch
+	ch.mu.Lock()
+	callerID, exten := ch.caller, ch.dp.Exten
+	ch.mu.Unlock()
+	r.ch.mu.Lock()
+	r.ch.connected = callerID
+	r.ch.dp.Exten = exten // Queue gives its outgoing channel the caller's extension
+	r.ch.setStateLocked(stateUp)
+	r.ch.mu.Unlock()
+	d := qe.device(r.op.Device)
+	d.ringing--
+	d.talking++
+	qe.update(d)
+	qe.emitDial(e, r, r.op.Device, "ANSWER")
+	qe.cancelRings(e, causeAnsweredElsewhere)
+	ch.mu.Lock()
+	_ = ch.setVarLocked("MEMBERINTERFACE", r.op.Device)
+	ch.view.Operator = r.op.Device
+	ch.view.OperatorAnsweredAt = time.Now()
+	ch.broadcastLocked()
+	ch.mu.Unlock()
+	if r.op.TalkFor > 0 {
+		r.timer = time.AfterFunc(qe.s.scaled(r.op.TalkFor), func() {
+			qe.mu.Lock()
+			defer qe.mu.Unlock()
+			if qe.callers[e.ch] == e && e.talk == r {
+				qe.operatorHangup(e)
+			}
+		})
+	}
+	qe.publishFree()
+	qe.dispatch()
+}
+
+// cancelRings stops every member ringing for e: a Dial CANCEL each (with no
+// dialstring, as Asterisk sends it), then their channels go.
+func (qe *queueEngine) cancelRings(e *queueEntry, cause int) {
+	rings := e.rings
+	e.rings = nil
+	for _, r := range rings {
+		stopTimer(r.timer)
+		qe.emitDial(e, r, "", "CANCEL")
+	}
+	for _, r := range rings {
+		qe.dropMember(r, cause)
+		d := qe.device(r.op.Device)
+		d.ringing--
+		qe.update(d)
+	}
+	if len(rings) > 0 {
+		qe.publishFree()
+	}
+}
+
+// dropMember ends a member's channel (no application hears it unless one
+// subscribed to it).
+func (qe *queueEngine) dropMember(r *ring, cause int) {
+	stopTimer(r.timer)
+	delete(qe.members, r.ch)
+	r.ch.end(cause, false, true, HungUpBySystem)
+}
+
+// operatorHangup ends a call because the operator hung up: Queue() without
+// option c returns -1 and the caller's channel is destroyed, with no
+// ChannelHangupRequest.
+func (qe *queueEngine) operatorHangup(e *queueEntry) {
+	r := e.talk
+	qe.release(e)
+	delete(qe.members, r.ch)
+	r.ch.end(causeNormal, false, true, HungUpByOperator)
+	e.ch.end(causeNormal, false, false, HungUpByOperator)
+	qe.dispatch()
+}
+
+// release forgets e; the member who was talking to it becomes free.
+func (qe *queueEngine) release(e *queueEntry) {
+	qe.remove(e)
+	if r := e.talk; r != nil {
+		stopTimer(r.timer)
+		d := qe.device(r.op.Device)
+		d.talking--
+		qe.update(d)
+		qe.publishFree()
+	}
+}
+
+// remove takes e out of its queue and out of the engine.
+func (qe *queueEngine) remove(e *queueEntry) {
+	qe.removeWaiting(e)
+	stopTimer(e.timeout)
+	if qe.callers[e.ch] == e {
+		delete(qe.callers, e.ch)
+	}
+}
+
+func (qe *queueEngine) removeWaiting(e *queueEntry) {
+	e.q.waiting = slices.DeleteFunc(e.q.waiting, func(x *queueEntry) bool { return x == e })
+}
+
+// channelGone is called (qe.mu held) before a channel is hung up. A caller
+// leaves its queue: the members it rang get CANCEL, the operator it talked to
+// hangs up too. A member's channel stops ringing, or, when it had answered,
+// ends the caller's call as the operator's hang-up does.
+func (qe *queueEngine) channelGone(ch *channel) {
+	if e := qe.callers[ch]; e != nil {
+		qe.cancelRings(e, causeNormal)
+		if r := e.talk; r != nil {
+			qe.release(e)
+			delete(qe.members, r.ch)
+			r.ch.end(causeNormal, false, true, HungUpByCaller)
+		} else {
+			qe.remove(e)
+		}
+		qe.dispatch()
+		return
+	}
+	r := qe.members[ch]
+	if r == nil {
+		return
+	}
+	delete(qe.members, ch)
+	e := r.e
+	if e.talk == r {
+		qe.release(e)
+		e.ch.end(causeNormal, false, false, HungUpByOperator)
+	} else {
+		stopTimer(r.timer)
+		e.rings = slices.DeleteFunc(e.rings, func(x *ring) bool { return x == r })
+		d := qe.device(r.op.Device)
+		d.ringing--
+		qe.update(d)
+		qe.publishFree()
+	}
+	qe.dispatch()
+}
+
+// reset forgets every caller and member call (Restart, Close: their channels
+// vanish) and every device subscription; queues and device states stay.
+func (qe *queueEngine) reset() {
+	qe.mu.Lock()
+	defer qe.mu.Unlock()
+	for _, e := range qe.callers {
+		stopTimer(e.timeout)
+		for _, r := range e.rings {
+			stopTimer(r.timer)
+		}
+		if e.talk != nil {
+			stopTimer(e.talk.timer)
+		}
+	}
+	qe.callers = map[*channel]*queueEntry{}
+	qe.members = map[*channel]*ring{}
+	for _, q := range qe.queues {
+		q.waiting = nil
+	}
+	for _, d := range qe.devices {
+		d.ringing, d.talking = 0, 0
+		d.subs = nil
+		d.shown = d.state()
+	}
+	qe.publishFree()
+}
+
+func stopTimer(t *time.Timer) {
+	if t != nil {
+		t.Stop()
+	}
 }

@@ -12,13 +12,6 @@ import (
 // errFunction is returned when a dialplan function cannot be written or read.
 var errFunction = errors.New("arisim: dialplan function failed")
 
-type dialEvent struct {
-	eventBase
-	Peer       channelJSON `json:"peer"`
-	Dialstring string      `json:"dialstring,omitempty"`
-	Dialstatus string      `json:"dialstatus"`
-}
-
 func (s *Server) listChannels(_ *http.Request, _ *params) reply {
 	chans := s.channels.values()
 	out := make([]channelJSON, 0, len(chans))
@@ -197,7 +190,9 @@ func (s *Server) dial(_ *http.Request, p *params) reply {
 			return errReply(409, "Channel cannot be dialed")
 		}
 		dialstring := ch.resource
-		ch.s.emit(ch.app, dialEvent{eventBase: s.base("Dial", ch.app), Peer: ch.snapLocked(), Dialstring: dialstring, Dialstatus: ""})
+		ch.emitAllLocked(func(app string) any {
+			return dialEvent{eventBase: s.base("Dial", app), Peer: ch.snapLocked(), Dialstring: dialstring}
+		})
 		ch.setStateLocked(stateRinging)
 		time.AfterFunc(s.scaled(s.opts.AnswerDelay), func() {
 			ch.mu.Lock()
@@ -205,7 +200,9 @@ func (s *Server) dial(_ *http.Request, p *params) reply {
 			if ch.gone || ch.state != stateRinging {
 				return
 			}
-			ch.s.emit(ch.app, dialEvent{eventBase: s.base("Dial", ch.app), Peer: ch.snapLocked(), Dialstring: dialstring, Dialstatus: "ANSWER"})
+			ch.emitAllLocked(func(app string) any {
+				return dialEvent{eventBase: s.base("Dial", app), Peer: ch.snapLocked(), Dialstring: dialstring, Dialstatus: "ANSWER"}
+			})
 			ch.setStateLocked(stateUp)
 		})
 		return noContent()
@@ -276,7 +273,7 @@ func (s *Server) move(_ *http.Request, p *params) reply {
 			s.emit(ch.app, applicationMoveFailedEvent{eventBase: s.base("ApplicationMoveFailed", ch.app), Channel: ch.snapLocked(), Destination: app, Args: args})
 			return noContent()
 		}
-		ch.emitChanLocked("StasisEnd")
+		ch.emitStasisEndLocked()
 		ch.enterStasisLocked(app, args)
 		return noContent()
 	})

@@ -66,11 +66,12 @@ func (s *Server) appJSON(name string) applicationJSON {
 		DeviceNames: []string{}, EventsAllowed: []any{}, EventsDisallowed: []any{}}
 	for _, ch := range s.channels.values() {
 		ch.mu.Lock()
-		if ch.inStasis && ch.app == name {
+		if ch.inStasis && ch.app == name || slices.Contains(ch.subs, name) {
 			a.ChannelIDs = append(a.ChannelIDs, ch.id)
 		}
 		ch.mu.Unlock()
 	}
+	a.DeviceNames = s.qe.subscribedDevices(name)
 	s.bridgeMu.Lock()
 	for id, b := range s.bridges {
 		if slices.Contains(b.apps, name) {

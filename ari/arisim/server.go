@@ -86,6 +86,16 @@ type Options struct {
 	// AnswerDelay is how long (media time) the far end of an originated or dialled
 	// channel rings before it answers. Default 1s.
 	AnswerDelay time.Duration
+
+	// OperatorContext is the dialplan context whose extensions put a caller
+	// into the operators' queues (see SetQueue): a continue to extension X
+	// there joins queue "siaga112-"+X. Default "siaga112-operators".
+	OperatorContext string
+
+	// ChannelVars are the variables (or dialplan functions, ending in ")")
+	// that every Channel JSON carries in "channelvars", as ari.conf's
+	// [general] channelvars makes Asterisk do. Default none (no channelvars).
+	ChannelVars []string
 }
 
 // Stats counts what the sim has done since it was created.
@@ -123,10 +133,14 @@ type Server struct {
 	// taken twice by one goroutine (a waiting writer blocks new readers).
 	life sync.RWMutex
 
-	// queueMu guards queueFree; it is taken under a channel's mu (a
-	// QUEUE_MEMBER read) and never holds another lock.
+	// queueMu guards queueFree and queueInfo; it is taken under a channel's
+	// mu (a QUEUE_MEMBER read, a continue) and never holds another lock.
 	queueMu   sync.Mutex
 	queueFree map[string]int
+	queueInfo map[string]int // defined queues (SetQueue): free members, -1 with none
+
+	// qe runs the simulated queues and device states (queue.go).
+	qe *queueEngine
 
 	mu       sync.RWMutex // guards the fields down to globals
 	apps     map[string]*application
@@ -220,6 +234,9 @@ func New(opts Options) *Server {
 	if opts.AnswerDelay <= 0 {
 		opts.AnswerDelay = time.Second
 	}
+	if opts.OperatorContext == "" {
+		opts.OperatorContext = "siaga112-operators"
+	}
 	now := time.Now()
 	s := &Server{
 		opts:      opts,
@@ -236,6 +253,7 @@ func New(opts Options) *Server {
 		bridges:   make(map[string]*bridge),
 		stored:    make(map[string]*storedRecording),
 	}
+	s.qe = newQueueEngine(s)
 	s.mux = s.routes()
 	return s
 }
@@ -417,8 +435,11 @@ func (s *Server) lost(b []byte) bool {
 
 // Restart simulates an Asterisk restart: every channel, playback, live recording and
 // bridge vanishes without events (the process died), every WebSocket is dropped,
-// applications are forgotten until clients reconnect, and asterisk/info reports a new
-// startup time. Stored recordings survive, as files on disk do.
+// applications (and their subscriptions) are forgotten until clients reconnect,
+// callers waiting in queues vanish with their channels, and
+// asterisk/info reports a new startup time. Stored recordings survive, as files on
+// disk do, and so do the queues and device states (SetQueue, SetDeviceState, PUT
+// /deviceStates; Asterisk keeps the latter in its database).
 //
 // The restart is atomic as clients see it: REST requests, WebSocket registrations and
 // Calls that arrive meanwhile wait until it is complete. The applications are forgotten
@@ -465,6 +486,7 @@ func (s *Server) vanishState(by string) {
 	for _, rec := range s.liveRecs.clear() {
 		rec.stopTimers()
 	}
+	s.qe.reset()
 }
 
 // scaled converts media time to wall time.
@@ -518,6 +540,13 @@ func (s *Server) routes() *http.ServeMux {
 
 	h("GET /ari/applications", s.listApplications)
 	h("GET /ari/applications/{applicationName}", s.getApplication)
+	h("POST /ari/applications/{applicationName}/subscription", s.subscribe)
+	h("DELETE /ari/applications/{applicationName}/subscription", s.unsubscribe)
+
+	h("GET /ari/deviceStates", s.listDeviceStates)
+	h("GET /ari/deviceStates/{deviceName}", s.getDeviceState)
+	h("PUT /ari/deviceStates/{deviceName}", s.putDeviceState)
+	h("DELETE /ari/deviceStates/{deviceName}", s.deleteDeviceState)
 
 	h("GET /ari/channels", s.listChannels)
 	h("POST /ari/channels", s.originate)
