@@ -100,6 +100,8 @@ type call struct {
 	// answeredAt is when Asterisk confirmed the Answer; continuedAt when
 	// the channel left for the operators' context (follow.go).
 	answeredAt, continuedAt time.Time
+	// dials are the Dial events handled before the follow phase began.
+	dials []*ariv6.Dial
 }
 
 var _ flows.Call = (*call)(nil)
@@ -159,8 +161,18 @@ func (c *call) handle(e ariv6.Event) {
 		if ev.Recording.Name == c.curRecording {
 			c.recDone, c.recFailed, c.recCause = true, true, ev.Recording.Cause
 		}
+	case *ariv6.Dial:
+		// The queue may ring and even connect an operator before the
+		// continue's reply is read; the follow phase reads these first.
+		if len(c.dials) < maxEarlyDials {
+			c.dials = append(c.dials, ev)
+		}
 	}
 }
+
+// maxEarlyDials bounds the Dial events kept while the continue is in
+// flight (one per operator rung, and one answer).
+const maxEarlyDials = 64
 
 // step handles at most one event, or returns when deadline passes (zero
 // deadline: no deadline). It returns an error only when ctx ends.

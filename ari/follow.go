@@ -151,6 +151,8 @@ type followed struct {
 	// queuedAt and answeredAt are zero when not known (a call found after
 	// a restart).
 	queuedAt, answeredAt time.Time
+	// early are Dial events that came while the continue was in flight.
+	early []*ariv6.Dial
 }
 
 // secondsSince returns the seconds from t to now, or -1 when t is unknown.
@@ -187,6 +189,9 @@ func (s *session) follow(v *IVR, em *callEmitter, fc followed) {
 			SecondsToPerson: secondsSince(fc.answeredAt, now),
 		})
 		s.log.Info("operator answered", "operator", operator, "seconds_in_queue", secondsSince(fc.queuedAt, now))
+	}
+	for _, d := range fc.early {
+		onDial(d)
 	}
 	for {
 		select {

@@ -247,7 +247,7 @@ func (s *session) run(v *IVR) {
 			typ = string(res.Outcome)
 		}
 		s.follow(v, em, followed{outcome: res.Outcome, emergencyType: typ, extension: res.Extension,
-			queuedAt: c.continuedAt, answeredAt: c.answeredAt})
+			queuedAt: c.continuedAt, answeredAt: c.answeredAt, early: c.dials})
 		return
 	}
 	where := events.WhereIVR

@@ -199,6 +199,9 @@ type failRule struct {
 	pattern string
 	status  int
 	left    int
+	// delay, when set, makes the rule hold the request this long (then
+	// serve it as usual) instead of failing it.
+	delay time.Duration
 }
 
 // New builds a Server; it serves nothing until Start is called or it is mounted as an
@@ -397,6 +400,18 @@ func (s *Server) FailNextREST(method, pathPattern string, status int) {
 func (s *Server) FailREST(method, pathPattern string, status, times int) {
 	s.faultMu.Lock()
 	s.failRules = append(s.failRules, failRule{method: method, pattern: pathPattern, status: status, left: times})
+	s.faultMu.Unlock()
+}
+
+// DelayREST holds the next times REST requests matching method ("" for
+// any) and pathPattern (as for FailNextREST) for d before serving them as
+// usual. As with SetRESTDelay, a client that gives up during the delay does
+// not stop the request: it takes effect when the delay ends or the client
+// closes the connection, whichever comes first — a request that timed out
+// for the client may still have been carried out, as on a loaded Asterisk.
+func (s *Server) DelayREST(method, pathPattern string, d time.Duration, times int) {
+	s.faultMu.Lock()
+	s.failRules = append(s.failRules, failRule{method: method, pattern: pathPattern, left: times, delay: d})
 	s.faultMu.Unlock()
 }
 
@@ -668,7 +683,11 @@ func (s *Server) injectFault(r *http.Request) (reply, bool) {
 		}
 		fr.left--
 		rule := *fr
-		fail = &rule
+		if rule.delay > 0 {
+			delay = max(delay, rule.delay)
+		} else {
+			fail = &rule
+		}
 		if fr.left <= 0 {
 			s.failRules = append(s.failRules[:i], s.failRules[i+1:]...)
 		}
