@@ -120,6 +120,9 @@ type envOptions struct {
 	flow FlowRunner
 	// flowWrap wraps the flow (the real one unless flow is set).
 	flowWrap func(FlowRunner) FlowRunner
+	// noOperators leaves the sim without queues: a caller handed over
+	// waits until its script ends, as no operator ever answers.
+	noOperators bool
 	// natsDir keeps the JetStream store (to restart NATS on the same data).
 	natsDir string
 	// extraNodes adds simulated Asterisk nodes (test-node-2, ...).
@@ -160,6 +163,15 @@ func startEnv(t testing.TB, o envOptions) *env {
 		})
 		if err := sim.Start("127.0.0.1:0"); err != nil {
 			t.Fatalf("start sim: %v", err)
+		}
+		if !o.noOperators {
+			// Every queue has an operator of its own who answers at once
+			// and stays until the caller hangs up.
+			for _, m := range cfg.IVR.Menu {
+				if m.Queue != "" {
+					sim.SetQueue(m.Queue, arisim.Queue{Members: []arisim.Operator{{Device: "Local/" + m.Type + "@operators"}}})
+				}
+			}
 		}
 		e.sims = append(e.sims, sim)
 	}

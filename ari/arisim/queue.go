@@ -153,9 +153,9 @@ func (s *Server) SetQueue(name string, q Queue) {
 
 // SetQueueFree sets how many operators of an Asterisk queue are free, as
 // the dialplan function QUEUE_MEMBER(<queue>,free) reports it to a
-// GET /channels/{id}/variable, for a queue that has no members defined with
-// SetQueue. Tests and the demo use it to play a centre whose operators are
-// free or all busy.
+// GET /channels/{id}/variable. Set, it wins over what the members of a
+// queue defined with SetQueue would say. Tests and the demo use it to play
+// a centre whose operators are free or all busy.
 func (s *Server) SetQueueFree(queue string, free int) {
 	s.queueMu.Lock()
 	defer s.queueMu.Unlock()
@@ -165,17 +165,20 @@ func (s *Server) SetQueueFree(queue string, free int) {
 	s.queueFree[queue] = max(free, 0)
 }
 
-// QueueFree is what QUEUE_MEMBER(<queue>,free) answers now: for a queue
+// QueueFree is what QUEUE_MEMBER(<queue>,free) answers now: what
+// SetQueueFree set, if it was called for the queue; else, for a queue
 // defined with members, how many of them are NOT_INUSE (app_queue counts
-// members in that state and not paused); otherwise what SetQueueFree set, and
-// 0 for a queue the sim was never told about.
+// members in that state and not paused); else 0.
 func (s *Server) QueueFree(queue string) int {
 	s.queueMu.Lock()
 	defer s.queueMu.Unlock()
+	if n, ok := s.queueFree[queue]; ok {
+		return n
+	}
 	if n, ok := s.queueInfo[queue]; ok && n >= 0 {
 		return n
 	}
-	return s.queueFree[queue]
+	return 0
 }
 
 // queueFor is the queue a continue to t joins, or "" when none is defined
