@@ -1,0 +1,644 @@
+package arisim_test
+
+// What an application hears after it hands a caller to the operators' queue,
+// as Asterisk 22.10.1 sent it (../shared/asterisk-ari-22/events-after-handoff):
+// with a subscription to the caller's channel, Dial for each member rung,
+// ANSWER and CANCEL, a few ChannelVarset, ChannelHangupRequest and
+// ChannelDestroyed; without one, nothing after StasisEnd.
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	ariv6 "github.com/CyCoreSystems/ari/v6"
+
+	"github.com/siaga112/siaga112/ari/arisim"
+)
+
+// handOff answers each caller, subscribes the application to its channel when
+// subscribe is set, and continues it to siaga112-operators,<exten>,1, as the
+// IVR does.
+func handOff(t *testing.T, cl ariv6.Client, exten string, subscribe bool) {
+	t.Helper()
+	serveApp(t, cl, func(h *ariv6.ChannelHandle, st *ariv6.StasisStart) {
+		if err := h.Answer(); err != nil {
+			t.Errorf("answer: %v", err)
+			return
+		}
+		if err := h.SetVariable("SIAGA112_TYPE", exten); err != nil {
+			t.Errorf("set variable: %v", err)
+		}
+		if subscribe {
+			app := cl.Application().Get(ariv6.NewKey(ariv6.ApplicationKey, testApp))
+			if err := app.Subscribe("channel:" + st.Channel.ID); err != nil {
+				t.Errorf("subscribe: %v", err)
+				return
+			}
+		}
+		if err := h.Continue("siaga112-operators", exten, 1); err != nil {
+			t.Errorf("continue: %v", err)
+		}
+	})
+}
+
+// dials returns the Dial events whose caller is channelID, in order.
+func (r *recorder) dials(channelID string) []*ariv6.Dial {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*ariv6.Dial
+	for _, e := range r.evs {
+		if d, ok := e.(*ariv6.Dial); ok && d.Caller.ID == channelID {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// dialSummary renders Dial events as "status@dialstring(peer name prefix)".
+func dialSummary(ds []*ariv6.Dial) []string {
+	var out []string
+	for _, d := range ds {
+		peer, _, _ := strings.Cut(d.Peer.Name, "-")
+		out = append(out, d.Dialstatus+"@"+d.Dialstring+"("+peer+")")
+	}
+	return out
+}
+
+// varsets lists "NAME=value" of the ChannelVarset events for channelID.
+func (r *recorder) varsets(channelID string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, e := range r.evs {
+		if v, ok := e.(*ariv6.ChannelVarset); ok && v.Channel.ID == channelID {
+			out = append(out, v.Variable+"="+v.Value)
+		}
+	}
+	return out
+}
+
+func fireQueue(members ...arisim.Operator) arisim.Queue {
+	return arisim.Queue{Members: members, Timeout: 60 * time.Second, Overflow: "siaga112-operator"}
+}
+
+func TestQueueDialEvents(t *testing.T) {
+	tests := []struct {
+		name      string
+		members   []arisim.Operator
+		script    []arisim.Step
+		wantDials []string
+		wantTypes []string // the caller's events after StasisEnd
+		wantBy    string
+		wantIn    string
+		wantOp    string
+	}{
+		{
+			name: "operator answers, the other is cancelled, caller hangs up later",
+			members: []arisim.Operator{
+				{Device: "PJSIP/op201", AnswerAfter: 2 * time.Second},
+				{Device: "PJSIP/op202", AnswerAfter: 30 * time.Second},
+			},
+			script:    []arisim.Step{arisim.WaitForOperator(), arisim.Talk(time.Second), arisim.Hangup()},
+			wantDials: []string{"@PJSIP/op201(PJSIP/op201)", "@PJSIP/op202(PJSIP/op202)", "ANSWER@PJSIP/op201(PJSIP/op201)", "CANCEL@(PJSIP/op202)"},
+			wantTypes: []string{"ChannelVarset", "Dial", "Dial", "Dial", "Dial", "ChannelVarset", "ChannelHangupRequest", "ChannelDestroyed"},
+			wantBy:    arisim.HungUpByCaller, wantIn: arisim.EndedInOperator, wantOp: "PJSIP/op201",
+		},
+		{
+			name: "caller hangs up while members ring",
+			members: []arisim.Operator{
+				{Device: "PJSIP/op201", NoAnswer: true},
+				{Device: "PJSIP/op202", NoAnswer: true},
+			},
+			script:    []arisim.Step{arisim.WaitForEnd(), arisim.Wait(3 * time.Second), arisim.Hangup()},
+			wantDials: []string{"@PJSIP/op201(PJSIP/op201)", "@PJSIP/op202(PJSIP/op202)", "CANCEL@(PJSIP/op201)", "CANCEL@(PJSIP/op202)"},
+			wantTypes: []string{"ChannelVarset", "Dial", "Dial", "Dial", "Dial", "ChannelHangupRequest", "ChannelDestroyed"},
+			wantBy:    arisim.HungUpByCaller, wantIn: arisim.EndedInQueue,
+		},
+		{
+			name:      "operator hangs up after talking",
+			members:   []arisim.Operator{{Device: "PJSIP/op201", AnswerAfter: time.Second, TalkFor: 2 * time.Second}},
+			script:    []arisim.Step{arisim.WaitForOperator(), arisim.Wait(time.Hour)},
+			wantDials: []string{"@PJSIP/op201(PJSIP/op201)", "ANSWER@PJSIP/op201(PJSIP/op201)"},
+			wantTypes: []string{"ChannelVarset", "Dial", "Dial", "ChannelVarset", "ChannelDestroyed"},
+			wantBy:    arisim.HungUpByOperator, wantIn: arisim.EndedInOperator, wantOp: "PJSIP/op201",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sim := startSim(t, arisim.Options{ClockScale: fast})
+			sim.SetQueue("siaga112-fire", fireQueue(tc.members...))
+			cl := connect(t, sim, testApp)
+			rec := record(t, cl)
+			handOff(t, cl, "fire", true)
+			call, err := sim.Call(context.Background(), arisim.Caller{Number: "081300000098", Dialed: "112", Script: tc.script})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// While in the queue the channel is listed where Asterisk shows it.
+			rec.wait(t, "first Dial", ofType("Dial"))
+			ch, err := cl.Channel().Get(ariv6.NewKey(ariv6.ChannelKey, call.ID())).Data()
+			if err != nil {
+				t.Fatalf("channel in queue: %v", err)
+			}
+			if dp := ch.Dialplan; dp.Context != "siaga112-operators" || dp.Exten != "fire" || dp.Priority != 2 || dp.AppName != "Queue" || dp.AppData != "siaga112-fire,t,,,60" {
+				t.Errorf("dialplan in queue = %+v", dp)
+			}
+			if ch.Caller.Name != "KEBAKARAN 081300000098" {
+				t.Errorf("caller name in queue = %q (the dialplan sets KEBAKARAN <num>)", ch.Caller.Name)
+			}
+			view := waitDone(t, call)
+			rec.wait(t, "ChannelDestroyed", ofType("ChannelDestroyed"))
+			rec.drained(t, sim)
+
+			if got := dialSummary(rec.dials(call.ID())); !slices.Equal(got, tc.wantDials) {
+				t.Errorf("Dial events = %q, want %q", got, tc.wantDials)
+			}
+			types := rec.types(call.ID())
+			i := slices.Index(types, "StasisEnd")
+			if i < 0 || !slices.Equal(types[i+1:], tc.wantTypes) {
+				t.Errorf("events = %v, want after StasisEnd %v", types, tc.wantTypes)
+			}
+			for _, d := range rec.dials(call.ID()) {
+				if d.Caller.Dialplan.Context != "siaga112-operators" || d.Caller.Dialplan.AppName != "Queue" {
+					t.Errorf("Dial caller dialplan = %+v", d.Caller.Dialplan)
+				}
+				if d.Peer.ID == "" || d.Peer.ID == call.ID() || d.Peer.Dialplan.AppName != "AppQueue" {
+					t.Errorf("Dial peer = id %q dialplan %+v", d.Peer.ID, d.Peer.Dialplan)
+				}
+			}
+			cd := rec.wait(t, "ChannelDestroyed", ofType("ChannelDestroyed")).(*ariv6.ChannelDestroyed)
+			if cd.Cause != 16 || cd.CauseTxt != "Normal Clearing" || cd.Channel.ID != call.ID() {
+				t.Errorf("ChannelDestroyed = cause %d %q channel %s", cd.Cause, cd.CauseTxt, cd.Channel.ID)
+			}
+			if slices.Contains(types, "ChannelHangupRequest") {
+				hr := rec.wait(t, "hangup request", ofType("ChannelHangupRequest")).(*ariv6.ChannelHangupRequest)
+				if hr.Cause != 16 || hr.Soft {
+					t.Errorf("ChannelHangupRequest cause %d soft %v, want 16 false", hr.Cause, hr.Soft)
+				}
+			}
+			if view.HungUpBy != tc.wantBy || view.EndedIn != tc.wantIn || view.Operator != tc.wantOp || view.Queue != "siaga112-fire" {
+				t.Errorf("view: by %q in %q operator %q queue %q, want %q %q %q siaga112-fire",
+					view.HungUpBy, view.EndedIn, view.Operator, view.Queue, tc.wantBy, tc.wantIn, tc.wantOp)
+			}
+			if view.QueuedAt.IsZero() || view.QueuedAt.Before(view.AnsweredAt) {
+				t.Errorf("QueuedAt %v, answered %v", view.QueuedAt, view.AnsweredAt)
+			}
+			if tc.wantOp != "" {
+				// The operator answers AnswerAfter (scaled) after the caller joined.
+				want := time.Duration(float64(tc.members[0].AnswerAfter) * fast)
+				if got := view.OperatorAnsweredAt.Sub(view.QueuedAt); got < want || got > 2*want+20*time.Millisecond {
+					t.Errorf("operator answered %v after queueing, want about %v", got, want)
+				}
+			}
+			if n := sim.ActiveChannels(); n != 0 {
+				t.Errorf("%d channels left (member channels must go with the call)", n)
+			}
+			for _, m := range tc.members {
+				if st := sim.DeviceState(m.Device); st != arisim.DeviceNotInUse {
+					t.Errorf("%s is %s after the call, want NOT_INUSE", m.Device, st)
+				}
+			}
+		})
+	}
+}
+
+// TestNoEventsAfterStasisEndWithoutSubscription: an application that did not
+// subscribe to the channel hears nothing of the queue, as before.
+func TestNoEventsAfterStasisEndWithoutSubscription(t *testing.T) {
+	sim := startSim(t, arisim.Options{ClockScale: fast})
+	sim.SetQueue("siaga112-fire", fireQueue(arisim.Operator{Device: "PJSIP/op201", AnswerAfter: time.Second, TalkFor: time.Second}))
+	cl := connect(t, sim, testApp)
+	rec := record(t, cl)
+	handOff(t, cl, "fire", false)
+	call, err := sim.Call(context.Background(), arisim.Caller{Number: "0811", Dialed: "112", Script: []arisim.Step{
+		arisim.WaitForOperator(), arisim.Wait(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := waitDone(t, call)
+	rec.drained(t, sim)
+	if view.Operator != "PJSIP/op201" || view.HungUpBy != arisim.HungUpByOperator {
+		t.Fatalf("the call did not go through the queue: %+v", view)
+	}
+	want := []string{"StasisStart", "ChannelStateChange", "ChannelVarset", "StasisEnd"}
+	if got := rec.types(call.ID()); !slices.Equal(got, want) {
+		t.Errorf("events = %v, want %v", got, want)
+	}
+}
+
+// TestSubscribedChannelWithoutQueue: a subscribed channel hung up in Stasis, or
+// continued where no queue is simulated, also gets ChannelDestroyed.
+func TestSubscribedChannelWithoutQueue(t *testing.T) {
+	tests := []struct {
+		name      string
+		continue_ bool
+		want      []string
+	}{
+		{"caller hangs up in Stasis", false, []string{"StasisStart", "ChannelStateChange", "ChannelVarset", "ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"}},
+		// WaitForOperator gives up at once: no queue is simulated, so the
+		// caller hangs up as soon as the app continued the call.
+		{"caller hangs up after continue", true, []string{"StasisStart", "ChannelStateChange", "ChannelVarset", "StasisEnd", "ChannelHangupRequest", "ChannelDestroyed"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sim := startSim(t, arisim.Options{ClockScale: fast})
+			cl := connect(t, sim, testApp)
+			rec := record(t, cl)
+			if tc.continue_ {
+				handOff(t, cl, "fire", true)
+			} else {
+				serveApp(t, cl, func(h *ariv6.ChannelHandle, st *ariv6.StasisStart) {
+					must(t, "answer", h.Answer())
+					must(t, "set", h.SetVariable("SIAGA112_TYPE", "fire"))
+					must(t, "subscribe", cl.Application().Subscribe(ariv6.NewKey(ariv6.ApplicationKey, testApp), "channel:"+st.Channel.ID))
+				})
+			}
+			script := []arisim.Step{arisim.WaitForAnswer(), arisim.Wait(time.Second), arisim.Hangup()}
+			if tc.continue_ {
+				script = []arisim.Step{arisim.WaitForOperator(), arisim.Wait(time.Hour)}
+			}
+			call, err := sim.Call(context.Background(), arisim.Caller{Number: "0811", Dialed: "112", Script: script})
+			if err != nil {
+				t.Fatal(err)
+			}
+			view := waitDone(t, call)
+			rec.wait(t, "ChannelDestroyed", ofType("ChannelDestroyed"))
+			rec.drained(t, sim)
+			if got := rec.types(call.ID()); !slices.Equal(got, tc.want) {
+				t.Errorf("events = %v, want %v", got, tc.want)
+			}
+			wantIn := arisim.EndedInIVR
+			if tc.continue_ {
+				wantIn = arisim.EndedInQueue
+			}
+			if view.EndedIn != wantIn || view.HungUpBy != arisim.HungUpByCaller || view.Operator != "" {
+				t.Errorf("view: in %q by %q operator %q", view.EndedIn, view.HungUpBy, view.Operator)
+			}
+		})
+	}
+}
+
+func must(t *testing.T, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Errorf("%s: %v", what, err)
+	}
+}
+
+// rawDo sends a request to an ARI path and returns the status and body.
+func rawDo(t *testing.T, sim *arisim.Server, method, path string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, sim.URL()+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(testUser, testPass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
+}
+
+func TestDeviceStates(t *testing.T) {
+	sim := startSim(t, arisim.Options{ClockScale: fast})
+	cl := connect(t, sim, testApp)
+	rec := record(t, cl)
+	const dev = "PJSIP/op201"
+	get := func() string {
+		t.Helper()
+		st, err := cl.DeviceState().Data(ariv6.NewKey(ariv6.DeviceStateKey, url.PathEscape(dev)))
+		if err != nil {
+			t.Fatalf("GET device state: %v", err)
+		}
+		if st.Name != dev {
+			t.Errorf("device name %q", st.Name)
+		}
+		return st.State
+	}
+	if st := get(); st != "UNKNOWN" {
+		t.Errorf("never seen: %s, want UNKNOWN", st)
+	}
+	sim.SetQueue("siaga112-fire", fireQueue(arisim.Operator{Device: dev, AnswerAfter: 2 * time.Second, TalkFor: 2 * time.Second}))
+	if st := get(); st != "NOT_INUSE" {
+		t.Errorf("member: %s, want NOT_INUSE", st)
+	}
+	must(t, "subscribe", cl.Application().Subscribe(ariv6.NewKey(ariv6.ApplicationKey, testApp), "deviceState:"+dev))
+	sim.SetDeviceState(dev, "UNAVAILABLE")
+	sim.SetDeviceState(dev, "NOT_INUSE")
+	handOff(t, cl, "fire", false)
+	call, err := sim.Call(context.Background(), arisim.Caller{Number: "0811", Dialed: "112", Script: []arisim.Step{
+		arisim.WaitForOperator(), arisim.Wait(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, call)
+	eventually(t, "device free again", func() bool { return sim.DeviceState(dev) == "NOT_INUSE" })
+	rec.drained(t, sim)
+	var got []string
+	rec.mu.Lock()
+	for _, e := range rec.evs {
+		if d, ok := e.(*ariv6.DeviceStateChanged); ok && d.DeviceState.Name == dev {
+			got = append(got, d.DeviceState.State)
+		}
+	}
+	rec.mu.Unlock()
+	if want := []string{"UNAVAILABLE", "NOT_INUSE", "RINGING", "INUSE", "NOT_INUSE"}; !slices.Equal(got, want) {
+		t.Errorf("DeviceStateChanged = %v, want %v", got, want)
+	}
+
+	// The list holds only the devices ARI controls, as in Asterisk.
+	must(t, "put", cl.DeviceState().Update(ariv6.NewKey(ariv6.DeviceStateKey, "Stasis:desk1"), "BUSY"))
+	keys, err := cl.DeviceState().List(nil)
+	if err != nil || len(keys) != 1 || keys[0].ID != "Stasis:desk1" {
+		t.Errorf("list = %v %v, want only Stasis:desk1", keys, err)
+	}
+	if code(cl.DeviceState().Update(ariv6.NewKey(ariv6.DeviceStateKey, url.PathEscape(dev)), "BUSY")) != 409 {
+		t.Errorf("PUT on a device ARI does not control: want 409")
+	}
+	must(t, "delete", cl.DeviceState().Delete(ariv6.NewKey(ariv6.DeviceStateKey, "Stasis:desk1")))
+	if st, _ := rawDo(t, sim, http.MethodDelete, "/deviceStates/Stasis:desk1"); st != 404 {
+		t.Errorf("DELETE twice: %d, want 404", st)
+	}
+	app, err := cl.Application().Data(ariv6.NewKey(ariv6.ApplicationKey, testApp))
+	if err != nil || !slices.Equal(app.DeviceNames, []string{dev}) {
+		t.Errorf("application device_names = %v (%v), want [%s]", app.DeviceNames, err, dev)
+	}
+}
+
+// TestQueueMemberFree: QUEUE_MEMBER(<queue>,free) counts the NOT_INUSE
+// members of a queue defined with SetQueue.
+func TestQueueMemberFree(t *testing.T) {
+	sim := startSim(t, arisim.Options{ClockScale: fast})
+	sim.SetQueue("siaga112-fire", fireQueue(arisim.Operator{Device: "PJSIP/op201"}, arisim.Operator{Device: "PJSIP/op202"}))
+	sim.SetQueue("siaga112-medical", arisim.Queue{})
+	sim.SetQueueFree("siaga112-medical", 3)
+	sim.SetQueueFree("siaga112-fire", 7) // ignored: the members say how many are free
+	cl := connect(t, sim, testApp)
+	ready := make(chan *ariv6.ChannelHandle, 1)
+	serveApp(t, cl, func(h *ariv6.ChannelHandle, _ *ariv6.StasisStart) { ready <- h })
+	call, err := sim.Call(context.Background(), arisim.Caller{Number: "0811", Dialed: "112", Script: []arisim.Step{arisim.Wait(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer call.Hangup()
+	h := <-ready
+	free := func(q string) string {
+		t.Helper()
+		v, err := h.GetVariable("QUEUE_MEMBER(" + q + ",free)")
+		if err != nil {
+			t.Fatalf("QUEUE_MEMBER(%s): %v", q, err)
+		}
+		return v
+	}
+	steps := []struct {
+		set, state string
+		fire       string
+	}{
+		{"", "", "2"},
+		{"PJSIP/op201", "INUSE", "1"},
+		{"PJSIP/op202", "UNAVAILABLE", "0"},
+		{"PJSIP/op201", "NOT_INUSE", "1"},
+	}
+	for _, st := range steps {
+		if st.set != "" {
+			sim.SetDeviceState(st.set, st.state)
+		}
+		if got := free("siaga112-fire"); got != st.fire {
+			t.Errorf("after %s %s: fire free = %s, want %s", st.set, st.state, got, st.fire)
+		}
+	}
+	if got := free("siaga112-medical"); got != "3" {
+		t.Errorf("queue without members: %s, want SetQueueFree's 3", got)
+	}
+	if got := free("siaga112-nope"); got != "0" {
+		t.Errorf("unknown queue: %s, want 0", got)
+	}
+}
+
+func TestQueueOverflow(t *testing.T) {
+	tests := []struct {
+		name       string
+		fire       arisim.Queue
+		before     map[string]string // device states before the call
+		during     map[string]string // device states set while the caller waits
+		wantStatus string            // QUEUESTATUS when leaving siaga112-fire
+		wantDials  []string
+		minWait    time.Duration // media time from queueing to the operator's answer
+	}{
+		{
+			name:       "timeout",
+			fire:       arisim.Queue{Members: []arisim.Operator{{Device: "PJSIP/op201", NoAnswer: true}}, Timeout: 4 * time.Second, Overflow: "siaga112-operator"},
+			wantStatus: "TIMEOUT",
+			wantDials:  []string{"@PJSIP/op201(PJSIP/op201)", "CANCEL@(PJSIP/op201)", "@PJSIP/op202(PJSIP/op202)", "ANSWER@PJSIP/op202(PJSIP/op202)"},
+			minWait:    5 * time.Second,
+		},
+		{
+			name:       "every member away",
+			fire:       fireQueue(arisim.Operator{Device: "PJSIP/op201"}),
+			before:     map[string]string{"PJSIP/op201": "UNAVAILABLE"},
+			wantStatus: "JOINEMPTY",
+			wantDials:  []string{"@PJSIP/op202(PJSIP/op202)", "ANSWER@PJSIP/op202(PJSIP/op202)"},
+			minWait:    time.Second,
+		},
+		{
+			name:       "members leave while the caller waits",
+			fire:       fireQueue(arisim.Operator{Device: "PJSIP/op201"}),
+			before:     map[string]string{"PJSIP/op201": "INUSE"},
+			during:     map[string]string{"PJSIP/op201": "UNAVAILABLE"},
+			wantStatus: "LEAVEEMPTY",
+			wantDials:  []string{"@PJSIP/op202(PJSIP/op202)", "ANSWER@PJSIP/op202(PJSIP/op202)"},
+			minWait:    time.Second,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sim := startSim(t, arisim.Options{ClockScale: fast})
+			sim.SetQueue("siaga112-fire", tc.fire)
+			sim.SetQueue("siaga112-operator", arisim.Queue{Members: []arisim.Operator{{Device: "PJSIP/op202", AnswerAfter: time.Second}}})
+			for d, st := range tc.before {
+				sim.SetDeviceState(d, st)
+			}
+			cl := connect(t, sim, testApp)
+			rec := record(t, cl)
+			handOff(t, cl, "fire", true)
+			call, err := sim.Call(context.Background(), arisim.Caller{Number: "0811", Dialed: "112", Script: []arisim.Step{
+				arisim.WaitForOperator(), arisim.Talk(time.Second), arisim.Hangup()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.during != nil {
+				eventually(t, "caller waiting", func() bool { return call.Result().Queue == "siaga112-fire" })
+				for d, st := range tc.during {
+					sim.SetDeviceState(d, st)
+				}
+			}
+			view := waitDone(t, call)
+			rec.drained(t, sim)
+			if got := dialSummary(rec.dials(call.ID())); !slices.Equal(got, tc.wantDials) {
+				t.Errorf("Dial events = %q, want %q", got, tc.wantDials)
+			}
+			if vs := rec.varsets(call.ID()); !slices.Contains(vs, "QUEUESTATUS="+tc.wantStatus) {
+				t.Errorf("ChannelVarset = %v, want QUEUESTATUS=%s", vs, tc.wantStatus)
+			}
+			if view.Queue != "siaga112-operator" || view.Operator != "PJSIP/op202" || view.EndedIn != arisim.EndedInOperator {
+				t.Errorf("view: queue %q operator %q in %q", view.Queue, view.Operator, view.EndedIn)
+			}
+			want := time.Duration(float64(tc.minWait) * fast)
+			if got := view.OperatorAnsweredAt.Sub(view.QueuedAt); got < want || got > 2*want+20*time.Millisecond {
+				t.Errorf("answered %v after queueing, want about %v", got, want)
+			}
+		})
+	}
+}
+
+// TestQueueOrderOfArrival: one operator takes the callers in the order they
+// joined, the next when the previous call ended; a device that becomes free
+// is rung at once.
+func TestQueueOrderOfArrival(t *testing.T) {
+	sim := startSim(t, arisim.Options{ClockScale: fast})
+	sim.SetQueue("siaga112-operator", arisim.Queue{Members: []arisim.Operator{{Device: "PJSIP/op202", AnswerAfter: time.Second, TalkFor: 3 * time.Second}}})
+	sim.SetDeviceState("PJSIP/op202", "INUSE") // busy on another line
+	cl := connect(t, sim, testApp)
+	handOff(t, cl, "operator", false)
+	var calls []*arisim.CallHandle
+	for _, n := range []string{"0811", "0812", "0813"} {
+		c, err := sim.Call(context.Background(), arisim.Caller{Number: n, Dialed: "112", Script: []arisim.Step{
+			arisim.WaitForOperator(), arisim.Wait(time.Hour)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "caller queued", func() bool { return c.Result().Queue == "siaga112-operator" })
+		calls = append(calls, c)
+	}
+	if got := call0Operator(calls); got != "" {
+		t.Fatalf("a busy operator was rung: %s", got)
+	}
+	free := time.Now()
+	sim.SetDeviceState("PJSIP/op202", "NOT_INUSE")
+	var prevEnd time.Time
+	for i, c := range calls {
+		v := waitDone(t, c)
+		if v.Operator != "PJSIP/op202" || v.HungUpBy != arisim.HungUpByOperator {
+			t.Fatalf("caller %d: operator %q by %q", i, v.Operator, v.HungUpBy)
+		}
+		if i == 0 && v.OperatorAnsweredAt.Before(free) {
+			t.Errorf("caller 0 answered before the operator was free")
+		}
+		if i > 0 && v.OperatorAnsweredAt.Before(prevEnd) {
+			t.Errorf("caller %d answered at %v, before caller %d's call ended at %v", i, v.OperatorAnsweredAt, i-1, prevEnd)
+		}
+		prevEnd = v.EndedAt
+	}
+	if v := calls[0].Result(); v.Variables["QUEUEPOSITION"] != "1" || calls[2].Result().Variables["QUEUEPOSITION"] != "3" {
+		t.Errorf("QUEUEPOSITION %q / %q, want 1 / 3", v.Variables["QUEUEPOSITION"], calls[2].Result().Variables["QUEUEPOSITION"])
+	}
+}
+
+func call0Operator(calls []*arisim.CallHandle) string { return calls[0].Result().Operator }
+
+func TestChannelVars(t *testing.T) {
+	sim := startSim(t, arisim.Options{ClockScale: fast, ChannelVars: []string{"SIAGA112_CALL_ID", "CALLERID(num)"}})
+	cl := connect(t, sim, testApp)
+	rec := record(t, cl)
+	call, err := sim.Call(context.Background(), arisim.Caller{Number: "0811", Dialed: "112", Script: []arisim.Step{arisim.Wait(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer call.Hangup()
+	st := rec.wait(t, "StasisStart", ofType("StasisStart")).(*ariv6.StasisStart)
+	if got := st.Channel.ChannelVars; len(got) != 2 || got["SIAGA112_CALL_ID"] != "" || got["CALLERID(num)"] != "0811" {
+		t.Errorf("StasisStart channelvars = %v", got)
+	}
+	h := cl.Channel().Get(st.Key(ariv6.ChannelKey, call.ID()))
+	must(t, "set", h.SetVariable("SIAGA112_CALL_ID", "c-9"))
+	d, err := h.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ChannelVars["SIAGA112_CALL_ID"] != "c-9" {
+		t.Errorf("GET channel channelvars = %v", d.ChannelVars)
+	}
+	// Without the option there is no channelvars at all.
+	plain := startSim(t, arisim.Options{ClockScale: fast})
+	c2, err := plain.Call(context.Background(), arisim.Caller{Number: "0811", Dialed: "112"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, c2)
+	_, body := rawDo(t, plain, http.MethodGet, "/channels")
+	if strings.Contains(string(body), "channelvars") {
+		t.Errorf("channelvars without the option: %s", body)
+	}
+}
+
+func TestSubscriptionErrors(t *testing.T) {
+	sim := startSim(t, arisim.Options{ClockScale: fast})
+	cl := connect(t, sim, testApp)
+	call, err := sim.Call(context.Background(), arisim.Caller{Number: "0811", Dialed: "112", Script: []arisim.Step{arisim.Wait(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer call.Hangup()
+	id := call.ID()
+	sub := "/applications/" + testApp + "/subscription?eventSource="
+	tests := []struct {
+		method, path string
+		want         int
+	}{
+		{http.MethodPost, "/applications/" + testApp + "/subscription", 400},
+		{http.MethodPost, "/applications/nope/subscription?eventSource=channel:" + id, 404},
+		{http.MethodPost, sub + "channel:no-such-channel", 422},
+		{http.MethodPost, sub + "bogus:" + id, 400},
+		{http.MethodPost, sub + "endpoint:PJSIP/trunk", 422},
+		{http.MethodDelete, sub + "channel:" + id, 409},
+		{http.MethodPost, sub + "channel:" + id + ",deviceState:PJSIP%2Fop201", 200},
+		{http.MethodPost, sub + "channel:" + id, 200}, // again: still one subscription
+		{http.MethodDelete, sub + "deviceState:PJSIP%2Fop201", 200},
+		{http.MethodDelete, sub + "deviceState:PJSIP%2Fop201", 409},
+	}
+	var last []byte
+	for _, tc := range tests {
+		st, body := rawDo(t, sim, tc.method, tc.path)
+		if st != tc.want {
+			t.Errorf("%s %s = %d %s, want %d", tc.method, tc.path, st, body, tc.want)
+		}
+		if st == 200 {
+			last = body
+		}
+	}
+	var app struct {
+		Name        string   `json:"name"`
+		ChannelIDs  []string `json:"channel_ids"`
+		DeviceNames []string `json:"device_names"`
+	}
+	if err := json.Unmarshal(last, &app); err != nil || app.Name != testApp || !slices.Equal(app.ChannelIDs, []string{id}) || len(app.DeviceNames) != 0 {
+		t.Errorf("Application after the changes = %s (%v)", last, err)
+	}
+
+	// Subscriptions survive a dropped WebSocket, and vanish with a restart.
+	sim.DropWebSockets()
+	if st, _ := rawDo(t, sim, http.MethodDelete, sub+"channel:"+id); st != 200 {
+		t.Errorf("unsubscribe after a dropped WebSocket: %d, want 200 (the subscription survives)", st)
+	}
+	_ = cl
+	st, _ := rawDo(t, sim, http.MethodPost, sub+"deviceState:PJSIP%2Fop201")
+	if st != 200 {
+		t.Fatalf("subscribe: %d", st)
+	}
+	sim.Restart()
+	connect(t, sim, testApp)
+	_, body := rawDo(t, sim, http.MethodGet, "/applications/"+testApp)
+	if !strings.Contains(string(body), `"device_names":[]`) {
+		t.Errorf("after Restart: %s, want no device subscription", body)
+	}
+}
