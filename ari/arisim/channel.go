@@ -99,8 +99,8 @@ type channel struct {
 	// with no simulated queue, where no operator will ever answer.
 	queue   string
 	noQueue bool
-	gone     bool
-	early    bool // progress indicated: media flows before answer
+	gone    bool
+	early   bool // progress indicated: media flows before answer
 
 	// Talk detection (TALK_DETECT function) and the caller's talking.
 	talkDetect  bool
