@@ -748,7 +748,7 @@ func (s *Server) writeReply(w http.ResponseWriter, r *http.Request, rep reply) {
 		if rep.raw != nil {
 			kind = "rest-raw"
 		}
-		s.tap(kind, r.Method, strings.TrimPrefix(r.URL.Path, "/ari"), rep.status, body)
+		s.tap(kind, r.Method, strings.TrimPrefix(r.URL.EscapedPath(), "/ari"), rep.status, body) // as on the wire: PJSIP%2Fop201 is one segment
 	}
 	h.Set("Content-Length", fmt.Sprint(len(body)))
 	w.WriteHeader(rep.status)
