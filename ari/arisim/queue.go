@@ -41,6 +41,22 @@ type Queue struct {
 	Members  []Operator
 	Timeout  time.Duration // Queue()'s timeout (× ClockScale): after it the caller goes on to Overflow; 0 = none
 	Overflow string        // queue joined after Timeout or when every member is away ("" = none: the caller stays)
+
+	// The rest are queues.conf settings, none by default. asterisk-conf sets
+	// timeout = 20, retry = 2 and wrapuptime = 5 for every siaga112 queue.
+
+	// RingTimeout (queues.conf timeout, × ClockScale) ends a ring attempt:
+	// the members still ringing get Dial NOANSWER and stop; 0 = they ring
+	// until one answers or the caller leaves.
+	RingTimeout time.Duration
+	// Retry (queues.conf retry, × ClockScale) is the pause after an
+	// unanswered attempt before the free members ring again.
+	Retry time.Duration
+	// WrapUp (queues.conf wrapuptime, × ClockScale) is how long after a call
+	// a member is not rung by this queue (shared_lastcall: whichever queue
+	// the call came from). Its device is NOT_INUSE meanwhile, and counts as
+	// free in QUEUE_MEMBER, as in app_queue.
+	WrapUp time.Duration
 }
 
 // operatorQueue is the general operators' queue, where extension "operator"
@@ -59,6 +75,13 @@ const (
 	queueStatusTimeout   = "TIMEOUT"
 	queueStatusJoinEmpty = "JOINEMPTY"
 	queueStatusLeaveEmpy = "LEAVEEMPTY"
+)
+
+// Dial statuses of a queue's member channels.
+const (
+	dialAnswer   = "ANSWER"
+	dialCancel   = "CANCEL"
+	dialNoAnswer = "NOANSWER"
 )
 
 // causeAnsweredElsewhere is Q.850 26: the cause of a member's channel that
@@ -99,7 +122,9 @@ type queueEntry struct {
 	hops    int
 	rings   []*ring // members ringing for this caller
 	timeout *time.Timer
-	talk    *ring // the member who answered
+	attempt *time.Timer // ends the ring attempt (Queue.RingTimeout)
+	pause   time.Time   // no ringing before (Queue.Retry)
+	talk    *ring       // the member who answered
 }
 
 // ring is one member channel rung for a caller.
@@ -371,14 +396,41 @@ func (qe *queueEngine) dispatch() {
 		waiting = append(waiting, q.waiting...)
 	}
 	slices.SortFunc(waiting, func(a, b *queueEntry) int { return cmp.Compare(a.seq, b.seq) })
+	now := time.Now()
 	for _, e := range waiting {
+		if now.Before(e.pause) {
+			continue
+		}
 		for _, m := range e.q.cfg.Members {
-			if qe.device(m.Device).state() != DeviceNotInUse || e.ringing(m.Device) {
+			d := qe.device(m.Device)
+			if d.state() != DeviceNotInUse || e.ringing(m.Device) {
+				continue
+			}
+			if wrap := d.lastCall.Add(qe.s.scaled(e.q.cfg.WrapUp)); now.Before(wrap) {
+				qe.wakeAt(wrap)
 				continue
 			}
 			qe.ringMember(e, m)
 		}
 	}
+}
+
+// wakeAt dispatches again at t (end of a wrap-up or a retry pause).
+func (qe *queueEngine) wakeAt(t time.Time) {
+	time.AfterFunc(time.Until(t), func() {
+		qe.mu.Lock()
+		defer qe.mu.Unlock()
+		qe.dispatch()
+	})
+}
+
+// endAttempt ends an unanswered ring attempt (Queue.RingTimeout): NOANSWER
+// for each member still ringing, then a pause of Queue.Retry.
+func (qe *queueEngine) endAttempt(e *queueEntry) {
+	e.attempt = nil
+	qe.stopRings(e, dialNoAnswer, causeNormal)
+	e.pause = time.Now().Add(qe.s.scaled(e.q.cfg.Retry))
+	qe.wakeAt(e.pause)
 }
 
 func (e *queueEntry) ringing(device string) bool {
@@ -413,6 +465,15 @@ func (qe *queueEngine) ringMember(e *queueEntry, op Operator) {
 		return
 	}
 	r := &ring{e: e, op: op, ch: mch}
+	if len(e.rings) == 0 && e.q.cfg.RingTimeout > 0 {
+		e.attempt = time.AfterFunc(s.scaled(e.q.cfg.RingTimeout), func() {
+			qe.mu.Lock()
+			defer qe.mu.Unlock()
+			if qe.callers[e.ch] == e && e.talk == nil && len(e.rings) > 0 {
+				qe.endAttempt(e)
+			}
+		})
+	}
 	e.rings = append(e.rings, r)
 	qe.members[mch] = r
 	d := qe.device(op.Device)
@@ -466,7 +527,7 @@ func (qe *queueEngine) answer(e *queueEntry, r *ring) {
 	d.ringing--
 	d.talking++
 	qe.update(d)
-	qe.emitDial(e, r, r.op.Device, "ANSWER")
+	qe.emitDial(e, r, r.op.Device, dialAnswer)
 	qe.cancelRings(e, causeAnsweredElsewhere)
 	ch.mu.Lock()
 	_ = ch.setVarLocked("MEMBERINTERFACE", r.op.Device)
@@ -490,11 +551,19 @@ func (qe *queueEngine) answer(e *queueEntry, r *ring) {
 // cancelRings stops every member ringing for e: a Dial CANCEL each (with no
 // dialstring, as Asterisk sends it), then their channels go.
 func (qe *queueEngine) cancelRings(e *queueEntry, cause int) {
+	qe.stopRings(e, dialCancel, cause)
+}
+
+// stopRings ends the ring attempt with a Dial of status for each member still
+// ringing (publish_dial_end_event), then their channels go.
+func (qe *queueEngine) stopRings(e *queueEntry, status string, cause int) {
+	stopTimer(e.attempt)
+	e.attempt = nil
 	rings := e.rings
 	e.rings = nil
 	for _, r := range rings {
 		stopTimer(r.timer)
-		qe.emitDial(e, r, "", "CANCEL")
+		qe.emitDial(e, r, "", status)
 	}
 	for _, r := range rings {
 		qe.dropMember(r, cause)
@@ -534,6 +603,7 @@ func (qe *queueEngine) release(e *queueEntry) {
 		stopTimer(r.timer)
 		d := qe.device(r.op.Device)
 		d.talking--
+		d.lastCall = time.Now()
 		qe.update(d)
 		qe.publishFree()
 	}
@@ -543,6 +613,7 @@ func (qe *queueEngine) release(e *queueEntry) {
 func (qe *queueEngine) remove(e *queueEntry) {
 	qe.removeWaiting(e)
 	stopTimer(e.timeout)
+	stopTimer(e.attempt)
 	if qe.callers[e.ch] == e {
 		delete(qe.callers, e.ch)
 	}
@@ -596,6 +667,7 @@ func (qe *queueEngine) reset() {
 	defer qe.mu.Unlock()
 	for _, e := range qe.callers {
 		stopTimer(e.timeout)
+		stopTimer(e.attempt)
 		for _, r := range e.rings {
 			stopTimer(r.timer)
 		}

@@ -642,3 +642,80 @@ func TestSubscriptionErrors(t *testing.T) {
 		t.Errorf("after Restart: %s, want no device subscription", body)
 	}
 }
+
+// TestQueueRingAttempts: with queues.conf's timeout and retry, an unanswered
+// member gets NOANSWER after each attempt and rings again after the pause.
+func TestQueueRingAttempts(t *testing.T) {
+	sim := startSim(t, arisim.Options{ClockScale: fast})
+	sim.SetQueue("siaga112-fire", arisim.Queue{Members: []arisim.Operator{{Device: "PJSIP/op201", NoAnswer: true}},
+		Overflow: "siaga112-operator", RingTimeout: 4 * time.Second, Retry: 3 * time.Second})
+	cl := connect(t, sim, testApp)
+	rec := record(t, cl)
+	handOff(t, cl, "fire", true)
+	call, err := sim.Call(context.Background(), arisim.Caller{Number: "0811", Dialed: "112", Script: []arisim.Step{
+		arisim.WaitForEnd(), arisim.Wait(20 * time.Second), arisim.Hangup()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, call)
+	rec.drained(t, sim)
+	dials := rec.dials(call.ID())
+	got := dialSummary(dials)
+	if len(got) < 4 {
+		t.Fatalf("Dial events = %q, want at least two attempts", got)
+	}
+	for i, d := range got {
+		want := "@PJSIP/op201(PJSIP/op201)"
+		if i%2 == 1 {
+			want = "NOANSWER@(PJSIP/op201)"
+			if i == len(got)-1 {
+				want = "CANCEL@(PJSIP/op201)" // ringing when the caller hung up
+			}
+		}
+		if d != want && (i != len(got)-1 || d != "NOANSWER@(PJSIP/op201)") {
+			t.Errorf("Dial %d = %q, want %q (all: %q)", i, d, want, got)
+		}
+	}
+	// A ring attempt lasts RingTimeout, the pause after it Retry.
+	ts := func(i int) time.Time { return time.Time(dials[i].Timestamp) }
+	if d := ts(1).Sub(ts(0)); d < time.Duration(4*float64(time.Second)*fast)-time.Millisecond {
+		t.Errorf("attempt lasted %v, want RingTimeout", d)
+	}
+	if d := ts(2).Sub(ts(1)); d < time.Duration(3*float64(time.Second)*fast)-time.Millisecond {
+		t.Errorf("pause lasted %v, want Retry", d)
+	}
+}
+
+// TestQueueWrapUp: a member is not rung again by the queue until its
+// wrap-up time after a call has passed.
+func TestQueueWrapUp(t *testing.T) {
+	sim := startSim(t, arisim.Options{ClockScale: fast})
+	sim.SetQueue("siaga112-operator", arisim.Queue{WrapUp: 5 * time.Second,
+		Members: []arisim.Operator{{Device: "PJSIP/op202", TalkFor: 2 * time.Second}}})
+	cl := connect(t, sim, testApp)
+	handOff(t, cl, "operator", false)
+	var views []arisim.CallerView
+	var calls []*arisim.CallHandle
+	for _, n := range []string{"0811", "0812"} {
+		c, err := sim.Call(context.Background(), arisim.Caller{Number: n, Dialed: "112", Script: []arisim.Step{
+			arisim.WaitForOperator(), arisim.Wait(time.Hour)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls = append(calls, c)
+	}
+	for _, c := range calls {
+		views = append(views, waitDone(t, c))
+	}
+	first, second := views[0], views[1]
+	if first.OperatorAnsweredAt.After(second.OperatorAnsweredAt) {
+		first, second = second, first
+	}
+	wrap := time.Duration(5 * float64(time.Second) * fast)
+	if gap := second.OperatorAnsweredAt.Sub(first.EndedAt); gap < wrap-time.Millisecond {
+		t.Errorf("second caller answered %v after the first call ended, want at least the wrap-up %v", gap, wrap)
+	}
+	if first.Operator != "PJSIP/op202" || second.Operator != "PJSIP/op202" {
+		t.Errorf("operators %q %q", first.Operator, second.Operator)
+	}
+}
