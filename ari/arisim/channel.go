@@ -223,9 +223,6 @@ func (ch *channel) emitAllLocked(mk func(app string) any) {
 	}
 }
 
-// heardLocked reports whether any application hears the channel's events.
-func (ch *channel) heardLocked() bool { return ch.inStasis || len(ch.subs) > 0 }
-
 // broadcastLocked wakes every script waiting on this channel.
 func (ch *channel) broadcastLocked() {
 	if ch.notify != nil {

@@ -520,7 +520,7 @@ func TestQueueOrderOfArrival(t *testing.T) {
 		eventually(t, "caller queued", func() bool { return c.Result().Queue == "siaga112-operator" })
 		calls = append(calls, c)
 	}
-	if got := call0Operator(calls); got != "" {
+	if got := calls[0].Result().Operator; got != "" {
 		t.Fatalf("a busy operator was rung: %s", got)
 	}
 	free := time.Now()
@@ -543,8 +543,6 @@ func TestQueueOrderOfArrival(t *testing.T) {
 		t.Errorf("QUEUEPOSITION %q / %q, want 1 / 3", v.Variables["QUEUEPOSITION"], calls[2].Result().Variables["QUEUEPOSITION"])
 	}
 }
-
-func call0Operator(calls []*arisim.CallHandle) string { return calls[0].Result().Operator }
 
 func TestChannelVars(t *testing.T) {
 	sim := startSim(t, arisim.Options{ClockScale: fast, ChannelVars: []string{"SIAGA112_CALL_ID", "CALLERID(num)"}})
@@ -583,7 +581,7 @@ func TestChannelVars(t *testing.T) {
 
 func TestSubscriptionErrors(t *testing.T) {
 	sim := startSim(t, arisim.Options{ClockScale: fast})
-	cl := connect(t, sim, testApp)
+	connect(t, sim, testApp)
 	call, err := sim.Call(context.Background(), arisim.Caller{Number: "0811", Dialed: "112", Script: []arisim.Step{arisim.Wait(time.Hour)}})
 	if err != nil {
 		t.Fatal(err)
@@ -630,7 +628,6 @@ func TestSubscriptionErrors(t *testing.T) {
 	if st, _ := rawDo(t, sim, http.MethodDelete, sub+"channel:"+id); st != 200 {
 		t.Errorf("unsubscribe after a dropped WebSocket: %d, want 200 (the subscription survives)", st)
 	}
-	_ = cl
 	st, _ := rawDo(t, sim, http.MethodPost, sub+"deviceState:PJSIP%2Fop201")
 	if st != 200 {
 		t.Fatalf("subscribe: %d", st)
