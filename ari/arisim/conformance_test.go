@@ -576,7 +576,7 @@ func runQueueScenario(t *testing.T, sim *arisim.Server, cl ariv6.Client, rec *re
 	must("subscribe device", app.Subscribe("deviceState:PJSIP/op201"))
 	wantCode("subscribe to a channel that does not exist", app.Subscribe("channel:nope"), 422)
 	wantCode("subscribe to a bad scheme", app.Subscribe("nope:1"), 400)
-	wantCode("unsubscribe what is not subscribed", app.Unsubscribe("deviceState:PJSIP/op202"), 409)
+	wantCode("unsubscribe what is not subscribed", app.Unsubscribe("deviceState:PJSIP/op202"), 422)
 	wantCode("subscribe an unknown application", cl.Application().Subscribe(ariv6.NewKey(ariv6.ApplicationKey, "nope"), "deviceState:x"), 404)
 	dev := cl.DeviceState().Get(ariv6.NewKey(ariv6.DeviceStateKey, "PJSIP%2Fop201"))
 	_, err := dev.Data()

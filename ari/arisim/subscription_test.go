@@ -88,11 +88,13 @@ func TestSubscriptionErrors(t *testing.T) {
 		{http.MethodPost, sub + "channel:no-such-channel", 422},
 		{http.MethodPost, sub + "bogus:" + id, 400},
 		{http.MethodPost, sub + "endpoint:PJSIP/trunk", 422},
-		{http.MethodDelete, sub + "channel:" + id, 409},
+		{http.MethodDelete, sub + "channel:" + id, 422}, // not subscribed: res_stasis answers 422, not the swagger's 409
+		{http.MethodDelete, sub + "channel:no-such-channel", 422},
 		{http.MethodPost, sub + "channel:" + id + ",deviceState:PJSIP%2Fop201", 200},
 		{http.MethodPost, sub + "channel:" + id, 200}, // again: still one subscription
 		{http.MethodDelete, sub + "deviceState:PJSIP%2Fop201", 200},
-		{http.MethodDelete, sub + "deviceState:PJSIP%2Fop201", 409},
+		{http.MethodDelete, sub + "deviceState:PJSIP%2Fop201", 422},
+		{http.MethodDelete, sub + "bogus:1", 400},
 	}
 	var last []byte
 	for _, tc := range tests {
