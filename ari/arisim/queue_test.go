@@ -500,3 +500,55 @@ func TestQueueWrapUp(t *testing.T) {
 		t.Errorf("operators %q %q", first.Operator, second.Operator)
 	}
 }
+
+// TestQueueCancelAndRestart: cancelling a waiting caller's context hangs up
+// as a caller hang-up does (CANCEL first); a Restart forgets the callers in
+// the queues and the members' calls, and the queues work on afterwards.
+func TestQueueCancelAndRestart(t *testing.T) {
+	sim := startSim(t, arisim.Options{ClockScale: fast})
+	sim.SetQueue("siaga112-fire", fireQueue(arisim.Operator{Device: "PJSIP/op201", NoAnswer: true}))
+	cl := connect(t, sim, testApp)
+	rec := record(t, cl)
+	handOff(t, cl, "fire", true)
+	ctx, cancel := context.WithCancel(context.Background())
+	call, err := sim.Call(ctx, arisim.Caller{Number: "0811", Dialed: "112", Script: []arisim.Step{arisim.WaitForOperator()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.wait(t, "member rung", ofType("Dial"))
+	cancel()
+	view := waitDone(t, call)
+	rec.wait(t, "ChannelDestroyed", ofType("ChannelDestroyed"))
+	rec.drained(t, sim)
+	if got, want := dialSummary(rec.dials(call.ID())), []string{"@PJSIP/op201(PJSIP/op201)", "CANCEL@(PJSIP/op201)"}; !slices.Equal(got, want) {
+		t.Errorf("Dial events = %q, want %q", got, want)
+	}
+	if view.HungUpBy != arisim.HungUpByCaller || view.EndedIn != arisim.EndedInQueue {
+		t.Errorf("view: by %q in %q", view.HungUpBy, view.EndedIn)
+	}
+
+	c2, err := sim.Call(context.Background(), arisim.Caller{Number: "0812", Dialed: "112", Script: []arisim.Step{arisim.WaitForOperator()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "member ringing", func() bool { return sim.DeviceState("PJSIP/op201") == arisim.DeviceRinging })
+	sim.Restart()
+	waitDone(t, c2)
+	if st := sim.DeviceState("PJSIP/op201"); st != arisim.DeviceNotInUse {
+		t.Errorf("member after Restart: %s, want NOT_INUSE", st)
+	}
+	if n := sim.ActiveChannels(); n != 0 {
+		t.Errorf("%d channels after Restart", n)
+	}
+	sim.SetQueue("siaga112-fire", fireQueue(arisim.Operator{Device: "PJSIP/op201", AnswerAfter: time.Second, TalkFor: time.Second}))
+	cl2 := connect(t, sim, testApp)
+	handOff(t, cl2, "fire", false)
+	c3, err := sim.Call(context.Background(), arisim.Caller{Number: "0813", Dialed: "112", Script: []arisim.Step{
+		arisim.WaitForOperator(), arisim.Wait(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := waitDone(t, c3); v.Operator != "PJSIP/op201" || v.HungUpBy != arisim.HungUpByOperator {
+		t.Errorf("call after Restart: operator %q by %q", v.Operator, v.HungUpBy)
+	}
+}
