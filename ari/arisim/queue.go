@@ -23,7 +23,7 @@ import (
 // are real sim channels (PJSIP/op201-0000001a), in no application.
 //
 // Lock order: Server.life, then queueEngine.mu, then bridgeMu and any
-// channel's mu, then Server.queueMu. Everything that ends a channel goes
+// channel's mu, then Server.queueMu (and Server.mu, which emit takes). Everything that ends a channel goes
 // through queueEngine.mu (channel.hangup), so that a caller leaves its queue
 // (CANCELs first) before the channel is destroyed.
 

@@ -139,7 +139,9 @@ type Server struct {
 	queueFree map[string]int
 	queueInfo map[string]int // defined queues (SetQueue): free members, -1 with none
 
-	// qe runs the simulated queues and device states (queue.go).
+	// qe runs the simulated queues and device states (queue.go). Its lock
+	// comes after life and before bridgeMu, any channel's mu, queueMu and mu:
+	// every hangup takes it, so that a queued caller leaves its queue first.
 	qe *queueEngine
 
 	mu       sync.RWMutex // guards the fields down to globals
@@ -153,7 +155,7 @@ type Server struct {
 	globals  map[string]string
 
 	// bridgeMu guards bridges and every channel's bridge membership. Lock order:
-	// bridgeMu before any channel's mu.
+	// qe's lock before bridgeMu before any channel's mu.
 	bridgeMu sync.Mutex
 	bridges  map[string]*bridge
 
