@@ -23,9 +23,10 @@ import (
 // are real sim channels (PJSIP/op201-0000001a), in no application.
 //
 // Lock order: Server.life, then queueEngine.mu, then bridgeMu and any
-// channel's mu, then Server.queueMu (and Server.mu, which emit takes). Everything that ends a channel goes
-// through queueEngine.mu (channel.hangup), so that a caller leaves its queue
-// (CANCELs first) before the channel is destroyed.
+// channel's mu, then Server.queueMu (and Server.mu, which emit takes).
+// Everything that ends a channel goes through queueEngine.mu
+// (channel.hangup), so that a caller leaves its queue (CANCELs first) before
+// the channel is destroyed.
 
 // Operator is one scripted member of a simulated queue.
 type Operator struct {
