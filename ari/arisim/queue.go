@@ -275,7 +275,7 @@ func (qe *queueEngine) enter(ch *channel, name string, hops int) {
 		return
 	}
 	dp := qe.queueLine(q)
-	if dp.Exten == "operator" && ch.dp.Exten != "operator" {
+	if dp.Exten == "operator" {
 		// exten => operator: ExecIf(SIAGA112_TYPE = ...)?Set(CALLERID(name)=SENYAP ...)
 		if label := callerDisplayByType[ch.vars["SIAGA112_TYPE"]]; label != "" {
 			ch.caller.Name = label + " " + ch.caller.Number

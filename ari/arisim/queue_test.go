@@ -552,3 +552,35 @@ func TestQueueCancelAndRestart(t *testing.T) {
 		t.Errorf("call after Restart: operator %q by %q", v.Operator, v.HungUpBy)
 	}
 }
+
+// TestQueueCallerDisplay: the dialplan marks the caller id name for the
+// operator's phone: per type extension, and on extension operator per
+// SIAGA112_TYPE.
+func TestQueueCallerDisplay(t *testing.T) {
+	tests := []struct{ exten, want string }{
+		{"fire", "KEBAKARAN 0811"},
+		{"operator", "0811"},           // SIAGA112_TYPE=operator: no mark
+		{"silent_help", "SENYAP 0811"}, // no such extension: i -> operator
+	}
+	for _, tc := range tests {
+		t.Run(tc.exten, func(t *testing.T) {
+			sim := startSim(t, arisim.Options{ClockScale: fast})
+			sim.SetQueue("siaga112-operator", arisim.Queue{Members: []arisim.Operator{{Device: "PJSIP/op202", NoAnswer: true}}})
+			cl := connect(t, sim, testApp)
+			rec := record(t, cl)
+			handOff(t, cl, tc.exten, true)
+			call, err := sim.Call(context.Background(), arisim.Caller{Number: "0811", Dialed: "112", Script: []arisim.Step{arisim.WaitForOperator()}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer call.Hangup()
+			d := rec.wait(t, "Dial", ofType("Dial")).(*ariv6.Dial)
+			if d.Caller.Caller.Name != tc.want {
+				t.Errorf("caller name %q, want %q", d.Caller.Caller.Name, tc.want)
+			}
+			if dp := d.Caller.Dialplan; dp.Exten != "operator" || dp.Priority != 5 || dp.AppData != "siaga112-operator,t" {
+				t.Errorf("dialplan %+v, want the operator queue line", dp)
+			}
+		})
+	}
+}
