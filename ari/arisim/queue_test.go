@@ -558,8 +558,8 @@ func TestQueueCancelAndRestart(t *testing.T) {
 // SIAGA112_TYPE.
 func TestQueueCallerDisplay(t *testing.T) {
 	tests := []struct{ exten, want string }{
-		{"fire", "KEBAKARAN 0811"},
-		{"operator", "0811"},           // SIAGA112_TYPE=operator: no mark
+		{"fire", "KEBAKARAN 0811"},     // no siaga112-fire queue: on to the operators, still marked
+		{"operator", ""},               // SIAGA112_TYPE=operator: no mark
 		{"silent_help", "SENYAP 0811"}, // no such extension: i -> operator
 	}
 	for _, tc := range tests {
