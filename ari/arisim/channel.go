@@ -99,8 +99,8 @@ type channel struct {
 	// with no simulated queue, where no operator will ever answer.
 	queue   string
 	noQueue bool
-	gone     bool
-	early    bool // progress indicated: media flows before answer
+	gone    bool
+	early   bool // progress indicated: media flows before answer
 
 	// Talk detection (TALK_DETECT function) and the caller's talking.
 	talkDetect  bool
@@ -222,9 +222,6 @@ func (ch *channel) emitAllLocked(mk func(app string) any) {
 		ch.s.emit(app, mk(app))
 	}
 }
-
-// heardLocked reports whether any application hears the channel's events.
-func (ch *channel) heardLocked() bool { return ch.inStasis || len(ch.subs) > 0 }
 
 // broadcastLocked wakes every script waiting on this channel.
 func (ch *channel) broadcastLocked() {

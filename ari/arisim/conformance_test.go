@@ -279,7 +279,8 @@ type wireItem struct {
 func TestConformance(t *testing.T) {
 	spec := loadSpec(t)
 	wl := &wireLog{}
-	sim := arisim.New(arisim.Options{Username: testUser, Password: testPass, Application: testApp, ClockScale: fast})
+	sim := arisim.New(arisim.Options{Username: testUser, Password: testPass, Application: testApp, ClockScale: fast,
+		ChannelVars: []string{"SIAGA112_CALL_ID", "CALLERID(num)"}})
 	arisim.SetTap(sim, func(kind, method, path string, status int, body []byte) {
 		wl.mu.Lock()
 		defer wl.mu.Unlock()
@@ -362,13 +363,15 @@ func TestConformance(t *testing.T) {
 	for _, want := range []string{"StasisStart", "ChannelStateChange", "ChannelDtmfReceived", "PlaybackStarted",
 		"PlaybackContinuing", "PlaybackFinished", "RecordingStarted", "RecordingFinished", "ChannelVarset",
 		"ChannelTalkingStarted", "ChannelTalkingFinished", "ChannelHangupRequest", "StasisEnd",
-		"ChannelEnteredBridge", "ChannelLeftBridge", "BridgeDestroyed", "Dial", "ApplicationMoveFailed"} {
+		"ChannelEnteredBridge", "ChannelLeftBridge", "BridgeDestroyed", "Dial", "ApplicationMoveFailed",
+		"ChannelDestroyed", "DeviceStateChanged"} {
 		if seenEvents[want] == 0 {
 			t.Errorf("scenario emitted no %s event", want)
 		}
 	}
 	for _, want := range []string{"AsteriskInfo", "AsteriskPing", "List[Application]", "Application", "List[Channel]", "Channel",
-		"Playback", "LiveRecording", "StoredRecording", "List[StoredRecording]", "Bridge", "List[Bridge]", "Variable"} {
+		"Playback", "LiveRecording", "StoredRecording", "List[StoredRecording]", "Bridge", "List[Bridge]", "Variable",
+		"DeviceState", "List[DeviceState]"} {
 		if seenModels[want] == 0 {
 			t.Errorf("scenario returned no %s body", want)
 		}
@@ -545,6 +548,67 @@ func runScenario(t *testing.T, sim *arisim.Server) {
 	_, err = h3.Play("", "sound:long")
 	must("play 3", err)
 	waitDone(t, c3)
+
+	runQueueScenario(t, sim, cl, rec)
+}
+
+// runQueueScenario hands a subscribed caller to a simulated queue: Dial
+// ringing, ANSWER and CANCEL, ChannelVarset, DeviceStateChanged, the
+// operator's hang-up and ChannelDestroyed; device states and the
+// subscription endpoint, with their errors.
+func runQueueScenario(t *testing.T, sim *arisim.Server, cl ariv6.Client, rec *recorder) {
+	must := func(what string, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	wantCode := func(what string, err error, status int) {
+		t.Helper()
+		if code(err) != status {
+			t.Errorf("%s: status %d (%v), want %d", what, code(err), err, status)
+		}
+	}
+	sim.SetQueue("siaga112-fire", arisim.Queue{Timeout: 60 * time.Second, Overflow: "siaga112-operator", Members: []arisim.Operator{
+		{Device: "PJSIP/op201", AnswerAfter: time.Second, TalkFor: 2 * time.Second}, {Device: "PJSIP/op202", NoAnswer: true}}})
+	sim.SetQueue("siaga112-operator", arisim.Queue{Members: []arisim.Operator{{Device: "PJSIP/op202"}}})
+	app := cl.Application().Get(ariv6.NewKey(ariv6.ApplicationKey, testApp))
+	must("subscribe device", app.Subscribe("deviceState:PJSIP/op201"))
+	wantCode("subscribe to a channel that does not exist", app.Subscribe("channel:nope"), 422)
+	wantCode("subscribe to a bad scheme", app.Subscribe("nope:1"), 400)
+	wantCode("unsubscribe what is not subscribed", app.Unsubscribe("deviceState:PJSIP/op202"), 422)
+	wantCode("subscribe an unknown application", cl.Application().Subscribe(ariv6.NewKey(ariv6.ApplicationKey, "nope"), "deviceState:x"), 404)
+	dev := cl.DeviceState().Get(ariv6.NewKey(ariv6.DeviceStateKey, "PJSIP%2Fop201"))
+	_, err := dev.Data()
+	must("device state", err)
+	stasisDev := cl.DeviceState().Get(ariv6.NewKey(ariv6.DeviceStateKey, "Stasis:desk"))
+	must("put device state", stasisDev.Update("INUSE"))
+	_, err = cl.DeviceState().List(nil)
+	must("device states", err)
+	must("delete device state", stasisDev.Delete())
+	wantCode("put an uncontrolled device", dev.Update("BUSY"), 409)
+
+	call, err := sim.Call(context.Background(), arisim.Caller{Number: "081300000098", Dialed: "112", Script: []arisim.Step{
+		arisim.WaitForOperator(), arisim.Wait(time.Hour)}})
+	must("queue call", err)
+	rec.wait(t, "queue caller in Stasis", func(e ariv6.Event) bool {
+		s, ok := e.(*ariv6.StasisStart)
+		return ok && s.Channel.ID == call.ID()
+	})
+	h := cl.Channel().Get(ariv6.NewKey(ariv6.ChannelKey, call.ID()))
+	must("answer queue caller", h.Answer())
+	must("set call id", h.SetVariable("SIAGA112_CALL_ID", "c-42"))
+	must("subscribe channel", app.Subscribe("channel:"+call.ID()))
+	must("continue to the queue", h.Continue("siaga112-operators", "fire", 1))
+	rec.wait(t, "Dial ANSWER", func(e ariv6.Event) bool { d, ok := e.(*ariv6.Dial); return ok && d.Dialstatus == "ANSWER" })
+	_, err = cl.Channel().List(nil) // the caller in the queue and the operator's channel
+	must("list channels in the queue", err)
+	_, err = h.Data()
+	must("caller in the queue", err)
+	rec.wait(t, "ChannelDestroyed", ofType("ChannelDestroyed"))
+	waitDone(t, call)
+	wantCode("unsubscribe from a destroyed channel", app.Unsubscribe("channel:"+call.ID()), 422)
+	must("unsubscribe device", app.Unsubscribe("deviceState:PJSIP/op201"))
 }
 
 // rawGet fetches an ARI path the client has no method for.

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Device states as Asterisk names them (ast_devstate_str), the values of
@@ -29,13 +30,14 @@ const stasisDevicePrefix = "Stasis:"
 
 // device is one device's state; its fields are guarded by queueEngine.mu.
 type device struct {
-	name    string
-	set     string // state set with SetDeviceState or PUT /deviceStates ("" = none)
-	member  bool   // a member of some queue: NOT_INUSE when nothing says otherwise
-	ringing int    // member channels ringing on it
-	talking int    // member channels answered on it
-	shown   string // the state last reported
-	subs    []string
+	name     string
+	set      string    // state set with SetDeviceState or PUT /deviceStates ("" = none)
+	member   bool      // a member of some queue: NOT_INUSE when nothing says otherwise
+	ringing  int       // member channels ringing on it
+	talking  int       // member channels answered on it
+	lastCall time.Time // when its last queue call ended (wrap-up)
+	shown    string    // the state last reported
+	subs     []string
 }
 
 // state is the device's aggregate state: on a call, ringing, or as set.

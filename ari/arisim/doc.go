@@ -23,10 +23,17 @@
 //   - DTMF and talking before the call is answered (or progress indicated) are lost;
 //   - operations on a channel out of Stasis answer 409, on a gone channel 404, and on
 //     a Down/Ringing channel 412 where Asterisk checks the state;
-//   - events raised while an application has no WebSocket are lost.
+//   - events raised while an application has no WebSocket are lost;
+//   - after a continue an application hears the channel only if it subscribed to it
+//     (POST /applications/{app}/subscription), and then until ChannelDestroyed;
+//   - a continue into the operators' context joins a simulated queue (SetQueue) that
+//     rings its members as Asterisk's app_queue does with asterisk-conf's queues.conf
+//     (ringall, ringinuse=no, joinempty/leavewhenempty, timeout and overflow), with
+//     Dial events, ChannelVarset and device states (GET /deviceStates,
+//     DeviceStateChanged).
 //
 // Known differences: synchronous commands (answer, variables) do not wait for a
 // running playback as Asterisk's command queue may make them; bridges do not mix
-// audio; there are no endpoints, device states, mailboxes, sounds or snoop/external
-// media resources.
+// audio; there are no endpoints, mailboxes, sounds or snoop/external media
+// resources.
 package arisim

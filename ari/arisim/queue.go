@@ -1,7 +1,6 @@
 package arisim
 
 import (
-	"cmp"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,9 +23,10 @@ import (
 // are real sim channels (PJSIP/op201-0000001a), in no application.
 //
 // Lock order: Server.life, then queueEngine.mu, then bridgeMu and any
-// channel's mu, then Server.queueMu. Everything that ends a channel goes
-// through queueEngine.mu (channel.hangup), so that a caller leaves its queue
-// (CANCELs first) before the channel is destroyed.
+// channel's mu, then Server.queueMu (and Server.mu, which emit takes).
+// Everything that ends a channel goes through queueEngine.mu
+// (channel.hangup), so that a caller leaves its queue (CANCELs first) before
+// the channel is destroyed.
 
 // Operator is one scripted member of a simulated queue.
 type Operator struct {
@@ -41,6 +41,22 @@ type Queue struct {
 	Members  []Operator
 	Timeout  time.Duration // Queue()'s timeout (× ClockScale): after it the caller goes on to Overflow; 0 = none
 	Overflow string        // queue joined after Timeout or when every member is away ("" = none: the caller stays)
+
+	// The rest are queues.conf settings, none by default. asterisk-conf sets
+	// timeout = 20, retry = 2 and wrapuptime = 5 for every siaga112 queue.
+
+	// RingTimeout (queues.conf timeout, × ClockScale) ends a ring attempt:
+	// the members still ringing get Dial NOANSWER and stop; 0 = they ring
+	// until one answers or the caller leaves.
+	RingTimeout time.Duration
+	// Retry (queues.conf retry, × ClockScale) is the pause after an
+	// unanswered attempt before the free members ring again.
+	Retry time.Duration
+	// WrapUp (queues.conf wrapuptime, × ClockScale) is how long after a call
+	// a member is not rung by this queue (shared_lastcall: whichever queue
+	// the call came from). Its device is NOT_INUSE meanwhile, and counts as
+	// free in QUEUE_MEMBER, as in app_queue.
+	WrapUp time.Duration
 }
 
 // operatorQueue is the general operators' queue, where extension "operator"
@@ -60,10 +76,6 @@ const (
 	queueStatusJoinEmpty = "JOINEMPTY"
 	queueStatusLeaveEmpy = "LEAVEEMPTY"
 )
-
-// causeAnsweredElsewhere is Q.850 26: the cause of a member's channel that
-// stopped ringing because another member answered.
-const causeAnsweredElsewhere = 26
 
 // callerDisplay is what extensions.conf's [siaga112-operators] sets as the
 // caller id name before Queue(), so the operator's phone shows the type:
@@ -99,15 +111,9 @@ type queueEntry struct {
 	hops    int
 	rings   []*ring // members ringing for this caller
 	timeout *time.Timer
-	talk    *ring // the member who answered
-}
-
-// ring is one member channel rung for a caller.
-type ring struct {
-	e     *queueEntry
-	op    Operator
-	ch    *channel
-	timer *time.Timer // answer (while ringing) or the operator's hang-up (TalkFor)
+	attempt *time.Timer // ends the ring attempt (Queue.RingTimeout)
+	pause   time.Time   // no ringing before (Queue.Retry)
+	talk    *ring       // the member who answered
 }
 
 func newQueueEngine(s *Server) *queueEngine {
@@ -272,7 +278,7 @@ func (qe *queueEngine) enter(ch *channel, name string, hops int) {
 		return
 	}
 	dp := qe.queueLine(q)
-	if dp.Exten == "operator" && ch.dp.Exten != "operator" {
+	if dp.Exten == "operator" {
 		// exten => operator: ExecIf(SIAGA112_TYPE = ...)?Set(CALLERID(name)=SENYAP ...)
 		if label := callerDisplayByType[ch.vars["SIAGA112_TYPE"]]; label != "" {
 			ch.caller.Name = label + " " + ch.caller.Number
@@ -365,233 +371,6 @@ func (qe *queueEngine) sortedQueues() []*simQueue {
 	return qs
 }
 
-// dispatch rings free members for waiting callers, in order of arrival:
-// each caller rings every free member of its queue (ringall), and a member
-// ringing for one caller is not free for the next (ringinuse=no).
-func (qe *queueEngine) dispatch() {
-	var waiting []*queueEntry
-	for _, q := range qe.queues {
-		waiting = append(waiting, q.waiting...)
-	}
-	slices.SortFunc(waiting, func(a, b *queueEntry) int { return cmp.Compare(a.seq, b.seq) })
-	for _, e := range waiting {
-		for _, m := range e.q.cfg.Members {
-			if qe.device(m.Device).state() != DeviceNotInUse || e.ringing(m.Device) {
-				continue
-			}
-			qe.ringMember(e, m)
-		}
-	}
-}
-
-func (e *queueEntry) ringing(device string) bool {
-	for _, r := range e.rings {
-		if r.op.Device == device {
-			return true
-		}
-	}
-	return false
-}
-
-// ringMember makes the member's channel and rings it for the caller.
-func (qe *queueEngine) ringMember(e *queueEntry, op Operator) {
-	s := qe.s
-	tech, resource, ok := strings.Cut(op.Device, "/")
-	if !ok {
-		tech, resource = op.Device, ""
-	}
-	ch := e.ch
-	ch.mu.Lock()
-	if ch.gone {
-		ch.mu.Unlock()
-		return
-	}
-	number := ch.caller.Number
-	ch.mu.Unlock()
-	// An outgoing channel starts at default,s,1 (ast_channel_alloc); Queue
-	// marks it as its outgoing line.
-	mch := s.newChannel(s.newUniqueID(), tech, resource, callerIDJSON{Number: number},
-		dialplanJSON{Context: "default", Exten: "s", Priority: 1, AppName: "AppQueue", AppData: "(Outgoing Line)"}, stateDown)
-	if !s.channels.add(mch.id, mch) {
-		return
-	}
-	r := &ring{e: e, op: op, ch: mch}
-	e.rings = append(e.rings, r)
-	qe.members[mch] = r
-	d := qe.device(op.Device)
-	d.ringing++
-	qe.update(d)
-	qe.emitDial(e, r, op.Device, "")
-	if !op.NoAnswer {
-		r.timer = time.AfterFunc(s.scaled(op.AnswerAfter), func() {
-			qe.mu.Lock()
-			defer qe.mu.Unlock()
-			if qe.callers[e.ch] == e && e.talk == nil && slices.Contains(e.rings, r) {
-				qe.answer(e, r)
-			}
-		})
-	}
-}
-
-// emitDial sends Dial for member r to the applications that hear the caller.
-func (qe *queueEngine) emitDial(e *queueEntry, r *ring, dialstring, status string) {
-	r.ch.mu.Lock()
-	peer := r.ch.snapLocked()
-	r.ch.mu.Unlock()
-	ch := e.ch
-	ch.mu.Lock()
-	defer ch.mu.Unlock()
-	if ch.gone {
-		return
-	}
-	caller := ch.snapLocked()
-	ch.emitAllLocked(func(app string) any {
-		return dialEvent{eventBase: qe.s.base("Dial", app), Caller: &caller, Peer: peer, Dialstring: dialstring, Dialstatus: status}
-	})
-}
-
-// answer connects the caller with member r; the other members stop ringing.
-func (qe *queueEngine) answer(e *queueEntry, r *ring) {
-	qe.removeWaiting(e)
-	stopTimer(e.timeout)
-	e.rings = slices.DeleteFunc(e.rings, func(x *ring) bool { return x == r })
-	e.talk = r
-	ch := e.ch
-	ch.mu.Lock()
-	callerID, exten := ch.caller, ch.dp.Exten
-	ch.mu.Unlock()
-	r.ch.mu.Lock()
-	r.ch.connected = callerID
-	r.ch.dp.Exten = exten // Queue gives its outgoing channel the caller's extension
-	r.ch.setStateLocked(stateUp)
-	r.ch.mu.Unlock()
-	d := qe.device(r.op.Device)
-	d.ringing--
-	d.talking++
-	qe.update(d)
-	qe.emitDial(e, r, r.op.Device, "ANSWER")
-	qe.cancelRings(e, causeAnsweredElsewhere)
-	ch.mu.Lock()
-	_ = ch.setVarLocked("MEMBERINTERFACE", r.op.Device)
-	ch.view.Operator = r.op.Device
-	ch.view.OperatorAnsweredAt = time.Now()
-	ch.broadcastLocked()
-	ch.mu.Unlock()
-	if r.op.TalkFor > 0 {
-		r.timer = time.AfterFunc(qe.s.scaled(r.op.TalkFor), func() {
-			qe.mu.Lock()
-			defer qe.mu.Unlock()
-			if qe.callers[e.ch] == e && e.talk == r {
-				qe.operatorHangup(e)
-			}
-		})
-	}
-	qe.publishFree()
-	qe.dispatch()
-}
-
-// cancelRings stops every member ringing for e: a Dial CANCEL each (with no
-// dialstring, as Asterisk sends it), then their channels go.
-func (qe *queueEngine) cancelRings(e *queueEntry, cause int) {
-	rings := e.rings
-	e.rings = nil
-	for _, r := range rings {
-		stopTimer(r.timer)
-		qe.emitDial(e, r, "", "CANCEL")
-	}
-	for _, r := range rings {
-		qe.dropMember(r, cause)
-		d := qe.device(r.op.Device)
-		d.ringing--
-		qe.update(d)
-	}
-	if len(rings) > 0 {
-		qe.publishFree()
-	}
-}
-
-// dropMember ends a member's channel (no application hears it unless one
-// subscribed to it).
-func (qe *queueEngine) dropMember(r *ring, cause int) {
-	stopTimer(r.timer)
-	delete(qe.members, r.ch)
-	r.ch.end(cause, false, true, HungUpBySystem)
-}
-
-// operatorHangup ends a call because the operator hung up: Queue() without
-// option c returns -1 and the caller's channel is destroyed, with no
-// ChannelHangupRequest.
-func (qe *queueEngine) operatorHangup(e *queueEntry) {
-	r := e.talk
-	qe.release(e)
-	delete(qe.members, r.ch)
-	r.ch.end(causeNormal, false, true, HungUpByOperator)
-	e.ch.end(causeNormal, false, false, HungUpByOperator)
-	qe.dispatch()
-}
-
-// release forgets e; the member who was talking to it becomes free.
-func (qe *queueEngine) release(e *queueEntry) {
-	qe.remove(e)
-	if r := e.talk; r != nil {
-		stopTimer(r.timer)
-		d := qe.device(r.op.Device)
-		d.talking--
-		qe.update(d)
-		qe.publishFree()
-	}
-}
-
-// remove takes e out of its queue and out of the engine.
-func (qe *queueEngine) remove(e *queueEntry) {
-	qe.removeWaiting(e)
-	stopTimer(e.timeout)
-	if qe.callers[e.ch] == e {
-		delete(qe.callers, e.ch)
-	}
-}
-
-func (qe *queueEngine) removeWaiting(e *queueEntry) {
-	e.q.waiting = slices.DeleteFunc(e.q.waiting, func(x *queueEntry) bool { return x == e })
-}
-
-// channelGone is called (qe.mu held) before a channel is hung up. A caller
-// leaves its queue: the members it rang get CANCEL, the operator it talked to
-// hangs up too. A member's channel stops ringing, or, when it had answered,
-// ends the caller's call as the operator's hang-up does.
-func (qe *queueEngine) channelGone(ch *channel) {
-	if e := qe.callers[ch]; e != nil {
-		qe.cancelRings(e, causeNormal)
-		if r := e.talk; r != nil {
-			qe.release(e)
-			delete(qe.members, r.ch)
-			r.ch.end(causeNormal, false, true, HungUpByCaller)
-		} else {
-			qe.remove(e)
-		}
-		qe.dispatch()
-		return
-	}
-	r := qe.members[ch]
-	if r == nil {
-		return
-	}
-	delete(qe.members, ch)
-	e := r.e
-	if e.talk == r {
-		qe.release(e)
-		e.ch.end(causeNormal, false, false, HungUpByOperator)
-	} else {
-		stopTimer(r.timer)
-		e.rings = slices.DeleteFunc(e.rings, func(x *ring) bool { return x == r })
-		d := qe.device(r.op.Device)
-		d.ringing--
-		qe.update(d)
-		qe.publishFree()
-	}
-	qe.dispatch()
-}
-
 // reset forgets every caller and member call (Restart, Close: their channels
 // vanish) and every device subscription; queues and device states stay.
 func (qe *queueEngine) reset() {
@@ -599,6 +378,7 @@ func (qe *queueEngine) reset() {
 	defer qe.mu.Unlock()
 	for _, e := range qe.callers {
 		stopTimer(e.timeout)
+		stopTimer(e.attempt)
 		for _, r := range e.rings {
 			stopTimer(r.timer)
 		}
@@ -617,10 +397,4 @@ func (qe *queueEngine) reset() {
 		d.shown = d.state()
 	}
 	qe.publishFree()
-}
-
-func stopTimer(t *time.Timer) {
-	if t != nil {
-		t.Stop()
-	}
 }

@@ -139,7 +139,9 @@ type Server struct {
 	queueFree map[string]int
 	queueInfo map[string]int // defined queues (SetQueue): free members, -1 with none
 
-	// qe runs the simulated queues and device states (queue.go).
+	// qe runs the simulated queues and device states (queue.go). Its lock
+	// comes after life and before bridgeMu, any channel's mu, queueMu and mu:
+	// every hangup takes it, so that a queued caller leaves its queue first.
 	qe *queueEngine
 
 	mu       sync.RWMutex // guards the fields down to globals
@@ -153,7 +155,7 @@ type Server struct {
 	globals  map[string]string
 
 	// bridgeMu guards bridges and every channel's bridge membership. Lock order:
-	// bridgeMu before any channel's mu.
+	// qe's lock before bridgeMu before any channel's mu.
 	bridgeMu sync.Mutex
 	bridges  map[string]*bridge
 
@@ -767,7 +769,7 @@ func (s *Server) writeReply(w http.ResponseWriter, r *http.Request, rep reply) {
 		if rep.raw != nil {
 			kind = "rest-raw"
 		}
-		s.tap(kind, r.Method, strings.TrimPrefix(r.URL.Path, "/ari"), rep.status, body)
+		s.tap(kind, r.Method, strings.TrimPrefix(r.URL.EscapedPath(), "/ari"), rep.status, body) // as on the wire: PJSIP%2Fop201 is one segment
 	}
 	h.Set("Content-Length", fmt.Sprint(len(body)))
 	w.WriteHeader(rep.status)

@@ -30,8 +30,12 @@ type eventSource struct {
 func (s *Server) subscribe(_ *http.Request, p *params) reply   { return s.changeSubscription(p, true) }
 func (s *Server) unsubscribe(_ *http.Request, p *params) reply { return s.changeSubscription(p, false) }
 
-// changeSubscription checks every event source first and changes nothing
-// unless all are valid, as stasis_app_subscribe does.
+// changeSubscription handles the sources one after another and stops at the
+// first error, leaving the earlier ones changed, as stasis_app_subscribe and
+// stasis_app_unsubscribe do (app_handle_subscriptions in res_stasis.c).
+// Unsubscribing checks only that the application holds the subscription: a
+// source that is not subscribed, or does not exist, is a 422 (the swagger
+// documents 409, which res_stasis never returns).
 func (s *Server) changeSubscription(p *params, add bool) reply {
 	app := p.path("applicationName")
 	raw := p.strs("eventSource")
@@ -41,7 +45,6 @@ func (s *Server) changeSubscription(p *params, add bool) reply {
 	if !slices.Contains(s.appNames(), app) {
 		return errReply(404, "Application not found")
 	}
-	sources := make([]eventSource, 0, len(raw))
 	for _, r := range raw {
 		scheme, id, ok := strings.Cut(r, ":")
 		if !ok {
@@ -50,36 +53,28 @@ func (s *Server) changeSubscription(p *params, add bool) reply {
 		src := eventSource{scheme: scheme, id: id}
 		switch scheme {
 		case "channel":
-			ch, ok := s.channels.get(id)
-			if !ok {
-				return errReply(422, "Event source does not exist")
-			}
-			src.ch = ch
+			src.ch, ok = s.channels.get(id)
 		case "bridge":
 			s.bridgeMu.Lock()
 			src.br = s.bridges[id]
 			s.bridgeMu.Unlock()
-			if src.br == nil {
-				return errReply(422, "Event source does not exist")
-			}
+			ok = src.br != nil
 		case "deviceState":
-			if id == "" {
-				return errReply(422, "Event source does not exist")
-			}
+			ok = id != ""
 		case "endpoint":
-			// The sim has no endpoints resource.
-			return errReply(422, "Event source does not exist")
+			ok = false // the sim has no endpoints resource
 		default:
 			return errReply(400, "Invalid event source URI scheme")
 		}
-		if !add && !s.subscribed(app, src) {
-			return errReply(409, "Application not subscribed to event source")
+		if !add {
+			if !ok || !s.subscribed(app, src) {
+				return errReply(422, "Event source was not subscribed to")
+			}
+		} else if !ok {
+			return errReply(422, "Event source does not exist")
 		}
-		sources = append(sources, src)
-	}
-	for _, src := range sources {
 		if !s.setSubscribed(app, src, add) {
-			return errReply(422, "Event source does not exist") // a channel gone meanwhile
+			return errReply(422, "Event source does not exist") // the channel went meanwhile
 		}
 	}
 	return okReply(s.appJSON(app))
