@@ -275,7 +275,7 @@ func checkCall(t *testing.T, e *env, tc outcomeCase, number string, v arisim.Cal
 	}
 
 	evs := e.waitEnded(id)
-	if got := types(evs); !slices.Equal(got, tc.events) {
+	if got := ivrTypes(evs); !slices.Equal(got, tc.events) {
 		t.Fatalf("events %v, want %v", got, tc.events)
 	}
 	for _, ev := range evs {
