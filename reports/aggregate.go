@@ -15,7 +15,11 @@
 //   - outcomes: the first outcome seen, from call.classified or, if that never
 //     came, call.ended. Calls - sum(outcomes) is reported as in_progress.
 //   - types: the emergency type from call.classified or call.transferred.
-//   - put_through: calls with a call.transferred event.
+//   - put_through: calls with a call.transferred event: handed to the
+//     operators' queue, which is not yet answered by a person. What came of
+//     them — answered by an operator, abandoned or ended in the queue,
+//     unknown, still waiting — and the shares answered within 10, 15 and
+//     20 s are defined in queue.go.
 //   - blocked: calls whose caller was blocked when the call started
 //     (call.started blocked=true); overrides: blocked callers put through
 //     (outcome blocked_override or transferred.blocked_override).
@@ -28,8 +32,9 @@
 //   - time to classify: seconds_to_classify of call.classified, for every
 //     classified call; median and p90 use the nearest-rank definition on a
 //     log-spaced histogram (value error ≤ 2.44 %, see hist.go).
-//   - callbacks: calls whose call.classified says callback: a caller who
-//     asked for help dropped before reaching the operators' queue.
+//   - callbacks: calls whose call.classified or call.ended says callback
+//     (a caller who asked for help and reached no person: dropped before
+//     the operators' queue, or ended in it), and every call.queue_abandoned.
 //   - repeat callers (TopCallers) count a call as prank-like when it is
 //     prank-like as above or was refused because the number was blocked
 //     (outcome blocked, no "genuine" verdict): a blocked number calling
@@ -160,6 +165,27 @@ type CallRecord struct {
 	SecondsToQueue float64 `json:"seconds_to_queue,omitempty"`
 	// IncidentID is the incident announcement the caller heard.
 	IncidentID string `json:"incident_id,omitempty"`
+	// Queued is when the call was handed to the operators' queue.
+	Queued time.Time `json:"queued,omitzero"`
+	// Queue is the call's state past the hand-off: waiting, answered,
+	// abandoned, queue_ended or unknown (queue.go); empty for a call never
+	// handed over.
+	Queue string `json:"queue,omitempty"`
+	// OperatorAnswered is when an operator answered, and Operator the
+	// member's device that did (PJSIP/op201).
+	OperatorAnswered time.Time `json:"operator_answered,omitzero"`
+	Operator         string    `json:"operator,omitempty"`
+	// SecondsToPerson is the time from the IVR's answer to the operator's;
+	// absent when no operator answered or the time is not known.
+	SecondsToPerson *float64 `json:"seconds_to_person,omitempty"`
+	// SecondsInQueue is the time from the hand-off to the operator's
+	// answer or the caller's hang-up in the queue.
+	SecondsInQueue float64 `json:"seconds_in_queue,omitempty"`
+	// QueueAbandoned marks a caller who hung up in the queue.
+	QueueAbandoned bool `json:"queue_abandoned,omitempty"`
+	// Where is where the call ended (call.ended's where: ivr, queue,
+	// operator, unknown; empty from an older IVR or before the end).
+	Where string `json:"where,omitempty"`
 }
 
 // IncidentStats are one incident announcement's figures.
@@ -199,6 +225,8 @@ type Bucket struct {
 	ClassifyMedian float64              `json:"classify_median_s"`
 	ClassifyP90    float64              `json:"classify_p90_s"`
 	Nodes          map[string]NodeStats `json:"nodes"`
+	// QueueStats are the figures past the hand-off (queue.go).
+	QueueStats
 }
 
 // Stats is the answer of Aggregator.Stats.
@@ -267,6 +295,15 @@ type Counters struct {
 	Events, Duplicates, Orphans uint64
 	// LastSeq is the highest stream sequence applied.
 	LastSeq uint64
+	// PersonCount, PersonSum and PersonBuckets (cumulative, one per
+	// PersonBounds entry) describe seconds_to_person of the calls an
+	// operator answered with a known time.
+	PersonCount   uint64
+	PersonSum     float64
+	PersonBuckets []uint64
+	// OperatorAnswered counts calls with a call.operator_answered;
+	// QueueAbandoned callers who hung up in the queue.
+	OperatorAnswered, QueueAbandoned uint64
 }
 
 type numStat struct{ calls, prank int64 }
@@ -285,6 +322,11 @@ type bucket struct {
 	ttc        hist
 	nodes      map[string]*NodeStats
 	numbers    map[string]*numStat
+	queue      queueFigures
+	// stp holds seconds to a person, made on the first sample (most hours
+	// of a long retention have none); stpMax is the largest.
+	stp    hist
+	stpMax float64
 }
 
 func newBucket(start time.Time) *bucket {
@@ -316,6 +358,8 @@ type callState struct {
 	blockSet  bool
 	overSet   bool
 	transfSet bool
+	opSet     bool    // call.operator_answered applied
+	stp       float64 // its seconds_to_person (-1 unknown)
 }
 
 // Aggregator builds the statistics from events. It is safe for concurrent
@@ -345,6 +389,11 @@ type Aggregator struct {
 	// announcements (at most maxIncidents; the oldest is dropped).
 	incidents     map[string]*IncidentStats
 	incidentOrder []string
+	// waiting holds the calls waiting in the operators' queue now (a
+	// subset of calls); operators the latest state of each operator's
+	// device per Asterisk node.
+	waiting   map[string]*callState
+	operators map[operatorKey]OperatorDevice
 }
 
 // maxIncidents bounds the incident announcements whose figures are kept.
@@ -445,7 +494,8 @@ func (a *Aggregator) reset() {
 	a.ring, a.ringHead = make([]string, 0, a.recent), 0
 	a.seen, a.seenRing, a.seenHead = map[string]struct{}{}, make([]string, 0, a.dedupe), 0
 	a.blocked = map[string]BlockedNumber{}
-	a.counters = Counters{Calls: map[OutcomeType]uint64{}, ClassifyBuckets: make([]uint64, len(ClassifyBounds))}
+	a.counters = Counters{Calls: map[OutcomeType]uint64{}, ClassifyBuckets: make([]uint64, len(ClassifyBounds)), PersonBuckets: make([]uint64, len(PersonBounds))}
+	a.waiting, a.operators = map[string]*callState{}, map[operatorKey]OperatorDevice{}
 	a.incidents, a.incidentOrder = map[string]*IncidentStats{}, nil
 }
 
@@ -501,6 +551,14 @@ func (a *Aggregator) apply(e events.Envelope) error {
 		a.applyBlock(e, d)
 		return nil
 	}
+	if e.Type == events.TypeOperatorState {
+		var d events.OperatorState
+		if err := e.DecodeData(&d); err != nil {
+			return err
+		}
+		a.applyOperatorState(e, d)
+		return nil
+	}
 	if e.CallID == "" {
 		return fmt.Errorf("%w: %s %s has no call_id", events.ErrMalformed, e.Type, e.ID)
 	}
@@ -512,6 +570,8 @@ func (a *Aggregator) apply(e events.Envelope) error {
 		ended       events.Ended
 		verdict     events.Verdict
 		handled     events.Handled
+		opAnswered  events.OperatorAnswered
+		qAbandoned  events.QueueAbandoned
 		err         error
 	)
 	switch e.Type {
@@ -529,6 +589,10 @@ func (a *Aggregator) apply(e events.Envelope) error {
 		err = e.DecodeData(&verdict)
 	case events.TypeHandled:
 		err = e.DecodeData(&handled)
+	case events.TypeOperatorAnswered:
+		err = e.DecodeData(&opAnswered)
+	case events.TypeQueueAbandoned:
+		err = e.DecodeData(&qAbandoned)
 	}
 	if err != nil {
 		return err
@@ -548,6 +612,7 @@ func (a *Aggregator) apply(e events.Envelope) error {
 	}
 	b := a.buckets[cs.key] // nil once the call's hour has passed retention
 	wasPrank, wasRepeatPrank := cs.rec.Prank, repeatPrank(cs.rec)
+	oldFate := cs.fate()
 	r := &cs.rec
 
 	switch e.Type {
@@ -612,6 +677,7 @@ func (a *Aggregator) apply(e events.Envelope) error {
 		if !cs.transfSet {
 			cs.transfSet = true
 			r.Transferred = true
+			r.Queued = e.Time
 			r.SecondsToQueue = transferred.SecondsToQueue
 			if r.IncidentID != "" {
 				a.incident(r.IncidentID).PutThrough++
@@ -627,6 +693,7 @@ func (a *Aggregator) apply(e events.Envelope) error {
 	case events.TypeEnded:
 		r.Ended = e.Time
 		r.DurationS = ended.DurationS
+		r.Where = ended.Where
 		if ended.Callback && !r.Callback {
 			// Dropped during the hand-off itself, after call.classified.
 			r.Callback = true
@@ -639,7 +706,12 @@ func (a *Aggregator) apply(e events.Envelope) error {
 		r.Verdict = verdict.Verdict
 	case events.TypeHandled:
 		r.Handled = handled.Action
+	case events.TypeOperatorAnswered:
+		a.applyOperatorAnswered(e, cs, b, opAnswered)
+	case events.TypeQueueAbandoned:
+		a.applyQueueAbandoned(cs, b, qAbandoned)
 	}
+	a.moveFate(cs, b, oldFate)
 
 	r.Prank = isPrank(r.Outcome, r.Verdict)
 	if r.Prank != wasPrank {
@@ -768,6 +840,7 @@ func (a *Aggregator) newCall(e events.Envelope) *callState {
 		a.ring = append(a.ring, e.CallID)
 	} else {
 		delete(a.calls, a.ring[a.ringHead])
+		delete(a.waiting, a.ring[a.ringHead])
 		a.ring[a.ringHead] = e.CallID
 		a.ringHead = (a.ringHead + 1) % len(a.ring)
 	}
@@ -928,6 +1001,19 @@ func (a *Aggregator) Stats(from, to time.Time, size BucketSize) (Stats, error) {
 		accs[i].add(b)
 		total.add(b)
 	}
+	// Calls still waiting count in their hour's answer shares once their
+	// wait is over a threshold (queue.go).
+	a.waitingInRange(a.now(), func(key int64) []*acc {
+		t := time.Unix(key, 0)
+		if t.Before(start) || !t.Before(end) {
+			return nil
+		}
+		i, _ := slices.BinarySearchFunc(edges, t, func(e, t time.Time) int { return e.Compare(t) })
+		if i == len(edges) || !edges[i].Equal(t) {
+			i--
+		}
+		return []*acc{accs[i], total}
+	})
 	a.mu.Unlock()
 
 	st := Stats{From: start, To: end, Bucket: size, TimeZone: a.loc.String(), Buckets: make([]Bucket, len(accs))}
@@ -946,6 +1032,7 @@ type acc struct {
 
 func newAcc() *acc {
 	nb := newBucket(time.Time{})
+	nb.stp = newHist()
 	return &acc{b: *nb, ttc: newHist()}
 }
 
@@ -970,6 +1057,9 @@ func (c *acc) add(b *bucket) {
 		n.Blocked += v.Blocked
 	}
 	c.ttc.merge(b.ttc)
+	c.b.queue.merge(b.queue)
+	c.b.stp.merge(b.stp)
+	c.b.stpMax = math.Max(c.b.stpMax, b.stpMax)
 }
 
 func (c *acc) result(start, end time.Time) Bucket {
@@ -979,6 +1069,7 @@ func (c *acc) result(start, end time.Time) Bucket {
 		Outcomes: make(map[string]int64, len(events.AllOutcomes)+1), Types: c.b.types,
 		Nodes: make(map[string]NodeStats, len(c.b.nodes)), Classified: int64(c.ttc.n),
 		ClassifyMedian: round2(c.ttc.quantile(0.5)), ClassifyP90: round2(c.ttc.quantile(0.9)),
+		QueueStats: queueResult(c.b.queue, c.b.stp, c.b.stpMax),
 	}
 	// Every known outcome is listed, zero or not, so clients can rely on the keys.
 	var known int64
@@ -1099,14 +1190,16 @@ func (a *Aggregator) Blocked(now time.Time, unmasked bool) []BlockedNumber {
 	return out
 }
 
-// Active returns how many calls in memory have started but not ended,
+// Active returns how many calls in memory are in the IVR now: started, not
+// ended and not handed to the operators (a handed-over call's call.ended
+// comes at the end of the whole call; Queue counts those waiting),
 // ignoring calls silent for more than an hour before now.
 func (a *Aggregator) Active(now time.Time) int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	n := 0
 	for _, cs := range a.calls {
-		if cs.rec.Ended.IsZero() && now.Sub(cs.last) < activeTimeout {
+		if cs.rec.Ended.IsZero() && cs.rec.Queue == "" && now.Sub(cs.last) < activeTimeout {
 			n++
 		}
 	}
@@ -1123,6 +1216,7 @@ func (a *Aggregator) Counters() Counters {
 		c.Calls[k] = v
 	}
 	c.ClassifyBuckets = slices.Clone(a.counters.ClassifyBuckets)
+	c.PersonBuckets = slices.Clone(a.counters.PersonBuckets)
 	return c
 }
 
