@@ -3,7 +3,10 @@ package reports
 import (
 	"encoding/json"
 	"math"
+	"net/http"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +17,7 @@ import (
 // queueSpec is a call handed to the operators and what came of it.
 type queueSpec struct {
 	id, typ string
+	number  string    // default +62812000<id>
 	at      time.Time // call.started; the IVR answers 0.3 s later
 	// fate: QueueAnswered (stp seconds after the IVR's answer, or -1 for
 	// an answer known only from call.ended where=operator), QueueAbandoned
@@ -29,7 +33,10 @@ func queueEvents(t testing.TB, q queueSpec) []events.Envelope {
 	t.Helper()
 	answer := q.at.Add(300 * time.Millisecond)
 	handoff := answer.Add(2 * time.Second)
-	number := "+62812000" + q.id
+	number := q.number
+	if number == "" {
+		number = "+62812000" + q.id
+	}
 	var out []events.Envelope
 	add := func(typ events.Type, at time.Time, data any) { out = append(out, ev(t, typ, q.id, number, at, data)) }
 	add(events.TypeStarted, q.at, events.Started{Dialed: "112", Channel: "PJSIP/x-" + q.id})
@@ -379,5 +386,78 @@ func TestQueueMetrics(t *testing.T) {
 		if got, ok := metricValue(mfs, m.name, m.labels); !ok || got != m.want {
 			t.Errorf("%s%v = %v (present %v), want %v", m.name, m.labels, got, ok, m.want)
 		}
+	}
+}
+
+// TestBoardQueue: the queue band's figures in both languages, the
+// hand-off's wording, and callers who reached no person in needs-attention
+// as call-back items, oldest first.
+func TestBoardQueue(t *testing.T) {
+	agg, now := queueAggregator(t)
+	// A caller who dropped before the hand-off, after the queue's calls.
+	cb := callEvents(t, callSpec{id: "cb", number: "+6281234500002", at: t0.Add(20 * time.Minute), outcome: events.OutcomeEmergency, typ: "fire", ttc: 3})
+	for i, e := range cb {
+		if e.Type == events.TypeClassified {
+			raw, _ := json.Marshal(map[string]any{"outcome": "emergency", "emergency_type": "fire", "attempts": 1, "seconds_to_classify": 3, "callback": true})
+			cb[i].Data = raw
+		}
+	}
+	applyAll(t, agg, cb)
+	ts := newTestServer(t, agg, ServerConfig{
+		Now:    func() time.Time { return now },
+		Viewer: func(*http.Request) (Viewer, bool) { return Viewer{Name: "op1", CSRF: "tok"}, true },
+	})
+	p := mustStats(t, agg, t0, t0.Add(time.Hour), Hour).Totals.SecondsToPerson
+	for _, lg := range []struct {
+		query string
+		want  []string
+		not   []string
+	}{
+		{"?lang=id", []string{
+			`data-testid="waiting-now">1<`, `data-wait-since="` + strconv.FormatInt(now.Add(-11*time.Second).UnixMilli(), 10) + `"`, `>0.11<`,
+			`data-testid="waiting-types">medis <b>1</b><`,
+			`data-testid="within-10s">14<small>%</small><`, `data-testid="within-15s">33<small>%</small><`, `data-testid="within-20s">50<small>%</small><`,
+			`data-testid="person-median">` + locales[LangID].Dec(p.P50, 1) + `<`,
+			`data-testid="queue-abandoned">1<`,
+			`data-testid="operators-free">1<`, `data-testid="operators-busy">2<`, `data-testid="operators-away">1<`, `· 1 berdering`,
+			"Ke antrean petugas", `data-testid="put-through-fates">5 dijawab petugas, 1 menutup di antrean<`,
+			`<span class="badge q-abandoned">menutup di antrean</span>`, `<span class="badge q-answered">dijawab petugas</span>`,
+		}, []string{"Diteruskan", "diteruskan", "Put through", "Answered", "Operators"}},
+		{"?lang=en", []string{
+			`>0:11<`, `data-testid="within-15s">33<small>%</small><`, "To the operators&#39; queue",
+			`data-testid="put-through-fates">5 answered by a person, 1 hung up in the queue<`,
+			`<span class="badge q-abandoned">hung up in the queue</span>`,
+		}, []string{"Put through", "put through"}},
+	} {
+		t.Run(lg.query, func(t *testing.T) {
+			status, body, _ := get(t, ts.URL+"/"+lg.query, false)
+			if status != 200 {
+				t.Fatalf("status %d", status)
+			}
+			for _, w := range lg.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("board lacks %s", w)
+				}
+			}
+			for _, w := range lg.not {
+				if strings.Contains(body, w) {
+					t.Errorf("board says %q", w)
+				}
+			}
+			att := body[strings.Index(body, `data-testid="attention"`):]
+			att = att[:strings.Index(att, "</section>")]
+			var ids []string
+			for _, m := range regexp.MustCompile(`data-call-id="([^"]+)"`).FindAllStringSubmatch(att, -1) {
+				ids = append(ids, m[1])
+			}
+			// e hung up in the queue at 10:05, f was ended in it at 10:06,
+			// cb dropped before the hand-off at 10:20.
+			if !slices.Equal(ids, []string{"e", "f", "cb"}) {
+				t.Errorf("needs attention %v, want [e f cb] (oldest first)", ids)
+			}
+			if n := strings.Count(att, `value="called_back"`); n != 3 {
+				t.Errorf("%d call-back buttons in needs attention, want 3", n)
+			}
+		})
 	}
 }
