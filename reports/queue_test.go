@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"math"
 	"net/http"
@@ -459,5 +460,41 @@ func TestBoardQueue(t *testing.T) {
 				t.Errorf("%d call-back buttons in needs attention, want 3", n)
 			}
 		})
+	}
+}
+
+// TestCallsQueueFields: /api/calls and its CSV carry each call's queue
+// state, operator and seconds to a person.
+func TestCallsQueueFields(t *testing.T) {
+	agg, now := queueAggregator(t)
+	ts := newTestServer(t, agg, ServerConfig{Now: func() time.Time { return now }})
+	_, body, _ := get(t, ts.URL+"/api/calls?limit=100", false)
+	var res struct{ Calls []CallRecord }
+	if err := json.Unmarshal([]byte(body), &res); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]CallRecord{}
+	for _, c := range res.Calls {
+		got[c.CallID] = c
+	}
+	if a := got["a"]; a.Queue != QueueAnswered || a.Operator != "PJSIP/op201" || a.SecondsToPerson == nil || *a.SecondsToPerson != 8 || a.Where != events.WhereOperator {
+		t.Errorf("call a %+v", a)
+	}
+	if e := got["e"]; e.Queue != QueueAbandoned || !e.QueueAbandoned || !e.Callback || e.SecondsToPerson != nil {
+		t.Errorf("call e %+v", e)
+	}
+	_, body, _ = get(t, ts.URL+"/api/calls.csv", false)
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, r := range rows[1:] {
+		if r[0] == "a" && (r[col["queue"]] != "answered" || r[col["operator"]] != "PJSIP/op201" || r[col["seconds_to_person"]] != "8" || r[col["where"]] != "operator") {
+			t.Errorf("CSV row of a %q", r)
+		}
 	}
 }
