@@ -412,7 +412,7 @@ var catalogueEN = map[string]string{
 	"kpi.put_through":          "To the operators' queue",
 	"queue.aria":               "Operators' queue",
 	"kpi.waiting":              "in the queue",
-	"kpi.longest":              "longest (min:s)",
+	"kpi.longest":              "longest (m:ss)",
 	"kpi.waiting_none":         "nobody waiting",
 	"kpi.within":               "Answered by a person within",
 	"kpi.within_t":             "≤%d s",
