@@ -67,7 +67,7 @@ type fate struct {
 	stp   float64 // seconds to a person for an answered call; -1 unknown
 }
 
-// queueState is a call's queue fate from what it has seen (see above).
+// fate is the call's queue fate from what it has seen so far (see above).
 func (cs *callState) fate() fate {
 	r := &cs.rec
 	switch {
@@ -419,8 +419,10 @@ func (a *Aggregator) Queue(now time.Time, devices bool) QueueNow {
 	return q
 }
 
-// waitingInRange adds the calls still waiting whose hour key is in
-// [start, end) to the accumulator holding that hour. Called with mu held.
+// waitingInRange counts the calls still waiting (not silent for an hour)
+// into the accumulators place returns for their hour (none: outside the
+// range): as waiting, and as not within each threshold their time since
+// the IVR's answer is already over. Called with mu held.
 func (a *Aggregator) waitingInRange(now time.Time, place func(key int64) []*acc) {
 	for _, cs := range a.waiting {
 		if now.Sub(cs.last) >= activeTimeout {
