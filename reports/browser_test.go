@@ -114,6 +114,10 @@ type layout struct {
 	StaleBanner bool       `json:"staleBanner"`
 	UsualLine   bool       `json:"usualLine"`
 	HeatCells   int        `json:"heatCells"`
+	// Shown maps data-testid to the element's text; WithinMarks counts the
+	// answered-within markers on the hourly chart.
+	Shown       map[string]string `json:"shown"`
+	WithinMarks int               `json:"withinMarks"`
 	// Over names elements that stick out on the right (for messages).
 	Over []string `json:"over"`
 }
@@ -145,6 +149,8 @@ const measure = `(() => {
     staleBanner: st ? getComputedStyle(st).display !== 'none' : false,
     usualLine: !!document.querySelector('[data-testid=chart-outcomes-avg]'),
     heatCells: document.querySelectorAll('[data-testid=chart-heat] rect.cell').length,
+    shown: Object.fromEntries([...document.querySelectorAll('[data-testid]')].map(e => [e.dataset.testid, e.textContent.trim()])),
+    withinMarks: document.querySelectorAll('[data-testid=chart-outcomes] .wmark').length,
     over: [...document.querySelectorAll('body *')].filter(e => r(e).right > document.documentElement.clientWidth + 0.5 && !e.closest('.scroll-x')).slice(0, 6).map(e => e.tagName + '.' + (e.getAttribute('class') || '') + '[' + (e.dataset.testid || '') + ']'),
   };
 })()`
@@ -201,8 +207,10 @@ func boardAggregator(t *testing.T) (*Aggregator, time.Time) {
 		t.Fatalf("zone database: %v", err)
 	}
 	day := time.Date(2026, 11, 27, 0, 0, 0, 0, loc)
-	agg := NewAggregator(Options{Location: loc})
+	now := day.Add(10*time.Hour + 30*time.Minute)
+	agg := NewAggregator(Options{Location: loc, Now: func() time.Time { return now }})
 	evs := demoCalls(t, day)
+	evs = append(evs, queueDemo(t, day, now)...)
 	// The same weekday one and two weeks before: the "usual" line.
 	for k := 1; k <= 2; k++ {
 		for _, e := range demoCalls(t, day.AddDate(0, 0, -7*k)) {
@@ -218,7 +226,40 @@ func boardAggregator(t *testing.T) (*Aggregator, time.Time) {
 	evs = append(evs, callEvents(t, callSpec{id: "live", number: "+6281299990000", at: day.Add(10*time.Hour + 29*time.Minute),
 		outcome: events.OutcomeEmergency, typ: "fire", ttc: 5})[:2]...)
 	applyAll(t, agg, evs)
-	return agg, day.Add(10*time.Hour + 30*time.Minute)
+	return agg, now
+}
+
+// queueDemo is a morning of calls past the hand-off: most answered by a
+// person within 20 s, some later, a few callers hanging up in the queue;
+// two callers waiting now (75 s and 20 s in the queue), and six operators
+// (two free, two busy, one ringing, one away).
+func queueDemo(t *testing.T, day, now time.Time) []events.Envelope {
+	t.Helper()
+	var evs []events.Envelope
+	stps := []float64{6, 9, 12, 8, 14, 17, 22, 11, 35, 7, 13, 19}
+	types := []string{"fire", "medical", "police", "medical", "disaster"}
+	n := 0
+	for h := range 10 {
+		for i := range h%3 + 1 {
+			q := queueSpec{id: fmt.Sprintf("q%03d", n), number: fmt.Sprintf("+62813555%05d", n), typ: types[n%len(types)],
+				at: day.Add(time.Duration(h)*time.Hour + time.Duration(10+i*13)*time.Minute), fate: QueueAnswered, stp: stps[n%len(stps)] + float64(h%4)}
+			if n%7 == 3 {
+				q.fate = QueueAbandoned
+			}
+			evs = append(evs, queueEvents(t, q)...)
+			n++
+		}
+	}
+	for i, w := range []struct {
+		typ string
+		ago time.Duration
+	}{{"fire", 75 * time.Second}, {"medical", 20 * time.Second}} {
+		evs = append(evs, queueEvents(t, queueSpec{id: fmt.Sprintf("w%d", i), number: fmt.Sprintf("+62813666%05d", i), typ: w.typ, at: now.Add(-w.ago - 2300*time.Millisecond), fate: QueueWaiting})...)
+	}
+	for i, st := range []string{events.OperatorFree, events.OperatorFree, events.OperatorBusy, events.OperatorBusy, events.OperatorRinging, events.OperatorAway} {
+		evs = append(evs, ev(t, events.TypeOperatorState, "", "", now.Add(-time.Minute), events.OperatorState{Device: fmt.Sprintf("PJSIP/op%d", 201+i), State: st, AsteriskState: "X"}))
+	}
+	return evs
 }
 
 // TestBoardLayoutInBrowser checks the three screen sizes in both languages.
@@ -237,10 +278,12 @@ func TestBoardLayoutInBrowser(t *testing.T) {
 		date               string
 		want, notWant      []string
 	}{
-		{LangID, "", "id-ID,id;q=0.9", "Jumat, 27 Nov 2026", []string{"Panggilan hari ini", "Diteruskan ke operator", "Nomor diblokir sekarang", "Perlu ditelepon balik", "WITA"},
-			[]string{"Calls today", "Put through", "Blocked now", "live"}},
-		{LangEN, "?lang=en", "", "Friday, 27 Nov 2026", []string{"Calls today", "Put through to operators", "Numbers blocked now", "Calls to call back", "WITA"},
-			[]string{"Panggilan hari ini", "Diteruskan"}},
+		{LangID, "", "id-ID,id;q=0.9", "Jumat, 27 Nov 2026", []string{"Panggilan hari ini", "Ke antrean petugas", "Nomor diblokir sekarang", "Perlu ditelepon balik", "WITA",
+			"di antrean", "terlama", "Dijawab petugas dalam", "Menutup di antrean", "Petugas", "bebas", "sibuk", "tidak aktif"},
+			[]string{"Calls today", "Put through", "Diteruskan", "Blocked now", "live", "waiting", "Answered", "answered", "Operators", "free", "busy", "away", "Hung up", "queue"}},
+		{LangEN, "?lang=en", "", "Friday, 27 Nov 2026", []string{"Calls today", "To the operators' queue", "Numbers blocked now", "Calls to call back", "WITA",
+			"in the queue", "longest", "Answered by a person within", "Hung up in the queue", "Operators"},
+			[]string{"Panggilan hari ini", "Diteruskan", "Diserahkan", "menunggu", "Petugas"}},
 	}
 	for _, lg := range langs {
 		for _, sz := range sizes {
@@ -277,8 +320,23 @@ func TestBoardLayoutInBrowser(t *testing.T) {
 						t.Errorf("page shows %q in %s", s, lg.tag)
 					}
 				}
-				if len(l.Panels) != 8 {
-					t.Fatalf("%d watched panels, want 8: %+v", len(l.Panels), l.Panels)
+				if len(l.Panels) != 13 {
+					t.Fatalf("%d watched panels, want 13: %+v", len(l.Panels), l.Panels)
+				}
+				// The queue band is filled: two waiting, the within shares
+				// and the operators shown, the chart's share markers drawn.
+				for id, want := range map[string]string{"waiting-now": "2", "operators-free": "2", "operators-busy": "3", "operators-away": "1"} {
+					if l.Shown[id] != want {
+						t.Errorf("%s shows %q, want %q", id, l.Shown[id], want)
+					}
+				}
+				for _, id := range []string{"within-10s", "within-15s", "within-20s", "person-median", "longest-wait"} {
+					if v := l.Shown[id]; v == "" || v == Dash {
+						t.Errorf("%s shows %q, want a figure", id, v)
+					}
+				}
+				if l.WithinMarks == 0 {
+					t.Error("the hourly chart has no answered-within markers")
 				}
 				if l.ScrollW > l.ClientW {
 					t.Errorf("page scrolls sideways: %v wide in a %v viewport; sticking out: %v", l.ScrollW, l.ClientW, l.Over)
@@ -585,5 +643,39 @@ func TestBoardWithoutJavaScript(t *testing.T) {
 	}
 	if streams.Load() != 0 {
 		t.Errorf("%d stream requests with scripts off", streams.Load())
+	}
+}
+
+// TestBoardWaitTicksInBrowser: the longest wait in the queue counts up in
+// the page between the server's updates, from the server's clock.
+func TestBoardWaitTicksInBrowser(t *testing.T) {
+	browser := newBrowser(t)
+	agg, now := boardAggregator(t)
+	ts := newTestServer(t, agg, ServerConfig{Refresh: time.Minute, Now: func() time.Time { return now }})
+	t.Cleanup(ts.CloseClientConnections)
+	ctx := tab(t, browser)
+	open(t, ctx, ts.URL+"/?lang=id", 1920, 1080)
+	read := func() int {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("[data-testid=longest-wait]").textContent`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, s, ok := strings.Cut(strings.TrimSpace(v), ".")
+		mi, err1 := strconv.Atoi(m)
+		si, err2 := strconv.Atoi(s)
+		if !ok || err1 != nil || err2 != nil || len(s) != 2 {
+			t.Fatalf("longest wait %q is not m.ss", v)
+		}
+		return mi*60 + si
+	}
+	// The first stream message comes right after the load and writes the
+	// server's figure (75 s) again; the next one only after a minute.
+	time.Sleep(1500 * time.Millisecond)
+	first := read()
+	time.Sleep(3 * time.Second)
+	second := read()
+	if first < 75 || second-first < 2 || second-first > 4 {
+		t.Fatalf("longest wait %d s, then %d s three seconds later: want it from 75 s, ticking by about 3", first, second)
 	}
 }

@@ -161,7 +161,9 @@ func frame(b *strings.Builder, l *locale, w, h float64, buckets []Bucket, size B
 // avg, when not nil, is drawn over the bars as a dashed line: what is usual
 // for each bucket (the same hour on the same weekday in past weeks), so a
 // supervisor sees at a glance whether now is busier than usual.
-func stackedBars(l *locale, testID, title string, w, h float64, buckets []Bucket, size BucketSize, ss []series, value func(Bucket, string) int64, avg []float64) template.HTML {
+//
+// overlay, when not empty, is drawn last (shareLines).
+func stackedBars(l *locale, testID, title string, w, h float64, buckets []Bucket, size BucketSize, ss []series, value func(Bucket, string) int64, avg []float64, overlay string) template.HTML {
 	var top int64
 	for _, bk := range buckets {
 		var sum int64
@@ -214,6 +216,7 @@ func stackedBars(l *locale, testID, title string, w, h float64, buckets []Bucket
 		}
 		fmt.Fprintf(&b, `<polyline class="avg" data-testid="%s-avg" points="%s"/>`, testID, strings.Join(pts, " "))
 	}
+	b.WriteString(overlay)
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // #nosec: built from escaped parts above
 }
@@ -315,19 +318,11 @@ type typeRow struct {
 // typeRows lists the types present in st, known ones first in menu order.
 func typeRows(l *locale, st Stats) []typeRow {
 	var keys []string
-	for _, k := range []string{"fire", "medical", "police", "disaster", "operator"} {
+	for _, k := range menuOrder(st.Totals.Types) {
 		if st.Totals.Types[k] > 0 {
 			keys = append(keys, k)
 		}
 	}
-	var rest []string
-	for k, v := range st.Totals.Types {
-		if v > 0 && !slices.Contains(keys, k) {
-			rest = append(rest, k)
-		}
-	}
-	slices.Sort(rest)
-	keys = append(keys, rest...)
 	var top int64
 	for _, k := range keys {
 		top = max(top, st.Totals.Types[k])
@@ -338,4 +333,97 @@ func typeRows(l *locale, st Stats) []typeRow {
 		out = append(out, typeRow{Key: k, Label: l.Type(k), Value: v, Percent: math.Round(float64(v) / float64(top) * 100)})
 	}
 	return out
+}
+
+// menuOrder lists m's keys: the default menu's types first, in menu order,
+// then the others sorted.
+func menuOrder[V any](m map[string]V) []string {
+	var keys, rest []string
+	for _, k := range DefaultEmergencyTypes {
+		if _, ok := m[k]; ok {
+			keys = append(keys, k)
+		}
+	}
+	for k := range m {
+		if !slices.Contains(DefaultEmergencyTypes, k) {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	return append(keys, rest...)
+}
+
+// meaningWithin is the answered-within lines' hue: vermillion (lightened
+// for the dark board), the one Okabe–Ito colour no other meaning on the
+// board uses. The three thresholds are told apart by their markers and
+// dashes, not by hue.
+var meaningWithin = meaning{"within", "#e8671a", "#e8671a"}
+
+// withinMarks are the marker and dash of each threshold's line, in
+// withinThresholds order: 10 s dotted with circles, 15 s solid with
+// squares, 20 s dashed with triangles.
+var withinMarks = [len(withinThresholds)]struct{ shape, dash string }{
+	{"circle", "2 6"}, {"square", ""}, {"triangle", "12 6"},
+}
+
+// marker draws one marker shape centred on x, y, with attrs (already
+// escaped) and a tooltip.
+func marker(b *strings.Builder, shape string, x, y float64, attrs, title string) {
+	const r = 7.0
+	tag := "circle"
+	switch shape {
+	case "square":
+		tag = "rect"
+		fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" %s>`, x-r, y-r, 2*r, 2*r, attrs)
+	case "triangle":
+		tag = "path"
+		fmt.Fprintf(b, `<path d="M%.1f %.1fL%.1f %.1fL%.1f %.1fZ" %s>`, x, y-r-1, x+r+1, y+r, x-r-1, y+r, attrs)
+	default:
+		fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="%.1f" %s>`, x, y, r, attrs)
+	}
+	fmt.Fprintf(b, `<title>%s</title></%s>`, html.EscapeString(title), tag)
+}
+
+// shareLines draws, over a chart of the same geometry, each bucket's share
+// answered by a person within 10, 15 and 20 s on a 0–100 % scale of its
+// own, labelled on the right; a bucket no call decides breaks the line.
+// Each marker carries data-key (the threshold) and data-value (the share).
+func shareLines(l *locale, w, h float64, buckets []Bucket, size BucketSize) string {
+	plotW, plotH := w-padL-padR, h-padT-padB
+	slot := plotW / float64(max(len(buckets), 1))
+	var b strings.Builder
+	drawn := false
+	for ti, th := range withinThresholds {
+		var pts []string
+		flush := func() {
+			if len(pts) > 1 {
+				fmt.Fprintf(&b, `<polyline class="within" stroke="%s" stroke-dasharray="%s" points="%s"/>`, meaningWithin.Color, withinMarks[ti].dash, strings.Join(pts, " "))
+			}
+			pts = pts[:0]
+		}
+		var marks strings.Builder
+		for i, bk := range buckets {
+			v := bk.AnsweredWithin[th.Key]
+			if v == nil {
+				flush()
+				continue
+			}
+			drawn = true
+			x := padL + slot*(float64(i)+0.5)
+			y := padT + plotH - plotH**v
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
+			marker(&marks, withinMarks[ti].shape, x, y,
+				fmt.Sprintf(`class="wmark" fill="%s" data-key="%s" data-start="%s" data-value="%.4f"`, meaningWithin.Color, th.Key, bk.Start.Format(time.RFC3339), *v),
+				l.T("chart.within.title", bucketLabel(l, bk.Start, size), l.Pct0(*v), int(th.Seconds)))
+		}
+		flush()
+		b.WriteString(marks.String())
+	}
+	if !drawn {
+		return ""
+	}
+	for _, p := range []float64{0, 0.5, 1} {
+		fmt.Fprintf(&b, `<text class="rlab" x="%.1f" y="%.1f" text-anchor="end">%s</text>`, w-padR, padT+plotH-plotH*p-6, html.EscapeString(l.Pct0(p)))
+	}
+	return b.String()
 }

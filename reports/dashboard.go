@@ -153,7 +153,9 @@ type boardData struct {
 	ClassifyMedian, ClassifyP90    string
 	Hourly, PrankChart, HeatMap    template.HTML
 	// AvgLabel names the dashed line of the hourly chart ("" when none).
-	AvgLabel          string
+	AvgLabel string
+	// WithinLegend explains the answered-within lines of the chart.
+	WithinLegend      []withinLegend
 	Legend            []legendItem
 	Types             []typeRow
 	Blocked           []BlockedNumber
@@ -169,6 +171,69 @@ type boardData struct {
 	Attention []CallRecord
 	// Incident is the announcement playing now, with its figures.
 	Incident *boardIncident
+	// Queue is the operators' queue band (queue.go has the definitions).
+	Queue boardQueue
+}
+
+// boardQueue is the queue band: what happens past the hand-off.
+type boardQueue struct {
+	Now QueueNow
+	// Waiting per type with calls waiting, menu order first.
+	Types []typeRow
+	// Longest is the longest wait now (m.ss); LongestSinceMS when that
+	// call was handed over and NowMS the server's clock (Unix ms), so the
+	// page's script can tick it between updates. Both 0 when none waits.
+	Longest               string
+	LongestSinceMS, NowMS int64
+	// Within are the answered-within shares of the range, whole percents
+	// (a dash when no call decides a threshold).
+	Within []withinFigure
+	// PersonMedian and PersonP90 are seconds to a person (dash: none).
+	PersonMedian, PersonP90 string
+	// Busy counts busy and ringing devices; Away away and unknown ones.
+	Free, Busy, Ringing, Away int
+}
+
+// withinLegend is one answered-within line in the chart's legend.
+type withinLegend struct {
+	Seconds     int
+	Shape, Dash string
+}
+
+// withinFigure is one answered-within share on the board.
+type withinFigure struct {
+	Seconds int
+	// Value is the whole percent without its sign, which the tile sets
+	// smaller so three shares fit one tile; a dash when none.
+	Value   string
+	Percent bool
+}
+
+// queueBand fills the queue band for the range's totals at now.
+func (s *Server) queueBand(l *locale, tot Bucket, now time.Time) boardQueue {
+	q := boardQueue{Now: s.agg.Queue(now, false), Longest: Dash, PersonMedian: Dash, PersonP90: Dash}
+	for _, k := range menuOrder(q.Now.ByType) {
+		if n := q.Now.ByType[k]; n > 0 {
+			q.Types = append(q.Types, typeRow{Key: k, Label: l.Type(k), Value: int64(n)})
+		}
+	}
+	if q.Now.LongestWaitS != nil {
+		q.Longest = l.Wait(*q.Now.LongestWaitS)
+		q.LongestSinceMS, q.NowMS = q.Now.LongestSince.UnixMilli(), now.UnixMilli()
+	}
+	for _, th := range withinThresholds {
+		f := withinFigure{Seconds: int(th.Seconds), Value: Dash}
+		if v := tot.AnsweredWithin[th.Key]; v != nil {
+			f.Value, f.Percent = l.Dec(*v*100, 0), true
+		}
+		q.Within = append(q.Within, f)
+	}
+	if p := tot.SecondsToPerson; p != nil {
+		q.PersonMedian, q.PersonP90 = l.Dec(p.P50, 1), l.Dec(p.P90, 1)
+	}
+	o := q.Now.Operators
+	q.Free, q.Busy, q.Ringing, q.Away = o.Free, o.Busy+o.Ringing, o.Ringing, o.Away+o.Unknown
+	return q
 }
 
 // boardIncident is the incident banner's data.
@@ -233,16 +298,17 @@ func (s *Server) board(ctx context.Context, l *locale, bq boardQuery, admin bool
 	if viewer != nil {
 		// Looked for among every call of the range the aggregator still
 		// holds, not just the recent table's few: a silent-help call of
-		// this morning still needs its tick this afternoon.
+		// this morning still needs its tick this afternoon. Oldest first:
+		// the caller who has waited longest for a call-back comes first.
 		for _, r := range s.agg.Calls(CallFilter{From: bq.from, To: bq.to, Unmasked: admin}) {
-			if len(d.Attention) == maxAttention {
-				break
-			}
 			if needsAttention(r) {
 				d.Attention = append(d.Attention, r)
 			}
 		}
+		slices.Reverse(d.Attention)
+		d.Attention = d.Attention[:min(len(d.Attention), maxAttention)]
 	}
+	d.Queue = s.queueBand(l, tot, now)
 	if s.cfg.Incident != nil {
 		if inc, ok := s.cfg.Incident(ctx); ok {
 			st, _ := s.agg.Incident(inc.ID)
@@ -276,7 +342,10 @@ func (s *Server) board(ctx context.Context, l *locale, bq boardQuery, admin bool
 	if bq.size == Day {
 		hourlyTitle = l.T("chart.daily")
 	}
-	d.Hourly = stackedBars(l, "chart-outcomes", hourlyTitle, wallW, wallH, st.Buckets, bq.size, ss, groupValue, avg)
+	d.Hourly = stackedBars(l, "chart-outcomes", hourlyTitle, wallW, wallH, st.Buckets, bq.size, ss, groupValue, avg, shareLines(l, wallW, wallH, st.Buckets, bq.size))
+	for i, th := range withinThresholds {
+		d.WithinLegend = append(d.WithinLegend, withinLegend{Seconds: int(th.Seconds), Shape: withinMarks[i].shape, Dash: withinMarks[i].dash})
+	}
 	// The lower panels look back over weeks whatever the range: the trend
 	// of the prank share and when in the week pranks come.
 	day := s.agg.BucketStart(now, Day)

@@ -2,9 +2,11 @@ package reports
 
 import "math"
 
-// Time-to-classify samples are kept in a fixed log-spaced histogram per hour
-// rather than as raw samples, so an hour costs the same memory whether it
-// saw three calls or three thousand, and hours merge into days by addition.
+// Time-to-classify and time-to-a-person samples are kept in a fixed
+// log-spaced histogram per hour rather than as raw samples, so an hour costs
+// the same memory whether it saw three calls or three thousand, and hours
+// merge into days by addition. (An hour's time-to-a-person histogram is made
+// on its first sample: most hours of a long retention have none.)
 //
 // Bin 0 holds [0, histMin); bin i ≥ 1 holds [histMin·γ^(i-1), histMin·γ^i);
 // the last bin also takes everything above histMax. A quantile is answered

@@ -300,6 +300,18 @@ type statsResponse struct {
 	// how many callers heard each, pressed its key (incident_ack) or
 	// still went to operators.
 	Incidents []IncidentStats `json:"incidents"`
+	// AnsweredWithin, SecondsToPerson and QueueAbandoned are the range's
+	// figures past the hand-off, the same as totals' (queue.go defines
+	// them): the shares answered by a person within 10, 15 and 20 s,
+	// the percentiles of seconds to a person, and the callers who hung
+	// up in the queue. The first two are absent when no call decides them.
+	AnsweredWithin  map[string]*float64 `json:"answered_within,omitempty"`
+	SecondsToPerson *PersonTimes        `json:"seconds_to_person,omitempty"`
+	QueueAbandoned  int64               `json:"queue_abandoned"`
+	// QueueNow is the queue at the request's time whatever the range:
+	// waiting_now, waiting_by_type, longest_wait_s and operators (with
+	// each device only for the admin token).
+	QueueNow
 }
 
 func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
@@ -313,7 +325,12 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, statsResponse{Stats: st, TopCallers: s.agg.TopCallers(from, to, s.cfg.TopCallers, s.admin(r)), Incidents: s.agg.Incidents()})
+	tot := st.Totals.QueueStats
+	writeJSON(w, statsResponse{
+		Stats: st, TopCallers: s.agg.TopCallers(from, to, s.cfg.TopCallers, s.admin(r)), Incidents: s.agg.Incidents(),
+		AnsweredWithin: tot.AnsweredWithin, SecondsToPerson: tot.SecondsToPerson, QueueAbandoned: tot.QueueAbandoned,
+		QueueNow: s.agg.Queue(s.cfg.Now(), s.admin(r)),
+	})
 }
 
 // callFilter reads the /api/calls parameters.

@@ -155,6 +155,22 @@ func (l *locale) Dec(v float64, prec int) string {
 // Pct formats a ratio (0.125) as a percentage with one decimal: 12,5%.
 func (l *locale) Pct(r float64) string { return l.Dec(r*100, 1) + "%" }
 
+// Pct0 formats a ratio as a whole percentage: 93%. The board's queue
+// tiles use it, where three shares share one tile.
+func (l *locale) Pct0(r float64) string { return l.Dec(r*100, 0) + "%" }
+
+// Wait is a duration of seconds as minutes and seconds, with the locale's
+// time separator: 1.05 (id), 1:05 (en). The board's script ticks the same
+// form (web/dashboard.js).
+func (l *locale) Wait(secs float64) string {
+	n := int64(math.Max(0, secs))
+	return strconv.FormatInt(n/60, 10) + l.timeSep + fmt.Sprintf("%02d", n%60)
+}
+
+// TimeSep is the separator of hours and minutes (and of a wait's minutes
+// and seconds): "." (id), ":" (en).
+func (l *locale) TimeSep() string { return l.timeSep }
+
 // Clock is a 24-hour time with seconds: 14.05.09 (id), 14:05:09 (en).
 func (l *locale) Clock(t time.Time) string {
 	return fmt.Sprintf("%02d%s%02d%s%02d", t.Hour(), l.timeSep, t.Minute(), l.timeSep, t.Second())
@@ -203,7 +219,8 @@ func (l *locale) Type(t string) string {
 const Dash = "–"
 
 // catalogueID is Bahasa Indonesia. Words follow what a 112 centre's staff
-// say: "panggilan" for a call, "diteruskan" for put through to an operator,
+// say: "panggilan" for a call, "diserahkan ke antrean" for handed to the
+// operators' queue — which is not "dijawab petugas", answered by a person —,
 // "iseng" for a prank, "poin pelanggaran" is avoided in favour of "strike",
 // which the CLI and the blocklist policy use too.
 var catalogueID = map[string]string{
@@ -230,10 +247,36 @@ var catalogueID = map[string]string{
 	"status.updated":           "diperbarui",
 	"status.down":              "GANGGUAN",
 	"status.degraded":          "terganggu",
-	"kpi.now":                  "Panggilan sedang di IVR",
+	"kpi.now":                  "di IVR",
 	"kpi.calls.today":          "Panggilan hari ini",
 	"kpi.calls.range":          "Panggilan",
-	"kpi.put_through":          "Diteruskan ke operator",
+	"kpi.put_through":          "Ke antrean petugas",
+	"queue.aria":               "Antrean petugas",
+	"kpi.waiting":              "di antrean",
+	"kpi.longest":              "terlama (mnt.dtk)",
+	"kpi.waiting_none":         "tidak ada yang menunggu",
+	"kpi.within":               "Dijawab petugas dalam",
+	"kpi.within_t":             "≤%d dtk",
+	"kpi.within_target":        "target 90% ≤15 dtk, 95% ≤20 dtk",
+	"kpi.to_person":            "Waktu sampai petugas",
+	"kpi.median_s":             "median (dtk)",
+	"kpi.p90_s":                "p90 (dtk)",
+	"kpi.queue_abandoned":      "Menutup di antrean",
+	"kpi.queue_abandoned_sub":  "perlu ditelepon balik",
+	"kpi.operators":            "Petugas",
+	"kpi.put_through_fates":    "%s dijawab petugas, %s menutup di antrean",
+	"op.free":                  "bebas",
+	"op.busy":                  "sibuk",
+	"op.ringing":               "%s berdering",
+	"op.away":                  "tidak aktif",
+	"queue.waiting":            "di antrean",
+	"queue.answered":           "dijawab petugas",
+	"queue.abandoned":          "menutup di antrean",
+	"queue.queue_ended":        "berakhir di antrean",
+	"queue.unknown":            "nasib tidak diketahui",
+	"col.person":               "ke petugas",
+	"legend.within":            "dijawab petugas dalam (skala kanan):",
+	"chart.within.title":       "%s: %s dijawab petugas dalam %d dtk",
 	"kpi.prank_share":          "Porsi iseng",
 	"kpi.prank_of":             "%s dari %s panggilan",
 	"kpi.blocked":              "Nomor diblokir sekarang",
@@ -262,7 +305,7 @@ var catalogueID = map[string]string{
 	"panel.repeat":             "Penelepon berulang",
 	"panel.recent":             "Panggilan terakhir",
 	"incident.banner":          "Pengumuman kejadian aktif: %s",
-	"incident.figures":         "%s penelepon menekan 8 (selesai tanpa petugas) dari %s yang mendengar; %s tetap ke petugas",
+	"incident.figures":         "%s penelepon menekan 8 (selesai tanpa petugas) dari %s yang mendengar; %s tetap ke antrean petugas",
 	"console.signed":           "Masuk sebagai %s",
 	"console.incident":         "Pengumuman kejadian",
 	"console.blocks":           "Nomor diblokir",
@@ -289,7 +332,7 @@ var catalogueID = map[string]string{
 	"col.type":                 "jenis",
 	"col.classify":             "klasifikasi",
 	"col.node":                 "node",
-	"col.through":              "diteruskan",
+	"col.through":              "ke antrean",
 	"none":                     "tidak ada",
 	"none.calls":               "tidak ada panggilan pada rentang ini",
 	"withheld":                 "disembunyikan",
@@ -302,8 +345,8 @@ var catalogueID = map[string]string{
 	"outcome.abandoned":        "ditutup",
 	"outcome.invalid":          "tombol salah",
 	"outcome.blocked":          "ditolak (diblokir)",
-	"outcome.blocked_override": "diblokir, diteruskan",
-	"outcome.failover":         "gangguan IVR, diteruskan",
+	"outcome.blocked_override": "diblokir, ke antrean",
+	"outcome.failover":         "gangguan IVR, ke antrean",
 	"outcome.incident_ack":     "kejadian sudah dilaporkan",
 	"outcome.in_progress":      "berlangsung",
 	"type.fire":                "kebakaran",
@@ -363,10 +406,36 @@ var catalogueEN = map[string]string{
 	"status.updated":           "updated",
 	"status.down":              "DOWN",
 	"status.degraded":          "degraded",
-	"kpi.now":                  "Calls in the IVR now",
+	"kpi.now":                  "in the IVR",
 	"kpi.calls.today":          "Calls today",
 	"kpi.calls.range":          "Calls",
-	"kpi.put_through":          "Put through to operators",
+	"kpi.put_through":          "To the operators' queue",
+	"queue.aria":               "Operators' queue",
+	"kpi.waiting":              "in the queue",
+	"kpi.longest":              "longest (m:ss)",
+	"kpi.waiting_none":         "nobody waiting",
+	"kpi.within":               "Answered by a person within",
+	"kpi.within_t":             "≤%d s",
+	"kpi.within_target":        "target 90% ≤15 s, 95% ≤20 s",
+	"kpi.to_person":            "Time to a person",
+	"kpi.median_s":             "median (s)",
+	"kpi.p90_s":                "p90 (s)",
+	"kpi.queue_abandoned":      "Hung up in the queue",
+	"kpi.queue_abandoned_sub":  "to call back",
+	"kpi.operators":            "Operators",
+	"kpi.put_through_fates":    "%s answered by a person, %s hung up in the queue",
+	"op.free":                  "free",
+	"op.busy":                  "busy",
+	"op.ringing":               "%s ringing",
+	"op.away":                  "away",
+	"queue.waiting":            "waiting in the queue",
+	"queue.answered":           "answered by a person",
+	"queue.abandoned":          "hung up in the queue",
+	"queue.queue_ended":        "ended in the queue",
+	"queue.unknown":            "fate not known",
+	"col.person":               "to a person",
+	"legend.within":            "answered by a person within (right scale):",
+	"chart.within.title":       "%s: %s answered by a person within %d s",
 	"kpi.prank_share":          "Prank share",
 	"kpi.prank_of":             "%s of %s calls",
 	"kpi.blocked":              "Numbers blocked now",
@@ -395,7 +464,7 @@ var catalogueEN = map[string]string{
 	"panel.repeat":             "Repeat callers",
 	"panel.recent":             "Recent calls",
 	"incident.banner":          "Incident announcement playing: %s",
-	"incident.figures":         "%s callers pressed 8 (ended without an operator) of %s who heard it; %s still went to operators",
+	"incident.figures":         "%s callers pressed 8 (ended without an operator) of %s who heard it; %s still went to the operators' queue",
 	"console.signed":           "Signed in as %s",
 	"console.incident":         "Incident announcement",
 	"console.blocks":           "Blocked numbers",
@@ -422,7 +491,7 @@ var catalogueEN = map[string]string{
 	"col.type":                 "type",
 	"col.classify":             "to classify",
 	"col.node":                 "node",
-	"col.through":              "put through",
+	"col.through":              "to the queue",
 	"none":                     "none",
 	"none.calls":               "no calls in this range",
 	"withheld":                 "withheld",
@@ -435,8 +504,8 @@ var catalogueEN = map[string]string{
 	"outcome.abandoned":        "hung up",
 	"outcome.invalid":          "wrong keys",
 	"outcome.blocked":          "refused (blocked)",
-	"outcome.blocked_override": "blocked, put through",
-	"outcome.failover":         "IVR failure, put through",
+	"outcome.blocked_override": "blocked, to the queue",
+	"outcome.failover":         "IVR failure, to the queue",
 	"outcome.incident_ack":     "incident already reported",
 	"outcome.in_progress":      "in progress",
 	"type.fire":                "fire",

@@ -47,6 +47,11 @@ func TestCatalogues(t *testing.T) {
 			t.Errorf("outcome %s has no name", o)
 		}
 	}
+	for _, q := range []string{QueueWaiting, QueueAnswered, QueueAbandoned, QueueEnded, QueueUnknown} {
+		if _, ok := catalogueID["queue."+q]; !ok {
+			t.Errorf("queue state %s has no name", q)
+		}
+	}
 	for _, k := range dashboardRanges {
 		if _, ok := catalogueID["range."+k]; !ok {
 			t.Errorf("range %s has no label", k)

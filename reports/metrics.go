@@ -20,7 +20,19 @@ var (
 	descClassify = prometheus.NewDesc("siaga112_classify_seconds",
 		"Seconds from the start of a call to its outcome (seconds_to_classify of call.classified).", nil, nil)
 	descActive = prometheus.NewDesc("siaga112_active_calls",
-		"Calls started and not yet ended, as seen in the event stream.", nil, nil)
+		"Calls in the IVR now: started, not ended and not handed to the operators, as seen in the event stream.", nil, nil)
+	descPerson = prometheus.NewDesc("siaga112_seconds_to_person",
+		"Seconds from the IVR's answer to an operator's answer (seconds_to_person of call.operator_answered, when known).", nil, nil)
+	descWaiting = prometheus.NewDesc("siaga112_queue_waiting_calls",
+		"Calls waiting in the operators' queue now, by emergency type.", []string{"type"}, nil)
+	descLongest = prometheus.NewDesc("siaga112_queue_longest_wait_seconds",
+		"Seconds since the hand-off of the call waiting longest in the operators' queue (0 when none waits).", nil, nil)
+	descAbandoned = prometheus.NewDesc("siaga112_queue_abandoned_total",
+		"Callers who hung up in the operators' queue before anyone answered (call.queue_abandoned): callers to call back.", nil, nil)
+	descOpAnswered = prometheus.NewDesc("siaga112_operator_answered_total",
+		"Handed-over calls an operator answered (call.operator_answered).", nil, nil)
+	descOperators = prometheus.NewDesc("siaga112_operators",
+		"Operators' devices by their latest state (free, ringing, busy, away, unknown), counted per Asterisk node.", []string{"state"}, nil)
 	descLag = prometheus.NewDesc("siaga112_reports_consumer_lag",
 		"Events in the stream not yet delivered to the reports worker.", nil, nil)
 	descEvents = prometheus.NewDesc("siaga112_reports_events_total",
@@ -41,6 +53,9 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descClassify
 	ch <- descActive
 	ch <- descEvents
+	for _, d := range []*prometheus.Desc{descPerson, descWaiting, descLongest, descAbandoned, descOpAnswered, descOperators} {
+		ch <- d
+	}
 	if c.lag != nil {
 		ch <- descLag
 	}
@@ -64,6 +79,30 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstHistogram(descClassify, cs.ClassifyCount, cs.ClassifySum, buckets)
 	ch <- prometheus.MustNewConstMetric(descActive, prometheus.GaugeValue, float64(c.agg.Active(c.now())))
+	pb := make(map[float64]uint64, len(PersonBounds))
+	for i, ub := range PersonBounds {
+		pb[ub] = cs.PersonBuckets[i]
+	}
+	ch <- prometheus.MustNewConstHistogram(descPerson, cs.PersonCount, cs.PersonSum, pb)
+	ch <- prometheus.MustNewConstMetric(descAbandoned, prometheus.CounterValue, float64(cs.QueueAbandoned))
+	ch <- prometheus.MustNewConstMetric(descOpAnswered, prometheus.CounterValue, float64(cs.OperatorAnswered))
+	q := c.agg.Queue(c.now(), false)
+	// ByType lists every configured type (and "other" only when a call of
+	// another type waits), so the label set stays bounded.
+	for t, n := range q.ByType {
+		ch <- prometheus.MustNewConstMetric(descWaiting, prometheus.GaugeValue, float64(n), t)
+	}
+	longest := 0.0
+	if q.LongestWaitS != nil {
+		longest = *q.LongestWaitS
+	}
+	ch <- prometheus.MustNewConstMetric(descLongest, prometheus.GaugeValue, longest)
+	for state, n := range map[string]int{
+		events.OperatorFree: q.Operators.Free, events.OperatorRinging: q.Operators.Ringing, events.OperatorBusy: q.Operators.Busy,
+		events.OperatorAway: q.Operators.Away, events.OperatorUnknown: q.Operators.Unknown,
+	} {
+		ch <- prometheus.MustNewConstMetric(descOperators, prometheus.GaugeValue, float64(n), state)
+	}
 	ch <- prometheus.MustNewConstMetric(descEvents, prometheus.CounterValue, float64(cs.Events), "applied")
 	ch <- prometheus.MustNewConstMetric(descEvents, prometheus.CounterValue, float64(cs.Duplicates), "duplicate")
 	ch <- prometheus.MustNewConstMetric(descEvents, prometheus.CounterValue, float64(cs.Orphans), "orphan")

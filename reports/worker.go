@@ -101,9 +101,11 @@ func (w *Worker) Run(ctx context.Context) error {
 	if err := w.js.DeleteConsumer(ctx, events.StreamName, w.cfg.Durable); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 		return fmt.Errorf("reports: delete old consumer %s: %w", w.cfg.Durable, err)
 	}
+	// Operators' device states come on their own subject; without it the
+	// board would count no operator at all.
 	cons, err := events.NewConsumer(ctx, w.js, events.ConsumerSpec{
 		Durable:       w.cfg.Durable,
-		Subjects:      []string{events.SubjectAllCalls, events.SubjectAllBlocklist},
+		Subjects:      []string{events.SubjectAllCalls, events.SubjectAllBlocklist, events.SubjectAllOperators},
 		MaxAckPending: w.cfg.Consumer.MaxAckPending,
 		AckWait:       w.cfg.Consumer.AckWait,
 		DeliverAll:    true,

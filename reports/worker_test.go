@@ -217,3 +217,28 @@ func BenchmarkWorkerReplay(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(evs))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// TestWorkerQueueEvents: through JetStream, a caller who hung up in the
+// queue becomes a call-back, an answer brings its seconds to a person, and
+// operator.state (on its own subject) reaches the board's figures.
+func TestWorkerQueueEvents(t *testing.T) {
+	js := startJS(t)
+	evs := append(queueEvents(t, queueSpec{id: "wa", typ: "fire", at: t0, fate: QueueAnswered, stp: 9}),
+		queueEvents(t, queueSpec{id: "wq", typ: "medical", at: t0.Add(time.Minute), fate: QueueAbandoned, stp: 30})...)
+	op := ev(t, events.TypeOperatorState, "", "", t0, events.OperatorState{Device: "PJSIP/op201", State: events.OperatorFree, AsteriskState: "NOT_INUSE"})
+	if op.Subject() != events.SubjectOperatorState {
+		t.Fatalf("operator.state goes to %s", op.Subject())
+	}
+	publish(t, js, append(evs, op), true)
+	w := startWorker(t, js)
+	eventually(t, "worker to apply the queue events and the operator state", func() bool {
+		return w.agg.Counters().Events == uint64(len(evs)+1)
+	})
+	tot := totals(t, w.agg)
+	if tot.OperatorAnswered != 1 || tot.QueueAbandoned != 1 || tot.Callbacks != 1 || tot.SecondsToPerson == nil || tot.SecondsToPerson.Max != 9 {
+		t.Fatalf("answered %d abandoned %d callbacks %d person %+v", tot.OperatorAnswered, tot.QueueAbandoned, tot.Callbacks, tot.SecondsToPerson)
+	}
+	if q := w.agg.Queue(t0, false); q.Operators.Free != 1 {
+		t.Fatalf("operators %+v, want one free", q.Operators)
+	}
+}

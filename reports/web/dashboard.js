@@ -27,6 +27,25 @@
     var el = document.getElementById(id);
     if (el && typeof html === "string") { el.innerHTML = html; }
   }
+  // The longest wait in the queue ticks between updates: the server gives
+  // when that call was handed over and its own clock (ms), so a wall PC
+  // with a wrong clock still counts right; the form (m.ss or m:ss) is the
+  // one the server wrote, with the separator it names.
+  var skew = 0;
+  function readClock() {
+    var el = document.querySelector("[data-wait-since]");
+    if (el) { skew = Number(el.getAttribute("data-now")) - Date.now(); }
+  }
+  function tick() {
+    var els = document.querySelectorAll("[data-wait-since]");
+    for (var i = 0; i < els.length; i++) {
+      var s = Math.max(0, Math.floor((Date.now() + skew - Number(els[i].getAttribute("data-wait-since"))) / 1000));
+      var ss = s % 60;
+      els[i].textContent = Math.floor(s / 60) + els[i].getAttribute("data-sep") + (ss < 10 ? "0" : "") + ss;
+    }
+  }
+  readClock();
+  setInterval(tick, 1000);
   var es = new EventSource(url);
   es.addEventListener("board", function (ev) {
     var msg;
@@ -34,6 +53,7 @@
     swap("now", msg.now);
     swap("board", msg.board);
     swap("more", msg.more);
+    readClock();
     root.setAttribute("data-health", msg.health);
     root.setAttribute("data-live", msg.live ? "true" : "false");
     root.setAttribute("data-stream", "live");

@@ -1,0 +1,500 @@
+package reports
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"math"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siaga112/siaga112/events"
+)
+
+// queueSpec is a call handed to the operators and what came of it.
+type queueSpec struct {
+	id, typ string
+	number  string    // default +62812000<id>
+	at      time.Time // call.started; the IVR answers 0.3 s later
+	// fate: QueueAnswered (stp seconds after the IVR's answer, or -1 for
+	// an answer known only from call.ended where=operator), QueueAbandoned
+	// (stp seconds after the answer), QueueEnded, QueueUnknown, or
+	// QueueWaiting (no event after the hand-off).
+	fate string
+	stp  float64
+}
+
+// queueEvents returns the events the IVR publishes for q, in order: the
+// hand-off comes 2 s after the answer.
+func queueEvents(t testing.TB, q queueSpec) []events.Envelope {
+	t.Helper()
+	answer := q.at.Add(300 * time.Millisecond)
+	handoff := answer.Add(2 * time.Second)
+	number := q.number
+	if number == "" {
+		number = "+62812000" + q.id
+	}
+	var out []events.Envelope
+	add := func(typ events.Type, at time.Time, data any) { out = append(out, ev(t, typ, q.id, number, at, data)) }
+	add(events.TypeStarted, q.at, events.Started{Dialed: "112", Channel: "PJSIP/x-" + q.id})
+	add(events.TypeAnswered, answer, events.Answered{})
+	add(events.TypeClassified, handoff.Add(-100*time.Millisecond), events.Classified{Outcome: events.OutcomeEmergency, EmergencyType: q.typ, Attempts: 1, SecondsToClassify: 1.9})
+	add(events.TypeTransferred, handoff, events.Transferred{EmergencyType: q.typ, Context: "siaga112-operators", Extension: q.typ, SecondsToQueue: 2})
+	stpAt := answer.Add(time.Duration(q.stp * float64(time.Second)))
+	end := func(where string, callback bool) {
+		add(events.TypeEnded, stpAt.Add(time.Minute), events.Ended{Outcome: events.OutcomeEmergency, DurationS: q.stp + 60, HangupBy: events.HangupByCaller, Where: where, Callback: callback})
+	}
+	switch q.fate {
+	case QueueAnswered:
+		if q.stp >= 0 {
+			add(events.TypeOperatorAnswered, stpAt, events.OperatorAnswered{EmergencyType: q.typ, Extension: q.typ, Operator: "PJSIP/op201", SecondsInQueue: q.stp - 2, SecondsToPerson: q.stp})
+		}
+		end(events.WhereOperator, false)
+	case QueueAbandoned:
+		add(events.TypeQueueAbandoned, stpAt, events.QueueAbandoned{EmergencyType: q.typ, Extension: q.typ, SecondsInQueue: q.stp - 2, SecondsSinceAnswer: q.stp, Callback: true})
+		end(events.WhereQueue, true)
+	case QueueEnded:
+		end(events.WhereQueue, true)
+	case QueueUnknown:
+		end(events.WhereUnknown, false)
+	}
+	return out
+}
+
+// queueFixture: nine calls handed over between 10:00 and 10:30 (t0), the
+// clock at 10:30. h is still waiting, 13 s after the IVR answered it.
+func queueFixture(t testing.TB) (evs []events.Envelope, now time.Time) {
+	now = t0.Add(30 * time.Minute)
+	for _, q := range []queueSpec{
+		{id: "a", typ: "fire", at: t0.Add(1 * time.Minute), fate: QueueAnswered, stp: 8},
+		{id: "b", typ: "fire", at: t0.Add(2 * time.Minute), fate: QueueAnswered, stp: 12},
+		{id: "c", typ: "medical", at: t0.Add(3 * time.Minute), fate: QueueAnswered, stp: 18},
+		{id: "d", typ: "police", at: t0.Add(4 * time.Minute), fate: QueueAnswered, stp: 25},
+		{id: "e", typ: "medical", at: t0.Add(5 * time.Minute), fate: QueueAbandoned, stp: 9},
+		{id: "f", typ: "fire", at: t0.Add(6 * time.Minute), fate: QueueEnded, stp: 40},
+		{id: "g", typ: "fire", at: t0.Add(7 * time.Minute), fate: QueueUnknown, stp: 30},
+		{id: "h", typ: "medical", at: now.Add(-13*time.Second - 300*time.Millisecond), fate: QueueWaiting},
+		{id: "i", typ: "police", at: t0.Add(8 * time.Minute), fate: QueueAnswered, stp: -1},
+	} {
+		evs = append(evs, queueEvents(t, q)...)
+	}
+	return evs, now
+}
+
+func share(m map[string]*float64, k string) float64 {
+	if m == nil || m[k] == nil {
+		return math.NaN()
+	}
+	return *m[k]
+}
+
+// TestAnsweredWithin: the shares among calls whose fate is known, a call
+// still waiting over a threshold counted as not within it, the unknown one
+// and the answered one without a time left out.
+func TestAnsweredWithin(t *testing.T) {
+	evs, now := queueFixture(t)
+	orders := map[string][]events.Envelope{"in order": evs, "reversed": slices.Clone(evs)}
+	slices.Reverse(orders["reversed"])
+	// Every event twice under new ids: a replay by a re-sending IVR must
+	// not count a call's fate twice.
+	twice := slices.Clone(evs)
+	for _, e := range evs {
+		e.ID += "-again"
+		twice = append(twice, e)
+	}
+	orders["twice"] = twice
+	for name, evs := range orders {
+		t.Run(name, func(t *testing.T) {
+			a := NewAggregator(Options{Now: func() time.Time { return now }})
+			applyAll(t, a, evs)
+			st := mustStats(t, a, t0, t0.Add(time.Hour), Hour)
+			q := st.Totals.QueueStats
+			wantCounts := []int64{5, 1, 1, 1, 1}
+			gotCounts := []int64{q.OperatorAnswered, q.QueueAbandoned, q.QueueEnded, q.QueueUnknown, q.Waiting}
+			if !slices.Equal(gotCounts, wantCounts) {
+				t.Errorf("answered, abandoned, ended, unknown, waiting = %v, want %v", gotCounts, wantCounts)
+			}
+			// 10 s: a (8 s) of a, b, c, d, e, f and the waiting h (13 s);
+			// 15 s: a, b of the six decided; 20 s: a, b, c of six.
+			for _, w := range []struct {
+				key    string
+				of     int64
+				within float64
+			}{{"10s", 7, 0.1429}, {"15s", 6, 0.3333}, {"20s", 6, 0.5}} {
+				if got := share(q.AnsweredWithin, w.key); got != w.within || q.AnsweredWithinOf[w.key] != w.of {
+					t.Errorf("within %s = %v of %d, want %v of %d", w.key, got, q.AnsweredWithinOf[w.key], w.within, w.of)
+				}
+			}
+			p := q.SecondsToPerson
+			if p == nil || p.Count != 4 || !within(p.P50, 12, 0.025) || !within(p.P90, 25, 0.025) || !within(p.P95, 25, 0.025) || p.Max != 25 {
+				t.Errorf("seconds to person %+v, want 4 samples, p50 12, p90 25, p95 25, max 25", p)
+			}
+			// The hour bucket holds the same as the totals.
+			if b := st.Buckets[0].QueueStats; share(b.AnsweredWithin, "15s") != 0.3333 || b.Waiting != 1 {
+				t.Errorf("10:00 bucket %+v", b)
+			}
+			recs := map[string]CallRecord{}
+			for _, r := range a.Calls(CallFilter{}) {
+				recs[r.CallID] = r
+			}
+			for id, want := range map[string]string{"a": QueueAnswered, "e": QueueAbandoned, "f": QueueEnded, "g": QueueUnknown, "h": QueueWaiting, "i": QueueAnswered} {
+				if recs[id].Queue != want {
+					t.Errorf("call %s queue %q, want %q", id, recs[id].Queue, want)
+				}
+			}
+			if !recs["e"].Callback || !recs["f"].Callback || recs["g"].Callback {
+				t.Errorf("callback e=%v f=%v g=%v, want true true false", recs["e"].Callback, recs["f"].Callback, recs["g"].Callback)
+			}
+			if st.Totals.Callbacks != 2 {
+				t.Errorf("callbacks %d, want 2 (the abandon and the call ended in the queue)", st.Totals.Callbacks)
+			}
+			if n := a.Active(now); n != 0 {
+				t.Errorf("in the IVR now %d, want 0: handed-over calls are not in the IVR", n)
+			}
+			c := a.Counters()
+			if c.PersonCount != 4 || c.PersonSum != 63 || c.QueueAbandoned != 1 || c.OperatorAnswered != 4 {
+				t.Errorf("counters person %d/%v abandoned %d answered %d", c.PersonCount, c.PersonSum, c.QueueAbandoned, c.OperatorAnswered)
+			}
+		})
+	}
+}
+
+// TestAnsweredWithinEmpty: no handed-over call, no share (absent, not 0),
+// and a call waiting under every threshold decides none.
+func TestAnsweredWithinEmpty(t *testing.T) {
+	now := t0.Add(30 * time.Minute)
+	a := NewAggregator(Options{Now: func() time.Time { return now }})
+	applyAll(t, a, callEvents(t, callSpec{id: "x", number: "+62811", at: t0, outcome: events.OutcomeNoInput}))
+	if q := mustStats(t, a, t0, t0.Add(time.Hour), Hour).Totals.QueueStats; q.AnsweredWithin != nil || q.SecondsToPerson != nil {
+		t.Fatalf("no handed-over call: within %v person %v, want absent", q.AnsweredWithin, q.SecondsToPerson)
+	}
+	applyAll(t, a, queueEvents(t, queueSpec{id: "w", typ: "fire", at: now.Add(-5 * time.Second), fate: QueueWaiting}))
+	if q := mustStats(t, a, t0, t0.Add(time.Hour), Hour).Totals.QueueStats; q.AnsweredWithin != nil || q.Waiting != 1 {
+		t.Fatalf("one call waiting 5 s: within %v waiting %d, want absent and 1", q.AnsweredWithin, q.Waiting)
+	}
+	now = now.Add(11 * time.Second) // 16 s since the answer: over 10 and 15 s
+	q := mustStats(t, a, t0, t0.Add(time.Hour), Hour).Totals.QueueStats
+	if share(q.AnsweredWithin, "10s") != 0 || share(q.AnsweredWithin, "15s") != 0 || q.AnsweredWithin["20s"] != nil {
+		t.Fatalf("waiting 16 s: within %v, want 10s 0, 15s 0, 20s null", q.AnsweredWithin)
+	}
+}
+
+// TestQueueNow: waiting calls per type and the longest wait since the
+// hand-off; an answer, an abandon or an end takes a call out.
+func TestQueueNow(t *testing.T) {
+	now := t0.Add(30 * time.Minute)
+	a := NewAggregator(Options{Now: func() time.Time { return now }})
+	if q := a.Queue(now, false); q.Waiting != 0 || q.LongestWaitS != nil {
+		t.Fatalf("empty queue: %+v", q)
+	}
+	// Handed over 70 s, 40 s and 10 s before now (2.3 s after start).
+	var evs []events.Envelope
+	for i, s := range []struct {
+		id, typ string
+		ago     time.Duration
+	}{{"q1", "fire", 70 * time.Second}, {"q2", "medical", 40 * time.Second}, {"q3", "fire", 10 * time.Second}} {
+		evs = append(evs, queueEvents(t, queueSpec{id: s.id, typ: s.typ, at: now.Add(-s.ago - 2300*time.Millisecond), fate: QueueWaiting})...)
+		_ = i
+	}
+	applyAll(t, a, evs)
+	steps := []struct {
+		name    string
+		apply   []events.Envelope
+		waiting int
+		fire    int
+		longest float64
+	}{
+		{"three waiting", nil, 3, 2, 70},
+		{"q1 answered", []events.Envelope{ev(t, events.TypeOperatorAnswered, "q1", "", now, events.OperatorAnswered{EmergencyType: "fire", Operator: "PJSIP/op201", SecondsInQueue: 70, SecondsToPerson: 72.3})}, 2, 1, 40},
+		{"q2 abandoned", []events.Envelope{ev(t, events.TypeQueueAbandoned, "q2", "", now, events.QueueAbandoned{EmergencyType: "medical", SecondsInQueue: 40, SecondsSinceAnswer: 42.3, Callback: true})}, 1, 1, 10},
+		{"q3 ended unknown", []events.Envelope{ev(t, events.TypeEnded, "q3", "", now, events.Ended{Outcome: events.OutcomeEmergency, Where: events.WhereUnknown})}, 0, 0, -1},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			applyAll(t, a, s.apply)
+			q := a.Queue(now, false)
+			if q.Waiting != s.waiting || q.ByType["fire"] != s.fire {
+				t.Errorf("waiting %d (fire %d), want %d (%d); by type %v", q.Waiting, q.ByType["fire"], s.waiting, s.fire, q.ByType)
+			}
+			switch {
+			case s.longest < 0 && q.LongestWaitS != nil:
+				t.Errorf("longest wait %v with nobody waiting, want null", *q.LongestWaitS)
+			case s.longest >= 0 && (q.LongestWaitS == nil || *q.LongestWaitS != s.longest):
+				t.Errorf("longest wait %v, want %v", q.LongestWaitS, s.longest)
+			}
+		})
+	}
+	// A waiting call silent for over an hour (its IVR died without a
+	// word) is not shown waiting for ever.
+	applyAll(t, a, queueEvents(t, queueSpec{id: "q4", typ: "police", at: now.Add(-5 * time.Second), fate: QueueWaiting}))
+	if q := a.Queue(now.Add(2*time.Hour), false); q.Waiting != 0 {
+		t.Errorf("a call silent for 2 h still waiting: %+v", q)
+	}
+}
+
+// TestOperatorStates: the latest state per (node, device), whatever order
+// the events come in.
+func TestOperatorStates(t *testing.T) {
+	a := NewAggregator(Options{})
+	op := func(node, dev, state string, at time.Time) events.Envelope {
+		e := ev(t, events.TypeOperatorState, "", "", at, events.OperatorState{Device: dev, State: state, AsteriskState: "X", Queues: []string{"siaga112-fire"}})
+		e.Node = node
+		return e
+	}
+	applyAll(t, a, []events.Envelope{
+		op("asterisk-1", "PJSIP/op201", events.OperatorFree, t0),
+		op("asterisk-1", "PJSIP/op201", events.OperatorBusy, t0.Add(2*time.Second)),
+		op("asterisk-1", "PJSIP/op201", events.OperatorFree, t0.Add(time.Second)), // late: older than busy
+		op("asterisk-2", "PJSIP/op201", events.OperatorRinging, t0),               // the same device seen by another node
+		op("asterisk-1", "PJSIP/op202", events.OperatorAway, t0),
+		op("asterisk-1", "PJSIP/op203", events.OperatorFree, t0),
+		op("asterisk-1", "PJSIP/op204", "napping", t0), // a state this build does not know
+	})
+	q := a.Queue(t0.Add(time.Minute), true)
+	got := q.Operators
+	if got.Free != 1 || got.Busy != 1 || got.Ringing != 1 || got.Away != 1 || got.Unknown != 1 {
+		t.Fatalf("operators %+v, want 1 of each", got)
+	}
+	if len(got.Devices) != 5 || got.Devices[0].Device != "PJSIP/op201" || got.Devices[0].State != events.OperatorBusy || got.Devices[0].Node != "asterisk-1" {
+		t.Fatalf("devices %+v", got.Devices)
+	}
+	if q := a.Queue(t0, false); q.Operators.Devices != nil {
+		t.Fatalf("devices listed when not asked: %+v", q.Operators.Devices)
+	}
+}
+
+// queueAggregator is queueFixture applied, with four operators on one
+// node: one free, one busy, one ringing, one away.
+func queueAggregator(t testing.TB) (*Aggregator, time.Time) {
+	evs, now := queueFixture(t)
+	for i, st := range []string{events.OperatorFree, events.OperatorBusy, events.OperatorRinging, events.OperatorAway} {
+		evs = append(evs, ev(t, events.TypeOperatorState, "", "", t0, events.OperatorState{
+			Device: "PJSIP/op20" + string(rune('1'+i)), State: st, AsteriskState: "X", Queues: []string{"siaga112-fire"}}))
+	}
+	a := NewAggregator(Options{Now: func() time.Time { return now }})
+	applyAll(t, a, evs)
+	return a, now
+}
+
+// TestAPIStatsQueue reads /api/stats as a client does, by field name.
+func TestAPIStatsQueue(t *testing.T) {
+	agg, now := queueAggregator(t)
+	ts := newTestServer(t, agg, ServerConfig{Now: func() time.Time { return now }})
+	q := "?from=" + t0.Format(time.RFC3339) + "&to=" + t0.Add(time.Hour).Format(time.RFC3339)
+	var body struct {
+		AnsweredWithin  map[string]*float64 `json:"answered_within"`
+		SecondsToPerson map[string]float64  `json:"seconds_to_person"`
+		WaitingNow      *int                `json:"waiting_now"`
+		WaitingByType   map[string]int      `json:"waiting_by_type"`
+		LongestWaitS    *float64            `json:"longest_wait_s"`
+		QueueAbandoned  *int64              `json:"queue_abandoned"`
+		Operators       map[string]any      `json:"operators"`
+		Buckets         []struct {
+			AnsweredWithin map[string]*float64 `json:"answered_within"`
+			QueueAbandoned int64               `json:"queue_abandoned"`
+		} `json:"buckets"`
+	}
+	status, raw, _ := get(t, ts.URL+"/api/stats"+q, false)
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, raw)
+	}
+	if err := json.Unmarshal([]byte(raw), &body); err != nil {
+		t.Fatal(err)
+	}
+	if share(body.AnsweredWithin, "10s") != 0.1429 || share(body.AnsweredWithin, "15s") != 0.3333 || share(body.AnsweredWithin, "20s") != 0.5 {
+		t.Errorf("answered_within %s", raw[:min(len(raw), 400)])
+	}
+	if p := body.SecondsToPerson; p["max"] != 25 || !within(p["p50"], 12, 0.025) || !within(p["p90"], 25, 0.025) || !within(p["p95"], 25, 0.025) {
+		t.Errorf("seconds_to_person %v", p)
+	}
+	// h was handed over 2 s after its answer, 13 s before now.
+	if body.WaitingNow == nil || *body.WaitingNow != 1 || body.WaitingByType["medical"] != 1 || body.LongestWaitS == nil || *body.LongestWaitS != 11 {
+		t.Errorf("waiting_now %v by type %v longest_wait_s %v, want 1, medical 1, 11", body.WaitingNow, body.WaitingByType, body.LongestWaitS)
+	}
+	if body.QueueAbandoned == nil || *body.QueueAbandoned != 1 {
+		t.Errorf("queue_abandoned %v, want 1", body.QueueAbandoned)
+	}
+	for k, v := range map[string]float64{"free": 1, "busy": 1, "ringing": 1, "away": 1, "unknown": 0} {
+		if body.Operators[k] != v {
+			t.Errorf("operators.%s = %v, want %v", k, body.Operators[k], v)
+		}
+	}
+	if _, ok := body.Operators["devices"]; ok {
+		t.Error("operators' devices listed without the admin token")
+	}
+	if len(body.Buckets) != 1 || share(body.Buckets[0].AnsweredWithin, "20s") != 0.5 || body.Buckets[0].QueueAbandoned != 1 {
+		t.Errorf("buckets %+v", body.Buckets)
+	}
+	_, raw, _ = get(t, ts.URL+"/api/stats"+q, true)
+	if err := json.Unmarshal([]byte(raw), &body); err != nil {
+		t.Fatal(err)
+	}
+	if devs, _ := body.Operators["devices"].([]any); len(devs) != 4 {
+		t.Errorf("with the token, %d devices, want 4", len(devs))
+	}
+	// A range without a handed-over call has no share at all.
+	_, raw, _ = get(t, ts.URL+"/api/stats?from=2026-11-20&to=2026-11-20", false)
+	if strings.Contains(raw, `"answered_within"`) || strings.Contains(raw, `"seconds_to_person"`) {
+		t.Errorf("a day without calls reports answered_within or seconds_to_person")
+	}
+}
+
+// TestQueueMetrics: the histogram of seconds to a person with its bounds,
+// waiting calls, operators by state and queue abandons.
+func TestQueueMetrics(t *testing.T) {
+	agg, now := queueAggregator(t)
+	ts := newTestServer(t, agg, ServerConfig{Now: func() time.Time { return now }})
+	mfs := scrape(t, ts.URL)
+	h := mfs["siaga112_seconds_to_person"]
+	if h == nil {
+		t.Fatal("no siaga112_seconds_to_person")
+	}
+	hist := h.GetMetric()[0].GetHistogram()
+	cum := map[float64]uint64{}
+	for _, b := range hist.GetBucket() {
+		cum[b.GetUpperBound()] = b.GetCumulativeCount()
+	}
+	// 8, 12, 18, 25 s.
+	for ub, want := range map[float64]uint64{5: 0, 10: 1, 15: 2, 20: 3, 30: 4, 60: 4, 120: 4} {
+		if cum[ub] != want {
+			t.Errorf("seconds_to_person ≤ %v: %d, want %d (buckets %v)", ub, cum[ub], want, cum)
+		}
+	}
+	if hist.GetSampleCount() != 4 || hist.GetSampleSum() != 63 {
+		t.Errorf("seconds_to_person count %d sum %v, want 4 and 63", hist.GetSampleCount(), hist.GetSampleSum())
+	}
+	for _, m := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"siaga112_queue_waiting_calls", map[string]string{"type": "medical"}, 1},
+		{"siaga112_queue_waiting_calls", map[string]string{"type": "fire"}, 0},
+		{"siaga112_queue_longest_wait_seconds", nil, 11},
+		{"siaga112_queue_abandoned_total", nil, 1},
+		{"siaga112_operator_answered_total", nil, 4},
+		{"siaga112_operators", map[string]string{"state": "free"}, 1},
+		{"siaga112_operators", map[string]string{"state": "busy"}, 1},
+		{"siaga112_operators", map[string]string{"state": "ringing"}, 1},
+		{"siaga112_operators", map[string]string{"state": "away"}, 1},
+		{"siaga112_operators", map[string]string{"state": "unknown"}, 0},
+		{"siaga112_active_calls", nil, 0},
+	} {
+		if got, ok := metricValue(mfs, m.name, m.labels); !ok || got != m.want {
+			t.Errorf("%s%v = %v (present %v), want %v", m.name, m.labels, got, ok, m.want)
+		}
+	}
+}
+
+// TestBoardQueue: the queue band's figures in both languages, the
+// hand-off's wording, and callers who reached no person in needs-attention
+// as call-back items, oldest first.
+func TestBoardQueue(t *testing.T) {
+	agg, now := queueAggregator(t)
+	// A caller who dropped before the hand-off, after the queue's calls.
+	cb := callEvents(t, callSpec{id: "cb", number: "+6281234500002", at: t0.Add(20 * time.Minute), outcome: events.OutcomeEmergency, typ: "fire", ttc: 3})
+	for i, e := range cb {
+		if e.Type == events.TypeClassified {
+			raw, _ := json.Marshal(map[string]any{"outcome": "emergency", "emergency_type": "fire", "attempts": 1, "seconds_to_classify": 3, "callback": true})
+			cb[i].Data = raw
+		}
+	}
+	applyAll(t, agg, cb)
+	ts := newTestServer(t, agg, ServerConfig{
+		Now:    func() time.Time { return now },
+		Viewer: func(*http.Request) (Viewer, bool) { return Viewer{Name: "op1", CSRF: "tok"}, true },
+	})
+	p := mustStats(t, agg, t0, t0.Add(time.Hour), Hour).Totals.SecondsToPerson
+	for _, lg := range []struct {
+		query string
+		want  []string
+		not   []string
+	}{
+		{"?lang=id", []string{
+			`data-testid="waiting-now">1<`, `data-wait-since="` + strconv.FormatInt(now.Add(-11*time.Second).UnixMilli(), 10) + `"`, `>0.11<`,
+			`data-testid="waiting-types">medis <b>1</b><`,
+			`data-testid="within-10s">14<small>%</small><`, `data-testid="within-15s">33<small>%</small><`, `data-testid="within-20s">50<small>%</small><`,
+			`data-testid="person-median">` + locales[LangID].Dec(p.P50, 1) + `<`,
+			`data-testid="queue-abandoned">1<`,
+			`data-testid="operators-free">1<`, `data-testid="operators-busy">2<`, `data-testid="operators-away">1<`, `· 1 berdering`,
+			"Ke antrean petugas", `data-testid="put-through-fates">5 dijawab petugas, 1 menutup di antrean<`,
+			`<span class="badge q-abandoned">menutup di antrean</span>`, `<span class="badge q-answered">dijawab petugas</span>`,
+		}, []string{"Diteruskan", "diteruskan", "Put through", "Answered", "Operators"}},
+		{"?lang=en", []string{
+			`>0:11<`, `data-testid="within-15s">33<small>%</small><`, "To the operators&#39; queue",
+			`data-testid="put-through-fates">5 answered by a person, 1 hung up in the queue<`,
+			`<span class="badge q-abandoned">hung up in the queue</span>`,
+		}, []string{"Put through", "put through"}},
+	} {
+		t.Run(lg.query, func(t *testing.T) {
+			status, body, _ := get(t, ts.URL+"/"+lg.query, false)
+			if status != 200 {
+				t.Fatalf("status %d", status)
+			}
+			for _, w := range lg.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("board lacks %s", w)
+				}
+			}
+			for _, w := range lg.not {
+				if strings.Contains(body, w) {
+					t.Errorf("board says %q", w)
+				}
+			}
+			att := body[strings.Index(body, `data-testid="attention"`):]
+			att = att[:strings.Index(att, "</section>")]
+			var ids []string
+			for _, m := range regexp.MustCompile(`data-call-id="([^"]+)"`).FindAllStringSubmatch(att, -1) {
+				ids = append(ids, m[1])
+			}
+			// e hung up in the queue at 10:05, f was ended in it at 10:06,
+			// cb dropped before the hand-off at 10:20.
+			if !slices.Equal(ids, []string{"e", "f", "cb"}) {
+				t.Errorf("needs attention %v, want [e f cb] (oldest first)", ids)
+			}
+			if n := strings.Count(att, `value="called_back"`); n != 3 {
+				t.Errorf("%d call-back buttons in needs attention, want 3", n)
+			}
+		})
+	}
+}
+
+// TestCallsQueueFields: /api/calls and its CSV carry each call's queue
+// state, operator and seconds to a person.
+func TestCallsQueueFields(t *testing.T) {
+	agg, now := queueAggregator(t)
+	ts := newTestServer(t, agg, ServerConfig{Now: func() time.Time { return now }})
+	_, body, _ := get(t, ts.URL+"/api/calls?limit=100", false)
+	var res struct{ Calls []CallRecord }
+	if err := json.Unmarshal([]byte(body), &res); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]CallRecord{}
+	for _, c := range res.Calls {
+		got[c.CallID] = c
+	}
+	if a := got["a"]; a.Queue != QueueAnswered || a.Operator != "PJSIP/op201" || a.SecondsToPerson == nil || *a.SecondsToPerson != 8 || a.Where != events.WhereOperator {
+		t.Errorf("call a %+v", a)
+	}
+	if e := got["e"]; e.Queue != QueueAbandoned || !e.QueueAbandoned || !e.Callback || e.SecondsToPerson != nil {
+		t.Errorf("call e %+v", e)
+	}
+	_, body, _ = get(t, ts.URL+"/api/calls.csv", false)
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, r := range rows[1:] {
+		if r[0] == "a" && (r[col["queue"]] != "answered" || r[col["operator"]] != "PJSIP/op201" || r[col["seconds_to_person"]] != "8" || r[col["where"]] != "operator") {
+			t.Errorf("CSV row of a %q", r)
+		}
+	}
+}
