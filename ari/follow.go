@@ -168,7 +168,17 @@ func secondsSince(t, now time.Time) float64 {
 // returns early, publishing nothing more, when the IVR stops: the call goes
 // on in Asterisk, and the next start finds it.
 func (s *session) follow(v *IVR, em *callEmitter, fc followed) {
-	s.node.router.follow(s)
+	n := s.node
+	n.router.follow(s)
+	// Registered first, checked second: a connection lost from here on
+	// marks the call (markFollowGap); one lost before, since the call
+	// began, is seen in the node's connection count. Either way the
+	// channel's events may have been missed, and the next sweep asks
+	// Asterisk whether the channel is still there.
+	if gen, up := n.connGen(); !up || gen != s.connGen {
+		s.f.gap.Store(true)
+		n.triggerSweep()
+	}
 	answered := false
 	onDial := func(e ariv6.Event) {
 		d, ok := e.(*ariv6.Dial)
@@ -244,6 +254,14 @@ func (s *session) follow(v *IVR, em *callEmitter, fc followed) {
 		Where:     where,
 	})
 	s.log.Info("call ended past the hand-off", "where", where, "hangup_by", hangupBy, "callback", callback)
+}
+
+// connGen returns how many connections the node has made, and whether
+// the current one is up.
+func (n *node) connGen() (int, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.connections, n.connected
 }
 
 // markFollowGap records, for every followed call of the node, that its

@@ -67,6 +67,8 @@ type session struct {
 
 	// Past the hand-off (follow.go).
 	f followState
+	// connGen is the node's connection count when the session began.
+	connGen int
 }
 
 func newSession(parent context.Context, n *node, ch ariv6.ChannelData) *session {
@@ -77,6 +79,7 @@ func newSession(parent context.Context, n *node, ch ariv6.ChannelData) *session 
 	}
 	caller, normalized := callerOf(ch, normalize)
 	log := n.log.With("call_id", ch.ID, "caller", blocklist.Mask(caller.Number))
+	gen, _ := n.connGen()
 	if !normalized {
 		// Published as Asterisk gave it; a number that is not E.164 is
 		// also never found in the blocklist.
@@ -94,6 +97,7 @@ func newSession(parent context.Context, n *node, ch ariv6.ChannelData) *session 
 		cancel:  cancel,
 		endedCh: make(chan struct{}),
 		f:       newFollowState(),
+		connGen: gen,
 	}
 }
 

@@ -256,13 +256,13 @@ func rawDo(t *testing.T, sim *arisim.Server, method, path string) (int, []byte) 
 }
 
 // TestQueueMemberFree: QUEUE_MEMBER(<queue>,free) counts the NOT_INUSE
-// members of a queue defined with SetQueue.
+// members of a queue defined with SetQueue, unless SetQueueFree said
+// otherwise.
 func TestQueueMemberFree(t *testing.T) {
 	sim := startSim(t, arisim.Options{ClockScale: fast})
 	sim.SetQueue("siaga112-fire", fireQueue(arisim.Operator{Device: "PJSIP/op201"}, arisim.Operator{Device: "PJSIP/op202"}))
 	sim.SetQueue("siaga112-medical", arisim.Queue{})
 	sim.SetQueueFree("siaga112-medical", 3)
-	sim.SetQueueFree("siaga112-fire", 7) // ignored: the members say how many are free
 	cl := connect(t, sim, testApp)
 	ready := make(chan *ariv6.ChannelHandle, 1)
 	serveApp(t, cl, func(h *ariv6.ChannelHandle, _ *ariv6.StasisStart) { ready <- h })
@@ -299,6 +299,11 @@ func TestQueueMemberFree(t *testing.T) {
 	}
 	if got := free("siaga112-medical"); got != "3" {
 		t.Errorf("queue without members: %s, want SetQueueFree's 3", got)
+	}
+	// A test's SetQueueFree wins over what the members say.
+	sim.SetQueueFree("siaga112-fire", 7)
+	if got := free("siaga112-fire"); got != "7" {
+		t.Errorf("after SetQueueFree(fire, 7): %s", got)
 	}
 	if got := free("siaga112-nope"); got != "0" {
 		t.Errorf("unknown queue: %s, want 0", got)
