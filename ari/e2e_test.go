@@ -314,8 +314,18 @@ func checkCall(t *testing.T, e *env, tc outcomeCase, number string, v arisim.Cal
 		}
 	}
 	end := dataOf[events.Ended](t, evs, evEnded)
-	if end.Outcome != tc.outcome || end.HangupBy != tc.endedBy || end.DurationS <= 0 {
-		t.Errorf("call.ended = %+v, want outcome %s hangup_by %s", end, tc.outcome, tc.endedBy)
+	if tc.ext != "" {
+		// A call put through ends past the hand-off, when the caller's
+		// script runs out: in the queue, or with the operator who answered
+		// at once (which of the two is a race, see follow_test.go).
+		if end.Outcome != tc.outcome || end.HangupBy != events.HangupByCaller || end.DurationS <= 0 ||
+			(end.Where != events.WhereQueue && end.Where != events.WhereOperator) || end.Callback != (end.Where == events.WhereQueue) {
+			t.Errorf("call.ended = %+v, want outcome %s ended by the caller past the hand-off", end, tc.outcome)
+		}
+		return
+	}
+	if end.Outcome != tc.outcome || end.HangupBy != tc.endedBy || end.DurationS <= 0 || end.Where != events.WhereIVR {
+		t.Errorf("call.ended = %+v, want outcome %s hangup_by %s in the IVR", end, tc.outcome, tc.endedBy)
 	}
 }
 
