@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -158,7 +159,7 @@ func TestConfigCheckOutputLoadsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := configs.Default().Redacted()
-	if got.ARI.Nodes[0].Password != "***" || got.IVR.Menu[0] != want.IVR.Menu[0] || got.NATS.Stream != want.NATS.Stream {
+	if got.ARI.Nodes[0].Password != "***" || !reflect.DeepEqual(got.IVR.Menu[0], want.IVR.Menu[0]) || got.NATS.Stream != want.NATS.Stream {
 		t.Errorf("loaded back %+v", got)
 	}
 }
