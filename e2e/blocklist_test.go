@@ -117,7 +117,7 @@ func TestRepeatSilentCaller(t *testing.T) {
 	}
 	overrideID := v.ChannelID
 	evs := w.callEvents(overrideID)
-	if want := []events.Type{evStarted, evAnswered, evClassified, evTransferred, evEnded}; !slices.Equal(types(evs), want) {
+	if want := []events.Type{evStarted, evAnswered, evClassified, evTransferred, evEnded}; !slices.Equal(ivrTypes(evs), want) {
 		t.Errorf("override call events %v, want %v", types(evs), want)
 	}
 	if st := only[events.Started](t, evs, evStarted); !st.Blocked || st.BlockUntil == nil {
@@ -158,7 +158,7 @@ func TestRepeatSilentCaller(t *testing.T) {
 		t.Fatalf("call after the verdict: %s, want the menu and fire", fmtView(v))
 	}
 	evs = w.callEvents(v.ChannelID)
-	if want := []events.Type{evStarted, evAnswered, evMenu, evClassified, evTransferred, evEnded}; !slices.Equal(types(evs), want) {
+	if want := []events.Type{evStarted, evAnswered, evMenu, evClassified, evTransferred, evEnded}; !slices.Equal(ivrTypes(evs), want) {
 		t.Errorf("call after the verdict: events %v, want %v", types(evs), want)
 	}
 	if st := only[events.Started](t, evs, evStarted); st.Blocked || st.BlockUntil != nil {
