@@ -153,8 +153,9 @@ func (s *session) run(v *IVR) {
 		s.node.router.remove(s)
 		if unresolved {
 			// The hand-off failed and the caller may still be in the app:
-			// the node's sweep retries it now that this session is gone.
-			s.node.triggerSweep()
+			// the node's sweep retries it now that this session is gone,
+			// and so does the rescue at shutdown (rescue.go).
+			s.node.leftInApp(s.id)
 		}
 		// The IVR's Run returns only once every event was handed to the
 		// publisher.
