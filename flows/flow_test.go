@@ -42,7 +42,7 @@ const (
 	// The last, uninterruptible play of the warning and the wait for the key.
 	opBlockedFull = "prompt blocked max=0 talk=1s"
 	opBlockedKey  = "prompt  max=1 first=5s inter=3s code=55 talk=1s"
-	opSilentHelp  = "prompt silent-help max=2 first=8s inter=3s talk=1s"
+	opSilentHelp  = "prompt silent-help max=1 first=8s talk=1s"
 	opLocation    = "prompt location max=0"
 	opRecLoc      = "record siaga112-c1-location max=20s silence=3s"
 	opRecVoice    = "record siaga112-c1-voice max=20s silence=3s"
@@ -920,7 +920,7 @@ func TestRunConfigDriven(t *testing.T) {
 			},
 			prompts: []PromptResult{silent, silent, key("123")},
 			wantOps: []string{opAnswer, "prompt greeting max=1 inter=2s code=123 talk=1.5s", "prompt menu+menu-fire+menu-medical+menu-police+menu-disaster+menu-operator max=1 first=5s inter=2s code=123 talk=1.5s",
-				"prompt silent-help max=3 first=11s inter=2s talk=1.5s", opConnecting, opSetVars, opContinue("operator")},
+				"prompt silent-help max=1 first=11s talk=1.5s", opConnecting, opSetVars, opContinue("operator")},
 			wantEvs:  []emitted{evAnswered, evMenu(1, "", events.MenuTimeout), evClassified(events.OutcomeSilentHelp, "", 1, 9, false, "", ""), evTransferred("", "operator", false)},
 			wantVars: vars("silent_help", events.OutcomeSilentHelp, ""),
 			want:     Result{Outcome: events.OutcomeSilentHelp, Attempts: 1, Transferred: true, Extension: "operator"},
