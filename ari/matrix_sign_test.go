@@ -15,8 +15,8 @@ import (
 type signKind int
 
 const (
-	// signLast: the last key pressed or the moment the last talk reached
-	// ivr.talk_min_duration.
+	// signLast: the last key pressed or the moment the talk reached
+	// ivr.talk_min_duration (bursts separated by silence add up).
 	signLast signKind = iota
 	// signLocation: the end of the location recording, which Asterisk ends
 	// ivr.location.max_silence after the caller's last talk.
@@ -49,6 +49,7 @@ func signMoment(v arisim.CallerView, script []arisim.Step, kind signKind, firstK
 	t := v.AnsweredAt
 	cursor := 0
 	var lastTalkEnd time.Time
+	var spoken time.Duration // talk since the last key or prompt
 	found := false
 	for _, st := range script {
 		str := st.String()
@@ -66,6 +67,7 @@ func signMoment(v arisim.CallerView, script []arisim.Step, kind signKind, firstK
 				return time.Time{}, false, fmt.Errorf("%s: %w", str, err)
 			}
 			// arisim: each digit 100 ms after the previous gap, 100 ms gap after.
+			spoken = 0
 			for i := range digits {
 				t = t.Add(100 * time.Millisecond)
 				if i == 0 || !firstKey {
@@ -78,7 +80,12 @@ func signMoment(v arisim.CallerView, script []arisim.Step, kind signKind, firstK
 			if err != nil {
 				return time.Time{}, false, fmt.Errorf("%s: %w", str, err)
 			}
-			at, talked, found = t.Add(talkMin), true, true
+			// Bursts separated only by silence add up within a prompt,
+			// as the IVR adds the spurts Asterisk reports.
+			if spoken < talkMin {
+				at, talked, found = t.Add(talkMin-spoken), true, true
+			}
+			spoken += d
 			t = t.Add(d)
 			lastTalkEnd = t
 		case "WaitForPrompt":
@@ -86,6 +93,7 @@ func signMoment(v arisim.CallerView, script []arisim.Step, kind signKind, firstK
 			if err != nil {
 				return time.Time{}, false, fmt.Errorf("%s: %w", str, err)
 			}
+			spoken = 0
 			matched := false
 			for i := cursor; i < len(v.PromptLog); i++ {
 				if snd := v.PromptLog[i].Sound; snd == want || path.Base(snd) == want {

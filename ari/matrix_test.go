@@ -102,7 +102,11 @@ func behaviourMatrix() []matrixRow {
 		{who: "unblocked", moment: "greeting", does: "says a short 'halo?', then presses 3 in the menu", script: []arisim.Step{wait(1), talk(400 * time.Millisecond), wp("menu"), press("3")}, outcome: em, through: true, ext: "police", maxQueue: k(menuAt + 0.1)},
 		{who: "unblocked", moment: "greeting", does: "presses 7 (wrong), then 1 in the retry", script: []arisim.Step{wait(1), press("7"), wp("invalid"), press("1")}, outcome: em, through: true, ext: "fire", maxQueue: k(1.3)},
 		{who: "unblocked", moment: "greeting", does: "hangs up", script: []arisim.Step{wait(2), hang()}, outcome: events.OutcomeAbandoned},
-		{who: "unblocked", moment: "greeting", does: "talks for 2 s and stops before the greeting ends", script: []arisim.Step{wait(1), talk(2 * time.Second)}, outcome: events.OutcomeVoice, through: true, ext: "operator", maxQueue: tk(1)},
+		// Two bursts that add up to talk_min and end well before the
+		// greeting does: only the greeting's own result knows of them (a
+		// single spurt would still be open when the menu starts, and the
+		// menu would hear it again).
+		{who: "unblocked", moment: "greeting", does: "says 'tolong!' then 'api!' (0.9 s + 0.2 s) and stops, all within the greeting", script: []arisim.Step{wait(1), talk(900 * time.Millisecond), wait(1.5), talk(200 * time.Millisecond)}, outcome: events.OutcomeVoice, through: true, ext: "operator", maxQueue: tk(1 + 0.9 + 1.5 + 0.1 - mTalkMin)},
 		{who: "unblocked", moment: "menu", does: "listens to the whole menu, presses 2", script: []arisim.Step{wp("menu-operator"), wait(2), press("2")}, outcome: em, through: true, ext: "medical", maxQueue: k(menuAt + mMenu - mMenuLast + 2.1)},
 		{who: "unblocked", moment: "menu", does: "presses 1", script: []arisim.Step{wp("menu"), press("1")}, outcome: em, through: true, ext: "fire", maxQueue: k(menuAt + 0.1)},
 		{who: "unblocked", moment: "menu", does: "presses 4 (no disaster operator free: location asked)", script: []arisim.Step{wp("menu"), press("4"), wp("location"), wait(8), talk(3 * time.Second)}, outcome: em, through: true, ext: "disaster", maxQueue: k(menuAt + 0.1 + 8 + 3 + mMaxSilence), sign: signLocation},
