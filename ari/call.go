@@ -118,8 +118,8 @@ func (c *call) gone(op string) error {
 // Asterisk rather than the caller ended the call, so the flow does not
 // count it as the caller abandoning the call.
 func (c *call) systemMark(err error) error {
-	if c.s.systemHangup.Load() && errors.Is(err, ErrChannelGone) {
-		return errors.Join(err, flows.ErrSystemHangup)
+	if errors.Is(err, ErrChannelGone) && c.s.gone() {
+		return c.s.markSystem(err)
 	}
 	return err
 }
@@ -234,9 +234,9 @@ func (c *call) request(ctx context.Context, op string, onChannel bool, fn func()
 				c.slow = true
 			}
 			if onChannel && errors.Is(err, ErrChannelGone) {
-				// Asterisk no longer knows the channel in our app; its
-				// hangup events may still be on the way.
-				c.s.restGone.Store(true)
+				// Asterisk refused the request on the channel: find out
+				// why, and who ended the call, before saying so (gone.go).
+				return c.confirmGone(ctx, op, err)
 			}
 			return c.systemMark(err)
 		case e, ok := <-c.s.inbox:
@@ -550,6 +550,12 @@ func (c *call) Record(ctx context.Context, spec flows.RecordSpec) (string, error
 		_, err := c.client.Channel().Record(c.key, spec.Name, opts)
 		return err
 	})
+	if errors.Is(err, ErrRefused) {
+		// The caller is still here (a name in use, say): like a failed
+		// recording, this costs the location, not the transfer.
+		c.log.Warn("recording refused", "recording", spec.Name, "error", err)
+		return "", nil
+	}
 	if err != nil {
 		return "", err
 	}

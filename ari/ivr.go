@@ -190,7 +190,9 @@ func (v *IVR) Run(ctx context.Context) error {
 	stopNodes()
 	readers.Wait()
 	stopCalls(ErrShutdown)
-	if !v.waitIdle(time.Until(tailEnd)) {
+	// The sweep stopped with the nodes: callers whose hand-off failed are
+	// put through here instead (rescue.go).
+	if !v.waitIdleRescuing(tailEnd) {
 		// The service manager kills the process soon after StopTimeout;
 		// a hand-off still running would be cut off then anyway. Ending
 		// it here lets the sessions publish their call.ended. Asterisk

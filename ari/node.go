@@ -65,6 +65,11 @@ type node struct {
 
 	// sweep asks sweepLoop for an orphan recovery pass (buffered, 1).
 	sweep chan struct{}
+	// unresolved holds the channels whose session ended with the caller
+	// possibly still in the application, for the rescue at shutdown
+	// (rescue.go); guarded by umu.
+	umu        sync.Mutex
+	unresolved map[string]struct{}
 	// recCheck remembers whether the incident announcement's recording
 	// is on this node (announce.go).
 	recCheck recordingCheck
@@ -381,6 +386,7 @@ func (n *node) recoverOrphans(ctx context.Context) bool {
 		return false
 	}
 	n.refollow(ctx, chans)
+	n.forgetLeft(chans)
 	var candidates []*ariv6.Key
 	for i := range chans {
 		ch := &chans[i]

@@ -5,9 +5,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,14 +39,30 @@ func (b *lockedBuffer) count(s string) int {
 	return strings.Count(b.buf.String(), s)
 }
 
+// value returns the text after the first key (such as "outage=") up to the
+// next space or line end.
+func (b *lockedBuffer) value(key string) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	_, after, ok := strings.Cut(b.buf.String(), key)
+	if !ok {
+		return ""
+	}
+	v, _, _ := strings.Cut(after, "\n")
+	v, _, _ = strings.Cut(v, " ")
+	return v
+}
+
 // nopPublisher drops events; the outage test needs no NATS.
 type nopPublisher struct{}
 
 func (nopPublisher) Publish(context.Context, events.Envelope) error { return nil }
 
 // TestOutageLoggedOnce: an Asterisk that is away for many reconnect
-// attempts gives one line when it goes and one when it is back (with the
-// outage length), and /healthz shows the state in between.
+// attempts gives one line when it goes and one when it is back, with the
+// outage's length; /healthz shows the outage from its start (failed
+// attempts do not move it, nor count as reconnects) and the connection
+// again from the reconnect.
 func TestOutageLoggedOnce(t *testing.T) {
 	var logs lockedBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -81,18 +99,48 @@ func TestOutageLoggedOnce(t *testing.T) {
 	}()
 	eventually(t, "connected", func() bool { return ivr.Health()[0].Connected })
 
+	wentDown := time.Now()
 	if err := sim.Close(); err != nil {
 		t.Fatal(err)
 	}
+	var down NodeHealth
 	eventually(t, "down in health", func() bool {
-		h := ivr.Health()[0]
-		return !h.Connected && h.LastError != ""
+		down = ivr.Health()[0]
+		return !down.Connected && down.LastError != ""
 	})
-	// Several capped retries (20 ms doubling to 200 ms) fail meanwhile.
-	time.Sleep(time.Second)
+	// A dead Asterisk: the port takes each reconnect attempt and closes it
+	// at once, so the attempts fail and can be counted.
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen on %s: %v", addr, err)
+	}
+	var attempts atomic.Int32
+	accepted := make(chan struct{})
+	go func() {
+		defer close(accepted)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			attempts.Add(1)
+			_ = c.Close()
+		}
+	}()
+	eventually(t, "three failed reconnect attempts", func() bool { return attempts.Load() >= 3 })
+	_ = ln.Close()
+	<-accepted
+	if h := ivr.Health()[0]; h.Connected || h.Reconnects != 0 || !h.Since.Equal(down.Since) || h.Since.Before(wentDown) {
+		t.Fatalf("health after %d failed attempts: %+v; want down since the outage began (%s), no reconnect counted", attempts.Load(), h, down.Since)
+	}
+	cameBack := time.Now()
 	sim = newSim(addr)
 	defer sim.Close()
-	eventually(t, "reconnected", func() bool { h := ivr.Health()[0]; return h.Connected && h.Reconnects == 1 })
+	var up NodeHealth
+	eventually(t, "reconnected", func() bool { up = ivr.Health()[0]; return up.Connected && up.Reconnects == 1 })
+	if up.Since.Before(cameBack) {
+		t.Fatalf("health %+v: connected since before Asterisk came back (%s)", up, cameBack)
+	}
 
 	for _, tc := range []struct {
 		msg  string
@@ -107,6 +155,16 @@ func TestOutageLoggedOnce(t *testing.T) {
 		if got := logs.count(tc.msg); got != tc.want {
 			t.Errorf("%q logged %d times, want %d", tc.msg, got, tc.want)
 		}
+	}
+	// The outage logged is the one that happened: from the drop to the
+	// reconnect.
+	outage := logs.value("outage=")
+	d, err := time.ParseDuration(outage)
+	if err != nil {
+		t.Fatalf("outage=%q: %v", outage, err)
+	}
+	if lo, hi := cameBack.Sub(wentDown), up.Since.Sub(wentDown)+time.Second; d < lo-100*time.Millisecond || d > hi {
+		t.Fatalf("outage logged as %s, want between %s and %s", d, lo, hi)
 	}
 }
 

@@ -48,8 +48,13 @@ type session struct {
 	endedCh   chan struct{}
 	endedOnce sync.Once
 	endedAt   atomic.Int64 // unix nanoseconds
-	// hangupRequested is set on ChannelHangupRequest.
+	// hangupRequested is set on ChannelHangupRequest, after systemHangup:
+	// whoever sees it set also sees who asked.
 	hangupRequested atomic.Bool
+	// hangupSeen makes the first ChannelHangupRequest the one that decides.
+	hangupSeen atomic.Bool
+	// by latches the answer of hangupBy (gone.go).
+	by atomic.Pointer[string]
 	// systemHangup is set when the first ChannelHangupRequest was a soft
 	// one that this session did not ask for: Asterisk ended the call (CLI
 	// "channel request hangup", AMI, another application, a shutdown),
@@ -115,13 +120,14 @@ func (s *session) markEnded() {
 // markHangupRequest records that the channel asked to hang up; soft is the
 // event's soft flag. Only the first request decides who hung up.
 func (s *session) markHangupRequest(soft bool) {
-	if !s.hangupRequested.CompareAndSwap(false, true) {
+	if !s.hangupSeen.CompareAndSwap(false, true) {
 		return
 	}
 	s.f.hangupSoft.Store(soft)
 	if soft && !s.hangingUp.Load() && !s.left.Load() {
 		s.systemHangup.Store(true)
 	}
+	s.hangupRequested.Store(true)
 }
 
 // hungUp reports whether Asterisk's events said the channel left the app
@@ -156,8 +162,9 @@ func (s *session) run(v *IVR) {
 		s.node.router.remove(s)
 		if unresolved {
 			// The hand-off failed and the caller may still be in the app:
-			// the node's sweep retries it now that this session is gone.
-			s.node.triggerSweep()
+			// the node's sweep retries it now that this session is gone,
+			// and so does the rescue at shutdown (rescue.go).
+			s.node.leftInApp(s.id)
 		}
 		// The IVR's Run returns only once every event was handed to the
 		// publisher.
@@ -265,8 +272,8 @@ func (s *session) run(v *IVR) {
 		end = time.Unix(0, at)
 	}
 	hangupBy := events.HangupBySystem
-	if !s.left.Load() && s.gone() && !s.systemHangup.Load() {
-		hangupBy = events.HangupByCaller
+	if !s.left.Load() && (s.gone() || s.byLatched()) {
+		hangupBy = s.hangupBy()
 	}
 	em.Emit(s.ctx, events.TypeEnded, events.Ended{
 		Outcome:   res.Outcome,

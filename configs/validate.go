@@ -343,6 +343,7 @@ func (iv IVR) validate(ck *checker) {
 		}
 	}
 	ck.positive("ivr.blocked_override_timeout", iv.BlockedOverrideTimeout)
+	iv.checkSilentHelpOffer(ck)
 	switch iv.Location.When {
 	case LocationBusy, LocationAlways:
 		ck.positive("ivr.location.max_duration", iv.Location.MaxDuration)

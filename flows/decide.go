@@ -169,15 +169,15 @@ func (r *run) menu(ctx context.Context, early PromptResult) (decision, string, e
 
 // silentHelpOffer plays the silent-help prompt. Talk gives onTalk, any key
 // gives onKey: a caller who presses anything here is a person, whether or
-// not they pressed the whole code. ok is false when the caller stayed
-// silent.
+// not they pressed the whole code. So the first key decides at once: waiting
+// for the rest of the code would only keep the caller from the operators
+// for ivr.inter_digit_timeout. ok is false when the caller stayed silent.
 func (r *run) silentHelpOffer(ctx context.Context, onTalk, onKey events.Outcome) (decision, bool, error) {
 	cfg := r.f.cfg
 	res, err := r.call.Prompt(ctx, PromptSpec{
 		Sounds:            slices.Clone(r.f.silentHelp),
-		MaxDigits:         len(cfg.SilentHelpDigits),
+		MaxDigits:         1,
 		FirstDigitTimeout: cfg.SilentHelpTimeout,
-		InterDigitTimeout: cfg.InterDigitTimeout,
 		DetectTalk:        cfg.TalkDetect,
 		TalkMin:           r.talkMin(),
 	})

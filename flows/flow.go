@@ -306,7 +306,10 @@ func (noEmitter) Emit(context.Context, events.Type, any) {}
 //     voice at once; the silent-help code makes it silent_help.
 //   - Attempts used up with the last one silent: the silent-help prompt,
 //     where any key puts the caller through. Otherwise invalid if any key
-//     was wrong, else no_input; then goodbye and hang up.
+//     was wrong, else no_input; then goodbye and hang up. Goodbye (and the
+//     incident acknowledgement) listens like every prompt: talk, the
+//     silent-help code or a menu key there still puts the caller through,
+//     and the call is classified only once it is over.
 //   - A chosen type asks for the location only when ivr.location.when says
 //     so (busy: no operator of the entry's queue is free); then the
 //     connecting prompt if configured, call.classified, channel variables,
@@ -379,11 +382,9 @@ func (r *run) execute(ctx context.Context) {
 	decidedAt := r.f.clock.Now()
 	switch d.outcome {
 	case events.OutcomeNoInput, events.OutcomeInvalid, events.OutcomeBlocked:
-		r.classify(ctx, d.outcome, "", decidedAt, "")
-		r.endCall(ctx, r.f.goodbye)
+		r.endCall(ctx, d, decidedAt, r.f.goodbye)
 	case events.OutcomeIncidentAck:
-		r.classify(ctx, d.outcome, "", decidedAt, "")
-		r.endCall(ctx, r.f.incidentAck)
+		r.endCall(ctx, d, decidedAt, r.f.incidentAck)
 	default:
 		r.putThrough(ctx, d, decidedAt)
 	}

@@ -42,12 +42,12 @@ const (
 	// The last, uninterruptible play of the warning and the wait for the key.
 	opBlockedFull = "prompt blocked max=0 talk=1s"
 	opBlockedKey  = "prompt  max=1 first=5s inter=3s code=55 talk=1s"
-	opSilentHelp  = "prompt silent-help max=2 first=8s inter=3s talk=1s"
+	opSilentHelp  = "prompt silent-help max=1 first=8s talk=1s"
 	opLocation    = "prompt location max=0"
 	opRecLoc      = "record siaga112-c1-location max=20s silence=3s"
 	opRecVoice    = "record siaga112-c1-voice max=20s silence=3s"
 	opConnecting  = "prompt connecting max=0"
-	opGoodbye     = "prompt goodbye max=0"
+	opGoodbye     = "prompt goodbye max=1 inter=3s code=55 talk=1s"
 	opSetVars     = "setvars"
 	opHangup      = "hangup"
 )
@@ -332,7 +332,7 @@ func TestRunOutcomes(t *testing.T) {
 		},
 		{
 			name:    "no input: silence at the silent-help prompt too",
-			prompts: []PromptResult{silent, silent, silent, silent, silent},
+			prompts: []PromptResult{silent, silent, silent, silent, silent, silent},
 			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input", "silent-help"), opMenu("no-input", "silent-help"), opSilentHelp, opGoodbye, opHangup},
 			wantEvs: []emitted{
 				evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evMenu(3, "", events.MenuTimeout),
@@ -342,7 +342,7 @@ func TestRunOutcomes(t *testing.T) {
 		},
 		{
 			name:    "invalid: wrong keys every attempt, no silent-help offer",
-			prompts: []PromptResult{silent, key("7"), key("8"), key("#")},
+			prompts: []PromptResult{silent, key("7"), key("8"), key("#"), silent},
 			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("invalid"), opMenu("invalid"), opGoodbye, opHangup},
 			wantEvs: []emitted{
 				evAnswered, evMenu(1, "7", events.MenuInvalid), evMenu(2, "8", events.MenuInvalid), evMenu(3, "#", events.MenuInvalid),
@@ -352,7 +352,7 @@ func TestRunOutcomes(t *testing.T) {
 		},
 		{
 			name:    "mixed: wrong key then silence is offered silent help, and is invalid without it",
-			prompts: []PromptResult{silent, key("7"), silent, silent, silent},
+			prompts: []PromptResult{silent, key("7"), silent, silent, silent, silent},
 			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("invalid"), opMenu("no-input", "silent-help"), opSilentHelp, opGoodbye, opHangup},
 			wantEvs: []emitted{
 				evAnswered, evMenu(1, "7", events.MenuInvalid), evMenu(2, "", events.MenuTimeout), evMenu(3, "", events.MenuTimeout),
@@ -374,7 +374,7 @@ func TestRunOutcomes(t *testing.T) {
 		},
 		{
 			name:    "mixed: silence then a wrong key last is invalid, no silent-help offer",
-			prompts: []PromptResult{silent, silent, silent, key("9")},
+			prompts: []PromptResult{silent, silent, silent, key("9"), silent},
 			wantOps: []string{opAnswer, opGreet, opMenu(), opMenu("no-input", "silent-help"), opMenu("no-input", "silent-help"), opGoodbye, opHangup},
 			wantEvs: []emitted{
 				evAnswered, evMenu(1, "", events.MenuTimeout), evMenu(2, "", events.MenuTimeout), evMenu(3, "9", events.MenuInvalid),
@@ -385,7 +385,7 @@ func TestRunOutcomes(t *testing.T) {
 		{
 			name:    "blocked caller stays silent, through the silent-help offer too",
 			blocked: true,
-			prompts: []PromptResult{silent, silent},
+			prompts: []PromptResult{silent, silent, silent},
 			wantOps: []string{opAnswer, opBlocked, opSilentHelp, opGoodbye, opHangup},
 			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 1, 6, false, "", "")},
 			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 1, HangupBy: events.HangupBySystem},
@@ -411,7 +411,7 @@ func TestRunOutcomes(t *testing.T) {
 		{
 			name:    "blocked caller presses wrong keys until the offers run out",
 			blocked: true,
-			prompts: []PromptResult{key("1"), key("2"), key("3"), key("4")},
+			prompts: []PromptResult{key("1"), key("2"), key("3"), key("4"), silent},
 			wantOps: []string{opAnswer, opBlocked, opBlockedRe, opBlockedRe, opBlockedFull, opBlockedKey, opGoodbye, opHangup},
 			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 4, 15, false, "", "")},
 			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 4, HangupBy: events.HangupBySystem},
@@ -432,7 +432,7 @@ func TestRunOutcomes(t *testing.T) {
 			name:    "blocked caller silent after the last full warning",
 			cfg:     func(c *configs.IVR) { c.MenuAttempts = 1 },
 			blocked: true,
-			prompts: []PromptResult{key("1"), silent, silent},
+			prompts: []PromptResult{key("1"), silent, silent, silent},
 			wantOps: []string{opAnswer, opBlocked, opBlockedFull, opBlockedKey, opSilentHelp, opGoodbye, opHangup},
 			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 2, 12, false, "", "")},
 			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 2, HangupBy: events.HangupBySystem},
@@ -642,7 +642,7 @@ func TestRunHangupAfterChoice(t *testing.T) {
 		{
 			name:    "just before our hangup",
 			blocked: true,
-			prompts: []PromptResult{silent, silent},
+			prompts: []PromptResult{silent, silent, silent},
 			fail:    map[string]error{"hangup#1": errHangup},
 			wantOps: []string{opAnswer, opBlocked, opSilentHelp, opGoodbye, opHangup},
 			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 1, 6, false, "", "")},
@@ -763,7 +763,7 @@ func TestRunFailover(t *testing.T) {
 		flowCase{
 			name:    "hangup fails: the result says so",
 			blocked: true,
-			prompts: []PromptResult{silent, silent},
+			prompts: []PromptResult{silent, silent, silent},
 			fail:    map[string]error{"hangup#1": errBoom},
 			wantOps: []string{opAnswer, opBlocked, opSilentHelp, opGoodbye, opHangup},
 			wantEvs: []emitted{evAnswered, evClassified(events.OutcomeBlocked, "", 1, 6, false, "", "")},
@@ -920,7 +920,7 @@ func TestRunConfigDriven(t *testing.T) {
 			},
 			prompts: []PromptResult{silent, silent, key("123")},
 			wantOps: []string{opAnswer, "prompt greeting max=1 inter=2s code=123 talk=1.5s", "prompt menu+menu-fire+menu-medical+menu-police+menu-disaster+menu-operator max=1 first=5s inter=2s code=123 talk=1.5s",
-				"prompt silent-help max=3 first=11s inter=2s talk=1.5s", opConnecting, opSetVars, opContinue("operator")},
+				"prompt silent-help max=1 first=11s talk=1.5s", opConnecting, opSetVars, opContinue("operator")},
 			wantEvs:  []emitted{evAnswered, evMenu(1, "", events.MenuTimeout), evClassified(events.OutcomeSilentHelp, "", 1, 9, false, "", ""), evTransferred("", "operator", false)},
 			wantVars: vars("silent_help", events.OutcomeSilentHelp, ""),
 			want:     Result{Outcome: events.OutcomeSilentHelp, Attempts: 1, Transferred: true, Extension: "operator"},
@@ -1234,7 +1234,7 @@ func TestRunDefaultPath(t *testing.T) {
 func TestRunIncident(t *testing.T) {
 	inc := &Announcement{ID: "inc-1", Media: "sound:siaga112/incident-example"}
 	const offer = "prompt incident-example+incident-offer max=1 inter=3s code=55 talk=1s"
-	const ack = "prompt incident-ack max=0"
+	const ack = "prompt incident-ack max=1 inter=3s code=55 talk=1s"
 	withIncident := func(ev emitted) emitted {
 		c := ev.Data.(events.Classified)
 		c.IncidentID, c.CallRecording = "inc-1", "siaga112/"+callID
@@ -1248,7 +1248,7 @@ func TestRunIncident(t *testing.T) {
 	cases := []flowCase{
 		{
 			name:    "presses 8: incident_ack, thanked, hung up",
-			prompts: []PromptResult{silent, key("8")},
+			prompts: []PromptResult{silent, key("8"), silent},
 			wantOps: []string{opAnswer, opGreet, offer, ack, opHangup},
 			wantEvs: []emitted{evAnswered, withIncident(evClassified(events.OutcomeIncidentAck, "", 0, 6, false, "", ""))},
 			want:    Result{Outcome: events.OutcomeIncidentAck, HangupBy: events.HangupBySystem},
@@ -1289,7 +1289,7 @@ func TestRunIncident(t *testing.T) {
 		},
 		{
 			name:    "presses 8 once the menu began: still incident_ack",
-			prompts: []PromptResult{silent, silent, key("8")},
+			prompts: []PromptResult{silent, silent, key("8"), silent},
 			wantOps: []string{opAnswer, opGreet, offer, opMenu(), ack, opHangup},
 			wantEvs: []emitted{evAnswered, withIncident(evClassified(events.OutcomeIncidentAck, "", 1, 9, false, "", ""))},
 			want:    Result{Outcome: events.OutcomeIncidentAck, Attempts: 1, HangupBy: events.HangupBySystem},
@@ -1297,7 +1297,7 @@ func TestRunIncident(t *testing.T) {
 		{
 			name:    "a blocked caller presses 8: incident_ack, no warning",
 			blocked: true,
-			prompts: []PromptResult{key("8")},
+			prompts: []PromptResult{key("8"), silent},
 			wantOps: []string{opAnswer, "prompt greeting+incident-example+incident-offer max=1 inter=3s code=55 talk=1s", ack, opHangup},
 			wantEvs: []emitted{evAnswered, withIncident(evClassified(events.OutcomeIncidentAck, "", 0, 3, false, "", ""))},
 			want:    Result{Outcome: events.OutcomeIncidentAck, HangupBy: events.HangupBySystem},
@@ -1314,7 +1314,7 @@ func TestRunIncident(t *testing.T) {
 		{
 			name:    "a silent blocked caller hears the warning and the silent-help offer, then the call ends",
 			blocked: true,
-			prompts: []PromptResult{silent, silent, silent},
+			prompts: []PromptResult{silent, silent, silent, silent},
 			wantOps: []string{opAnswer, "prompt greeting+incident-example+incident-offer max=1 inter=3s code=55 talk=1s", opBlockedRe, opSilentHelp, opGoodbye, opHangup},
 			wantEvs: []emitted{evAnswered, withIncident(evClassified(events.OutcomeBlocked, "", 1, 9, false, "", ""))},
 			want:    Result{Outcome: events.OutcomeBlocked, Attempts: 1, HangupBy: events.HangupBySystem},

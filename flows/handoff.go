@@ -258,20 +258,32 @@ func (r *run) droppedInHandoff(err error) {
 	}
 }
 
-// endCall plays the closing prompt and hangs up a classified call that goes
-// nowhere.
-func (r *run) endCall(ctx context.Context, closing []string) {
+// endCall plays the closing prompt of a call decided as going nowhere (d)
+// and hangs up; a sign of a person in need during that prompt puts the
+// caller through instead (closingSign). The call is classified only once
+// the prompt is over, so its events never say no_input and then transfer.
+func (r *run) endCall(ctx context.Context, d decision, decidedAt time.Time, closing []string) {
 	if len(closing) > 0 {
-		if _, err := r.call.Prompt(ctx, PromptSpec{Sounds: slices.Clone(closing)}); err != nil {
-			if errors.Is(err, ErrHangup) {
-				r.res.HangupBy = hangupBy(err)
-				return
-			}
+		res, err := r.call.Prompt(ctx, r.keySpec(closing, 0))
+		switch {
+		case err != nil && errors.Is(err, ErrHangup):
+			r.res.HangupBy = hangupBy(err)
+			r.classify(ctx, d.outcome, "", decidedAt, "")
+			return
+		case err != nil:
 			// The call ends either way; a goodbye that did not play is no
 			// reason to keep the caller on the line.
 			r.log.Warn("goodbye prompt failed; hanging up", "err", err)
+		default:
+			if sign, ok := r.closingSign(d, res); ok {
+				r.log.Info("sign of a person during the closing prompt; putting the caller through",
+					"was", d.outcome, "outcome", sign.outcome)
+				r.putThrough(ctx, sign, r.f.clock.Now())
+				return
+			}
 		}
 	}
+	r.classify(ctx, d.outcome, "", decidedAt, "")
 	hctx, cancel := handoffContext(ctx)
 	defer cancel()
 	if err := r.call.Hangup(hctx); err != nil {
