@@ -31,7 +31,7 @@ func TestSignDuringGoodbye(t *testing.T) {
 			}
 			evs := e.waitEnded(v.ChannelID)
 			want := []events.Type{evStarted, evAnswered, evMenu, evMenu, evMenu, evClassified, evTransferred, evEnded}
-			if got := types(evs); !slices.Equal(got, want) {
+			if got := ivrTypes(evs); !slices.Equal(got, want) {
 				t.Fatalf("events %v, want %v", got, want)
 			}
 			if cl := dataOf[events.Classified](t, evs, evClassified); cl.Outcome != tc.want {

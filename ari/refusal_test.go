@@ -125,7 +125,9 @@ func TestRefusalDecidedByAsterisk(t *testing.T) {
 func TestRecordRefusedKeepsType(t *testing.T) {
 	e := startEnv(t, envOptions{})
 	e.sim.FailNextREST("POST", "/channels/*/record", http.StatusConflict)
-	v := e.call(arisim.Caller{Number: "+628120000091", Script: fireScript()})
+	// The caller stays until the operator answers: a call-back then
+	// could only come from the refused recording.
+	v := e.call(arisim.Caller{Number: "+628120000091", Script: append(fireScript(), arisim.WaitForOperator())})
 	if v.Continued == nil || v.Continued.Context != e.cfg.IVR.OperatorContext || v.Continued.Extension != "fire" {
 		t.Fatalf("caller after the refused recording: %s, want put through to the fire queue", fmtView(v))
 	}
