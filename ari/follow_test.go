@@ -2,9 +2,16 @@ package ari
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+
+	ariv6 "github.com/CyCoreSystems/ari/v6"
 
 	"github.com/siaga112/siaga112/ari/arisim"
 	"github.com/siaga112/siaga112/configs"
@@ -307,4 +314,93 @@ func TestContinueTimedOutButDone(t *testing.T) {
 	if v.Continued == nil || v.Continued.Extension != "fire" {
 		t.Fatalf("continued %+v", v.Continued)
 	}
+}
+
+// TestFollowLeavesNothingBehind: after many calls followed to their end,
+// no session, goroutine or subscription of theirs is left: the followed
+// count is 0, the application is subscribed to no channel, and the
+// goroutines are back to what the idle IVR runs.
+func TestFollowLeavesNothingBehind(t *testing.T) {
+	e := startEnv(t, envOptions{})
+	fireQueue(e.sim, arisim.Operator{Device: "PJSIP/op201", AnswerAfter: 20 * time.Second, TalkFor: 2 * time.Second},
+		arisim.Operator{Device: "PJSIP/op202", AnswerAfter: 20 * time.Second, TalkFor: 2 * time.Second})
+	const calls = 24
+	handles := make([]*arisim.CallHandle, calls)
+	// Placed all at once, the callers wait for the greeting to press.
+	press := []arisim.Step{arisim.WaitForPrompt("greeting"), arisim.Press("1")}
+	for i := range handles {
+		script := slices.Concat(press, []arisim.Step{arisim.WaitForOperator(), arisim.Talk(time.Minute)})
+		if i%2 == 1 {
+			// Half hang up in the queue before an operator answers.
+			script = slices.Concat(press, []arisim.Step{arisim.WaitForEnd(), arisim.Wait(time.Second), arisim.Hangup()})
+		}
+		handles[i] = e.place(arisim.Caller{Number: fmt.Sprintf("+62813000%05d", i), Script: script})
+	}
+	// While the calls are followed their goroutines show (so the check at
+	// the end can see a leaked one).
+	eventually(t, "calls followed", func() bool { return e.ivr.Stats().Following > 0 && callGoroutines() > 0 })
+	var answered, abandoned int
+	for _, h := range handles {
+		e.wait(h)
+		evs := e.waitEnded(h.ID())
+		switch {
+		case slices.Contains(types(evs), events.TypeOperatorAnswered):
+			answered++
+		case slices.Contains(types(evs), events.TypeQueueAbandoned):
+			abandoned++
+		default:
+			t.Logf("call %s: %v ended %+v", h.ID(), types(evs), dataOf[events.Ended](t, evs, events.TypeEnded))
+		}
+	}
+	if answered == 0 || abandoned == 0 || answered+abandoned != calls {
+		t.Fatalf("%d answered and %d abandoned of %d calls", answered, abandoned, calls)
+	}
+	eventually(t, "no call followed", func() bool { st := e.ivr.Stats(); return st.Following == 0 && st.ActiveCalls == 0 })
+	var app ariv6.ApplicationData
+	if code := getJSON(t, e.sim.URL()+"/applications/"+simApp, &app); code != 200 || len(app.ChannelIDs) != 0 {
+		t.Fatalf("GET /applications/%s: %d, still subscribed to %v", simApp, code, app.ChannelIDs)
+	}
+	// The REST connection pool keeps idle keep-alive connections (bounded
+	// by the node's cap); no call's own goroutine may be left.
+	eventually(t, "no call's goroutine left", func() bool { return callGoroutines() == 0 })
+}
+
+// callGoroutines counts the goroutines running a session or a call's
+// event publisher.
+func callGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	count := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "ari.(*session)") || strings.Contains(g, "ari.(*callEmitter).loop") {
+			count++
+		}
+	}
+	return count
+}
+
+// getJSON GETs an ARI path of the sim as the IVR's user.
+func getJSON(t *testing.T, url string, out any) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(simUser, simPass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("decode %s: %v", url, err)
+	}
+	return resp.StatusCode
 }
