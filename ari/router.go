@@ -3,6 +3,8 @@ package ari
 import (
 	"context"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -162,11 +164,7 @@ func (r *router) adopt(s *session) bool {
 func (r *router) followed() []*session {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make([]*session, 0, len(r.follows))
-	for _, s := range r.follows {
-		out = append(out, s)
-	}
-	return out
+	return slices.Collect(maps.Values(r.follows))
 }
 
 // followCount returns the number of followed calls.
@@ -219,11 +217,7 @@ func (r *router) count() int {
 func (r *router) all() []*session {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	out := make([]*session, 0, len(r.sessions))
-	for _, s := range r.sessions {
-		out = append(out, s)
-	}
-	return out
+	return slices.Collect(maps.Values(r.sessions))
 }
 
 // route delivers one event (other than StasisStart, which the node handles)
