@@ -153,6 +153,8 @@ type followed struct {
 	queuedAt, answeredAt time.Time
 	// early are Dial events that came while the continue was in flight.
 	early []*ariv6.Dial
+	// recorded: the call already has its record (adopted from one).
+	recorded bool
 }
 
 // secondsSince returns the seconds from t to now, or -1 when t is unknown.
@@ -178,6 +180,12 @@ func (s *session) follow(v *IVR, em *callEmitter, fc followed) {
 	if gen, up := n.connGen(); !up || gen != s.connGen {
 		s.f.gap.Store(true)
 		n.triggerSweep()
+	}
+	if v.followed != nil && !fc.recorded {
+		n.keepFollowed(events.FollowedCall{
+			CallID: s.id, Node: n.cfg.Name, Caller: s.caller, Outcome: fc.outcome, EmergencyType: fc.emergencyType,
+			Extension: fc.extension, Started: s.start, Answered: fc.answeredAt, Queued: fc.queuedAt,
+		})
 	}
 	answered := false
 	onDial := func(e ariv6.Event) {
@@ -254,6 +262,29 @@ func (s *session) follow(v *IVR, em *callEmitter, fc followed) {
 		Where:     where,
 	})
 	s.log.Info("call ended past the hand-off", "where", where, "hangup_by", hangupBy, "callback", callback)
+	n.forgetFollowed(s.id)
+}
+
+// keepFollowed records a followed call; a failure costs only the record
+// (the call is still followed by this process).
+func (n *node) keepFollowed(c events.FollowedCall) {
+	ctx, cancel := context.WithTimeout(context.Background(), n.ari.RequestTimeout)
+	defer cancel()
+	if err := n.ivr.followed.Put(ctx, c); err != nil {
+		n.log.Warn("followed call not recorded; if this IVR restarts before it ends, its end is not published", "call_id", c.CallID, "error", err)
+	}
+}
+
+// forgetFollowed deletes a followed call's record once its end is published.
+func (n *node) forgetFollowed(id string) {
+	if n.ivr.followed == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.ari.RequestTimeout)
+	defer cancel()
+	if err := n.ivr.followed.Delete(ctx, id); err != nil {
+		n.log.Warn("followed call's record not deleted (it expires by itself)", "call_id", id, "error", err)
+	}
 }
 
 // connGen returns how many connections the node has made, and whether
@@ -296,13 +327,41 @@ func (n *node) refollow(ctx context.Context, chans []ariv6.ChannelData) {
 		}
 		n.subscribeChannel(ctx, s.id)
 	}
+	records := map[string]*events.FollowedCall{}
+	if n.ivr.followed != nil {
+		recs, err := n.ivr.followed.List(ctx, n.cfg.Name)
+		if err != nil {
+			n.log.Warn("followed calls' records not read", "error", err)
+		}
+		for i := range recs {
+			records[recs[i].CallID] = &recs[i]
+		}
+	}
 	for i := range chans {
 		ch := &chans[i]
 		if ch.Dialplan == nil || ch.Dialplan.Context != n.ivr.ivr.OperatorContext || n.router.known(ch.ID) {
 			continue
 		}
-		n.adopt(ctx, ch)
+		n.adopt(ctx, ch, records[ch.ID])
 	}
+	// A recorded call that Asterisk no longer has ended while no IVR
+	// followed it.
+	for id, rec := range records {
+		if listed[id] == nil && !n.router.known(id) {
+			n.endedUnseen(*rec)
+		}
+	}
+}
+
+// endedUnseen publishes the end of a followed call whose channel ended
+// while no IVR followed it: where unknown, no call-back (the caller may
+// have been answered), duration unknown.
+func (n *node) endedUnseen(rec events.FollowedCall) {
+	em := newCallEmitter(n.ivr.pub, rec.CallID, n.cfg.Name, rec.Caller, n.log.With("call_id", rec.CallID))
+	em.Emit(context.Background(), events.TypeEnded, events.Ended{Outcome: rec.Outcome, DurationS: -1, Where: events.WhereUnknown})
+	em.close()
+	n.log.Info("a followed call ended while no IVR followed it", "call_id", rec.CallID)
+	n.forgetFollowed(rec.CallID)
 }
 
 // subscribeChannel subscribes the application to a channel's events.
@@ -329,7 +388,7 @@ const (
 // session: its hand-off was made by a previous process (or before a lost
 // connection whose session is gone). What happened before now is unknown,
 // so it ends as where unknown unless an operator answers while followed.
-func (n *node) adopt(ctx context.Context, ch *ariv6.ChannelData) {
+func (n *node) adopt(ctx context.Context, ch *ariv6.ChannelData, rec *events.FollowedCall) {
 	v := n.ivr
 	parent := context.Background()
 	if p := v.callsCtx.Load(); p != nil {
@@ -358,6 +417,14 @@ func (n *node) adopt(ctx context.Context, ch *ariv6.ChannelData) {
 		// call.ended's duration counts from the channel's creation, as it
 		// does from StasisStart for the calls this process served.
 		s.start = time.Unix(ct.Seconds, int64(ct.Nanos))
+	}
+	if rec != nil {
+		// The record of the process that handed the call over knows
+		// more than the channel: the caller as published, and when the
+		// call was answered and handed over.
+		fc = followed{outcome: rec.Outcome, emergencyType: rec.EmergencyType, extension: rec.Extension,
+			queuedAt: rec.Queued, answeredAt: rec.Answered, recorded: true}
+		s.caller, s.start = rec.Caller, rec.Started
 	}
 	v.sessions.Add(1)
 	s.log.Info("following a call found in the operators' context", "extension", fc.extension)

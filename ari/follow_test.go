@@ -165,7 +165,7 @@ func TestFollowedCallsDoNotHoldTheDrain(t *testing.T) {
 
 // restartEnv stops the env's IVR and starts a new one on the same sim and
 // stream, as a restarted process would be.
-func restartIVR(t *testing.T, e *env) {
+func restartIVR(t *testing.T, e *env, following int) {
 	t.Helper()
 	e.stopIVR()
 	pub, err := events.NewPublisher(e.js, e.cfg.NATS, testLogger(t))
@@ -176,7 +176,7 @@ func restartIVR(t *testing.T, e *env) {
 	if err != nil {
 		t.Fatalf("flows.New: %v", err)
 	}
-	v, err := New(Options{ARI: e.cfg.ARI, IVR: e.cfg.IVR, Flow: flow, Blocklist: e.bl, Publisher: pub, Logger: testLogger(t)})
+	v, err := New(Options{ARI: e.cfg.ARI, IVR: e.cfg.IVR, Flow: flow, Blocklist: e.bl, Publisher: pub, Followed: e.followed, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatalf("ari.New: %v", err)
 	}
@@ -195,7 +195,8 @@ func restartIVR(t *testing.T, e *env) {
 			t.Errorf("second publisher close: %v", err)
 		}
 	})
-	eventually(t, "second IVR follows the waiting caller", func() bool { return v.Stats().Following == 1 })
+	eventually(t, "second IVR connected", func() bool { h := v.Health(); return len(h) == 1 && h[0].Connected })
+	eventually(t, "second IVR follows the waiting callers", func() bool { return v.Stats().Following == following })
 }
 
 // An IVR restarted while a caller waits in the queue finds the call again:
@@ -207,7 +208,7 @@ func TestFollowAcrossIVRRestart(t *testing.T) {
 		fireQueue(e.sim, arisim.Operator{Device: "PJSIP/op201", NoAnswer: true})
 		h := e.place(arisim.Caller{Number: "+6281300000003", Script: slices.Concat(pressFire, []arisim.Step{arisim.Wait(time.Hour)})})
 		eventually(t, "call followed", func() bool { return e.ivr.Stats().Following == 1 })
-		restartIVR(t, e)
+		restartIVR(t, e, 1)
 		h.Hangup()
 		v := e.wait(h)
 		evs := e.waitEnded(h.ID())
@@ -219,19 +220,42 @@ func TestFollowAcrossIVRRestart(t *testing.T) {
 			t.Fatalf("call.ended %+v, want where unknown and no call-back; caller %s", ended, fmtView(v))
 		}
 	})
+	t.Run("caller hangs up while no IVR runs", func(t *testing.T) {
+		e := startEnv(t, envOptions{})
+		fireQueue(e.sim, arisim.Operator{Device: "PJSIP/op201", NoAnswer: true})
+		h := e.place(arisim.Caller{Number: "+6281300000007", Script: slices.Concat(pressFire, []arisim.Step{arisim.Wait(time.Hour)})})
+		eventually(t, "call followed", func() bool { return e.ivr.Stats().Following == 1 })
+		e.stopIVR()
+		h.Hangup()
+		e.wait(h)
+		if got := types(e.streamEvents(h.ID())); slices.Contains(got, events.TypeEnded) {
+			t.Fatalf("events %v: an end published while no IVR ran", got)
+		}
+		restartIVR(t, e, 0)
+		evs := e.waitEnded(h.ID())
+		ended := dataOf[events.Ended](t, evs, events.TypeEnded)
+		if ended.Where != events.WhereUnknown || ended.Callback || ended.Outcome != events.OutcomeEmergency || slices.Contains(types(evs), events.TypeQueueAbandoned) {
+			t.Fatalf("events %v, call.ended %+v: want one end, where unknown, no call-back", types(evs), ended)
+		}
+		if ended.Where == events.WhereUnknown && ended.DurationS != -1 {
+			t.Fatalf("duration %v of a call whose end nobody saw", ended.DurationS)
+		}
+	})
 	t.Run("operator answers after the restart", func(t *testing.T) {
 		e := startEnv(t, envOptions{})
 		fireQueue(e.sim, arisim.Operator{Device: "PJSIP/op201", AnswerAfter: time.Second})
 		e.sim.SetDeviceState("PJSIP/op201", "INUSE")
 		h := e.place(arisim.Caller{Number: "+6281300000004", Script: slices.Concat(pressFire, []arisim.Step{arisim.WaitForOperator(), arisim.Hangup()})})
 		eventually(t, "call followed", func() bool { return e.ivr.Stats().Following == 1 })
-		restartIVR(t, e)
+		restartIVR(t, e, 1)
 		e.sim.SetDeviceState("PJSIP/op201", "NOT_INUSE")
 		e.wait(h)
 		evs := e.waitEnded(h.ID())
 		oa := dataOf[events.OperatorAnswered](t, evs, events.TypeOperatorAnswered)
-		if oa.Operator != "PJSIP/op201" || oa.SecondsInQueue != -1 || oa.EmergencyType != "fire" {
-			t.Fatalf("operator_answered %+v after a restart", oa)
+		// The record of the IVR that handed the call over gives the times.
+		tr := dataOf[events.Transferred](t, evs, events.TypeTransferred)
+		if oa.Operator != "PJSIP/op201" || oa.SecondsInQueue <= 0 || oa.SecondsToPerson < tr.SecondsToQueue+oa.SecondsInQueue-0.05 || oa.EmergencyType != "fire" {
+			t.Fatalf("operator_answered %+v after a restart (transferred %+v)", oa, tr)
 		}
 		ended := dataOf[events.Ended](t, evs, events.TypeEnded)
 		if ended.Where != events.WhereOperator || ended.Callback {
@@ -273,8 +297,10 @@ func TestOperatorStates(t *testing.T) {
 	e.sim.SetDeviceState("PJSIP/op202", "NOT_INUSE")
 	eventually(t, "changes published", func() bool {
 		s := states()
-		return slices.Equal(s["PJSIP/op201"][1:], []string{"away/UNAVAILABLE"}) &&
-			slices.Equal(s["PJSIP/op202"][1:], []string{"busy/INUSE", "free/NOT_INUSE"})
+		// Each change once, in order, after the read on connection.
+		a, b := s["PJSIP/op201"], s["PJSIP/op202"]
+		return len(a) > 1 && slices.Equal(slices.Compact(a[1:]), []string{"away/UNAVAILABLE"}) &&
+			len(b) > 1 && slices.Equal(slices.Compact(b[1:]), []string{"busy/INUSE", "free/NOT_INUSE"})
 	})
 	// After a lost connection the states are read again: changes made
 	// while nobody listened are not lost.
@@ -282,7 +308,8 @@ func TestOperatorStates(t *testing.T) {
 	e.waitConnected(2)
 	eventually(t, "states read again on reconnection", func() bool {
 		s := states()
-		return len(s["PJSIP/op201"]) == 3 && s["PJSIP/op201"][2] == "away/UNAVAILABLE"
+		a := s["PJSIP/op201"]
+		return len(a) >= 3 && a[len(a)-1] == "away/UNAVAILABLE" && a[len(a)-2] == "away/UNAVAILABLE"
 	})
 }
 

@@ -107,6 +107,8 @@ type env struct {
 	pub  *events.Publisher
 	bl   *StaticBlocklist
 	ivr  *IVR
+	// followed keeps the calls the IVR follows, as serve's does.
+	followed *events.FollowedStore
 
 	runErr  chan error
 	stopped sync.Once
@@ -226,7 +228,8 @@ func startEnv(t testing.TB, o envOptions) *env {
 			Name: name, URL: sim.URL(), WSURL: sim.WSURL(), Username: simUser, Password: simPass,
 		})
 	}
-	e.ivr, err = New(Options{ARI: e.cfg.ARI, IVR: e.cfg.IVR, Flow: flow, Blocklist: e.bl, Incidents: o.incidents, Publisher: e.pub, Normalize: o.normalize, Logger: log})
+	e.followed = events.NewFollowedStore(e.js, 1)
+	e.ivr, err = New(Options{ARI: e.cfg.ARI, IVR: e.cfg.IVR, Flow: flow, Blocklist: e.bl, Incidents: o.incidents, Publisher: e.pub, Normalize: o.normalize, Followed: e.followed, Logger: log})
 	if err != nil {
 		t.Fatalf("ari.New: %v", err)
 	}

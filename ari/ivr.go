@@ -12,6 +12,7 @@ import (
 	ariv6 "github.com/CyCoreSystems/ari/v6"
 
 	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/flows"
 )
 
@@ -40,8 +41,19 @@ type Options struct {
 	// takes a function so that it does not depend on the blocklist (and,
 	// through it, on NATS). nil uses numbers as given.
 	Normalize func(raw string) (e164 string, ok bool)
+	// Followed keeps the calls followed past the hand-off across restarts
+	// (follow.go); *events.FollowedStore implements it. nil: not kept, and
+	// a call that ends while no IVR runs never gets its call.ended.
+	Followed Followed
 	// Logger receives the IVR's logs; nil discards them.
 	Logger *slog.Logger
+}
+
+// Followed keeps a record of each call followed past the hand-off.
+type Followed interface {
+	Put(ctx context.Context, c events.FollowedCall) error
+	Delete(ctx context.Context, callID string) error
+	List(ctx context.Context, node string) ([]events.FollowedCall, error)
 }
 
 // Incidents reports the incident announcement playing at now.
@@ -73,6 +85,7 @@ type IVR struct {
 	blocklist Blocklist
 	incidents Incidents
 	pub       Publisher
+	followed  Followed
 	normalize func(string) (string, bool)
 	log       *slog.Logger
 	nodes     []*node
@@ -121,6 +134,7 @@ func New(o Options) (*IVR, error) {
 	}
 	v := &IVR{
 		ari: o.ARI, ivr: o.IVR, flow: o.Flow, blocklist: o.Blocklist, incidents: o.Incidents, pub: o.Publisher, normalize: o.Normalize,
+		followed: o.Followed,
 		log:        log.With("component", "ivr"),
 		stopCh:     make(chan struct{}),
 		doneCh:     make(chan struct{}),

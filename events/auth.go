@@ -252,7 +252,9 @@ func publishAllow(user string) []string {
 func rolePublish(user string) []string {
 	switch user {
 	case UserIVR:
-		return slices.Concat([]string{SubjectAllCalls, SubjectAllOperators}, ensureStreamAPI(StreamName), kvRead(kvBlocklist), kvRead(kvIncident))
+		return slices.Concat([]string{SubjectAllCalls, SubjectAllOperators}, ensureStreamAPI(StreamName), kvRead(kvBlocklist), kvRead(kvIncident),
+			// The calls it follows past the hand-off (followed.go).
+			kvRead(FollowedBucket), kvWrite(FollowedBucket))
 	case UserBlocklist:
 		return slices.Concat(
 			// Verdicts, call-back ticks and console audits are published

@@ -245,9 +245,10 @@ func (s *Stack) buildIVR(o Options) error {
 	if o.WrapPublisher != nil {
 		p = o.WrapPublisher(p)
 	}
+	followed := events.NewFollowedStore(s.bus.JS, cfg.NATS.Stream.Replicas)
 	s.ivr, err = ari.New(ari.Options{
 		ARI: cfg.ARI, IVR: cfg.IVR, Flow: runner, Blocklist: s.cache, Incidents: s.incidents, Publisher: p, Logger: s.log,
-		Normalize: blocklist.E164Func(cfg.Blocklist.DefaultCountry),
+		Normalize: blocklist.E164Func(cfg.Blocklist.DefaultCountry), Followed: followed,
 	})
 	return err
 }
