@@ -14,10 +14,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/blocklist"
@@ -89,11 +91,22 @@ type Options struct {
 	DefaultCountry string
 	// Location shows times; default time.Local.
 	Location *time.Location
-	// MaxFails failed sign-ins for one name within FailWindow lock that
-	// name until the window has passed; an address gets four times as many
-	// (a centre's desks may share one address). Defaults 5 and 15 min.
-	MaxFails   int
-	FailWindow time.Duration
+	// MaxFails failed sign-ins of one name from one address cost nothing;
+	// each further one makes the next wait FailDelay, doubling up to
+	// MaxFailDelay. An address gets four times as many free failures (a
+	// centre's desks may share one address). Failures are forgotten
+	// FailWindow after the last one. The name is never locked from
+	// everywhere. Defaults 5, 1 s, 2 min and 15 min.
+	MaxFails     int
+	FailDelay    time.Duration
+	MaxFailDelay time.Duration
+	FailWindow   time.Duration
+	// HashSlots is how many password checks may run at once (default
+	// half the cores, at least 1).
+	HashSlots int
+	// AuditEvery is how often failed sign-ins are published, one event
+	// per name and address (default 1 min).
+	AuditEvery time.Duration
 	Now        func() time.Time
 	Log        *slog.Logger
 }
@@ -105,11 +118,18 @@ type Console struct {
 	accs     *Accounts
 	accMod   time.Time
 	sessions *sessions
-	// names and addrs throttle failed sign-ins per account name and per
-	// client address.
-	names, addrs *throttle
+	// pairs and addrs throttle failed sign-ins per (name, address) and
+	// per address; gate bounds the password checks running at once.
+	pairs, addrs *throttle
+	gate         hashGate
+	signins      signinAudit
 	log          *slog.Logger
 	pages        *template.Template
+	// stop and stopped end the background loop (audit flushes, the accounts
+	// file's watch); closeOnce makes Close idempotent.
+	stop      chan struct{}
+	stopped   chan struct{}
+	closeOnce sync.Once
 }
 
 // New returns a console; a nil Accounts is an empty list.
@@ -126,6 +146,18 @@ func New(o Options) *Console {
 	if o.FailWindow <= 0 {
 		o.FailWindow = 15 * time.Minute
 	}
+	if o.FailDelay <= 0 {
+		o.FailDelay = defaultFailDelay
+	}
+	if o.MaxFailDelay <= 0 {
+		o.MaxFailDelay = defaultMaxFailDelay
+	}
+	if o.HashSlots <= 0 {
+		o.HashSlots = max(1, runtime.NumCPU()/2)
+	}
+	if o.AuditEvery <= 0 {
+		o.AuditEvery = defaultAuditEvery
+	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -139,9 +171,12 @@ func New(o Options) *Console {
 		o:        o,
 		accs:     o.Accounts,
 		sessions: newSessions(o.SessionTTL, o.Now),
-		names:    newThrottle(o.MaxFails, o.FailWindow, o.Now),
-		addrs:    newThrottle(4*o.MaxFails, o.FailWindow, o.Now),
+		pairs:    newThrottle(o.MaxFails, o.FailWindow, o.FailDelay, o.MaxFailDelay, o.Now),
+		addrs:    newThrottle(4*o.MaxFails, o.FailWindow, o.FailDelay, o.MaxFailDelay, o.Now),
+		gate:     make(hashGate, o.HashSlots),
 		log:      o.Log.With("component", "console"),
+		stop:     make(chan struct{}),
+		stopped:  make(chan struct{}),
 	}
 	c.pages = template.Must(template.New("pages").Funcs(template.FuncMap{
 		"t": func(lang, key string, args ...any) string {
@@ -152,7 +187,35 @@ func New(o Options) *Console {
 			return s
 		},
 	}).Parse(pagesTemplate))
+	go c.loop()
 	return c
+}
+
+// loop publishes the failed sign-ins every AuditEvery until Close.
+func (c *Console) loop() {
+	defer close(c.stopped)
+	tick := time.NewTicker(c.o.AuditEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-tick.C:
+			c.flushSignins(context.Background())
+		}
+	}
+}
+
+// Close stops the console's background work and publishes the failed
+// sign-ins counted so far.
+func (c *Console) Close() {
+	c.closeOnce.Do(func() {
+		close(c.stop)
+		<-c.stopped
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		c.flushSignins(ctx)
+	})
 }
 
 // accounts returns the accounts, reading the file again when it changed
@@ -190,20 +253,26 @@ func (c *Console) accounts() *Accounts {
 
 // Register adds the console's routes to mux.
 func (c *Console) Register(mux *http.ServeMux) {
+	// Every form, sign-in included, is refused when a browser says it was
+	// posted from another site; the session's form token below stays as
+	// the check for browsers too old to say.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(c.crossOrigin))
+	post := func(pattern string, h http.HandlerFunc) { mux.Handle("POST "+pattern, cop.Handler(h)) }
 	mux.HandleFunc("GET /login", c.loginPage)
-	mux.HandleFunc("POST /login", c.login)
-	mux.HandleFunc("POST /logout", c.logout)
-	mux.HandleFunc("POST /console/calls/{id}/verdict", c.verdict)
-	mux.HandleFunc("POST /console/calls/{id}/handled", c.handled)
-	mux.HandleFunc("POST /console/blocks", c.block)
-	mux.HandleFunc("POST /console/blocks/{number}/lift", c.lift)
+	post("/login", c.login)
+	post("/logout", c.logout)
+	post("/console/calls/{id}/verdict", c.verdict)
+	post("/console/calls/{id}/handled", c.handled)
+	post("/console/blocks", c.block)
+	post("/console/blocks/{number}/lift", c.lift)
 	mux.HandleFunc("GET /numbers/{number}", c.numberPage)
 	mux.HandleFunc("GET /api/numbers/{number}", c.numberAPI)
 	mux.HandleFunc("GET /api/recordings/{name...}", c.recording)
 	mux.HandleFunc("GET /console/blocks", c.blocksPage)
 	mux.HandleFunc("GET /console/incident", c.incidentPage)
-	mux.HandleFunc("POST /console/incident/start", c.incidentStart)
-	mux.HandleFunc("POST /console/incident/stop", c.incidentStop)
+	post("/console/incident/start", c.incidentStart)
+	post("/console/incident/stop", c.incidentStop)
 }
 
 // Who returns the signed-in session of a request.
@@ -241,7 +310,9 @@ func localPath(p string) string {
 }
 
 type page struct {
-	Lang     string
+	Lang string
+	// Name is the name typed on a refused sign-in, shown again.
+	Name     string
 	Title    string
 	Error    string
 	Notice   string
@@ -273,48 +344,6 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 		p.Session = &s
 	}
 	c.render(w, http.StatusOK, "login", p)
-}
-
-func (c *Console) login(w http.ResponseWriter, r *http.Request) {
-	lang := pickLanguage(r, c.o.Language)
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if err := r.ParseForm(); err != nil {
-		http.Error(w, "bad form: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	name := strings.TrimSpace(r.PostForm.Get("name"))
-	password := r.PostForm.Get("password")
-	next := localPath(r.PostForm.Get("next"))
-	addr := clientAddr(r)
-	accs := c.accounts()
-	p := page{Lang: lang, Title: text(lang, "title.login"), Next: next, NoUsers: accs.Len() == 0}
-	okName, waitName := c.names.allowed(name)
-	okAddr, waitAddr := c.addrs.allowed(addr)
-	if !okName || !okAddr {
-		wait := max(waitName, waitAddr)
-		mins := int(wait.Round(time.Minute) / time.Minute)
-		p.Error = fmt.Sprintf(text(lang, "login.throttled"), max(mins, 1))
-		c.audit(r, Session{Name: name}, "login", "", "throttled")
-		c.render(w, http.StatusTooManyRequests, "login", p)
-		return
-	}
-	acc, ok := accs.Check(name, password)
-	if !ok {
-		c.names.fail(name)
-		c.addrs.fail(addr)
-		p.Error = text(lang, "login.failed")
-		c.audit(r, Session{Name: name}, "login", "", "wrong name or password")
-		c.render(w, http.StatusUnauthorized, "login", p)
-		return
-	}
-	c.names.clear(name)
-	id, s := c.sessions.create(acc)
-	http.SetCookie(w, &http.Cookie{
-		Name: CookieName, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		Secure: r.TLS != nil, MaxAge: int(c.o.SessionTTL / time.Second),
-	})
-	c.audit(r, s, "login", "", "ok")
-	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
 func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
@@ -423,18 +452,41 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // published is logged: the action itself has already been decided.
 func (c *Console) audit(r *http.Request, s Session, action, target, result string) {
 	c.log.Info("console action", "by", s.Name, "action", action, "target", target, "address", clientAddr(r), "result", result)
+	c.publishAudit(context.WithoutCancel(r.Context()), events.Audit{
+		By: s.Name, Role: s.Role, Action: action, Target: target, Address: clientAddr(r), Result: result,
+	})
+}
+
+// publishAudit publishes one console.audit event, checked against the
+// event bounds first: a field too long for them is cut, so the event every
+// consumer would refuse is never stored.
+func (c *Console) publishAudit(ctx context.Context, d events.Audit) {
 	if c.o.Publisher == nil {
 		return
 	}
-	e, err := events.New(events.TypeAudit, "", "", events.Caller{}, events.Audit{
-		By: s.Name, Role: s.Role, Action: action, Target: target, Address: clientAddr(r), Result: result,
-	})
+	d.By, d.Target, d.Address, d.Result = cutText(d.By), cutText(d.Target), cutText(d.Address), cutText(d.Result)
+	e, err := events.New(events.TypeAudit, "", "", events.Caller{}, d)
 	if err == nil {
-		err = c.o.Publisher.Publish(context.WithoutCancel(r.Context()), e)
+		err = events.Validate(e, time.Now())
+	}
+	if err == nil {
+		err = c.o.Publisher.Publish(ctx, e)
 	}
 	if err != nil {
-		c.log.Warn("audit event not published", "action", action, "err", err)
+		c.log.Warn("audit event not published", "action", d.Action, "err", err)
 	}
+}
+
+// cutText fits free text to the events' bound for short text.
+func cutText(s string) string {
+	if len(s) <= events.MaxTextLen {
+		return s
+	}
+	cut := events.MaxTextLen - len("…")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
 }
 
 func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {

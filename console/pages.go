@@ -40,7 +40,7 @@ form.inline{display:inline}
 {{if .NoUsers}}<p class="notice">{{t .Lang "login.none"}}</p>{{end}}
 <form method="post" action="/login?lang={{.Lang}}">
 <input type="hidden" name="next" value="{{.Next}}">
-<label for="name">{{t .Lang "login.name"}}</label><input type="text" id="name" name="name" autocomplete="username" required autofocus>
+<label for="name">{{t .Lang "login.name"}}</label><input type="text" id="name" name="name" value="{{.Name}}" autocomplete="username" required autofocus maxlength="32">
 <label for="password">{{t .Lang "login.password"}}</label><input type="password" id="password" name="password" autocomplete="current-password" required>
 <p><button type="submit">{{t .Lang "login.submit"}}</button></p>
 </form>
