@@ -2,9 +2,9 @@ package console
 
 import (
 	"crypto/rand"
-	"errors"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"sync"
 	"time"
 )
@@ -140,4 +140,3 @@ func (t *sessions) sweepLocked(now time.Time) {
 func sameToken(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
-
