@@ -15,6 +15,10 @@ import (
 // maxBody bounds request bodies of the admin API.
 const maxBody = 64 << 10
 
+// maxBy bounds the name an admin gives as "by": it is stored in records
+// and published in events.
+const maxBy = 64
+
 // API is the blocklist part of the HTTP API (DESIGN.md):
 //
 //	GET    /api/blocklist[?blocked=true]  list, blocked first then by strikes; numbers masked without the admin token
@@ -184,6 +188,10 @@ func (a *API) add(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "number: required")
 		return
 	}
+	if len(req.By) > maxBy {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("by: at most %d bytes", maxBy))
+		return
+	}
 	length := DefaultBlockLength
 	if req.For != "" {
 		var err error
@@ -202,6 +210,10 @@ func (a *API) add(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) remove(w http.ResponseWriter, r *http.Request) {
 	if !a.allowWrite(w, r) {
+		return
+	}
+	if len(r.URL.Query().Get("by")) > maxBy {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("by: at most %d bytes", maxBy))
 		return
 	}
 	rec, err := a.admin.Unblock(r.Context(), r.PathValue("number"), byOr(r.URL.Query().Get("by")))
@@ -244,6 +256,8 @@ func (a *API) verdict(w http.ResponseWriter, r *http.Request) {
 // storeError maps the errors of Block and Unblock to statuses.
 func (a *API) storeError(w http.ResponseWriter, err error) {
 	switch {
+	case errors.Is(err, ErrBadReason):
+		writeError(w, http.StatusBadRequest, "reason: "+err.Error())
 	case errors.Is(err, ErrInvalidNumber), errors.Is(err, ErrAnonymous):
 		writeError(w, http.StatusBadRequest, "number: "+err.Error())
 	case errors.Is(err, ErrAllowlisted):

@@ -551,6 +551,14 @@ func (c *Console) block(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := c.formLang(r)
 	number, reason := strings.TrimSpace(r.PostForm.Get("number")), strings.TrimSpace(r.PostForm.Get("reason"))
+	if err := blocklist.CheckReason(reason); err != nil {
+		// Checked here, where it was typed, so the form comes back with
+		// it rather than a bare error page.
+		c.audit(r, s, "block", number, "refused: "+err.Error())
+		form := blockForm{Number: number, For: r.PostForm.Get("for"), Reason: reason}
+		c.showBlocks(w, r, s, lang, http.StatusBadRequest, form, fmt.Sprintf(text(lang, "err.reason"), blocklist.MaxReason, utf8.RuneCountInString(reason)))
+		return
+	}
 	length, err := blocklist.ParseLength(strings.TrimSpace(r.PostForm.Get("for")))
 	if err == nil && reason == "" {
 		err = errors.New("a reason is required")
@@ -707,6 +715,7 @@ type historyView struct {
 	State      string
 	Blocked    bool
 	E164       string
+	MaxReason  int
 }
 
 type callView struct {
@@ -742,7 +751,7 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 	}
 	dash := text(lang, "dash")
 	// Back keeps the page's language through the form's answer.
-	v := &historyView{Lang: lang, Supervisor: s.Supervisor(), CSRF: s.CSRF, Back: r.URL.Path + "?lang=" + lang, Number: shown, E164: h.Number}
+	v := &historyView{Lang: lang, Supervisor: s.Supervisor(), CSRF: s.CSRF, Back: r.URL.Path + "?lang=" + lang, Number: shown, E164: h.Number, MaxReason: blocklist.MaxReason}
 	for _, call := range h.Calls {
 		cv := callView{ID: call.CallID, Time: call.Start.In(c.o.Location).Format("2006-01-02 15:04:05"),
 			Outcome: orDash(text(lang, "outcome."+string(call.Outcome)), call.Outcome == "", dash),

@@ -62,10 +62,11 @@ form.inline{display:inline}
 {{if .Supervisor}}<form method="post" action="/console/incident/stop"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="/console/incident?lang={{.Lang}}"><button type="submit" id="incident-stop">{{t .Lang "incident.stop"}}</button></form>{{end}}
 {{else}}<p id="incident-state">{{t .Lang "incident.none"}}</p>{{end}}
 {{if .Supervisor}}<h2>{{t .Lang "incident.start"}}</h2>
+{{if .Error}}<p class="error" role="alert" id="incident-error">{{.Error}}</p>{{end}}
 <form method="post" action="/console/incident/start"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="/console/incident?lang={{.Lang}}">
-<label for="title">{{t .Lang "incident.name"}}</label><input type="text" id="title" name="title" required maxlength="120">
-<label for="media">{{t .Lang "incident.media"}}</label><select id="media" name="media" style="font-size:20px">{{range .Prompts}}<option value="{{.Media}}">{{.Name}}</option>{{end}}</select>
-<label for="for">{{t .Lang "incident.for"}}</label><input type="text" id="for" name="for" value="2h">
+<label for="title">{{t .Lang "incident.name"}}</label><input type="text" id="title" name="title" value="{{.Form.Title}}" required maxlength="{{.MaxTitle}}">
+<label for="media">{{t .Lang "incident.media"}}</label><select id="media" name="media" style="font-size:20px">{{range .Prompts}}<option value="{{.Media}}"{{if eq .Media $.Incident.Form.Media}} selected{{end}}>{{.Name}}</option>{{end}}</select>
+<label for="for">{{t .Lang "incident.for"}}</label><input type="text" id="for" name="for" value="{{.Form.For}}" maxlength="16">
 <p><button type="submit" id="incident-start">{{t .Lang "incident.start"}}</button></p></form>
 <p class="noprint">{{t .Lang "incident.byphone"}}</p>{{end}}
 {{end}}{{template "foot" .}}{{end}}
@@ -79,10 +80,11 @@ form.inline{display:inline}
 {{if $.Blocks.Supervisor}}<td class="noprint"><form method="post" action="/console/blocks/{{.Number}}/lift" class="inline"><input type="hidden" name="csrf" value="{{$.Blocks.CSRF}}"><input type="hidden" name="back" value="/console/blocks?lang={{$.Lang}}"><button type="submit">{{t $.Lang "btn.lift"}}</button></form></td>{{end}}</tr>
 {{end}}</tbody></table>{{else}}<p>{{t .Lang "blocks.none"}}</p>{{end}}
 {{if .Supervisor}}<h2>{{t .Lang "block.heading"}}</h2>
+{{if .Error}}<p class="error" role="alert" id="block-error">{{.Error}}</p>{{end}}
 <form method="post" action="/console/blocks"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="/console/blocks?lang={{.Lang}}">
-<label for="number">{{t .Lang "col.number"}}</label><input type="text" id="number" name="number" required placeholder="0812-3456-7890">
-<label for="for">{{t .Lang "block.for"}}</label><input type="text" id="for" name="for" value="24h" required>
-<label for="reason">{{t .Lang "block.reason"}}</label><input type="text" id="reason" name="reason" required>
+<label for="number">{{t .Lang "col.number"}}</label><input type="text" id="number" name="number" value="{{.Form.Number}}" required maxlength="64" placeholder="0812-3456-7890">
+<label for="for">{{t .Lang "block.for"}}</label><input type="text" id="for" name="for" value="{{.Form.For}}" required maxlength="16">
+<label for="reason">{{t .Lang "block.reason"}}</label><input type="text" id="reason" name="reason" value="{{.Form.Reason}}" required maxlength="{{.MaxReason}}">
 <p><button type="submit" id="block">{{t .Lang "btn.block"}}</button></p></form>{{end}}
 {{end}}{{template "foot" .}}{{end}}
 
@@ -97,7 +99,7 @@ form.inline{display:inline}
 {{else}}<h2>{{t .Lang "block.heading"}}</h2>
 <form method="post" action="/console/blocks"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="{{.Back}}"><input type="hidden" name="number" value="{{.E164}}">
 <label for="for">{{t .Lang "block.for"}}</label><input type="text" id="for" name="for" value="1h" required>
-<label for="reason">{{t .Lang "block.reason"}}</label><input type="text" id="reason" name="reason" required>
+<label for="reason">{{t .Lang "block.reason"}}</label><input type="text" id="reason" name="reason" required maxlength="{{.MaxReason}}">
 <p><button type="submit" id="block">{{t .Lang "btn.block"}}</button></p></form>{{end}}
 </div>{{end}}
 <h2>{{t .Lang "number.calls"}}</h2>
