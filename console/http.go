@@ -191,17 +191,22 @@ func New(o Options) *Console {
 	return c
 }
 
-// loop publishes the failed sign-ins every AuditEvery until Close.
+// loop publishes the failed sign-ins every AuditEvery and follows the
+// accounts file until Close.
 func (c *Console) loop() {
 	defer close(c.stopped)
 	tick := time.NewTicker(c.o.AuditEvery)
 	defer tick.Stop()
+	w := c.watchAccounts()
+	defer w.close()
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-tick.C:
 			c.flushSignins(context.Background())
+		case <-w.changed():
+			c.reloadAccounts(w.force)
 		}
 	}
 }
@@ -219,35 +224,44 @@ func (c *Console) Close() {
 }
 
 // accounts returns the accounts, reading the file again when it changed
-// since the last read. A file that became unreadable or invalid keeps the
-// last good list (and says so in the log): a typo must not lock everyone
-// out in the middle of a shift.
-func (c *Console) accounts() *Accounts {
+// since the last read.
+func (c *Console) accounts() *Accounts { return c.reloadAccounts(false) }
+
+// reloadAccounts reads the accounts file again when it changed since the
+// last read (or always, when force: a file rewritten within the same
+// modification time still counts). A file that became unreadable or
+// invalid keeps the last good list (and says so in the log): a typo must
+// not lock everyone out in the middle of a shift. A removed account, or
+// one whose password or role changed, is signed out everywhere.
+func (c *Console) reloadAccounts(force bool) *Accounts {
 	c.accMu.Lock()
 	defer c.accMu.Unlock()
 	if c.o.AccountsFile == "" {
 		return c.accs
 	}
 	st, err := os.Stat(c.o.AccountsFile)
-	if err != nil || st.ModTime().Equal(c.accMod) {
+	var mod time.Time
+	if err == nil {
+		mod = st.ModTime()
+	}
+	if !force && mod.Equal(c.accMod) {
 		return c.accs
 	}
 	accs, err := LoadAccounts(c.o.AccountsFile)
 	if err != nil {
 		c.log.Error("accounts file changed but cannot be used; keeping the accounts read before", "err", err)
-		c.accMod = st.ModTime()
+		c.accMod = mod
 		return c.accs
 	}
 	if c.accs != nil {
-		// A removed account, or one whose password or role changed, is
-		// signed out everywhere.
 		for _, old := range c.accs.List() {
 			if now, ok := accs.Find(old.Name); !ok || now.Hash != old.Hash || now.Role != old.Role {
 				c.sessions.endAccount(old.Name)
+				c.log.Info("account changed or removed: its sessions are ended", "name", old.Name)
 			}
 		}
 	}
-	c.accs, c.accMod = accs, st.ModTime()
+	c.accs, c.accMod = accs, mod
 	return accs
 }
 
