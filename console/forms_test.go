@@ -2,6 +2,8 @@ package console
 
 import (
 	"context"
+	"errors"
+	"io"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -144,3 +146,67 @@ func TestFreeTextBoundedWhereTyped(t *testing.T) {
 }
 
 func testPolicyConfig() configs.Blocklist { return configs.Default().Blocklist }
+
+// historyOf is an EventReader over fixed events.
+type historyOf []events.Envelope
+
+func (h historyOf) ReadAll(_ context.Context, _ []string, fn func(events.Envelope)) error {
+	for _, e := range h {
+		fn(e)
+	}
+	return nil
+}
+
+// A call id is data: the console refuses one outside Asterisk's alphabet
+// where it takes it (a form's URL, the event stream) and escapes every
+// call id and number it puts into a path.
+func TestCallIDsEscapedAndChecked(t *testing.T) {
+	const me = "+6281234567890"
+	hist := historyOf{
+		env(t, events.TypeStarted, "lt-7;2", me, events.Started{Dialed: "112"}),
+		env(t, events.TypeClassified, "lt-7;2", me, events.Classified{Outcome: events.OutcomeEmergency, CallRecording: "siaga112/lt-7;2"}),
+		env(t, events.TypeStarted, "x/../../console/blocks/"+me+"/lift", me, events.Started{Dialed: "112"}),
+	}
+	c, h := testConsole(t, Options{Admin: &fakeAdmin{}, Events: hist, Records: fakeRecords{recs: []blocklist.Record{{Number: me, Until: time.Now().Add(time.Hour), Manual: true}}}, Recordings: noRecordings{}})
+	sup := signedIn(t, c, h, testSup, testSupPass)
+
+	w := sup.do("GET", "/numbers/"+url.PathEscape(me)+"?lang=en", nil)
+	body := w.Body.String()
+	if w.Code != http.StatusOK {
+		t.Fatalf("number page: %d %.300s", w.Code, body)
+	}
+	for _, want := range []string{`action="/console/calls/lt-7%3b2/verdict"`, `src="/api/recordings/siaga112/lt-7%3b2?node=n1"`} {
+		if !strings.Contains(strings.ToLower(body), strings.ToLower(want)) {
+			t.Errorf("page lacks %s; actions: %s", want, formActionsOf(body))
+		}
+	}
+	if strings.Contains(body, "x/..") || strings.Count(body, "/lift") > 1 {
+		t.Errorf("the call id with a path in it reached the page: %s", formActionsOf(body))
+	}
+	// Posted straight at the console, such an id is refused before any
+	// lookup or event.
+	for _, id := range []string{"..%2F..%2Fconsole", "a%3Fb", "%2E%2E"} {
+		if w := sup.do("POST", "/console/calls/"+id+"/verdict", url.Values{"verdict": {"prank"}}); w.Code != http.StatusBadRequest {
+			t.Errorf("verdict for %s: %d, want 400", id, w.Code)
+		}
+	}
+	if w := sup.do("POST", "/console/calls/lt-7%3B2/verdict", url.Values{"verdict": {"prank"}, "back": {"/"}}); w.Code != http.StatusSeeOther {
+		t.Errorf("verdict for a real id: %d, want 303", w.Code)
+	}
+}
+
+// noRecordings is a Recordings that has none.
+type noRecordings struct{}
+
+func (noRecordings) Fetch(context.Context, string, string) (io.ReadCloser, string, error) {
+	return nil, "", errors.New("none")
+}
+func (noRecordings) List(context.Context, string) ([]string, error) { return nil, nil }
+
+func formActionsOf(body string) string {
+	var out []string
+	for _, part := range strings.Split(body, `action="`)[1:] {
+		out = append(out, part[:strings.IndexByte(part, '"')])
+	}
+	return strings.Join(out, " ")
+}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/callid"
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -179,6 +180,8 @@ func New(o Options) *Console {
 		stopped:  make(chan struct{}),
 	}
 	c.pages = template.Must(template.New("pages").Funcs(template.FuncMap{
+		// path escapes a call id or a number as one segment of a URL path.
+		"path": callid.PathSegment,
 		"t": func(lang, key string, args ...any) string {
 			s := text(lang, key)
 			if len(args) > 0 {
@@ -510,6 +513,9 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := c.formLang(r)
 	id, v := r.PathValue("id"), r.PostForm.Get("verdict")
+	if !c.checkCallID(w, r, s, lang, "verdict_"+safeWord(v), id) {
+		return
+	}
 	_, err := c.o.Admin.Verdict(r.Context(), id, v, s.Name)
 	if err != nil {
 		c.audit(r, s, "verdict_"+safeWord(v), id, "refused: "+err.Error())
@@ -531,6 +537,9 @@ func (c *Console) handled(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := c.formLang(r)
 	id, action := r.PathValue("id"), r.PostForm.Get("action")
+	if !c.checkCallID(w, r, s, lang, "handled", id) {
+		return
+	}
 	if action != events.HandledCalledBack && action != events.HandledDone {
 		c.fail(w, r, lang, http.StatusBadRequest, fmt.Sprintf(text(lang, "err.failed"), "action must be called_back or handled"))
 		return
@@ -603,6 +612,27 @@ func (c *Console) lift(w http.ResponseWriter, r *http.Request) {
 	}
 	c.audit(r, s, "lift", rec.Number, "ok")
 	c.done(w, r, fmt.Sprintf(text(lang, "ok.lifted"), rec.Number))
+}
+
+// checkCallID refuses a call id outside Asterisk's id alphabet before
+// anything is looked up or published with it; the id is not quoted back.
+func (c *Console) checkCallID(w http.ResponseWriter, r *http.Request, s Session, lang, action, id string) bool {
+	if callid.Valid(id) {
+		return true
+	}
+	c.audit(r, s, action, "", "refused: not a call id")
+	c.fail(w, r, lang, http.StatusBadRequest, text(lang, "err.callid"))
+	return false
+}
+
+// recordingPath escapes each segment of a recording name ("siaga112/<call
+// id>") for the recordings URL, whose route takes the rest of the path.
+func recordingPath(name string) string {
+	segs := strings.Split(name, "/")
+	for i, s := range segs {
+		segs[i] = callid.PathSegment(s)
+	}
+	return strings.Join(segs, "/")
 }
 
 // safeWord keeps an audit action name to a word even for a hostile form.
@@ -772,7 +802,7 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 			Type:    orDash(call.EmergencyType, call.EmergencyType == "", dash), Queue: dash,
 			Recording: orDash(call.CallRecording, call.CallRecording == "", dash), Callback: call.Callback}
 		if call.CallRecording != "" && c.o.Recordings != nil {
-			cv.Audio = "/api/recordings/" + call.CallRecording + "?node=" + url.QueryEscape(call.Node)
+			cv.Audio = "/api/recordings/" + recordingPath(call.CallRecording) + "?node=" + url.QueryEscape(call.Node)
 		}
 		if call.SecondsToQueue != nil {
 			cv.Queue = strconv.FormatFloat(*call.SecondsToQueue, 'f', 1, 64) + " s"
