@@ -3,8 +3,8 @@ package console
 import (
 	"context"
 	"errors"
-	"io"
 	"html"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
