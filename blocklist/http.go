@@ -21,7 +21,7 @@ const maxBy = 64
 
 // API is the blocklist part of the HTTP API (DESIGN.md):
 //
-//	GET    /api/blocklist[?blocked=true]  list, blocked first then by strikes; numbers masked without the admin token
+//	GET    /api/blocklist[?blocked=true]  list, blocked first then by strikes; numbers masked, strikes and manual blocks' reason and set_by hidden without the admin token
 //	POST   /api/blocklist                 {"number","for","reason","by"}  block (token)
 //	DELETE /api/blocklist/{number}[?by=]  unblock (token)
 //	POST   /api/calls/{id}/verdict        {"verdict","by"}  publish call.verdict (token); 404 for an unknown call
@@ -65,7 +65,9 @@ type Entry struct {
 	Points int `json:"points"`
 	// Strikes lists the strikes (admin only: they name calls).
 	Strikes []Strike `json:"strikes,omitempty"`
-	// Reason, SetBy and Manual describe the last block decision.
+	// Reason, SetBy and Manual describe the last block decision; without
+	// the admin token Reason and SetBy are shown only for the policy's
+	// own decisions (set_by "auto").
 	Reason string `json:"reason,omitempty"`
 	SetBy  string `json:"set_by,omitempty"`
 	Manual bool   `json:"manual,omitempty"`
@@ -91,6 +93,12 @@ func (a *API) entry(r Record, now time.Time, admin bool) Entry {
 		e.Strikes = r.Strikes
 	} else {
 		e.Number = Mask(r.Number)
+		// Without the token, who blocked by hand (a member of staff) and
+		// the reason they typed stay hidden; the policy's own reason and
+		// its "auto" are no one's words and stay.
+		if r.SetBy != SetByAuto {
+			e.SetBy, e.Reason = "", ""
+		}
 	}
 	return e
 }

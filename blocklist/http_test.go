@@ -139,6 +139,9 @@ func TestAPIBlockListUnblock(t *testing.T) {
 			if _, ok := e.(map[string]any)["strikes"]; ok {
 				t.Fatal("strikes shown without token")
 			}
+			if m := e.(map[string]any); m["set_by"] != nil || m["reason"] != nil {
+				t.Fatalf("a manual block's set_by %v or reason %v shown without token", m["set_by"], m["reason"])
+			}
 		}
 	})
 	t.Run("list full with token, only blocked", func(t *testing.T) {

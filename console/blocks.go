@@ -68,14 +68,17 @@ func (c *Console) showBlocks(w http.ResponseWriter, r *http.Request, s Session, 
 		if !rec.Blocked(now) {
 			continue
 		}
-		shown := blocklist.Display(rec.Number)
+		// An operator sees numbers masked everywhere in the page, its
+		// data attributes included.
+		number, shown := rec.Number, blocklist.Display(rec.Number)
 		if !s.Supervisor() {
-			shown = blocklist.Mask(rec.Number)
+			number = blocklist.Mask(rec.Number)
+			shown = number
 		}
 		v.Rows = append(v.Rows, blockRow{
-			Number: rec.Number, Shown: shown, Until: rec.Until.In(c.o.Location).Format("2006-01-02 15:04"),
+			Number: number, Shown: shown, Until: rec.Until.In(c.o.Location).Format("2006-01-02 15:04"),
 			Level: strconv.Itoa(rec.Level), Strikes: strconv.Itoa(p.Score(rec, now)), Reason: rec.Reason, By: rec.SetBy,
 		})
 	}
-	c.render(w, status, "blocks", page{Lang: lang, Title: text(lang, "blocks.title"), Session: &s, Blocks: v, Notice: r.URL.Query().Get("notice")})
+	c.render(w, status, "blocks", page{Lang: lang, Title: text(lang, "blocks.title"), Session: &s, Blocks: v, Notice: c.noticeText(lang, s, r.URL.Query())})
 }

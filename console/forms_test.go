@@ -210,3 +210,51 @@ func formActionsOf(body string) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// An operator sees blocked numbers masked everywhere in the blocks page,
+// its data attributes included; a supervisor sees them whole.
+func TestBlocksPageMasksNumbersForOperators(t *testing.T) {
+	const me = "+6281234567890"
+	recs := fakeRecords{recs: []blocklist.Record{{Number: me, Until: time.Now().Add(time.Hour), Manual: true, SetBy: "admin:siti", Reason: "threats"}}}
+	c, h := testConsole(t, Options{Records: recs})
+	op := signedIn(t, c, h, testOp, testOpPass)
+	body := html.UnescapeString(op.do("GET", "/console/blocks?lang=en", nil).Body.String())
+	if !strings.Contains(body, "****7890") || strings.Contains(body, "1234567890") || strings.Contains(body, "0812-3456") {
+		t.Errorf("operator's blocks page shows the whole number: %.1200s", body)
+	}
+	sup := signedIn(t, c, h, testSup, testSupPass)
+	body = html.UnescapeString(sup.do("GET", "/console/blocks?lang=en", nil).Body.String())
+	if !strings.Contains(body, `data-number="`+me+`"`) || !strings.Contains(body, "0812-3456-7890") {
+		t.Errorf("supervisor's blocks page lacks the whole number: %.1200s", body)
+	}
+}
+
+// A page shows a notice only for a known code, from the catalogue, with
+// its subject checked; never words from the URL.
+func TestNoticesOnlyFromTheCatalogue(t *testing.T) {
+	c, h := testConsole(t, Options{Records: fakeRecords{}, Admin: &fakeAdmin{block: func(raw, reason string) (blocklist.Record, error) {
+		return blocklist.Record{Number: "+6281255550000", Until: time.Now().Add(time.Hour)}, nil
+	}}})
+	sup := signedIn(t, c, h, testSup, testSupPass)
+	forged := "Your password expired: call 0812-0000-0000 now"
+	for _, q := range []string{
+		"notice=" + url.QueryEscape(forged),
+		"notice=lifted&on=" + url.QueryEscape(forged),
+		"notice=handled&on=" + url.QueryEscape("a/../b "+forged),
+	} {
+		body := html.UnescapeString(sup.do("GET", "/console/blocks?lang=en&"+q, nil).Body.String())
+		if strings.Contains(body, "password expired") || strings.Contains(body, `class="notice"`) {
+			t.Errorf("?%s shows a notice: %.600s", q, body)
+		}
+	}
+	// A block's answer names its notice by code and the page says it.
+	w := sup.do("POST", "/console/blocks", url.Values{"number": {"0812 5555 0000"}, "for": {"6h"}, "reason": {"fake fire reports"}, "back": {"/console/blocks?lang=en"}})
+	loc := w.Header().Get("Location")
+	if w.Code != http.StatusSeeOther || !strings.Contains(loc, "notice=blocked") {
+		t.Fatalf("block: %d Location %q", w.Code, loc)
+	}
+	body := html.UnescapeString(sup.do("GET", loc, nil).Body.String())
+	if !strings.Contains(body, "Number 0812-5555-0000 blocked.") {
+		t.Errorf("the block's notice is missing: %.600s", body)
+	}
+}

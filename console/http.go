@@ -444,8 +444,9 @@ func (c *Console) refuse(w http.ResponseWriter, r *http.Request, s Session, lang
 	c.fail(w, r, lang, status, fmt.Sprintf(text(lang, "err.failed"), err.Error()))
 }
 
-// done answers a successful action: back to where the form was.
-func (c *Console) done(w http.ResponseWriter, r *http.Request, msg string) {
+// done answers a successful action: JSON with msg for scripts, else back
+// to where the form was with the notice's code and subject (notice.go).
+func (c *Console) done(w http.ResponseWriter, r *http.Request, code, on, msg string) {
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, map[string]string{"result": msg})
 		return
@@ -455,7 +456,11 @@ func (c *Console) done(w http.ResponseWriter, r *http.Request, msg string) {
 	if strings.Contains(back, "?") {
 		sep = "&"
 	}
-	http.Redirect(w, r, back+sep+"notice="+url.QueryEscape(msg), http.StatusSeeOther)
+	q := url.Values{"notice": {code}}
+	if on != "" {
+		q.Set("on", on)
+	}
+	http.Redirect(w, r, back+sep+q.Encode(), http.StatusSeeOther)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -527,7 +532,7 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.audit(r, s, "verdict_"+v, id, "ok")
-	c.done(w, r, fmt.Sprintf(text(lang, "ok.verdict"), v, id))
+	c.done(w, r, "verdict_"+v, id, fmt.Sprintf(text(lang, "ok.verdict"), v, id))
 }
 
 func (c *Console) handled(w http.ResponseWriter, r *http.Request) {
@@ -564,7 +569,7 @@ func (c *Console) handled(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.audit(r, s, action, id, "ok")
-	c.done(w, r, fmt.Sprintf(text(lang, "ok.handled"), id))
+	c.done(w, r, "handled", id, fmt.Sprintf(text(lang, "ok.handled"), id))
 }
 
 func (c *Console) block(w http.ResponseWriter, r *http.Request) {
@@ -595,7 +600,7 @@ func (c *Console) block(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.audit(r, s, "block", rec.Number, "ok")
-	c.done(w, r, fmt.Sprintf(text(lang, "ok.blocked"), rec.Number, rec.Until.In(c.o.Location).Format("2006-01-02 15:04")))
+	c.done(w, r, "blocked", rec.Number, fmt.Sprintf(text(lang, "ok.blocked"), rec.Number, rec.Until.In(c.o.Location).Format("2006-01-02 15:04")))
 }
 
 func (c *Console) lift(w http.ResponseWriter, r *http.Request) {
@@ -611,7 +616,7 @@ func (c *Console) lift(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.audit(r, s, "lift", rec.Number, "ok")
-	c.done(w, r, fmt.Sprintf(text(lang, "ok.lifted"), rec.Number))
+	c.done(w, r, "lifted", rec.Number, fmt.Sprintf(text(lang, "ok.lifted"), rec.Number))
 }
 
 // checkCallID refuses a call id outside Asterisk's id alphabet before
@@ -831,7 +836,7 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 	}
 	c.render(w, http.StatusOK, "number", page{
 		Lang: lang, Title: fmt.Sprintf(text(lang, "title.number"), shown), Session: &s, Number: h.Number, Shown: shown,
-		History: v, Notice: r.URL.Query().Get("notice"),
+		History: v, Notice: c.noticeText(lang, s, r.URL.Query()),
 	})
 }
 

@@ -89,7 +89,7 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, s Session
 		v.Started = i.Started.In(c.o.Location).Format("2006-01-02 15:04")
 		v.Expires = i.Expires.In(c.o.Location).Format("2006-01-02 15:04")
 	}
-	c.render(w, status, "incident", page{Lang: lang, Title: text(lang, "incident.title"), Session: &s, Incident: v, Notice: r.URL.Query().Get("notice")})
+	c.render(w, status, "incident", page{Lang: lang, Title: text(lang, "incident.title"), Session: &s, Incident: v, Notice: c.noticeText(lang, s, r.URL.Query())})
 }
 
 func (c *Console) incidentStart(w http.ResponseWriter, r *http.Request) {
@@ -126,7 +126,7 @@ func (c *Console) incidentStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.audit(r, s, "incident_start", i.ID, "ok")
-	c.done(w, r, fmt.Sprintf(text(lang, "ok.incident.started"), i.Title, i.Expires.In(c.o.Location).Format("15:04")))
+	c.done(w, r, "incident_started", "", fmt.Sprintf(text(lang, "ok.incident.started"), i.Title, i.Expires.In(c.o.Location).Format("15:04")))
 }
 
 func (c *Console) incidentStop(w http.ResponseWriter, r *http.Request) {
@@ -149,5 +149,5 @@ func (c *Console) incidentStop(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.audit(r, s, "incident_stop", i.ID, "ok")
-	c.done(w, r, fmt.Sprintf(text(lang, "ok.incident.stopped"), i.Title))
+	c.done(w, r, "incident_stopped", "", fmt.Sprintf(text(lang, "ok.incident.stopped"), i.Title))
 }
