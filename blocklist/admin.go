@@ -13,13 +13,15 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/siaga112/siaga112/callid"
 	"github.com/siaga112/siaga112/events"
 )
 
 // ErrBadVerdict is returned for a verdict other than prank or genuine.
 var ErrBadVerdict = errors.New("verdict must be prank or genuine")
 
-// ErrBadCallID is returned for an empty or oversized call id.
+// ErrBadCallID is returned for a call id that is empty, oversized or
+// outside Asterisk's id alphabet (callid.Valid).
 var ErrBadCallID = errors.New("invalid call id")
 
 // ErrUnknownCall is returned for a verdict on a call the event stream does
@@ -88,7 +90,7 @@ func (a *Admin) Unblock(ctx context.Context, raw, by string) (Record, error) {
 // Verdict publishes call.verdict for callID. The caller's number is left
 // out: the worker finds it from the call id.
 func (a *Admin) Verdict(ctx context.Context, callID, verdict, by string) (events.Envelope, error) {
-	if callID == "" || len(callID) > maxCallIDLen {
+	if len(callID) > maxCallIDLen || !callid.Valid(callID) {
 		return events.Envelope{}, fmt.Errorf("%w %q", ErrBadCallID, callID)
 	}
 	if verdict != events.VerdictPrank && verdict != events.VerdictGenuine {

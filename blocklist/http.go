@@ -15,9 +15,13 @@ import (
 // maxBody bounds request bodies of the admin API.
 const maxBody = 64 << 10
 
+// maxBy bounds the name an admin gives as "by": it is stored in records
+// and published in events.
+const maxBy = 64
+
 // API is the blocklist part of the HTTP API (DESIGN.md):
 //
-//	GET    /api/blocklist[?blocked=true]  list, blocked first then by strikes; numbers masked without the admin token
+//	GET    /api/blocklist[?blocked=true]  list, blocked first then by strikes; numbers masked, strikes and manual blocks' reason and set_by hidden without the admin token
 //	POST   /api/blocklist                 {"number","for","reason","by"}  block (token)
 //	DELETE /api/blocklist/{number}[?by=]  unblock (token)
 //	POST   /api/calls/{id}/verdict        {"verdict","by"}  publish call.verdict (token); 404 for an unknown call
@@ -61,7 +65,9 @@ type Entry struct {
 	Points int `json:"points"`
 	// Strikes lists the strikes (admin only: they name calls).
 	Strikes []Strike `json:"strikes,omitempty"`
-	// Reason, SetBy and Manual describe the last block decision.
+	// Reason, SetBy and Manual describe the last block decision; without
+	// the admin token Reason and SetBy are shown only for the policy's
+	// own decisions (set_by "auto").
 	Reason string `json:"reason,omitempty"`
 	SetBy  string `json:"set_by,omitempty"`
 	Manual bool   `json:"manual,omitempty"`
@@ -87,6 +93,12 @@ func (a *API) entry(r Record, now time.Time, admin bool) Entry {
 		e.Strikes = r.Strikes
 	} else {
 		e.Number = Mask(r.Number)
+		// Without the token, who blocked by hand (a member of staff) and
+		// the reason they typed stay hidden; the policy's own reason and
+		// its "auto" are no one's words and stay.
+		if r.SetBy != SetByAuto {
+			e.SetBy, e.Reason = "", ""
+		}
 	}
 	return e
 }
@@ -184,6 +196,10 @@ func (a *API) add(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "number: required")
 		return
 	}
+	if len(req.By) > maxBy {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("by: at most %d bytes", maxBy))
+		return
+	}
 	length := DefaultBlockLength
 	if req.For != "" {
 		var err error
@@ -202,6 +218,10 @@ func (a *API) add(w http.ResponseWriter, r *http.Request) {
 
 func (a *API) remove(w http.ResponseWriter, r *http.Request) {
 	if !a.allowWrite(w, r) {
+		return
+	}
+	if len(r.URL.Query().Get("by")) > maxBy {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("by: at most %d bytes", maxBy))
 		return
 	}
 	rec, err := a.admin.Unblock(r.Context(), r.PathValue("number"), byOr(r.URL.Query().Get("by")))
@@ -244,6 +264,8 @@ func (a *API) verdict(w http.ResponseWriter, r *http.Request) {
 // storeError maps the errors of Block and Unblock to statuses.
 func (a *API) storeError(w http.ResponseWriter, err error) {
 	switch {
+	case errors.Is(err, ErrBadReason):
+		writeError(w, http.StatusBadRequest, "reason: "+err.Error())
 	case errors.Is(err, ErrInvalidNumber), errors.Is(err, ErrAnonymous):
 		writeError(w, http.StatusBadRequest, "number: "+err.Error())
 	case errors.Is(err, ErrAllowlisted):

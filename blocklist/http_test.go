@@ -83,6 +83,8 @@ func TestAPIWrites(t *testing.T) {
 		{"add bad duration", "POST", "/api/blocklist", testToken, `{"number":"0812-3456-7890","for":"soon"}`, 400, `for: invalid duration "soon"`},
 		{"add negative duration", "POST", "/api/blocklist", testToken, `{"number":"0812-3456-7890","for":"-1h"}`, 400, "for: invalid duration"},
 		{"add allowlisted", "POST", "/api/blocklist", testToken, `{"number":"0811000111"}`, 409, "allowlist"},
+		{"add long reason", "POST", "/api/blocklist", testToken, `{"number":"0812-3456-7890","reason":"` + strings.Repeat("x", 329) + `"}`, 400, "reason: invalid block reason"},
+		{"add long by", "POST", "/api/blocklist", testToken, `{"number":"0812-3456-7890","by":"` + strings.Repeat("b", 65) + `"}`, 400, "by: at most 64 bytes"},
 		{"remove without token", "DELETE", "/api/blocklist/%2B6281234567890", "", ``, 401, "admin token required"},
 		{"remove garbage", "DELETE", "/api/blocklist/abc", testToken, ``, 400, `number: invalid phone number "abc"`},
 		{"remove unknown", "DELETE", "/api/blocklist/%2B442079460958", testToken, ``, 404, "not in blocklist"},
@@ -136,6 +138,9 @@ func TestAPIBlockListUnblock(t *testing.T) {
 			}
 			if _, ok := e.(map[string]any)["strikes"]; ok {
 				t.Fatal("strikes shown without token")
+			}
+			if m := e.(map[string]any); m["set_by"] != nil || m["reason"] != nil {
+				t.Fatalf("a manual block's set_by %v or reason %v shown without token", m["set_by"], m["reason"])
 			}
 		}
 	})

@@ -6,6 +6,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
@@ -17,6 +19,30 @@ var ErrAllowlisted = errors.New("number is on the allowlist")
 
 // ErrAnonymous is returned when an admin tries to block a withheld number.
 var ErrAnonymous = errors.New("anonymous callers cannot be blocked")
+
+// MaxReason bounds a block's reason in characters; it must also fit the
+// events' bound for short text (events.MaxTextLen bytes), since every
+// block is announced as blocklist.changed with its reason.
+const MaxReason = 200
+
+// ErrBadReason refuses a block reason that is too long or holds control
+// characters.
+var ErrBadReason = errors.New("invalid block reason")
+
+// SetByAdmin prefixes the name of whoever blocked or lifted by hand.
+const SetByAdmin = "admin:"
+
+// CheckReason validates a block reason as typed: at most MaxReason
+// characters and events.MaxTextLen bytes, one line of printable text.
+func CheckReason(reason string) error {
+	if n := utf8.RuneCountInString(reason); n > MaxReason || len(reason) > events.MaxTextLen {
+		return fmt.Errorf("%w: %d characters (at most %d)", ErrBadReason, n, MaxReason)
+	}
+	if !utf8.ValidString(reason) || strings.ContainsFunc(reason, unicode.IsControl) {
+		return fmt.Errorf("%w: holds control characters", ErrBadReason)
+	}
+	return nil
+}
 
 // SetByAuto marks a block set by the policy; admin blocks use "admin:<who>"
 // and lifts by a verdict "operator:<who>".
@@ -402,11 +428,17 @@ func (p Policy) AddManual(r Record, at time.Time, length time.Duration, reason, 
 	case length <= 0:
 		return r, Decision{}, fmt.Errorf("block length %s: must be positive", length)
 	}
+	if err := CheckReason(reason); err != nil {
+		return r, Decision{}, err
+	}
+	if len(SetByAdmin+by) > events.MaxTextLen {
+		return r, Decision{}, fmt.Errorf("%w: who blocked is %d bytes (at most %d)", ErrBadReason, len(by), events.MaxTextLen-len(SetByAdmin))
+	}
 	d := Decision{Change: p.blockChange(r, at), Points: p.Score(r, at)}
 	r = r.clone()
 	r.Until = at.Add(length)
 	r.Manual = true
-	r.SetBy = "admin:" + by
+	r.SetBy = SetByAdmin + by
 	r.Reason = reason
 	if r.Reason == "" {
 		r.Reason = "blocked by admin"
@@ -431,7 +463,7 @@ func (p Policy) RemoveManual(r Record, at time.Time, by string) (Record, Decisio
 	r.Strikes = nil
 	r.Until = time.Time{}
 	r.Manual = false
-	r.SetBy = "admin:" + by
+	r.SetBy = SetByAdmin + by
 	r.Reason = "removed by admin"
 	r.Updated = at
 	return r, d

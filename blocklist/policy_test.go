@@ -480,3 +480,22 @@ func TestChangeNames(t *testing.T) {
 		t.Fatal("Change predicates wrong")
 	}
 }
+
+// A manual block's reason is bounded where it is set, so the
+// blocklist.changed that announces it always passes the events' checks.
+func TestAddManualBoundsTheReason(t *testing.T) {
+	p := defaultPolicy(t)
+	now := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	r := Record{Number: "+6281234567890"}
+	for _, reason := range []string{strings.Repeat("x", 329), strings.Repeat("é", 150), "two\nlines"} {
+		if _, _, err := p.AddManual(r, now, time.Hour, reason, "siti"); !errors.Is(err, ErrBadReason) {
+			t.Errorf("reason of %d bytes: %v, want ErrBadReason", len(reason), err)
+		}
+	}
+	if _, _, err := p.AddManual(r, now, time.Hour, strings.Repeat("x", MaxReason), "siti"); err != nil {
+		t.Errorf("a reason at the bound: %v", err)
+	}
+	if _, _, err := p.AddManual(r, now, time.Hour, "ok", strings.Repeat("b", 300)); !errors.Is(err, ErrBadReason) {
+		t.Errorf("a 300-byte name: %v, want refused", err)
+	}
+}

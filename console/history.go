@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/siaga112/siaga112/callid"
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -99,7 +100,9 @@ func (b *historyBuilder) add(e events.Envelope) {
 	}
 	i, known := b.calls[e.CallID]
 	if !known {
-		if e.Caller.Number != b.h.Number || e.CallID == "" {
+		// A call id outside Asterisk's alphabet is no call of ours; the
+		// page would put it into its forms' actions.
+		if e.Caller.Number != b.h.Number || !callid.Valid(e.CallID) {
 			return
 		}
 		if len(b.h.Calls) >= maxHistoryCalls {

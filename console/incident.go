@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/flows"
@@ -33,18 +34,31 @@ type incidentView struct {
 	Started    string
 	Expires    string
 	Prompts    []promptChoice
+	// Form is the start form as typed, shown again with its Error when it
+	// was refused.
+	Form     incidentForm
+	Error    string
+	MaxTitle int
 }
+
+// incidentForm is what was typed in the start form.
+type incidentForm struct{ Title, Media, For string }
 
 type promptChoice struct{ Media, Name string }
 
 func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request) {
-	lang := pickLanguage(r, c.o.Language)
 	s, ok := c.Who(r)
 	if !ok {
 		http.Redirect(w, r, "/login?next=/console/incident", http.StatusSeeOther)
 		return
 	}
-	v := &incidentView{Lang: lang, Supervisor: s.Supervisor(), CSRF: s.CSRF}
+	c.showIncident(w, r, s, pickLanguage(r, c.o.Language), http.StatusOK, incidentForm{For: "2h"}, "")
+}
+
+// showIncident renders the incident page; a refused start form comes back
+// with what was typed and the error next to it.
+func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, s Session, lang string, status int, form incidentForm, errMsg string) {
+	v := &incidentView{Lang: lang, Supervisor: s.Supervisor(), CSRF: s.CSRF, Form: form, Error: errMsg, MaxTitle: incident.MaxTitle}
 	for _, p := range c.o.IncidentPrompts {
 		v.Prompts = append(v.Prompts, promptChoice{Media: c.o.SoundPrefix + p, Name: p})
 	}
@@ -75,7 +89,7 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request) {
 		v.Started = i.Started.In(c.o.Location).Format("2006-01-02 15:04")
 		v.Expires = i.Expires.In(c.o.Location).Format("2006-01-02 15:04")
 	}
-	c.render(w, http.StatusOK, "incident", page{Lang: lang, Title: text(lang, "incident.title"), Session: &s, Incident: v, Notice: r.URL.Query().Get("notice")})
+	c.render(w, status, "incident", page{Lang: lang, Title: text(lang, "incident.title"), Session: &s, Incident: v, Notice: c.noticeText(lang, s, r.URL.Query())})
 }
 
 func (c *Console) incidentStart(w http.ResponseWriter, r *http.Request) {
@@ -94,16 +108,25 @@ func (c *Console) incidentStart(w http.ResponseWriter, r *http.Request) {
 	if f := strings.TrimSpace(r.PostForm.Get("for")); f != "" {
 		length, err = blocklist.ParseLength(f)
 	}
+	if err == nil {
+		err = incident.CheckTitle(title)
+	}
 	var i incident.Incident
 	if err == nil {
 		i, err = c.o.Incidents.Start(r.Context(), title, media, length, s.Name)
+	}
+	if errors.Is(err, incident.ErrBadTitle) {
+		c.audit(r, s, "incident_start", "", "refused: "+err.Error())
+		form := incidentForm{Title: title, Media: media, For: r.PostForm.Get("for")}
+		c.showIncident(w, r, s, lang, http.StatusBadRequest, form, fmt.Sprintf(text(lang, "err.title"), incident.MaxTitle, utf8.RuneCountInString(title)))
+		return
 	}
 	if err != nil {
 		c.refuse(w, r, s, lang, "incident_start", title, 0, err)
 		return
 	}
 	c.audit(r, s, "incident_start", i.ID, "ok")
-	c.done(w, r, fmt.Sprintf(text(lang, "ok.incident.started"), i.Title, i.Expires.In(c.o.Location).Format("15:04")))
+	c.done(w, r, "incident_started", "", fmt.Sprintf(text(lang, "ok.incident.started"), i.Title, i.Expires.In(c.o.Location).Format("15:04")))
 }
 
 func (c *Console) incidentStop(w http.ResponseWriter, r *http.Request) {
@@ -126,5 +149,5 @@ func (c *Console) incidentStop(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.audit(r, s, "incident_stop", i.ID, "ok")
-	c.done(w, r, fmt.Sprintf(text(lang, "ok.incident.stopped"), i.Title))
+	c.done(w, r, "incident_stopped", "", fmt.Sprintf(text(lang, "ok.incident.stopped"), i.Title))
 }

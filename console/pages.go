@@ -40,7 +40,7 @@ form.inline{display:inline}
 {{if .NoUsers}}<p class="notice">{{t .Lang "login.none"}}</p>{{end}}
 <form method="post" action="/login?lang={{.Lang}}">
 <input type="hidden" name="next" value="{{.Next}}">
-<label for="name">{{t .Lang "login.name"}}</label><input type="text" id="name" name="name" autocomplete="username" required autofocus>
+<label for="name">{{t .Lang "login.name"}}</label><input type="text" id="name" name="name" value="{{.Name}}" autocomplete="username" required autofocus maxlength="32">
 <label for="password">{{t .Lang "login.password"}}</label><input type="password" id="password" name="password" autocomplete="current-password" required>
 <p><button type="submit">{{t .Lang "login.submit"}}</button></p>
 </form>
@@ -62,10 +62,11 @@ form.inline{display:inline}
 {{if .Supervisor}}<form method="post" action="/console/incident/stop"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="/console/incident?lang={{.Lang}}"><button type="submit" id="incident-stop">{{t .Lang "incident.stop"}}</button></form>{{end}}
 {{else}}<p id="incident-state">{{t .Lang "incident.none"}}</p>{{end}}
 {{if .Supervisor}}<h2>{{t .Lang "incident.start"}}</h2>
+{{if .Error}}<p class="error" role="alert" id="incident-error">{{.Error}}</p>{{end}}
 <form method="post" action="/console/incident/start"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="/console/incident?lang={{.Lang}}">
-<label for="title">{{t .Lang "incident.name"}}</label><input type="text" id="title" name="title" required maxlength="120">
-<label for="media">{{t .Lang "incident.media"}}</label><select id="media" name="media" style="font-size:20px">{{range .Prompts}}<option value="{{.Media}}">{{.Name}}</option>{{end}}</select>
-<label for="for">{{t .Lang "incident.for"}}</label><input type="text" id="for" name="for" value="2h">
+<label for="title">{{t .Lang "incident.name"}}</label><input type="text" id="title" name="title" value="{{.Form.Title}}" required maxlength="{{.MaxTitle}}">
+<label for="media">{{t .Lang "incident.media"}}</label><select id="media" name="media" style="font-size:20px">{{range .Prompts}}<option value="{{.Media}}"{{if eq .Media $.Incident.Form.Media}} selected{{end}}>{{.Name}}</option>{{end}}</select>
+<label for="for">{{t .Lang "incident.for"}}</label><input type="text" id="for" name="for" value="{{.Form.For}}" maxlength="16">
 <p><button type="submit" id="incident-start">{{t .Lang "incident.start"}}</button></p></form>
 <p class="noprint">{{t .Lang "incident.byphone"}}</p>{{end}}
 {{end}}{{template "foot" .}}{{end}}
@@ -75,14 +76,15 @@ form.inline{display:inline}
 {{if $.Notice}}<p class="notice" role="status">{{$.Notice}}</p>{{end}}
 <p class="noprint"><a href="/?lang={{.Lang}}">{{t .Lang "back"}}</a></p>
 {{if .Rows}}<table id="blocked"><thead><tr><th>{{t .Lang "col.number"}}</th><th>{{t .Lang "col.until"}}</th><th>{{t .Lang "col.level"}}</th><th>{{t .Lang "col.strikes"}}</th><th>{{t .Lang "col.reason"}}</th><th>{{t .Lang "col.by"}}</th>{{if .Supervisor}}<th class="noprint">{{t .Lang "col.actions"}}</th>{{end}}</tr></thead><tbody>
-{{range .Rows}}<tr data-number="{{.Number}}"><td>{{if $.Blocks.Supervisor}}<a href="/numbers/{{.Number}}?lang={{$.Lang}}">{{.Shown}}</a>{{else}}{{.Shown}}{{end}}</td><td>{{.Until}}</td><td>{{.Level}}</td><td>{{.Strikes}}</td><td>{{.Reason}}</td><td>{{.By}}</td>
-{{if $.Blocks.Supervisor}}<td class="noprint"><form method="post" action="/console/blocks/{{.Number}}/lift" class="inline"><input type="hidden" name="csrf" value="{{$.Blocks.CSRF}}"><input type="hidden" name="back" value="/console/blocks?lang={{$.Lang}}"><button type="submit">{{t $.Lang "btn.lift"}}</button></form></td>{{end}}</tr>
+{{range .Rows}}<tr data-number="{{.Number}}"><td>{{if $.Blocks.Supervisor}}<a href="/numbers/{{path .Number}}?lang={{$.Lang}}">{{.Shown}}</a>{{else}}{{.Shown}}{{end}}</td><td>{{.Until}}</td><td>{{.Level}}</td><td>{{.Strikes}}</td><td>{{.Reason}}</td><td>{{.By}}</td>
+{{if $.Blocks.Supervisor}}<td class="noprint"><form method="post" action="/console/blocks/{{path .Number}}/lift" class="inline"><input type="hidden" name="csrf" value="{{$.Blocks.CSRF}}"><input type="hidden" name="back" value="/console/blocks?lang={{$.Lang}}"><button type="submit">{{t $.Lang "btn.lift"}}</button></form></td>{{end}}</tr>
 {{end}}</tbody></table>{{else}}<p>{{t .Lang "blocks.none"}}</p>{{end}}
 {{if .Supervisor}}<h2>{{t .Lang "block.heading"}}</h2>
+{{if .Error}}<p class="error" role="alert" id="block-error">{{.Error}}</p>{{end}}
 <form method="post" action="/console/blocks"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="/console/blocks?lang={{.Lang}}">
-<label for="number">{{t .Lang "col.number"}}</label><input type="text" id="number" name="number" required placeholder="0812-3456-7890">
-<label for="for">{{t .Lang "block.for"}}</label><input type="text" id="for" name="for" value="24h" required>
-<label for="reason">{{t .Lang "block.reason"}}</label><input type="text" id="reason" name="reason" required>
+<label for="number">{{t .Lang "col.number"}}</label><input type="text" id="number" name="number" value="{{.Form.Number}}" required maxlength="64" placeholder="0812-3456-7890">
+<label for="for">{{t .Lang "block.for"}}</label><input type="text" id="for" name="for" value="{{.Form.For}}" required maxlength="16">
+<label for="reason">{{t .Lang "block.reason"}}</label><input type="text" id="reason" name="reason" value="{{.Form.Reason}}" required maxlength="{{.MaxReason}}">
 <p><button type="submit" id="block">{{t .Lang "btn.block"}}</button></p></form>{{end}}
 {{end}}{{template "foot" .}}{{end}}
 
@@ -91,22 +93,22 @@ form.inline{display:inline}
 {{if $.Notice}}<p class="notice" role="status">{{$.Notice}}</p>{{end}}
 {{if .State}}<p id="state">{{.State}}</p>{{end}}
 <p class="noprint"><a href="/">{{t .Lang "back"}}</a>
-{{if .Supervisor}} · <a href="/api/numbers/{{.E164}}?format=csv">{{t .Lang "number.csv"}}</a>{{end}}</p>
+{{if .Supervisor}} · <a href="/api/numbers/{{path .E164}}?format=csv">{{t .Lang "number.csv"}}</a>{{end}}</p>
 {{if .Supervisor}}<div class="noprint">
-{{if .Blocked}}<form method="post" action="/console/blocks/{{.E164}}/lift" class="inline"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="{{.Back}}"><button type="submit" id="lift">{{t .Lang "btn.lift"}}</button></form>
+{{if .Blocked}}<form method="post" action="/console/blocks/{{path .E164}}/lift" class="inline"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="{{.Back}}"><button type="submit" id="lift">{{t .Lang "btn.lift"}}</button></form>
 {{else}}<h2>{{t .Lang "block.heading"}}</h2>
 <form method="post" action="/console/blocks"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="{{.Back}}"><input type="hidden" name="number" value="{{.E164}}">
 <label for="for">{{t .Lang "block.for"}}</label><input type="text" id="for" name="for" value="1h" required>
-<label for="reason">{{t .Lang "block.reason"}}</label><input type="text" id="reason" name="reason" required>
+<label for="reason">{{t .Lang "block.reason"}}</label><input type="text" id="reason" name="reason" required maxlength="{{.MaxReason}}">
 <p><button type="submit" id="block">{{t .Lang "btn.block"}}</button></p></form>{{end}}
 </div>{{end}}
 <h2>{{t .Lang "number.calls"}}</h2>
 {{if .Calls}}<table id="calls"><thead><tr><th>{{t .Lang "col.time"}}</th><th>{{t .Lang "col.call"}}</th><th>{{t .Lang "col.outcome"}}</th><th>{{t .Lang "col.type"}}</th><th>{{t .Lang "col.queue"}}</th><th>{{t .Lang "col.recording"}}</th><th>{{t .Lang "col.verdict"}}</th><th class="noprint">{{t .Lang "col.actions"}}</th></tr></thead><tbody>
 {{range .Calls}}<tr data-call="{{.ID}}"><td>{{.Time}}</td><td><code>{{.ID}}</code></td><td>{{.Outcome}}{{if .Callback}} · <span class="callback">{{t $.Lang "callback"}}</span>{{end}}</td><td>{{.Type}}</td><td>{{.Queue}}</td><td>{{if .Audio}}<audio controls preload="none" src="{{.Audio}}"></audio>{{else}}{{.Recording}}{{end}}</td><td>{{.Verdicts}}</td>
 <td class="noprint">
-<form method="post" action="/console/calls/{{.ID}}/verdict" class="inline"><input type="hidden" name="csrf" value="{{$.History.CSRF}}"><input type="hidden" name="back" value="{{$.History.Back}}"><input type="hidden" name="verdict" value="prank"><button type="submit" class="prank">{{t $.Lang "btn.prank"}}</button></form>
-<form method="post" action="/console/calls/{{.ID}}/verdict" class="inline"><input type="hidden" name="csrf" value="{{$.History.CSRF}}"><input type="hidden" name="back" value="{{$.History.Back}}"><input type="hidden" name="verdict" value="genuine"><button type="submit" class="genuine">{{t $.Lang "btn.genuine"}}</button></form>
-{{if .Callback}}<form method="post" action="/console/calls/{{.ID}}/handled" class="inline"><input type="hidden" name="csrf" value="{{$.History.CSRF}}"><input type="hidden" name="back" value="{{$.History.Back}}"><input type="hidden" name="action" value="called_back"><button type="submit">{{t $.Lang "btn.calledback"}}</button></form>{{end}}
+<form method="post" action="/console/calls/{{path .ID}}/verdict" class="inline"><input type="hidden" name="csrf" value="{{$.History.CSRF}}"><input type="hidden" name="back" value="{{$.History.Back}}"><input type="hidden" name="verdict" value="prank"><button type="submit" class="prank">{{t $.Lang "btn.prank"}}</button></form>
+<form method="post" action="/console/calls/{{path .ID}}/verdict" class="inline"><input type="hidden" name="csrf" value="{{$.History.CSRF}}"><input type="hidden" name="back" value="{{$.History.Back}}"><input type="hidden" name="verdict" value="genuine"><button type="submit" class="genuine">{{t $.Lang "btn.genuine"}}</button></form>
+{{if .Callback}}<form method="post" action="/console/calls/{{path .ID}}/handled" class="inline"><input type="hidden" name="csrf" value="{{$.History.CSRF}}"><input type="hidden" name="back" value="{{$.History.Back}}"><input type="hidden" name="action" value="called_back"><button type="submit">{{t $.Lang "btn.calledback"}}</button></form>{{end}}
 </td></tr>
 {{end}}</tbody></table>{{else}}<p>{{t .Lang "number.none"}}</p>{{end}}
 {{if .Blocks}}<h2>{{t .Lang "number.blocks"}}</h2>

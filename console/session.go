@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"errors"
 	"sync"
 	"time"
 )
@@ -22,9 +23,17 @@ type Session struct {
 // whole numbers.
 func (s Session) Supervisor() bool { return s.Role == RoleSupervisor }
 
-// maxSessions bounds the session table; a flood of sign-ins cannot grow
-// memory without end (the oldest session is dropped).
-const maxSessions = 1000
+// Bounds of the session table: a flood of sign-ins cannot grow memory
+// without end, and one account signing in again and again ends only its
+// own oldest sessions, never another person's.
+const (
+	maxSessions           = 1000
+	maxSessionsPerAccount = 16
+)
+
+// errSessionsFull refuses a sign-in while the table is full of other
+// accounts' live sessions.
+var errSessionsFull = errors.New("console: too many signed-in sessions")
 
 // sessions is the in-memory session table. Sessions do not survive a
 // restart: people sign in again, which is the safe failure.
@@ -50,26 +59,36 @@ func token() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// create starts a session for acc and returns its id.
-func (t *sessions) create(acc Account) (string, Session) {
+// create starts a session for acc and returns its id. An account at its
+// cap loses its own oldest session; a full table refuses the sign-in
+// rather than end someone else's.
+func (t *sessions) create(acc Account) (string, Session, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
 	t.sweepLocked(now)
-	if len(t.byID) >= maxSessions {
-		var oldestID string
-		var oldest time.Time
-		for id, s := range t.byID {
-			if oldestID == "" || s.Created.Before(oldest) {
-				oldestID, oldest = id, s.Created
-			}
+	var mine int
+	var oldestID string
+	var oldest time.Time
+	for id, s := range t.byID {
+		if s.Name != acc.Name {
+			continue
 		}
+		mine++
+		if oldestID == "" || s.Created.Before(oldest) {
+			oldestID, oldest = id, s.Created
+		}
+	}
+	switch {
+	case mine >= maxSessionsPerAccount, len(t.byID) >= maxSessions && mine > 0:
 		delete(t.byID, oldestID)
+	case len(t.byID) >= maxSessions:
+		return "", Session{}, errSessionsFull
 	}
 	id := token()
 	s := &Session{Name: acc.Name, Role: acc.Role, CSRF: token(), Created: now, Expires: now.Add(t.ttl)}
 	t.byID[id] = s
-	return id, *s
+	return id, *s, nil
 }
 
 // get returns the live session with id.
@@ -120,80 +139,4 @@ func (t *sessions) sweepLocked(now time.Time) {
 // sameToken compares two tokens in constant time.
 func sameToken(a, b string) bool {
 	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
-}
-
-// throttle limits failed sign-ins per account name and per client
-// address: after maxFails failures within window, further attempts are
-// refused until the window has passed since the last failure. Success
-// clears the account's count.
-type throttle struct {
-	mu       sync.Mutex
-	now      func() time.Time
-	window   time.Duration
-	maxFails int
-	fails    map[string][]time.Time
-}
-
-// maxThrottleKeys bounds the throttle table (a scan of many addresses).
-const maxThrottleKeys = 10000
-
-func newThrottle(maxFails int, window time.Duration, now func() time.Time) *throttle {
-	return &throttle{now: now, window: window, maxFails: maxFails, fails: map[string][]time.Time{}}
-}
-
-// allowed reports whether another attempt may be made for every key, and
-// if not, how long to wait.
-func (t *throttle) allowed(keys ...string) (bool, time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	var wait time.Duration
-	for _, k := range keys {
-		f := t.recentLocked(k, now)
-		if len(f) >= t.maxFails {
-			wait = max(wait, f[len(f)-1].Add(t.window).Sub(now))
-		}
-	}
-	return wait <= 0, wait
-}
-
-// fail records a failed attempt for every key.
-func (t *throttle) fail(keys ...string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	now := t.now()
-	if len(t.fails) >= maxThrottleKeys {
-		for k := range t.fails {
-			if len(t.recentLocked(k, now)) == 0 {
-				delete(t.fails, k)
-			}
-		}
-	}
-	for _, k := range keys {
-		f := append(t.recentLocked(k, now), now)
-		if len(f) > t.maxFails {
-			f = f[len(f)-t.maxFails:]
-		}
-		t.fails[k] = f
-	}
-}
-
-// clear forgets the failures of a key.
-func (t *throttle) clear(key string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.fails, key)
-}
-
-func (t *throttle) recentLocked(k string, now time.Time) []time.Time {
-	f := t.fails[k]
-	i := 0
-	for i < len(f) && now.Sub(f[i]) >= t.window {
-		i++
-	}
-	if i == len(f) {
-		delete(t.fails, k)
-		return nil
-	}
-	return f[i:]
 }

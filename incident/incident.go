@@ -15,6 +15,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
+
+	"github.com/siaga112/siaga112/events"
 )
 
 // Bucket is the KV bucket holding the active announcement.
@@ -26,6 +29,9 @@ const activeKey = "active"
 // DefaultFor is how long an announcement plays when the supervisor gives
 // no expiry.
 const DefaultFor = 2 * time.Hour
+
+// MaxTitle bounds an announcement's title in characters.
+const MaxTitle = 120
 
 // MaxFor bounds an announcement's life: a forgotten one must not greet
 // callers for days.
@@ -51,7 +57,7 @@ func (i Incident) Active(now time.Time) bool {
 // Errors of Start.
 var (
 	ErrBadMedia = errors.New("incident: media must be sound:<folder>/<name> or recording:<name> (letters, digits, '-', '_', '.')")
-	ErrBadTitle = errors.New("incident: the title must be 3 to 120 characters")
+	ErrBadTitle = fmt.Errorf("incident: the title must be 3 to %d characters on one line", MaxTitle)
 	ErrBadFor   = fmt.Errorf("incident: the expiry must be between 1 minute and %s", MaxFor)
 	ErrNone     = errors.New("incident: no announcement is active")
 )
@@ -66,11 +72,21 @@ func CheckMedia(media string) error {
 	return nil
 }
 
+// CheckTitle validates an announcement's title as typed: 3 to MaxTitle
+// characters on one line, within the events' bound for short text (the
+// incident events carry it).
+func CheckTitle(title string) error {
+	if n := len([]rune(title)); n < 3 || n > MaxTitle || len(title) > events.MaxTextLen || strings.ContainsFunc(title, unicode.IsControl) {
+		return ErrBadTitle
+	}
+	return nil
+}
+
 // New checks a supervisor's request and returns the incident it starts.
 func New(title, media string, length time.Duration, by string, now time.Time) (Incident, error) {
 	title = strings.TrimSpace(title)
-	if n := len([]rune(title)); n < 3 || n > 120 || strings.ContainsAny(title, "\r\n") {
-		return Incident{}, ErrBadTitle
+	if err := CheckTitle(title); err != nil {
+		return Incident{}, err
 	}
 	if err := CheckMedia(media); err != nil {
 		return Incident{}, err

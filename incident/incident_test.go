@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,8 @@ func TestNewChecksTheRequest(t *testing.T) {
 	}{
 		{"ab", "sound:siaga112/x", time.Hour, ErrBadTitle},
 		{"two\nlines", "sound:siaga112/x", time.Hour, ErrBadTitle},
+		// 100 characters, but 400 bytes: more than the incident events may carry.
+		{strings.Repeat("🔥", 100), "sound:siaga112/x", time.Hour, ErrBadTitle},
 		{"Fire", "file:///etc/passwd", time.Hour, ErrBadMedia},
 		{"Fire", "sound:../../etc/passwd", time.Hour, ErrBadMedia},
 		{"Fire", "recording:a/b/c", time.Hour, ErrBadMedia},

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/callid"
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -69,6 +70,10 @@ func (a *Aggregator) apply(e events.Envelope) error {
 	}
 	if e.CallID == "" {
 		return fmt.Errorf("%w: %s %s has no call_id", events.ErrMalformed, e.Type, e.ID)
+	}
+	if !callid.Valid(e.CallID) {
+		// The board puts call ids into its forms' actions.
+		return fmt.Errorf("%w: %s %s has a call_id outside Asterisk's id alphabet", events.ErrMalformed, e.Type, e.ID)
 	}
 	var (
 		started     events.Started

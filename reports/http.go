@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/callid"
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -129,6 +130,8 @@ func NewServer(agg *Aggregator, cfg ServerConfig) (*Server, error) {
 		"local":     func(t time.Time) time.Time { return t.In(agg.Location()) },
 		// phone shows a number as people read it (0812-3456-7890).
 		"phone": blocklist.Display,
+		// path escapes a call id or a number as one segment of a URL path.
+		"path": callid.PathSegment,
 	}).ParseFS(webFS, "web/dashboard.html")
 	if err != nil {
 		return nil, fmt.Errorf("reports: dashboard template: %w", err)

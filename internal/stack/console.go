@@ -169,6 +169,9 @@ func (s *Stack) buildConsole(mux *http.ServeMux) error {
 		AdminToken: s.cfg.HTTP.AdminToken, Language: s.cfg.Reports.Language, DefaultCountry: s.cfg.Blocklist.DefaultCountry,
 		Location: loc, Log: s.log,
 	})
+	// Closed before the event bus (release runs newest first), so the
+	// failed sign-ins counted last are still published.
+	s.onRelease(s.console.Close)
 	s.console.Register(mux)
 	return nil
 }

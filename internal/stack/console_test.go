@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -309,7 +310,9 @@ func TestConsoleRefusals(t *testing.T) {
 	w := startConsoleWorld(t)
 	w.call("c-1", "+6281233330000", events.OutcomeEmergency, false)
 
-	// A wrong password, then too many: the name is locked for a while.
+	// A wrong password, then too many from this address: the next attempt
+	// from here waits (the name is not locked elsewhere: see the console
+	// package's tests, which can choose addresses).
 	c := w.browser()
 	if code, body := w.do(c, "POST", "/login", url.Values{"name": {supName}, "password": {"not the password"}}); code != http.StatusUnauthorized || !strings.Contains(body, "salah") {
 		t.Fatalf("wrong password: %d %.200s", code, body)
@@ -445,4 +448,65 @@ func TestConsoleRecording(t *testing.T) {
 	if code, _ := w.do(op, "GET", "/api/recordings/..%2F..%2Fetc%2Fpasswd", nil); code != http.StatusBadRequest && code != http.StatusNotFound {
 		t.Errorf("hostile name: %d, want 400", code)
 	}
+}
+
+// Sign-ins flooded with wrong passwords and long names leave the calls
+// stream as it was: they are counted and published once a minute per name
+// and address, not stored one event each.
+func TestConsoleFailedSignInsDoNotGrowTheStream(t *testing.T) {
+	w := startConsoleWorld(t)
+	ctx := context.Background()
+	stream, err := w.s.Bus().JS.Stream(ctx, events.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := info.State
+	long := strings.Repeat("n", 8000)
+	for i := range 200 {
+		w.do(w.browser(), "POST", "/login", url.Values{"name": {long + strconv.Itoa(i%3)}, "password": {"guess"}})
+	}
+	info, err = stream.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grew := info.State.Msgs - before.Msgs; grew != 0 {
+		t.Fatalf("200 failed sign-ins stored %d events (%d bytes) at once, want none before the minute's count", grew, info.State.Bytes-before.Bytes)
+	}
+}
+
+// Removing an account from the accounts file signs it out within a
+// second, with nobody signing in meanwhile.
+func TestConsoleRemovedAccountSignedOut(t *testing.T) {
+	w := startConsoleWorld(t)
+	op := w.browser()
+	w.signIn(op, opName, opPass)
+	if code, _ := w.do(op, "GET", "/api/numbers/%2B6281233330000", nil); code != http.StatusOK {
+		t.Fatalf("signed in: %d", code)
+	}
+	accs, err := console.LoadAccounts(w.s.cfg.HTTP.AccountsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := accs.Remove(opName); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := accs.Save(w.s.cfg.HTTP.AccountsFile); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		code, _ := w.do(op, "GET", "/api/numbers/%2B6281233330000", nil)
+		if code == http.StatusUnauthorized {
+			break
+		}
+		if time.Since(start) > time.Second {
+			t.Fatalf("the removed account's session still answers %d a second after the save", code)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("signed out %s after the save", time.Since(start).Round(time.Millisecond))
 }
