@@ -250,6 +250,28 @@ type Caller struct {
 	// (Options.OperatorsBusy): a caller who chooses a type is then asked
 	// for the location and answers it.
 	Busy bool
+	// Talk is how long a caller the IVR puts through talks with the
+	// operator who answers, before hanging up (callers' time).
+	Talk time.Duration
+	// Patience is how long a caller the IVR puts through waits in the
+	// operators' queue for someone to answer before hanging up (callers'
+	// time, from joining the queue); 0 waits as long as it takes. The sim
+	// target applies it (SimTarget.Place); a script cannot, as it has no
+	// step that waits for an operator with a time limit.
+	Patience time.Duration
+}
+
+// PutThrough reports whether the IVR puts this caller through to the
+// operators (whatever they key or say after it): the kinds that give a
+// sign of a person in need, and the prankster who presses 9 once blocked.
+func (c Caller) PutThrough() bool {
+	for _, o := range c.Expect(false).Outcomes {
+		switch o {
+		case events.OutcomeEmergency, events.OutcomeVoice, events.OutcomeSilentHelp, events.OutcomeBlockedOverride:
+			return true
+		}
+	}
+	return false
 }
 
 // Expectation is what the IVR should make of a caller.
@@ -333,7 +355,21 @@ func (c Caller) AsksLocation() bool {
 // caller who chose a type answers the location question only when it is
 // asked (Busy): a step waiting for a prompt that never comes would hold the
 // call open after the IVR put it through.
+//
+// A caller put through then waits for an operator and talks with them for
+// Talk; a caller the IVR does not put through never gets that far (the
+// step that would lead there waits for ever, and the script ends with the
+// call).
 func (c Caller) SimScript() []arisim.Step {
+	s := c.simIVRScript()
+	if c.PutThrough() {
+		s = append(s, arisim.WaitForOperator(), arisim.Talk(c.Talk), arisim.Hangup())
+	}
+	return s
+}
+
+// simIVRScript is the part of SimScript heard in the IVR.
+func (c Caller) simIVRScript() []arisim.Step {
 	var s []arisim.Step
 	switch c.Kind {
 	case KindFire, KindMedical, KindPolice, KindDisaster, KindOperator:
@@ -438,9 +474,24 @@ type callers struct {
 	seq     int
 	pranks  int
 	blocked int
+	through int // callers put through so far
 	busy    bool
 	runID   uint32
 }
+
+// What the callers put through do in the operators' queue (callers'
+// time). Each talks for 10, 15, 20 or 25 s in turn once an operator
+// answers. One in three is impatient and hangs up after 8, 12 or 16 s in
+// the queue without an answer (EENA asks for an answer within 10 s, NENA
+// 95 % within 20 s of the call's start: these callers leave around those
+// marks); the others wait up to a minute and a half. Nobody waits for
+// ever, so a run always ends, even with every operator busy.
+var (
+	talkTimes       = []time.Duration{10 * time.Second, 15 * time.Second, 20 * time.Second, 25 * time.Second}
+	impatientWaits  = []time.Duration{8 * time.Second, 12 * time.Second, 16 * time.Second}
+	patientWait     = 90 * time.Second
+	impatientEveryN = 3
+)
 
 // PranksterNumber is the pool member i's number.
 func PranksterNumber(i int) string { return fmt.Sprintf("+628190000%04d", i) }
@@ -471,6 +522,14 @@ func newCallers(m Mix, pool int, runID uint32, busy bool) *callers {
 func (g *callers) next() Caller {
 	c := Caller{Seq: g.seq, Kind: g.pick.next(), Busy: g.busy}
 	g.seq++
+	if c.PutThrough() {
+		n := g.through
+		g.through++
+		c.Talk, c.Patience = talkTimes[n%len(talkTimes)], patientWait
+		if n%impatientEveryN == impatientEveryN-1 {
+			c.Patience = impatientWaits[(n/impatientEveryN)%len(impatientWaits)]
+		}
+	}
 	switch {
 	case c.Kind == KindPrankster:
 		i := g.pranks % g.pool

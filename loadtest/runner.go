@@ -145,7 +145,19 @@ type runState struct {
 	// without and with the location question.
 	queue    map[Kind]*queueSamples
 	queueLoc map[Kind]*queueSamples
-	errors   int
+	// person are the times to a person by kind (call.operator_answered's
+	// seconds_to_person, in callers' time); abandoned counts the callers
+	// of each kind who hung up in the operators' queue, and where the
+	// calls by call.ended's where.
+	person    map[Kind][]time.Duration
+	abandoned map[Kind]int
+	where     map[string]int
+	// ivrStopped is closed once Options.Drain returned: the IVR no longer
+	// follows the calls it handed to the operators, and letGo counts those
+	// it let go before they ended (no call.ended comes for them).
+	ivrStopped chan struct{}
+	letGo      int
+	errors     int
 	samples  []string
 	// ids holds every call placed, for the final audit; with Options.Forget
 	// a call leaves it once counted.
@@ -243,7 +255,8 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		outcomes: make(map[events.Outcome]int), byKind: make(map[Kind]int),
 		ids: make(map[string]bool), inFlight: make(map[string]Call),
 		queue: make(map[Kind]*queueSamples), queueLoc: make(map[Kind]*queueSamples),
-		incident: inc.ID,
+		person: make(map[Kind][]time.Duration), abandoned: make(map[Kind]int), where: make(map[string]int),
+		ivrStopped: make(chan struct{}), incident: inc.ID,
 	}
 	st.mem.start()
 	// CPU is read from here to the end of the last call, as the live
@@ -336,6 +349,7 @@ place:
 		if err := o.Drain(context.WithoutCancel(ctx), live); err != nil {
 			st.fail("drain: %v", err)
 		}
+		close(st.ivrStopped)
 		// The callers the drain put through are with the operators now;
 		// their part in the run is over.
 		st.mu.Lock()
@@ -357,6 +371,7 @@ place:
 		OperatorsBusy: o.OperatorsBusy,
 		TimeToQueueMeasured: "callers' time (wall time / clock scale), from the answer as the IVR saw it " +
 			"(Answer returned) to the IVR's Continue into the operators' context returned",
+		TimeToPersonMeasured: timeToPersonMeasured,
 	}
 	if !onARI {
 		s.AnswerAt = "sim (StasisStart sent -> answer request handled)"
@@ -392,6 +407,11 @@ place:
 	s.Answer, s.Classified = Summarize(st.answers), Summarize(st.keys)
 	s.TimeToQueue, s.TimeToQueueLocation = summarizeQueue(st.queue), summarizeQueue(st.queueLoc)
 	s.PutThrough = st.drained
+	s.TimeToPerson = make(map[Kind]Latency, len(st.person))
+	for k, l := range st.person {
+		s.TimeToPerson[k] = Summarize(l)
+	}
+	s.QueueAbandoned, s.EndedWhere, s.LetGo = st.abandoned, st.where, st.letGo
 	if o.Incident != nil {
 		s.Incident = incidentSummary(inc, st, struck)
 		s.Incident.OthersTimeToQueue = s.TimeToQueue
@@ -474,14 +494,8 @@ func follow(o Options, st *runState, c Caller, call Call, onARI bool) {
 	}
 	// call.ended is the call's last event and the IVR publishes a call's
 	// events in order, so once it is stored the others are too.
-	ended := o.Probe.Ended(call.ID())
 	t.Reset(o.SettleTimeout)
-	stored := true
-	select {
-	case <-ended:
-	case <-t.C:
-		stored = false
-	}
+	stored, letGo := waitEnded(o, st, call.ID(), t.C)
 	r := o.Probe.Result(call.ID())
 	ans, hasAns := call.Answer()
 	if !hasAns && onARI {
@@ -503,6 +517,10 @@ func follow(o Options, st *runState, c Caller, call Call, onARI bool) {
 		st.keys = keepLatency(st.keys, r.KeyToClassified, o.Forget)
 	}
 	switch {
+	case letGo:
+		// Handed to the operators and let go when the IVR stopped: the
+		// call goes on in Asterisk, and no call.ended comes for it.
+		st.letGo++
 	case !stored:
 		st.failLocked("call %d (%s) %s: call.ended not in the stream %s after the call", c.Seq, c.Kind, call.ID(), o.SettleTimeout)
 	case !r.Classified:
@@ -531,6 +549,7 @@ func follow(o Options, st *runState, c Caller, call Call, onARI bool) {
 		if !r.ContinuedAt.IsZero() || r.Outcome == events.OutcomeFailover {
 			st.reached++
 		}
+		pastHandoff(o, st, c, r)
 		if st.incident != "" {
 			checkIncident(st, c, call, r)
 		}
@@ -538,6 +557,61 @@ func follow(o Options, st *runState, c Caller, call Call, onARI bool) {
 	if o.Forget {
 		o.Probe.Forget(call.ID())
 		delete(st.ids, call.ID())
+	}
+}
+
+// waitEnded waits until the call's call.ended is in the stream (stored)
+// or timeout fires. A call the IVR handed to the operators and then let go
+// as it stopped (Options.Drain) gets no call.ended: the call goes on in
+// Asterisk, and the IVR's next start finds it again. So once the drain is
+// over and every event the IVR published for the call is stored, a call
+// with call.transferred and no call.ended is let go (letGo), not waited
+// for.
+func waitEnded(o Options, st *runState, id string, timeout <-chan time.Time) (stored, letGo bool) {
+	ended := o.Probe.Ended(id)
+	select {
+	case <-ended:
+		return true, false
+	case <-timeout:
+		return false, false
+	case <-st.ivrStopped:
+	}
+	poll := time.NewTicker(10 * time.Millisecond)
+	defer poll.Stop()
+	for !o.Probe.Settled(id) {
+		select {
+		case <-ended:
+			return true, false
+		case <-timeout:
+			return false, false
+		case <-poll.C:
+		}
+	}
+	select {
+	case <-ended:
+		return true, false
+	default:
+	}
+	return false, o.Probe.Result(id).HasTransferred
+}
+
+// timeToPersonMeasured says where time_to_person is taken.
+const timeToPersonMeasured = "callers' time (wall time / clock scale): call.operator_answered's seconds_to_person, " +
+	"from the IVR's answer (Answer returned) to the operator's (Asterisk's Dial ANSWER as the IVR received it)"
+
+// pastHandoff counts what happened to a call past the hand-off: the time
+// to a person of one an operator answered, a hang-up in the queue, and
+// where the call ended; st.mu is held.
+func pastHandoff(o Options, st *runState, c Caller, r CallResult) {
+	if r.OperatorAnswered && r.SecondsToPerson >= 0 {
+		d := callersTime(time.Duration(r.SecondsToPerson*float64(time.Second)), o.ClockScale)
+		st.person[c.Kind] = keepLatency(st.person[c.Kind], d, o.Forget)
+	}
+	if r.QueueAbandoned {
+		st.abandoned[c.Kind]++
+	}
+	if r.Where != "" {
+		st.where[r.Where]++
 	}
 }
 

@@ -64,6 +64,9 @@ type SimTarget struct {
 	// process's memory, where a soak would count them against the IVR.
 	// The demo keeps them, as its console plays them.
 	DropRecordings bool
+	// ClockScale is the sims' ClockScale (StartSim sets it; 0 means 1):
+	// a caller's patience in the operators' queue is in callers' time.
+	ClockScale float64
 	// user, pass and mixMonitor are the sims' credentials and whole-call
 	// recording prefix (StartSim sets them); Forget needs them.
 	user, pass, mixMonitor string
@@ -87,7 +90,53 @@ func (t *SimTarget) Place(ctx context.Context, c Caller) (Call, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.Patience > 0 && c.PutThrough() {
+		go hangUpUnanswered(h, scaled(c.Patience, t.ClockScale))
+	}
 	return &simCall{h: h, sim: sim, placed: placed}, nil
+}
+
+// scaled turns callers' time into the sim's wall time.
+func scaled(d time.Duration, scale float64) time.Duration {
+	if scale <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * scale)
+}
+
+// queuedPoll is how often, at most, hangUpUnanswered looks whether its
+// caller has joined a queue yet: the sim tells a caller's state only when
+// asked, with a copy of its view. It looks every twentieth of the patience
+// when that is longer, so the patience errs by at most 5 % and a load test
+// does not spend its CPU asking.
+const queuedPoll = 20 * time.Millisecond
+
+// hangUpUnanswered makes the caller hang up once it has waited patience
+// (wall time) in the operators' queue with no operator answering; it
+// returns when the call is over or an operator answered. Each call with a
+// patience has one, which ends with the call.
+func hangUpUnanswered(h *arisim.CallHandle, patience time.Duration) {
+	poll := time.NewTicker(max(queuedPoll, patience/20))
+	defer poll.Stop()
+	var queued time.Time
+	for queued.IsZero() {
+		select {
+		case <-h.Done():
+			return
+		case <-poll.C:
+		}
+		queued = h.Result().QueuedAt
+	}
+	wait := time.NewTimer(time.Until(queued.Add(patience)))
+	defer wait.Stop()
+	select {
+	case <-h.Done():
+		return
+	case <-wait.C:
+	}
+	if h.Result().Operator == "" {
+		h.Hangup()
+	}
 }
 
 // Forget deletes the call's stored recordings from its sim when
