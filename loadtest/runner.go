@@ -158,7 +158,7 @@ type runState struct {
 	ivrStopped chan struct{}
 	letGo      int
 	errors     int
-	samples  []string
+	samples    []string
 	// ids holds every call placed, for the final audit; with Options.Forget
 	// a call leaves it once counted.
 	ids      map[string]bool
