@@ -357,15 +357,12 @@ func (c Caller) AsksLocation() bool {
 // call open after the IVR put it through.
 //
 // A caller put through then waits for an operator and talks with them for
-// Talk; a caller the IVR does not put through never gets that far (the
-// step that would lead there waits for ever, and the script ends with the
-// call).
+// Talk (Patience is applied by SimTarget). Every script ends so: one the
+// IVR does not put through never gets that far (the IVR hangs up first,
+// or the caller did), except when the IVR's drain puts it through, and
+// then the caller waits for an operator like the others.
 func (c Caller) SimScript() []arisim.Step {
-	s := c.simIVRScript()
-	if c.PutThrough() {
-		s = append(s, arisim.WaitForOperator(), arisim.Talk(c.Talk), arisim.Hangup())
-	}
-	return s
+	return append(c.simIVRScript(), arisim.WaitForOperator(), arisim.Talk(c.Talk), arisim.Hangup())
 }
 
 // simIVRScript is the part of SimScript heard in the IVR.
@@ -474,18 +471,20 @@ type callers struct {
 	seq     int
 	pranks  int
 	blocked int
-	through int // callers put through so far
+	perKind map[Kind]int // callers placed so far, by kind
 	busy    bool
 	runID   uint32
 }
 
-// What the callers put through do in the operators' queue (callers'
-// time). Each talks for 10, 15, 20 or 25 s in turn once an operator
-// answers. One in three is impatient and hangs up after 8, 12 or 16 s in
-// the queue without an answer (EENA asks for an answer within 10 s, NENA
-// 95 % within 20 s of the call's start: these callers leave around those
-// marks); the others wait up to a minute and a half. Nobody waits for
-// ever, so a run always ends, even with every operator busy.
+// What callers do in the operators' queue (callers' time), counted per
+// kind so that every kind has the same spread. Each talks for 10, 15, 20
+// or 25 s in turn once an operator answers. One in three is impatient and
+// hangs up after 8, 12 or 16 s in the queue without an answer (EENA asks
+// for an answer within 10 s, NENA 95 % within 20 s of the call's start:
+// these callers leave around those marks); the others wait up to a minute
+// and a half. Nobody waits for ever, so a run always ends, even with every
+// operator busy. Kinds the IVR does not put through get the same, for the
+// calls the IVR's drain puts through.
 var (
 	talkTimes       = []time.Duration{10 * time.Second, 15 * time.Second, 20 * time.Second, 25 * time.Second}
 	impatientWaits  = []time.Duration{8 * time.Second, 12 * time.Second, 16 * time.Second}
@@ -516,19 +515,17 @@ func newCallers(m Mix, pool int, runID uint32, busy bool) *callers {
 	if pool < 1 {
 		pool = 1
 	}
-	return &callers{pick: newPicker(m), pool: pool, runID: runID, busy: busy}
+	return &callers{pick: newPicker(m), pool: pool, runID: runID, busy: busy, perKind: make(map[Kind]int)}
 }
 
 func (g *callers) next() Caller {
 	c := Caller{Seq: g.seq, Kind: g.pick.next(), Busy: g.busy}
 	g.seq++
-	if c.PutThrough() {
-		n := g.through
-		g.through++
-		c.Talk, c.Patience = talkTimes[n%len(talkTimes)], patientWait
-		if n%impatientEveryN == impatientEveryN-1 {
-			c.Patience = impatientWaits[(n/impatientEveryN)%len(impatientWaits)]
-		}
+	n := g.perKind[c.Kind]
+	g.perKind[c.Kind]++
+	c.Talk, c.Patience = talkTimes[n%len(talkTimes)], patientWait
+	if n%impatientEveryN == impatientEveryN-1 {
+		c.Patience = impatientWaits[(n/impatientEveryN)%len(impatientWaits)]
 	}
 	switch {
 	case c.Kind == KindPrankster:

@@ -90,7 +90,7 @@ func (t *SimTarget) Place(ctx context.Context, c Caller) (Call, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.Patience > 0 && c.PutThrough() {
+	if c.Patience > 0 {
 		go hangUpUnanswered(h, scaled(c.Patience, t.ClockScale))
 	}
 	return &simCall{h: h, sim: sim, placed: placed}, nil

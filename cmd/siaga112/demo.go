@@ -255,6 +255,11 @@ func runDemo(ctx context.Context, con *demoConsole, cfg configs.Config, log *slo
 	if err := s.WriteTimeToQueue(stdout); err != nil {
 		return errors.Join(stopErr, err)
 	}
+	// And how long they waited for a person, who hung up in the queue,
+	// and the calls the IVR let go as it stopped.
+	if err := s.WriteTimeToPerson(stdout); err != nil {
+		return errors.Join(stopErr, err)
+	}
 	return stopErr
 }
 
