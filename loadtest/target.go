@@ -208,7 +208,10 @@ func (c *simCall) AnsweredAt() (time.Time, bool) {
 // ARITarget originates Local channels on a real Asterisk into the
 // siaga112-loadtest context of asterisk-conf/extensions.conf: the ;1 half
 // dials 112 and enters Stasis like a caller, the ;2 half plays the script.
-// A call is done when its call.ended event is in the stream (the probe).
+// A call is done when its call.ended event is in the stream (the probe):
+// for a caller put through, once the channel is gone from Asterisk, after
+// the operators' queue and the script's LT_HOLD (or an operator's answer
+// and the conversation, when a queue member answers).
 type ARITarget struct {
 	node   configs.ARINode
 	probe  *Probe
@@ -360,9 +363,10 @@ func (t *ARITarget) arrived(ctx context.Context, id string, ended <-chan struct{
 // CallsInAsterisk counts this run's callers that still have a channel on
 // the node: the ;1 halves of its Local channels (ids lt-<run>-<seq>),
 // whether the IVR still holds them or has handed them to the dialplan's
-// operators' queue. A caller stays there after its call.ended, for its
-// script's LT_HOLD, so the calls the load tool counts as live are fewer
-// than those Asterisk carries.
+// operators' queue. The IVR follows a caller put through until its
+// channel is destroyed, so the calls the load tool counts as live are
+// those Asterisk carries, give or take the callers whose call.ended is on
+// its way (and those the IVR let go as it stopped).
 func (t *ARITarget) CallsInAsterisk(ctx context.Context) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(t.node.URL, "/")+"/channels", nil)
 	if err != nil {
@@ -418,7 +422,7 @@ func (c *ariCall) Answer() (time.Duration, bool) { return 0, false }
 // AnsweredAt has no caller-side view either; the runner uses the probe's.
 func (c *ariCall) AnsweredAt() (time.Time, bool) { return time.Time{}, false }
 
-// Hangup does nothing: an ARI call is done when its call.ended is stored,
-// which the IVR publishes as it hands the channel to the dialplan, and
-// from then on the channel belongs to the dialplan's operators.
+// Hangup does nothing: the script's half of the Local channel hangs up
+// after its LT_HOLD, and the load tool has no other hold on a channel that
+// belongs to the dialplan's operators' queue by then.
 func (c *ariCall) Hangup() {}
