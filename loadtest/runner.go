@@ -346,6 +346,7 @@ place:
 	st.draining = o.Drain != nil && live > 0
 	st.mu.Unlock()
 	if o.Drain != nil && live > 0 {
+		waitReached(o, st)
 		if err := o.Drain(context.WithoutCancel(ctx), live); err != nil {
 			st.fail("drain: %v", err)
 		}
@@ -521,6 +522,8 @@ func follow(o Options, st *runState, c Caller, call Call, onARI bool) {
 		// Handed to the operators and let go when the IVR stopped: the
 		// call goes on in Asterisk, and no call.ended comes for it.
 		st.letGo++
+	case !stored && st.draining && r.Published == 0:
+		st.failLocked("call %d (%s) %s: the IVR stopped without publishing any event of the call", c.Seq, c.Kind, call.ID())
 	case !stored:
 		st.failLocked("call %d (%s) %s: call.ended not in the stream %s after the call", c.Seq, c.Kind, call.ID(), o.SettleTimeout)
 	case !r.Classified:
@@ -593,6 +596,37 @@ func waitEnded(o Options, st *runState, id string, timeout <-chan time.Time) (st
 	default:
 	}
 	return false, o.Probe.Result(id).HasTransferred
+}
+
+// reachWait bounds waitReached.
+const reachWait = 5 * time.Second
+
+// waitReached waits, at most reachWait, until the IVR has begun every call
+// in progress (or the call is over), so that the drain begins with every
+// call placed in the IVR's hands. A call placed the moment placing ended
+// (the last tick and the end of --duration coincide when the duration is
+// a multiple of the interval) could otherwise still be on its way when an
+// idle IVR stops at once, and reach it no more.
+func waitReached(o Options, st *runState) {
+	deadline := time.Now().Add(reachWait)
+	for time.Now().Before(deadline) {
+		st.mu.Lock()
+		calls := slices.Collect(maps.Values(st.inFlight))
+		st.mu.Unlock()
+		if !slices.ContainsFunc(calls, func(c Call) bool { return !o.Probe.Started(c.ID()) && !isDone(c) }) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func isDone(c Call) bool {
+	select {
+	case <-c.Done():
+		return true
+	default:
+		return false
+	}
 }
 
 // timeToPersonMeasured says where time_to_person is taken.
