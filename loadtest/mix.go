@@ -261,19 +261,6 @@ type Caller struct {
 	Patience time.Duration
 }
 
-// PutThrough reports whether the IVR puts this caller through to the
-// operators (whatever they key or say after it): the kinds that give a
-// sign of a person in need, and the prankster who presses 9 once blocked.
-func (c Caller) PutThrough() bool {
-	for _, o := range c.Expect(false).Outcomes {
-		switch o {
-		case events.OutcomeEmergency, events.OutcomeVoice, events.OutcomeSilentHelp, events.OutcomeBlockedOverride:
-			return true
-		}
-	}
-	return false
-}
-
 // Expectation is what the IVR should make of a caller.
 type Expectation struct {
 	// Outcomes are the acceptable outcomes (a prankster's changes once the
