@@ -466,10 +466,9 @@ type callers struct {
 // What callers do in the operators' queue (callers' time), counted per
 // kind so that every kind has the same spread. Each talks for 10, 15, 20
 // or 25 s in turn once an operator answers. One in three is impatient and
-// hangs up after 8, 12 or 16 s in the queue without an answer (EENA asks
-// for an answer within 10 s, NENA 95 % within 20 s of the call's start:
-// these callers leave around those marks); the others wait up to a minute
-// and a half. Nobody waits for ever, so a run always ends, even with every
+// hangs up after 8, 12 or 16 s in the queue without an answer, some 10 to
+// 35 s into the call (answer standards are judged at 10 s, EENA, and 15
+// and 20 s, NENA); the others wait up to a minute and a half. Nobody waits for ever, so a run always ends, even with every
 // operator busy. Kinds the IVR does not put through get the same, for the
 // calls the IVR's drain puts through.
 var (
