@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/siaga112/siaga112/ari"
+	"github.com/siaga112/siaga112/ari/arisim"
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/internal/stack"
@@ -182,7 +183,7 @@ func TestClusterNodeLoss(t *testing.T) {
 	}()
 
 	o := Options{
-		Target: NewSimTarget(ivrs[0].Sim, ivrs[1].Sim), Probe: probe, Bus: workers.Bus(),
+		Target: scaledTarget(ivrs[0].Sim, ivrs[1].Sim), Probe: probe, Bus: workers.Bus(),
 		Mix: Mix{KindFire: 2, KindMedical: 2, KindOperator: 1, KindVoice: 1, KindSilentHelp: 1,
 			KindSilent: 1, KindChild: 2, KindInvalid: 1, KindPrankster: 5},
 		Calls: calls, Concurrency: 20, Rate: 15, PranksterPool: 2,
@@ -235,7 +236,7 @@ func TestClusterNodeLoss(t *testing.T) {
 		}
 	}
 	after, err := Run(context.Background(), Options{
-		Target: NewSimTarget(ivrs[1].Sim), Probe: probe, Bus: workers.Bus(),
+		Target: scaledTarget(ivrs[1].Sim), Probe: probe, Bus: workers.Bus(),
 		Mix: Mix{KindPrankster: 1}, Calls: 1, Rate: 10, PranksterPool: 2, RunID: 1,
 		CallTimeout: waitMax, SettleTimeout: waitMax,
 	})
@@ -309,4 +310,12 @@ func TestNATSRestart(t *testing.T) {
 		t.Fatalf("finished %d, events published %d stored %d lost %d dropped %d spooled %d",
 			s.Finished, s.Events, s.Stored, s.Lost, s.Dropped, s.Spooled)
 	}
+}
+
+// scaledTarget places calls on sims running at testScale, whose callers'
+// patience in the operators' queue is in the callers' time too.
+func scaledTarget(sims ...*arisim.Server) *SimTarget {
+	t := NewSimTarget(sims...)
+	t.ClockScale = testScale
+	return t
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/siaga112/siaga112/ari/arisim"
@@ -72,17 +73,97 @@ type SimOptions struct {
 	// Probe, when set, is used instead of a new one, so that several IVRs
 	// (each with its own sim) can be measured as one.
 	Probe *Probe
-	// OperatorsBusy makes the sim report no free operator in any menu
-	// entry's queue, so the IVR asks callers for their location; by
-	// default each queue has SimFreeOperators free.
+	// OperatorsBusy makes every simulated operator busy on another call
+	// for the whole run, so nobody answers and the callers put through
+	// hang up in the queue, and makes the sim report no free operator in
+	// any menu entry's queue, so the IVR asks callers for their location;
+	// by default each queue reports SimFreeOperators free.
 	OperatorsBusy bool
 }
 
 // SimFreeOperators is how many operators the sim reports free in each
-// menu entry's queue unless SimOptions.OperatorsBusy. The sim does not
-// take an operator away when a call reaches the queue: the figure only
-// decides whether the location question is asked.
+// menu entry's queue (QUEUE_MEMBER(<queue>,free)) unless
+// SimOptions.OperatorsBusy, whatever its simulated operators are doing:
+// the figure decides whether the location question is asked, and a
+// caller's script must know that in advance (it answers the question only
+// when it is asked), so it stays the same for the whole run.
 const SimFreeOperators = 1
+
+// The simulated operators' queues follow asterisk-conf: queues.conf's
+// timeout (a ring attempt) and retry, and extensions.conf's 60 s in a
+// type's queue before the caller moves on to the general one. Not its
+// 5 s wrapuptime: during a member's wrap-up the sim schedules a wake-up
+// for every waiting caller each time it looks for a free member, so a long
+// queue costs it the square of its length (a default load test, with some
+// 370 callers waiting for two operators, took 1 GB of heap and answered
+// calls 5 s late; without wrap-up, 42 MiB and 11 ms at p99).
+const (
+	SimRingTimeout      = 20 * time.Second
+	SimRetry            = 2 * time.Second
+	SimTypeQueueTimeout = 60 * time.Second
+	// SimGeneralQueue is the general operators' queue (extension
+	// operator), where the type queues overflow.
+	SimGeneralQueue = "siaga112-operator"
+)
+
+// SimAnswerAfter is how long each simulated operator's phone rings before
+// they answer, by the order in which the menu first names their device:
+// a few seconds, as a person at a desk takes.
+var SimAnswerAfter = []time.Duration{3 * time.Second, 5 * time.Second, 4 * time.Second, 6 * time.Second}
+
+// simQueues defines on the sim the queue of every menu entry with members
+// (ivr.menu[].members): one operator per device, a device in several
+// queues being one person who takes one call at a time, as with
+// queues.conf's PJSIP/op201 in the fire, police and general queues. The
+// operator stays on the line until the caller hangs up (the caller's
+// Talk). With busy, every operator is on another call for the whole run.
+// A menu without members leaves the sim without queues, as before they
+// were simulated: a caller put through then ends its script and hangs up.
+func simQueues(sim *arisim.Server, menu []configs.MenuEntry, busy bool) {
+	free := SimFreeOperators
+	if busy {
+		free = 0
+	}
+	answerAfter := map[string]time.Duration{}
+	queues := map[string][]string{}
+	var order []string
+	for _, m := range menu {
+		if m.Queue == "" {
+			continue
+		}
+		sim.SetQueueFree(m.Queue, free)
+		if _, seen := queues[m.Queue]; !seen {
+			order = append(order, m.Queue)
+		}
+		for _, d := range m.Members {
+			if _, ok := answerAfter[d]; !ok {
+				answerAfter[d] = SimAnswerAfter[len(answerAfter)%len(SimAnswerAfter)]
+			}
+			if !slices.Contains(queues[m.Queue], d) {
+				queues[m.Queue] = append(queues[m.Queue], d)
+			}
+		}
+	}
+	if len(answerAfter) == 0 {
+		return
+	}
+	_, general := queues[SimGeneralQueue]
+	for _, name := range order {
+		q := arisim.Queue{RingTimeout: SimRingTimeout, Retry: SimRetry}
+		for _, d := range queues[name] {
+			q.Members = append(q.Members, arisim.Operator{Device: d, AnswerAfter: answerAfter[d]})
+		}
+		if general && name != SimGeneralQueue {
+			q.Timeout, q.Overflow = SimTypeQueueTimeout, SimGeneralQueue
+		}
+		sim.SetQueue(name, q)
+	}
+	if busy {
+		for d := range answerAfter {
+			sim.SetDeviceState(d, arisim.DeviceInUse)
+		}
+	}
+}
 
 // blockLength is how long Block blocks the blocked callers' numbers: far
 // longer than any run.
@@ -133,15 +214,7 @@ func StartSim(ctx context.Context, o SimOptions) (_ *SimEnv, err error) {
 	if err := sim.Start("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("loadtest: start simulated asterisk: %w", err)
 	}
-	free := SimFreeOperators
-	if o.OperatorsBusy {
-		free = 0
-	}
-	for _, m := range cfg.IVR.Menu {
-		if m.Queue != "" {
-			sim.SetQueueFree(m.Queue, free)
-		}
-	}
+	simQueues(sim, cfg.IVR.Menu, o.OperatorsBusy)
 	cfg.ARI.Nodes = []configs.ARINode{{
 		Name: "sim-1", URL: sim.URL(), WSURL: sim.WSURL(), Username: "siaga112", Password: pass,
 	}}
@@ -151,6 +224,7 @@ func StartSim(ctx context.Context, o SimOptions) (_ *SimEnv, err error) {
 	}
 	target := NewSimTarget(sim)
 	target.user, target.pass, target.mixMonitor = "siaga112", pass, cfg.IVR.CallRecordingPrefix
+	target.ClockScale = o.ClockScale
 	e := &SimEnv{Sim: sim, Probe: probe, Target: target, Config: cfg, scale: o.ClockScale, busy: o.OperatorsBusy, log: o.Log, runErr: make(chan error, 1)}
 	defer func() {
 		if err != nil {

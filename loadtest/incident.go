@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/siaga112/siaga112/blocklist"
@@ -158,4 +159,50 @@ func StrikesOn(s *stack.Stack) func(context.Context, []string) (map[string]int, 
 		}
 		return out, nil
 	}
+}
+
+// checkIncident checks a call of a surge run and counts it; st.mu is held.
+// Every call must have started with the announcement on (a call that did
+// not would be measured without it), and an incident_ack must name it.
+func checkIncident(st *runState, c Caller, call Call, r CallResult) {
+	switch {
+	case r.IncidentOn != st.incident:
+		st.failLocked("call %d (%s) %s: the IVR had incident %q on when the call started, want %q", c.Seq, c.Kind, call.ID(), r.IncidentOn, st.incident)
+	case r.Outcome == events.OutcomeIncidentAck && r.IncidentHeard != st.incident:
+		st.failLocked("call %d (%s) %s: incident_ack for incident %q, want %q", c.Seq, c.Kind, call.ID(), r.IncidentHeard, st.incident)
+	}
+	if c.Kind == KindIncidentCaller {
+		return
+	}
+	st.others++
+	if r.IncidentHeard == st.incident {
+		st.othersHeard++
+	}
+}
+
+// checkStrikes asks the blocklist for the incident callers' strikes and
+// counts each struck caller as an error: pressing the incident key is the
+// answer the line asked for, never a prank. It returns how many were struck.
+func checkStrikes(ctx context.Context, o Options, st *runState) int {
+	st.mu.Lock()
+	numbers := slices.Clone(st.incidentNumbers)
+	st.mu.Unlock()
+	if len(numbers) == 0 {
+		return 0
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.SettleTimeout)
+	defer cancel()
+	strikes, err := o.Strikes(sctx, numbers)
+	if err != nil {
+		st.fail("strikes of the incident callers: %v", err)
+		return -1
+	}
+	struck := 0
+	for _, n := range numbers {
+		if strikes[n] > 0 {
+			struck++
+			st.fail("incident caller %s: %d blocklist strikes, want none", n, strikes[n])
+		}
+	}
+	return struck
 }

@@ -250,6 +250,15 @@ type Caller struct {
 	// (Options.OperatorsBusy): a caller who chooses a type is then asked
 	// for the location and answers it.
 	Busy bool
+	// Talk is how long a caller the IVR puts through talks with the
+	// operator who answers, before hanging up (callers' time).
+	Talk time.Duration
+	// Patience is how long a caller the IVR puts through waits in the
+	// operators' queue for someone to answer before hanging up (callers'
+	// time, from joining the queue); 0 waits as long as it takes. The sim
+	// target applies it (SimTarget.Place); a script cannot, as it has no
+	// step that waits for an operator with a time limit.
+	Patience time.Duration
 }
 
 // Expectation is what the IVR should make of a caller.
@@ -333,7 +342,18 @@ func (c Caller) AsksLocation() bool {
 // caller who chose a type answers the location question only when it is
 // asked (Busy): a step waiting for a prompt that never comes would hold the
 // call open after the IVR put it through.
+//
+// A caller put through then waits for an operator and talks with them for
+// Talk (Patience is applied by SimTarget). Every script ends so: one the
+// IVR does not put through never gets that far (the IVR hangs up first,
+// or the caller did), except when the IVR's drain puts it through, and
+// then the caller waits for an operator like the others.
 func (c Caller) SimScript() []arisim.Step {
+	return append(c.simIVRScript(), arisim.WaitForOperator(), arisim.Talk(c.Talk), arisim.Hangup())
+}
+
+// simIVRScript is the part of SimScript heard in the IVR.
+func (c Caller) simIVRScript() []arisim.Step {
 	var s []arisim.Step
 	switch c.Kind {
 	case KindFire, KindMedical, KindPolice, KindDisaster, KindOperator:
@@ -438,9 +458,25 @@ type callers struct {
 	seq     int
 	pranks  int
 	blocked int
+	perKind map[Kind]int // callers placed so far, by kind
 	busy    bool
 	runID   uint32
 }
+
+// What callers do in the operators' queue (callers' time), counted per
+// kind so that every kind has the same spread. Each talks for 10, 15, 20
+// or 25 s in turn once an operator answers. One in three is impatient and
+// hangs up after 8, 12 or 16 s in the queue without an answer, some 10 to
+// 35 s into the call (answer standards are judged at 10 s, EENA, and 15
+// and 20 s, NENA); the others wait up to a minute and a half. Nobody waits for ever, so a run always ends, even with every
+// operator busy. Kinds the IVR does not put through get the same, for the
+// calls the IVR's drain puts through.
+var (
+	talkTimes       = []time.Duration{10 * time.Second, 15 * time.Second, 20 * time.Second, 25 * time.Second}
+	impatientWaits  = []time.Duration{8 * time.Second, 12 * time.Second, 16 * time.Second}
+	patientWait     = 90 * time.Second
+	impatientEveryN = 3
+)
 
 // PranksterNumber is the pool member i's number.
 func PranksterNumber(i int) string { return fmt.Sprintf("+628190000%04d", i) }
@@ -465,12 +501,18 @@ func newCallers(m Mix, pool int, runID uint32, busy bool) *callers {
 	if pool < 1 {
 		pool = 1
 	}
-	return &callers{pick: newPicker(m), pool: pool, runID: runID, busy: busy}
+	return &callers{pick: newPicker(m), pool: pool, runID: runID, busy: busy, perKind: make(map[Kind]int)}
 }
 
 func (g *callers) next() Caller {
 	c := Caller{Seq: g.seq, Kind: g.pick.next(), Busy: g.busy}
 	g.seq++
+	n := g.perKind[c.Kind]
+	g.perKind[c.Kind]++
+	c.Talk, c.Patience = talkTimes[n%len(talkTimes)], patientWait
+	if n%impatientEveryN == impatientEveryN-1 {
+		c.Patience = impatientWaits[(n/impatientEveryN)%len(impatientWaits)]
+	}
 	switch {
 	case c.Kind == KindPrankster:
 		i := g.pranks % g.pool

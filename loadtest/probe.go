@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,6 +74,16 @@ type obs struct {
 	// transferSecs is call.transferred's seconds_to_queue, once Watch saw it.
 	transferSecs   float64
 	hasTransferred bool
+	// personSecs is call.operator_answered's seconds_to_person (-1 when
+	// the IVR did not know it) and operator its device, once Watch saw the
+	// event (byOperator).
+	personSecs float64
+	operator   string
+	byOperator bool
+	// abandoned is set when Watch saw call.queue_abandoned; where is
+	// call.ended's where.
+	abandoned bool
+	where     string
 
 	incidentOn    string // the incident the IVR had on when the flow started
 	incidentHeard string // call.classified's incident_id
@@ -151,6 +162,19 @@ type CallResult struct {
 	// the event (HasTransferred).
 	SecondsToQueue float64
 	HasTransferred bool
+	// OperatorAnswered is set when call.operator_answered is in the
+	// stream; Operator is the device it names and SecondsToPerson its
+	// seconds_to_person: from the IVR's answer to the operator's, as the
+	// IVR measured it (-1 when the IVR did not know it).
+	OperatorAnswered bool
+	Operator         string
+	SecondsToPerson  float64
+	// QueueAbandoned is set when call.queue_abandoned is in the stream: the
+	// caller hung up in the operators' queue.
+	QueueAbandoned bool
+	// Where is call.ended's where ("" before call.ended, or from an IVR
+	// that does not say).
+	Where string
 	// IncidentOn is the incident announcement the IVR had on when the
 	// call's flow started ("" for none).
 	IncidentOn string
@@ -173,6 +197,7 @@ func (p *Probe) Result(id string) CallResult {
 		KeyToClassified: o.keyLatency, HasKey: o.hasKey, Reason: o.reason,
 		AnsweredAt: o.answered, ContinuedAt: o.continued, KeyAt: o.lastKey, LocationAsked: o.location,
 		SecondsToQueue: o.transferSecs, HasTransferred: o.hasTransferred,
+		OperatorAnswered: o.byOperator, Operator: o.operator, SecondsToPerson: o.personSecs, QueueAbandoned: o.abandoned, Where: o.where,
 		IncidentOn: o.incidentOn, IncidentHeard: o.incidentHeard,
 	}
 	if !o.answered.IsZero() {
@@ -321,6 +346,13 @@ type probePublisher struct {
 }
 
 func (pp *probePublisher) Publish(ctx context.Context, e events.Envelope) error {
+	if !isCallEvent(e) {
+		// The IVR publishes the operators' device states too (operator.state,
+		// no call id, on a subject of their own). Watch follows only the
+		// call subjects, so counting these as published would count each of
+		// them as lost; they are passed on uncounted.
+		return pp.next.Publish(ctx, e)
+	}
 	// The call's count goes up before the event is handed over, through
 	// a record held from then on: Watch may see the event stored before
 	// the ack reaches us, and once it is call.ended the runner may
@@ -345,6 +377,21 @@ func (pp *probePublisher) Publish(ctx context.Context, e events.Envelope) error 
 	return nil
 }
 
+// isCallEvent reports whether e is one of a call's events: it has a call
+// id and goes to the call subjects Watch and Audit read.
+func isCallEvent(e events.Envelope) bool {
+	return e.CallID != "" && strings.HasPrefix(e.Type.Subject(), events.SubjectPrefix)
+}
+
+// Settled reports whether every event the IVR handed to the publisher for
+// the call is in the stream (as far as Watch has seen).
+func (p *Probe) Settled(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	o := p.calls[id]
+	return o == nil || o.stored >= o.published
+}
+
 // Watch follows the call events stored in the stream from now on until
 // ctx ends. It returns once the consumer is set up; consumption goes on in
 // the background and stops with ctx. Only the first call watches: a probe
@@ -363,6 +410,9 @@ func (p *Probe) Watch(ctx context.Context, bus *events.Bus) error {
 
 // observe notes one stored event.
 func (p *Probe) observe(e events.Envelope, at time.Time) {
+	if !isCallEvent(e) {
+		return
+	}
 	p.stored.Add(1)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -385,7 +435,18 @@ func (p *Probe) observe(e events.Envelope, at time.Time) {
 		if e.DecodeData(&t) == nil && !o.hasTransferred {
 			o.transferSecs, o.hasTransferred = t.SecondsToQueue, true
 		}
+	case events.TypeOperatorAnswered:
+		var a events.OperatorAnswered
+		if e.DecodeData(&a) == nil && !o.byOperator {
+			o.operator, o.personSecs, o.byOperator = a.Operator, a.SecondsToPerson, true
+		}
+	case events.TypeQueueAbandoned:
+		o.abandoned = true
 	case events.TypeEnded:
+		var d events.Ended
+		if e.DecodeData(&d) == nil && o.where == "" {
+			o.where = d.Where
+		}
 		if !o.endedOK {
 			o.endedOK = true
 			close(o.ended)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/events"
-	"github.com/siaga112/siaga112/flows"
 	"github.com/siaga112/siaga112/incident"
 )
 
@@ -145,8 +144,20 @@ type runState struct {
 	// without and with the location question.
 	queue    map[Kind]*queueSamples
 	queueLoc map[Kind]*queueSamples
-	errors   int
-	samples  []string
+	// person are the times to a person by kind (call.operator_answered's
+	// seconds_to_person, in callers' time); abandoned counts the callers
+	// of each kind who hung up in the operators' queue, and where the
+	// calls by call.ended's where.
+	person    map[Kind][]time.Duration
+	abandoned map[Kind]int
+	where     map[string]int
+	// ivrStopped is closed once Options.Drain returned: the IVR no longer
+	// follows the calls it handed to the operators, and letGo counts those
+	// it let go before they ended (no call.ended comes for them).
+	ivrStopped chan struct{}
+	letGo      int
+	errors     int
+	samples    []string
 	// ids holds every call placed, for the final audit; with Options.Forget
 	// a call leaves it once counted.
 	ids      map[string]bool
@@ -243,7 +254,8 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		outcomes: make(map[events.Outcome]int), byKind: make(map[Kind]int),
 		ids: make(map[string]bool), inFlight: make(map[string]Call),
 		queue: make(map[Kind]*queueSamples), queueLoc: make(map[Kind]*queueSamples),
-		incident: inc.ID,
+		person: make(map[Kind][]time.Duration), abandoned: make(map[Kind]int), where: make(map[string]int),
+		ivrStopped: make(chan struct{}), incident: inc.ID,
 	}
 	st.mem.start()
 	// CPU is read from here to the end of the last call, as the live
@@ -333,9 +345,11 @@ place:
 	st.draining = o.Drain != nil && live > 0
 	st.mu.Unlock()
 	if o.Drain != nil && live > 0 {
+		waitReached(o, st)
 		if err := o.Drain(context.WithoutCancel(ctx), live); err != nil {
 			st.fail("drain: %v", err)
 		}
+		close(st.ivrStopped)
 		// The callers the drain put through are with the operators now;
 		// their part in the run is over.
 		st.mu.Lock()
@@ -357,6 +371,7 @@ place:
 		OperatorsBusy: o.OperatorsBusy,
 		TimeToQueueMeasured: "callers' time (wall time / clock scale), from the answer as the IVR saw it " +
 			"(Answer returned) to the IVR's Continue into the operators' context returned",
+		TimeToPersonMeasured: timeToPersonMeasured,
 	}
 	if !onARI {
 		s.AnswerAt = "sim (StasisStart sent -> answer request handled)"
@@ -392,6 +407,11 @@ place:
 	s.Answer, s.Classified = Summarize(st.answers), Summarize(st.keys)
 	s.TimeToQueue, s.TimeToQueueLocation = summarizeQueue(st.queue), summarizeQueue(st.queueLoc)
 	s.PutThrough = st.drained
+	s.TimeToPerson = make(map[Kind]Latency, len(st.person))
+	for k, l := range st.person {
+		s.TimeToPerson[k] = Summarize(l)
+	}
+	s.QueueAbandoned, s.EndedWhere, s.LetGo = st.abandoned, st.where, st.letGo
 	if o.Incident != nil {
 		s.Incident = incidentSummary(inc, st, struck)
 		s.Incident.OthersTimeToQueue = s.TimeToQueue
@@ -474,14 +494,8 @@ func follow(o Options, st *runState, c Caller, call Call, onARI bool) {
 	}
 	// call.ended is the call's last event and the IVR publishes a call's
 	// events in order, so once it is stored the others are too.
-	ended := o.Probe.Ended(call.ID())
 	t.Reset(o.SettleTimeout)
-	stored := true
-	select {
-	case <-ended:
-	case <-t.C:
-		stored = false
-	}
+	stored, letGo := waitEnded(o, st, call.ID(), t.C)
 	r := o.Probe.Result(call.ID())
 	ans, hasAns := call.Answer()
 	if !hasAns && onARI {
@@ -503,6 +517,12 @@ func follow(o Options, st *runState, c Caller, call Call, onARI bool) {
 		st.keys = keepLatency(st.keys, r.KeyToClassified, o.Forget)
 	}
 	switch {
+	case letGo:
+		// Handed to the operators and let go when the IVR stopped: the
+		// call goes on in Asterisk, and no call.ended comes for it.
+		st.letGo++
+	case !stored && st.draining && r.Published == 0:
+		st.failLocked("call %d (%s) %s: the IVR stopped without publishing any event of the call", c.Seq, c.Kind, call.ID())
 	case !stored:
 		st.failLocked("call %d (%s) %s: call.ended not in the stream %s after the call", c.Seq, c.Kind, call.ID(), o.SettleTimeout)
 	case !r.Classified:
@@ -531,6 +551,7 @@ func follow(o Options, st *runState, c Caller, call Call, onARI bool) {
 		if !r.ContinuedAt.IsZero() || r.Outcome == events.OutcomeFailover {
 			st.reached++
 		}
+		pastHandoff(o, st, c, r)
 		if st.incident != "" {
 			checkIncident(st, c, call, r)
 		}
@@ -539,138 +560,6 @@ func follow(o Options, st *runState, c Caller, call Call, onARI bool) {
 		o.Probe.Forget(call.ID())
 		delete(st.ids, call.ID())
 	}
-}
-
-// checkIncident checks a call of a surge run and counts it; st.mu is held.
-// Every call must have started with the announcement on (a call that did
-// not would be measured without it), and an incident_ack must name it.
-func checkIncident(st *runState, c Caller, call Call, r CallResult) {
-	switch {
-	case r.IncidentOn != st.incident:
-		st.failLocked("call %d (%s) %s: the IVR had incident %q on when the call started, want %q", c.Seq, c.Kind, call.ID(), r.IncidentOn, st.incident)
-	case r.Outcome == events.OutcomeIncidentAck && r.IncidentHeard != st.incident:
-		st.failLocked("call %d (%s) %s: incident_ack for incident %q, want %q", c.Seq, c.Kind, call.ID(), r.IncidentHeard, st.incident)
-	}
-	if c.Kind == KindIncidentCaller {
-		return
-	}
-	st.others++
-	if r.IncidentHeard == st.incident {
-		st.othersHeard++
-	}
-}
-
-// checkStrikes asks the blocklist for the incident callers' strikes and
-// counts each struck caller as an error: pressing the incident key is the
-// answer the line asked for, never a prank. It returns how many were struck.
-func checkStrikes(ctx context.Context, o Options, st *runState) int {
-	st.mu.Lock()
-	numbers := slices.Clone(st.incidentNumbers)
-	st.mu.Unlock()
-	if len(numbers) == 0 {
-		return 0
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), o.SettleTimeout)
-	defer cancel()
-	strikes, err := o.Strikes(sctx, numbers)
-	if err != nil {
-		st.fail("strikes of the incident callers: %v", err)
-		return -1
-	}
-	struck := 0
-	for _, n := range numbers {
-		if strikes[n] > 0 {
-			struck++
-			st.fail("incident caller %s: %d blocklist strikes, want none", n, strikes[n])
-		}
-	}
-	return struck
-}
-
-// queueSamples are the times to the queue of one kind of caller.
-type queueSamples struct {
-	answer, key []time.Duration
-}
-
-// queueTolerance is how far call.transferred's seconds_to_queue may be
-// from the probe's own answer -> continue: both are read from the same
-// clock around the same two calls, so only scheduling separates them.
-const queueTolerance = 250 * time.Millisecond
-
-// queueTime records the time to the queue of a call the IVR put through
-// (not a failover, whose time says how long the drain or a fault took),
-// and checks the IVR's own figure in call.transferred against it; st.mu
-// is held.
-func queueTime(o Options, st *runState, c Caller, call Call, r CallResult, stored bool) {
-	if r.ContinuedAt.IsZero() {
-		return
-	}
-	if stored && !r.HasTransferred {
-		st.failLocked("call %d (%s) %s: put through but no call.transferred in the stream", c.Seq, c.Kind, call.ID())
-	}
-	if r.HasTransferred && !r.AnsweredAt.IsZero() {
-		own := r.ContinuedAt.Sub(r.AnsweredAt)
-		ivr := time.Duration(r.SecondsToQueue * float64(time.Second))
-		if d := ivr - own; d > queueTolerance || d < -queueTolerance {
-			st.failLocked("call %d (%s) %s: call.transferred says %.3f s to the queue, the probe measured %.3f s",
-				c.Seq, c.Kind, call.ID(), ivr.Seconds(), own.Seconds())
-		}
-	}
-	// The caller's answer when the target can tell, else the IVR's.
-	start, ok := call.AnsweredAt()
-	if !ok {
-		start = r.AnsweredAt
-	}
-	if start.IsZero() {
-		return
-	}
-	m := st.queue
-	if r.LocationAsked {
-		m = st.queueLoc
-	}
-	q := m[c.Kind]
-	if q == nil {
-		q = &queueSamples{}
-		m[c.Kind] = q
-	}
-	q.answer = keepLatency(q.answer, callersTime(r.ContinuedAt.Sub(start), o.ClockScale), o.Forget)
-	if decidedByKey(r.Outcome) && !r.KeyAt.IsZero() && r.Reason != flows.OverrideTalk {
-		q.key = keepLatency(q.key, callersTime(r.ContinuedAt.Sub(r.KeyAt), o.ClockScale), o.Forget)
-	}
-}
-
-// keepLatency appends d to s; with bounded (a run with Forget) a full list
-// first drops its older half, so it never holds more than maxKeptLatencies.
-func keepLatency(s []time.Duration, d time.Duration, bounded bool) []time.Duration {
-	if bounded && len(s) >= maxKeptLatencies {
-		s = append(s[:0], s[len(s)-maxKeptLatencies/2:]...)
-	}
-	return append(s, d)
-}
-
-// callersTime turns a wall-clock span into the callers' time: the sim runs
-// media and the IVR's timers at scale, so dividing by it gives what a
-// caller at real speed would wait. The IVR's own processing is divided
-// too, so at scales below 1 the figure errs high.
-func callersTime(d time.Duration, scale float64) time.Duration {
-	if scale <= 0 || scale == 1 {
-		return d
-	}
-	return time.Duration(float64(d) / scale)
-}
-
-// summarizeQueue turns the samples into the summary's figures.
-func summarizeQueue(m map[Kind]*queueSamples) map[Kind]QueueTime {
-	out := make(map[Kind]QueueTime, len(m))
-	for k, q := range m {
-		t := QueueTime{Latency: Summarize(q.answer)}
-		if len(q.key) > 0 {
-			l := Summarize(q.key)
-			t.KeyToQueue = &l
-		}
-		out[k] = t
-	}
-	return out
 }
 
 // audit compares, for every call, the events the IVR published with those
@@ -707,59 +596,5 @@ func audit(ctx context.Context, o Options, st *runState, s *Summary) {
 			s.Lost += lost
 			st.failLocked("call %s: %d of its %d events are not in the stream", id, lost, r.Published)
 		}
-	}
-}
-
-// asteriskCallsEvery is how often the calls in Asterisk are counted: each
-// count is a GET /channels that Asterisk answers with every channel, so
-// not as often as the other samples.
-const asteriskCallsEvery = 2 * time.Second
-
-// sampleInAsterisk counts the calls the target carries until ctx ends.
-func sampleInAsterisk(ctx context.Context, o Options, st *runState) {
-	t := time.NewTicker(asteriskCallsEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		n, err := o.CallsInAsterisk(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		st.mu.Lock()
-		if err != nil {
-			st.inAsteriskErr = err
-		} else {
-			st.inAsteriskSum += n
-			st.inAsteriskSamples++
-		}
-		st.mu.Unlock()
-	}
-}
-
-// sample records peak live calls, IVR sessions and memory until ctx ends.
-func sample(ctx context.Context, o Options, st *runState) {
-	t := time.NewTicker(100 * time.Millisecond)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		ivr := 0
-		if o.IVRStats != nil {
-			ivr = o.IVRStats().ActiveCalls
-		}
-		st.mu.Lock()
-		st.peakIVR = max(st.peakIVR, ivr)
-		live := st.live
-		st.liveSum += live
-		st.liveSamples++
-		st.mu.Unlock()
-		st.mem.sample(live)
 	}
 }

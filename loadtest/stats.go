@@ -145,6 +145,25 @@ type Summary struct {
 	TimeToQueue         map[Kind]QueueTime `json:"time_to_queue"`
 	TimeToQueueLocation map[Kind]QueueTime `json:"time_to_queue_location_asked,omitempty"`
 	TimeToQueueMeasured string             `json:"time_to_queue_measured"`
+	// TimeToPerson is, per kind of caller, the time from the answer to an
+	// operator's answer of the calls an operator answered: the figure
+	// answer standards judge (NENA: 90 % within 15 s, 95 % within 20 s;
+	// EENA: 10 s). It is call.operator_answered's seconds_to_person, in the
+	// callers' time (TimeToPersonMeasured); a kind none of whose calls a
+	// person answered is absent.
+	TimeToPerson         map[Kind]Latency `json:"time_to_person"`
+	TimeToPersonMeasured string           `json:"time_to_person_measured"`
+	// QueueAbandoned counts, per kind of caller, the callers who hung up
+	// in the operators' queue before anyone answered
+	// (call.queue_abandoned: callers to call back).
+	QueueAbandoned map[Kind]int `json:"queue_abandoned"`
+	// EndedWhere counts the calls by call.ended's where (ivr, queue,
+	// operator, unknown).
+	EndedWhere map[string]int `json:"ended_where"`
+	// LetGo counts the calls handed to the operators that the IVR let go
+	// when it stopped (Options.Drain) before they ended: they go on in
+	// Asterisk, and no call.ended comes for them.
+	LetGo int `json:"calls_handed_over_not_followed_to_end"`
 	// OperatorsBusy is Options.OperatorsBusy.
 	OperatorsBusy bool `json:"operators_busy"`
 	// Incident is the surge mode's result, nil without Options.Incident.
@@ -328,6 +347,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 	fmt.Fprintf(&b, "  (answer measured at the %s; DTMF -> classified: key reaching the flow -> event\n"+
 		"   delivered back from the stream, less the prompts/recording the flow plays in between)\n", s.AnswerAt)
 	s.writeQueue(&b)
+	s.writePerson(&b)
 	s.writeIncident(&b)
 	fmt.Fprintf(&b, "\nevents       %d published, %d stored, %d lost, %d spooled, %d dropped; %.0f events/s  (no loss: %s)\n",
 		s.Events, s.Stored, s.Lost, s.Spooled, s.Dropped, s.EventsPerSec, yes(s.Met["no_lost_events"]))
@@ -376,6 +396,44 @@ func (s *Summary) writeQueue(b *strings.Builder) {
 		if met, ok := s.Met[q.name]; ok {
 			fmt.Fprintf(b, "  target %s p95 <= %s: %s\n", q.what, q.target, yes(met))
 		}
+	}
+}
+
+// WriteTimeToPerson prints the time to a person per kind and the queue's
+// answers and abandons (part of WriteText; the demo prints it on its own).
+func (s *Summary) WriteTimeToPerson(w io.Writer) error {
+	var b strings.Builder
+	s.writePerson(&b)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (s *Summary) writePerson(b *strings.Builder) {
+	answered, abandoned := 0, 0
+	for _, l := range s.TimeToPerson {
+		answered += l.N
+	}
+	for _, n := range s.QueueAbandoned {
+		abandoned += n
+	}
+	if answered+abandoned > 0 {
+		fmt.Fprintf(b, "\ntime to a person (s)\n%-30s %6s %9s %9s %9s %15s\n", "  kind", "n", "p50", "p95", "max", "queue abandons")
+		for _, k := range Kinds {
+			l, ok := s.TimeToPerson[k]
+			if !ok && s.QueueAbandoned[k] == 0 {
+				continue
+			}
+			fmt.Fprintf(b, "  %-28s %6d %9.3f %9.3f %9.3f %15d\n", k, l.N, l.P50/1e3, l.P95/1e3, l.Max/1e3, s.QueueAbandoned[k])
+		}
+		fmt.Fprintf(b, "  (%s)\n", s.TimeToPersonMeasured)
+	}
+	fmt.Fprintf(b, "\npast the hand-off  answered by an operator %d, hung up in the queue %d (callers to call back); ended", answered, abandoned)
+	for _, w := range []string{events.WhereIVR, events.WhereQueue, events.WhereOperator, events.WhereUnknown} {
+		fmt.Fprintf(b, " %s %d", w, s.EndedWhere[w])
+	}
+	fmt.Fprintln(b)
+	if s.LetGo > 0 {
+		fmt.Fprintf(b, "                  handed over, not followed to its end: %d (the IVR stopped; the calls go on in Asterisk)\n", s.LetGo)
 	}
 }
 

@@ -64,6 +64,9 @@ type SimTarget struct {
 	// process's memory, where a soak would count them against the IVR.
 	// The demo keeps them, as its console plays them.
 	DropRecordings bool
+	// ClockScale is the sims' ClockScale (StartSim sets it; 0 means 1):
+	// a caller's patience in the operators' queue is in callers' time.
+	ClockScale float64
 	// user, pass and mixMonitor are the sims' credentials and whole-call
 	// recording prefix (StartSim sets them); Forget needs them.
 	user, pass, mixMonitor string
@@ -87,7 +90,53 @@ func (t *SimTarget) Place(ctx context.Context, c Caller) (Call, error) {
 	if err != nil {
 		return nil, err
 	}
+	if c.Patience > 0 {
+		go hangUpUnanswered(h, scaled(c.Patience, t.ClockScale))
+	}
 	return &simCall{h: h, sim: sim, placed: placed}, nil
+}
+
+// scaled turns callers' time into the sim's wall time.
+func scaled(d time.Duration, scale float64) time.Duration {
+	if scale <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * scale)
+}
+
+// queuedPoll is how often, at most, hangUpUnanswered looks whether its
+// caller has joined a queue yet: the sim tells a caller's state only when
+// asked, with a copy of its view. It looks every twentieth of the patience
+// when that is longer, so the patience errs by at most 5 % and a load test
+// does not spend its CPU asking.
+const queuedPoll = 20 * time.Millisecond
+
+// hangUpUnanswered makes the caller hang up once it has waited patience
+// (wall time) in the operators' queue with no operator answering; it
+// returns when the call is over or an operator answered. Each call with a
+// patience has one, which ends with the call.
+func hangUpUnanswered(h *arisim.CallHandle, patience time.Duration) {
+	poll := time.NewTicker(max(queuedPoll, patience/20))
+	defer poll.Stop()
+	var queued time.Time
+	for queued.IsZero() {
+		select {
+		case <-h.Done():
+			return
+		case <-poll.C:
+		}
+		queued = h.Result().QueuedAt
+	}
+	wait := time.NewTimer(time.Until(queued.Add(patience)))
+	defer wait.Stop()
+	select {
+	case <-h.Done():
+		return
+	case <-wait.C:
+	}
+	if h.Result().Operator == "" {
+		h.Hangup()
+	}
 }
 
 // Forget deletes the call's stored recordings from its sim when
@@ -159,7 +208,10 @@ func (c *simCall) AnsweredAt() (time.Time, bool) {
 // ARITarget originates Local channels on a real Asterisk into the
 // siaga112-loadtest context of asterisk-conf/extensions.conf: the ;1 half
 // dials 112 and enters Stasis like a caller, the ;2 half plays the script.
-// A call is done when its call.ended event is in the stream (the probe).
+// A call is done when its call.ended event is in the stream (the probe):
+// for a caller put through, once the channel is gone from Asterisk, after
+// the operators' queue and the script's LT_HOLD (or an operator's answer
+// and the conversation, when a queue member answers).
 type ARITarget struct {
 	node   configs.ARINode
 	probe  *Probe
@@ -311,9 +363,10 @@ func (t *ARITarget) arrived(ctx context.Context, id string, ended <-chan struct{
 // CallsInAsterisk counts this run's callers that still have a channel on
 // the node: the ;1 halves of its Local channels (ids lt-<run>-<seq>),
 // whether the IVR still holds them or has handed them to the dialplan's
-// operators' queue. A caller stays there after its call.ended, for its
-// script's LT_HOLD, so the calls the load tool counts as live are fewer
-// than those Asterisk carries.
+// operators' queue. The IVR follows a caller put through until its
+// channel is destroyed, so the calls the load tool counts as live are
+// those Asterisk carries, give or take the callers whose call.ended is on
+// its way (and those the IVR let go as it stopped).
 func (t *ARITarget) CallsInAsterisk(ctx context.Context) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(t.node.URL, "/")+"/channels", nil)
 	if err != nil {
@@ -369,7 +422,7 @@ func (c *ariCall) Answer() (time.Duration, bool) { return 0, false }
 // AnsweredAt has no caller-side view either; the runner uses the probe's.
 func (c *ariCall) AnsweredAt() (time.Time, bool) { return time.Time{}, false }
 
-// Hangup does nothing: an ARI call is done when its call.ended is stored,
-// which the IVR publishes as it hands the channel to the dialplan, and
-// from then on the channel belongs to the dialplan's operators.
+// Hangup does nothing: the script's half of the Local channel hangs up
+// after its LT_HOLD, and the load tool has no other hold on a channel that
+// belongs to the dialplan's operators' queue by then.
 func (c *ariCall) Hangup() {}

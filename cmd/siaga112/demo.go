@@ -42,12 +42,22 @@ type demoFlags struct {
 	runDir string
 }
 
-// Demo defaults: a lively but readable pace. At a quarter of real time a
-// caller who presses a key is through in 5-8 s and a silent caller in
-// about 25 s, and with 1.5 new calls a second some 20 calls are in the
-// IVR at any moment; the repeat pranksters are blocked within a minute.
+// Demo defaults: a readable pace that two operators can serve. At a
+// quarter of real time a caller who presses a key reaches the queue 2-19 s
+// into their call (their own time: half a second to five on the clock), a
+// silent caller ends after about 95 s of theirs. The rate is set by the
+// operators: the default configuration has two (PJSIP/op201 and op202,
+// shared by the queues), and each call put through takes one for about
+// 21 s of the callers' time (3-5 s ringing, 10-25 s talk). About three
+// fifths of the default mix is put through, so 0.4 calls a second (0.1 a
+// second of the callers' time, 0.06 put through) offer them 1.3
+// operators' worth of calls, each busy some 60 % of the time: most callers
+// are answered once the phone has rung, some wait, and a few impatient
+// ones hang up in the queue. At 1.5 a second, this demo's pace before the
+// queues were simulated, they would be offered more than twice what they
+// can take, and only the callers' patience would bound the queue.
 const (
-	demoRate        = 1.5
+	demoRate        = 0.4
 	demoScale       = 0.25
 	demoConcurrency = 200
 	demoRefresh     = 5 * time.Second
@@ -74,14 +84,20 @@ stream of synthetic callers: fire, medical, police and disaster emergencies,
 callers who ask for an operator, callers who speak instead of pressing, silent
 callers (some press 55 for silent help), children who hang up, callers who
 press wrong keys, and a few repeat pranksters who get blocked after three
-strikes — one of whom presses 9 once blocked and is put through.
+strikes — one of whom presses 9 once blocked and is put through. The
+simulated Asterisk has the operators of ivr.menu[].members in its queues:
+they answer after a few seconds and talk with each caller 10-25 s, and
+callers put through wait for them; one in three gives up after 8-16 s in
+the queue without an answer (a queue abandon: a caller to call back).
 
 It prints the dashboard URL and one line of progress. After --duration (0: on
 Ctrl-C) it stops placing callers and gives the calls in progress up to 5s to
 finish; the IVR then puts those still in it through to operators, as its drain
 does on any shutdown, and the demo stops. A demo therefore lasts --duration
 plus a few seconds. The last lines give calls placed and finished (each with
-its own rate) and the outcomes.
+its own rate), the outcomes, the time to the queue and to a person per kind
+of caller, the queue abandons, and the calls the IVR let go in the queue as it
+stopped (they go on in Asterisk).
 
 Data lives in a temporary directory that is removed on exit, so a demo never
 touches /var/lib/siaga112. The simulated Asterisk replaces ari.nodes, so the
@@ -253,6 +269,11 @@ func runDemo(ctx context.Context, con *demoConsole, cfg configs.Config, log *slo
 	// How fast each kind of caller reached the operators, as loadtest
 	// prints it (callers' time, so comparable at any clock scale).
 	if err := s.WriteTimeToQueue(stdout); err != nil {
+		return errors.Join(stopErr, err)
+	}
+	// And how long they waited for a person, who hung up in the queue,
+	// and the calls the IVR let go as it stopped.
+	if err := s.WriteTimeToPerson(stdout); err != nil {
 		return errors.Join(stopErr, err)
 	}
 	return stopErr

@@ -69,22 +69,31 @@ func newLoadtestCmd(a *app) *cobra.Command {
 		Long: `loadtest places scripted callers through a complete IVR running in this
 process and reports calls by outcome, StasisStart->answer and DTMF->classified
 latency (p50/p95/p99), the time each kind of caller takes to reach the
-operators' queue (time_to_queue), events per second, events lost, peak heap
-and RSS, this process's CPU per live call, and errors. Progress is drawn on
-a terminal; --json prints the summary for machines.
+operators' queue (time_to_queue) and then a person (time_to_person: from the
+answer to an operator's, p50/p95/max), the callers who hung up in the queue
+(queue_abandoned), events per second, events lost, peak heap and RSS, this
+process's CPU per live call, and errors. Progress is drawn on a terminal;
+--json prints the summary for machines.
 
 --target sim (default): a simulated Asterisk, the IVR, the blocklist worker and
 an embedded NATS, all in this process, in a temporary directory. --clock-scale
 speeds the callers' media up (and the IVR's key timeouts with it); 1 is real
-time. The sim's operators are free, so callers who choose a type are put
-through without the location question; --operators-busy makes every queue
-busy, so they are asked it.
+time. The sim's queues have the operators of ivr.menu[].members (one person
+per device, whatever queues it serves), who answer after 3-6 s; a caller put
+through waits for one, talks 10-25 s and hangs up, or, one in three, hangs up
+after 8-16 s in the queue without an answer (the others after 90 s). The sim
+reports an operator free in each queue, so callers who choose a type are put
+through without the location question; --operators-busy makes every operator
+busy on another call for the whole run, so they are asked it, nobody answers
+and every caller put through hangs up in the queue.
 
 --target ari: a real Asterisk. This process runs the IVR against the node of
 ari.nodes named by --node (the first by default) and originates
 Local/<script>@siaga112-loadtest channels there, as described in
 asterisk-conf/README.md ("Load test callers"); --var sets their LT_* timings.
-Use a test PBX, or stop the production IVR first: only one IVR can hold the
+There the real queues apply: a caller put through stays in them (or with the
+operator who answers) for its LT_HOLD, and its call ends, for the load tool
+too, when Asterisk destroys the channel. Use a test PBX, or stop the production IVR first: only one IVR can hold the
 Stasis application. Events go to a private embedded NATS in a temporary
 directory, never to nats.url. When the node is on this host, the summary
 gives the Asterisk process's CPU (from /proc/<pid>/stat) in ms per second
@@ -143,7 +152,7 @@ Exits 1 when a call did not end as its script says or an event was lost.`,
 	fl.IntVar(&f.asteriskPID, "asterisk-pid", 0, "ari only: the Asterisk process whose CPU to report (default: the asterisk process of this host, when the node is on it)")
 	fl.DurationVar(&f.timeout, "call-timeout", loadtest.DefaultCallTimeout, "longest a call may last")
 	fl.BoolVar(&f.json, "json", false, "print the summary as JSON")
-	fl.BoolVar(&f.busy, "operators-busy", false, "sim only: no operator is free, so callers who choose a type are asked the location")
+	fl.BoolVar(&f.busy, "operators-busy", false, "sim only: every operator is busy, so callers who choose a type are asked the location and nobody answers in the queue")
 	fl.BoolVar(&f.incident, "incident", false, "surge mode: start an incident announcement before the first call")
 	fl.Float64Var(&f.share, "incident-share", 0.6, "with --incident: share of the callers who call about the incident and press its key")
 	fl.DurationVar(&f.soak, "soak", 0, "soak mode: place calls for this long and judge memory, goroutines and open files (sim only)")

@@ -126,15 +126,20 @@ log:
 		}
 	}
 
+	// An operator of the general queue answers at once, so the call put
+	// through is followed to its end with the operator: its events past
+	// the hand-off are known in advance.
+	sim.SetQueue("siaga112-operator", arisim.Queue{Members: []arisim.Operator{{Device: "PJSIP/op201"}}})
 	ctx := context.Background()
 	done, err := sim.Call(ctx, arisim.Caller{Number: "+6281100000001", Dialed: "112",
-		Script: []arisim.Step{arisim.WaitForPrompt("menu"), arisim.Press("0")}})
+		Script: []arisim.Step{arisim.WaitForPrompt("menu"), arisim.Press("0"),
+			arisim.WaitForOperator(), arisim.Talk(time.Second), arisim.Hangup()}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	<-done.Done()
-	if v := done.Result(); v.Continued == nil || v.Continued.Extension != "operator" {
-		t.Fatalf("operator call continued to %+v", v.Continued)
+	if v := done.Result(); v.Continued == nil || v.Continued.Extension != "operator" || v.Operator != "PJSIP/op201" {
+		t.Fatalf("operator call continued to %+v, answered by %q", v.Continued, v.Operator)
 	}
 	// A silent caller still in the menu when the process is told to stop:
 	// the drain time (300 ms) is shorter than the call, so the caller is
@@ -158,7 +163,7 @@ log:
 
 	// Every event of both calls is in the stream the process left behind.
 	got := streamTypes(t, dataDir)
-	if want := []events.Type{events.TypeStarted, events.TypeAnswered, events.TypeMenu, events.TypeClassified, events.TypeTransferred, events.TypeEnded}; !slices.Equal(got[done.ID()], want) {
+	if want := []events.Type{events.TypeStarted, events.TypeAnswered, events.TypeMenu, events.TypeClassified, events.TypeTransferred, events.TypeOperatorAnswered, events.TypeEnded}; !slices.Equal(got[done.ID()], want) {
 		t.Errorf("operator call events %v, want %v", got[done.ID()], want)
 	}
 	s := got[silent.ID()]
