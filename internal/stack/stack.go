@@ -149,6 +149,10 @@ type Stack struct {
 
 	probe streamProbe // the event stream's last probe (health.go)
 
+	// running is true from the start of Run until its shutdown has
+	// finished: /livez answers 200 only then.
+	running atomic.Bool
+
 	ln       net.Listener // HTTP role only
 	hs       *http.Server // HTTP role only
 	closeMu  sync.Mutex
@@ -406,6 +410,7 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 		return err
 	}
 	mux.HandleFunc("GET /healthz", s.serveHealth)
+	mux.HandleFunc("GET /livez", s.serveLive)
 	if ln == nil {
 		var err error
 		ln, err = net.Listen("tcp", s.cfg.HTTP.Listen)
