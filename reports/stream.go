@@ -26,7 +26,11 @@ import (
 // streamPoll is how often a stream looks for a change.
 const streamPoll = time.Second
 
-// streamWriteTimeout bounds one message's write to a slow client.
+// streamWriteTimeout bounds one message's write to a slow client. The
+// server's http.write_timeout would end the stream, which outlives any
+// fixed bound, so each message sets its own deadline and clears it once
+// sent: a deadline left in place would cut a quiet board's next message,
+// sent only after ServerConfig.Refresh.
 const streamWriteTimeout = 10 * time.Second
 
 // streamMessage is the data of one "board" event.
@@ -60,6 +64,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	// retry: how long EventSource waits before reconnecting.
+	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	if _, err := fmt.Fprintf(w, "retry: %d\n\n", streamPoll.Milliseconds()*3); err != nil {
 		return
 	}
@@ -67,6 +72,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Log.Warn("board stream cannot flush", "err", err)
 		return
 	}
+	_ = rc.SetWriteDeadline(time.Time{})
 
 	ctx := r.Context()
 	shutdown := s.shutdownSignal(r)
@@ -92,6 +98,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			if err := rc.Flush(); err != nil {
 				return
 			}
+			_ = rc.SetWriteDeadline(time.Time{})
 			last, lastSent = version, time.Now()
 		}
 		select {

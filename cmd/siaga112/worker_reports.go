@@ -106,5 +106,5 @@ func runReports(ctx context.Context, cfg configs.Config, log *slog.Logger) error
 	})
 
 	served = true
-	return runWithHTTP(ctx, ln, mux, log, "reports dashboard", worker.Run)
+	return runWithHTTP(ctx, cfg.HTTP, ln, mux, log, "reports dashboard", worker.Run)
 }

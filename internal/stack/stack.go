@@ -60,8 +60,6 @@ const (
 	catchUpTimeout = 5 * time.Second
 	// httpShutdownTimeout bounds the HTTP server's graceful shutdown.
 	httpShutdownTimeout = 5 * time.Second
-	// readHeaderTimeout guards the listener against slow clients.
-	readHeaderTimeout = 5 * time.Second
 )
 
 // ErrNoRoles is returned by New when Options.Roles selects nothing.
@@ -176,6 +174,7 @@ func New(ctx context.Context, o Options) (_ *Stack, err error) {
 	if name == "" {
 		name = "siaga112"
 	}
+	fitFDs(&o.Config, o.Roles, fdLimit(), log)
 	s := &Stack{cfg: o.Config, log: log, roles: o.Roles, backoffMin: roleBackoffMin, backoffMax: roleBackoffMax, healthyAfter: roleHealthyAfter}
 	defer func() {
 		if err != nil {
@@ -418,13 +417,10 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 			return fmt.Errorf("http.listen %s: %w", s.cfg.HTTP.Listen, err)
 		}
 	}
+	ln = LimitListener(ln, s.cfg.HTTP.MaxConnections)
 	s.ln = ln
 	s.onRelease(func() { _ = ln.Close() })
-	s.hs = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
+	s.hs = NewHTTPServer(s.cfg.HTTP, mux, s.log)
 	return nil
 }
 
