@@ -387,6 +387,7 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 			Lag: lag, Ready: ready, Metrics: metrics, Log: s.log,
 			Language: s.cfg.Reports.Language, Health: func(ctx context.Context) any { return s.Health(ctx) },
 			Viewer: s.boardViewer, Incident: s.boardIncident,
+			StreamMaxClients: s.cfg.HTTP.StreamMaxClients, StreamMaxPerAddress: s.cfg.HTTP.StreamMaxPerAddress,
 		})
 		if err != nil {
 			return err
