@@ -146,7 +146,6 @@ func processCPU(tb testing.TB) float64 {
 	return (ut + st) / 100
 }
 
-
 // historyPerDay is how many past calls a day fillHistory gives the board.
 const historyPerDay = 60
 
