@@ -30,11 +30,12 @@ import (
 const readHeaderTimeout = 5 * time.Second
 
 // NewHTTPServer is an http.Server for h with the bounds of cfg: header, read,
-// write and idle timeouts. Every HTTP listener of the process is built here.
+// write and idle timeouts, the Host check and Secure cookies (guard.go).
+// Every HTTP listener of the process is built here.
 func NewHTTPServer(cfg configs.HTTP, h http.Handler, log *slog.Logger) *http.Server {
 	rh := min(readHeaderTimeout, cfg.ReadTimeout)
 	return &http.Server{
-		Handler:           h,
+		Handler:           guard(cfg, h),
 		ReadHeaderTimeout: rh,
 		ReadTimeout:       cfg.ReadTimeout,
 		WriteTimeout:      cfg.WriteTimeout,
