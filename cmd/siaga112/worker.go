@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -41,7 +42,16 @@ func newWorkerCmd(a *app) *cobra.Command {
 func runWithHTTP(ctx context.Context, cfg configs.HTTP, ln net.Listener, h http.Handler, log *slog.Logger, name string, run func(context.Context) error) error {
 	// The same bounds as serve's listener (timeouts, connection cap).
 	ln = stack.LimitListener(ln, cfg.MaxConnections)
-	hs := stack.NewHTTPServer(cfg, h, log)
+	// Liveness, as serve's: 200 while this process serves, whatever NATS
+	// does; /healthz, if h has one, is for alerting.
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("GET /livez", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	hs := stack.NewHTTPServer(cfg, mux, log)
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	httpDone := make(chan error, 1)
