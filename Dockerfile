@@ -32,7 +32,7 @@ VOLUME ["/var/lib/siaga112"]
 EXPOSE 8112
 ENTRYPOINT ["/usr/local/bin/siaga112"]
 CMD ["serve"]
-# Checks /healthz on the default listen address; docker-compose.yml repeats
-# it with the address it configures.
+# Checks liveness (/livez) on the default listen address; docker-compose.yml
+# repeats it with the address it configures. /healthz is for alerting.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["/usr/local/bin/siaga112-healthcheck", "http://127.0.0.1:8112/healthz"]
+  CMD ["/usr/local/bin/siaga112-healthcheck", "http://127.0.0.1:8112/livez"]

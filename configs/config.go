@@ -135,6 +135,9 @@ type Embedded struct {
 	// code that builds an Embedded by hand (tests of other packages) runs
 	// a server without authentication.
 	Auth bool `mapstructure:"-" yaml:"-"`
+	// MaxConnections caps the server's client connections (every role's
+	// connection, the CLI's and any external worker's).
+	MaxConnections int `mapstructure:"max_connections" yaml:"max_connections"`
 }
 
 // Consumer configures the workers' durable pull consumers.
@@ -330,6 +333,29 @@ type HTTP struct {
 	AccountsFile string `mapstructure:"accounts_file" yaml:"accounts_file"`
 	// SessionTTL is how long a console sign-in lasts.
 	SessionTTL time.Duration `mapstructure:"session_ttl" yaml:"session_ttl"`
+	// ReadTimeout bounds reading one request, body included: a client that
+	// sends half a body and stops is cut off after it.
+	ReadTimeout time.Duration `mapstructure:"read_timeout" yaml:"read_timeout"`
+	// WriteTimeout bounds writing one answer. The board's stream extends
+	// it for each message it sends, so an open board is not cut.
+	WriteTimeout time.Duration `mapstructure:"write_timeout" yaml:"write_timeout"`
+	// IdleTimeout closes a keep-alive connection that sends no request.
+	IdleTimeout time.Duration `mapstructure:"idle_timeout" yaml:"idle_timeout"`
+	// MaxConnections caps the listener's open connections; a connection
+	// beyond it waits in the kernel's queue until one closes.
+	MaxConnections int `mapstructure:"max_connections" yaml:"max_connections"`
+	// StreamMaxClients caps the open board streams (/api/stream); one more
+	// is refused with 503 and Retry-After.
+	StreamMaxClients int `mapstructure:"stream_max_clients" yaml:"stream_max_clients"`
+	// StreamMaxPerAddress caps the open board streams of one client address.
+	StreamMaxPerAddress int `mapstructure:"stream_max_per_address" yaml:"stream_max_per_address"`
+	// AllowedHosts are the host names a request's Host may carry; any IP
+	// literal is accepted too. Other names are refused (421), so a web page
+	// whose name was rebound to this address cannot read the board.
+	AllowedHosts []string `mapstructure:"allowed_hosts" yaml:"allowed_hosts"`
+	// SecureCookies marks every cookie this listener sets Secure, for a
+	// deployment behind a TLS proxy (the proxy speaks HTTP to us).
+	SecureCookies bool `mapstructure:"secure_cookies" yaml:"secure_cookies"`
 }
 
 // Health sets the bounds beyond which /healthz calls a component degraded.

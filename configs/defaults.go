@@ -22,6 +22,13 @@ const (
 	DefaultMaxConnections = 64
 	// MaxARIConnections is the largest ari.max_connections accepted.
 	MaxARIConnections = 1000
+	// DefaultHTTPMaxConnections is http.max_connections: far more than a
+	// centre's wall boards, desks and monitors, far fewer than the file
+	// descriptors a default ulimit -n of 1024 allows.
+	DefaultHTTPMaxConnections = 256
+	// DefaultEmbeddedMaxConnections is nats.embedded.max_connections: the
+	// roles of one process use a few, the CLI and external workers a few more.
+	DefaultEmbeddedMaxConnections = 64
 )
 
 // Default returns the built-in configuration.
@@ -43,7 +50,7 @@ func Default() Config {
 			Stream:   Stream{MaxAge: 90 * 24 * time.Hour, Replicas: 1, Duplicates: 2 * time.Minute},
 			Publish:  Publish{MaxBlock: 5 * time.Millisecond, AckTimeout: 2 * time.Second},
 			Spool:    Spool{Dir: DefaultSpoolDir, MaxBytes: 256 << 20},
-			Embedded: Embedded{Listen: DefaultEmbeddedListen, DataDir: DefaultDataDir, Auth: true},
+			Embedded: Embedded{Listen: DefaultEmbeddedListen, DataDir: DefaultDataDir, Auth: true, MaxConnections: DefaultEmbeddedMaxConnections},
 			Consumer: Consumer{MaxAckPending: 256, AckWait: 30 * time.Second},
 		},
 		IVR: IVR{
@@ -93,7 +100,10 @@ func Default() Config {
 			RecentCalls: 1000, TopCallers: 10, Refresh: 10 * time.Second,
 			TimeZone: "Local", Language: "id", Retention: 90 * 24 * time.Hour, Durable: "reports",
 		},
-		HTTP:   HTTP{Listen: DefaultHTTPListen, AccountsFile: "/etc/siaga112/accounts.yaml", SessionTTL: 8 * time.Hour},
+		HTTP: HTTP{Listen: DefaultHTTPListen, AccountsFile: "/etc/siaga112/accounts.yaml", SessionTTL: 8 * time.Hour,
+			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second,
+			MaxConnections: DefaultHTTPMaxConnections, StreamMaxClients: 32, StreamMaxPerAddress: 4,
+			AllowedHosts: []string{"localhost"}},
 		Health: Health{MaxWorkerLag: 1000, MaxSpooling: 30 * time.Second, StreamProbe: 5 * time.Second},
 		Log:    Log{Level: "info", Format: "text"},
 	}

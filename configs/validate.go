@@ -265,6 +265,7 @@ func (n NATS) validate(ck *checker) {
 			"is not a loopback address (127.0.0.1, ::1, localhost); the embedded NATS server serves this host only: give other hosts an external server in nats.url")
 	}
 	ck.nonEmpty("nats.embedded.data_dir", n.Embedded.DataDir)
+	ck.intRange("nats.embedded.max_connections", n.Embedded.MaxConnections, 8, 100_000)
 	ck.intRange("nats.consumer.max_ack_pending", n.Consumer.MaxAckPending, 1, 1<<20)
 	ck.positive("nats.consumer.ack_wait", n.Consumer.AckWait)
 }
@@ -434,6 +435,17 @@ func (h HTTP) validate(ck *checker) {
 	ck.nonEmpty("http.accounts_file", h.AccountsFile)
 	if h.SessionTTL < time.Minute || h.SessionTTL > 7*24*time.Hour {
 		ck.add("http.session_ttl", h.SessionTTL, "must be between 1m and 168h (a week)")
+	}
+	ck.positive("http.read_timeout", h.ReadTimeout)
+	ck.positive("http.write_timeout", h.WriteTimeout)
+	ck.positive("http.idle_timeout", h.IdleTimeout)
+	ck.intRange("http.max_connections", h.MaxConnections, 8, 100_000)
+	ck.intRange("http.stream_max_clients", h.StreamMaxClients, 1, h.MaxConnections/2)
+	ck.intRange("http.stream_max_per_address", h.StreamMaxPerAddress, 1, max(1, h.StreamMaxClients))
+	for _, host := range h.AllowedHosts {
+		if host == "" || strings.ContainsAny(host, " \t/:@") {
+			ck.add("http.allowed_hosts", host, "must be a host name without port or scheme")
+		}
 	}
 }
 

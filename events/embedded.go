@@ -83,6 +83,9 @@ func StartEmbedded(cfg configs.Embedded, log *slog.Logger) (*Embedded, error) {
 		StoreDir:   cfg.DataDir,
 		// The process owns signal handling (signal.NotifyContext in cmd/).
 		NoSigs: true,
+		// A bound on clients, so a local flood of connections cannot use
+		// up the file descriptors the calls' own connections need.
+		MaxConn: cfg.MaxConnections,
 	}
 	if creds != nil {
 		opts.Users = serverUsers(*creds)

@@ -51,6 +51,9 @@ type boardQuery struct {
 }
 
 // dashboardRange turns ?range= (or ?from=&to=&bucket=) into a range.
+// maxHourlyRange is the longest board range shown in hourly bars.
+const maxHourlyRange = 7 * 24 * time.Hour
+
 func (s *Server) dashboardRange(l *locale, q url.Values) (boardQuery, error) {
 	now := s.cfg.Now()
 	day := s.agg.BucketStart(now, Day)
@@ -85,6 +88,12 @@ func (s *Server) dashboardRange(l *locale, q url.Values) (boardQuery, error) {
 			if bq.to.Sub(bq.from) > 3*24*time.Hour {
 				bq.size = Day
 			}
+		}
+		// Hourly bars over more than a week cannot be read on a wall, and a
+		// quarter of them cost four times the default board's render (see
+		// renderEvery): such a range is shown by day.
+		if bq.size == Hour && bq.to.Sub(bq.from) > maxHourlyRange {
+			bq.size = Day
 		}
 		loc := s.agg.Location()
 		bq.title = l.DayTime(bq.from.In(loc)) + " – " + l.DayTime(bq.to.In(loc))

@@ -71,6 +71,10 @@ type ServerConfig struct {
 	Viewer func(r *http.Request) (Viewer, bool)
 	// Incident tells the incident announcement playing now (nil: none).
 	Incident func(ctx context.Context) (IncidentInfo, bool)
+	// StreamMaxClients caps the open /api/stream connections in all, and
+	// StreamMaxPerAddress those of one client address (defaults 32 and 4);
+	// one more is refused with 503 and Retry-After.
+	StreamMaxClients, StreamMaxPerAddress int
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
 	// Log receives request errors.
@@ -101,6 +105,9 @@ type Server struct {
 	js   template.JS
 	hc   healthCache
 	sd   shutdowns
+	// renders are the boards shared by the open streams, gate counts them.
+	renders boardRenders
+	gate    streamGate
 }
 
 // NewServer builds the handlers and the private Prometheus registry.
@@ -110,6 +117,12 @@ func NewServer(agg *Aggregator, cfg ServerConfig) (*Server, error) {
 	}
 	if cfg.TopCallers <= 0 {
 		cfg.TopCallers = 10
+	}
+	if cfg.StreamMaxClients <= 0 {
+		cfg.StreamMaxClients = defaultStreamMaxClients
+	}
+	if cfg.StreamMaxPerAddress <= 0 {
+		cfg.StreamMaxPerAddress = defaultStreamMaxPerAddress
 	}
 	if !SupportedLanguage(cfg.Language) {
 		cfg.Language = LangID

@@ -2,10 +2,12 @@ package reports
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -21,12 +23,17 @@ import (
 // The handler looks for a change once a second (events applied, health)
 // and sends the board when something changed, and at least every
 // ServerConfig.Refresh, so a client that hears nothing for a few intervals
-// knows the stream is dead rather than the centre quiet.
+// knows the stream is dead rather than the centre quiet. The renders are
+// shared between streams and the streams are counted (streamshare.go).
 
 // streamPoll is how often a stream looks for a change.
 const streamPoll = time.Second
 
-// streamWriteTimeout bounds one message's write to a slow client.
+// streamWriteTimeout bounds one message's write to a slow client. The
+// server's http.write_timeout would end the stream, which outlives any
+// fixed bound, so each message sets its own deadline and clears it once
+// sent: a deadline left in place would cut a quiet board's next message,
+// sent only after ServerConfig.Refresh.
 const streamWriteTimeout = 10 * time.Second
 
 // streamMessage is the data of one "board" event.
@@ -45,7 +52,8 @@ type streamMessage struct {
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	l := negotiate(r, s.cfg.Language)
-	if _, err := s.dashboardRange(l, q); err != nil {
+	bq, err := s.dashboardRange(l, q)
+	if err != nil {
 		var re *rangeError
 		if errors.As(err, &re) {
 			err = &paramError{param: "range", msg: err.Error(), status: http.StatusBadRequest}
@@ -53,6 +61,28 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
+	addr := remoteHost(r)
+	if !s.gate.admit(addr, s.cfg.StreamMaxClients, s.cfg.StreamMaxPerAddress) {
+		// EventSource gives up on an error answer; the page then reloads
+		// after a while and tries again.
+		w.Header().Set("Retry-After", strconv.Itoa(int(s.cfg.Refresh.Seconds())))
+		http.Error(w, "too many open board streams; try again later", http.StatusServiceUnavailable)
+		return
+	}
+	defer s.gate.leave(addr)
+	viewer := s.viewer(r)
+	key := streamKey{lang: l.Tag, rng: rangeKey(bq), unmasked: s.unmasked(r, viewer)}
+	if viewer != nil {
+		key.viewer = *viewer
+	}
+	board := s.renders.acquire(key)
+	defer s.renders.release(key)
+	every := renderEvery(bq)
+	// The render is shared with other streams: it must not end with the
+	// request that happened to make it.
+	rctx := context.WithoutCancel(r.Context())
+	render := func() ([]byte, error) { return s.streamMessage(r.WithContext(rctx), q) }
+
 	rc := http.NewResponseController(w)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("Cache-Control", "no-store")
@@ -60,6 +90,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	// retry: how long EventSource waits before reconnecting.
+	_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
 	if _, err := fmt.Fprintf(w, "retry: %d\n\n", streamPoll.Milliseconds()*3); err != nil {
 		return
 	}
@@ -67,32 +98,42 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 		s.cfg.Log.Warn("board stream cannot flush", "err", err)
 		return
 	}
+	_ = rc.SetWriteDeadline(time.Time{})
 
 	ctx := r.Context()
 	shutdown := s.shutdownSignal(r)
 	tick := time.NewTicker(streamPoll)
 	defer tick.Stop()
 	var (
+		// last is the version of the render sent last, which may be older
+		// than the version asked for when the shared render was younger
+		// than every; the next poll asks again.
 		last     string
+		sent     uint64 // seq of the render sent last
 		lastSent time.Time
 	)
 	for {
 		h := s.health(ctx)
 		version := fmt.Sprint(s.agg.Counters().Events, h.Level, h.Fresh, h.Problems)
-		if version != last || time.Since(lastSent) >= s.cfg.Refresh {
-			msg, err := s.streamMessage(r, q)
+		refresh := time.Since(lastSent) >= s.cfg.Refresh
+		if version != last || refresh {
+			m, err := board.get(version, every, s.cfg.Refresh, render)
 			if err != nil {
 				s.cfg.Log.Warn("board stream render", "err", err)
 				return
 			}
-			_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
-			if _, err := fmt.Fprintf(w, "event: board\ndata: %s\n\n", msg); err != nil {
-				return
+			last = m.version
+			if m.seq != sent || refresh {
+				_ = rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout))
+				if _, err := fmt.Fprintf(w, "event: board\ndata: %s\n\n", m.msg); err != nil {
+					return
+				}
+				if err := rc.Flush(); err != nil {
+					return
+				}
+				_ = rc.SetWriteDeadline(time.Time{})
+				sent, lastSent = m.seq, time.Now()
 			}
-			if err := rc.Flush(); err != nil {
-				return
-			}
-			last, lastSent = version, time.Now()
 		}
 		select {
 		case <-ctx.Done():

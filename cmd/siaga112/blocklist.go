@@ -547,5 +547,5 @@ func runBlocklistWorker(ctx context.Context, cfg configs.Config, listen string, 
 	blocklist.NewAPI(blocklist.NewAdmin(store, pub, log), cfg.HTTP.AdminToken, log).Register(mux)
 	serving := ln
 	ln = nil // runWithHTTP owns it now
-	return runWithHTTP(ctx, serving, mux, log, "blocklist API", worker.Run)
+	return runWithHTTP(ctx, cfg.HTTP, serving, mux, log, "blocklist API", worker.Run)
 }

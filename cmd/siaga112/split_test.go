@@ -76,9 +76,10 @@ log:
 	})
 	_, blErr := startCommand(t, "worker", "blocklist", "--listen", blAddr, "--config", workerCfg(freeAddr(t)))
 	// Calls placed before a worker's durable consumer exists would reach
-	// it only through a replay: wait until both serve.
+	// it only through a replay: wait until both serve (liveness included).
 	waitFor(t, "both workers serving", func() bool {
-		for _, u := range []string{"http://" + blAddr + "/api/blocklist", "http://" + repAddr + "/healthz"} {
+		for _, u := range []string{"http://" + blAddr + "/api/blocklist", "http://" + repAddr + "/healthz",
+			"http://" + blAddr + "/livez", "http://" + repAddr + "/livez"} {
 			resp, err := http.Get(u)
 			if err != nil {
 				return false

@@ -85,6 +85,7 @@ func runReports(ctx context.Context, cfg configs.Config, log *slog.Logger) error
 	srv, err := reports.NewServer(agg, reports.ServerConfig{
 		AdminToken: cfg.HTTP.AdminToken, Refresh: cfg.Reports.Refresh, TopCallers: cfg.Reports.TopCallers,
 		Lag: worker.Lag, Ready: worker.Ready, Log: log, Language: cfg.Reports.Language,
+		StreamMaxClients: cfg.HTTP.StreamMaxClients, StreamMaxPerAddress: cfg.HTTP.StreamMaxPerAddress,
 	})
 	if err != nil {
 		return err
@@ -106,5 +107,5 @@ func runReports(ctx context.Context, cfg configs.Config, log *slog.Logger) error
 	})
 
 	served = true
-	return runWithHTTP(ctx, ln, mux, log, "reports dashboard", worker.Run)
+	return runWithHTTP(ctx, cfg.HTTP, ln, mux, log, "reports dashboard", worker.Run)
 }

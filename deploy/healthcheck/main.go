@@ -1,11 +1,16 @@
-// Command siaga112-healthcheck asks a siaga112 /healthz endpoint whether the
-// service is healthy and exits 0 if it answers 200, 1 otherwise.
+// Command siaga112-healthcheck asks a siaga112 liveness endpoint (/livez)
+// whether the process can serve and exits 0 if it answers 200, 1 otherwise.
 //
 // It exists for container healthchecks: the siaga112 image is distroless,
 // with no shell, curl or wget, so Docker's HEALTHCHECK needs a static binary
 // of its own to run.
 //
-//	siaga112-healthcheck [URL]    (default http://127.0.0.1:8112/healthz)
+// It asks /livez, not /healthz: /healthz answers 503 when no Asterisk node
+// is connected, which a restart of this process does not mend, and a probe
+// that restarts on it would cut the calls of a node that comes back. Point
+// alerting, not restarts, at /healthz.
+//
+//	siaga112-healthcheck [URL]    (default http://127.0.0.1:8112/livez)
 package main
 
 import (
@@ -18,8 +23,8 @@ import (
 	"time"
 )
 
-// defaultURL is /healthz on siaga112's default HTTP listen address.
-const defaultURL = "http://127.0.0.1:8112/healthz"
+// defaultURL is /livez on siaga112's default HTTP listen address.
+const defaultURL = "http://127.0.0.1:8112/livez"
 
 // timeout bounds the whole check; Docker kills a healthcheck that outlives
 // its own timeout, which reports less than a clear error line does.
@@ -54,7 +59,7 @@ func check(ctx context.Context, client *http.Client, url string) error {
 		return fmt.Errorf("GET %s: %w", url, err)
 	}
 	defer resp.Body.Close()
-	// /healthz says which part is down; keep a little of it for `docker inspect`.
+	// Keep a little of the answer for `docker inspect`.
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %w: %s: %s", url, ErrUnhealthy, resp.Status, body)

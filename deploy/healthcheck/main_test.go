@@ -28,7 +28,7 @@ func TestCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.URL.Path != "/healthz" || r.Method != http.MethodGet {
+				if r.URL.Path != "/livez" || r.Method != http.MethodGet {
 					http.Error(w, "unexpected "+r.Method+" "+r.URL.Path, http.StatusTeapot)
 					return
 				}
@@ -37,7 +37,7 @@ func TestCheck(t *testing.T) {
 			}))
 			defer srv.Close()
 
-			err := check(context.Background(), srv.Client(), srv.URL+"/healthz")
+			err := check(context.Background(), srv.Client(), srv.URL+"/livez")
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("check: %v, want nil", err)
@@ -63,7 +63,7 @@ func TestCheckTransportFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	closedURL := "http://" + ln.Addr().String() + "/healthz"
+	closedURL := "http://" + ln.Addr().String() + "/livez"
 	_ = ln.Close()
 
 	// A server that never answers: the context deadline must end the check.
@@ -83,7 +83,7 @@ func TestCheckTransportFailures(t *testing.T) {
 		timeout time.Duration
 	}{
 		{name: "connection refused", url: closedURL, timeout: 10 * time.Second},
-		{name: "no answer", url: slow.URL + "/healthz", timeout: 200 * time.Millisecond},
+		{name: "no answer", url: slow.URL + "/livez", timeout: 200 * time.Millisecond},
 		{name: "bad url", url: "http://[::1", timeout: time.Second},
 	}
 	for _, tt := range tests {

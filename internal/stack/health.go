@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -30,8 +31,14 @@ import (
 //     (events late or dropped, blocks late, figures stale). 200, with the
 //     reason, so a monitor that restarts on 503 does not restart an IVR in
 //     the middle of calls over a problem a restart cannot mend.
-//   - down: calls are harmed now — the IVR cannot reach an Asterisk node,
-//     so that node's callers never reach the menu. 503.
+//   - down: no call can be served — the IVR reaches no Asterisk node at
+//     all. 503. One node of several lost is degraded (200, naming the
+//     node): the others' calls go on, and a monitor or orchestrator that
+//     restarts on 503 would cut them over a problem the restart cannot mend.
+//
+// /healthz is for alerting. Whether to restart the process is a different
+// question — can it serve at all — answered by /livez (serveLive), which
+// container and service checks use.
 //
 // The body keeps its earlier shape (ok, checks.<name>.ok and .detail, which
 // the wall board reads) and adds status and reason to every check and to
@@ -170,10 +177,12 @@ func (s *Stack) Health(ctx context.Context) Health {
 	return h
 }
 
-// ariCheck is down while any node is disconnected: that node's callers do
-// not reach the IVR. (Asterisk answers Stasis() of an application with no
-// connection with a failure, so the dialplan's fallback, if any, is all
-// those callers get.)
+// ariCheck is down when no node is connected: no caller reaches the IVR.
+// A node lost among several is degraded: its callers do not reach the IVR
+// (Asterisk answers Stasis() of an application with no connection with a
+// failure, so the dialplan's fallback, if any, is all those callers get),
+// but the other nodes' calls go on, and nothing in this process mends a
+// node that went away.
 func (s *Stack) ariCheck() Check {
 	nodes := s.ivr.Health()
 	detail := map[string]any{"nodes": nodes, "stats": s.ivr.Stats()}
@@ -189,7 +198,8 @@ func (s *Stack) ariCheck() Check {
 	case len(lost) == len(nodes):
 		return checkDown(detail, "every Asterisk node is disconnected (%s): the IVR takes no calls", strings.Join(lost, ", "))
 	case len(lost) > 0:
-		return checkDown(detail, "Asterisk node %s disconnected: its calls do not reach the IVR", strings.Join(lost, ", "))
+		return checkDegraded(detail, "Asterisk node %s disconnected: its calls do not reach the IVR; %d of %d nodes serve calls",
+			strings.Join(lost, ", "), len(nodes)-len(lost), len(nodes))
 	}
 	return checkOK(detail)
 }
@@ -392,8 +402,24 @@ func (s *Stack) probeStream(ctx context.Context, connErr error) Check {
 	return checkOK(detail)
 }
 
-// serveHealth is GET /healthz: 503 when a check is down (calls are harmed),
-// else 200 — degraded included — with the checks as JSON either way.
+// serveLive is GET /livez: 200 while Run runs (the roles are up and the
+// shutdown has not finished), 503 before and after. It asks nothing of
+// NATS or Asterisk, so neither a lost node nor a slow JetStream can make a
+// probe restart a process that still serves calls; that the answer came
+// at all shows the listener and the scheduler work.
+func (s *Stack) serveLive(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if !s.running.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, "stopped\n")
+		return
+	}
+	_, _ = io.WriteString(w, "ok\n")
+}
+
+// serveHealth is GET /healthz: 503 when a check is down (no call can be
+// served), else 200 — degraded included — with the checks as JSON.
 func (s *Stack) serveHealth(w http.ResponseWriter, r *http.Request) {
 	h := s.Health(r.Context())
 	code := http.StatusOK

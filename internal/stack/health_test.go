@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -158,6 +159,54 @@ func TestHealthARIDisconnected(t *testing.T) {
 		!strings.HasPrefix(h.Reason, "ari: ") {
 		t.Fatalf("health %q, reason %q; ari %+v", h.Status, h.Reason, h.Checks["ari"])
 	}
+}
+
+// Two Asterisk nodes, one stopped: the other's calls go on, so /healthz
+// says degraded with the lost node's name and answers 200; /livez, which
+// container and service checks use, stays 200. Only with both stopped is
+// /healthz down (503) — and /livez still 200, since a restart mends neither.
+func TestHealthOneNodeOfTwo(t *testing.T) {
+	sim1, sim2 := startSim(t), startSim(t)
+	cfg := serveConfig(t, sim1)
+	cfg.ARI.Nodes = append(cfg.ARI.Nodes, configs.ARINode{Name: "stack-node-2", URL: sim2.URL(), WSURL: sim2.WSURL(), Username: simUser, Password: simPass})
+	sv := startServed(t, sim1, cfg)
+	sv.waitCheck("200 with both nodes", func(code int, h Health) bool { return code == http.StatusOK && h.Checks["ari"].OK })
+	if err := sim2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, h := sv.waitCheck("200 with ari degraded", func(code int, h Health) bool {
+		return code == http.StatusOK && h.Checks["ari"].Status == LevelDegraded
+	})
+	if h.Status != LevelDegraded || !strings.Contains(h.Checks["ari"].Reason, "stack-node-2") ||
+		!strings.Contains(h.Checks["ari"].Reason, "1 of 2 nodes serve calls") {
+		t.Fatalf("health %q, reason %q; ari %+v", h.Status, h.Reason, h.Checks["ari"])
+	}
+	// The remaining node still serves a caller.
+	sv.call("+6281200000031")
+	if code := sv.live(); code != http.StatusOK {
+		t.Fatalf("/livez %d with one node of two", code)
+	}
+	if err := sim1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	sv.waitCheck("503 with ari down", func(code int, h Health) bool {
+		return code == http.StatusServiceUnavailable && h.Checks["ari"].Status == LevelDown
+	})
+	if code := sv.live(); code != http.StatusOK {
+		t.Fatalf("/livez %d with no node", code)
+	}
+	sv.stop()
+}
+
+// live GETs /livez and returns its status.
+func (sv *served) live() int {
+	sv.t.Helper()
+	resp, err := http.Get("http://" + sv.s.HTTPAddr() + "/livez")
+	if err != nil {
+		sv.t.Fatalf("livez: %v", err)
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
 }
 
 // A worker behind the stream by more than health.max_worker_lag is

@@ -31,6 +31,8 @@ func (s *Stack) Run(ctx context.Context) error {
 	s.ran = true
 	s.closeMu.Unlock()
 	defer s.release()
+	s.running.Store(true)
+	defer s.running.Store(false)
 
 	// runCtx ends with ctx or when the IVR or the HTTP listener fails; the
 	// IVR drains on it.

@@ -60,8 +60,6 @@ const (
 	catchUpTimeout = 5 * time.Second
 	// httpShutdownTimeout bounds the HTTP server's graceful shutdown.
 	httpShutdownTimeout = 5 * time.Second
-	// readHeaderTimeout guards the listener against slow clients.
-	readHeaderTimeout = 5 * time.Second
 )
 
 // ErrNoRoles is returned by New when Options.Roles selects nothing.
@@ -149,6 +147,10 @@ type Stack struct {
 
 	probe streamProbe // the event stream's last probe (health.go)
 
+	// running is true from the start of Run until its shutdown has
+	// finished: /livez answers 200 only then.
+	running atomic.Bool
+
 	ln       net.Listener // HTTP role only
 	hs       *http.Server // HTTP role only
 	closeMu  sync.Mutex
@@ -172,6 +174,7 @@ func New(ctx context.Context, o Options) (_ *Stack, err error) {
 	if name == "" {
 		name = "siaga112"
 	}
+	fitFDs(&o.Config, o.Roles, fdLimit(), log)
 	s := &Stack{cfg: o.Config, log: log, roles: o.Roles, backoffMin: roleBackoffMin, backoffMax: roleBackoffMax, healthyAfter: roleHealthyAfter}
 	defer func() {
 		if err != nil {
@@ -385,6 +388,7 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 			Lag: lag, Ready: ready, Metrics: metrics, Log: s.log,
 			Language: s.cfg.Reports.Language, Health: func(ctx context.Context) any { return s.Health(ctx) },
 			Viewer: s.boardViewer, Incident: s.boardIncident,
+			StreamMaxClients: s.cfg.HTTP.StreamMaxClients, StreamMaxPerAddress: s.cfg.HTTP.StreamMaxPerAddress,
 		})
 		if err != nil {
 			return err
@@ -407,6 +411,7 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 		return err
 	}
 	mux.HandleFunc("GET /healthz", s.serveHealth)
+	mux.HandleFunc("GET /livez", s.serveLive)
 	if ln == nil {
 		var err error
 		ln, err = net.Listen("tcp", s.cfg.HTTP.Listen)
@@ -414,13 +419,10 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 			return fmt.Errorf("http.listen %s: %w", s.cfg.HTTP.Listen, err)
 		}
 	}
+	ln = LimitListener(ln, s.cfg.HTTP.MaxConnections)
 	s.ln = ln
 	s.onRelease(func() { _ = ln.Close() })
-	s.hs = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
-	}
+	s.hs = NewHTTPServer(s.cfg.HTTP, mux, s.log)
 	return nil
 }
 

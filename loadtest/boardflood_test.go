@@ -1,0 +1,190 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/internal/stack"
+)
+
+// BenchmarkBoardFlood measures a caller's answer → queue with the board
+// quiet and then while hostile clients hold board streams of a three-month
+// range open (floodStreams of them, from six loopback addresses, each
+// reading everything sent and coming back a second after a refusal), in
+// one process with the IVR, the workers and the HTTP listener, as serve
+// runs them. It is a measurement, not a test: it reports the medians side
+// by side and asserts nothing about them. The board holds 90 days of
+// history (historyPerDay calls a day), as a centre's does.
+//
+//	go test ./loadtest -run '^$' -bench BoardFlood -benchtime 1x
+func BenchmarkBoardFlood(b *testing.B) {
+	cfg := testConfig(b)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
+	e, err := StartSim(ctx, SimOptions{Config: cfg, ClockScale: 1, SoundsDir: soundsDir(b), Log: testLogger(b), Listener: ln,
+		Roles: stack.Roles{IVR: true, Blocklist: true, Reports: true, HTTP: true}})
+	cancel()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		if err := e.Stop(); err != nil {
+			b.Errorf("stop: %v", err)
+		}
+	})
+	fillHistory(b, e)
+	addr := e.Stack.HTTPAddr()
+	phase := func(id uint32) (map[Kind]QueueTime, float64) {
+		o := e.Options()
+		o.Mix = Mix{KindFire: 1, KindGreetingKey: 1}
+		o.Calls, o.Concurrency, o.Rate, o.RunID = floodCalls, floodCalls, 4, id
+		o.CallTimeout, o.SettleTimeout = waitMax, waitMax
+		cpu0, t0 := processCPU(b), time.Now()
+		s, err := Run(context.Background(), o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if s.Errors != 0 {
+			b.Fatalf("%d errors: %v", s.Errors, s.ErrorSamples)
+		}
+		return s.TimeToQueue, (processCPU(b) - cpu0) / time.Since(t0).Seconds()
+	}
+	b.ResetTimer()
+	for range b.N {
+		quiet, quietCPU := phase(1)
+		f := startFlood(addr, floodStreams)
+		time.Sleep(2 * time.Second)
+		flooded, floodCPU := phase(2)
+		served, refused, bytes := f.stop()
+		b.Logf("answer → queue p50 / p95 / max (ms), quiet | flooded by %d streams (%d served, %d refused with 503, %.0f MB sent):",
+			floodStreams, served, refused, float64(bytes)/1e6)
+		for _, k := range []Kind{KindGreetingKey, KindFire} {
+			q, fl := quiet[k], flooded[k]
+			b.Logf("  %-13s %6.0f / %6.0f / %6.0f | %6.0f / %6.0f / %6.0f", k, q.P50, q.P95, q.Max, fl.P50, fl.P95, fl.Max)
+		}
+		b.Logf("  process CPU   %.2f | %.2f cores", quietCPU, floodCPU)
+		b.ReportMetric(quiet[KindGreetingKey].P50, "quiet-p50-ms")
+		b.ReportMetric(flooded[KindGreetingKey].P50, "flooded-p50-ms")
+		b.ReportMetric(floodCPU, "flooded-cores")
+	}
+}
+
+// The flood's size and the calls measured in each phase.
+const (
+	floodStreams = 150
+	floodCalls   = 40
+)
+
+// flood is a set of hostile board clients.
+type flood struct {
+	cancel                  context.CancelFunc
+	wg                      sync.WaitGroup
+	served, refused, nbytes atomic.Int64
+}
+
+func startFlood(addr string, n int) *flood {
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &flood{cancel: cancel}
+	from := time.Now().AddDate(0, 0, -92).Format(time.DateOnly)
+	url := "http://" + addr + "/api/stream?from=" + from + "&to=" + time.Now().Format(time.DateOnly)
+	for i := range n {
+		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(1+i%6))}}
+		client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}}
+		f.wg.Go(func() {
+			for ctx.Err() == nil {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+				res, err := client.Do(req)
+				if err == nil {
+					if res.StatusCode == http.StatusOK {
+						f.served.Add(1)
+					} else {
+						f.refused.Add(1)
+					}
+					k, _ := io.Copy(io.Discard, res.Body)
+					f.nbytes.Add(k)
+					_ = res.Body.Close()
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+		})
+	}
+	return f
+}
+
+func (f *flood) stop() (served, refused, nbytes int64) {
+	f.cancel()
+	f.wg.Wait()
+	return f.served.Load(), f.refused.Load(), f.nbytes.Load()
+}
+
+// processCPU is this process's user and system CPU time in seconds.
+func processCPU(tb testing.TB) float64 {
+	b, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
+}
+
+// historyPerDay is how many past calls a day fillHistory gives the board.
+const historyPerDay = 60
+
+// fillHistory applies 90 days of past calls to the reports' aggregator:
+// put through, by type, every 23 minutes from midnight.
+func fillHistory(tb testing.TB, e *SimEnv) {
+	tb.Helper()
+	agg := e.Stack.Aggregator()
+	today := time.Now().Truncate(24 * time.Hour)
+	types := []string{"fire", "medical", "police", "disaster"}
+	n := 0
+	for d := 90; d >= 1; d-- {
+		for i := range historyPerDay {
+			at := today.AddDate(0, 0, -d).Add(time.Duration(i) * 23 * time.Minute)
+			id := fmt.Sprintf("hist-%d-%d", d, i)
+			caller := events.Caller{Number: fmt.Sprintf("+62812%08d", n%5000), Presentation: events.PresentationAllowed}
+			typ := types[n%len(types)]
+			n++
+			steps := []struct {
+				t    events.Type
+				off  time.Duration
+				data any
+			}{
+				{events.TypeStarted, 0, events.Started{Dialed: "112", Channel: "PJSIP/h-" + id}},
+				{events.TypeAnswered, 300 * time.Millisecond, events.Answered{}},
+				{events.TypeClassified, 4 * time.Second, events.Classified{Outcome: events.OutcomeEmergency, EmergencyType: typ, Attempts: 1, SecondsToClassify: 3.7}},
+				{events.TypeTransferred, 5 * time.Second, events.Transferred{EmergencyType: typ}},
+				{events.TypeEnded, 60 * time.Second, events.Ended{Outcome: events.OutcomeEmergency, DurationS: 60, HangupBy: events.HangupBySystem}},
+			}
+			for _, st := range steps {
+				env, err := events.New(st.t, id, "sim-1", caller, st.data)
+				if err != nil {
+					tb.Fatal(err)
+				}
+				env.Time = at.Add(st.off)
+				if _, err := agg.Apply(env, 0); err != nil {
+					tb.Fatal(err)
+				}
+			}
+		}
+	}
+}
