@@ -111,14 +111,17 @@ func signMoment(v arisim.CallerView, script []arisim.Step, kind signKind, firstK
 			return time.Time{}, false, fmt.Errorf("step %s has no deciding moment here", str)
 		}
 	}
-	if kind == signLocation {
+	switch kind {
+	case signLocation:
 		if lastTalkEnd.IsZero() {
 			return time.Time{}, false, fmt.Errorf("no talk in the location recording")
 		}
 		return lastTalkEnd.Add(maxSilence), false, nil
+	case signLast:
+		if !found {
+			return time.Time{}, false, fmt.Errorf("the script has no key or talk")
+		}
+		return at, talked, nil
 	}
-	if !found {
-		return time.Time{}, false, fmt.Errorf("the script has no key or talk")
-	}
-	return at, talked, nil
+	return time.Time{}, false, fmt.Errorf("unknown sign kind %d", kind)
 }
