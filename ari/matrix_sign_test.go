@@ -29,7 +29,7 @@ const (
 	// mKey: a key ends the prompt at once and the hand-off is a few
 	// requests: measured 0.00-0.01 s. Twice that would fail on any
 	// scheduling hiccup of a shared machine, so this is a floor, still far
-	// below DESIGN's 3 s, that a delay before the continue cannot pass.
+	// below the rule's 3 s, that a delay before the continue cannot pass.
 	mKey = 0.3
 	// mTalk: Asterisk reports talk as it starts; the IVR counts a spurt
 	// still open only after talk_min_duration plus the detector's one
