@@ -632,7 +632,11 @@ func (c *call) Variable(ctx context.Context, name string) (string, error) {
 		}
 		return "", fmt.Errorf("ari: %s: not found", op)
 	}
-	return v, err
+	if err != nil {
+		// v is not read: after a timeout the request may still be writing it.
+		return "", err
+	}
+	return v, nil
 }
 
 // SetVariables implements flows.Call; variables are set in name order so

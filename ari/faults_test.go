@@ -298,9 +298,10 @@ func TestWebSocketDropDuringLocationRecording(t *testing.T) {
 
 // TestConflictWithoutHangupFailsOver: Asterisk answers 409 to the
 // location recording while the caller is still there (409 also means "a
-// recording of that name is in progress"). The adapter takes it for a
-// hangup, but no hangup event follows, so the session must not leave the
-// caller in the app: it puts them through to operators.
+// recording of that name is in progress"). No hangup event follows and the
+// channel is still in the app, so the caller is not taken for gone: they
+// are put through to operators (TestRecordRefusedKeepsType checks that it
+// is the chosen type's queue, without call-back).
 func TestConflictWithoutHangupFailsOver(t *testing.T) {
 	e := startEnv(t, envOptions{})
 	e.sim.FailREST("POST", "/channels/*/record", 409, 1)

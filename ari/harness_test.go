@@ -238,7 +238,10 @@ func startEnv(t testing.TB, o envOptions) *env {
 	return e
 }
 
-// waitConnected waits until the node made its n-th connection.
+// waitConnected waits until the node made its n-th connection and every
+// sim has registered the application: a sim answers the WebSocket upgrade
+// before it registers the application, as Asterisk may, and a call placed
+// in between is refused Stasis and hung up.
 func (e *env) waitConnected(n int) {
 	e.t.Helper()
 	eventually(e.t, "nodes connected", func() bool {
@@ -249,6 +252,25 @@ func (e *env) waitConnected(n int) {
 		}
 		return true
 	})
+	for _, sim := range e.sims {
+		eventually(e.t, "application registered", func() bool { return appRegistered(e.t, sim) })
+	}
+}
+
+// appRegistered asks the sim, over ARI, whether it knows the application.
+func appRegistered(t testing.TB, sim *arisim.Server) bool {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, sim.URL()+"/applications/"+simApp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(simUser, simPass)
+	resp, err := (&http.Client{Timeout: waitMax}).Do(req)
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // stopIVR drains the IVR and flushes the publisher, so every event of the

@@ -29,7 +29,7 @@ const (
 	// mKey: a key ends the prompt at once and the hand-off is a few
 	// requests: measured 0.00-0.01 s. Twice that would fail on any
 	// scheduling hiccup of a shared machine, so this is a floor, still far
-	// below DESIGN's 3 s, that a delay before the continue cannot pass.
+	// below the rule's 3 s, that a delay before the continue cannot pass.
 	mKey = 0.3
 	// mTalk: Asterisk reports talk as it starts; the IVR counts a spurt
 	// still open only after talk_min_duration plus the detector's one
@@ -111,14 +111,17 @@ func signMoment(v arisim.CallerView, script []arisim.Step, kind signKind, firstK
 			return time.Time{}, false, fmt.Errorf("step %s has no deciding moment here", str)
 		}
 	}
-	if kind == signLocation {
+	switch kind {
+	case signLocation:
 		if lastTalkEnd.IsZero() {
 			return time.Time{}, false, fmt.Errorf("no talk in the location recording")
 		}
 		return lastTalkEnd.Add(maxSilence), false, nil
+	case signLast:
+		if !found {
+			return time.Time{}, false, fmt.Errorf("the script has no key or talk")
+		}
+		return at, talked, nil
 	}
-	if !found {
-		return time.Time{}, false, fmt.Errorf("the script has no key or talk")
-	}
-	return at, talked, nil
+	return time.Time{}, false, fmt.Errorf("unknown sign kind %d", kind)
 }

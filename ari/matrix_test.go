@@ -69,7 +69,7 @@ const (
 	// start, which add up over a long call (measured: 0.2 s in 71 s).
 	mSlack = 0.5
 	mDrift = 0.02
-	// mRule is DESIGN's rule: the hand-off within 3 s of the caller's key.
+	// mRule: the hand-off comes within 3 s of the caller's key.
 	mRule = 3.0
 )
 
@@ -251,7 +251,7 @@ func TestBehaviourMatrix(t *testing.T) {
 				t.Errorf("callback %v, want %v", cl.Callback, r.callback)
 			}
 			if offer, ok := firstOffer(v); ok {
-				// DESIGN: a silent caller hears the silent-help offer within
+				// The rule: a silent caller hears the silent-help offer within
 				// 30 s of answer.
 				m.FirstOfferS = offer.Seconds()
 				if offer > 30*time.Second {
@@ -288,7 +288,7 @@ func TestBehaviourMatrix(t *testing.T) {
 			}
 			m.SignS = trAt.Sub(sign).Seconds()
 			if m.SignS > m.MaxSignS || m.SignS > mRule {
-				t.Errorf("sign -> queue %.2f s, want at most %.1f s (and DESIGN's %.0f s)", m.SignS, m.MaxSignS, mRule)
+				t.Errorf("sign -> queue %.2f s, want at most %.1f s (and the rule's %.0f s)", m.SignS, m.MaxSignS, mRule)
 			}
 			if got := v.Variables["SIAGA112_CALL_RECORDING"]; got != "siaga112/"+v.ChannelID {
 				t.Errorf("SIAGA112_CALL_RECORDING %q, want siaga112/%s", got, v.ChannelID)

@@ -97,6 +97,20 @@ func TestRefusalDecidedByAsterisk(t *testing.T) {
 			t.Fatalf("hangup_by %s, want caller", by)
 		}
 	})
+	t.Run("hang-up request later than the wait: the answer given stands", func(t *testing.T) {
+		sim, n, s, c := refusalCall(t)
+		simRequest(t, sim, http.MethodDelete, "/channels/"+url.PathEscape(s.id))
+		err := play(c) // no hang-up request within the request timeout
+		if !errors.Is(err, flows.ErrHangup) || errors.Is(err, flows.ErrSystemHangup) {
+			t.Fatalf("play: %v, want a hang-up with nothing said about the system", err)
+		}
+		// call.classified was decided on that answer; the late request must
+		// not make call.ended say otherwise.
+		n.router.route(&ariv6.ChannelHangupRequest{Channel: ariv6.ChannelData{ID: s.id}, Soft: true, Cause: 32})
+		if by := s.hangupBy(); by != events.HangupByCaller {
+			t.Fatalf("hangup_by %s after a late request, want caller as first answered", by)
+		}
+	})
 	t.Run("409 with the channel still in the application", func(t *testing.T) {
 		sim, _, s, c := refusalCall(t)
 		sim.FailNextREST("POST", "/channels/*/play/*", http.StatusConflict)

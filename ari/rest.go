@@ -234,6 +234,33 @@ func (n *node) listChannels(ctx context.Context) ([]ariv6.ChannelData, error) {
 	return chans, nil
 }
 
+// requestError finds the library's RequestError in err. Besides Unwrap it
+// follows Cause: the library wraps a failed GET of an object (Data) in an
+// error that has only Cause, so errors.As alone would not see its 404.
+func requestError(err error) (native.RequestError, bool) {
+	for range 16 { // a bound against a Cause chain that loops
+		if err == nil {
+			return nil, false
+		}
+		var re native.RequestError
+		if errors.As(err, &re) {
+			return re, true
+		}
+		c, ok := err.(interface{ Cause() error })
+		if !ok {
+			// errors.As walked the Unwrap chain; look for a Cause on it.
+			next := errors.Unwrap(err)
+			if next == nil {
+				return nil, false
+			}
+			err = next
+			continue
+		}
+		err = c.Cause()
+	}
+	return nil, false
+}
+
 // classify turns the library's error into one of ours. native.CodeFromError
 // uses a plain type assertion, so the RequestError is unwrapped first.
 func classify(op string, err error) error {
@@ -245,8 +272,7 @@ func classify(op string, err error) error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("ari: %s: %w (%v)", op, ErrRequestTimeout, err)
 	}
-	var re native.RequestError
-	if errors.As(err, &re) {
+	if re, ok := requestError(err); ok {
 		switch re.Code() {
 		case http.StatusNotFound, http.StatusConflict:
 			// 404 "Channel not found" and 409 "Channel not in Stasis

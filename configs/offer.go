@@ -2,7 +2,7 @@ package configs
 
 import "time"
 
-// SilentHelpOfferWithin is DESIGN's rule for a silent caller: the offer
+// SilentHelpOfferWithin is the rule for a silent caller: the offer
 // "if you cannot speak, press 5 5" is heard within this time of answer.
 const SilentHelpOfferWithin = 30 * time.Second
 

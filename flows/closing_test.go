@@ -106,3 +106,56 @@ func queuedAt(ev emitted, secs float64) emitted {
 	ev.Data = tr
 	return ev
 }
+
+// A caller who pressed the incident key and then presses 5 5 or talks
+// while the acknowledgement plays is put through after all.
+func TestRunIncidentAckSigns(t *testing.T) {
+	inc := &Announcement{ID: "inc-1", Media: "sound:siaga112/incident-example"}
+	const offer = "prompt incident-example+incident-offer max=1 inter=3s code=55 talk=1s"
+	const ack = "prompt incident-ack max=1 inter=3s code=55 talk=1s"
+	direct := func(c *configs.IVR) {
+		c.Location.When, c.Prompts.Connecting = configs.LocationNever, ""
+	}
+	classified := func(o events.Outcome, talk bool) emitted {
+		ev := evClassified(o, "", 0, 9, talk, "", "")
+		c := ev.Data.(events.Classified)
+		c.IncidentID = "inc-1"
+		ev.Data = c
+		return ev
+	}
+	cases := []flowCase{
+		{
+			name:     "presses 8, then 5 5 during the acknowledgement: silent help",
+			prompts:  []PromptResult{silent, key("8"), key("55")},
+			wantOps:  []string{opAnswer, opGreet, offer, ack, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, classified(events.OutcomeSilentHelp, false), queuedAt(evTransferred("", "operator", false), 9)},
+			wantVars: vars("silent_help", events.OutcomeSilentHelp, ""),
+			want:     Result{Outcome: events.OutcomeSilentHelp, Transferred: true, Extension: "operator", SecondsToQueue: 9},
+		},
+		{
+			name:     "presses 8, then talks during the acknowledgement: voice",
+			prompts:  []PromptResult{silent, key("8"), talk},
+			wantOps:  []string{opAnswer, opGreet, offer, ack, opSetVars, opContinue("operator")},
+			wantEvs:  []emitted{evAnswered, classified(events.OutcomeVoice, true), queuedAt(evTransferred("", "operator", false), 9)},
+			wantVars: vars("voice", events.OutcomeVoice, ""),
+			want:     Result{Outcome: events.OutcomeVoice, Transferred: true, Extension: "operator", SecondsToQueue: 9},
+		},
+		{
+			name:    "presses 8, then 8 again: still incident_ack",
+			prompts: []PromptResult{silent, key("8"), key("8")},
+			wantOps: []string{opAnswer, opGreet, offer, ack, opHangup},
+			wantEvs: []emitted{evAnswered, func() emitted {
+				ev := classified(events.OutcomeIncidentAck, false)
+				c := ev.Data.(events.Classified)
+				c.SecondsToClassify = 6
+				ev.Data = c
+				return ev
+			}()},
+			want: Result{Outcome: events.OutcomeIncidentAck, HangupBy: events.HangupBySystem},
+		},
+	}
+	for _, tc := range cases {
+		tc.cfg, tc.incident = direct, inc
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
+	}
+}
