@@ -228,7 +228,8 @@ func TestDemo(t *testing.T) {
 	if err != nil || code != 0 {
 		t.Fatalf("demo: code %d, %v; stderr: %s; stdout: %s", code, err, errOut, out)
 	}
-	for _, want := range []string{"dashboard:     http://127.0.0.1:", "for 3 s", "demo over:", " events, 0 lost; errors 0\n", "emergency"} {
+	for _, want := range []string{"dashboard:     http://127.0.0.1:", "for 3 s", "demo over:", " events, 0 lost; errors 0\n", "emergency",
+		"time to a person (s)", "past the hand-off  answered by an operator "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
@@ -255,12 +256,19 @@ func TestLoadtestCommand(t *testing.T) {
 		Answer struct {
 			N int `json:"n"`
 		} `json:"stasis_start_to_answer"`
+		Person    map[string]json.RawMessage `json:"time_to_person"`
+		Abandoned map[string]int             `json:"queue_abandoned"`
 	}
 	if err := json.Unmarshal([]byte(out), &s); err != nil {
 		t.Fatalf("summary is not JSON: %v\n%s", err, out)
 	}
 	if s.Placed != 30 || s.Errors != 0 || s.Lost != 0 || s.Events == 0 || s.Answer.N != 30 || len(s.Out) == 0 {
 		t.Fatalf("summary %+v", s)
+	}
+	// The sim's operators answer: callers put through have a time to a
+	// person; queue_abandoned is there even when nobody hung up in the queue.
+	if len(s.Person) == 0 || s.Abandoned == nil {
+		t.Fatalf("time_to_person %v, queue_abandoned %v:\n%s", s.Person, s.Abandoned, out)
 	}
 	for _, tc := range []struct {
 		name string
