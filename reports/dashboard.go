@@ -223,7 +223,12 @@ func (s *Server) queueBand(l *locale, tot Bucket, now time.Time) boardQueue {
 	q := boardQueue{Now: s.agg.Queue(now, false), Longest: Dash, PersonMedian: Dash, PersonP90: Dash}
 	for _, k := range menuOrder(q.Now.ByType) {
 		if n := q.Now.ByType[k]; n > 0 {
-			q.Types = append(q.Types, typeRow{Key: k, Label: l.Type(k), Value: int64(n)})
+			label := l.Type(k)
+			if _, isType := l.msgs["type."+k]; !isType && k != OtherKey {
+				// A caller who chose no type waits as what they did.
+				label = l.Outcome(k)
+			}
+			q.Types = append(q.Types, typeRow{Key: k, Label: label, Value: int64(n)})
 		}
 	}
 	if q.Now.LongestWaitS != nil {

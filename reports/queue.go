@@ -383,11 +383,7 @@ func (a *Aggregator) Queue(now time.Time, devices bool) QueueNow {
 			continue
 		}
 		q.Waiting++
-		t := cs.rec.EmergencyType
-		if !a.types[t] {
-			t = OtherKey
-		}
-		q.ByType[t]++
+		q.ByType[waitingKey(a.types, cs.rec)]++
 		if q.LongestSince.IsZero() || cs.rec.Queued.Before(q.LongestSince) {
 			q.LongestSince = cs.rec.Queued
 		}
@@ -448,4 +444,21 @@ func (a *Aggregator) waitingInRange(now time.Time, place func(key int64) []*acc)
 			}
 		}
 	}
+}
+
+// waitingKey is what a waiting call is counted under: its emergency type
+// when it is a configured one; for a caller who chose none (spoke, pressed
+// 5 5, overrode a block, or was failed over), that outcome; else OtherKey.
+// Both sets are bounded, so a forged value cannot grow the label sets.
+func waitingKey(types map[string]bool, r CallRecord) string {
+	if types[r.EmergencyType] {
+		return r.EmergencyType
+	}
+	if r.EmergencyType == "" {
+		switch events.Outcome(r.Outcome) {
+		case events.OutcomeVoice, events.OutcomeSilentHelp, events.OutcomeBlockedOverride, events.OutcomeFailover:
+			return r.Outcome
+		}
+	}
+	return OtherKey
 }
