@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -54,6 +55,8 @@ func BenchmarkBoardFlood(b *testing.B) {
 		o.Calls, o.Concurrency, o.Rate, o.RunID = floodCalls, floodCalls, 4, id
 		o.CallTimeout, o.SettleTimeout = waitMax, waitMax
 		cpu0, t0 := processCPU(b), time.Now()
+		hz := startHealthPoll(addr)
+		defer hz.stop(b, id)
 		s, err := Run(context.Background(), o)
 		if err != nil {
 			b.Fatal(err)
@@ -187,4 +190,47 @@ func fillHistory(tb testing.TB, e *SimEnv) {
 			}
 		}
 	}
+}
+
+// healthPoll asks /healthz every half second and keeps how long each
+// answer took.
+type healthPoll struct {
+	cancel context.CancelFunc
+	done   chan []time.Duration
+}
+
+func startHealthPoll(addr string) *healthPoll {
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &healthPoll{cancel: cancel, done: make(chan []time.Duration, 1)}
+	go func() {
+		var ds []time.Duration
+		defer func() { p.done <- ds }()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(500 * time.Millisecond):
+			}
+			start := time.Now()
+			res, err := http.Get("http://" + addr + "/healthz")
+			if err != nil {
+				continue
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			_ = res.Body.Close()
+			ds = append(ds, time.Since(start))
+		}
+	}()
+	return p
+}
+
+// stop ends the poll and logs the median and longest /healthz answer.
+func (p *healthPoll) stop(tb testing.TB, phase uint32) {
+	p.cancel()
+	ds := <-p.done
+	if len(ds) == 0 {
+		return
+	}
+	slices.Sort(ds)
+	tb.Logf("  phase %d: /healthz p50 %s, max %s (%d answers)", phase, ds[len(ds)/2].Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond), len(ds))
 }
