@@ -186,36 +186,105 @@ func loadOrCreateCredentials(dir string) (Credentials, error) {
 
 // serverUsers turns credentials into the server's users with their
 // permissions.
-func serverUsers(c Credentials) []*server.User {
+func serverUsers(c Credentials, d Durables) []*server.User {
 	users := make([]*server.User, 0, len(allUsers))
 	for _, name := range allUsers {
-		users = append(users, &server.User{Username: name, Password: c.Users[name], Permissions: permissions(name)})
+		users = append(users, &server.User{Username: name, Password: c.Users[name], Permissions: permissions(name, d)})
 	}
 	return users
 }
 
-// JetStream API subjects, per stream (or KV bucket stream KV_<bucket>).
+// Durables names the durable consumers each role owns on the calls stream.
+// A role may create, read, pull from, acknowledge and delete its own, and
+// none of another role's: a reports user that could delete the blocklist's
+// consumer, or re-filter it by creating it anew, would silently stop the
+// strikes.
+type Durables struct {
+	// Blocklist is the blocklist worker's consumer (blocklist.Durable).
+	Blocklist string
+	// Reports is the reports worker's consumer (reports.durable).
+	Reports string
+}
+
+// durableBlocklist is the blocklist package's Durable (events cannot import
+// blocklist, which imports events).
+const durableBlocklist = "blocklist"
+
+// DefaultDurables are the consumer names of the default configuration.
+func DefaultDurables() Durables {
+	return Durables{Blocklist: durableBlocklist, Reports: configs.Default().Reports.Durable}
+}
+
+// owned returns the durables user owns.
+func (d Durables) owned(user string) []string {
+	switch user {
+	case UserBlocklist:
+		return []string{d.Blocklist}
+	case UserReports:
+		return []string{d.Reports}
+	case UserServer:
+		return []string{d.Blocklist, d.Reports}
+	}
+	return nil
+}
+
+// ensureStreamAPI is what a role needs to find a stream (or KV bucket
+// stream KV_<bucket>), and to create it when it is missing, so that the
+// roles may start in any order. Creating a stream that exists succeeds only
+// with the very same configuration and changes nothing, so a role cannot
+// use it to change limits; updating, purging and deleting are the admin's
+// (the process that starts the embedded server applies nats.stream.* as
+// admin, see Open).
 func ensureStreamAPI(stream string) []string {
 	return []string{
 		"$JS.API.STREAM.CREATE." + stream,
-		"$JS.API.STREAM.UPDATE." + stream,
 		"$JS.API.STREAM.INFO." + stream,
 	}
 }
 
-// consumeAPI is what durable, ordered and KV-watch consumers use: create
-// (old and new subject forms), info, delete (an ordered consumer deletes
-// and recreates itself after a gap), pull requests, acks and flow control.
-func consumeAPI(stream string) []string {
+// durableAPI is what working one durable consumer of the calls stream
+// takes: create (both subject forms, with and without a filter), info,
+// delete (the reports worker starts over), pull requests, acks and flow
+// control.
+func durableAPI(durable string) []string {
+	s, d := StreamName, durable
+	return []string{
+		"$JS.API.CONSUMER.CREATE." + s + "." + d,
+		"$JS.API.CONSUMER.CREATE." + s + "." + d + ".>",
+		"$JS.API.CONSUMER.DURABLE.CREATE." + s + "." + d,
+		"$JS.API.CONSUMER.INFO." + s + "." + d,
+		"$JS.API.CONSUMER.DELETE." + s + "." + d,
+		"$JS.API.CONSUMER.MSG.NEXT." + s + "." + d,
+		"$JS.ACK." + s + "." + d + ".>",
+		"$JS.FC." + s + "." + d + ".>",
+	}
+}
+
+// otherDurablesAPI is durableAPI of every durable in names: what a role
+// that may create consumers of any name (ordered consumers have random
+// ones) is denied, so that it cannot create, re-filter, pull from, ack or
+// delete another role's consumer.
+func otherDurablesAPI(names []string) []string {
+	var out []string
+	for _, d := range names {
+		out = append(out, durableAPI(d)...)
+	}
+	return out
+}
+
+// orderedAPI is what ordered consumers take on a stream: they name
+// themselves at random and delete and re-create themselves after a gap.
+// The name is always in the subject (nats.go never sends an ordered
+// consumer through the old form "$JS.API.CONSUMER.CREATE.<stream>", whose
+// name is in the body and so out of reach of a deny rule), which is what
+// lets otherDurablesAPI keep other roles' names out of reach.
+func orderedAPI(stream string) []string {
 	return []string{
 		"$JS.API.STREAM.INFO." + stream,
-		"$JS.API.CONSUMER.CREATE." + stream,
 		"$JS.API.CONSUMER.CREATE." + stream + ".>",
-		"$JS.API.CONSUMER.DURABLE.CREATE." + stream + ".>",
 		"$JS.API.CONSUMER.INFO." + stream + ".>",
 		"$JS.API.CONSUMER.DELETE." + stream + ".>",
 		"$JS.API.CONSUMER.MSG.NEXT." + stream + ".>",
-		"$JS.ACK." + stream + ".>",
 		"$JS.FC." + stream + ".>",
 	}
 }
@@ -229,36 +298,70 @@ func readAPI(stream string) []string {
 	}
 }
 
-// kvWrite is what writing a bucket takes: creating it if missing, and
-// publishing its keys.
+// kvWrite is what writing a bucket takes: publishing its keys.
 func kvWrite(bucket string) []string {
-	return append(ensureStreamAPI("KV_"+bucket), "$KV."+bucket+".>")
+	return []string{"$KV." + bucket + ".>"}
 }
 
-// kvRead is what reading and watching a bucket takes; creating it is
-// allowed so that a role that starts first finds it.
+// kvRead is what reading and watching a bucket takes: a watch is an
+// ordered consumer of the bucket's stream. Creating the bucket is allowed
+// so that a role that starts first finds it; no role may change its limits
+// (a bucket's max_age of 1 s would wipe every block).
 func kvRead(bucket string) []string {
 	s := "KV_" + bucket
-	return slices.Concat(ensureStreamAPI(s), consumeAPI(s), readAPI(s))
+	return slices.Concat(ensureStreamAPI(s), orderedAPI(s), readAPI(s))
+}
+
+// ivrEvents are the call events the IVR publishes: every call.* type but
+// the verdicts and call-back ticks, which staff give through the
+// blocklist's admin side.
+func ivrEvents() []string {
+	var out []string
+	for _, t := range AllTypes {
+		if s := t.Subject(); strings.HasPrefix(s, SubjectPrefix) && t != TypeVerdict && t != TypeHandled {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // publishAllow lists the subjects each user may publish to. Everyone may
 // ask for the account's JetStream info ($JS.API.INFO): the client library
 // does before creating a KV bucket, and it reveals only limits and usage.
-func publishAllow(user string) []string {
-	return append(rolePublish(user), "$JS.API.INFO")
+func publishAllow(user string, d Durables) []string {
+	return dedupe(append(rolePublish(user, d), "$JS.API.INFO"))
 }
 
-func rolePublish(user string) []string {
+// publishDeny lists what a user may not publish although publishAllow
+// matches it: the durable consumers of other roles.
+func publishDeny(user string, d Durables) []string {
+	if user == UserAdmin {
+		return nil
+	}
+	own := d.owned(user)
+	var others []string
+	for _, n := range []string{d.Blocklist, d.Reports} {
+		if n != "" && !slices.Contains(own, n) && !slices.Contains(others, n) {
+			others = append(others, n)
+		}
+	}
+	return otherDurablesAPI(others)
+}
+
+func rolePublish(user string, d Durables) []string {
 	switch user {
 	case UserIVR:
-		return slices.Concat([]string{SubjectAllCalls, SubjectAllOperators}, ensureStreamAPI(StreamName), kvRead(kvBlocklist), kvRead(kvIncident))
+		return slices.Concat(ivrEvents(), []string{SubjectOperatorState},
+			ensureStreamAPI(StreamName), kvRead(kvBlocklist), kvRead(kvIncident))
 	case UserBlocklist:
 		return slices.Concat(
-			// Verdicts, call-back ticks and console audits are published
-			// by the blocklist's admin side (API and console).
+			// Verdicts, call-back ticks, console audits and incidents are
+			// published by the blocklist's admin side (API and console).
 			[]string{SubjectAllBlocklist, TypeVerdict.Subject(), TypeHandled.Subject(), SubjectAudit, SubjectAllIncidents},
-			ensureStreamAPI(StreamName), consumeAPI(StreamName), readAPI(StreamName),
+			ensureStreamAPI(StreamName), durableAPI(d.Blocklist), readAPI(StreamName),
+			// The console reads histories and looks calls up with
+			// ordered consumers.
+			orderedAPI(StreamName),
 			kvRead(kvBlocklist), kvWrite(kvBlocklist), kvRead(kvCallIndex), kvWrite(kvCallIndex),
 			// The worker's sweep purges forgotten records (Store.Prune).
 			[]string{"$JS.API.STREAM.PURGE.KV_" + kvBlocklist},
@@ -266,9 +369,9 @@ func rolePublish(user string) []string {
 			// the blocklist's admin side.
 			kvRead(kvIncident), kvWrite(kvIncident))
 	case UserReports:
-		return slices.Concat(ensureStreamAPI(StreamName), consumeAPI(StreamName), readAPI(StreamName))
+		return slices.Concat(ensureStreamAPI(StreamName), durableAPI(d.Reports), readAPI(StreamName))
 	case UserServer:
-		return dedupe(slices.Concat(rolePublish(UserIVR), rolePublish(UserBlocklist), rolePublish(UserReports)))
+		return dedupe(slices.Concat(rolePublish(UserIVR, d), rolePublish(UserBlocklist, d), rolePublish(UserReports, d)))
 	case UserAdmin:
 		return []string{"siaga112.>", "$JS.API.>", "$KV.>", "$JS.ACK.>", "$JS.FC.>"}
 	}
@@ -283,9 +386,9 @@ func dedupe(s []string) []string {
 // permissions of one user: publish only what publishAllow lists, and
 // subscribe only to the user's own inbox, where every JetStream reply,
 // pull and push delivery arrives.
-func permissions(user string) *server.Permissions {
+func permissions(user string, d Durables) *server.Permissions {
 	return &server.Permissions{
-		Publish:   &server.SubjectPermission{Allow: publishAllow(user)},
+		Publish:   &server.SubjectPermission{Allow: publishAllow(user, d), Deny: publishDeny(user, d)},
 		Subscribe: &server.SubjectPermission{Allow: []string{InboxPrefix(user) + ".>"}},
 	}
 }

@@ -55,6 +55,12 @@ func CheckEmbedded(cfg configs.Embedded) error {
 // users of the credentials file in cfg.DataDir (CredentialsFile), which is
 // made on first start. It returns once the server accepts connections.
 func StartEmbedded(cfg configs.Embedded, log *slog.Logger) (*Embedded, error) {
+	return StartEmbeddedFor(cfg, DefaultDurables(), log)
+}
+
+// StartEmbeddedFor is StartEmbedded with the durable consumer names the
+// roles' users may work (see Durables); Open passes the running config's.
+func StartEmbeddedFor(cfg configs.Embedded, durables Durables, log *slog.Logger) (*Embedded, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -85,7 +91,7 @@ func StartEmbedded(cfg configs.Embedded, log *slog.Logger) (*Embedded, error) {
 		NoSigs: true,
 	}
 	if creds != nil {
-		opts.Users = serverUsers(*creds)
+		opts.Users = serverUsers(*creds, durables)
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
