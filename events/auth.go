@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nkeys"
 
 	"github.com/siaga112/siaga112/configs"
 )
@@ -33,6 +34,15 @@ import (
 // compromised or buggy role cannot do another's job: the IVR may publish
 // call events and read the blocklist, not write it; the reports worker only
 // reads events; only the blocklist worker and admin touch the KV buckets.
+// The admin logs in with an NKey instead of a password: the server sends a
+// random nonce and the admin signs it with the seed in the credentials
+// file, so nothing that would let anyone log in crosses the wire. The
+// command line finds the server by address (nats.embedded.listen, a demo's
+// URL), and whatever listens there while siaga112 is down — another user's
+// program on 127.0.0.1:4222 — learns only a signature of its own nonce,
+// which no server accepts twice. A password, sent in clear to that address,
+// would have been the admin's login to the real server.
+//
 // Every user gets its own inbox prefix (_INBOX_<user>), so no user can
 // subscribe to the replies of another's requests (a KV read by the admin,
 // say). The JetStream API subjects each role uses are listed below; README
@@ -85,14 +95,41 @@ const maxCredentialsSize = 64 << 10
 // passwordBytes is the entropy of a generated password.
 const passwordBytes = 32
 
-// Credentials are the embedded server's users and their passwords.
+// Credentials are the embedded server's users and their passwords, and
+// the admin's NKey seed.
 type Credentials struct {
-	// Users maps a user name (UserIVR, ...) to its password.
+	// Users maps a user name (UserIVR, ...) to its password. The admin
+	// has none (a file made before the admin's key may still hold one; it
+	// is not accepted).
 	Users map[string]string `json:"users"`
+	// NKeys maps a user name (UserAdmin) to its NKey user seed ("SU...").
+	NKeys map[string]string `json:"nkeys,omitempty"`
 }
 
-// allUsers are the users a credentials file must hold.
+// allUsers are the users of the embedded server.
 var allUsers = []string{UserIVR, UserBlocklist, UserReports, UserServer, UserAdmin}
+
+// passwordUsers are the users that log in with a password; the admin logs
+// in with its NKey.
+var passwordUsers = []string{UserIVR, UserBlocklist, UserReports, UserServer}
+
+// adminKey returns the admin's key pair from c, or an error saying how to
+// get one.
+func (c Credentials) adminKey() (nkeys.KeyPair, string, error) {
+	seed := c.NKeys[UserAdmin]
+	if seed == "" {
+		return nil, "", fmt.Errorf("%w: no admin key (made by a siaga112 before it had one): restart siaga112 serve to add it", ErrCredentials)
+	}
+	kp, err := nkeys.FromSeed([]byte(seed))
+	if err != nil {
+		return nil, "", fmt.Errorf("%w: admin key: %w", ErrCredentials, err)
+	}
+	pub, err := kp.PublicKey()
+	if err != nil || !nkeys.IsValidPublicUserKey(pub) {
+		return nil, "", fmt.Errorf("%w: admin key is not a user key", ErrCredentials)
+	}
+	return kp, pub, nil
+}
 
 // InboxPrefix is the inbox prefix a user must connect with: each user may
 // subscribe only below its own.
@@ -129,7 +166,7 @@ func ReadCredentials(dir string) (Credentials, error) {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return Credentials{}, fmt.Errorf("%w: %s: %w", ErrCredentials, path, err)
 	}
-	for _, u := range allUsers {
+	for _, u := range passwordUsers {
 		if len(c.Users[u]) < 16 {
 			return Credentials{}, fmt.Errorf("%w: %s has no usable password for user %q; delete it to have new ones made", ErrCredentials, path, u)
 		}
@@ -143,24 +180,71 @@ func ReadCredentials(dir string) (Credentials, error) {
 // when it exists, and the loser reads the winner's file.
 func loadOrCreateCredentials(dir string) (Credentials, error) {
 	c, err := ReadCredentials(dir)
-	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+	if err == nil {
+		if _, _, kerr := c.adminKey(); kerr == nil {
+			return c, nil
+		}
+		// A file from before the admin's key: add one, keep the
+		// passwords (running roles keep logging in with them).
+		if err := newAdminKey(&c); err != nil {
+			return Credentials{}, err
+		}
+		if err := writeCredentials(dir, c, true); err != nil {
+			return Credentials{}, err
+		}
+		return ReadCredentials(dir)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
 		return c, err
 	}
-	c = Credentials{Users: make(map[string]string, len(allUsers))}
-	for _, u := range allUsers {
+	c = Credentials{Users: make(map[string]string, len(passwordUsers))}
+	for _, u := range passwordUsers {
 		b := make([]byte, passwordBytes)
 		if _, err := rand.Read(b); err != nil {
 			return Credentials{}, fmt.Errorf("%w: %w", ErrCredentials, err)
 		}
 		c.Users[u] = base64.RawURLEncoding.EncodeToString(b)
 	}
+	if err := newAdminKey(&c); err != nil {
+		return Credentials{}, err
+	}
+	if err := writeCredentials(dir, c, false); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return ReadCredentials(dir)
+		}
+		return Credentials{}, err
+	}
+	return c, nil
+}
+
+// newAdminKey puts a new admin NKey seed into c.
+func newAdminKey(c *Credentials) error {
+	kp, err := nkeys.CreateUser()
+	if err != nil {
+		return fmt.Errorf("%w: admin key: %w", ErrCredentials, err)
+	}
+	seed, err := kp.Seed()
+	if err != nil {
+		return fmt.Errorf("%w: admin key: %w", ErrCredentials, err)
+	}
+	// The admin logs in with the key only.
+	delete(c.Users, UserAdmin)
+	c.NKeys = map[string]string{UserAdmin: string(seed)}
+	return nil
+}
+
+// writeCredentials writes c to the credentials file in dir, mode 0600,
+// through a temporary file. A new file appears by a hard link, which fails
+// (fs.ErrExist) when another process made one meanwhile; replace renames
+// over the existing file instead.
+func writeCredentials(dir string, c Credentials, replace bool) error {
 	data, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {
-		return Credentials{}, fmt.Errorf("%w: %w", ErrCredentials, err)
+		return fmt.Errorf("%w: %w", ErrCredentials, err)
 	}
 	tmp, err := os.CreateTemp(dir, CredentialsFile+".*")
 	if err != nil {
-		return Credentials{}, fmt.Errorf("%w: %w", ErrCredentials, err)
+		return fmt.Errorf("%w: %w", ErrCredentials, err)
 	}
 	defer func() { _ = os.Remove(tmp.Name()) }()
 	// CreateTemp makes the file 0600 already; Chmod states it.
@@ -172,26 +256,38 @@ func loadOrCreateCredentials(dir string) (Credentials, error) {
 		werr = tmp.Sync()
 	}
 	if err := errors.Join(werr, tmp.Close()); err != nil {
-		return Credentials{}, fmt.Errorf("%w: write %s: %w", ErrCredentials, tmp.Name(), err)
+		return fmt.Errorf("%w: write %s: %w", ErrCredentials, tmp.Name(), err)
 	}
-	if err := os.Link(tmp.Name(), filepath.Join(dir, CredentialsFile)); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return ReadCredentials(dir)
-		}
-		return Credentials{}, fmt.Errorf("%w: %w", ErrCredentials, err)
+	path := filepath.Join(dir, CredentialsFile)
+	if replace {
+		err = os.Rename(tmp.Name(), path)
+	} else {
+		err = os.Link(tmp.Name(), path)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrCredentials, err)
 	}
 	syncDir(dir)
-	return c, nil
+	return nil
 }
 
 // serverUsers turns credentials into the server's users with their
 // permissions.
 func serverUsers(c Credentials, d Durables) []*server.User {
-	users := make([]*server.User, 0, len(allUsers))
-	for _, name := range allUsers {
+	users := make([]*server.User, 0, len(passwordUsers))
+	for _, name := range passwordUsers {
 		users = append(users, &server.User{Username: name, Password: c.Users[name], Permissions: permissions(name, d)})
 	}
 	return users
+}
+
+// serverNKeys is the admin as an NKey user of the server.
+func serverNKeys(c Credentials, d Durables) ([]*server.NkeyUser, error) {
+	_, pub, err := c.adminKey()
+	if err != nil {
+		return nil, err
+	}
+	return []*server.NkeyUser{{Nkey: pub, Permissions: permissions(UserAdmin, d)}}, nil
 }
 
 // Durables names the durable consumers each role owns on the calls stream.
@@ -415,6 +511,9 @@ func embeddedLogin(cfg configs.NATS, rawURL, user string) (ConnectOption, error)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if user == UserAdmin {
+		return WithNKey(user, c)
 	}
 	return withUserFromFile(user, c.Users[user], cfg.Embedded.DataDir), nil
 }

@@ -1,9 +1,12 @@
 package events
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,7 +47,15 @@ func dialAs(t testing.TB, e *Embedded, dir, user string) *userConn {
 		t.Fatalf("ReadCredentials: %v", err)
 	}
 	uc := &userConn{errs: make(chan error, 64)}
-	uc.nc, err = nats.Connect(e.ClientURL(), nats.UserInfo(user, c.Users[user]), nats.CustomInboxPrefix(InboxPrefix(user)),
+	login := nats.UserInfo(user, c.Users[user])
+	if user == UserAdmin {
+		kp, pub, err := c.adminKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		login = nats.Nkey(pub, kp.Sign)
+	}
+	uc.nc, err = nats.Connect(e.ClientURL(), login, nats.CustomInboxPrefix(InboxPrefix(user)),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
 			select {
 			case uc.errs <- err:
@@ -99,13 +110,19 @@ func TestEmbeddedCredentialsFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range []string{UserIVR, UserBlocklist, UserReports, UserServer, UserAdmin} {
+	for _, u := range []string{UserIVR, UserBlocklist, UserReports, UserServer} {
 		if len(first.Users[u]) < 40 {
 			t.Fatalf("user %s has password %q, want a long random one", u, first.Users[u])
 		}
 	}
-	if first.Users[UserIVR] == first.Users[UserAdmin] {
+	if first.Users[UserIVR] == first.Users[UserReports] {
 		t.Fatal("users share a password")
+	}
+	if _, ok := first.Users[UserAdmin]; ok {
+		t.Fatal("the admin has a password; it logs in with its key only")
+	}
+	if _, _, err := first.adminKey(); err != nil {
+		t.Fatalf("admin key: %v", err)
 	}
 	e.Shutdown()
 
@@ -114,8 +131,8 @@ func TestEmbeddedCredentialsFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Users[UserAdmin] != first.Users[UserAdmin] {
-		t.Fatal("restart changed the passwords")
+	if again.Users[UserIVR] != first.Users[UserIVR] || again.NKeys[UserAdmin] != first.NKeys[UserAdmin] {
+		t.Fatal("restart changed the passwords or the admin key")
 	}
 
 	// A file others can read is refused, not used.
@@ -146,7 +163,8 @@ func TestEmbeddedRefusesClientsWithoutCredentials(t *testing.T) {
 		{"no credentials", nil},
 		{"wrong password", []nats.Option{nats.UserInfo(UserAdmin, "guess")}},
 		{"another user's password", []nats.Option{nats.UserInfo(UserAdmin, creds.Users[UserIVR])}},
-		{"token", []nats.Option{nats.Token(creds.Users[UserAdmin])}},
+		{"token", []nats.Option{nats.Token(creds.Users[UserIVR])}},
+		{"the admin's key as a password", []nats.Option{nats.UserInfo(UserAdmin, creds.NKeys[UserAdmin])}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			nc, err := nats.Connect(e.ClientURL(), tt.opts...)
@@ -558,4 +576,114 @@ func TestOpenOwnerAppliesStream(t *testing.T) {
 	if !strings.Contains(logs.String(), "nats.stream.max_bytes") {
 		t.Fatalf("the attached role did not log the difference:\n%s", logs.String())
 	}
+}
+
+// TestAdminKeyNeverCrossesTheWire: the admin command line, pointed at
+// whatever listens on the embedded server's address (another program on
+// 127.0.0.1:4222 while siaga112 is down), sends it no secret of the
+// credentials file: the admin signs the stranger's nonce, and the
+// signature logs nobody into the real server.
+func TestAdminKeyNeverCrossesTheWire(t *testing.T) {
+	dir := t.TempDir()
+	e := startAuthServer(t, dir)
+	creds, err := ReadCredentials(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Shutdown()
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	got := make(chan []byte, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer func() { _ = conn.Close() }()
+		// What a NATS server says first; a nonce asks for a signature.
+		_, _ = fmt.Fprintf(conn, "INFO {\"server_id\":\"stranger\",\"version\":\"2.10.0\",\"proto\":1,\"auth_required\":true,\"nonce\":\"stranger-nonce\",\"max_payload\":1048576,\"headers\":true}\r\n")
+		_ = conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+		var all []byte
+		buf := make([]byte, 4096)
+		for !bytes.Contains(all, []byte("PING")) {
+			n, err := conn.Read(buf)
+			all = append(all, buf[:n]...)
+			if err != nil {
+				break
+			}
+		}
+		got <- all
+	}()
+
+	cfg := configs.Default().NATS
+	cfg.URL = "nats://" + ln.Addr().String()
+	cfg.Embedded.DataDir = dir
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	b, err := Open(ctx, cfg, OpenOptions{Name: "admin", Embedded: EmbeddedAttach, SkipStream: true}, testLog(t))
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	defer b.Close()
+	var sent []byte
+	select {
+	case sent = <-got:
+	case <-ctx.Done():
+		t.Fatal("the admin never connected to the listener")
+	}
+	if !bytes.Contains(sent, []byte("CONNECT ")) || !bytes.Contains(sent, []byte(`"sig":`)) {
+		t.Fatalf("the listener got %q, want a CONNECT with a signature", sent)
+	}
+	secrets := map[string]string{"admin key": creds.NKeys[UserAdmin]}
+	for u, pw := range creds.Users {
+		secrets[u+"'s password"] = pw
+	}
+	for what, secret := range secrets {
+		if secret != "" && bytes.Contains(sent, []byte(secret)) {
+			t.Fatalf("the listener received the %s", what)
+		}
+	}
+	if bytes.Contains(sent, []byte(`"pass"`)) {
+		t.Fatalf("the listener received a password field: %q", sent)
+	}
+}
+
+// TestCredentialsFileGainsAdminKey: a credentials file written before the
+// admin had a key (an admin password) gets one at the server's next start,
+// keeps the roles' passwords, and the old admin password no longer logs
+// in.
+func TestCredentialsFileGainsAdminKey(t *testing.T) {
+	dir := t.TempDir()
+	old := Credentials{Users: map[string]string{}}
+	for _, u := range allUsers {
+		old.Users[u] = strings.Repeat(u[:1], 43)
+	}
+	if err := writeCredentials(dir, old, false); err != nil {
+		t.Fatal(err)
+	}
+	e := startAuthServer(t, dir)
+	now, err := ReadCredentials(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := now.adminKey(); err != nil {
+		t.Fatalf("no admin key after the start: %v", err)
+	}
+	if now.Users[UserIVR] != old.Users[UserIVR] {
+		t.Fatal("the roles' passwords changed")
+	}
+	if st, err := os.Stat(filepath.Join(dir, CredentialsFile)); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("credentials file after the upgrade: %v %v", st, err)
+	}
+	if nc, err := nats.Connect(e.ClientURL(), nats.UserInfo(UserAdmin, old.Users[UserAdmin])); err == nil {
+		nc.Close()
+		t.Fatal("the old admin password still logs in")
+	}
+	dialAs(t, e, dir, UserIVR)
+	dialAs(t, e, dir, UserAdmin)
 }

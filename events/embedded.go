@@ -92,6 +92,11 @@ func StartEmbeddedFor(cfg configs.Embedded, durables Durables, log *slog.Logger)
 	}
 	if creds != nil {
 		opts.Users = serverUsers(*creds, durables)
+		nk, err := serverNKeys(*creds, durables)
+		if err != nil {
+			return nil, fmt.Errorf("events: embedded nats: %w", err)
+		}
+		opts.Nkeys = nk
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -123,6 +128,11 @@ func StartEmbeddedFor(cfg configs.Embedded, durables Durables, log *slog.Logger)
 func (e *Embedded) Login(user string) ConnectOption {
 	if e.creds == nil {
 		return nil
+	}
+	if user == UserAdmin {
+		// The credentials were checked at start: the key is there.
+		o, _ := WithNKey(user, *e.creds)
+		return o
 	}
 	return WithUser(user, e.creds.Users[user])
 }

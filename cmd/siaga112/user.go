@@ -39,7 +39,7 @@ line from standard input when that is not a terminal.`,
 		if file != "" {
 			return file, nil
 		}
-		cfg, _, err := a.loadQuiet(c)
+		cfg, _, err := a.loadAdminConfig(c)
 		if err != nil {
 			return "", err
 		}
