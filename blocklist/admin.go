@@ -19,6 +19,25 @@ import (
 // ErrBadVerdict is returned for a verdict other than prank or genuine.
 var ErrBadVerdict = errors.New("verdict must be prank or genuine")
 
+// ErrBadReason is returned for a block reason too long for the
+// blocklist.changed event that announces the block, or holding control
+// characters.
+var ErrBadReason = errors.New("invalid block reason")
+
+// CheckReason checks a block's reason where a person enters it (the
+// command line, the HTTP API, the console, an import file): at most
+// events.MaxTextLen bytes of text without control characters. A longer one
+// would be stored, and its blocklist.changed refused by every consumer, so
+// the block would be missing from the board.
+func CheckReason(reason string) error {
+	if err := events.CheckText("reason", reason, events.MaxTextLen); err != nil {
+		// CheckText words it for events ("malformed event: reason is
+		// …"); a person typing a reason needs only the second half.
+		return fmt.Errorf("%w: %s", ErrBadReason, strings.TrimPrefix(err.Error(), events.ErrMalformed.Error()+": "))
+	}
+	return nil
+}
+
 // ErrBadCallID is returned for an empty or oversized call id.
 var ErrBadCallID = errors.New("invalid call id")
 

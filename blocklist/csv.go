@@ -150,6 +150,9 @@ func parseRow(rec []string, p Policy, now time.Time) (ImportRow, error) {
 	if len(rec) == 3 {
 		// An exported reason carries the formula guard's quote.
 		row.Reason = csvsafe.Uncell(strings.TrimSpace(rec[2]))
+		if err := CheckReason(row.Reason); err != nil {
+			return ImportRow{}, err
+		}
 	}
 	return row, nil
 }

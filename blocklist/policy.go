@@ -402,6 +402,9 @@ func (p Policy) AddManual(r Record, at time.Time, length time.Duration, reason, 
 	case length <= 0:
 		return r, Decision{}, fmt.Errorf("block length %s: must be positive", length)
 	}
+	if err := CheckReason(reason); err != nil {
+		return r, Decision{}, err
+	}
 	d := Decision{Change: p.blockChange(r, at), Points: p.Score(r, at)}
 	r = r.clone()
 	r.Until = at.Add(length)
