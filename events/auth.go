@@ -307,8 +307,13 @@ type Durables struct {
 const durableBlocklist = "blocklist"
 
 // DefaultDurables are the consumer names of the default configuration.
-func DefaultDurables() Durables {
-	return Durables{Blocklist: durableBlocklist, Reports: configs.Default().Reports.Durable}
+func DefaultDurables() Durables { return DurablesFor(configs.Default()) }
+
+// DurablesFor are the consumer names the roles use with cfg: a process
+// that starts the embedded server passes them to Open, so that a
+// reports.durable of its own is the reports user's.
+func DurablesFor(cfg configs.Config) Durables {
+	return Durables{Blocklist: durableBlocklist, Reports: cfg.Reports.Durable}
 }
 
 // owned returns the durables user owns.

@@ -687,3 +687,30 @@ func TestCredentialsFileGainsAdminKey(t *testing.T) {
 	dialAs(t, e, dir, UserIVR)
 	dialAs(t, e, dir, UserAdmin)
 }
+
+// TestReportsUserWorksConfiguredDurable: with reports.durable set, the
+// server started by that process lets the reports user work that consumer
+// and no other name.
+func TestReportsUserWorksConfiguredDurable(t *testing.T) {
+	dir := t.TempDir()
+	cfg := configs.Default()
+	cfg.Reports.Durable = "reports-b"
+	e, err := StartEmbeddedFor(configs.Embedded{Listen: "127.0.0.1:0", DataDir: dir, Auth: true}, DurablesFor(cfg), testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Shutdown)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin := dialAs(t, e, dir, UserAdmin)
+	if _, err := ApplyStream(ctx, admin.js, cfg.NATS.Stream); err != nil {
+		t.Fatal(err)
+	}
+	u := dialAs(t, e, dir, UserReports)
+	if _, err := u.js.CreateOrUpdateConsumer(ctx, StreamName, jetstream.ConsumerConfig{Durable: "reports-b", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+		t.Fatalf("the configured durable: %v", err)
+	}
+	u.denied(t, "the default name", "$JS.API.CONSUMER.CREATE."+StreamName+".reports", func() error {
+		return u.nc.PublishRequest("$JS.API.CONSUMER.CREATE."+StreamName+".reports", u.nc.NewRespInbox(), []byte("{}"))
+	})
+}
