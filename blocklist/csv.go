@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/siaga112/siaga112/internal/csvsafe"
 )
 
 // The blocklist CSV is what a centre moves in on its first day and backs up
@@ -146,7 +148,11 @@ func parseRow(rec []string, p Policy, now time.Time) (ImportRow, error) {
 	}
 	row := ImportRow{Number: n.E164, Until: until}
 	if len(rec) == 3 {
-		row.Reason = strings.TrimSpace(rec[2])
+		// An exported reason carries the formula guard's quote.
+		row.Reason = csvsafe.Uncell(strings.TrimSpace(rec[2]))
+		if err := CheckReason(row.Reason); err != nil {
+			return ImportRow{}, err
+		}
 	}
 	return row, nil
 }
@@ -205,7 +211,10 @@ func WriteCSV(w io.Writer, records []Record, p Policy, now time.Time) error {
 		if !r.Blocked(now) {
 			continue
 		}
-		if err := cw.Write([]string{r.Number, r.Until.UTC().Format(time.RFC3339), r.Reason}); err != nil {
+		// The reason is free text a supervisor typed; the export is
+		// opened in spreadsheets (csvsafe). The number is E.164 and the
+		// time RFC 3339, which Cell leaves as they are.
+		if err := cw.Write([]string{csvsafe.Cell(r.Number), r.Until.UTC().Format(time.RFC3339), csvsafe.Cell(r.Reason)}); err != nil {
 			return err
 		}
 	}

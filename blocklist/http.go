@@ -270,6 +270,8 @@ func (a *API) storeError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusBadRequest, "number: "+err.Error())
 	case errors.Is(err, ErrAllowlisted):
 		writeError(w, http.StatusConflict, "number: "+err.Error()+" (blocklist.allowlist)")
+	case errors.Is(err, ErrBadReason):
+		writeError(w, http.StatusBadRequest, err.Error())
 	case errors.Is(err, ErrNotFound):
 		writeError(w, http.StatusNotFound, "number: "+err.Error())
 	default:

@@ -100,6 +100,10 @@ type TLS struct {
 type Stream struct {
 	// MaxAge is how long events are kept.
 	MaxAge time.Duration `mapstructure:"max_age" yaml:"max_age"`
+	// MaxBytes bounds the stream's size on disk (per replica); when it is
+	// full the oldest events are dropped (discard-old), and /healthz is
+	// degraded from 80 % on, so nothing published can fill the disk.
+	MaxBytes int64 `mapstructure:"max_bytes" yaml:"max_bytes"`
 	// Replicas is the JetStream replica count (1 for a single server, 3 for a cluster).
 	Replicas int `mapstructure:"replicas" yaml:"replicas"`
 	// Duplicates is the window in which a re-sent event id is stored once.

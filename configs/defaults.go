@@ -29,6 +29,12 @@ const (
 	// DefaultEmbeddedMaxConnections is nats.embedded.max_connections: the
 	// roles of one process use a few, the CLI and external workers a few more.
 	DefaultEmbeddedMaxConnections = 64
+	// DefaultStreamMaxBytes is nats.stream.max_bytes: 10 GiB holds years of
+	// a centre's calls (about 2 KB of events a call) and still fits a
+	// small server's disk.
+	DefaultStreamMaxBytes int64 = 10 << 30
+	// MinStreamMaxBytes is the smallest nats.stream.max_bytes accepted.
+	MinStreamMaxBytes int64 = 1 << 20
 )
 
 // Default returns the built-in configuration.
@@ -47,7 +53,7 @@ func Default() Config {
 			Origin:         DefaultOrigin,
 		},
 		NATS: NATS{
-			Stream:   Stream{MaxAge: 90 * 24 * time.Hour, Replicas: 1, Duplicates: 2 * time.Minute},
+			Stream:   Stream{MaxAge: 90 * 24 * time.Hour, MaxBytes: DefaultStreamMaxBytes, Replicas: 1, Duplicates: 2 * time.Minute},
 			Publish:  Publish{MaxBlock: 5 * time.Millisecond, AckTimeout: 2 * time.Second},
 			Spool:    Spool{Dir: DefaultSpoolDir, MaxBytes: 256 << 20},
 			Embedded: Embedded{Listen: DefaultEmbeddedListen, DataDir: DefaultDataDir, Auth: true, MaxConnections: DefaultEmbeddedMaxConnections},

@@ -45,10 +45,22 @@ type LoadOptions struct {
 	Flags *pflag.FlagSet
 }
 
+// SystemFile is the system-wide config file.
+const SystemFile = "/etc/siaga112/siaga112.yaml"
+
 // DefaultSearch is where Load looks for a config file when no --config is
 // given: the working directory first, then the system-wide file.
 func DefaultSearch() []string {
-	return []string{"siaga112.yaml", "/etc/siaga112/siaga112.yaml"}
+	return []string{"siaga112.yaml", SystemFile}
+}
+
+// AdminSearch is where the admin commands (blocklist, verdict, user) look
+// when no --config is given: the system-wide file only. They log in with
+// the admin's key and write the accounts file, so a siaga112.yaml that
+// anyone could leave in a directory an administrator happens to be in
+// (pointing nats.url or http.accounts_file elsewhere) must not steer them.
+func AdminSearch() []string {
+	return []string{SystemFile}
 }
 
 // ResolveFile returns the config file Load would read: opts.File, or the

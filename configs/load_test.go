@@ -270,6 +270,11 @@ func TestLoadEnvOverrides(t *testing.T) {
 					t.Errorf("menu 4 = %+v", c.IVR.Menu[4])
 				}
 			}},
+		{"stream max bytes", map[string]string{"SIAGA112_NATS_STREAM_MAX_BYTES": "2147483648"}, func(t *testing.T, c configs.Config) {
+			if c.NATS.Stream.MaxBytes != 2<<30 {
+				t.Errorf("nats.stream.max_bytes = %d", c.NATS.Stream.MaxBytes)
+			}
+		}},
 		{"indexed field applies to a JSON list", map[string]string{
 			"SIAGA112_ARI_NODES":            `[{"name":"a","url":"http://a/ari","ws_url":"ws://a/ari/events","username":"u","password":"p"}]`,
 			"SIAGA112_ARI_NODES_0_PASSWORD": "secret",

@@ -20,7 +20,12 @@ const Redacted = "***"
 //
 // It works on the text rather than through net/url so that a URL net/url
 // refuses (a password with a stray '%' or '#', say) is still redacted.
+//
+// Secrets in the query are hidden too: Asterisk's ARI takes its login as
+// "?api_key=user:password", and a URL written that way would otherwise be
+// printed whole (see secretParam).
 func RedactURL(u string) string {
+	u = redactParams(u)
 	if !strings.Contains(u, "@") {
 		return u
 	}
@@ -29,6 +34,19 @@ func RedactURL(u string) string {
 		parts[i] = redactOne(p)
 	}
 	return strings.Join(parts, ",")
+}
+
+// secretParam finds query parameters that carry a login: ARI's api_key
+// (user:password), and the usual password and token names. The value runs
+// to the next '&', '#', white space or quote.
+var secretParam = regexp.MustCompile(`(?i)([?&](?:api_key|apikey|password|passwd|pass|token|access_token|secret)=)[^&#\s"']*`)
+
+// redactParams hides the values of secretParam's parameters.
+func redactParams(s string) string {
+	if !strings.Contains(s, "=") {
+		return s
+	}
+	return secretParam.ReplaceAllString(s, "${1}"+Redacted)
 }
 
 // redactOne redacts the userinfo of one URL: the text between "://" and
@@ -85,6 +103,7 @@ var urlInText = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.\-]*://[^\s/?#"']*@`)
 // URL (a WebSocket dial error names the URL it dialled, password included)
 // before it is logged or served.
 func RedactText(s string) string {
+	s = redactParams(s)
 	if !strings.Contains(s, "@") {
 		return s
 	}

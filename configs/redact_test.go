@@ -18,6 +18,11 @@ func TestRedactURL(t *testing.T) {
 		{"http://u:pa/ss@pbx:8088/ari", "http://u:***@pbx:8088/ari"},
 		{"u:secret@h:4222", "u:***@h:4222"}, // nats.go reads a bare host:port as nats://
 		{"nats://a:s1@h1, b:s2@h2", "nats://a:***@h1, b:***@h2"},
+		{"http://pbx:8088/ari?api_key=asterisk:secret", "http://pbx:8088/ari?api_key=***"},
+		{"ws://pbx:8088/ari/events?app=siaga112&api_key=asterisk:secret&subscribeAll=true", "ws://pbx:8088/ari/events?app=siaga112&api_key=***&subscribeAll=true"},
+		{"ws://pbx/ari/events?API_KEY=a:b#x", "ws://pbx/ari/events?API_KEY=***#x"},
+		{"http://pbx/ari?token=t0k", "http://pbx/ari?token=***"},
+		{"http://pbx/ari?app=api_key=x", "http://pbx/ari?app=api_key=x"},
 		{"", ""},
 	}
 	for _, tt := range tests {
@@ -35,6 +40,7 @@ func TestRedactText(t *testing.T) {
 		{`Get "http://u:p%40ss@pbx/ari/channels": EOF`, `Get "http://u:***@pbx/ari/channels": EOF`},
 		{"nats: a:s1@h and nats://b:s2@h2", "nats: a:s1@h and nats://b:***@h2"},
 		{"nats://tok@h down", "nats://***@h down"},
+		{`Get "http://pbx:8088/ari/channels?api_key=asterisk:secret": EOF`, `Get "http://pbx:8088/ari/channels?api_key=***": EOF`},
 		{"no url here, mail ops@example.org", "no url here, mail ops@example.org"},
 	}
 	for _, tt := range tests {

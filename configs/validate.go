@@ -249,6 +249,9 @@ func (n NATS) validate(ck *checker) {
 		ck.add("nats.tls", nil, "needs both cert and key, or neither")
 	}
 	ck.positive("nats.stream.max_age", n.Stream.MaxAge)
+	if n.Stream.MaxBytes < MinStreamMaxBytes {
+		ck.add("nats.stream.max_bytes", n.Stream.MaxBytes, "must be at least %d (1 MiB): the stream must hold a day of calls", MinStreamMaxBytes)
+	}
 	ck.intRange("nats.stream.replicas", n.Stream.Replicas, MinReplicas, MaxReplicas)
 	// JetStream rejects a duplicate window longer than the stream's max age.
 	if ck.positive("nats.stream.duplicates", n.Stream.Duplicates) && n.Stream.Duplicates > n.Stream.MaxAge && n.Stream.MaxAge > 0 {

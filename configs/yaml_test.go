@@ -96,6 +96,8 @@ func TestRedacted(t *testing.T) {
 	c.NATS.URL = "nats://ivr:natspw-1@n1:4222,natspw-2@n2:4222"
 	c.ARI.Nodes[0].URL = "http://asterisk:aripw-1@pbx:8088/ari"
 	c.ARI.Nodes[0].WSURL = "ws://asterisk:aripw-2@pbx:8088/ari/events"
+	c.ARI.Nodes[1].URL = "http://pbx2:8088/ari?api_key=asterisk:aripw-3"
+	c.ARI.Nodes[1].WSURL = "ws://pbx2:8088/ari/events?api_key=asterisk:aripw-4&app=siaga112"
 
 	r := c.Redacted()
 	tests := []struct {
@@ -114,6 +116,8 @@ func TestRedacted(t *testing.T) {
 		{"nats url userinfo", r.NATS.URL, "nats://ivr:***@n1:4222,***@n2:4222"},
 		{"ari url userinfo", r.ARI.Nodes[0].URL, "http://asterisk:***@pbx:8088/ari"},
 		{"ari ws url userinfo", r.ARI.Nodes[0].WSURL, "ws://asterisk:***@pbx:8088/ari/events"},
+		{"ari url api_key", r.ARI.Nodes[1].URL, "http://pbx2:8088/ari?api_key=***"},
+		{"ari ws url api_key", r.ARI.Nodes[1].WSURL, "ws://pbx2:8088/ari/events?api_key=***&app=siaga112"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

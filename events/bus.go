@@ -43,6 +43,9 @@ type OpenOptions struct {
 	// with EmbeddedAttach. It is used for this host's embedded server only:
 	// with an external nats.url, cfg's credentials apply.
 	User string
+	// Durables are the consumer names the roles' users may work on the
+	// embedded server this Open starts; zero means DefaultDurables.
+	Durables Durables
 }
 
 // Bus is one siaga112 role's link to NATS: the connection, its JetStream
@@ -79,7 +82,11 @@ func Open(ctx context.Context, cfg configs.NATS, opts OpenOptions, log *slog.Log
 	if b.URL == "" {
 		switch opts.Embedded {
 		case EmbeddedStart:
-			emb, err := StartEmbedded(cfg.Embedded, log)
+			durables := opts.Durables
+			if durables == (Durables{}) {
+				durables = DefaultDurables()
+			}
+			emb, err := StartEmbeddedFor(cfg.Embedded, durables, log)
 			if err != nil {
 				return nil, err
 			}
@@ -121,7 +128,7 @@ func Open(ctx context.Context, cfg configs.NATS, opts OpenOptions, log *slog.Log
 	}
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	if _, err := EnsureStream(sctx, js, cfg.Stream); err != nil {
+	if err := b.ensureStream(sctx, cfg, log); err != nil {
 		if opts.RequireStream {
 			b.Close()
 			return nil, err
@@ -129,6 +136,42 @@ func Open(ctx context.Context, cfg configs.NATS, opts OpenOptions, log *slog.Log
 		log.Warn("event stream not checked; events are spooled until NATS answers", "error", err)
 	}
 	return b, nil
+}
+
+// ensureStream makes sure the stream exists. The process that started the
+// embedded server owns the stream: it applies cfg.Stream as admin, on a
+// connection of its own that it closes at once, so that the roles' users
+// never need the right to change the stream's limits. Any other process
+// finds the stream (or creates it when missing) and logs the settings that
+// differ from its config.
+func (b *Bus) ensureStream(ctx context.Context, cfg configs.NATS, log *slog.Logger) error {
+	if b.embedded != nil && b.embedded.creds != nil {
+		nc, err := Connect(ctx, cfg, b.URL, "siaga112-stream-owner", log, b.embedded.Login(UserAdmin))
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		js, err := jetstream.New(nc)
+		if err != nil {
+			return fmt.Errorf("events: jetstream: %w", err)
+		}
+		_, err = ApplyStream(ctx, js, cfg.Stream)
+		return err
+	}
+	if b.embedded != nil {
+		// An embedded server without users: this connection may do all.
+		_, err := ApplyStream(ctx, b.JS, cfg.Stream)
+		return err
+	}
+	s, err := EnsureStream(ctx, b.JS, cfg.Stream)
+	if err != nil {
+		return err
+	}
+	if d := StreamDrift(s.CachedInfo().Config, cfg.Stream); len(d) > 0 {
+		log.Warn("event stream limits differ from this config; the process running the embedded server applies them at its start, or an administrator of the NATS server",
+			"stream", StreamName, "differences", d)
+	}
+	return nil
 }
 
 // ErrNotConnected is returned by Health while the connection is down.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
 
 	"github.com/siaga112/siaga112/configs"
 )
@@ -31,6 +32,10 @@ type ConnectOption func(*connectOptions)
 
 type connectOptions struct {
 	user, password string
+	// key, when set, logs user in by signing the server's nonce (see
+	// auth.go: the admin's login), instead of a password.
+	key nkeys.KeyPair
+	pub string
 	// reread, when set, gives the password again at each (re)connect:
 	// the embedded server's credentials file may have been written anew.
 	reread func() (string, bool)
@@ -51,6 +56,16 @@ func withUserFromFile(user, password, dataDir string) ConnectOption {
 			return c.Users[user], true
 		}
 	}
+}
+
+// WithNKey logs in as user (UserAdmin) with its NKey from c: the server's
+// nonce is signed, and neither the seed nor a password is sent.
+func WithNKey(user string, c Credentials) (ConnectOption, error) {
+	kp, pub, err := c.adminKey()
+	if err != nil {
+		return nil, err
+	}
+	return func(o *connectOptions) { o.user, o.key, o.pub = user, kp, pub }, nil
 }
 
 // WithUser logs in as user with password, with the inbox prefix that user
@@ -133,6 +148,8 @@ func Connect(ctx context.Context, cfg configs.NATS, url string, name string, log
 		}),
 	}
 	switch {
+	case co.key != nil:
+		nopts = append(nopts, nats.Nkey(co.pub, co.key.Sign), nats.CustomInboxPrefix(InboxPrefix(co.user)))
 	case co.user != "" && co.reread != nil:
 		user, last := co.user, co.password
 		var mu sync.Mutex

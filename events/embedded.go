@@ -55,6 +55,12 @@ func CheckEmbedded(cfg configs.Embedded) error {
 // users of the credentials file in cfg.DataDir (CredentialsFile), which is
 // made on first start. It returns once the server accepts connections.
 func StartEmbedded(cfg configs.Embedded, log *slog.Logger) (*Embedded, error) {
+	return StartEmbeddedFor(cfg, DefaultDurables(), log)
+}
+
+// StartEmbeddedFor is StartEmbedded with the durable consumer names the
+// roles' users may work (see Durables); Open passes the running config's.
+func StartEmbeddedFor(cfg configs.Embedded, durables Durables, log *slog.Logger) (*Embedded, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -88,7 +94,12 @@ func StartEmbedded(cfg configs.Embedded, log *slog.Logger) (*Embedded, error) {
 		MaxConn: cfg.MaxConnections,
 	}
 	if creds != nil {
-		opts.Users = serverUsers(*creds)
+		opts.Users = serverUsers(*creds, durables)
+		nk, err := serverNKeys(*creds, durables)
+		if err != nil {
+			return nil, fmt.Errorf("events: embedded nats: %w", err)
+		}
+		opts.Nkeys = nk
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -120,6 +131,11 @@ func StartEmbedded(cfg configs.Embedded, log *slog.Logger) (*Embedded, error) {
 func (e *Embedded) Login(user string) ConnectOption {
 	if e.creds == nil {
 		return nil
+	}
+	if user == UserAdmin {
+		// The credentials were checked at start: the key is there.
+		o, _ := WithNKey(user, *e.creds)
+		return o
 	}
 	return WithUser(user, e.creds.Users[user])
 }

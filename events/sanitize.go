@@ -19,6 +19,17 @@ func Sanitize(e Envelope) Envelope {
 	return e
 }
 
+// CleanText is clean for text siaga112 writes itself from stored data (a
+// block's reason kept from before it was bounded, say): the event it goes
+// into is still valid, with the text cut on a character boundary and
+// marked "…", instead of refused.
+func CleanText(s string, maxLen int) string { return clean(s, maxLen) }
+
+// CheckText checks text a person enters before it is stored or published
+// as a free-text field: at most maxLen bytes of valid UTF-8 without control
+// characters, as Validate checks it. The error names field and the bound.
+func CheckText(field, v string, maxLen int) error { return text(field, v, maxLen) }
+
 // clean replaces control characters and invalid UTF-8 with U+FFFD and cuts
 // s to at most maxLen bytes on a character boundary, marking a cut with "…".
 func clean(s string, maxLen int) string {

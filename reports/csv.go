@@ -5,6 +5,8 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"github.com/siaga112/siaga112/internal/csvsafe"
 )
 
 // csvHeader is the first row of /api/calls.csv.
@@ -48,41 +50,5 @@ func writeCallsCSV(w io.Writer, calls []CallRecord, loc *time.Location) error {
 	return cw.Error()
 }
 
-// csvSafe keeps a spreadsheet from running a cell as a formula (CSV
-// injection): a cell starting with = + - @, a tab, CR or LF gets a leading
-// quote, which spreadsheets read as "this is text". The one exception is a
-// cell that is wholly a signed decimal number ("+6281234567890", "-1",
-// "-0.5"): a spreadsheet can only read it as a number, so E.164 numbers and
-// negative figures stay usable. "-1+cmd|' /C calc'!A0" and
-// "+1+HYPERLINK(...)" are not numbers and are quoted.
-func csvSafe(v string) string {
-	if v == "" {
-		return v
-	}
-	switch v[0] {
-	case '=', '@', '\t', '\r', '\n':
-		return "'" + v
-	case '+', '-':
-		if !signedDecimal(v) {
-			return "'" + v
-		}
-	}
-	return v
-}
-
-// signedDecimal reports whether v is a sign, digits and at most one '.'
-// followed by digits, and nothing else.
-func signedDecimal(v string) bool {
-	digits, dot := 0, false
-	for i := 1; i < len(v); i++ {
-		switch c := v[i]; {
-		case c >= '0' && c <= '9':
-			digits++
-		case c == '.' && !dot && digits > 0 && i < len(v)-1:
-			dot = true
-		default:
-			return false
-		}
-	}
-	return digits > 0
-}
+// csvSafe is the one CSV formula guard (internal/csvsafe).
+var csvSafe = csvsafe.Cell

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/siaga112/siaga112/internal/csvsafe"
 )
 
 // cellSafe reports whether a spreadsheet would read cell as text or a plain
@@ -15,7 +17,7 @@ func cellSafe(cell string) bool {
 	if cell == "" || strings.IndexByte("=+-@\t\r\n", cell[0]) < 0 {
 		return true
 	}
-	return (cell[0] == '+' || cell[0] == '-') && signedDecimal(cell)
+	return (cell[0] == '+' || cell[0] == '-') && csvsafe.SignedDecimal(cell)
 }
 
 // writeAndRead writes calls as CSV and parses the result back.

@@ -291,7 +291,7 @@ func openAdmin(ctx context.Context, cfg configs.Config, target natsTarget, log *
 // routine INFO lines (NATS connected, closed; "number blocked") at debug,
 // so that stdout holds only the answer and stderr only what concerns it.
 func loadAdmin(a *app, cmd *cobra.Command) (configs.Config, *slog.Logger, error) {
-	cfg, log, err := a.loadQuiet(cmd)
+	cfg, log, err := a.loadAdminConfig(cmd)
 	if err != nil {
 		return configs.Config{}, nil, err
 	}

@@ -52,6 +52,16 @@ func (a *app) loadQuiet(cmd *cobra.Command) (configs.Config, *slog.Logger, error
 	return a.loadConfig(cmd, false)
 }
 
+// loadAdminConfig is loadQuiet for the admin commands (blocklist, verdict,
+// user), which read no config file from the working directory unless it
+// is named with --config (configs.AdminSearch).
+func (a *app) loadAdminConfig(cmd *cobra.Command) (configs.Config, *slog.Logger, error) {
+	if a.search == nil {
+		a.search = configs.AdminSearch()
+	}
+	return a.loadConfig(cmd, false)
+}
+
 func (a *app) loadConfig(cmd *cobra.Command, warn bool) (configs.Config, *slog.Logger, error) {
 	if a.loaded {
 		return a.cfg, a.log, nil

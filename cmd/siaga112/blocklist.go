@@ -234,6 +234,9 @@ blocklist rm does. Allowlisted and withheld numbers are refused.`,
 			if err != nil {
 				return fmt.Errorf("--for: %w", err)
 			}
+			if err := blocklist.CheckReason(reason); err != nil {
+				return fmt.Errorf("--reason: %w", err)
+			}
 			cfg, _, err := loadAdmin(a, cmd)
 			if err != nil {
 				return err

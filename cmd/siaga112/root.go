@@ -14,8 +14,9 @@ emergency, filters silent and repeat prank calls before they reach an operator
 and publishes every step as an event on NATS JetStream.
 
 Configuration comes from built-in defaults, a YAML file (--config, else
-./siaga112.yaml, else /etc/siaga112/siaga112.yaml), SIAGA112_* environment
-variables and flags, in that order of precedence.`,
+./siaga112.yaml, else /etc/siaga112/siaga112.yaml; the blocklist, verdict and
+user commands read ./siaga112.yaml only when it is named with --config),
+SIAGA112_* environment variables and flags, in that order of precedence.`,
 		// Errors are printed once by main, and a failed command is not a
 		// usage problem worth a screen of help.
 		SilenceErrors: true,
@@ -25,7 +26,7 @@ variables and flags, in that order of precedence.`,
 	root.SetErr(a.stderr)
 
 	pf := root.PersistentFlags()
-	pf.String("config", "", "config file (default ./siaga112.yaml, else /etc/siaga112/siaga112.yaml)")
+	pf.String("config", "", "config file (default ./siaga112.yaml, else /etc/siaga112/siaga112.yaml; blocklist, verdict and user: only /etc/siaga112/siaga112.yaml)")
 	// These two are bound to log.level and log.format by name (see
 	// configs.LoadOptions.Flags), so they need no code of their own.
 	pf.String("log-level", "", "log level: debug, info, warn or error (overrides log.level)")

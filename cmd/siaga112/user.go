@@ -39,7 +39,7 @@ line from standard input when that is not a terminal.`,
 		if file != "" {
 			return file, nil
 		}
-		cfg, _, err := a.loadQuiet(c)
+		cfg, _, err := a.loadAdminConfig(c)
 		if err != nil {
 			return "", err
 		}
@@ -69,7 +69,7 @@ line from standard input when that is not a terminal.`,
 	add.Flags().StringVar(&role, "role", "", "operator or supervisor (required)")
 	passwd := &cobra.Command{
 		Use:   "passwd NAME",
-		Short: "Set a new password (signs the account out everywhere on restart)",
+		Short: "Set a new password (applies without a restart)",
 		Args:  oneName,
 		RunE: func(c *cobra.Command, args []string) error {
 			p, err := path(c)
@@ -99,7 +99,7 @@ line from standard input when that is not a terminal.`,
 			if err := accs.Save(p); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(a.stdout, "removed %s from %s\n", args[0], p)
+			_, err = fmt.Fprintf(a.stdout, "removed %s from %s; %s\n", args[0], p, appliesLive)
 			return err
 		},
 	}
@@ -185,9 +185,13 @@ func (a *app) setAccount(path, name, role string, create bool) error {
 	if exists {
 		verb = "updated"
 	}
-	_, err = fmt.Fprintf(a.stdout, "%s %s (%s) in %s; restart serve to apply\n", verb, name, role, path)
+	_, err = fmt.Fprintf(a.stdout, "%s %s (%s) in %s; %s\n", verb, name, role, path, appliesLive)
 	return err
 }
+
+// appliesLive ends the message of a change to the accounts file: a running
+// serve reads the file again when it changes, so no restart is needed.
+const appliesLive = "applies without a restart"
 
 // readPassword reads a password: twice without echo from a terminal, or one
 // line from a pipe.

@@ -67,6 +67,7 @@ func runReports(ctx context.Context, cfg configs.Config, log *slog.Logger) error
 	}()
 	bus, err := events.Open(ctx, cfg.NATS, events.OpenOptions{
 		Name: "siaga112-reports", Embedded: events.EmbeddedStart, StreamTimeout: workerStreamTimeout, RequireStream: true,
+		Durables: events.DurablesFor(cfg),
 	}, log)
 	if err != nil {
 		return err

@@ -389,6 +389,7 @@ func (s *Stack) probeStream(ctx context.Context, connErr error) Check {
 	detail := map[string]any{
 		"stream": events.StreamName, "messages": info.State.Msgs, "bytes": info.State.Bytes,
 		"last_seq": info.State.LastSeq, "probe_ms": time.Since(start).Milliseconds(),
+		"max_bytes": info.Config.MaxBytes,
 	}
 	if info.Cluster != nil {
 		detail["leader"] = info.Cluster.Leader
@@ -398,6 +399,11 @@ func (s *Stack) probeStream(ctx context.Context, connErr error) Check {
 	}
 	if info.Config.Sealed {
 		return checkDegraded(detail, "stream %s is sealed and takes no writes: %s", events.StreamName, lost)
+	}
+	// A full stream drops its oldest events (discard-old): warned of
+	// before it happens, calls unharmed.
+	if err := events.CheckStreamUsage(info.State.Bytes, info.Config.MaxBytes); err != nil {
+		return checkDegraded(detail, "stream %s: %v", events.StreamName, err)
 	}
 	return checkOK(detail)
 }

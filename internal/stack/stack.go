@@ -195,6 +195,7 @@ func New(ctx context.Context, o Options) (_ *Stack, err error) {
 		Name: name, Embedded: events.EmbeddedStart, StreamTimeout: timeout,
 		RequireStream: (o.Roles.Blocklist || o.Roles.Reports) && !o.Roles.IVR,
 		User:          natsUser(o.Roles),
+		Durables:      events.DurablesFor(cfg),
 	}, log)
 	if err != nil {
 		return nil, err
