@@ -28,11 +28,11 @@ func TestBlockReasonBounded(t *testing.T) {
 			t.Fatalf("Block with reason %.20q…: %v, want ErrBadReason", bad, err)
 		}
 	}
-	if _, err := a.Block(ctx, "0812-3456-7890", time.Hour, reasonOf(329), "budi"); err == nil || !strings.Contains(err.Error(), "329 bytes (at most 256)") {
+	if _, err := a.Block(ctx, "0812-3456-7890", time.Hour, reasonOf(329), "budi"); err == nil || !strings.Contains(err.Error(), "329 characters (at most 200)") {
 		t.Fatalf("error %v does not name the length and the bound", err)
 	}
 	status, body := do(t, "POST", base+"/api/blocklist", testToken, `{"number":"0812-3456-7890","reason":"`+reasonOf(329)+`"}`)
-	if msg, _ := body["error"].(string); status != 400 || !strings.Contains(msg, "reason is 329 bytes (at most 256)") {
+	if msg, _ := body["error"].(string); status != 400 || !strings.Contains(msg, "329 characters (at most 200)") {
 		t.Fatalf("API: %d %q, want 400 naming the bound", status, msg)
 	}
 	if list, err := s.List(ctx); err != nil || len(list) != 0 {
@@ -43,7 +43,7 @@ func TestBlockReasonBounded(t *testing.T) {
 	if !errors.As(err, &ie) || len(ie.Rows) != 1 || !strings.Contains(err.Error(), "line 1: invalid block reason") {
 		t.Fatalf("import: %v", err)
 	}
-	if _, err := a.Block(ctx, "0812-3456-7890", time.Hour, reasonOf(events.MaxTextLen), "budi"); err != nil {
+	if _, err := a.Block(ctx, "0812-3456-7890", time.Hour, reasonOf(MaxReason), "budi"); err != nil {
 		t.Fatalf("a reason at the bound: %v", err)
 	}
 }

@@ -59,7 +59,7 @@ func TestAdminArgumentsCheckedFirst(t *testing.T) {
 		{"add bad length", []string{"blocklist", "add", "0812-3456-7890", "--for", "soon"}, 1, []string{`--for: invalid duration "soon"`}},
 		{"add no number", []string{"blocklist", "add"}, 1, []string{"needs a NUMBER"}},
 		{"add long reason", []string{"blocklist", "add", "0812-3456-7890", "--reason", strings.Repeat("r", 329)}, 1,
-			[]string{"--reason: invalid block reason: reason is 329 bytes (at most 256)"}},
+			[]string{"--reason: invalid block reason: 329 characters (at most 200)"}},
 		{"verdict bad word", []string{"verdict", "c1", "maybe"}, 1, []string{`not "maybe"`}},
 		{"import bad rows", []string{"blocklist", "import", bad}, 1,
 			[]string{"2 bad row(s), nothing imported", `line 3: invalid phone number "abc"`, `line 4: until "yesterday"`}},
