@@ -134,7 +134,7 @@ func New(o Options) (*IVR, error) {
 	}
 	v := &IVR{
 		ari: o.ARI, ivr: o.IVR, flow: o.Flow, blocklist: o.Blocklist, incidents: o.Incidents, pub: o.Publisher, normalize: o.Normalize,
-		followed: o.Followed,
+		followed:   o.Followed,
 		log:        log.With("component", "ivr"),
 		stopCh:     make(chan struct{}),
 		doneCh:     make(chan struct{}),
