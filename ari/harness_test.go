@@ -415,19 +415,8 @@ func eventually(t testing.TB, what string, cond func() bool) {
 // types lists the events' types.
 func types(evs []events.Envelope) []events.Type { return testkit.Types(evs) }
 
-// ivrTypes lists the events' types without those of the queue (an
-// operator's answer, a queue abandon): which of them a caller who hangs up
-// right after being put through gets depends on that race, and these tests
-// are about the IVR. follow_test.go checks them.
-func ivrTypes(evs []events.Envelope) []events.Type {
-	var out []events.Type
-	for _, t := range testkit.Types(evs) {
-		if t != events.TypeOperatorAnswered && t != events.TypeQueueAbandoned {
-			out = append(out, t)
-		}
-	}
-	return out
-}
+// ivrTypes lists the events' types up to the hand-off (testkit.IVRTypes).
+func ivrTypes(evs []events.Envelope) []events.Type { return testkit.IVRTypes(evs) }
 
 // dataOf decodes the data of the only event of type t.
 func dataOf[T any](t testing.TB, evs []events.Envelope, typ events.Type) T {

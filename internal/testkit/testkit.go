@@ -37,6 +37,20 @@ func Types(evs []events.Envelope) []events.Type {
 	return out
 }
 
+// IVRTypes lists the events' types without those of the operators' queue
+// (an operator's answer, a queue abandon): which one a scripted caller who
+// hangs up right after being put through gets is a race, and tests of the
+// IVR compare what it decided.
+func IVRTypes(evs []events.Envelope) []events.Type {
+	var out []events.Type
+	for _, e := range evs {
+		if e.Type != events.TypeOperatorAnswered && e.Type != events.TypeQueueAbandoned {
+			out = append(out, e.Type)
+		}
+	}
+	return out
+}
+
 // Only decodes the data of the one event of type typ in evs, failing the
 // test when there is none or more than one.
 func Only[T any](t testing.TB, evs []events.Envelope, typ events.Type) T {
