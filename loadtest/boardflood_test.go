@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/internal/stack"
 )
@@ -22,15 +26,18 @@ import (
 // BenchmarkBoardFlood measures a caller's answer → queue with the board
 // quiet and then while hostile clients hold board streams of a three-month
 // range open (floodStreams of them, from six loopback addresses, each
-// reading everything sent and coming back a second after a refusal), in
-// one process with the IVR, the workers and the HTTP listener, as serve
-// runs them. It is a measurement, not a test: it reports the medians side
+// reading everything sent and coming back a second after a refusal) and
+// others hammer the sign-in with wrong passwords and long names from
+// signInAddresses loopback addresses (signInWorkers at once), in one
+// process with the IVR, the workers and the HTTP listener, as serve runs
+// them. It also reports what the sign-in flood added to the calls stream. It is a measurement, not a test: it reports the medians side
 // by side and asserts nothing about them. The board holds 90 days of
 // history (historyPerDay calls a day), as a centre's does.
 //
 //	go test ./loadtest -run '^$' -bench BoardFlood -benchtime 1x
 func BenchmarkBoardFlood(b *testing.B) {
 	cfg := testConfig(b)
+	cfg.HTTP.AccountsFile = supervisorAccount(b)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -69,10 +76,16 @@ func BenchmarkBoardFlood(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		quiet, quietCPU := phase(1)
+		msgs0, bytes0 := streamSize(b, e)
 		f := startFlood(addr, floodStreams)
+		si := startSignInFlood(addr, signInWorkers, signInAddresses)
 		time.Sleep(2 * time.Second)
 		flooded, floodCPU := phase(2)
 		served, refused, bytes := f.stop()
+		attempts, codes := si.stop()
+		msgs1, bytes1 := streamSize(b, e)
+		b.Logf("sign-in flood: %d attempts from %d addresses, answered %v; calls stream +%d messages, +%.1f KB (the calls themselves included)",
+			attempts, signInAddresses, codes, msgs1-msgs0, float64(bytes1-bytes0)/1e3)
 		b.Logf("answer → queue p50 / p95 / max (ms), quiet | flooded by %d streams (%d served, %d refused with 503, %.0f MB sent):",
 			floodStreams, served, refused, float64(bytes)/1e6)
 		for _, k := range []Kind{KindGreetingKey, KindFire} {
@@ -88,9 +101,101 @@ func BenchmarkBoardFlood(b *testing.B) {
 
 // The flood's size and the calls measured in each phase.
 const (
-	floodStreams = 150
-	floodCalls   = 40
+	floodStreams    = 150
+	floodCalls      = 40
+	signInWorkers   = 24
+	signInAddresses = 48
 )
+
+// supervisorAccount writes an accounts file with one supervisor, so the
+// sign-in the flood hammers is the real one.
+func supervisorAccount(tb testing.TB) string {
+	tb.Helper()
+	hash, err := console.HashPassword("the-right-password")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	accs := &console.Accounts{}
+	if err := accs.Set(console.Account{Name: "supervisor", Role: console.RoleSupervisor, Hash: hash}); err != nil {
+		tb.Fatal(err)
+	}
+	path := filepath.Join(tb.TempDir(), "accounts.yaml")
+	if err := accs.Save(path); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// streamSize is the calls stream's messages and bytes now.
+func streamSize(tb testing.TB, e *SimEnv) (msgs, bytes uint64) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitMax)
+	defer cancel()
+	st, err := e.Stack.Bus().JS.Stream(ctx, events.StreamName)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return info.State.Msgs, info.State.Bytes
+}
+
+// signInFlood posts wrong passwords for long, changing names (and now and
+// then the supervisor's own name) from many loopback addresses, as fast as
+// the answers come.
+type signInFlood struct {
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	attempts atomic.Int64
+	mu       sync.Mutex
+	codes    map[int]int // guarded by mu
+}
+
+func startSignInFlood(addr string, workers, addresses int) *signInFlood {
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &signInFlood{cancel: cancel, codes: map[int]int{}}
+	for i := range workers {
+		f.wg.Go(func() {
+			n := i
+			for ctx.Err() == nil {
+				ip := net.IPv4(127, 0, 1, byte(1+n%addresses))
+				d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
+				client := &http.Client{Transport: &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true},
+					CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+				name := strings.Repeat("n", 200) + strconv.Itoa(n)
+				if n%5 == 0 {
+					name = "supervisor"
+				}
+				form := url.Values{"name": {name}, "password": {"wrong-" + strconv.Itoa(n)}}
+				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/login", strings.NewReader(form.Encode()))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("Origin", "http://"+addr)
+				res, err := client.Do(req)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, res.Body)
+					_ = res.Body.Close()
+					f.attempts.Add(1)
+					f.mu.Lock()
+					f.codes[res.StatusCode]++
+					f.mu.Unlock()
+				}
+				client.CloseIdleConnections()
+				n += workers
+			}
+		})
+	}
+	return f
+}
+
+func (f *signInFlood) stop() (attempts int64, codes map[int]int) {
+	f.cancel()
+	f.wg.Wait()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.attempts.Load(), maps.Clone(f.codes)
+}
 
 // flood is a set of hostile board clients.
 type flood struct {
