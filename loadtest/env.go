@@ -79,6 +79,12 @@ type SimOptions struct {
 	// any menu entry's queue, so the IVR asks callers for their location;
 	// by default each queue reports SimFreeOperators free.
 	OperatorsBusy bool
+	// NoOperators leaves the sim's queues without operators: a caller put
+	// through hangs up as soon as it is in the queue, so a run measures the
+	// IVR (answer, keys, time to the queue) and not the operators' pace,
+	// and a high rate is not held back by callers waiting for two people.
+	// The location question still follows OperatorsBusy.
+	NoOperators bool
 }
 
 // SimFreeOperators is how many operators the sim reports free in each
@@ -119,7 +125,7 @@ var SimAnswerAfter = []time.Duration{3 * time.Second, 5 * time.Second, 4 * time.
 // Talk). With busy, every operator is on another call for the whole run.
 // A menu without members leaves the sim without queues, as before they
 // were simulated: a caller put through then ends its script and hangs up.
-func simQueues(sim *arisim.Server, menu []configs.MenuEntry, busy bool) {
+func simQueues(sim *arisim.Server, menu []configs.MenuEntry, busy, operators bool) {
 	free := SimFreeOperators
 	if busy {
 		free = 0
@@ -144,7 +150,7 @@ func simQueues(sim *arisim.Server, menu []configs.MenuEntry, busy bool) {
 			}
 		}
 	}
-	if len(answerAfter) == 0 {
+	if len(answerAfter) == 0 || !operators {
 		return
 	}
 	_, general := queues[SimGeneralQueue]
@@ -214,7 +220,7 @@ func StartSim(ctx context.Context, o SimOptions) (_ *SimEnv, err error) {
 	if err := sim.Start("127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("loadtest: start simulated asterisk: %w", err)
 	}
-	simQueues(sim, cfg.IVR.Menu, o.OperatorsBusy)
+	simQueues(sim, cfg.IVR.Menu, o.OperatorsBusy, !o.NoOperators)
 	cfg.ARI.Nodes = []configs.ARINode{{
 		Name: "sim-1", URL: sim.URL(), WSURL: sim.WSURL(), Username: "siaga112", Password: pass,
 	}}

@@ -49,6 +49,7 @@ type loadtestFlags struct {
 	timeout     time.Duration
 	json        bool
 	busy        bool
+	operators   bool
 	incident    bool
 	share       float64
 
@@ -78,14 +79,18 @@ process's CPU per live call, and errors. Progress is drawn on a terminal;
 --target sim (default): a simulated Asterisk, the IVR, the blocklist worker and
 an embedded NATS, all in this process, in a temporary directory. --clock-scale
 speeds the callers' media up (and the IVR's key timeouts with it); 1 is real
-time. The sim's queues have the operators of ivr.menu[].members (one person
-per device, whatever queues it serves), who answer after 3-6 s; a caller put
-through waits for one, talks 10-25 s and hangs up, or, one in three, hangs up
-after 8-16 s in the queue without an answer (the others after 90 s). The sim
-reports an operator free in each queue, so callers who choose a type are put
-through without the location question; --operators-busy makes every operator
-busy on another call for the whole run, so they are asked it, nobody answers
-and every caller put through hangs up in the queue.
+time. By default a caller put through hangs up as soon as it is in the queue:
+the run measures the IVR, and a high --rate is not held back by callers
+waiting for two people. With --operators the sim's queues have the operators
+of ivr.menu[].members (one person per device, whatever queues it serves), who
+answer after 3-6 s; a caller put through waits for one, talks 10-25 s and
+hangs up, or, one in three, hangs up after 8-16 s in the queue without an
+answer (the others after 90 s) — time_to_person and queue_abandoned then
+measure the centre, at a rate two operators can serve (about 0.4 calls/s).
+The sim reports an operator free in each queue, so callers who choose a type
+are put through without the location question; --operators-busy makes every
+operator busy on another call for the whole run, so they are asked it,
+nobody answers and every caller put through hangs up in the queue.
 
 --target ari: a real Asterisk. This process runs the IVR against the node of
 ari.nodes named by --node (the first by default) and originates
@@ -153,6 +158,7 @@ Exits 1 when a call did not end as its script says or an event was lost.`,
 	fl.DurationVar(&f.timeout, "call-timeout", loadtest.DefaultCallTimeout, "longest a call may last")
 	fl.BoolVar(&f.json, "json", false, "print the summary as JSON")
 	fl.BoolVar(&f.busy, "operators-busy", false, "sim only: every operator is busy, so callers who choose a type are asked the location and nobody answers in the queue")
+	fl.BoolVar(&f.operators, "operators", false, "sim only: the queues have the operators of ivr.menu[].members, who answer and talk (time_to_person, queue abandons); without it a caller put through hangs up in the queue at once and the run measures the IVR alone")
 	fl.BoolVar(&f.incident, "incident", false, "surge mode: start an incident announcement before the first call")
 	fl.Float64Var(&f.share, "incident-share", 0.6, "with --incident: share of the callers who call about the incident and press its key")
 	fl.DurationVar(&f.soak, "soak", 0, "soak mode: place calls for this long and judge memory, goroutines and open files (sim only)")
@@ -263,7 +269,7 @@ func runLoadtest(ctx context.Context, stdout io.Writer, cfg configs.Config, log 
 		warnSettings(log, cfg, "ari.nodes", "http.")
 		env, err := loadtest.StartSim(ctx, loadtest.SimOptions{
 			Config: cfg, ClockScale: f.scale, SoundsDir: soundsDir(f.sounds, cfg.IVR.Language), Log: log, Name: "siaga112-loadtest",
-			OperatorsBusy: f.busy,
+			OperatorsBusy: f.busy, NoOperators: !f.operators && !f.busy,
 		})
 		if err != nil {
 			return err
@@ -305,8 +311,13 @@ func runLoadtest(ctx context.Context, stdout io.Writer, cfg configs.Config, log 
 		if err := enc.Encode(s); err != nil {
 			return err
 		}
-	} else if err := s.WriteText(stdout); err != nil {
-		return err
+	} else {
+		if err := s.WriteText(stdout); err != nil {
+			return err
+		}
+		if f.target == "sim" && !f.operators && !f.busy {
+			fmt.Fprintln(stdout, "                  (no simulated operators: each caller put through hung up in the queue at once; --operators adds them)")
+		}
 	}
 	if s.Errors > 0 || s.Lost > 0 || s.Dropped > 0 {
 		return ErrLoadTestFailed
@@ -451,7 +462,7 @@ func runSoak(ctx context.Context, stdout io.Writer, cfg configs.Config, log *slo
 	// the calls served may be in any of them.
 	env, err := loadtest.StartSim(ctx, loadtest.SimOptions{
 		Config: cfg, ClockScale: scale, SoundsDir: soundsDir(f.sounds, cfg.IVR.Language), Log: log, Name: "siaga112-soak",
-		OperatorsBusy: f.busy, Roles: stack.Roles{IVR: true, Blocklist: true, Reports: true},
+		OperatorsBusy: f.busy, NoOperators: !f.operators && !f.busy, Roles: stack.Roles{IVR: true, Blocklist: true, Reports: true},
 	})
 	if err != nil {
 		return err
