@@ -431,3 +431,42 @@ func getJSON(t *testing.T, url string, out any) int {
 	}
 	return resp.StatusCode
 }
+
+// interruptedPromptFlow answers, starts the greeting and gives up on it after
+// a moment, leaving the playback running, as a flow interrupted by an
+// error mid-prompt does; the session then fails the call over.
+type interruptedPromptFlow struct{}
+
+func (interruptedPromptFlow) Run(ctx context.Context, c flows.Call, _ flows.Input, _ flows.Emitter) flows.Result {
+	if err := c.Answer(ctx); err != nil {
+		return flows.Result{Outcome: events.OutcomeAbandoned}
+	}
+	pctx, cancel := context.WithTimeout(ctx, 400*time.Millisecond)
+	defer cancel()
+	_, err := c.Prompt(pctx, flows.PromptSpec{Sounds: []string{"sound:siaga112/greeting"}})
+	return flows.Result{Outcome: events.OutcomeFailover, Reason: fmt.Sprintf("test: prompt interrupted: %v", err)}
+}
+
+// A continue that Asterisk accepted (204) but queued behind a playback
+// that could not be stopped, and that the caller's hang-up overtook, is no
+// hand-off: no call.transferred, the call ended in the IVR by the caller.
+func TestContinueOvertakenByHangup(t *testing.T) {
+	e := startEnv(t, envOptions{flow: interruptedPromptFlow{}, clockScale: 0.2, soundsDir: "../asterisk-conf/sounds", language: "id"})
+	e.sim.FailREST("DELETE", "/playbacks/*", http.StatusInternalServerError, 5)
+	// The greeting plays 5.9 s x 0.2 = 1.18 s; the flow gives up on it
+	// after 0.4 s and the caller hangs up 0.8 s into it, before the
+	// continue queued behind the greeting could run.
+	h := e.place(arisim.Caller{Number: "+6281300000006", Script: []arisim.Step{arisim.WaitForPrompt("greeting"), arisim.Wait(4 * time.Second), arisim.Hangup()}})
+	v := e.wait(h)
+	if v.Continued != nil || v.EndedIn != arisim.EndedInIVR {
+		t.Fatalf("caller %s ended in %q: the continue should never have run", fmtView(v), v.EndedIn)
+	}
+	evs := e.waitEnded(h.ID())
+	if got := types(evs); slices.Contains(got, events.TypeTransferred) || slices.Contains(got, events.TypeQueueAbandoned) {
+		t.Fatalf("events %v: a hand-off published for a caller who hung up before it ran", got)
+	}
+	ended := dataOf[events.Ended](t, evs, events.TypeEnded)
+	if ended.Where != events.WhereIVR || ended.HangupBy != events.HangupByCaller {
+		t.Fatalf("call.ended %+v, want ended in the IVR by the caller", ended)
+	}
+}
