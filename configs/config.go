@@ -21,6 +21,8 @@ type Config struct {
 	Reports Reports `mapstructure:"reports" yaml:"reports"`
 	// HTTP is the dashboard, API and metrics listener.
 	HTTP HTTP `mapstructure:"http" yaml:"http"`
+	// Callback calls back callers who asked for help and dropped.
+	Callback Callback `mapstructure:"callback" yaml:"callback"`
 	// Health sets the bounds /healthz judges the components by.
 	Health Health `mapstructure:"health" yaml:"health"`
 	// Log configures log/slog output.
@@ -231,6 +233,9 @@ type Prompts struct {
 	IncidentRecord        string `mapstructure:"incident_record" yaml:"incident_record"`
 	IncidentRecordConfirm string `mapstructure:"incident_record_confirm" yaml:"incident_record_confirm"`
 	IncidentRecordSaved   string `mapstructure:"incident_record_saved" yaml:"incident_record_saved"`
+	// Callback opens a call-back: "Siaga 112 calling you back: your call
+	// was cut off. If you still need help, press 1 or speak now."
+	Callback string `mapstructure:"callback" yaml:"callback"`
 }
 
 // MenuEntry is one choice of the emergency menu.

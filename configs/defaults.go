@@ -68,6 +68,7 @@ func Default() Config {
 				Connecting: "", Goodbye: "goodbye",
 				IncidentOffer: "incident-offer", IncidentAck: "incident-ack",
 				IncidentRecord: "incident-record", IncidentRecordConfirm: "incident-record-confirm", IncidentRecordSaved: "incident-record-saved",
+				Callback: "callback",
 			},
 			Menu: []MenuEntry{
 				{Digit: "1", Type: "fire", Prompt: "menu-fire", Extension: "fire", Queue: "siaga112-fire", Members: []string{"PJSIP/op201"}},
@@ -110,7 +111,8 @@ func Default() Config {
 			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second,
 			MaxConnections: DefaultHTTPMaxConnections, StreamMaxClients: 32, StreamMaxPerAddress: 4,
 			AllowedHosts: []string{"localhost"}},
-		Health: Health{MaxWorkerLag: 1000, MaxSpooling: 30 * time.Second, StreamProbe: 5 * time.Second},
-		Log:    Log{Level: "info", Format: "text"},
+		Callback: DefaultCallback(),
+		Health:   Health{MaxWorkerLag: 1000, MaxSpooling: 30 * time.Second, StreamProbe: 5 * time.Second},
+		Log:      Log{Level: "info", Format: "text"},
 	}
 }

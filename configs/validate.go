@@ -190,6 +190,7 @@ func (c Config) Validate() error {
 	c.Blocklist.validate(ck)
 	c.Reports.validate(ck)
 	c.HTTP.validate(ck)
+	c.Callback.validate(ck)
 	c.Health.validate(ck)
 	c.Log.validate(ck)
 	if len(ck.errs) > 0 {
@@ -285,7 +286,7 @@ func (iv IVR) validate(ck *checker) {
 		{"location", p.Location}, {"goodbye", p.Goodbye},
 		{"incident_offer", p.IncidentOffer}, {"incident_ack", p.IncidentAck},
 		{"incident_record", p.IncidentRecord}, {"incident_record_confirm", p.IncidentRecordConfirm},
-		{"incident_record_saved", p.IncidentRecordSaved},
+		{"incident_record_saved", p.IncidentRecordSaved}, {"callback", p.Callback},
 	} {
 		ck.nonEmpty("ivr.prompts."+f.key, f.val)
 	}
@@ -592,7 +593,7 @@ func (c Config) Warnings() []FieldError {
 		w = append(w, FieldError{Key: "http.listen", Value: c.HTTP.Listen,
 			Msg: "is reachable from other hosts; the dashboard shows call data to anyone who can connect"})
 	}
-	return w
+	return append(w, c.callbackWarnings()...)
 }
 
 // EmbeddedLoopback reports whether nats.embedded.listen names a loopback

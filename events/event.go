@@ -80,7 +80,7 @@ const (
 )
 
 // AllTypes lists every known event type.
-var AllTypes = []Type{TypeStarted, TypeAnswered, TypeMenu, TypeClassified, TypeTransferred, TypeOperatorAnswered, TypeQueueAbandoned, TypeEnded, TypeVerdict, TypeBlocklistChanged, TypeHandled, TypeAudit, TypeIncidentStarted, TypeIncidentEnded, TypeOperatorState}
+var AllTypes = []Type{TypeStarted, TypeAnswered, TypeMenu, TypeClassified, TypeTransferred, TypeOperatorAnswered, TypeQueueAbandoned, TypeEnded, TypeVerdict, TypeBlocklistChanged, TypeHandled, TypeAudit, TypeIncidentStarted, TypeIncidentEnded, TypeOperatorState, TypeCallbackScheduled, TypeCallbackAttempt, TypeCallbackDone}
 
 // Subject returns the NATS subject an event of this type is published on.
 func (t Type) Subject() string {
@@ -223,6 +223,9 @@ type Transferred struct {
 	// SecondsToQueue is the time from answer to this hand-off into the
 	// operators' context: the caller's wait before the queue.
 	SecondsToQueue float64 `json:"seconds_to_queue"`
+	// CallbackOf is set on a call-back's own call: the dropped call it
+	// calls back (see callback.go).
+	CallbackOf string `json:"callback_of,omitempty"`
 }
 
 // Hangup sides for Ended.HangupBy.
@@ -260,6 +263,9 @@ type Ended struct {
 	// Where is WhereIVR, WhereQueue, WhereOperator or WhereUnknown; empty
 	// from an IVR older than this field, which means WhereIVR.
 	Where string `json:"where,omitempty"`
+	// CallbackOf is set on a call-back's own call: the dropped call it
+	// calls back.
+	CallbackOf string `json:"callback_of,omitempty"`
 }
 
 // OperatorAnswered is the data of call.operator_answered: a person took
@@ -280,6 +286,9 @@ type OperatorAnswered struct {
 	// the figure answer standards judge (NENA: 90 % within 15 s, 95 %
 	// within 20 s; EENA: 10 s); -1 when not known.
 	SecondsToPerson float64 `json:"seconds_to_person"`
+	// CallbackOf is set on a call-back's own call: the dropped call it
+	// calls back. SecondsToPerson then counts from the callee's answer.
+	CallbackOf string `json:"callback_of,omitempty"`
 }
 
 // QueueAbandoned is the data of call.queue_abandoned: the caller hung up
@@ -296,6 +305,9 @@ type QueueAbandoned struct {
 	// Callback is always true: a caller who gave a sign of a person and
 	// reached none.
 	Callback bool `json:"callback"`
+	// CallbackOf is set on a call-back's own call: the dropped call it
+	// calls back.
+	CallbackOf string `json:"callback_of,omitempty"`
 }
 
 // Incident is the data of incident.started and incident.ended.

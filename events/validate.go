@@ -170,6 +170,7 @@ func validateData(e Envelope) error {
 			emergencyType("data.emergency_type", d.EmergencyType),
 			text("data.context", d.Context, MaxTextLen),
 			text("data.extension", d.Extension, MaxTextLen),
+			callID("data.callback_of", d.CallbackOf),
 		)
 	case TypeEnded:
 		var d Ended
@@ -181,6 +182,7 @@ func validateData(e Envelope) error {
 			seconds("data.duration_s", d.DurationS),
 			oneOf("data.hangup_by", d.HangupBy, false, HangupByCaller, HangupBySystem),
 			oneOf("data.where", d.Where, false, WhereIVR, WhereQueue, WhereOperator, WhereUnknown),
+			callID("data.callback_of", d.CallbackOf),
 		)
 	case TypeOperatorAnswered:
 		var d OperatorAnswered
@@ -193,6 +195,7 @@ func validateData(e Envelope) error {
 			text("data.operator", d.Operator, MaxTextLen),
 			seconds("data.seconds_in_queue", d.SecondsInQueue),
 			seconds("data.seconds_to_person", d.SecondsToPerson),
+			callID("data.callback_of", d.CallbackOf),
 		)
 	case TypeQueueAbandoned:
 		var d QueueAbandoned
@@ -204,6 +207,7 @@ func validateData(e Envelope) error {
 			text("data.extension", d.Extension, MaxTextLen),
 			seconds("data.seconds_in_queue", d.SecondsInQueue),
 			seconds("data.seconds_since_answer", d.SecondsSinceAnswer),
+			callID("data.callback_of", d.CallbackOf),
 		)
 	case TypeOperatorState:
 		var d OperatorState
@@ -264,6 +268,49 @@ func validateData(e Envelope) error {
 			text("data.address", d.Address, MaxTextLen),
 			text("data.result", d.Result, MaxTextLen),
 		)
+	case TypeCallbackScheduled:
+		var d CallbackScheduled
+		if err := e.DecodeData(&d); err != nil {
+			return err
+		}
+		return firstErr(
+			outcome("data.outcome", d.Outcome),
+			emergencyType("data.emergency_type", d.EmergencyType),
+			oneOf("data.where", d.Where, false, WhereIVR, WhereQueue, WhereOperator, WhereUnknown),
+			instant("data.due_at", d.DueAt, true),
+			intRange("data.max_attempts", d.MaxAttempts, 1, MaxAttempts),
+		)
+	case TypeCallbackAttempt:
+		var d CallbackAttempt
+		if err := e.DecodeData(&d); err != nil {
+			return err
+		}
+		var next error
+		if d.NextAt != nil {
+			next = instant("data.next_at", *d.NextAt, true)
+		}
+		return firstErr(
+			intRange("data.attempt", d.Attempt, 1, MaxAttempts),
+			oneOf("data.result", d.Result, true, CallbackResults...),
+			intRange("data.cause", d.Cause, 0, 255),
+			callID("data.channel_id", d.ChannelID),
+			text("data.endpoint", d.Endpoint, MaxTextLen),
+			seconds("data.ring_s", d.RingS),
+			next,
+			diag("data.reason", d.Reason),
+		)
+	case TypeCallbackDone:
+		var d CallbackDone
+		if err := e.DecodeData(&d); err != nil {
+			return err
+		}
+		return firstErr(
+			oneOf("data.reason", d.Reason, true, CallbackDoneReasons...),
+			intRange("data.attempts", d.Attempts, 0, MaxAttempts),
+			text("data.by", d.By, MaxTextLen),
+			text("data.note", d.Note, MaxTextLen),
+			callID("data.other_call_id", d.OtherCallID),
+		)
 	case TypeBlocklistChanged:
 		var d BlocklistChanged
 		if err := e.DecodeData(&d); err != nil {
@@ -274,6 +321,29 @@ func validateData(e Envelope) error {
 			intRange("data.strikes", d.Strikes, 0, 1<<20),
 			text("data.reason", d.Reason, MaxTextLen),
 		)
+	}
+	return nil
+}
+
+// callID checks an optional call id carried in data.
+func callID(field, v string) error {
+	if v == "" {
+		return nil
+	}
+	return token(field, v, 1, MaxCallIDLen)
+}
+
+// instant checks a time carried in data: set (when required) and after
+// siaga112 existed.
+func instant(field string, t time.Time, required bool) error {
+	if t.IsZero() {
+		if required {
+			return fmt.Errorf("%w: %s is missing", ErrMalformed, field)
+		}
+		return nil
+	}
+	if t.Before(minTime) {
+		return fmt.Errorf("%w: %s is before %s", ErrMalformed, field, minTime.Format("2006"))
 	}
 	return nil
 }
