@@ -300,11 +300,17 @@ type Durables struct {
 	Blocklist string
 	// Reports is the reports worker's consumer (reports.durable).
 	Reports string
+	// Callback is the call-back scheduler's consumer, shared by every IVR
+	// instance (callback.Durable).
+	Callback string
 }
 
 // durableBlocklist is the blocklist package's Durable (events cannot import
 // blocklist, which imports events).
 const durableBlocklist = "blocklist"
+
+// durableCallback is the callback package's Durable.
+const durableCallback = "callback"
 
 // DefaultDurables are the consumer names of the default configuration.
 func DefaultDurables() Durables { return DurablesFor(configs.Default()) }
@@ -313,7 +319,7 @@ func DefaultDurables() Durables { return DurablesFor(configs.Default()) }
 // that starts the embedded server passes them to Open, so that a
 // reports.durable of its own is the reports user's.
 func DurablesFor(cfg configs.Config) Durables {
-	return Durables{Blocklist: durableBlocklist, Reports: cfg.Reports.Durable}
+	return Durables{Blocklist: durableBlocklist, Reports: cfg.Reports.Durable, Callback: durableCallback}
 }
 
 // owned returns the durables user owns.
@@ -323,8 +329,10 @@ func (d Durables) owned(user string) []string {
 		return []string{d.Blocklist}
 	case UserReports:
 		return []string{d.Reports}
+	case UserIVR:
+		return []string{d.Callback}
 	case UserServer:
-		return []string{d.Blocklist, d.Reports}
+		return []string{d.Blocklist, d.Reports, d.Callback}
 	}
 	return nil
 }
@@ -441,7 +449,7 @@ func publishDeny(user string, d Durables) []string {
 	}
 	own := d.owned(user)
 	var others []string
-	for _, n := range []string{d.Blocklist, d.Reports} {
+	for _, n := range []string{d.Blocklist, d.Reports, d.Callback} {
 		if n != "" && !slices.Contains(own, n) && !slices.Contains(others, n) {
 			others = append(others, n)
 		}
@@ -455,7 +463,11 @@ func rolePublish(user string, d Durables) []string {
 		return slices.Concat(ivrEvents(), []string{SubjectOperatorState},
 			ensureStreamAPI(StreamName), kvRead(kvBlocklist), kvRead(kvIncident),
 			// The calls it follows past the hand-off (followed.go).
-			kvRead(FollowedBucket), kvWrite(FollowedBucket))
+			kvRead(FollowedBucket), kvWrite(FollowedBucket),
+			// Call-backs: the scheduler reads the calls stream with its
+			// own durable consumer and every instance claims, places and
+			// records attempts in the call-backs bucket (callbacks.go).
+			durableAPI(d.Callback), kvRead(CallbacksBucket), kvWrite(CallbacksBucket))
 	case UserBlocklist:
 		return slices.Concat(
 			// Verdicts, call-back ticks, console audits and incidents are
@@ -470,7 +482,10 @@ func rolePublish(user string, d Durables) []string {
 			[]string{"$JS.API.STREAM.PURGE.KV_" + kvBlocklist},
 			// The console starts and stops incident announcements through
 			// the blocklist's admin side.
-			kvRead(kvIncident), kvWrite(kvIncident))
+			kvRead(kvIncident), kvWrite(kvIncident),
+			// A supervisor cancels a call-back or switches them off and on
+			// from the console: it writes the record and says so.
+			kvRead(CallbacksBucket), kvWrite(CallbacksBucket), []string{TypeCallbackDone.Subject()})
 	case UserReports:
 		return slices.Concat(ensureStreamAPI(StreamName), durableAPI(d.Reports), readAPI(StreamName))
 	case UserServer:

@@ -119,6 +119,7 @@ type Flow struct {
 	silentHelp, location, connecting    []string
 	goodbye, menu, noInputHelp          []string
 	incidentOffer, incidentAck          []string
+	callback                            []string
 }
 
 // ErrConfig is wrapped by New when the IVR configuration cannot run a call.
@@ -167,6 +168,7 @@ func New(cfg configs.IVR, clock Clock, log *slog.Logger) (*Flow, error) {
 	f.goodbye = f.sounds(p.Goodbye)
 	f.incidentOffer = f.sounds(p.IncidentOffer)
 	f.incidentAck = f.sounds(p.IncidentAck)
+	f.callback = f.sounds(p.Callback)
 	f.menu = f.sounds(p.Menu)
 	for _, e := range cfg.Menu {
 		f.menu = append(f.menu, f.sounds(e.Prompt)...)
