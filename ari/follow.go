@@ -155,6 +155,8 @@ type followed struct {
 	early []*ariv6.Dial
 	// recorded: the call already has its record (adopted from one).
 	recorded bool
+	// callbackOf is set for a call-back's own call: the dropped call.
+	callbackOf string
 }
 
 // secondsSince returns the seconds from t to now, or -1 when t is unknown.
@@ -185,6 +187,7 @@ func (s *session) follow(v *IVR, em *callEmitter, fc followed) {
 		n.keepFollowed(events.FollowedCall{
 			CallID: s.id, Node: n.cfg.Name, Caller: s.caller, Outcome: fc.outcome, EmergencyType: fc.emergencyType,
 			Extension: fc.extension, Started: s.start, Answered: fc.answeredAt, Queued: fc.queuedAt,
+			CallbackOf: fc.callbackOf,
 		})
 	}
 	answered := false
@@ -205,6 +208,7 @@ func (s *session) follow(v *IVR, em *callEmitter, fc followed) {
 			Operator:        operator,
 			SecondsInQueue:  secondsSince(fc.queuedAt, now),
 			SecondsToPerson: secondsSince(fc.answeredAt, now),
+			CallbackOf:      fc.callbackOf,
 		})
 		s.log.Info("operator answered", "operator", operator, "seconds_in_queue", secondsSince(fc.queuedAt, now))
 	}
@@ -252,14 +256,17 @@ func (s *session) follow(v *IVR, em *callEmitter, fc followed) {
 			SecondsInQueue:     secondsSince(fc.queuedAt, end),
 			SecondsSinceAnswer: secondsSince(fc.answeredAt, end),
 			Callback:           true,
+			CallbackOf:         fc.callbackOf,
 		})
 	}
 	em.Emit(s.ctx, events.TypeEnded, events.Ended{
-		Outcome:   fc.outcome,
-		DurationS: end.Sub(s.start).Seconds(),
-		HangupBy:  hangupBy,
-		Callback:  callback,
-		Where:     where,
+		Outcome:       fc.outcome,
+		DurationS:     end.Sub(s.start).Seconds(),
+		HangupBy:      hangupBy,
+		Callback:      callback,
+		Where:         where,
+		EmergencyType: fc.emergencyType,
+		CallbackOf:    fc.callbackOf,
 	})
 	s.log.Info("call ended past the hand-off", "where", where, "hangup_by", hangupBy, "callback", callback)
 	n.forgetFollowed(s.id)
@@ -358,7 +365,8 @@ func (n *node) refollow(ctx context.Context, chans []ariv6.ChannelData) {
 // have been answered), duration unknown.
 func (n *node) endedUnseen(rec events.FollowedCall) {
 	em := newCallEmitter(n.ivr.pub, rec.CallID, n.cfg.Name, rec.Caller, n.log.With("call_id", rec.CallID))
-	em.Emit(context.Background(), events.TypeEnded, events.Ended{Outcome: rec.Outcome, DurationS: -1, Where: events.WhereUnknown})
+	em.Emit(context.Background(), events.TypeEnded, events.Ended{Outcome: rec.Outcome, DurationS: -1, Where: events.WhereUnknown,
+		EmergencyType: rec.EmergencyType, CallbackOf: rec.CallbackOf})
 	em.close()
 	n.log.Info("a followed call ended while no IVR followed it", "call_id", rec.CallID)
 	n.forgetFollowed(rec.CallID)
@@ -382,6 +390,8 @@ func (n *node) subscribeChannel(ctx context.Context, id string) bool {
 const (
 	varOutcome = flows.VarOutcome
 	varType    = flows.VarType
+	// varCallbackOf marks a call-back's own call.
+	varCallbackOf = flows.VarCallbackOf
 )
 
 // adopt follows a channel found in the operators' context without a
@@ -409,6 +419,7 @@ func (n *node) adopt(ctx context.Context, ch *ariv6.ChannelData, rec *events.Fol
 	if vars := ch.ChannelVars; vars != nil {
 		fc.outcome = events.Outcome(vars[varOutcome])
 		fc.emergencyType = vars[varType]
+		fc.callbackOf = vars[varCallbackOf]
 	}
 	if fc.emergencyType == "" {
 		fc.emergencyType = ch.Dialplan.Exten
@@ -423,7 +434,7 @@ func (n *node) adopt(ctx context.Context, ch *ariv6.ChannelData, rec *events.Fol
 		// more than the channel: the caller as published, and when the
 		// call was answered and handed over.
 		fc = followed{outcome: rec.Outcome, emergencyType: rec.EmergencyType, extension: rec.Extension,
-			queuedAt: rec.Queued, answeredAt: rec.Answered, recorded: true}
+			queuedAt: rec.Queued, answeredAt: rec.Answered, recorded: true, callbackOf: rec.CallbackOf}
 		s.caller, s.start = rec.Caller, rec.Started
 	}
 	v.sessions.Add(1)

@@ -276,11 +276,12 @@ func (s *session) run(v *IVR) {
 		hangupBy = s.hangupBy()
 	}
 	em.Emit(s.ctx, events.TypeEnded, events.Ended{
-		Outcome:   res.Outcome,
-		DurationS: end.Sub(s.start).Seconds(),
-		HangupBy:  hangupBy,
-		Callback:  res.Callback,
-		Where:     where,
+		Outcome:       res.Outcome,
+		DurationS:     end.Sub(s.start).Seconds(),
+		HangupBy:      hangupBy,
+		Callback:      res.Callback,
+		Where:         where,
+		EmergencyType: res.EmergencyType,
 	})
 	if unresolved {
 		s.log.Error("call ended with the caller possibly still in the IVR; the node will retry the hand-off",

@@ -263,6 +263,9 @@ type Ended struct {
 	// Where is WhereIVR, WhereQueue, WhereOperator or WhereUnknown; empty
 	// from an IVR older than this field, which means WhereIVR.
 	Where string `json:"where,omitempty"`
+	// EmergencyType is the type the caller chose ("" when none): a
+	// call-back of a dropped call joins that type's queue.
+	EmergencyType string `json:"emergency_type,omitempty"`
 	// CallbackOf is set on a call-back's own call: the dropped call it
 	// calls back.
 	CallbackOf string `json:"callback_of,omitempty"`

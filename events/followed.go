@@ -44,6 +44,8 @@ type FollowedCall struct {
 	Started       time.Time `json:"started"`
 	Answered      time.Time `json:"answered,omitzero"`
 	Queued        time.Time `json:"queued"`
+	// CallbackOf is set for a call-back's own call: the dropped call.
+	CallbackOf string `json:"callback_of,omitempty"`
 }
 
 // FollowedStore keeps FollowedCall records in FollowedBucket. It opens the

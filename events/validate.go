@@ -182,6 +182,7 @@ func validateData(e Envelope) error {
 			seconds("data.duration_s", d.DurationS),
 			oneOf("data.hangup_by", d.HangupBy, false, HangupByCaller, HangupBySystem),
 			oneOf("data.where", d.Where, false, WhereIVR, WhereQueue, WhereOperator, WhereUnknown),
+			emergencyType("data.emergency_type", d.EmergencyType),
 			callID("data.callback_of", d.CallbackOf),
 		)
 	case TypeOperatorAnswered:
