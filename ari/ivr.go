@@ -45,6 +45,12 @@ type Options struct {
 	// (follow.go); *events.FollowedStore implements it. nil: not kept, and
 	// a call that ends while no IVR runs never gets its call.ended.
 	Followed Followed
+	// CallbackFlow runs answered call-backs (*flows.Flow); nil puts a
+	// callee through without a prompt.
+	CallbackFlow CallbackRunner
+	// CallbackTag is shown to operators on a call-back put through
+	// (callback.tag), when a request carries none.
+	CallbackTag string
 	// Logger receives the IVR's logs; nil discards them.
 	Logger *slog.Logger
 }
@@ -90,6 +96,9 @@ type IVR struct {
 	log       *slog.Logger
 	nodes     []*node
 
+	callbackFlow CallbackRunner
+	callbackTag  string
+
 	// sessions counts running session goroutines. Add is only called by
 	// the nodes' WebSocket readers, and Wait only after they stopped.
 	sessions sync.WaitGroup
@@ -134,7 +143,7 @@ func New(o Options) (*IVR, error) {
 	}
 	v := &IVR{
 		ari: o.ARI, ivr: o.IVR, flow: o.Flow, blocklist: o.Blocklist, incidents: o.Incidents, pub: o.Publisher, normalize: o.Normalize,
-		followed:   o.Followed,
+		followed: o.Followed, callbackFlow: o.CallbackFlow, callbackTag: o.CallbackTag,
 		log:        log.With("component", "ivr"),
 		stopCh:     make(chan struct{}),
 		doneCh:     make(chan struct{}),
@@ -294,6 +303,10 @@ func (v *IVR) startSession(n *node, ev *ariv6.StasisStart) {
 	v.sessions.Add(1)
 	if recordsIncident(ev) {
 		go s.runRecorder(v)
+		return
+	}
+	if isCallback(ev) {
+		v.startCallback(n, s, ev)
 		return
 	}
 	v.calls.Add(1)

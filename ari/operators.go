@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sync"
 	"sync/atomic"
 
 	ariv6 "github.com/CyCoreSystems/ari/v6"
@@ -78,6 +79,32 @@ type operatorWatch struct {
 	dropped atomic.Uint64
 	// last is the last state published per device; owned by the loop.
 	last map[string]string
+
+	mu sync.Mutex
+	// now is each device's last known Asterisk state, for readers outside
+	// the loop (the call-back placer); guarded by mu.
+	now map[string]string
+}
+
+// anyFree reports whether one of devices is free (NOT_INUSE) on this node;
+// known is false when none of them has a state read yet.
+func (w *operatorWatch) anyFree(devices []string) (free, known bool) {
+	if w == nil {
+		return false, false
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, d := range devices {
+		st, ok := w.now[d]
+		if !ok {
+			continue
+		}
+		known = true
+		if OperatorState(st) == events.OperatorFree {
+			return true, true
+		}
+	}
+	return false, known
 }
 
 func newOperatorWatch(iv configs.IVR) *operatorWatch {
@@ -88,6 +115,7 @@ func newOperatorWatch(iv configs.IVR) *operatorWatch {
 		sync:    make(chan struct{}, 1),
 		changes: make(chan ariv6.DeviceStateData, opQueueSize),
 		last:    make(map[string]string),
+		now:     make(map[string]string),
 	}
 }
 
@@ -195,6 +223,9 @@ func (n *node) deviceState(ctx context.Context, device string) (string, error) {
 // changed, or always when force (a read on connection).
 func (n *node) publishOperator(ctx context.Context, device, asterisk string, force bool) {
 	w := n.operators
+	w.mu.Lock()
+	w.now[device] = asterisk
+	w.mu.Unlock()
 	if !force && w.last[device] == asterisk {
 		return
 	}

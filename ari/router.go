@@ -78,7 +78,10 @@ type router struct {
 	// their events still come, through the application's subscription.
 	// They are not IVR calls: the drain and the health's active calls do
 	// not count them.
-	follows   map[string]*session
+	follows map[string]*session
+	// pending are the call-backs this node originated that have no
+	// session yet (callback.go): their ringing and destruction come here.
+	pending   map[string]*pendingOriginate
 	ended     map[string]struct{}
 	endedRing []string
 	endedPos  int
@@ -93,6 +96,7 @@ func newRouter(log *slog.Logger) *router {
 		log:       log,
 		sessions:  make(map[string]*session),
 		follows:   make(map[string]*session),
+		pending:   make(map[string]*pendingOriginate),
 		ended:     make(map[string]struct{}, endedMemory),
 		endedRing: make([]string, endedMemory),
 	}
@@ -192,6 +196,27 @@ func (r *router) remove(s *session) {
 	r.endedPos = (r.endedPos + 1) % len(r.endedRing)
 }
 
+// expect registers a call-back about to be originated with channel id.
+func (r *router) expect(id string, po *pendingOriginate) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending[id] = po
+}
+
+// unexpect forgets a call-back once its attempt ended.
+func (r *router) unexpect(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.pending, id)
+}
+
+// expected returns the pending call-back of a channel, or nil.
+func (r *router) expected(id string) *pendingOriginate {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return r.pending[id]
+}
+
 // get returns the live session of a channel in the IVR.
 func (r *router) get(id string) *session {
 	r.mu.RLock()
@@ -234,7 +259,20 @@ func (r *router) route(e ariv6.Event) {
 		s = r.follows[id]
 	}
 	_, wasEnded := r.ended[id]
+	po := r.pending[id]
 	r.mu.RUnlock()
+	if s == nil && po != nil {
+		// A call-back still ringing: its state changes and its end go to
+		// the attempt waiting for it. A full queue loses a state change
+		// only: the end is also found by asking Asterisk.
+		select {
+		case po.events <- e:
+			r.routed.Add(1)
+		default:
+			r.inboxFull.Add(1)
+		}
+		return
+	}
 	if s == nil {
 		if wasEnded {
 			r.late.Add(1)

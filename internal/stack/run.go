@@ -68,6 +68,10 @@ func (s *Stack) Run(ctx context.Context) error {
 	if s.roles.Reports {
 		workers.Go(func() { s.supervise(workerCtx, RoleReports, s.runReports) })
 	}
+	if s.cbScheduler != nil {
+		workers.Go(func() { s.supervise(workerCtx, RoleCallbackScheduler, s.runCallbackScheduler) })
+		workers.Go(func() { s.supervise(workerCtx, RoleCallbackPlacer, s.cbPlacer.Run) })
+	}
 	cacheCtx, stopCache := context.WithCancel(base)
 	defer stopCache()
 	var cacheDone sync.WaitGroup
@@ -142,6 +146,10 @@ const (
 	RoleReports         = "reports"
 	RoleBlocklistCache  = "blocklist_cache"
 	RoleIncidentWatch   = "incident_watch"
+	// RoleCallbackScheduler plans call-backs from the call events.
+	RoleCallbackScheduler = "callback_scheduler"
+	// RoleCallbackPlacer places this IVR instance's share of them.
+	RoleCallbackPlacer = "callback_placer"
 )
 
 // Restart backoff of a supervised role: it doubles from the minimum up to

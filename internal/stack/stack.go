@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/callback"
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
@@ -121,6 +123,10 @@ type Stack struct {
 	// incidents follows the incident announcement (IVR role only).
 	incidents *incident.Watch
 	ivr       *ari.IVR // IVR role only
+	// Call-backs (IVR role, when callback.endpoint is set).
+	cbStore     *events.CallbackStore
+	cbScheduler *callback.Scheduler
+	cbPlacer    *callback.Placer
 
 	// blMu guards blWorker and store: when NATS is unreachable at start
 	// with the IVR role, they are built later by the supervised role.
@@ -253,8 +259,70 @@ func (s *Stack) buildIVR(o Options) error {
 	s.ivr, err = ari.New(ari.Options{
 		ARI: cfg.ARI, IVR: cfg.IVR, Flow: runner, Blocklist: s.cache, Incidents: s.incidents, Publisher: p, Logger: s.log,
 		Normalize: blocklist.E164Func(cfg.Blocklist.DefaultCountry), Followed: followed,
+		CallbackFlow: flow, CallbackTag: cfg.Callback.Tag,
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	s.buildCallbacks(p)
+	return nil
+}
+
+// buildCallbacks builds the call-back scheduler and placer of this IVR
+// instance, or says once why call-backs are off.
+func (s *Stack) buildCallbacks(pub callback.Publisher) {
+	cfg := s.cfg
+	if strings.TrimSpace(cfg.Callback.Endpoint) == "" {
+		s.log.Warn("automatic call-backs are off: callback.endpoint is empty; dropped callers who asked for help are only listed for operators")
+		return
+	}
+	if !cfg.Callback.Enabled {
+		s.log.Info("automatic call-backs start switched off (callback.enabled: false); a supervisor can switch them on from the console")
+	}
+	s.cbStore = events.NewCallbackStore(s.bus.JS, cfg.NATS.Stream.Replicas)
+	names := make([]string, 0, len(cfg.ARI.Nodes))
+	for _, n := range cfg.ARI.Nodes {
+		names = append(names, n.Name)
+	}
+	id := events.NewID()
+	node := strings.Join(names, "+")
+	s.cbScheduler = callback.NewScheduler(callback.SchedulerOptions{
+		Config: cfg.Callback, Store: s.cbStore, Publisher: pub, Blocklist: s.cache, Node: node, Log: s.log,
+	})
+	s.cbPlacer = callback.NewPlacer(callback.PlacerOptions{
+		Config: cfg.Callback, Store: s.cbStore, Publisher: pub, Dialer: s.ivr, Blocklist: s.cache,
+		Country: cfg.Blocklist.DefaultCountry, Name: node + "/" + strings.ToLower(id[len(id)-6:]), Log: s.log,
+	})
+}
+
+// runCallbackScheduler is the supervised call-back scheduler: a durable
+// consumer of the call events it acts on, shared by every IVR instance.
+func (s *Stack) runCallbackScheduler(ctx context.Context) error {
+	spec := events.ConsumerSpec{
+		Durable: callback.Durable,
+		Subjects: []string{events.TypeStarted.Subject(), events.TypeEnded.Subject(), events.TypeOperatorAnswered.Subject(),
+			events.TypeVerdict.Subject(), events.TypeHandled.Subject()},
+		MaxAckPending: s.cfg.NATS.Consumer.MaxAckPending,
+		AckWait:       s.cfg.NATS.Consumer.AckWait,
+	}
+	cons, err := events.NewConsumer(ctx, s.bus.JS, spec, s.cbScheduler.Handle, s.log)
+	if err != nil {
+		return fmt.Errorf("call-back scheduler: %w", err)
+	}
+	return cons.Run(ctx)
+}
+
+// CallbackControl is the supervisors' side of the call-backs for the
+// console, or nil when call-backs are off (no callback.endpoint).
+func (s *Stack) callbackControl(pub callback.Publisher) *callback.Control {
+	if strings.TrimSpace(s.cfg.Callback.Endpoint) == "" {
+		return nil
+	}
+	st := s.cbStore
+	if st == nil {
+		st = events.NewCallbackStore(s.bus.JS, s.cfg.NATS.Stream.Replicas)
+	}
+	return callback.NewControl(st, pub, s.cfg.Callback.Enabled, "console", s.log)
 }
 
 func (s *Stack) buildBlocklist(ctx context.Context) error {
