@@ -148,11 +148,15 @@ func WaitForEnd() Step { return Step{kind: stepWaitEnd} }
 // the app continued the call into a dialplan where no queue is simulated.
 func WaitForOperator() Step { return Step{kind: stepWaitOperator} }
 
-// CallHandle follows a call placed with Server.Call.
+// CallHandle follows a call placed with Server.Call, or the far end of an
+// originate to a scripted callee (Server.CalleeCalls).
 type CallHandle struct {
 	ch    *channel
 	done  chan struct{}
 	final CallerView
+	// callee marks the far end of an originate (SetCallee), whose channel
+	// never ran the inbound dialplan and so has no MixMonitor recording.
+	callee bool
 }
 
 // ID is the channel id.
@@ -254,7 +258,7 @@ func (h *CallHandle) run(ctx context.Context, script []Step) {
 		ch.mu.Lock()
 		h.final = ch.view.clone()
 		ch.mu.Unlock()
-		if prefix := ch.s.opts.MixMonitor; prefix != "" {
+		if prefix := ch.s.opts.MixMonitor; prefix != "" && !h.callee {
 			media := time.Duration(float64(time.Since(start)) / ch.s.scale)
 			ch.s.storeRecording(prefix+ch.id, "wav", []segment{{dur: media}}, "overwrite")
 		}

@@ -101,6 +101,10 @@ type channel struct {
 	noQueue bool
 	gone    bool
 	early   bool // progress indicated: media flows before answer
+	// dialing marks an originate to a scripted callee that has not been
+	// answered: a hang-up meanwhile ends the dial, which reports it in a
+	// Dial event (see callee.go).
+	dialing bool
 
 	// Talk detection (TALK_DETECT function) and the caller's talking.
 	talkDetect  bool
@@ -418,6 +422,10 @@ func (ch *channel) end(cause int, byApp, request bool, by string) bool {
 			}
 			return ev
 		})
+	}
+	if ch.dialing {
+		ch.dialing = false
+		ch.emitDialLocked(dialStatusFor(cause))
 	}
 	ch.stopMediaLocked(true)
 	if ch.bridge != nil {

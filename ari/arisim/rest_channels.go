@@ -126,10 +126,23 @@ func (s *Server) originate(_ *http.Request, p *params) reply {
 	if !ok {
 		return rep
 	}
+	args := splitArgs(p.str("appArgs"))
+	o := Originate{Endpoint: p.str("endpoint"), CallerID: p.str("callerId"), Formats: p.str("formats"),
+		App: app, AppArgs: p.str("appArgs"), Extension: ext, Context: p.str("context"), Timeout: timeout,
+		ChannelID: ch.id, Variables: p.variables(), At: time.Now()}
+	if c, scripted := s.callee(o.Endpoint); scripted {
+		ch.prepareCallee(c, app)
+		ch.mu.Lock()
+		snap := ch.snapLocked()
+		ch.mu.Unlock()
+		o.Call = s.dialCallee(ch, c, app, args, target, timeout)
+		s.logOriginate(o)
+		return okReply(snap)
+	}
+	s.logOriginate(o)
 	ch.mu.Lock()
 	snap := ch.snapLocked()
 	ch.mu.Unlock()
-	args := splitArgs(p.str("appArgs"))
 	if timeout > 0 && s.opts.AnswerDelay > time.Duration(timeout)*time.Second {
 		time.AfterFunc(s.scaled(time.Duration(timeout)*time.Second), func() { ch.hangup(19, false, HungUpBySystem) })
 		return okReply(snap)
@@ -147,19 +160,28 @@ func (s *Server) farEndAnswered(ch *channel, app string, args []string, target d
 	ch.state = stateUp
 	ch.view.Answered = true
 	ch.view.AnsweredAt = time.Now()
+	ok := ch.afterAnswerLocked(app, args, target)
+	ch.mu.Unlock()
+	if !ok {
+		ch.hangup(causeNormal, false, HungUpBySystem)
+	}
+}
+
+// afterAnswerLocked is what the originate's thread does once the far end
+// answered: Stasis(app,args) when app is set, otherwise the dialplan at
+// target. It reports false when Stasis fails because no WebSocket holds the
+// application; the caller then hangs the channel up.
+func (ch *channel) afterAnswerLocked(app string, args []string, target dialplanJSON) bool {
 	if app == "" {
 		ch.dp = target
 		ch.broadcastLocked()
-		ch.mu.Unlock()
-		return
+		return true
 	}
-	if !s.appRegistered(app) {
-		ch.mu.Unlock()
-		ch.hangup(causeNormal, false, HungUpBySystem)
-		return
+	if !ch.s.appRegistered(app) {
+		return false
 	}
 	ch.enterStasisLocked(app, args)
-	ch.mu.Unlock()
+	return true
 }
 
 // createChannel is POST /channels/create: a Down channel placed straight into the app.

@@ -162,6 +162,12 @@ type Server struct {
 	storedMu sync.RWMutex
 	stored   map[string]*storedRecording
 
+	// calleeMu guards callees (SetCallee) and originates (the log behind
+	// Originates); it never holds another lock.
+	calleeMu   sync.Mutex
+	callees    map[string]Callee
+	originates []Originate
+
 	faultMu   sync.Mutex
 	restDelay time.Duration
 	failRules []failRule
