@@ -16,6 +16,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/siaga112/siaga112/ari/arisim"
+	"github.com/siaga112/siaga112/callback"
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/flows"
@@ -109,6 +110,8 @@ type env struct {
 	ivr  *IVR
 	// followed keeps the calls the IVR follows, as serve's does.
 	followed *events.FollowedStore
+	// cbPlacer is the call-back placer (envOptions.callbacks).
+	cbPlacer *callback.Placer
 
 	runErr  chan error
 	stopped sync.Once
@@ -140,6 +143,9 @@ type envOptions struct {
 	mixMonitor string
 	// incidents is the IVR's incident announcement source (nil: none).
 	incidents Incidents
+	// callbacks runs the call-back scheduler and this IVR's placer over
+	// the env's NATS, as serve does (callback_test.go).
+	callbacks bool
 }
 
 func startEnv(t testing.TB, o envOptions) *env {
@@ -208,12 +214,13 @@ func startEnv(t testing.TB, o envOptions) *env {
 	}
 
 	flow := o.flow
+	var real *flows.Flow
 	if flow == nil {
 		f, err := flows.New(e.cfg.IVR, nil, log)
 		if err != nil {
 			t.Fatalf("flows.New: %v", err)
 		}
-		flow = f
+		flow, real = f, f
 	}
 	if o.flowWrap != nil {
 		flow = o.flowWrap(flow)
@@ -229,12 +236,19 @@ func startEnv(t testing.TB, o envOptions) *env {
 		})
 	}
 	e.followed = events.NewFollowedStore(e.js, 1)
-	e.ivr, err = New(Options{ARI: e.cfg.ARI, IVR: e.cfg.IVR, Flow: flow, Blocklist: e.bl, Incidents: o.incidents, Publisher: e.pub, Normalize: o.normalize, Followed: e.followed, Logger: log})
+	opts := Options{ARI: e.cfg.ARI, IVR: e.cfg.IVR, Flow: flow, Blocklist: e.bl, Incidents: o.incidents, Publisher: e.pub, Normalize: o.normalize, Followed: e.followed, Logger: log}
+	if o.callbacks && real != nil {
+		opts.CallbackFlow, opts.CallbackTag = real, e.cfg.Callback.Tag
+	}
+	e.ivr, err = New(opts)
 	if err != nil {
 		t.Fatalf("ari.New: %v", err)
 	}
 	go func() { e.runErr <- e.ivr.Run(context.Background()) }()
 	e.waitConnected(1)
+	if o.callbacks {
+		e.startCallbacks(log)
+	}
 	return e
 }
 

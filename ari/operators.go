@@ -96,7 +96,8 @@ func (w *operatorWatch) anyFree(devices []string) (free, known bool) {
 	defer w.mu.Unlock()
 	for _, d := range devices {
 		st, ok := w.now[d]
-		if !ok {
+		if !ok || OperatorState(st) == events.OperatorUnknown {
+			// Asterisk does not know it either (no such device).
 			continue
 		}
 		known = true

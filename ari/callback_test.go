@@ -1,0 +1,205 @@
+package ari
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/siaga112/siaga112/ari/arisim"
+	"github.com/siaga112/siaga112/callback"
+	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/events"
+)
+
+// Call-backs end to end: a scripted caller chooses fire and hangs up
+// before the queue; the scheduler (a consumer of the env's stream) plans a
+// call-back, this IVR's placer originates it to the simulated Asterisk,
+// whose scripted callee answers (or not) and acts; a callee who gives a
+// sign is put through to the operators and followed like any call.
+
+const (
+	cbNumber   = "+6281234567890"
+	cbEndpoint = "PJSIP/081234567890@telco"
+)
+
+// callbackConfig shortens the call-back's waits for tests.
+func callbackConfig(cfg *configs.Config) {
+	cfg.Callback.Delay = 300 * time.Millisecond
+	cfg.Callback.Retry = []time.Duration{600 * time.Millisecond}
+	cfg.Callback.Attempts = 2
+	cfg.Callback.RingTimeout = 3 * time.Second
+}
+
+// startCallbacks runs the scheduler and a placer over the env's NATS, as
+// serve does beside the IVR.
+func (e *env) startCallbacks(log *slog.Logger) {
+	e.t.Helper()
+	st := events.NewCallbackStore(e.js, 1)
+	sched := callback.NewScheduler(callback.SchedulerOptions{Config: e.cfg.Callback, Store: st, Publisher: e.pub, Blocklist: e.bl, Node: "test", Log: log})
+	ctx, cancel := context.WithCancel(context.Background())
+	spec := events.ConsumerSpec{Durable: callback.Durable, Subjects: []string{events.TypeStarted.Subject(), events.TypeEnded.Subject(),
+		events.TypeOperatorAnswered.Subject(), events.TypeVerdict.Subject(), events.TypeHandled.Subject()}, MaxAckPending: 64, AckWait: 5 * time.Second}
+	cons, err := events.NewConsumer(ctx, e.js, spec, sched.Handle, log)
+	if err != nil {
+		cancel()
+		e.t.Fatalf("scheduler consumer: %v", err)
+	}
+	placer := callback.NewPlacer(callback.PlacerOptions{Config: e.cfg.Callback, Store: st, Publisher: e.pub, Dialer: e.ivr,
+		Blocklist: e.bl, Country: "62", Name: "test/" + e.cfg.ARI.Nodes[0].Name, Log: log})
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = cons.Run(ctx) })
+	wg.Go(func() { _ = placer.Run(ctx) })
+	e.cbPlacer = placer
+	// Cleanups run last-registered first: this one before e.close.
+	e.t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+// dropFire is a caller who presses 1 in the greeting and hangs up before
+// the hand-off (during the location question).
+func dropFire() arisim.Caller {
+	return arisim.Caller{Number: cbNumber, Script: []arisim.Step{arisim.WaitForPrompt("siaga112/greeting"), arisim.Press("1"),
+		arisim.WaitForPrompt("siaga112/location"), arisim.Hangup()}}
+}
+
+// callbackEvents returns the callback.* events of a dropped call.
+func (e *env) callbackEvents(callID string) (attempts []events.CallbackAttempt, done []events.CallbackDone, scheduled int) {
+	for _, ev := range e.streamEvents(callID) {
+		switch ev.Type {
+		case events.TypeCallbackScheduled:
+			scheduled++
+		case events.TypeCallbackAttempt:
+			var a events.CallbackAttempt
+			if err := ev.DecodeData(&a); err != nil {
+				e.t.Fatal(err)
+			}
+			attempts = append(attempts, a)
+		case events.TypeCallbackDone:
+			var d events.CallbackDone
+			if err := ev.DecodeData(&d); err != nil {
+				e.t.Fatal(err)
+			}
+			done = append(done, d)
+		}
+	}
+	return attempts, done, scheduled
+}
+
+func results(as []events.CallbackAttempt) []string {
+	var out []string
+	for _, a := range as {
+		out = append(out, a.Result)
+	}
+	return out
+}
+
+func TestCallbackMatrix(t *testing.T) {
+	answerThen := func(steps ...arisim.Step) arisim.Callee {
+		return arisim.Callee{After: 2 * time.Second, Script: steps}
+	}
+	tests := []struct {
+		name   string
+		callee arisim.Callee
+		// want: each attempt's result, and the call-back's end.
+		results []string
+		reason  string
+		reached bool
+		// heard: the callee heard the call-back prompt this many times
+		// on the first attempt.
+		heard int
+		cause int
+	}{
+		{name: "callee presses 1", callee: answerThen(arisim.WaitForPrompt("siaga112/callback"), arisim.Wait(time.Second), arisim.Press("1"), arisim.WaitForOperator(), arisim.Talk(time.Second), arisim.Hangup()),
+			results: []string{events.CallbackPutThrough}, reason: events.DoneOperatorAnswered, reached: true, heard: 1},
+		{name: "callee talks", callee: answerThen(arisim.WaitForPrompt("siaga112/callback"), arisim.Talk(2*time.Second), arisim.WaitForOperator(), arisim.Hangup()),
+			results: []string{events.CallbackPutThrough}, reason: events.DoneOperatorAnswered, reached: true, heard: 1},
+		{name: "callee presses 5 5", callee: answerThen(arisim.WaitForPrompt("siaga112/callback"), arisim.Press("55"), arisim.WaitForOperator(), arisim.Hangup()),
+			results: []string{events.CallbackPutThrough}, reason: events.DoneOperatorAnswered, reached: true, heard: 1},
+		{name: "callee stays silent", callee: answerThen(arisim.WaitForEnd()),
+			results: []string{events.CallbackNoResponse, events.CallbackNoResponse}, reason: events.DoneAttemptsExhausted, heard: flowsCallbackPlays},
+		{name: "never answers", callee: arisim.Callee{NoAnswer: true},
+			results: []string{events.CallbackNoAnswer, events.CallbackNoAnswer}, reason: events.DoneAttemptsExhausted, cause: 19},
+		{name: "busy", callee: arisim.Callee{Busy: true, After: time.Second},
+			results: []string{events.CallbackBusy, events.CallbackBusy}, reason: events.DoneAttemptsExhausted, cause: 17},
+		{name: "network refuses", callee: arisim.Callee{FailCause: 34, After: time.Second},
+			results: []string{events.CallbackFailed, events.CallbackFailed}, reason: events.DoneAttemptsExhausted, cause: 34},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := startEnv(t, envOptions{cfg: callbackConfig, callbacks: true})
+			e.sim.SetCallee(cbEndpoint, tc.callee)
+			v := e.call(dropFire())
+			dropAt := v.EndedAt
+			var done []events.CallbackDone
+			var attempts []events.CallbackAttempt
+			eventually(t, "callback.done", func() bool {
+				attempts, done, _ = e.callbackEvents(v.ChannelID)
+				return len(done) > 0
+			})
+			if got := results(attempts); !slices.Equal(got, tc.results) {
+				t.Fatalf("attempts %v, want %v", got, tc.results)
+			}
+			if d := done[0]; d.Reason != tc.reason || d.ReachedPerson != tc.reached {
+				t.Errorf("done %+v, want reason %s reached %v", d, tc.reason, tc.reached)
+			}
+			if tc.cause != 0 && attempts[0].Cause != tc.cause {
+				t.Errorf("attempt cause %d, want %d", attempts[0].Cause, tc.cause)
+			}
+			origs := e.sim.Originates()
+			if len(origs) != len(tc.results) {
+				t.Fatalf("%d originates, want one per attempt (%d)", len(origs), len(tc.results))
+			}
+			o := origs[0]
+			if o.Endpoint != cbEndpoint || o.Formats != "ulaw" || o.AppArgs != "callback,"+v.ChannelID+",1" || o.CallerID != e.cfg.Callback.CallerID {
+				t.Errorf("originate %+v", o)
+			}
+			// The first attempt comes callback.delay after the drop, within
+			// the placer's scan.
+			if wait := o.At.Sub(dropAt); wait < e.cfg.Callback.Delay || wait > e.cfg.Callback.Delay+2*time.Second {
+				t.Errorf("first attempt %s after the drop, want %s plus at most 2s", wait, e.cfg.Callback.Delay)
+			}
+			if tc.heard > 0 {
+				cv := e.wait(o.Call)
+				if got := countPrompt(cv.Prompts, "siaga112/callback"); got != tc.heard {
+					t.Errorf("callee heard the call-back prompt %d times, want %d (%v)", got, tc.heard, cv.Prompts)
+				}
+				if tc.reached {
+					if cv.Continued == nil || cv.Continued.Extension != "callback" || cv.Operator == "" {
+						t.Errorf("callee not put through to an operator: %s", fmtView(cv))
+					}
+					if cv.Variables["SIAGA112_CALLBACK_OF"] != v.ChannelID || cv.Variables["SIAGA112_TAG"] != "BALIK" ||
+						cv.Variables["SIAGA112_QUEUE"] != "siaga112-fire" || cv.Variables["SIAGA112_CALLBACK_NUMBER"] != "081234567890" {
+						t.Errorf("call-back variables %v", cv.Variables)
+					}
+					own := e.waitEnded(o.ChannelID)
+					if got := types(own); !slices.Equal(got, []events.Type{events.TypeTransferred, events.TypeOperatorAnswered, events.TypeEnded}) {
+						t.Errorf("the call-back's own events %v", got)
+					}
+					for _, ev := range own {
+						if ev.Caller.Number != cbNumber {
+							t.Errorf("%s carries caller %q, want the callee %s", ev.Type, ev.Caller.Number, cbNumber)
+						}
+					}
+					if oa := dataOf[events.OperatorAnswered](t, own, events.TypeOperatorAnswered); oa.CallbackOf != v.ChannelID {
+						t.Errorf("operator_answered callback_of %q", oa.CallbackOf)
+					}
+				}
+			}
+		})
+	}
+}
+
+const flowsCallbackPlays = 2
+
+func countPrompt(prompts []string, name string) int {
+	n := 0
+	for _, p := range prompts {
+		if p == name {
+			n++
+		}
+	}
+	return n
+}
