@@ -168,9 +168,10 @@ func (s *Server) logOriginate(o Originate) {
 	s.originates = append(s.originates, o)
 }
 
-// prepareCallee sets up a new originated channel, before its snapshot is
-// returned, as Asterisk has it when the originate answers: connected line
-// = caller id, the endpoint's context, and the application subscribed.
+// prepareCallee sets up a new originated channel as resource_channels.c
+// has it before it builds the reply, so the returned snapshot already shows
+// it: the connected line set to the caller id, the endpoint's context, and
+// the application subscribed.
 func (ch *channel) prepareCallee(c Callee, app string) {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()

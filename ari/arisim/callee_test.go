@@ -469,3 +469,20 @@ func TestCalleeEventsConform(t *testing.T) {
 		}
 	}
 }
+
+// TestCalleeRestartWhileRinging: a ringing call-back vanishes with the
+// process, and its handle says so.
+func TestCalleeRestartWhileRinging(t *testing.T) {
+	sim := startSim(t, arisim.Options{ClockScale: calleeScale})
+	cl := connect(t, sim, testApp)
+	sim.SetCallee(cbEndpoint, arisim.Callee{NoAnswer: true})
+	h, err := cl.Channel().Originate(nil, callbackRequest("cb-restart", -1))
+	if err != nil {
+		t.Fatalf("originate: %v", err)
+	}
+	eventually(t, "ringing", func() bool { d, err := h.Data(); return err == nil && d.State == "Ringing" })
+	sim.Restart()
+	if v := waitDone(t, sim.CalleeCalls(cbEndpoint)[0]); v.HungUpBy != arisim.HungUpByRestart || v.Answered {
+		t.Errorf("view %+v, want vanished by the restart, unanswered", v)
+	}
+}

@@ -12,7 +12,7 @@ import (
 
 // Who ended a call, as reported in CallerView.HungUpBy.
 const (
-	HungUpByCaller   = "caller"   // the script hung up, or its context ended
+	HungUpByCaller   = "caller"   // the script hung up, or its context ended; for a callee also its busy or failure answer
 	HungUpByApp      = "app"      // DELETE /channels/{id} or a redirect
 	HungUpBySystem   = "system"   // Asterisk itself: no such Stasis app, originate timeout
 	HungUpByRestart  = "restart"  // Server.Restart: the channel vanished

@@ -32,6 +32,13 @@
 //     Dial events, ChannelVarset and device states (GET /deviceStates,
 //     DeviceStateChanged).
 //
+// Scripted callees (Server.SetCallee) play the far end of an originate:
+// the originating application is subscribed to the new channel and hears
+// it ring (Dial, ChannelStateChange), then StasisStart with the appArgs when
+// it answers, or ChannelDestroyed with cause 19 when the originate's timeout
+// runs out, 17 when busy, or the given cause when the call fails; see
+// callee.go for the Asterisk code paths this follows.
+//
 // Known differences: synchronous commands (answer, variables) do not wait for a
 // running playback as Asterisk's command queue may make them; bridges do not mix
 // audio; there are no endpoints, mailboxes, sounds or snoop/external media
