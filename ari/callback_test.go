@@ -2,6 +2,7 @@ package ari
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/siaga112/siaga112/callback"
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/flows"
 )
 
 // Call-backs end to end: a scripted caller chooses fire and hangs up
@@ -203,3 +205,153 @@ func countPrompt(prompts []string, name string) int {
 	}
 	return n
 }
+
+// TestCallbackNotNeeded: a dropped caller who rings again and reaches an
+// operator is not called back.
+func TestCallbackNotNeeded(t *testing.T) {
+	e := startEnv(t, envOptions{cfg: func(c *configs.Config) {
+		callbackConfig(c)
+		c.Callback.Delay = 2 * time.Second
+	}, callbacks: true})
+	e.sim.SetCallee(cbEndpoint, arisim.Callee{After: time.Second, Script: []arisim.Step{arisim.Press("1")}})
+	first := e.call(dropFire())
+	again := e.call(arisim.Caller{Number: cbNumber, Script: slices.Concat(pressFire, []arisim.Step{arisim.WaitForOperator(), arisim.Hangup()})})
+	if again.Operator == "" {
+		t.Fatalf("the second call did not reach an operator: %s", fmtView(again))
+	}
+	var done []events.CallbackDone
+	eventually(t, "callback.done", func() bool { _, done, _ = e.callbackEvents(first.ChannelID); return len(done) > 0 })
+	if d := done[0]; d.Reason != events.DoneCalledAgain || !d.ReachedPerson || d.OtherCallID != again.ChannelID || d.Attempts != 0 {
+		t.Errorf("done %+v, want called_again on %s with no attempt", d, again.ChannelID)
+	}
+	time.Sleep(e.cfg.Callback.Delay + time.Second)
+	if n := len(e.sim.Originates()); n != 0 {
+		t.Errorf("%d call-backs placed to a caller who had reached a person", n)
+	}
+}
+
+// TestCallbackWaitsForAFreeOperator: while every operator of the queue is
+// busy, the call-back waits; it is placed once one is free.
+func TestCallbackWaitsForAFreeOperator(t *testing.T) {
+	e := startEnv(t, envOptions{cfg: callbackConfig, callbacks: true})
+	e.sim.SetQueue("siaga112-fire", arisim.Queue{Members: []arisim.Operator{{Device: "PJSIP/op201"}}})
+	e.sim.SetQueue("siaga112-operator", arisim.Queue{Members: []arisim.Operator{{Device: "PJSIP/op201"}, {Device: "PJSIP/op202"}}})
+	e.sim.SetDeviceState("PJSIP/op201", arisim.DeviceInUse)
+	e.sim.SetDeviceState("PJSIP/op202", arisim.DeviceInUse)
+	e.sim.SetCallee(cbEndpoint, arisim.Callee{After: time.Second, Script: []arisim.Step{arisim.WaitForPrompt("siaga112/callback"), arisim.Press("1"), arisim.WaitForOperator(), arisim.Hangup()}})
+	v := e.call(dropFire())
+	eventually(t, "the operators' busy state seen by the IVR", func() bool { free, known := e.ivr.OperatorFree("fire"); return known && !free })
+	time.Sleep(e.cfg.Callback.Delay + 2*time.Second)
+	if n := len(e.sim.Originates()); n != 0 {
+		t.Fatalf("%d call-backs placed while every operator was busy", n)
+	}
+	freed := time.Now()
+	e.sim.SetDeviceState("PJSIP/op201", arisim.DeviceNotInUse)
+	eventually(t, "the call-back placed", func() bool { return len(e.sim.Originates()) == 1 })
+	t.Logf("call-back placed %s after an operator became free", e.sim.Originates()[0].At.Sub(freed).Round(time.Millisecond))
+	if wait := e.sim.Originates()[0].At.Sub(freed); wait > 2*time.Second {
+		t.Errorf("placed %s after an operator became free, want within the placer's scan (2s bound)", wait)
+	}
+	var done []events.CallbackDone
+	eventually(t, "callback.done", func() bool { _, done, _ = e.callbackEvents(v.ChannelID); return len(done) > 0 })
+	if !done[0].ReachedPerson {
+		t.Errorf("done %+v", done[0])
+	}
+}
+
+// TestTwoIVRInstancesPlaceEachCallbackOnce: two IVR instances, each beside
+// its own Asterisk node and each running the scheduler and a placer on one
+// NATS, place every attempt of every call-back exactly once between them.
+func TestTwoIVRInstancesPlaceEachCallbackOnce(t *testing.T) {
+	e := startEnv(t, envOptions{cfg: callbackConfig, callbacks: true})
+	log := testLogger(t)
+	sim2 := arisim.New(arisim.Options{Username: simUser, Password: simPass, Application: simApp, ClockScale: clockScale, Logger: log})
+	if err := sim2.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	cfg2 := e.cfg
+	cfg2.ARI.Nodes = []configs.ARINode{{Name: "test-node-b", URL: sim2.URL(), WSURL: sim2.WSURL(), Username: simUser, Password: simPass}}
+	cfg2.NATS.Spool.Dir = t.TempDir()
+	pub2, err := events.NewPublisher(e.js, cfg2.NATS, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flow, err := flowsFor(cfg2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ivr2, err := New(Options{ARI: cfg2.ARI, IVR: cfg2.IVR, Flow: flow, Publisher: pub2, Blocklist: e.bl, CallbackFlow: flow, CallbackTag: "BALIK", Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run2 := make(chan error, 1)
+	go func() { run2 <- ivr2.Run(context.Background()) }()
+	e2 := &env{t: t, cfg: cfg2, js: e.js, pub: pub2, bl: e.bl, ivr: ivr2, sim: sim2}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitMax)
+		defer cancel()
+		_ = ivr2.Stop(ctx)
+		<-run2
+		_ = pub2.Close(ctx)
+		_ = sim2.Close()
+	})
+	eventually(t, "second IVR connected", func() bool { return ivr2.Health()[0].Connected && appRegistered(t, sim2) })
+	e2.startCallbacks(log)
+
+	numbers := []string{"+6281200000001", "+6281200000002", "+6281200000003", "+6281200000004"}
+	for _, sim := range []*arisim.Server{e.sim, sim2} {
+		for _, n := range numbers {
+			sim.SetCallee("PJSIP/0"+n[3:]+"@telco", arisim.Callee{NoAnswer: true})
+		}
+	}
+	var dropped []string
+	var hs []*arisim.CallHandle
+	for i, n := range numbers {
+		c := dropFire()
+		c.Number = n
+		sim := e.sim
+		if i%2 == 1 {
+			sim = sim2
+		}
+		// Two sims started in the same second make the same unique ids;
+		// two Asterisk nodes would not (their system names differ).
+		h, err := sim.Call(context.Background(), arisim.Caller{Number: c.Number, Dialed: "112", Script: c.Script, ID: fmt.Sprintf("drop-%d", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs = append(hs, h)
+	}
+	for _, h := range hs {
+		dropped = append(dropped, e.wait(h).ChannelID)
+	}
+	for _, id := range dropped {
+		eventually(t, "callback.done of "+id, func() bool { _, d, _ := e.callbackEvents(id); return len(d) == 1 })
+	}
+	placed := map[string]int{}
+	total := 0
+	for _, sim := range []*arisim.Server{e.sim, sim2} {
+		for _, o := range sim.Originates() {
+			placed[o.AppArgs]++
+			total++
+		}
+	}
+	want := len(numbers) * e.cfg.Callback.Attempts
+	if total != want || len(placed) != want {
+		t.Errorf("%d originates (%d distinct), want %d: %v", total, len(placed), want, placed)
+	}
+	for args, n := range placed {
+		if n != 1 {
+			t.Errorf("%s placed %d times", args, n)
+		}
+	}
+	for _, id := range dropped {
+		a, d, s := e.callbackEvents(id)
+		if s != 1 || len(a) != e.cfg.Callback.Attempts || len(d) != 1 {
+			t.Errorf("%s: %d scheduled, %d attempts, %d done; want 1, %d, 1", id, s, len(a), len(d), e.cfg.Callback.Attempts)
+		}
+	}
+	t.Logf("originates: instance A %d, instance B %d", len(e.sim.Originates()), len(sim2.Originates()))
+}
+
+// flowsFor builds the real flow for cfg.
+func flowsFor(cfg configs.Config) (*flows.Flow, error) { return flows.New(cfg.IVR, nil, nil) }
