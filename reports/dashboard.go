@@ -319,7 +319,9 @@ func (s *Server) board(ctx context.Context, l *locale, bq boardQuery, admin bool
 	d.Unreached = int64(s.agg.Unreached(now))
 	if s.cfg.CallbackSwitch != nil {
 		d.Switch.On, d.Switch.Shown = s.cfg.CallbackSwitch(ctx)
-		d.CanCancel = viewer != nil && viewer.Supervisor
+		// The buttons go with a switch that answers: a console without
+		// call-backs, or a store that cannot be read, could not cancel.
+		d.CanCancel = d.Switch.Shown && viewer != nil && viewer.Supervisor
 	}
 	if s.cfg.Incident != nil {
 		if inc, ok := s.cfg.Incident(ctx); ok {
