@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -409,6 +410,141 @@ func TestAPIStatsCallbacks(t *testing.T) {
 		// c3 has no call-back yet; c2 was cancelled.
 		if got.Unreached == nil || *got.Unreached != 2 {
 			t.Errorf("%s: unreached %v, want 2", q, got.Unreached)
+		}
+	}
+}
+
+// boardCallbacks is an aggregator at 18:10 WITA with three dropped calls:
+// c1 called back twice without an answer (next 18:12), c2 every attempt
+// failed, c3 answered on its call-back (resolved).
+func boardCallbacks(t *testing.T) (*Aggregator, time.Time) {
+	t.Helper()
+	now := t0.Add(10 * time.Minute)
+	a := NewAggregator(Options{Location: wita, Now: func() time.Time { return now }})
+	s := &cbScript{t: t}
+	s.dropped("c1", "+6281234500050", t0)
+	s.scheduled("c1", "+6281234500050", t0.Add(5*time.Second), t0.Add(35*time.Second))
+	s.attempt("c1", "+6281234500050", t0.Add(time.Minute), 1, events.CallbackNoAnswer, t0.Add(3*time.Minute), "")
+	s.attempt("c1", "+6281234500050", t0.Add(4*time.Minute), 2, events.CallbackNoAnswer, t0.Add(12*time.Minute), "")
+	s.dropped("c2", "+6281234500051", t0.Add(time.Minute))
+	s.scheduled("c2", "+6281234500051", t0.Add(65*time.Second), t0.Add(95*time.Second))
+	for i := 1; i <= 3; i++ {
+		s.attempt("c2", "+6281234500051", t0.Add(time.Duration(1+2*i)*time.Minute), i, events.CallbackBusy, time.Time{}, "")
+	}
+	s.done("c2", "+6281234500051", t0.Add(7*time.Minute), events.DoneAttemptsExhausted, false, 3, "", "")
+	s.dropped("c3", "+6281234500052", t0.Add(2*time.Minute))
+	s.scheduled("c3", "+6281234500052", t0.Add(125*time.Second), t0.Add(155*time.Second))
+	s.attempt("c3", "+6281234500052", t0.Add(3*time.Minute), 1, events.CallbackPutThrough, time.Time{}, "cb-own-3")
+	s.own(events.TypeTransferred, "cb-own-3", "c3", "+6281234500052", t0.Add(3*time.Minute+time.Second))
+	s.own(events.TypeOperatorAnswered, "cb-own-3", "c3", "+6281234500052", t0.Add(3*time.Minute+9*time.Second))
+	applyAll(t, a, s.evs)
+	return a, now
+}
+
+// TestBoardCallbacks: the tile says how many callers are not yet reached,
+// red above 0; each item says where its call-back stands in the board's
+// language; a supervisor (not an operator) gets the cancel form, and only
+// where the centre has a call-back switch, whose state the console bar
+// shows.
+func TestBoardCallbacks(t *testing.T) {
+	a, now := boardCallbacks(t)
+	sup := Viewer{Name: "siti", Supervisor: true, CSRF: "tok"}
+	op := Viewer{Name: "budi", CSRF: "tok"}
+	on := func(context.Context) (bool, bool) { return true, true }
+	off := func(context.Context) (bool, bool) { return false, true }
+	for _, tc := range []struct {
+		name   string
+		viewer *Viewer
+		sw     func(context.Context) (bool, bool)
+		query  string
+		want   []string
+		not    []string
+	}{
+		{"supervisor, switch on, id", &sup, on, "?lang=id", []string{
+			`class="kpi m-callback alarm" data-panel="callback"`, `data-testid="unreached">2<`, "Belum terjangkau", `data-testid="total-callback">3 perlu ditelepon balik<`,
+			`<div class="cbstate" data-testid="cb-state">ditelepon balik 2×, tidak diangkat; berikutnya 18.12</div>`,
+			`<div class="cbstate" data-testid="cb-state">tidak terjangkau setelah 3 kali — telepon manual</div>`,
+			`action="console/calls/c1/callback/cancel"`, `name="number" value="&#43;6281234500050"`, `name="note" required maxlength="200" placeholder="alasan (wajib)"`,
+			"Batalkan panggil balik", `data-testid="callback-switch"><a href="console/callbacks?lang=id">Panggil balik otomatis: AKTIF</a>`,
+		}, []string{`console/calls/c2/callback/cancel`, "called back", "Not yet reached", "Cancel"}},
+		{"supervisor, switch off, en", &sup, off, "?lang=en", []string{
+			`data-testid="unreached">2<`, "Not yet reached", `data-testid="total-callback">3 to call back<`,
+			`data-testid="cb-state">called back 2×, no answer; next 18:12<`, "Cancel call-back",
+			`<span class="cb-switch off" data-testid="callback-switch"><a href="console/callbacks?lang=en">Automatic call-back: OFF</a>`,
+		}, []string{"ditelepon", "Belum terjangkau"}},
+		{"operator: no cancel", &op, on, "?lang=id", []string{
+			`data-testid="cb-state">ditelepon balik 2×`, "Panggil balik otomatis: AKTIF",
+		}, []string{"callback/cancel"}},
+		{"no call-back control", &sup, nil, "?lang=id", []string{
+			`data-testid="cb-state">ditelepon balik 2×`,
+		}, []string{"callback/cancel", "callback-switch"}},
+		{"not signed in", nil, on, "?lang=id", []string{
+			`data-testid="unreached">2<`, `data-testid="callback-switch">Panggil balik otomatis: AKTIF</span>`,
+		}, []string{"cb-state", "callback/cancel", "console/callbacks"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := ServerConfig{Now: func() time.Time { return now }, CallbackSwitch: tc.sw}
+			if tc.viewer != nil {
+				v := *tc.viewer
+				cfg.Viewer = func(*http.Request) (Viewer, bool) { return v, true }
+			}
+			ts := newTestServer(t, a, cfg)
+			status, body, _ := get(t, ts.URL+"/"+tc.query, false)
+			if status != http.StatusOK {
+				t.Fatalf("status %d", status)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(body, w) {
+					t.Errorf("board lacks %s", w)
+				}
+			}
+			for _, w := range tc.not {
+				if strings.Contains(body, w) {
+					t.Errorf("board shows %s", w)
+				}
+			}
+			if i := strings.Index(body, `data-testid="attention"`); i >= 0 {
+				att := body[i:]
+				att = att[:strings.Index(att, "</section>")]
+				if !strings.Contains(att, `data-call-id="c1"`) || !strings.Contains(att, `data-call-id="c2"`) || strings.Contains(att, `data-call-id="c3"`) {
+					t.Errorf("needs attention must list c1 and c2 and not c3 (reached on its call-back): %s", att)
+				}
+			}
+		})
+	}
+
+	// Nobody left to reach: the tile is not red.
+	empty := NewAggregator(Options{Location: wita, Now: func() time.Time { return now }})
+	ts := newTestServer(t, empty, ServerConfig{Now: func() time.Time { return now }})
+	_, body, _ := get(t, ts.URL+"/", false)
+	if !strings.Contains(body, `class="kpi m-callback" data-panel="callback"`) || !strings.Contains(body, `data-testid="unreached">0<`) {
+		t.Error("an empty board's unreached tile is not a plain 0")
+	}
+}
+
+// TestCallbackMetrics: /metrics counts call-backs and says how many
+// callers are not yet reached.
+func TestCallbackMetrics(t *testing.T) {
+	a, now := boardCallbacks(t)
+	ts := newTestServer(t, a, ServerConfig{Now: func() time.Time { return now }})
+	mfs := scrape(t, ts.URL)
+	for _, m := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"siaga112_callers_unreached", nil, 2},
+		{"siaga112_callbacks_scheduled_total", nil, 3},
+		{"siaga112_callback_attempts_total", map[string]string{"result": "no_answer"}, 2},
+		{"siaga112_callback_attempts_total", map[string]string{"result": "busy"}, 3},
+		{"siaga112_callback_attempts_total", map[string]string{"result": "put_through"}, 1},
+		{"siaga112_callback_attempts_total", map[string]string{"result": "failed"}, 0},
+		{"siaga112_callbacks_done_total", map[string]string{"reason": "attempts_exhausted"}, 1},
+		{"siaga112_callbacks_done_total", map[string]string{"reason": "cancelled"}, 0},
+		{"siaga112_operator_answered_total", nil, 0},
+	} {
+		if got, ok := metricValue(mfs, m.name, m.labels); !ok || got != m.want {
+			t.Errorf("%s%v = %v (found %v), want %v", m.name, m.labels, got, ok, m.want)
 		}
 	}
 }
