@@ -278,10 +278,10 @@ func TestBoardLayoutInBrowser(t *testing.T) {
 		date               string
 		want, notWant      []string
 	}{
-		{LangID, "", "id-ID,id;q=0.9", "Jumat, 27 Nov 2026", []string{"Panggilan hari ini", "Ke antrean petugas", "Nomor diblokir sekarang", "Belum terjangkau", "perlu ditelepon balik", "WITA",
+		{LangID, "", "id-ID,id;q=0.9", "Jumat, 27 Nov 2026", []string{"Panggilan hari ini", "Ke antrean petugas", "Nomor diblokir sekarang", "Belum terjangkau", "WITA",
 			"di antrean", "terlama", "Dijawab petugas dalam", "Menutup di antrean", "Petugas", "bebas", "sibuk", "tidak aktif"},
 			[]string{"Calls today", "Put through", "Diteruskan", "Blocked now", "live", "waiting", "Answered", "answered", "Operators", "free", "busy", "away", "Hung up", "queue"}},
-		{LangEN, "?lang=en", "", "Friday, 27 Nov 2026", []string{"Calls today", "To the operators' queue", "Numbers blocked now", "Not yet reached", "to call back", "WITA",
+		{LangEN, "?lang=en", "", "Friday, 27 Nov 2026", []string{"Calls today", "To the operators' queue", "Numbers blocked now", "Not yet reached", "WITA",
 			"in the queue", "longest", "Answered by a person within", "Hung up in the queue", "Operators"},
 			[]string{"Panggilan hari ini", "Diteruskan", "Diserahkan", "menunggu", "Petugas"}},
 	}
