@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/callid"
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -108,6 +109,10 @@ type CallbackInfo struct {
 	ReachedPerson bool      `json:"reached_person,omitempty"`
 	By            string    `json:"by,omitempty"`
 	Note          string    `json:"note,omitempty"`
+	// Of is set on a later drop of the same number, which the call-back
+	// of call Of covers (one number has one open call-back): the state is
+	// that call's, and so is the call-back to cancel.
+	Of string `json:"of,omitempty"`
 }
 
 // closes reports whether the call-back's end takes the call out of
@@ -255,8 +260,10 @@ func (a *Aggregator) applyCallback(e events.Envelope, d callbackData) {
 			if at.NextAt != nil {
 				in.NextAt = *at.NextAt
 			}
-			if result == events.CallbackPutThrough && at.ChannelID != "" && in.CallID == "" {
-				in.CallID = cutNote(at.ChannelID)
+			// The channel becomes the call-back's own call id, which the
+			// API hands on: only an id of Asterisk's alphabet is kept.
+			if result == events.CallbackPutThrough && in.CallID == "" && callid.Valid(at.ChannelID) {
+				in.CallID = at.ChannelID
 			}
 		}
 	case events.TypeCallbackDone:
@@ -463,12 +470,28 @@ func (a *Aggregator) Attention(from, to time.Time, limit int, unmasked bool) []C
 	defer a.mu.Unlock()
 	facts := a.facts()
 	var out []CallRecord
+	// The open call-back of each number, for its later drops (folded).
+	covering := map[string]*callState{}
+	for _, cs := range a.calls {
+		if cs.cb == nil || cs.number == "" || cs.cb.info.Done != "" || !a.open(cs, facts) {
+			continue
+		}
+		if o := covering[cs.number]; o == nil || cs.rec.Started.After(o.rec.Started) {
+			covering[cs.number] = cs
+		}
+	}
 	for _, cs := range a.calls {
 		r := cs.rec
 		if r.Started.Before(from) || !r.Started.Before(to) || !a.needsLook(cs, facts) {
 			continue
 		}
-		out = append(out, a.withCallback(cs, unmasked))
+		rec := a.withCallback(cs, unmasked)
+		if o := covering[cs.number]; rec.Callback && rec.CallbackState == nil && o != nil && o.rec.Started.Before(r.Started) {
+			c := o.cb.info
+			c.Of = o.rec.CallID
+			rec.CallbackState = &c
+		}
+		out = append(out, rec)
 	}
 	slices.SortFunc(out, func(x, y CallRecord) int {
 		if c := x.Started.Compare(y.Started); c != 0 {

@@ -255,8 +255,13 @@ func TestCallbackAggregation(t *testing.T) {
 			if fmt.Sprint(ids) != fmt.Sprint(tc.want.attention) {
 				t.Errorf("needs attention %v, want %v", ids, tc.want.attention)
 			}
+			for _, r := range a.Attention(t0.Add(-time.Hour), now, 0, true) {
+				// A later drop folded into c1's call-back shows c1's.
+				if r.CallID == "c1b" && (r.CallbackState == nil || r.CallbackState.Of != "c1" || locales[LangEN].Callback(r.CallbackState, now) != "waiting for a free operator") {
+					t.Errorf("the folded drop shows %+v, want c1's call-back", r.CallbackState)
+				}
+			}
 			if c1 != nil {
-				// A folded drop shows no state of its own; c1 does.
 				for lang, want := range map[string]string{LangID: tc.want.stateID, LangEN: tc.want.stateEN} {
 					if got := locales[lang].Callback(c1.CallbackState, now.In(wita)); got != want {
 						t.Errorf("%s: item says %q, want %q", lang, got, want)
