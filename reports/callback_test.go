@@ -553,3 +553,21 @@ func TestCallbackMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestCallbackWords: every attempt result and every reason a call-back
+// ends has its own words in both languages.
+func TestCallbackWords(t *testing.T) {
+	for _, l := range locales {
+		for _, r := range events.CallbackResults {
+			if _, ok := l.msgs["cb.result."+r]; !ok {
+				t.Errorf("%s: no words for the attempt result %s", l.Tag, r)
+			}
+		}
+		for _, r := range events.CallbackDoneReasons {
+			got := l.Callback(&CallbackInfo{Status: CallbackDone, Done: r, Attempts: 3, By: "siti"}, t0)
+			if got == l.T("cb.end.other") || strings.Contains(got, "cb.") {
+				t.Errorf("%s: the reason %s reads %q", l.Tag, r, got)
+			}
+		}
+	}
+}
