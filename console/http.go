@@ -77,6 +77,13 @@ type Options struct {
 	Records    Records
 	Recordings Recordings
 	Incidents  Incidents
+	// Callbacks is the control side of the automatic call-backs: a
+	// supervisor cancels one dropped call's call-back (with a reason) or
+	// switches call-backs off and on for the whole centre, on
+	// /console/callbacks and from the board's needs-attention panel. Nil
+	// hides these controls: the page says call-backs are not available
+	// here, the forms answer 503 and CallbackSwitch reports nothing.
+	Callbacks Callbacks
 	// IncidentPrompts are the prepared announcements offered on the
 	// incident page (sound names); SoundPrefix makes them media URIs.
 	IncidentPrompts []string
@@ -179,6 +186,13 @@ func New(o Options) *Console {
 	c.pages = template.Must(template.New("pages").Funcs(template.FuncMap{
 		// path escapes a call id or a number as one segment of a URL path.
 		"path": callid.PathSegment,
+		// onOff names a switch's state for the catalogue's keys.
+		"onOff": func(on bool) string {
+			if on {
+				return "on"
+			}
+			return "off"
+		},
 		"t": func(lang, key string, args ...any) string {
 			s := text(lang, key)
 			if len(args) > 0 {
@@ -287,6 +301,9 @@ func (c *Console) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /console/incident", c.incidentPage)
 	post("/console/incident/start", c.incidentStart)
 	post("/console/incident/stop", c.incidentStop)
+	mux.HandleFunc("GET /console/callbacks", c.callbacksPage)
+	post("/console/callbacks/switch", c.callbackSwitch)
+	post("/console/calls/{id}/callback/cancel", c.callbackCancel)
 }
 
 // Who returns the signed-in session of a request.
@@ -326,18 +343,19 @@ func localPath(p string) string {
 type page struct {
 	Lang string
 	// Name is the name typed on a refused sign-in, shown again.
-	Name     string
-	Title    string
-	Error    string
-	Notice   string
-	Next     string
-	Session  *Session
-	NoUsers  bool
-	Number   string
-	Shown    string
-	History  *historyView
-	Incident *incidentView
-	Blocks   *blocksView
+	Name      string
+	Title     string
+	Error     string
+	Notice    string
+	Next      string
+	Session   *Session
+	NoUsers   bool
+	Number    string
+	Shown     string
+	History   *historyView
+	Incident  *incidentView
+	Blocks    *blocksView
+	Callbacks *callbacksView
 }
 
 func (c *Console) render(w http.ResponseWriter, status int, name string, p page) {

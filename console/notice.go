@@ -24,13 +24,16 @@ type notice struct {
 }
 
 var notices = map[string]notice{
-	"verdict_prank":    {key: "ok.verdict", subject: callSubject, verdict: "prank"},
-	"verdict_genuine":  {key: "ok.verdict", subject: callSubject, verdict: "genuine"},
-	"handled":          {key: "ok.handled", subject: callSubject},
-	"blocked":          {key: "notice.blocked", subject: numberSubject},
-	"lifted":           {key: "ok.lifted", subject: numberSubject},
-	"incident_started": {key: "notice.incident.started"},
-	"incident_stopped": {key: "notice.incident.stopped"},
+	"verdict_prank":      {key: "ok.verdict", subject: callSubject, verdict: "prank"},
+	"verdict_genuine":    {key: "ok.verdict", subject: callSubject, verdict: "genuine"},
+	"handled":            {key: "ok.handled", subject: callSubject},
+	"blocked":            {key: "notice.blocked", subject: numberSubject},
+	"lifted":             {key: "ok.lifted", subject: numberSubject},
+	"incident_started":   {key: "notice.incident.started"},
+	"incident_stopped":   {key: "notice.incident.stopped"},
+	"callback_cancelled": {key: "ok.cb.cancelled", subject: callSubject},
+	"callback_on":        {key: "ok.cb.on"},
+	"callback_off":       {key: "ok.cb.off"},
 }
 
 func callSubject(_ *Console, _ Session, on string) (string, bool) {

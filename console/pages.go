@@ -71,6 +71,16 @@ form.inline{display:inline}
 <p class="noprint">{{t .Lang "incident.byphone"}}</p>{{end}}
 {{end}}{{template "foot" .}}{{end}}
 
+{{define "callbacks"}}{{template "head" .}}{{with .Callbacks}}
+<h1>{{t .Lang "cb.heading"}}</h1>
+{{if $.Notice}}<p class="notice" role="status">{{$.Notice}}</p>{{end}}
+<p class="noprint"><a href="/?lang={{.Lang}}">{{t .Lang "back"}}</a></p>
+<p id="callback-state" class="{{if not .Known}}error{{else if .On}}notice{{else}}error{{end}}">{{if .Known}}{{t .Lang "cb.state" (t .Lang (print "cb." (onOff .On)))}}{{else}}{{t .Lang "cb.state" (t .Lang "cb.unknown")}}{{end}}</p>
+<p>{{t .Lang "cb.help"}}</p>
+{{if .Supervisor}}{{if .Known}}<form method="post" action="/console/callbacks/switch"><input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="back" value="/console/callbacks?lang={{.Lang}}"><input type="hidden" name="on" value="{{if .On}}off{{else}}on{{end}}"><button type="submit" id="callback-switch">{{if .On}}{{t .Lang "cb.turn_off"}}{{else}}{{t .Lang "cb.turn_on"}}{{end}}</button></form>{{end}}
+{{else}}<p>{{t .Lang "cb.supervisor_only"}}</p>{{end}}
+{{end}}{{template "foot" .}}{{end}}
+
 {{define "blocks"}}{{template "head" .}}{{with .Blocks}}
 <h1>{{t .Lang "blocks.heading"}}</h1>
 {{if $.Notice}}<p class="notice" role="status">{{$.Notice}}</p>{{end}}

@@ -216,7 +216,7 @@ func (a *Aggregator) reset() {
 	a.ring, a.ringHead = make([]string, 0, a.recent), 0
 	a.seen, a.seenRing, a.seenHead = map[string]struct{}{}, make([]string, 0, a.dedupe), 0
 	a.blocked = map[string]BlockedNumber{}
-	a.counters = Counters{Calls: map[OutcomeType]uint64{}, ClassifyBuckets: make([]uint64, len(ClassifyBounds)), PersonBuckets: make([]uint64, len(PersonBounds))}
+	a.counters = Counters{Calls: map[OutcomeType]uint64{}, CallbackAttempts: map[string]uint64{}, CallbacksDone: map[string]uint64{}, ClassifyBuckets: make([]uint64, len(ClassifyBounds)), PersonBuckets: make([]uint64, len(PersonBounds))}
 	a.waiting, a.operators = map[string]*callState{}, map[operatorKey]OperatorDevice{}
 	a.incidents, a.incidentOrder = map[string]*IncidentStats{}, nil
 }

@@ -85,6 +85,7 @@ func (a *Aggregator) apply(e events.Envelope) error {
 		handled     events.Handled
 		opAnswered  events.OperatorAnswered
 		qAbandoned  events.QueueAbandoned
+		cbData      callbackData
 		err         error
 	)
 	switch e.Type {
@@ -106,9 +107,24 @@ func (a *Aggregator) apply(e events.Envelope) error {
 		err = e.DecodeData(&opAnswered)
 	case events.TypeQueueAbandoned:
 		err = e.DecodeData(&qAbandoned)
+	case events.TypeCallbackScheduled, events.TypeCallbackAttempt, events.TypeCallbackDone:
+		err = decodeCallback(e, &cbData)
 	}
 	if err != nil {
 		return err
+	}
+	if isCallbackEvent(e.Type) {
+		a.applyCallback(e, cbData)
+		return nil
+	}
+	// A call-back's own call is not a new call: its events go to the
+	// dropped call it calls back (callback.go).
+	if of := callbackOf(e, transferred, ended, opAnswered, qAbandoned); of != "" {
+		if !callid.Valid(of) {
+			return fmt.Errorf("%w: %s %s has a callback_of outside Asterisk's id alphabet", events.ErrMalformed, e.Type, e.ID)
+		}
+		a.applyCallbackCall(e, of, ended)
+		return nil
 	}
 
 	cs := a.calls[e.CallID]

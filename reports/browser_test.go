@@ -278,10 +278,10 @@ func TestBoardLayoutInBrowser(t *testing.T) {
 		date               string
 		want, notWant      []string
 	}{
-		{LangID, "", "id-ID,id;q=0.9", "Jumat, 27 Nov 2026", []string{"Panggilan hari ini", "Ke antrean petugas", "Nomor diblokir sekarang", "Perlu ditelepon balik", "WITA",
+		{LangID, "", "id-ID,id;q=0.9", "Jumat, 27 Nov 2026", []string{"Panggilan hari ini", "Ke antrean petugas", "Nomor diblokir sekarang", "Belum terjangkau", "WITA",
 			"di antrean", "terlama", "Dijawab petugas dalam", "Menutup di antrean", "Petugas", "bebas", "sibuk", "tidak aktif"},
 			[]string{"Calls today", "Put through", "Diteruskan", "Blocked now", "live", "waiting", "Answered", "answered", "Operators", "free", "busy", "away", "Hung up", "queue"}},
-		{LangEN, "?lang=en", "", "Friday, 27 Nov 2026", []string{"Calls today", "To the operators' queue", "Numbers blocked now", "Calls to call back", "WITA",
+		{LangEN, "?lang=en", "", "Friday, 27 Nov 2026", []string{"Calls today", "To the operators' queue", "Numbers blocked now", "Not yet reached", "WITA",
 			"in the queue", "longest", "Answered by a person within", "Hung up in the queue", "Operators"},
 			[]string{"Panggilan hari ini", "Diteruskan", "Diserahkan", "menunggu", "Petugas"}},
 	}
@@ -677,5 +677,98 @@ func TestBoardWaitTicksInBrowser(t *testing.T) {
 	second := read()
 	if first < 75 || second-first < 2 || second-first > 4 {
 		t.Fatalf("longest wait %d s, then %d s three seconds later: want it from 75 s, ticking by about 3", first, second)
+	}
+}
+
+// TestBoardCallbacksInBrowser: with callers waiting for their call-back,
+// the unreached tile is red and the wall still fits its screens; a
+// supervisor's needs-attention panel says where each call-back stands and
+// offers the cancel form; the console bar shows the switch.
+func TestBoardCallbacksInBrowser(t *testing.T) {
+	browser := newBrowser(t)
+	agg, now := boardAggregator(t)
+	// The demo's callers who hung up in the queue are unreached too.
+	unreached := strconv.Itoa(agg.Unreached(now) + 2)
+	s := &cbScript{t: t}
+	s.dropped("cb1", "+6281234500070", now.Add(-9*time.Minute))
+	s.scheduled("cb1", "+6281234500070", now.Add(-9*time.Minute+5*time.Second), now.Add(-8*time.Minute))
+	s.attempt("cb1", "+6281234500070", now.Add(-7*time.Minute), 1, events.CallbackNoAnswer, now.Add(-5*time.Minute), "")
+	s.attempt("cb1", "+6281234500070", now.Add(-4*time.Minute), 2, events.CallbackNoAnswer, now.Add(time.Minute), "")
+	s.dropped("cb2", "+6281234500071", now.Add(-2*time.Minute))
+	s.scheduled("cb2", "+6281234500071", now.Add(-2*time.Minute+5*time.Second), now.Add(-90*time.Second))
+	for i, e := range s.evs {
+		if _, err := agg.Apply(e, uint64(100000+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ts := newTestServer(t, agg, ServerConfig{
+		Title: "Bontang Siaga 112", Now: func() time.Time { return now },
+		Viewer:         func(*http.Request) (Viewer, bool) { return Viewer{Name: "siti", Supervisor: true, CSRF: "tok"}, true },
+		CallbackSwitch: func(context.Context) (bool, bool) { return true, true },
+	})
+	t.Cleanup(ts.CloseClientConnections)
+	for _, lg := range []struct {
+		tag, query string
+		want       []string
+	}{
+		{LangID, "?lang=id", []string{"Belum terjangkau", "ditelepon balik 2×, tidak diangkat; berikutnya 10.31", "menunggu petugas kosong", "Panggil balik otomatis: AKTIF", "Batalkan panggil balik"}},
+		{LangEN, "?lang=en", []string{"Not yet reached", "called back 2×, no answer; next 10:31", "waiting for a free operator", "Automatic call-back: ON", "Cancel call-back"}},
+	} {
+		for _, sz := range []struct {
+			name string
+			w, h int64
+		}{{"wall", 1920, 1080}, {"laptop", 1366, 768}} {
+			t.Run(lg.tag+"/"+sz.name, func(t *testing.T) {
+				ctx := tab(t, browser)
+				open(t, ctx, ts.URL+"/"+lg.query, sz.w, sz.h)
+				screenshot(t, ctx, fmt.Sprintf("callbacks-%s-%dx%d", lg.tag, sz.w, sz.h))
+				if dir := os.Getenv("SIAGA112_SCREENSHOTS"); dir != "" && sz.name == "wall" {
+					png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(filepath.Join(dir, "callbacks-"+lg.tag+"-full.jpg"), png, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					// The console bar and needs-attention, as a supervisor sees them.
+					for _, part := range []string{"console-bar", "attention"} {
+						png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(`[data-testid="`+part+`"]`)))
+						if err != nil {
+							t.Fatal(err)
+						}
+						if err := os.WriteFile(filepath.Join(dir, "callbacks-"+lg.tag+"-"+part+".png"), png, 0o644); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}
+				l := pageLayout(t, ctx)
+				if l.Shown["unreached"] != unreached {
+					t.Errorf("unreached shows %q, want %s", l.Shown["unreached"], unreached)
+				}
+				for _, w := range lg.want {
+					if !strings.Contains(l.Text, w) {
+						t.Errorf("page lacks %q", w)
+					}
+				}
+				color, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.querySelector('[data-testid=unreached]')).color`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if color != "rgb(255, 107, 94)" {
+					t.Errorf("unreached above 0 is %s, want red (rgb(255, 107, 94))", color)
+				}
+				for _, p := range l.Panels {
+					if p.Top < 0 || p.Left < 0 || p.Bottom > float64(sz.h) || p.Right > float64(sz.w) {
+						t.Errorf("panel %s at %+v is outside the %dx%d screen", p.Name, p, sz.w, sz.h)
+					}
+				}
+				if l.ScrollW > l.ClientW {
+					t.Errorf("page scrolls sideways: %v wide in a %v viewport; sticking out: %v", l.ScrollW, l.ClientW, l.Over)
+				}
+				if l.LabelPx < 24 || l.NumberPx < 64 {
+					t.Errorf("tile label %vpx, number %vpx: want >= 24 and >= 64", l.LabelPx, l.NumberPx)
+				}
+			})
+		}
 	}
 }

@@ -182,7 +182,18 @@ type boardData struct {
 	Incident *boardIncident
 	// Queue is the operators' queue band (queue.go has the definitions).
 	Queue boardQueue
+	// Unreached is today's callers not yet reached (callback.go), the
+	// tile that turns red above 0.
+	Unreached int64
+	// Switch is the centre's automatic call-back switch; CanCancel offers
+	// a supervisor the button that cancels a call-back.
+	Switch    boardSwitch
+	CanCancel bool
 }
+
+// boardSwitch is the automatic call-back switch as the board shows it:
+// Shown when the centre has one and its state could be read.
+type boardSwitch struct{ Shown, On bool }
 
 // boardQueue is the queue band: what happens past the hand-off.
 type boardQueue struct {
@@ -256,18 +267,6 @@ type boardIncident struct {
 	Stats IncidentStats
 }
 
-// needsAttention reports whether a call asks for an operator's look.
-func needsAttention(r CallRecord) bool {
-	if r.Handled != "" {
-		return false
-	}
-	switch events.Outcome(r.Outcome) {
-	case events.OutcomeSilentHelp, events.OutcomeBlockedOverride, events.OutcomeFailover:
-		return true
-	}
-	return r.Callback
-}
-
 // maxAttention bounds the attention panel.
 const maxAttention = 20
 
@@ -314,15 +313,16 @@ func (s *Server) board(ctx context.Context, l *locale, bq boardQuery, admin bool
 		// holds, not just the recent table's few: a silent-help call of
 		// this morning still needs its tick this afternoon. Oldest first:
 		// the caller who has waited longest for a call-back comes first.
-		for _, r := range s.agg.Calls(CallFilter{From: bq.from, To: bq.to, Unmasked: admin}) {
-			if needsAttention(r) {
-				d.Attention = append(d.Attention, r)
-			}
-		}
-		slices.Reverse(d.Attention)
-		d.Attention = d.Attention[:min(len(d.Attention), maxAttention)]
+		d.Attention = s.agg.Attention(bq.from, bq.to, maxAttention, admin)
 	}
 	d.Queue = s.queueBand(l, tot, now)
+	d.Unreached = int64(s.agg.Unreached(now))
+	if s.cfg.CallbackSwitch != nil {
+		d.Switch.On, d.Switch.Shown = s.cfg.CallbackSwitch(ctx)
+		// The buttons go with a switch that answers: a console without
+		// call-backs, or a store that cannot be read, could not cancel.
+		d.CanCancel = d.Switch.Shown && viewer != nil && viewer.Supervisor
+	}
 	if s.cfg.Incident != nil {
 		if inc, ok := s.cfg.Incident(ctx); ok {
 			st, _ := s.agg.Incident(inc.ID)

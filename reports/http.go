@@ -71,6 +71,12 @@ type ServerConfig struct {
 	Viewer func(r *http.Request) (Viewer, bool)
 	// Incident tells the incident announcement playing now (nil: none).
 	Incident func(ctx context.Context) (IncidentInfo, bool)
+	// CallbackSwitch tells whether automatic call-backs are on for the
+	// whole centre (the console's switch); ok is false when that cannot be
+	// read now. Nil means the centre has no call-back control: the board
+	// then shows neither the switch's state nor the buttons that cancel a
+	// call-back.
+	CallbackSwitch func(ctx context.Context) (on, ok bool)
 	// StreamMaxClients caps the open /api/stream connections in all, and
 	// StreamMaxPerAddress those of one client address (defaults 32 and 4);
 	// one more is refused with 503 and Retry-After.
@@ -145,6 +151,13 @@ func NewServer(agg *Aggregator, cfg ServerConfig) (*Server, error) {
 		"phone": blocklist.Display,
 		// path escapes a call id or a number as one segment of a URL path.
 		"path": callid.PathSegment,
+		// onOff names a switch's state for the catalogue's keys.
+		"onOff": func(on bool) string {
+			if on {
+				return "on"
+			}
+			return "off"
+		},
 	}).ParseFS(webFS, "web/dashboard.html")
 	if err != nil {
 		return nil, fmt.Errorf("reports: dashboard template: %w", err)
@@ -324,6 +337,13 @@ type statsResponse struct {
 	AnsweredWithin  map[string]*float64 `json:"answered_within,omitempty"`
 	SecondsToPerson *PersonTimes        `json:"seconds_to_person,omitempty"`
 	QueueAbandoned  int64               `json:"queue_abandoned"`
+	// Callbacks are today's automatic call-back counts (scheduled,
+	// attempts, put_through, no_answer, cancelled) and Unreached the
+	// callers who gave a sign of a person today and have not reached one
+	// yet, whatever the range; callback.go defines both. Unreached is the
+	// one figure whose goal is 0.
+	Callbacks CallbackCounts `json:"callbacks"`
+	Unreached int            `json:"unreached"`
 	// QueueNow is the queue at the request's time whatever the range:
 	// waiting_now, waiting_by_type, longest_wait_s and operators (with
 	// each device only for the admin token).
@@ -345,7 +365,8 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, statsResponse{
 		Stats: st, TopCallers: s.agg.TopCallers(from, to, s.cfg.TopCallers, s.admin(r)), Incidents: s.agg.Incidents(),
 		AnsweredWithin: tot.AnsweredWithin, SecondsToPerson: tot.SecondsToPerson, QueueAbandoned: tot.QueueAbandoned,
-		QueueNow: s.agg.Queue(s.cfg.Now(), s.admin(r)),
+		QueueNow:  s.agg.Queue(s.cfg.Now(), s.admin(r)),
+		Callbacks: s.agg.Callbacks(s.cfg.Now()), Unreached: s.agg.Unreached(s.cfg.Now()),
 	})
 }
 

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/siaga112/siaga112/events"
 )
 
 // The dashboard speaks the supervisors' language. Every word a person reads
@@ -283,6 +285,36 @@ var catalogueID = map[string]string{
 	"kpi.refused":              "%s panggilan ditolak",
 	"kpi.silent_help":          "Minta tolong diam (55)",
 	"kpi.callback":             "Perlu ditelepon balik",
+	"kpi.unreached":            "Belum terjangkau",
+	"kpi.unreached_title":      "Penelepon yang memberi tanda orang hari ini dan belum tersambung ke petugas (menunggu panggil balik, atau semua percobaan gagal). Targetnya 0.",
+	"kpi.callback_n":           "%s perlu ditelepon balik",
+	"cb.due":                   "ditelepon balik otomatis pukul %s",
+	"cb.waiting":               "menunggu petugas kosong",
+	"cb.tried":                 "ditelepon balik %d×, %s",
+	"cb.next":                  "%s; berikutnya %s",
+	"cb.next_due":              "%s; menunggu petugas kosong",
+	"cb.result.put_through":    "tersambung ke antrean petugas",
+	"cb.result.no_answer":      "tidak diangkat",
+	"cb.result.busy":           "nada sibuk",
+	"cb.result.no_response":    "diangkat tanpa jawaban",
+	"cb.result.failed":         "gagal menelepon",
+	"cb.result.cancelled":      "dihentikan",
+	"cb.result.other":          "hasil tidak dikenal",
+	"cb.own.abandoned":         "tersambung, lalu menutup di antrean",
+	"cb.own.queue_ended":       "tersambung, berakhir di antrean",
+	"cb.end.operator_answered": "dijawab petugas",
+	"cb.end.called_again":      "menelepon lagi, dijawab petugas",
+	"cb.exhausted":             "tidak terjangkau setelah %d kali — telepon manual",
+	"cb.end.cancelled":         "panggil balik dibatalkan oleh %s",
+	"cb.end.handled":           "ditandai oleh %s",
+	"cb.end.prank":             "dinilai iseng",
+	"cb.end.blocked":           "nomor diblokir, tidak ditelepon balik otomatis",
+	"cb.end.other":             "panggil balik selesai",
+	"cb.switch":                "Panggil balik otomatis: %s",
+	"cb.switch.on":             "AKTIF",
+	"cb.switch.off":            "MATI",
+	"btn.cb_cancel":            "Batalkan panggil balik",
+	"cb.cancel_note":           "alasan (wajib)",
 	"kpi.classify":             "Median waktu klasifikasi",
 	"kpi.classify_p90":         "p90 %s dtk",
 	"unit.s":                   "dtk",
@@ -443,6 +475,36 @@ var catalogueEN = map[string]string{
 	"kpi.refused":              "%s calls refused",
 	"kpi.silent_help":          "Silent help (55)",
 	"kpi.callback":             "Calls to call back",
+	"kpi.unreached":            "Not yet reached",
+	"kpi.unreached_title":      "Callers who gave a sign of a person today and have not reached an operator yet (waiting for a call-back, or every attempt failed). The goal is 0.",
+	"kpi.callback_n":           "%s to call back",
+	"cb.due":                   "automatic call-back at %s",
+	"cb.waiting":               "waiting for a free operator",
+	"cb.tried":                 "called back %d×, %s",
+	"cb.next":                  "%s; next %s",
+	"cb.next_due":              "%s; waiting for a free operator",
+	"cb.result.put_through":    "connected to the operators' queue",
+	"cb.result.no_answer":      "no answer",
+	"cb.result.busy":           "busy",
+	"cb.result.no_response":    "answered, no response",
+	"cb.result.failed":         "call failed",
+	"cb.result.cancelled":      "stopped",
+	"cb.result.other":          "unknown result",
+	"cb.own.abandoned":         "connected, then hung up in the queue",
+	"cb.own.queue_ended":       "connected, ended in the queue",
+	"cb.end.operator_answered": "answered by an operator",
+	"cb.end.called_again":      "called again, answered by an operator",
+	"cb.exhausted":             "not reached after %d attempts — call by hand",
+	"cb.end.cancelled":         "call-back cancelled by %s",
+	"cb.end.handled":           "ticked by %s",
+	"cb.end.prank":             "judged a prank",
+	"cb.end.blocked":           "number blocked, no automatic call-back",
+	"cb.end.other":             "call-back ended",
+	"cb.switch":                "Automatic call-back: %s",
+	"cb.switch.on":             "ON",
+	"cb.switch.off":            "OFF",
+	"btn.cb_cancel":            "Cancel call-back",
+	"cb.cancel_note":           "reason (required)",
 	"kpi.classify":             "Median time to classify",
 	"kpi.classify_p90":         "p90 %s s",
 	"unit.s":                   "s",
@@ -540,4 +602,58 @@ var catalogueEN = map[string]string{
 	"footer.csv":               "CSV",
 	"footer.metrics":           "metrics",
 	"zone.label":               "time zone %s",
+}
+
+// Callback says where a dropped call's automatic call-back stands, in the
+// board's words, with times in now's zone: "ditelepon balik 2×, tidak
+// diangkat; berikutnya 16.42". "" for a call without one.
+func (l *locale) Callback(cb *CallbackInfo, now time.Time) string {
+	if cb == nil {
+		return ""
+	}
+	loc := now.Location()
+	switch cb.Status {
+	case CallbackDone:
+		switch cb.Done {
+		case events.DoneAttemptsExhausted:
+			return l.T("cb.exhausted", cb.Attempts)
+		case events.DoneCancelled, events.DoneHandled:
+			by := cb.By
+			if by == "" {
+				by = Dash
+			}
+			return l.T("cb.end."+cb.Done, by)
+		}
+		if _, ok := l.msgs["cb.end."+cb.Done]; ok {
+			return l.T("cb.end." + cb.Done)
+		}
+		return l.T("cb.end.other")
+	case CallbackConnected:
+		n := max(cb.Attempts, 1)
+		switch cb.Queue {
+		case QueueAbandoned, QueueEnded:
+			return l.T("cb.tried", n, l.T("cb.own."+cb.Queue))
+		case QueueAnswered:
+			return l.T("cb.end.operator_answered")
+		}
+		return l.T("cb.tried", n, l.T("cb.result.put_through"))
+	}
+	if cb.Attempts == 0 {
+		if now.Before(cb.DueAt) {
+			return l.T("cb.due", l.HM(cb.DueAt.In(loc)))
+		}
+		return l.T("cb.waiting")
+	}
+	result := l.T("cb.result.other")
+	if _, ok := l.msgs["cb.result."+cb.LastResult]; ok {
+		result = l.T("cb.result." + cb.LastResult)
+	}
+	s := l.T("cb.tried", cb.Attempts, result)
+	switch {
+	case cb.NextAt.IsZero():
+		return s
+	case now.Before(cb.NextAt):
+		return l.T("cb.next", s, l.HM(cb.NextAt.In(loc)))
+	}
+	return l.T("cb.next_due", s)
 }

@@ -33,6 +33,16 @@ var (
 		"Handed-over calls an operator answered (call.operator_answered).", nil, nil)
 	descOperators = prometheus.NewDesc("siaga112_operators",
 		"Operators' devices by their latest state (free, ringing, busy, away, unknown), counted per Asterisk node.", []string{"state"}, nil)
+	descCbScheduled = prometheus.NewDesc("siaga112_callbacks_scheduled_total",
+		"Automatic call-backs planned for dropped calls (callback.scheduled), once per dropped call.", nil, nil)
+	descCbAttempts = prometheus.NewDesc("siaga112_callback_attempts_total",
+		"Automatic call-back attempts that ended, by result (put_through, no_response, no_answer, busy, failed, cancelled; other for anything else).",
+		[]string{"result"}, nil)
+	descCbDone = prometheus.NewDesc("siaga112_callbacks_done_total",
+		"Automatic call-backs that ended, by reason (operator_answered, called_again, attempts_exhausted, cancelled, handled, prank, blocked; other for anything else).",
+		[]string{"reason"}, nil)
+	descUnreached = prometheus.NewDesc("siaga112_callers_unreached",
+		"Callers who gave a sign of a person today (the reports' time zone) and have not reached an operator yet: waiting for a call-back, or every attempt failed. The goal is 0.", nil, nil)
 	descLag = prometheus.NewDesc("siaga112_reports_consumer_lag",
 		"Events in the stream not yet delivered to the reports worker.", nil, nil)
 	descEvents = prometheus.NewDesc("siaga112_reports_events_total",
@@ -53,7 +63,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descClassify
 	ch <- descActive
 	ch <- descEvents
-	for _, d := range []*prometheus.Desc{descPerson, descWaiting, descLongest, descAbandoned, descOpAnswered, descOperators} {
+	for _, d := range []*prometheus.Desc{descPerson, descWaiting, descLongest, descAbandoned, descOpAnswered, descOperators, descCbScheduled, descCbAttempts, descCbDone, descUnreached} {
 		ch <- d
 	}
 	if c.lag != nil {
@@ -103,6 +113,16 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	} {
 		ch <- prometheus.MustNewConstMetric(descOperators, prometheus.GaugeValue, float64(n), state)
 	}
+	ch <- prometheus.MustNewConstMetric(descCbScheduled, prometheus.CounterValue, float64(cs.CallbacksScheduled))
+	// Every known result and reason is listed, zero or not, so a rate()
+	// has a series from the start; Apply keeps the maps to these and other.
+	for _, r := range append(slices.Clone(events.CallbackResults), otherLabel) {
+		ch <- prometheus.MustNewConstMetric(descCbAttempts, prometheus.CounterValue, float64(cs.CallbackAttempts[r]), r)
+	}
+	for _, r := range append(slices.Clone(events.CallbackDoneReasons), otherLabel) {
+		ch <- prometheus.MustNewConstMetric(descCbDone, prometheus.CounterValue, float64(cs.CallbacksDone[r]), r)
+	}
+	ch <- prometheus.MustNewConstMetric(descUnreached, prometheus.GaugeValue, float64(c.agg.Unreached(c.now())))
 	ch <- prometheus.MustNewConstMetric(descEvents, prometheus.CounterValue, float64(cs.Events), "applied")
 	ch <- prometheus.MustNewConstMetric(descEvents, prometheus.CounterValue, float64(cs.Duplicates), "duplicate")
 	ch <- prometheus.MustNewConstMetric(descEvents, prometheus.CounterValue, float64(cs.Orphans), "orphan")

@@ -59,6 +59,9 @@ type CallRecord struct {
 	// Where is where the call ended (call.ended's where: ivr, queue,
 	// operator, unknown; empty from an older IVR or before the end).
 	Where string `json:"where,omitempty"`
+	// CallbackState is the automatic call-back of a dropped call
+	// (callback.go); absent until a call-back event came for it.
+	CallbackState *CallbackInfo `json:"callback_state,omitempty"`
 }
 
 // NodeStats are one Asterisk node's figures in a bucket.
@@ -165,6 +168,12 @@ type Counters struct {
 	// OperatorAnswered counts calls with a call.operator_answered;
 	// QueueAbandoned callers who hung up in the queue.
 	OperatorAnswered, QueueAbandoned uint64
+	// CallbacksScheduled counts call-backs planned; CallbackAttempts
+	// attempts by result and CallbacksDone call-backs ended by reason
+	// (unknown values under OtherKey, so both stay bounded).
+	CallbacksScheduled uint64
+	CallbackAttempts   map[string]uint64
+	CallbacksDone      map[string]uint64
 }
 
 type numStat struct{ calls, prank int64 }
@@ -188,6 +197,8 @@ type bucket struct {
 	// of a long retention have none); stpMax is the largest.
 	stp    hist
 	stpMax float64
+	// cb are the call-back counts of the hour's dropped calls.
+	cb cbFigures
 }
 
 func newBucket(start time.Time) *bucket {
@@ -219,6 +230,7 @@ type callState struct {
 	blockSet  bool
 	overSet   bool
 	transfSet bool
-	opSet     bool    // call.operator_answered applied
-	stp       float64 // its seconds_to_person (-1 unknown)
+	opSet     bool     // call.operator_answered applied
+	stp       float64  // its seconds_to_person (-1 unknown)
+	cb        *cbState // its automatic call-back, nil until an event named it
 }

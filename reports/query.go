@@ -3,6 +3,7 @@ package reports
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -165,6 +166,7 @@ func (c *acc) add(b *bucket) {
 	c.b.queue.merge(b.queue)
 	c.b.stp.merge(b.stp)
 	c.b.stpMax = math.Max(c.b.stpMax, b.stpMax)
+	c.b.cb.merge(b.cb)
 }
 
 func (c *acc) result(start, end time.Time) Bucket {
@@ -218,9 +220,7 @@ func (a *Aggregator) Calls(f CallFilter) []CallRecord {
 			want != nil && !hasAnySuffix(digits(r.Number), want):
 			continue
 		}
-		if !f.Unmasked {
-			r.Number = blocklist.Mask(r.Number)
-		}
+		r = a.withCallback(cs, f.Unmasked)
 		out = append(out, r)
 		if f.Limit > 0 && len(out) == f.Limit {
 			break
@@ -322,6 +322,8 @@ func (a *Aggregator) Counters() Counters {
 	}
 	c.ClassifyBuckets = slices.Clone(a.counters.ClassifyBuckets)
 	c.PersonBuckets = slices.Clone(a.counters.PersonBuckets)
+	c.CallbackAttempts = maps.Clone(a.counters.CallbackAttempts)
+	c.CallbacksDone = maps.Clone(a.counters.CallbacksDone)
 	return c
 }
 

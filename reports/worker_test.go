@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -240,5 +241,47 @@ func TestWorkerQueueEvents(t *testing.T) {
 	}
 	if q := w.agg.Queue(t0, false); q.Operators.Free != 1 {
 		t.Fatalf("operators %+v, want one free", q.Operators)
+	}
+}
+
+// TestWorkerCallbackEvents: the call-back events and a call-back's own
+// call, published on the stream's subjects, reach the aggregator through
+// the worker: the dropped call is resolved by the operator's answer on its
+// call-back, the other stays unreached, and no call-back makes a call.
+func TestWorkerCallbackEvents(t *testing.T) {
+	js := startJS(t)
+	s := &cbScript{t: t}
+	s.dropped("d1", "+6281234500060", t0)
+	s.scheduled("d1", "+6281234500060", t0.Add(5*time.Second), t0.Add(35*time.Second))
+	s.attempt("d1", "+6281234500060", t0.Add(time.Minute), 1, events.CallbackNoAnswer, t0.Add(3*time.Minute), "")
+	s.attempt("d1", "+6281234500060", t0.Add(4*time.Minute), 2, events.CallbackPutThrough, time.Time{}, "d1-cb")
+	s.own(events.TypeTransferred, "d1-cb", "d1", "+6281234500060", t0.Add(4*time.Minute+time.Second))
+	s.own(events.TypeOperatorAnswered, "d1-cb", "d1", "+6281234500060", t0.Add(4*time.Minute+8*time.Second))
+	s.done("d1", "+6281234500060", t0.Add(4*time.Minute+8*time.Second), events.DoneOperatorAnswered, true, 2, "", "")
+	s.own(events.TypeEnded, "d1-cb", "d1", "+6281234500060", t0.Add(6*time.Minute))
+	s.dropped("d2", "+6281234500061", t0.Add(time.Minute))
+	s.scheduled("d2", "+6281234500061", t0.Add(65*time.Second), t0.Add(95*time.Second))
+	for _, e := range s.evs {
+		if !strings.HasPrefix(e.Subject(), "siaga112.calls.") {
+			t.Fatalf("%s is published on %s, outside the stream's calls", e.Type, e.Subject())
+		}
+	}
+	publish(t, js, s.evs, true)
+	w := startWorker(t, js)
+	eventually(t, "worker to apply the call-back events", func() bool {
+		return w.agg.Counters().Events == uint64(len(s.evs))
+	})
+	if got := w.agg.Unreached(t0); got != 1 {
+		t.Errorf("unreached %d, want 1 (d2)", got)
+	}
+	want := CallbackCounts{Scheduled: 2, Attempts: 2, PutThrough: 1, NoAnswer: 1}
+	if got := w.agg.Callbacks(t0); got != want {
+		t.Errorf("call-back counts %+v, want %+v", got, want)
+	}
+	if tot := totals(t, w.agg); tot.Calls != 2 || tot.PutThrough != 0 || tot.OperatorAnswered != 0 {
+		t.Errorf("calls %d put through %d answered %d, want 2, 0, 0: the call-back counted as a call", tot.Calls, tot.PutThrough, tot.OperatorAnswered)
+	}
+	if c := w.agg.Counters(); c.Orphans != 0 {
+		t.Errorf("%d orphans, want 0", c.Orphans)
 	}
 }
