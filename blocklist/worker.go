@@ -291,6 +291,24 @@ func callKey(callID string) string {
 	return "h" + hex.EncodeToString(sum[:])
 }
 
+// CallNumber returns the E.164 number of a call from the worker's call
+// index (kept for one policy window), or an error wrapping ErrUnknownCall
+// when the index does not hold it.
+func CallNumber(ctx context.Context, js jetstream.JetStream, callID string) (string, error) {
+	idx, err := js.KeyValue(ctx, CallIndexBucket)
+	if err != nil {
+		return "", fmt.Errorf("blocklist: call index: %w", err)
+	}
+	e, err := idx.Get(ctx, callKey(callID))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return "", fmt.Errorf("%w %q: not in the call index", ErrUnknownCall, callID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("blocklist: call index: %w", err)
+	}
+	return string(e.Value()), nil
+}
+
 func (w *Worker) indexCall(ctx context.Context, e events.Envelope) error {
 	n := w.number(e.Caller)
 	if n == "" || e.CallID == "" {

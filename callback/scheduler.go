@@ -36,6 +36,7 @@ type Scheduler struct {
 	b         book
 	cfg       configs.Callback
 	blocklist Blocklist
+	numbers   func(ctx context.Context, callID string) (string, error)
 
 	scheduled, folded, refused, closed atomic.Uint64
 }
@@ -47,6 +48,10 @@ type SchedulerOptions struct {
 	Publisher Publisher
 	// Blocklist tells whether a number is blocked now; nil: none is.
 	Blocklist Blocklist
+	// Numbers finds the number of a call (the blocklist's call index):
+	// verdicts and ticks name a call, never a number, so that a forged one
+	// cannot name any number it likes. nil: such events change nothing.
+	Numbers func(ctx context.Context, callID string) (string, error)
 	// Node names this instance in the events it publishes.
 	Node string
 	Log  *slog.Logger
@@ -58,7 +63,7 @@ func NewScheduler(o SchedulerOptions) *Scheduler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Scheduler{b: book{store: o.Store, pub: o.Publisher, node: o.Node, log: log}, cfg: o.Config, blocklist: o.Blocklist}
+	return &Scheduler{b: book{store: o.Store, pub: o.Publisher, node: o.Node, log: log}, cfg: o.Config, blocklist: o.Blocklist, numbers: o.Numbers}
 }
 
 // Stats returns the counters.
@@ -96,13 +101,13 @@ func (s *Scheduler) Handle(ctx context.Context, e events.Envelope, _ events.Meta
 		if d.Verdict != events.VerdictPrank {
 			return nil
 		}
-		return s.close(ctx, e, events.CallbackDone{Reason: events.DonePrank, By: d.By}, nil)
+		return s.closeOf(ctx, e, events.CallbackDone{Reason: events.DonePrank, By: d.By}, nil)
 	case events.TypeHandled:
 		var d events.Handled
 		if err := e.DecodeData(&d); err != nil {
 			return err
 		}
-		return s.close(ctx, e, events.CallbackDone{Reason: events.DoneHandled, By: d.By},
+		return s.closeOf(ctx, e, events.CallbackDone{Reason: events.DoneHandled, By: d.By},
 			func(r Record) bool { return r.Has(e.CallID) })
 	}
 	return nil
@@ -227,6 +232,23 @@ func (s *Scheduler) callbackEnded(ctx context.Context, e events.Envelope, d even
 		cur.State, cur.DueAt = StateWaiting, at
 		return cur, nil
 	})
+}
+
+// closeOf is close for an event that names a call and no number (a
+// verdict, a tick): the number is the call's own, from the call index.
+func (s *Scheduler) closeOf(ctx context.Context, e events.Envelope, d events.CallbackDone, match func(Record) bool) error {
+	if s.numbers == nil || e.CallID == "" {
+		return nil
+	}
+	n, err := s.numbers(ctx, e.CallID)
+	if err != nil {
+		// A call the index does not hold (withheld, or older than its
+		// window) has no call-back either.
+		s.b.log.Debug("call-back: the number of a ticked or judged call is not known", "call_id", e.CallID, "error", err)
+		return nil
+	}
+	e.Caller = events.Caller{Number: n, Presentation: events.PresentationAllowed}
+	return s.close(ctx, e, d, match)
 }
 
 // close ends the number's open call-back with d, when match (nil: any)

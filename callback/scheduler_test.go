@@ -2,6 +2,7 @@ package callback
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -50,17 +51,27 @@ func TestSchedulerLifecycle(t *testing.T) {
 			steps: []func(t testing.TB) events.Envelope{
 				func(t testing.TB) events.Envelope { return dropped(t, "c1", testNumber) },
 				func(t testing.TB) events.Envelope {
-					return envelope(t, events.TypeVerdict, "c0", caller(testNumber), events.Verdict{Verdict: events.VerdictPrank, By: "sari"})
+					return envelope(t, events.TypeVerdict, "c0", events.Caller{}, events.Verdict{Verdict: events.VerdictPrank, By: "sari"})
 				},
 			},
 			state: StateDone, reason: events.DonePrank, sched: 1,
+		},
+		{
+			name: "a verdict's own caller field is not trusted",
+			steps: []func(t testing.TB) events.Envelope{
+				func(t testing.TB) events.Envelope { return dropped(t, "c1", testNumber) },
+				func(t testing.TB) events.Envelope {
+					return envelope(t, events.TypeVerdict, "x-forged", caller(testNumber), events.Verdict{Verdict: events.VerdictPrank, By: "?"})
+				},
+			},
+			state: StateWaiting, sched: 1,
 		},
 		{
 			name: "an operator ticked the dropped call",
 			steps: []func(t testing.TB) events.Envelope{
 				func(t testing.TB) events.Envelope { return dropped(t, "c1", testNumber) },
 				func(t testing.TB) events.Envelope {
-					return envelope(t, events.TypeHandled, "c1", caller(testNumber), events.Handled{Action: events.HandledCalledBack, By: "budi"})
+					return envelope(t, events.TypeHandled, "c1", events.Caller{}, events.Handled{Action: events.HandledCalledBack, By: "budi"})
 				},
 			},
 			state: StateDone, reason: events.DoneHandled, sched: 1,
@@ -70,7 +81,7 @@ func TestSchedulerLifecycle(t *testing.T) {
 			steps: []func(t testing.TB) events.Envelope{
 				func(t testing.TB) events.Envelope { return dropped(t, "c1", testNumber) },
 				func(t testing.TB) events.Envelope {
-					return envelope(t, events.TypeHandled, "c7", caller(testNumber), events.Handled{Action: events.HandledDone, By: "budi"})
+					return envelope(t, events.TypeHandled, "c7", events.Caller{}, events.Handled{Action: events.HandledDone, By: "budi"})
 				},
 			},
 			state: StateWaiting, sched: 1,
@@ -80,7 +91,14 @@ func TestSchedulerLifecycle(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			st := startStore(t)
 			rec := &recorder{t: t}
-			s := NewScheduler(SchedulerOptions{Config: testConfig(), Store: st, Publisher: rec, Node: "n1"})
+			// The call index knows the calls c0-c9 of testNumber only.
+			numbers := func(_ context.Context, id string) (string, error) {
+				if len(id) == 2 && id[0] == 'c' {
+					return testNumber, nil
+				}
+				return "", errors.New("unknown call")
+			}
+			s := NewScheduler(SchedulerOptions{Config: testConfig(), Store: st, Publisher: rec, Node: "n1", Numbers: numbers})
 			for _, mk := range tt.steps {
 				if err := s.Handle(context.Background(), mk(t), events.Meta{}); err != nil {
 					t.Fatal(err)

@@ -467,7 +467,10 @@ func rolePublish(user string, d Durables) []string {
 			// Call-backs: the scheduler reads the calls stream with its
 			// own durable consumer and every instance claims, places and
 			// records attempts in the call-backs bucket (callbacks.go).
-			durableAPI(d.Callback), kvRead(CallbacksBucket), kvWrite(CallbacksBucket))
+			durableAPI(d.Callback), kvRead(CallbacksBucket), kvWrite(CallbacksBucket),
+			// A verdict or a tick names a call; the scheduler finds its
+			// number in the blocklist's call index.
+			kvRead(kvCallIndex))
 	case UserBlocklist:
 		return slices.Concat(
 			// Verdicts, call-back ticks, console audits and incidents are

@@ -3,12 +3,14 @@ package stack
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/callback"
 	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/incident"
@@ -21,6 +23,24 @@ var errBlocklistNotReady = errors.New("the blocklist is not ready yet (NATS unre
 
 // stackAdmin is console.Admin over whichever blocklist store the stack has
 // now: the store may be built late, after NATS came back.
+// stackCallbacks gives the console the call-backs' controls, with the
+// store's "nothing open" as the console's.
+type stackCallbacks struct{ ctl *callback.Control }
+
+func (c stackCallbacks) Cancel(ctx context.Context, callID, number, by, note string) error {
+	err := c.ctl.Cancel(ctx, callID, number, by, note)
+	if errors.Is(err, callback.ErrNoCallback) {
+		return fmt.Errorf("%w: %w", console.ErrNoCallback, err)
+	}
+	return err
+}
+
+func (c stackCallbacks) SetEnabled(ctx context.Context, on bool, by string) error {
+	return c.ctl.SetEnabled(ctx, on, by)
+}
+
+func (c stackCallbacks) Enabled(ctx context.Context) (bool, error) { return c.ctl.Enabled(ctx) }
+
 type stackAdmin struct{ s *Stack }
 
 func (a stackAdmin) admin() (*blocklist.Admin, error) {
@@ -161,8 +181,12 @@ func (s *Stack) buildConsole(mux *http.ServeMux) error {
 	if len(s.cfg.ARI.Nodes) > 0 {
 		recs = ari.NewRecordings(s.cfg.ARI)
 	}
+	var cbs console.Callbacks
+	if ctl := s.callbackControl(blocklist.JSPublisher{JS: s.bus.JS}); ctl != nil {
+		cbs = stackCallbacks{ctl}
+	}
 	s.console = console.New(console.Options{
-		Recordings: recs, Incidents: s.incidentStore,
+		Callbacks: cbs, Recordings: recs, Incidents: s.incidentStore,
 		IncidentPrompts: s.cfg.IVR.IncidentPrompts, SoundPrefix: s.cfg.IVR.SoundPrefix,
 		Accounts: accs, AccountsFile: s.cfg.HTTP.AccountsFile, SessionTTL: s.cfg.HTTP.SessionTTL,
 		Admin: stackAdmin{s}, Publisher: blocklist.JSPublisher{JS: s.bus.JS}, Events: s.bus, Records: stackRecords{s},

@@ -288,6 +288,9 @@ func (s *Stack) buildCallbacks(pub callback.Publisher) {
 	node := strings.Join(names, "+")
 	s.cbScheduler = callback.NewScheduler(callback.SchedulerOptions{
 		Config: cfg.Callback, Store: s.cbStore, Publisher: pub, Blocklist: s.cache, Node: node, Log: s.log,
+		Numbers: func(ctx context.Context, callID string) (string, error) {
+			return blocklist.CallNumber(ctx, s.bus.JS, callID)
+		},
 	})
 	s.cbPlacer = callback.NewPlacer(callback.PlacerOptions{
 		Config: cfg.Callback, Store: s.cbStore, Publisher: pub, Dialer: s.ivr, Blocklist: s.cache,
@@ -312,7 +315,16 @@ func (s *Stack) runCallbackScheduler(ctx context.Context) error {
 	return cons.Run(ctx)
 }
 
-// CallbackControl is the supervisors' side of the call-backs for the
+// boardCallbackSwitch tells the board whether automatic call-backs are on
+// (nothing when there is no console to switch them).
+func (s *Stack) boardCallbackSwitch(ctx context.Context) (on, ok bool) {
+	if s.console == nil {
+		return false, false
+	}
+	return s.console.CallbackSwitch(ctx)
+}
+
+// callbackControl is the supervisors' side of the call-backs for the
 // console, or nil when call-backs are off (no callback.endpoint).
 func (s *Stack) callbackControl(pub callback.Publisher) *callback.Control {
 	if strings.TrimSpace(s.cfg.Callback.Endpoint) == "" {
@@ -456,7 +468,7 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 			AdminToken: s.cfg.HTTP.AdminToken, Refresh: s.cfg.Reports.Refresh, TopCallers: s.cfg.Reports.TopCallers,
 			Lag: lag, Ready: ready, Metrics: metrics, Log: s.log,
 			Language: s.cfg.Reports.Language, Health: func(ctx context.Context) any { return s.Health(ctx) },
-			Viewer: s.boardViewer, Incident: s.boardIncident,
+			Viewer: s.boardViewer, Incident: s.boardIncident, CallbackSwitch: s.boardCallbackSwitch,
 			StreamMaxClients: s.cfg.HTTP.StreamMaxClients, StreamMaxPerAddress: s.cfg.HTTP.StreamMaxPerAddress,
 		})
 		if err != nil {
