@@ -147,10 +147,17 @@ type world struct {
 // check ok. Everything is stopped when the test ends, through Run's own
 // shutdown (the IVR drains, the publisher flushes, the workers catch up),
 // and Run must return nil.
-func startWorld(t testing.TB) *world {
+func startWorld(t testing.TB) *world { t.Helper(); return startWorldWith(t, nil) }
+
+// startWorldWith is startWorld with the test configuration changed by
+// mutate first.
+func startWorldWith(t testing.TB, mutate func(*configs.Config)) *world {
 	t.Helper()
 	w := &world{t: t, cfg: testConfig(), log: testLogger(t), runErr: make(chan error, 1)}
 	cfg := &w.cfg
+	if mutate != nil {
+		mutate(cfg)
+	}
 	// The directories first: cleanups run last registered first, so they
 	// are removed only after close has stopped everything that uses them.
 	cfg.NATS.Embedded.DataDir = t.TempDir()
