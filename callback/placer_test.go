@@ -311,3 +311,38 @@ func TestSwitchAndCancel(t *testing.T) {
 		t.Errorf("switch %s", b)
 	}
 }
+
+// TestCallbackSurvivesTheInstanceThatScheduledIt: instance A plans a
+// call-back and stops before it is due; instance B, started later on the
+// same NATS, places it.
+func TestCallbackSurvivesTheInstanceThatScheduledIt(t *testing.T) {
+	st := startStore(t)
+	rec := &recorder{t: t}
+	cfg := testConfig()
+	cfg.Delay = time.Second
+	var placedBy atomic.Value
+	dialer := func(name string) Dialer {
+		return fakeDialer{place: func(context.Context, Request) Outcome {
+			placedBy.Store(name)
+			return Outcome{Result: events.CallbackPutThrough}
+		}}
+	}
+	sched := NewScheduler(SchedulerOptions{Config: cfg, Store: st, Publisher: rec, Node: "A"})
+	a := NewPlacer(PlacerOptions{Config: cfg, Store: st, Publisher: rec, Dialer: dialer("A"), Country: "62", Name: "A"})
+	ctxA, stopA := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = a.Run(ctxA) })
+	if err := sched.Handle(context.Background(), dropped(t, "c1", testNumber), events.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	stopA()
+	wg.Wait()
+	b := NewPlacer(PlacerOptions{Config: cfg, Store: st, Publisher: rec, Dialer: dialer("B"), Country: "62", Name: "B"})
+	ctxB, stopB := context.WithCancel(context.Background())
+	wg.Go(func() { _ = b.Run(ctxB) })
+	defer func() { stopB(); wg.Wait() }()
+	within(t, 5*time.Second, "placed by B", func() bool { return placedBy.Load() == "B" })
+	if a.Stats().Placed != 0 {
+		t.Errorf("A placed %d before it stopped, want 0 (not due yet)", a.Stats().Placed)
+	}
+}
