@@ -11,10 +11,10 @@ import (
 
 	ariv6 "github.com/CyCoreSystems/ari/v6"
 
-	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/callback"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/flows"
+	"github.com/siaga112/siaga112/phone"
 )
 
 // Placing call-backs.
@@ -205,7 +205,7 @@ func (v *IVR) startCallback(n *node, s *session, ev *ariv6.StasisStart) {
 	po := n.router.expected(s.id)
 	if po != nil {
 		s.caller = po.req.Caller
-		s.log = n.log.With("call_id", s.id, "caller", blocklist.Mask(s.caller.Number), "callback_of", po.req.CallbackOf)
+		s.log = n.log.With("call_id", s.id, "caller", phone.Mask(s.caller.Number), "callback_of", po.req.CallbackOf)
 		close(po.answered)
 	} else {
 		// An answer to a call-back this process no longer waits for (it

@@ -5,18 +5,18 @@ import (
 	"time"
 
 	"github.com/siaga112/siaga112/ari/arisim"
-	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/phone"
 )
 
 // TestCallerNumberPublishedAsE164 runs calls with the caller ids a trunk
 // gives through the IVR with the normaliser internal/stack wires in
-// (blocklist.Normalize, country 62): every event carries the number in
+// (phone.Normalize, country 62): every event carries the number in
 // E.164, the blocklist is asked with that number, withheld numbers stay
 // restricted, and a caller id that is no number is published as given.
 func TestCallerNumberPublishedAsE164(t *testing.T) {
 	normalize := func(raw string) (string, bool) {
-		n, err := blocklist.Normalize(raw, "62")
+		n, err := phone.Normalize(raw, "62")
 		if err != nil || n.IsAnonymous() {
 			return "", false
 		}

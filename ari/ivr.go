@@ -37,7 +37,7 @@ type Options struct {
 	// ("0812...", "62812...") into E.164 ("+62812..."), which is what the
 	// events carry and the blocklist is keyed by; ok false means it could
 	// not, and the number is then used as given. internal/stack passes
-	// blocklist.Normalize with blocklist.default_country: this package
+	// phone.Normalize with blocklist.default_country: this package
 	// takes a function so that it does not depend on the blocklist (and,
 	// through it, on NATS). nil uses numbers as given.
 	Normalize func(raw string) (e164 string, ok bool)

@@ -13,9 +13,9 @@ import (
 
 	ariv6 "github.com/CyCoreSystems/ari/v6"
 
-	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/flows"
+	"github.com/siaga112/siaga112/phone"
 )
 
 // FlowRunner runs the IVR for one call; *flows.Flow implements it. Run
@@ -83,7 +83,7 @@ func newSession(parent context.Context, n *node, ch ariv6.ChannelData) *session 
 		normalize = n.ivr.normalize
 	}
 	caller, normalized := callerOf(ch, normalize)
-	log := n.log.With("call_id", ch.ID, "caller", blocklist.Mask(caller.Number))
+	log := n.log.With("call_id", ch.ID, "caller", phone.Mask(caller.Number))
 	gen, _ := n.connGen()
 	if !normalized {
 		// Published as Asterisk gave it; a number that is not E.164 is
@@ -349,7 +349,7 @@ func (s *session) failover(v *IVR, c *call, em *callEmitter, res *flows.Result, 
 }
 
 // withheld lists caller numbers that mean "no number presented" (the same
-// markers as blocklist.Normalize's, so a number is never both).
+// markers as phone.Normalize's, so a number is never both).
 var withheld = map[string]bool{
 	"": true, "anonymous": true, "unknown": true, "restricted": true, "private": true, "withheld": true,
 	"unavailable": true, "anonim": true,

@@ -153,7 +153,7 @@ func TestLibraryLoggerBridge(t *testing.T) {
 }
 
 func TestCallerOf(t *testing.T) {
-	// A stand-in for blocklist.Normalize: national numbers with trunk
+	// A stand-in for phone.Normalize: national numbers with trunk
 	// prefix 0 become +62..., anything with a letter does not normalise.
 	normalize := func(raw string) (string, bool) {
 		switch {

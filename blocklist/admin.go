@@ -15,6 +15,7 @@ import (
 
 	"github.com/siaga112/siaga112/callid"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/phone"
 )
 
 // ErrBadVerdict is returned for a verdict other than prank or genuine.
@@ -65,13 +66,20 @@ func NewAdmin(store *Store, pub Publisher, log *slog.Logger) *Admin {
 // Store returns the admin's store.
 func (a *Admin) Store() *Store { return a.store }
 
-// Block blocks raw (any form Normalize accepts) for length.
+// Block blocks raw for length. raw is what a person typed: it must be a
+// number of its country's numbering plan (phone.ParseTyped), so that a
+// typo such as "12345" is refused instead of blocking +6212345, which no
+// phone has.
 func (a *Admin) Block(ctx context.Context, raw string, length time.Duration, reason, by string) (Record, error) {
-	r, d, err := a.store.Add(ctx, raw, length, reason, by)
+	n, err := phone.ParseTyped(raw, a.store.policy.DefaultCountry)
 	if err != nil {
 		return Record{}, err
 	}
-	a.log.Info("number blocked by admin", "number", Mask(r.Number), "until", r.Until, "by", by)
+	r, d, err := a.store.Add(ctx, n.E164, length, reason, by)
+	if err != nil {
+		return Record{}, err
+	}
+	a.log.Info("number blocked by admin", "number", phone.Mask(r.Number), "until", r.Until, "by", by)
 	announce(ctx, a.pub, a.log, r, d, "", "")
 	return r, nil
 }
@@ -82,7 +90,7 @@ func (a *Admin) Unblock(ctx context.Context, raw, by string) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	a.log.Info("number unblocked by admin", "number", Mask(r.Number), "by", by)
+	a.log.Info("number unblocked by admin", "number", phone.Mask(r.Number), "by", by)
 	announce(ctx, a.pub, a.log, r, d, "", "")
 	return r, nil
 }
@@ -189,7 +197,7 @@ func (a *Admin) BlockUntil(ctx context.Context, e164 string, until time.Time, re
 	if err != nil {
 		return Record{}, err
 	}
-	a.log.Info("number blocked by admin", "number", Mask(r.Number), "until", r.Until, "by", by)
+	a.log.Info("number blocked by admin", "number", phone.Mask(r.Number), "until", r.Until, "by", by)
 	announce(ctx, a.pub, a.log, r, d, "", "")
 	return r, nil
 }

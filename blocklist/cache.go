@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/siaga112/siaga112/phone"
 )
 
 // Re-watch backoff after the watch could not be set up or ended.
@@ -294,7 +296,7 @@ func apply(m blocks, e jetstream.KeyValueEntry, log *slog.Logger, now time.Time)
 		Until time.Time `json:"until"`
 	}
 	if err := json.Unmarshal(e.Value(), &r); err != nil {
-		log.Warn("skipping undecodable blocklist record", "number", Mask(number), "err", err)
+		log.Warn("skipping undecodable blocklist record", "number", phone.Mask(number), "err", err)
 		return
 	}
 	if !now.Before(r.Until) {

@@ -3,6 +3,8 @@ package blocklist
 import (
 	"strings"
 	"testing"
+
+	"github.com/siaga112/siaga112/phone"
 )
 
 // FuzzNormalize: whatever a trunk or an admin sends as a number, Normalize
@@ -33,7 +35,7 @@ func FuzzNormalize(f *testing.F) {
 			return
 		}
 		d, ok := strings.CutPrefix(n.E164, "+")
-		if !ok || len(d) < minDigits || len(d) > maxDigits || d[0] == '0' || strings.Trim(d, "0123456789") != "" {
+		if !ok || len(d) < phone.MinDigits || len(d) > phone.MaxDigits || d[0] == '0' || strings.Trim(d, "0123456789") != "" {
 			t.Fatalf("Normalize(%q, %q) = %q: not E.164", raw, country, n.E164)
 		}
 		again, err := Normalize(n.E164, country)
@@ -47,7 +49,7 @@ func FuzzNormalize(f *testing.F) {
 		if back, ok := NumberFromKey(k); !ok || back != n.E164 {
 			t.Fatalf("NumberFromKey(%q) = %q, %v", k, back, ok)
 		}
-		if m := Mask(n.E164); m != "****"+d[len(d)-4:] {
+		if m := phone.Mask(n.E164); m != "****"+d[len(d)-4:] {
 			t.Fatalf("Mask(%q) = %q", n.E164, m)
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/phone"
 )
 
 // kvKeyOK reports whether k is a key NATS KV accepts: letters, digits and
@@ -55,10 +56,10 @@ func TestCallKeyBounded(t *testing.T) {
 }
 
 func TestKeyRefusesLongNumbers(t *testing.T) {
-	if _, err := Key("+" + strings.Repeat("1", maxDigits)); err != nil {
+	if _, err := Key("+" + strings.Repeat("1", phone.MaxDigits)); err != nil {
 		t.Fatalf("15 digits: %v", err)
 	}
-	for _, n := range []string{"+" + strings.Repeat("1", maxDigits+1), "+" + strings.Repeat("9", 4000), "+62.81", "6281234567"} {
+	for _, n := range []string{"+" + strings.Repeat("1", phone.MaxDigits+1), "+" + strings.Repeat("9", 4000), "+62.81", "6281234567"} {
 		if _, err := Key(n); err == nil {
 			t.Fatalf("Key(%.20q…) accepted", n)
 		}

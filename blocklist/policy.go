@@ -11,6 +11,7 @@ import (
 
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/phone"
 )
 
 // ErrAllowlisted is returned when an admin tries to block a number on the
@@ -334,7 +335,7 @@ func (p Policy) ApplyVerdict(r Record, ev Event, verdict, by string) (Record, De
 
 // eligible: anonymous callers and the allowlist are never stored.
 func (p Policy) eligible(r Record) bool {
-	return r.Number != "" && r.Number != Anonymous && !p.Allowlisted(r.Number)
+	return r.Number != "" && r.Number != phone.Anonymous && !p.Allowlisted(r.Number)
 }
 
 func (p Policy) strike(r Record, ev Event, points int, reason string) (Record, Decision) {
@@ -421,7 +422,7 @@ func summarise(ss []Strike) string {
 // admin's length replaces any current block, shorter or longer.
 func (p Policy) AddManual(r Record, at time.Time, length time.Duration, reason, by string) (Record, Decision, error) {
 	switch {
-	case r.Number == "" || r.Number == Anonymous:
+	case r.Number == "" || r.Number == phone.Anonymous:
 		return r, Decision{}, ErrAnonymous
 	case p.Allowlisted(r.Number):
 		return r, Decision{}, fmt.Errorf("%w: %s", ErrAllowlisted, r.Number)

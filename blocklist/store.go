@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/siaga112/siaga112/phone"
 )
 
 // Bucket is the JetStream KV bucket holding one Record per blocked or
@@ -49,7 +51,7 @@ const maxUpdateAttempts = 100
 // id or an admin's input said.
 func Key(e164 string) (string, error) {
 	digits, ok := strings.CutPrefix(e164, "+")
-	if !ok || digits == "" || len(digits) > maxDigits || strings.Trim(digits, "0123456789") != "" {
+	if !ok || digits == "" || len(digits) > phone.MaxDigits || strings.Trim(digits, "0123456789") != "" {
 		return "", fmt.Errorf("%w %q", ErrInvalidNumber, e164)
 	}
 	return keyPrefix + digits, nil
@@ -58,7 +60,7 @@ func Key(e164 string) (string, error) {
 // NumberFromKey returns the E.164 number stored under key.
 func NumberFromKey(key string) (string, bool) {
 	digits, ok := strings.CutPrefix(key, keyPrefix)
-	if !ok || digits == "" || len(digits) > maxDigits || strings.Trim(digits, "0123456789") != "" {
+	if !ok || digits == "" || len(digits) > phone.MaxDigits || strings.Trim(digits, "0123456789") != "" {
 		return "", false
 	}
 	return "+" + digits, true
@@ -154,10 +156,10 @@ func (s *Store) Update(ctx context.Context, e164 string, fn UpdateFunc) (Record,
 			return next, d, nil
 		}
 		if !errors.Is(err, jetstream.ErrKeyExists) && !errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-			return Record{}, Decision{}, fmt.Errorf("blocklist: write %s: %w", Mask(e164), err)
+			return Record{}, Decision{}, fmt.Errorf("blocklist: write %s: %w", phone.Mask(e164), err)
 		}
 		if attempt >= maxUpdateAttempts {
-			return Record{}, Decision{}, fmt.Errorf("blocklist: write %s: %w", Mask(e164), ErrConflict)
+			return Record{}, Decision{}, fmt.Errorf("blocklist: write %s: %w", phone.Mask(e164), ErrConflict)
 		}
 		// Another writer won; a short random pause keeps two workers from
 		// colliding in lock step.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/phone"
 )
 
 // Durable is the name of the worker's consumer; every worker instance uses
@@ -393,7 +394,7 @@ func (w *Worker) apply(ctx context.Context, e events.Envelope, number string, fn
 	if d.Change == ChangeStrike || d.Change == ChangeBlock || d.Change == ChangeExtend {
 		w.strikes.Add(1)
 	}
-	w.log.Info("blocklist record changed", "number", Mask(number), "change", d.Change, "points", d.Points,
+	w.log.Info("blocklist record changed", "number", phone.Mask(number), "change", d.Change, "points", d.Points,
 		"until", r.Until, "call_id", e.CallID, "event", e.Type)
 	announce(ctx, w.pub, w.log, r, d, e.CallID, e.Node)
 	return nil
@@ -420,6 +421,6 @@ func announce(ctx context.Context, pub Publisher, log *slog.Logger, r Record, d 
 		err = pub.Publish(ctx, env)
 	}
 	if err != nil {
-		log.Error("blocklist.changed not published", "number", Mask(r.Number), "change", d.Change, "err", err)
+		log.Error("blocklist.changed not published", "number", phone.Mask(r.Number), "change", d.Change, "err", err)
 	}
 }

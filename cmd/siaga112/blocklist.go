@@ -20,6 +20,7 @@ import (
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/phone"
 )
 
 // adminTimeout bounds each admin command once NATS has answered the probe,
@@ -69,10 +70,10 @@ func looksLikeOneNumber(args []string) bool {
 
 // parseNumber reads an admin's NUMBER with the configured default country,
 // before anything connects, so that a typo is reported as such at once.
-func parseNumber(cfg configs.Config, raw string) (blocklist.Number, error) {
-	n, err := blocklist.Normalize(raw, cfg.Blocklist.DefaultCountry)
+func parseNumber(cfg configs.Config, raw string) (phone.Number, error) {
+	n, err := phone.Normalize(raw, cfg.Blocklist.DefaultCountry)
 	if err != nil {
-		return blocklist.Number{}, fmt.Errorf("%w: %s", err, numberForms)
+		return phone.Number{}, fmt.Errorf("%w: %s", err, numberForms)
 	}
 	return n, nil
 }

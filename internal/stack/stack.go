@@ -36,6 +36,7 @@ import (
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/flows"
 	"github.com/siaga112/siaga112/incident"
+	"github.com/siaga112/siaga112/phone"
 	"github.com/siaga112/siaga112/reports"
 )
 
@@ -258,7 +259,7 @@ func (s *Stack) buildIVR(o Options) error {
 	followed := events.NewFollowedStore(s.bus.JS, cfg.NATS.Stream.Replicas)
 	s.ivr, err = ari.New(ari.Options{
 		ARI: cfg.ARI, IVR: cfg.IVR, Flow: runner, Blocklist: s.cache, Incidents: s.incidents, Publisher: p, Logger: s.log,
-		Normalize: blocklist.E164Func(cfg.Blocklist.DefaultCountry), Followed: followed,
+		Normalize: phone.E164Func(cfg.Blocklist.DefaultCountry), Followed: followed,
 		CallbackFlow: flow, CallbackTag: cfg.Callback.Tag,
 	})
 	if err != nil {

@@ -1,4 +1,10 @@
-package blocklist
+// Package phone is siaga112's one place for phone numbers: normalising
+// what Asterisk and trunks send and what people type to E.164, checking
+// typed numbers against the numbering plans, masking numbers where they
+// must not be read whole, and showing them as people read them. It is a
+// leaf: every package that needs a number imports it, none needs the
+// blocklist for it.
+package phone
 
 import (
 	"errors"
@@ -37,8 +43,8 @@ const Anonymous = "anonymous"
 // E.164 allows at most 15 digits; fewer than 7 is an extension or a
 // service code, not a caller we can block by.
 const (
-	minDigits = 7
-	maxDigits = 15
+	MinDigits = 7
+	MaxDigits = 15
 )
 
 // Number is a normalised caller identity.
@@ -133,7 +139,7 @@ func Normalize(raw, defaultCountry string) (Number, error) {
 		// National significant number without its trunk prefix.
 		d = defaultCountry + d
 	}
-	if len(d) < minDigits || len(d) > maxDigits || d[0] == '0' {
+	if len(d) < MinDigits || len(d) > MaxDigits || d[0] == '0' {
 		return bad()
 	}
 	return Number{E164: "+" + d, Kind: KindE164}, nil
@@ -151,35 +157,6 @@ func sipUser(s string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// Mask is the one way siaga112 hides a caller's number where it must not be
-// read whole: in logs, on the dashboard and in answers to callers of the
-// HTTP API without the admin token. It keeps the last four digits behind
-// four stars, whatever the form and length of the number:
-// "+6281234567890", "0812-3456-7890" and "6281234567890" all become
-// "****7890", so the same caller looks the same everywhere and the mask
-// tells nothing about the rest of the number. A string with four digits or
-// fewer becomes "****". An empty string and a withheld marker
-// ("anonymous") are returned as they are: there is no number to hide.
-func Mask(number string) string {
-	if isAnonymousMarker(strings.TrimSpace(number)) {
-		return number
-	}
-	var last [4]byte
-	n := 0
-	for i := len(number) - 1; i >= 0; i-- {
-		if c := number[i]; c >= '0' && c <= '9' {
-			if n < len(last) {
-				last[len(last)-1-n] = c
-			}
-			n++
-		}
-	}
-	if n <= len(last) {
-		return "****"
-	}
-	return "****" + string(last[:])
 }
 
 // E164Func returns a caller-number normaliser for the IVR: Normalize with
