@@ -189,3 +189,8 @@ func (p *params) variables() map[string]string {
 	}
 	return out
 }
+
+// drainBody discards a request body so keep-alive connections can be reused.
+func drainBody(r io.ReadCloser) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(r, 1<<20))
+}
