@@ -105,7 +105,7 @@ func Default() Config {
 		},
 		Reports: Reports{
 			RecentCalls: 1000, TopCallers: 10, Refresh: 10 * time.Second,
-			TimeZone: "Local", Language: "id", Retention: 90 * 24 * time.Hour, Durable: "reports",
+			TimeZone: "Asia/Makassar", Language: "id", Retention: 90 * 24 * time.Hour, Durable: "reports",
 		},
 		HTTP: HTTP{Listen: DefaultHTTPListen, AccountsFile: "/etc/siaga112/accounts.yaml", SessionTTL: 8 * time.Hour,
 			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second,

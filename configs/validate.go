@@ -593,6 +593,7 @@ func (c Config) Warnings() []FieldError {
 		w = append(w, FieldError{Key: "http.listen", Value: c.HTTP.Listen,
 			Msg: "is reachable from other hosts; the dashboard shows call data to anyone who can connect"})
 	}
+	w = append(w, c.zoneWarnings()...)
 	return append(w, c.callbackWarnings()...)
 }
 

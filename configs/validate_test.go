@@ -331,6 +331,15 @@ func TestWarnings(t *testing.T) {
 			c.HTTP.Listen = "10.0.0.5:8112"
 			c.HTTP.AdminToken = "tok"
 		}, nil},
+		{"times in UTC for an Indonesian centre", func(c *configs.Config) {
+			c.ARI.Nodes[0].Password = "x7!kq"
+			c.Reports.TimeZone = "UTC"
+		}, []string{"reports.time_zone"}},
+		{"UTC outside Indonesia", func(c *configs.Config) {
+			c.ARI.Nodes[0].Password = "x7!kq"
+			c.Reports.TimeZone = "UTC"
+			c.Blocklist.DefaultCountry = "44"
+		}, nil},
 		{"localhost and IPv6 loopback", func(c *configs.Config) {
 			c.ARI.Nodes[0].Password = "x7!kq"
 			c.NATS.Embedded.Listen = "localhost:4222"
@@ -349,5 +358,17 @@ func TestWarnings(t *testing.T) {
 				t.Errorf("warnings for %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestZoneName(t *testing.T) {
+	at := time.Date(2026, 12, 7, 8, 59, 0, 0, time.UTC)
+	for zone, want := range map[string]string{"Asia/Makassar": "2026-12-07 16:59 WITA", "Asia/Jakarta": "2026-12-07 15:59 WIB",
+		"Asia/Jayapura": "2026-12-07 17:59 WIT", "UTC": "2026-12-07 08:59 UTC", "Europe/Amsterdam": "2026-12-07 09:59 CET"} {
+		c := configs.Default()
+		c.Reports.TimeZone = zone
+		if got := configs.FormatTime(at, c.Location()); got != want {
+			t.Errorf("%s: %q, want %q", zone, got, want)
+		}
 	}
 }

@@ -250,6 +250,8 @@ func redactUserinfo(urls string) string {
 type adminSession struct {
 	bus   *events.Bus
 	admin *blocklist.Admin
+	// loc is the one clock the CLI writes times in (reports.time_zone).
+	loc *time.Location
 }
 
 func (s *adminSession) close() { s.bus.Close() }
@@ -282,7 +284,7 @@ func openAdmin(ctx context.Context, cfg configs.Config, target natsTarget, log *
 		return nil, fmt.Errorf("%w (NATS at %s, %s)", err, redactUserinfo(target.url), target.source)
 	}
 	store := blocklist.NewStore(kv, policy, log)
-	return &adminSession{bus: bus, admin: blocklist.NewAdmin(store, blocklist.JSPublisher{JS: bus.JS}, log)}, nil
+	return &adminSession{loc: cfg.Location(), bus: bus, admin: blocklist.NewAdmin(store, blocklist.JSPublisher{JS: bus.JS}, log)}, nil
 }
 
 // loadAdmin loads the configuration for an admin command: without the

@@ -178,7 +178,7 @@ func TestAdminFindsRunningSystem(t *testing.T) {
 		}
 		start := time.Now()
 		out, stderr, code, err := execute(t, "blocklist", "ls")
-		if code != 0 || out != "no number is blocked or has strikes\n" {
+		if code != 0 || out != "no number is blocked\n" {
 			t.Fatalf("exit %d %v; stdout %q; stderr %q", code, err, out, stderr)
 		}
 		if !strings.Contains(stderr, "using the running demo's NATS at "+demoURL) {
@@ -189,7 +189,7 @@ func TestAdminFindsRunningSystem(t *testing.T) {
 		}
 		// --nats-url of the demo, as its banner says when it could not
 		// take the default address, logs in with the demo's credentials.
-		if out, _, code, err := execute(t, "blocklist", "ls", "--nats-url", demoURL); code != 0 || out != "no number is blocked or has strikes\n" {
+		if out, _, code, err := execute(t, "blocklist", "ls", "--nats-url", demoURL); code != 0 || out != "no number is blocked\n" {
 			t.Fatalf("--nats-url: exit %d %v; stdout %q", code, err, out)
 		}
 	})
@@ -260,7 +260,16 @@ func TestBlocklistLsOrderAndJSON(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// By default only the blocked numbers, and a count of the others.
 	out, stderr, code, err := execute(t, "blocklist", "list")
+	if code != 0 || stderr != "" {
+		t.Fatalf("exit %d %v; stderr %q", code, err, stderr)
+	}
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 4 || lines[3] != "2 more numbers have strikes but no block (blocklist ls --all lists them)" ||
+		!strings.Contains(lines[1], " WITA (") {
+		t.Fatalf("ls:\n%s", out)
+	}
+	out, stderr, code, err = execute(t, "blocklist", "list", "--all")
 	if code != 0 || stderr != "" {
 		t.Fatalf("exit %d %v; stderr %q", code, err, stderr)
 	}
@@ -320,7 +329,7 @@ func TestBlocklistExportImport(t *testing.T) {
 	if code != 1 || err == nil || !strings.Contains(err.Error(), `line 4: invalid phone number "0812-345x"`) || !strings.Contains(err.Error(), "nothing imported") {
 		t.Fatalf("bad file: exit %d %v", code, err)
 	}
-	if out := mustRun(t, "blocklist", "ls"); out != "no number is blocked or has strikes\n" {
+	if out := mustRun(t, "blocklist", "ls", "--all"); out != "no number is blocked or has strikes\n" {
 		t.Fatalf("a refused import wrote:\n%s", out)
 	}
 	if out := mustRun(t, "blocklist", "import", file); out != "imported 2 blocks from "+file+"\n" {

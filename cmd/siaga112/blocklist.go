@@ -162,11 +162,15 @@ func writeJSON(w io.Writer, v any) error {
 }
 
 func newBlocklistLsCmd(a *app) *cobra.Command {
-	var onlyBlocked, asJSON bool
+	var onlyBlocked, all, asJSON bool
 	cmd := &cobra.Command{
 		Use:     "ls",
 		Aliases: []string{"list"},
-		Short:   "List numbers with a block or strikes, blocked first",
+		Short:   "List the blocked numbers (--all: and those with strikes)",
+		Long: `ls lists the numbers blocked now, soonest to be lifted last. Numbers with
+strikes but no block are counted on a last line; --all lists them too (on a
+busy day there are hundreds, most with one strike). Times are in
+reports.time_zone, with its abbreviation.`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withAdmin(a, cmd, func(ctx context.Context, s *adminSession) error {
@@ -178,8 +182,15 @@ func newBlocklistLsCmd(a *app) *cobra.Command {
 				now := time.Now()
 				p := store.Policy()
 				blocklist.SortForAdmins(records, p, now)
-				if onlyBlocked {
-					records = slices.DeleteFunc(records, func(r blocklist.Record) bool { return !r.Blocked(now) })
+				striking := 0
+				if !all || onlyBlocked {
+					records = slices.DeleteFunc(records, func(r blocklist.Record) bool {
+						if r.Blocked(now) {
+							return false
+						}
+						striking++
+						return true
+					})
 				}
 				if asJSON {
 					out := make([]numberJSON, 0, len(records))
@@ -188,35 +199,58 @@ func newBlocklistLsCmd(a *app) *cobra.Command {
 					}
 					return writeJSON(a.stdout, out)
 				}
+				more := func() error {
+					if striking == 0 || onlyBlocked {
+						return nil
+					}
+					_, err := fmt.Fprintf(a.stdout, "%d more %s strikes but no block (blocklist ls --all lists them)\n",
+						striking, plural(striking, "number has", "numbers have"))
+					return err
+				}
 				if len(records) == 0 {
 					what := "no number is blocked or has strikes"
-					if onlyBlocked {
+					if !all || onlyBlocked {
 						what = "no number is blocked"
 					}
-					_, err := fmt.Fprintln(a.stdout, what)
-					return err
+					if _, err := fmt.Fprintln(a.stdout, what); err != nil {
+						return err
+					}
+					return more()
 				}
 				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "NUMBER\tSTATUS\tSTRIKES\tBLOCKS\tSET BY\tREASON")
 				for _, r := range records {
-					fmt.Fprintf(tw, "%s\t%s\t%d of %d\t%d\t%s\t%s\n", r.Number, status(r, now),
+					fmt.Fprintf(tw, "%s\t%s\t%d of %d\t%d\t%s\t%s\n", r.Number, status(r, now, s.loc),
 						p.Score(r, now), p.Threshold, r.Level, r.SetBy, r.Reason)
 				}
-				return tw.Flush()
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				return more()
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&onlyBlocked, "blocked", false, "only numbers blocked now")
+	cmd.Flags().BoolVar(&onlyBlocked, "blocked", false, "only numbers blocked now, without the count of the others (the default list, for scripts)")
+	cmd.Flags().BoolVar(&all, "all", false, "also the numbers with strikes but no block")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return cmd
 }
 
-// status is "blocked until <local time> (<left> left)" or "not blocked".
-func status(r blocklist.Record, now time.Time) string {
+// status is "blocked until <time with zone> (<left> left)" or "not
+// blocked".
+func status(r blocklist.Record, now time.Time, loc *time.Location) string {
 	if !r.Blocked(now) {
 		return "not blocked"
 	}
-	return fmt.Sprintf("blocked until %s (%s left)", r.Until.Local().Format("2006-01-02 15:04"), blocklist.HumanDuration(r.Until.Sub(now)))
+	return fmt.Sprintf("blocked until %s (%s left)", configs.FormatTime(r.Until, loc), blocklist.HumanDuration(r.Until.Sub(now)))
+}
+
+// plural picks the singular or plural words for n.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func newBlocklistAddCmd(a *app) *cobra.Command {
@@ -300,7 +334,7 @@ func changeBlock(a *app, cmd *cobra.Command, change func(ctx context.Context, ad
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(a.stdout, "%s %s\n", r.Number, status(r, time.Now()))
+		_, err = fmt.Fprintf(a.stdout, "%s %s\n", r.Number, status(r, time.Now(), s.loc))
 		return err
 	})
 }
@@ -352,7 +386,7 @@ func newBlocklistCheckCmd(a *app) *cobra.Command {
 					}
 					return writeJSON(a.stdout, j)
 				}
-				fmt.Fprintf(a.stdout, "%s %s\n", r.Number, status(r, now))
+				fmt.Fprintf(a.stdout, "%s %s\n", r.Number, status(r, now, s.loc))
 				fmt.Fprintf(a.stdout, "strikes: %d of %d within %s", p.Score(r, now), p.Threshold, blocklist.HumanDuration(p.Window))
 				if r.Level > 0 {
 					fmt.Fprintf(a.stdout, "; automatic blocks so far: %d", r.Level)
@@ -363,7 +397,7 @@ func newBlocklistCheckCmd(a *app) *cobra.Command {
 				}
 				for _, st := range r.Strikes {
 					if p.Score(blocklist.Record{Strikes: []blocklist.Strike{st}}, now) > 0 {
-						fmt.Fprintf(a.stdout, "  strike %s %-13s +%d call %s\n", st.At.Local().Format(time.DateTime), st.Reason, st.Points, st.CallID)
+						fmt.Fprintf(a.stdout, "  strike %s %-13s +%d call %s\n", configs.FormatTime(st.At, s.loc), st.Reason, st.Points, st.CallID)
 					}
 				}
 				return nil
@@ -411,7 +445,7 @@ blocklist export writes the same format.`,
 				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "LINE\tNUMBER\tUNTIL\tREASON")
 				for _, r := range rows {
-					fmt.Fprintf(tw, "%d\t%s\t%s (%s)\t%s\n", r.Line, r.Number, r.Until.Local().Format("2006-01-02 15:04"),
+					fmt.Fprintf(tw, "%d\t%s\t%s (%s)\t%s\n", r.Line, r.Number, configs.FormatTime(r.Until, cfg.Location()),
 						blocklist.HumanDuration(r.Until.Sub(now)), r.Reason)
 				}
 				if err := tw.Flush(); err != nil {
