@@ -46,9 +46,10 @@ line from standard input when that is not a terminal.`,
 		return cfg.HTTP.AccountsFile, nil
 	}
 	var role string
+	var replace bool
 	add := &cobra.Command{
 		Use:   "add NAME --role operator|supervisor",
-		Short: "Add an account, or replace the role and password of one",
+		Short: "Add an account (--replace: replace the role and password of an existing one)",
 		Args: func(c *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return fmt.Errorf("%s needs one NAME, e.g. %s siti --role supervisor", c.CommandPath(), c.CommandPath())
@@ -63,10 +64,11 @@ line from standard input when that is not a terminal.`,
 			if err != nil {
 				return err
 			}
-			return a.setAccount(p, args[0], role, true)
+			return a.setAccount(p, args[0], role, true, replace)
 		},
 	}
 	add.Flags().StringVar(&role, "role", "", "operator or supervisor (required)")
+	add.Flags().BoolVar(&replace, "replace", false, "replace the role and password of an account that exists")
 	passwd := &cobra.Command{
 		Use:   "passwd NAME",
 		Short: "Set a new password (applies without a restart)",
@@ -76,7 +78,7 @@ line from standard input when that is not a terminal.`,
 			if err != nil {
 				return err
 			}
-			return a.setAccount(p, args[0], "", false)
+			return a.setAccount(p, args[0], "", false, true)
 		},
 	}
 	rm := &cobra.Command{
@@ -155,7 +157,11 @@ func oneName(c *cobra.Command, args []string) error {
 
 // setAccount asks for a password and writes the account. create allows a
 // new account (add); passwd needs an existing one and keeps its role.
-func (a *app) setAccount(path, name, role string, create bool) error {
+// setAccount adds (create) or changes an account. An existing account is
+// only changed with replace: a second `user add` for a name already taken
+// (a colleague with the same first name) must not silently take over that
+// person's password and role.
+func (a *app) setAccount(path, name, role string, create, replace bool) error {
 	accs, err := console.LoadAccounts(path)
 	if err != nil {
 		return err
@@ -163,6 +169,10 @@ func (a *app) setAccount(path, name, role string, create bool) error {
 	old, exists := accs.Find(name)
 	if !create && !exists {
 		return fmt.Errorf("%w: %s (add it with: siaga112 user add %s --role operator)", console.ErrNoAccount, name, name)
+	}
+	if create && exists && !replace {
+		return fmt.Errorf("account %s exists (%s); nothing changed: choose another name, change its password with `siaga112 user passwd %s`, or replace it with `siaga112 user add %s --role %s --replace`",
+			name, old.Role, name, name, cmpOr(role, old.Role))
 	}
 	if role == "" {
 		role = old.Role
@@ -223,4 +233,12 @@ func (a *app) readPassword(name string) (string, error) {
 		return "", errors.New("no password on standard input (pipe one line, or run in a terminal)")
 	}
 	return line, nil
+}
+
+// cmpOr returns a, or b when a is empty.
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
