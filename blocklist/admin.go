@@ -71,11 +71,17 @@ func (a *Admin) Store() *Store { return a.store }
 // typo such as "12345" is refused instead of blocking +6212345, which no
 // phone has.
 func (a *Admin) Block(ctx context.Context, raw string, length time.Duration, reason, by string) (Record, error) {
-	n, err := phone.ParseTyped(raw, a.store.policy.DefaultCountry)
-	if err != nil {
-		return Record{}, err
+	num := raw
+	if n, err := phone.Normalize(raw, a.store.policy.DefaultCountry); err != nil || !n.IsAnonymous() {
+		// A withheld marker goes on to the store, which refuses it with
+		// its own error (ErrAnonymous); anything else must be diallable.
+		t, err := phone.ParseTyped(raw, a.store.policy.DefaultCountry)
+		if err != nil {
+			return Record{}, err
+		}
+		num = t.E164
 	}
-	r, d, err := a.store.Add(ctx, n.E164, length, reason, by)
+	r, d, err := a.store.Add(ctx, num, length, reason, by)
 	if err != nil {
 		return Record{}, err
 	}
@@ -266,25 +272,63 @@ func plural(n int, unit string) string {
 	return strconv.Itoa(n) + " " + unit + "s"
 }
 
-// ParseLength parses a block length: a Go duration ("90m", "24h") or whole
-// days ("7d"). It must be positive.
+// ParseLength parses a block length: a Go duration ("90m", "24h"), whole
+// days ("7d"), or a number and a unit as a supervisor writes it, in
+// Indonesian or English ("2 jam", "30 menit", "1 hari", "2 minggu",
+// "2 hours", "1 day"). It must be positive and at most ten years.
 func ParseLength(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
+	bad := fmt.Errorf("invalid duration %q: want e.g. 90m, 24h, 7d, 2 jam, 30 menit or 1 hari", s)
 	var d time.Duration
-	var err error
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		var n int
-		n, err = strconv.Atoi(days)
-		if err == nil && n > 0 && n <= 3650 {
-			d = time.Duration(n) * 24 * time.Hour
-		} else if err == nil {
-			err = errors.New("out of range")
+	if n, unit, ok := numberAndUnit(s); ok {
+		u, known := lengthUnits[strings.ToLower(unit)]
+		if !known || n <= 0 || n > 3650*24*60 {
+			return 0, bad
 		}
+		d = time.Duration(n) * u
 	} else {
-		d, err = time.ParseDuration(s)
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, bad
+		}
 	}
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("invalid duration %q: want e.g. 90m, 24h or 7d", s)
+	if d <= 0 || d > 3650*24*time.Hour {
+		return 0, bad
 	}
 	return d, nil
+}
+
+// lengthUnits are the units ParseLength reads after a whole number.
+var lengthUnits = map[string]time.Duration{
+	"d": 24 * time.Hour, "hari": 24 * time.Hour, "day": 24 * time.Hour, "days": 24 * time.Hour,
+	"jam": time.Hour, "hour": time.Hour, "hours": time.Hour,
+	"menit": time.Minute, "mnt": time.Minute, "minute": time.Minute, "minutes": time.Minute, "min": time.Minute,
+	"minggu": 7 * 24 * time.Hour, "week": 7 * 24 * time.Hour, "weeks": 7 * 24 * time.Hour,
+}
+
+// numberAndUnit splits "2 jam" or "7d" into 2 and "jam"; ok is false when
+// s does not start with digits followed by letters only.
+func numberAndUnit(s string) (int, string, bool) {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	if i == 0 || i == len(s) {
+		return 0, "", false
+	}
+	n, err := strconv.Atoi(s[:i])
+	if err != nil {
+		return 0, "", false
+	}
+	unit := strings.TrimSpace(s[i:])
+	for _, r := range unit {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return 0, "", false
+		}
+	}
+	if _, known := lengthUnits[strings.ToLower(unit)]; !known {
+		// "90m", "24h": Go's own units.
+		return 0, "", false
+	}
+	return n, unit, true
 }

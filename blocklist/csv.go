@@ -75,8 +75,9 @@ const maxImportRows = 100_000
 // the end is a time in the future or a positive length. It returns the good
 // rows only when every row is good, else an *ImportError naming each bad
 // row by its line number. A first row whose first field is "number" is a
-// header; empty lines and lines starting with # are skipped.
-func ParseImport(r io.Reader, p Policy, now time.Time) ([]ImportRow, error) {
+// header; empty lines and lines starting with # are skipped. Times without
+// a zone are read in loc (reports.time_zone: the centre's one clock).
+func ParseImport(r io.Reader, p Policy, now time.Time, loc *time.Location) ([]ImportRow, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.Comment = '#'
@@ -108,7 +109,7 @@ func ParseImport(r io.Reader, p Policy, now time.Time) ([]ImportRow, error) {
 		if len(rows)+len(bad) >= maxImportRows {
 			return nil, fmt.Errorf("import file has more than %d rows", maxImportRows)
 		}
-		row, err := parseRow(rec, p, now)
+		row, err := parseRow(rec, p, now, loc)
 		if err == nil {
 			if prev, dup := seen[row.Number]; dup {
 				err = fmt.Errorf("%s is already on line %d", row.Number, prev)
@@ -128,7 +129,7 @@ func ParseImport(r io.Reader, p Policy, now time.Time) ([]ImportRow, error) {
 	return rows, nil
 }
 
-func parseRow(rec []string, p Policy, now time.Time) (ImportRow, error) {
+func parseRow(rec []string, p Policy, now time.Time, loc *time.Location) (ImportRow, error) {
 	if len(rec) < 2 || len(rec) > 3 {
 		return ImportRow{}, fmt.Errorf("want 2 or 3 fields (number, until, reason), got %d", len(rec))
 	}
@@ -142,7 +143,7 @@ func parseRow(rec []string, p Policy, now time.Time) (ImportRow, error) {
 	case p.Allowlisted(n.E164):
 		return ImportRow{}, fmt.Errorf("%w: %s (blocklist.allowlist)", ErrAllowlisted, n.E164)
 	}
-	until, err := ParseUntil(rec[1], now)
+	until, err := ParseUntil(rec[1], now, loc)
 	if err != nil {
 		return ImportRow{}, err
 	}
@@ -158,9 +159,13 @@ func parseRow(rec []string, p Policy, now time.Time) (ImportRow, error) {
 }
 
 // ParseUntil reads the end of a block: an RFC 3339 time, a date (the block
-// lasts to the end of that day, local time), a local "2006-01-02 15:04", or
-// a length from now as ParseLength reads it. The end must be after now.
-func ParseUntil(s string, now time.Time) (time.Time, error) {
+// lasts to the end of that day in loc), a "2006-01-02 15:04" in loc, or a
+// length from now as ParseLength reads it. The end must be after now. A
+// nil loc is UTC.
+func ParseUntil(s string, now time.Time, loc *time.Location) (time.Time, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return time.Time{}, errors.New("until: empty; want a time (2026-12-31T18:00:00Z, 2026-12-31 18:00, 2026-12-31) or a length (7d, 24h)")
@@ -168,9 +173,9 @@ func ParseUntil(s string, now time.Time) (time.Time, error) {
 	var until time.Time
 	if t, err := time.Parse(time.RFC3339, s); err == nil {
 		until = t
-	} else if t, err := time.ParseInLocation("2006-01-02 15:04", s, time.Local); err == nil {
+	} else if t, err := time.ParseInLocation("2006-01-02 15:04", s, loc); err == nil {
 		until = t
-	} else if t, err := time.ParseInLocation(time.DateOnly, s, time.Local); err == nil {
+	} else if t, err := time.ParseInLocation(time.DateOnly, s, loc); err == nil {
 		until = t.AddDate(0, 0, 1)
 	} else if d, err := ParseLength(s); err == nil {
 		until = now.Add(d).Truncate(time.Second)

@@ -21,7 +21,7 @@ func TestParseImport(t *testing.T) {
 
 6281344445555,36h
 `
-	rows, err := ParseImport(strings.NewReader(good), p, now)
+	rows, err := ParseImport(strings.NewReader(good), p, now, time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ withheld,1d
 +6281299997777,soon
 +6281299996666
 `
-	_, err = ParseImport(strings.NewReader(bad), p, now)
+	_, err = ParseImport(strings.NewReader(bad), p, now, time.UTC)
 	var ie *ImportError
 	if !errors.As(err, &ie) || !errors.Is(err, ErrBadImport) {
 		t.Fatalf("err %v, want an ImportError", err)
@@ -118,7 +118,7 @@ func TestCSVRoundTrip(t *testing.T) {
 
 	_, jsB := connect(t, startNATS(t))
 	b := NewAdmin(newTestStore(t, jsB, p), nil, testLog(t))
-	rows, err := ParseImport(bytes.NewReader(exported.Bytes()), p, now)
+	rows, err := ParseImport(bytes.NewReader(exported.Bytes()), p, now, time.UTC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestCSVRoundTrip(t *testing.T) {
 		_, jsC := connect(t, startNATS(t))
 		c := NewAdmin(newTestStore(t, jsC, p), nil, testLog(t))
 		file := exported.String() + "0812-abc,1d,typo\n"
-		_, err := ParseImport(strings.NewReader(file), p, now)
+		_, err := ParseImport(strings.NewReader(file), p, now, time.UTC)
 		var ie *ImportError
 		if !errors.As(err, &ie) || len(ie.Rows) != 1 || ie.Rows[0].Line != 5 || !strings.Contains(err.Error(), `line 5: invalid phone number "0812-abc"`) {
 			t.Fatalf("err %v", err)
@@ -242,5 +242,31 @@ func TestFindCall(t *testing.T) {
 	t.Logf("refused an unknown call after scanning 1,201 calls in %s", time.Since(start))
 	if _, err := a.Verdict(ctx, "bogus", events.VerdictPrank, "siti"); !errors.Is(err, ErrUnknownCall) {
 		t.Fatalf("verdict for an unknown call: %v", err)
+	}
+}
+
+func TestParseUntilReadsTheCentresClock(t *testing.T) {
+	wita, err := time.LoadLocation("Asia/Makassar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	got, err := ParseUntil("2026-12-07 16:59", now, wita)
+	if want := time.Date(2026, 12, 7, 8, 59, 0, 0, time.UTC); err != nil || !got.Equal(want) {
+		t.Fatalf("ParseUntil in WITA = %v, %v; want %v", got, err, want)
+	}
+}
+
+func TestParseLengthInWords(t *testing.T) {
+	for in, want := range map[string]time.Duration{"2 jam": 2 * time.Hour, "30 menit": 30 * time.Minute, "1 hari": 24 * time.Hour,
+		"2 minggu": 14 * 24 * time.Hour, "7d": 7 * 24 * time.Hour, "90m": 90 * time.Minute, "3 Hours": 3 * time.Hour} {
+		if got, err := ParseLength(in); err != nil || got != want {
+			t.Errorf("ParseLength(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"2 jams", "0 jam", "-1h", "jam", "", "2 jam 30"} {
+		if _, err := ParseLength(in); err == nil {
+			t.Errorf("ParseLength(%q) accepted", in)
+		}
 	}
 }

@@ -38,7 +38,7 @@ func TestBlockReasonBounded(t *testing.T) {
 	if list, err := s.List(ctx); err != nil || len(list) != 0 {
 		t.Fatalf("a refused reason was written: %+v %v", list, err)
 	}
-	_, err := ParseImport(strings.NewReader("0812-3456-7890,7d,"+reasonOf(300)+"\n"), s.Policy(), time.Now())
+	_, err := ParseImport(strings.NewReader("0812-3456-7890,7d,"+reasonOf(300)+"\n"), s.Policy(), time.Now(), time.UTC)
 	var ie *ImportError
 	if !errors.As(err, &ie) || len(ie.Rows) != 1 || !strings.Contains(err.Error(), "line 1: invalid block reason") {
 		t.Fatalf("import: %v", err)

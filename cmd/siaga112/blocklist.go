@@ -436,7 +436,7 @@ blocklist export writes the same format.`,
 			if err != nil {
 				return err
 			}
-			rows, err := readImport(a, args[0], p)
+			rows, err := readImport(a, args[0], p, cfg.Location())
 			if err != nil {
 				return err
 			}
@@ -470,7 +470,7 @@ blocklist export writes the same format.`,
 }
 
 // readImport reads and checks an import file ("-": standard input).
-func readImport(a *app, path string, p blocklist.Policy) ([]blocklist.ImportRow, error) {
+func readImport(a *app, path string, p blocklist.Policy, loc *time.Location) ([]blocklist.ImportRow, error) {
 	var r io.Reader = a.stdin
 	if path != "-" {
 		f, err := os.Open(path)
@@ -480,7 +480,7 @@ func readImport(a *app, path string, p blocklist.Policy) ([]blocklist.ImportRow,
 		defer func() { _ = f.Close() }()
 		r = f
 	}
-	rows, err := blocklist.ParseImport(r, p, time.Now())
+	rows, err := blocklist.ParseImport(r, p, time.Now(), loc)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
