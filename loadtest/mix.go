@@ -455,7 +455,8 @@ func (c Caller) simIVRScript() []arisim.Step {
 }
 
 // ARIScript is the extension in the siaga112-loadtest context of
-// asterisk-conf/extensions.conf that plays this caller on a real Asterisk.
+// asterisk-conf/extensions.conf that plays this caller on a real Asterisk
+// ("" for the dropped callers, who have none).
 // Those scripts keep time from their own answer, not by listening, so
 // their LT_* variables place each key or talk in the same prompt as
 // SimScript does with the default configuration and the Indonesian
@@ -486,6 +487,11 @@ func (c Caller) ARIScript() string {
 		return "blocked-silent-help"
 	case KindIncidentCaller:
 		return "incident"
+	case KindDropper:
+		// None: on a real Asterisk the call-back goes out through
+		// callback.endpoint, to a phone the load tool cannot answer, and
+		// Run refuses these callers there (Options.Droppers).
+		return ""
 	case KindPrankster:
 		if c.Presses9 {
 			return "press-9"
