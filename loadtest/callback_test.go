@@ -129,3 +129,81 @@ func TestRunDroppersNeedTheTarget(t *testing.T) {
 		t.Fatalf("Run with droppers and no Options.Droppers: %v, want ErrBadMix", err)
 	}
 }
+
+// TestProbeCountsCallbacks feeds the probe a stream's call-back events:
+// each attempt result and end reason lands in its own figure, the times
+// run from the dropped call's call.ended to the call-back's answer
+// (call.transferred less seconds_to_queue) and hand-off, a runner waiting
+// for the call is told once the call-back is over or was put through and
+// its own call ended (not at the put-through), and none of these events
+// counts as one of the dropped call's own.
+func TestProbeCountsCallbacks(t *testing.T) {
+	p := NewProbe()
+	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	ev := func(typ events.Type, id string, at time.Duration, data any) events.Envelope {
+		b, err := json.Marshal(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return events.Envelope{ID: events.NewID(), Type: typ, CallID: id, Time: t0.Add(at), Data: b}
+	}
+	settledA := p.CallbackSettled("a")
+	stream := []events.Envelope{
+		ev(events.TypeEnded, "a", 0, events.Ended{Outcome: events.OutcomeEmergency, Callback: true, Where: events.WhereIVR}),
+		ev(events.TypeEnded, "b", time.Second, events.Ended{Outcome: events.OutcomeEmergency, Callback: true, Where: events.WhereQueue}),
+		ev(events.TypeCallbackScheduled, "a", 0, events.CallbackScheduled{}),
+		ev(events.TypeCallbackScheduled, "b", time.Second, events.CallbackScheduled{}),
+		ev(events.TypeCallbackAttempt, "b", 31*time.Second, events.CallbackAttempt{Attempt: 1, Result: events.CallbackNoAnswer}),
+		ev(events.TypeCallbackAttempt, "b", 32*time.Second, events.CallbackAttempt{Attempt: 2, Result: events.CallbackBusy}),
+		ev(events.TypeCallbackAttempt, "b", 33*time.Second, events.CallbackAttempt{Attempt: 3, Result: events.CallbackFailed}),
+		ev(events.TypeCallbackAttempt, "b", 34*time.Second, events.CallbackAttempt{Attempt: 4, Result: events.CallbackCancelled}),
+		ev(events.TypeCallbackDone, "b", 34*time.Second, events.CallbackDone{Reason: events.DoneCancelled, By: "supervisor"}),
+		// The call-back of a: answered 32 s after the drop, put through
+		// 4 s later, answered by an operator.
+		ev(events.TypeTransferred, "cb-1", 36*time.Second, events.Transferred{SecondsToQueue: 4, CallbackOf: "a"}),
+		ev(events.TypeCallbackAttempt, "a", 36*time.Second, events.CallbackAttempt{Attempt: 1, Result: events.CallbackPutThrough}),
+		ev(events.TypeOperatorAnswered, "cb-1", 40*time.Second, events.OperatorAnswered{CallbackOf: "a"}),
+		ev(events.TypeCallbackDone, "a", 40*time.Second, events.CallbackDone{ReachedPerson: true, Reason: events.DoneOperatorAnswered}),
+	}
+	for _, e := range stream {
+		p.observe(e, e.Time)
+	}
+	select {
+	case <-settledA:
+	default:
+		t.Fatal("the runner was not told that the call-back of a is over")
+	}
+	// Without operators a callee put through hangs up in the queue and the
+	// next attempt is minutes away: the call-back's own call.ended settles
+	// it for the runner.
+	settledC := p.CallbackSettled("c")
+	p.observe(ev(events.TypeEnded, "c", 0, events.Ended{Callback: true}), t0)
+	p.observe(ev(events.TypeCallbackAttempt, "c", time.Minute, events.CallbackAttempt{Attempt: 1, Result: events.CallbackPutThrough}), t0)
+	select {
+	case <-settledC:
+		t.Fatal("settled at the put-through, before the call-back's own call ended")
+	default:
+	}
+	p.observe(ev(events.TypeEnded, "cb-2", time.Minute, events.Ended{Where: events.WhereQueue, CallbackOf: "c"}), t0)
+	select {
+	case <-settledC:
+	default:
+		t.Fatal("the runner was not told that the call-back of c was put through and ended")
+	}
+	c := p.Callbacks()
+	if c.Scheduled != 2 || c.Attempts != 6 || c.PutThrough != 2 || c.NoAnswer != 1 || c.Busy != 1 || c.Failed != 1 || c.AttemptCancelled != 1 || c.NoResponse != 0 {
+		t.Errorf("attempts %+v", c)
+	}
+	if c.Done != 2 || c.Cancelled != 1 || c.ReachedPerson != 1 || c.DoneReasons[events.DoneOperatorAnswered] != 1 || c.DoneReasons[events.DoneCancelled] != 1 {
+		t.Errorf("ends %+v", c)
+	}
+	if c.DropToAnswer.N != 1 || c.DropToAnswer.P50 != 32000 || c.DropToPutThrough.N != 1 || c.DropToPutThrough.P50 != 36000 {
+		t.Errorf("drop -> answer %+v, -> put through %+v; want 32 s and 36 s", c.DropToAnswer, c.DropToPutThrough)
+	}
+	if r := p.Result("a"); r.Stored != 1 || !r.Callback || r.Where != events.WhereIVR {
+		t.Errorf("dropped call a: %d events stored as its own, callback %v, where %q; want only its call.ended", r.Stored, r.Callback, r.Where)
+	}
+	if got := p.Counts().Stored; got != 3 {
+		t.Errorf("%d events counted as calls' own, want the three dropped calls' call.ended", got)
+	}
+}
