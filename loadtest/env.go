@@ -231,6 +231,7 @@ func StartSim(ctx context.Context, o SimOptions) (_ *SimEnv, err error) {
 	target := NewSimTarget(sim)
 	target.user, target.pass, target.mixMonitor = "siaga112", pass, cfg.IVR.CallRecordingPrefix
 	target.ClockScale = o.ClockScale
+	target.callback, target.country = cfg.Callback, cfg.Blocklist.DefaultCountry
 	e := &SimEnv{Sim: sim, Probe: probe, Target: target, Config: cfg, scale: o.ClockScale, busy: o.OperatorsBusy, log: o.Log, runErr: make(chan error, 1)}
 	defer func() {
 		if err != nil {
@@ -302,7 +303,43 @@ func (e *SimEnv) Options() Options {
 		Target: e.Target, Probe: e.Probe, Bus: e.Stack.Bus(), ClockScale: e.scale,
 		IVRStats: e.Stack.IVR().Stats, PublisherStats: e.Stack.Publisher().Stats,
 		OperatorsBusy: e.busy, Block: e.Block, Strikes: StrikesOn(e.Stack),
+		Droppers: e.Droppers, CallbackWait: callbackWait(e.Config.Callback),
 	}
+}
+
+// callbackWaitMargin is what callbackWait allows, beyond callback.delay
+// and one attempt's ringing, for the IVR to see the drop, the placer's
+// scan, a free operator and the prompt: a minute, plenty at any clock
+// scale the load tool uses.
+const callbackWaitMargin = time.Minute
+
+// callbackWait is Options.CallbackWait for the call-back settings: 0 when
+// call-backs are off (no endpoint), so a run does not wait for any.
+func callbackWait(cb configs.Callback) time.Duration {
+	if !cb.On() {
+		return 0
+	}
+	return cb.Delay + cb.RingTimeout + callbackWaitMargin
+}
+
+// ErrNoDropperQueue is returned by Droppers when the menu has no entry of
+// DropperType with a queue.
+var ErrNoDropperQueue = errors.New("loadtest: the menu has no queue for the dropped callers' type")
+
+// Droppers has the sim report no free operator in DropperType's queue for
+// the rest of its life, so that the IVR asks the dropped callers where
+// they are, and they hang up then, before the hand-off (see DropperType);
+// set as Options.Droppers. SimTarget sets each one's phone up as it places
+// the call. The queue's own operators still take the calls put through to
+// it and answer call-backs: only the figure the IVR reads changes.
+func (e *SimEnv) Droppers(context.Context) error {
+	for _, m := range e.Config.IVR.Menu {
+		if m.Type == DropperType && m.Queue != "" {
+			e.Sim.SetQueueFree(m.Queue, 0)
+			return nil
+		}
+	}
+	return fmt.Errorf("%w (%s)", ErrNoDropperQueue, DropperType)
 }
 
 // ErrNoBlocklist is returned by Block and Strikes when the stack runs no

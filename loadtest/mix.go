@@ -34,6 +34,9 @@ type Kind string
 // starts. KindIncidentCaller is the surge mode's caller: someone calling
 // about the incident the announcement names, who presses the incident key
 // while the offer plays; a run with such callers needs Options.Incident.
+// KindDropper is a caller who chooses a type and hangs up before the
+// hand-off, and whose phone answers the IVR's call-back; a run with such
+// callers needs Options.Droppers.
 const (
 	KindFire       Kind = "fire"        // presses 1 during the menu
 	KindMedical    Kind = "medical"     // presses 2 during the menu
@@ -55,6 +58,8 @@ const (
 	KindBlockedSilentHelp Kind = "blocked_silent_help" // blocked; silent through the warning, 55 at the silent-help offer
 
 	KindIncidentCaller Kind = "incident_caller" // presses 8 during the incident-offer prompt
+
+	KindDropper Kind = "dropped" // presses 4 during the greeting, hangs up at the location question; answers the call-back and presses 1
 )
 
 // Kinds lists every kind in the order summaries show them.
@@ -62,7 +67,7 @@ var Kinds = []Kind{
 	KindFire, KindMedical, KindPolice, KindDisaster, KindOperator, KindVoice,
 	KindSilentHelp, KindSilent, KindChild, KindInvalid, KindPrankster,
 	KindGreetingKey, KindGreetingTalker, KindMenu55, KindMenuListener,
-	KindBlockedTalker, KindBlockedSilentHelp, KindIncidentCaller,
+	KindBlockedTalker, KindBlockedSilentHelp, KindIncidentCaller, KindDropper,
 }
 
 // menuDigit is the key a kind that chooses from the menu presses, and
@@ -70,13 +75,26 @@ var Kinds = []Kind{
 var (
 	menuDigit = map[Kind]string{
 		KindFire: "1", KindMedical: "2", KindPolice: "3", KindDisaster: "4", KindOperator: "0",
-		KindGreetingKey: "1", KindMenuListener: "2",
+		KindGreetingKey: "1", KindMenuListener: "2", KindDropper: "4",
 	}
 	emergencyType = map[Kind]string{
 		KindFire: "fire", KindMedical: "medical", KindPolice: "police", KindDisaster: "disaster",
 		KindOperator: "operator", KindGreetingKey: "fire", KindMenuListener: "medical",
+		KindDropper: DropperType,
 	}
 )
+
+// DropperType is the emergency type the dropped callers choose
+// (configs.Default's key 4). Whoever keys a type while an operator of its
+// queue is free is handed over by the IVR within a few milliseconds of the
+// key (configs.Default asks the location only when every operator of the
+// queue is busy, and plays no connecting prompt): no caller can hang up in
+// between, so a caller who drops before the queue is one asked where they
+// are. A run with dropped callers therefore has the target report no free
+// operator in this type's queue (Options.Droppers), the only way the
+// simulated Asterisk can ask them and nobody else, and the disaster
+// callers of that run are asked the location too (and answer it).
+const DropperType = "disaster"
 
 // lastMenuPrompt is the last sound of configs.Default's menu: a menu
 // listener waits for it before choosing.
@@ -91,6 +109,21 @@ const (
 
 // Blocked reports whether the kind calls from a number that is blocked.
 func (k Kind) Blocked() bool { return k == KindBlockedTalker || k == KindBlockedSilentHelp }
+
+// DemoMix is DefaultMix with dropped callers, who are called back: a
+// weight of 8 (one call in 17) makes the first of them the ninth call, 20 s
+// into a demo at its default rate, so that its call-back, callback.delay
+// (30 s) after the drop, comes within the demo's first minute. DefaultMix
+// has none: a run with them reports the disaster queue busy (DropperType),
+// which would move the disaster callers of a load test's figures.
+func DemoMix() Mix {
+	m := DefaultMix()
+	m[KindDropper] = demoDroppers
+	return m
+}
+
+// demoDroppers is DemoMix's weight of dropped callers.
+const demoDroppers = 8
 
 // Mix is the weight of each kind of caller; a kind with weight w is placed
 // w times in every sum-of-weights calls.
@@ -120,6 +153,10 @@ func (m Mix) hasBlocked() bool {
 	}
 	return false
 }
+
+// hasDroppers reports whether the mix has callers who drop before the
+// hand-off and are called back.
+func (m Mix) hasDroppers() bool { return m[KindDropper] > 0 }
 
 // hasIncident reports whether the mix has callers about an incident.
 func (m Mix) hasIncident() bool { return m[KindIncidentCaller] > 0 }
@@ -246,9 +283,10 @@ type Caller struct {
 	Number string
 	// Presses9 marks the prankster who presses 9 once blocked.
 	Presses9 bool
-	// Busy says that every operator is busy on the simulated Asterisk
-	// (Options.OperatorsBusy): a caller who chooses a type is then asked
-	// for the location and answers it.
+	// Busy says that no operator of the caller's queue is free on the
+	// simulated Asterisk (Options.OperatorsBusy, or the dropped callers'
+	// queue in a run with them): a caller who chooses a type is then asked
+	// for the location and answers it (a dropped caller hangs up instead).
 	Busy bool
 	// Talk is how long a caller the IVR puts through talks with the
 	// operator who answers, before hanging up (callers' time).
@@ -384,6 +422,13 @@ func (c Caller) simIVRScript() []arisim.Step {
 		return []arisim.Step{arisim.WaitForPrompt(incidentOfferPrompt), arisim.Wait(2 * time.Second), arisim.Press(incidentDigit)}
 	case KindChild:
 		return []arisim.Step{arisim.WaitForPrompt("greeting"), arisim.Wait(3 * time.Second), arisim.Hangup()}
+	case KindDropper:
+		// Keys the type 2 s into the greeting and hangs up as the location
+		// question begins: the choice is made, no operator reached, and the
+		// IVR marks the call for a call-back. The phone's answer to that
+		// call-back is SimTarget's (dropperCallee).
+		return []arisim.Step{arisim.WaitForPrompt("greeting"), arisim.Wait(2 * time.Second), arisim.Press(menuDigit[c.Kind]),
+			arisim.WaitForPrompt("location"), arisim.Hangup()}
 	case KindInvalid:
 		return []arisim.Step{
 			// 7, 9 and # are wrong keys in every case: 8 is the incident
@@ -410,7 +455,8 @@ func (c Caller) simIVRScript() []arisim.Step {
 }
 
 // ARIScript is the extension in the siaga112-loadtest context of
-// asterisk-conf/extensions.conf that plays this caller on a real Asterisk.
+// asterisk-conf/extensions.conf that plays this caller on a real Asterisk
+// ("" for the dropped callers, who have none).
 // Those scripts keep time from their own answer, not by listening, so
 // their LT_* variables place each key or talk in the same prompt as
 // SimScript does with the default configuration and the Indonesian
@@ -441,6 +487,11 @@ func (c Caller) ARIScript() string {
 		return "blocked-silent-help"
 	case KindIncidentCaller:
 		return "incident"
+	case KindDropper:
+		// None: on a real Asterisk the call-back goes out through
+		// callback.endpoint, to a phone the load tool cannot answer, and
+		// Run refuses these callers there (Options.Droppers).
+		return ""
 	case KindPrankster:
 		if c.Presses9 {
 			return "press-9"
@@ -460,7 +511,10 @@ type callers struct {
 	blocked int
 	perKind map[Kind]int // callers placed so far, by kind
 	busy    bool
-	runID   uint32
+	// busyTypes are the emergency types whose queue the target reports
+	// with no operator free although busy is false (the dropped callers').
+	busyTypes map[string]bool
+	runID     uint32
 }
 
 // What callers do in the operators' queue (callers' time), counted per
@@ -505,7 +559,8 @@ func newCallers(m Mix, pool int, runID uint32, busy bool) *callers {
 }
 
 func (g *callers) next() Caller {
-	c := Caller{Seq: g.seq, Kind: g.pick.next(), Busy: g.busy}
+	c := Caller{Seq: g.seq, Kind: g.pick.next()}
+	c.Busy = g.busy || g.busyTypes[emergencyType[c.Kind]]
 	g.seq++
 	n := g.perKind[c.Kind]
 	g.perKind[c.Kind]++

@@ -39,6 +39,9 @@ type Probe struct {
 	// with Options.Forget does once the call is counted, so a demo or a
 	// soak holds only the calls in progress). Guarded by mu.
 	calls map[string]*obs
+	// cb is what the stream said of the call-backs (callback.go); guarded
+	// by mu.
+	cb cbTrack
 
 	published  atomic.Int64
 	publishErr atomic.Int64
@@ -84,13 +87,15 @@ type obs struct {
 	// call.ended's where.
 	abandoned bool
 	where     string
+	// callback is call.ended's callback: the call is to be called back.
+	callback bool
 
 	incidentOn    string // the incident the IVR had on when the flow started
 	incidentHeard string // call.classified's incident_id
 }
 
 // NewProbe returns an empty probe.
-func NewProbe() *Probe { return &Probe{calls: make(map[string]*obs)} }
+func NewProbe() *Probe { return &Probe{calls: make(map[string]*obs), cb: newCBTrack()} }
 
 // get returns the call's record, creating it; p.mu must be held.
 func (p *Probe) get(id string) *obs {
@@ -175,6 +180,9 @@ type CallResult struct {
 	// Where is call.ended's where ("" before call.ended, or from an IVR
 	// that does not say).
 	Where string
+	// Callback is call.ended's callback: the IVR marked the call for a
+	// call-back.
+	Callback bool
 	// IncidentOn is the incident announcement the IVR had on when the
 	// call's flow started ("" for none).
 	IncidentOn string
@@ -197,7 +205,7 @@ func (p *Probe) Result(id string) CallResult {
 		KeyToClassified: o.keyLatency, HasKey: o.hasKey, Reason: o.reason,
 		AnsweredAt: o.answered, ContinuedAt: o.continued, KeyAt: o.lastKey, LocationAsked: o.location,
 		SecondsToQueue: o.transferSecs, HasTransferred: o.hasTransferred,
-		OperatorAnswered: o.byOperator, Operator: o.operator, SecondsToPerson: o.personSecs, QueueAbandoned: o.abandoned, Where: o.where,
+		OperatorAnswered: o.byOperator, Operator: o.operator, SecondsToPerson: o.personSecs, QueueAbandoned: o.abandoned, Where: o.where, Callback: o.callback,
 		IncidentOn: o.incidentOn, IncidentHeard: o.incidentHeard,
 	}
 	if !o.answered.IsZero() {
@@ -346,11 +354,12 @@ type probePublisher struct {
 }
 
 func (pp *probePublisher) Publish(ctx context.Context, e events.Envelope) error {
-	if !isCallEvent(e) {
+	if !isCallEvent(e) || isCallbackEvent(e) {
 		// The IVR publishes the operators' device states too (operator.state,
 		// no call id, on a subject of their own). Watch follows only the
 		// call subjects, so counting these as published would count each of
-		// them as lost; they are passed on uncounted.
+		// them as lost; they are passed on uncounted. So are the
+		// call-backs' events, tallied apart (callback.go).
 		return pp.next.Publish(ctx, e)
 	}
 	// The call's count goes up before the event is handed over, through
@@ -413,9 +422,13 @@ func (p *Probe) observe(e events.Envelope, at time.Time) {
 	if !isCallEvent(e) {
 		return
 	}
-	p.stored.Add(1)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if isCallbackEvent(e) {
+		p.observeCallback(e)
+		return
+	}
+	p.stored.Add(1)
 	o := p.get(e.CallID)
 	o.stored++
 	switch e.Type {
@@ -445,7 +458,10 @@ func (p *Probe) observe(e events.Envelope, at time.Time) {
 	case events.TypeEnded:
 		var d events.Ended
 		if e.DecodeData(&d) == nil && o.where == "" {
-			o.where = d.Where
+			o.where, o.callback = d.Where, d.Callback
+			if d.Callback {
+				p.cb.dropped(e)
+			}
 		}
 		if !o.endedOK {
 			o.endedOK = true
@@ -461,7 +477,9 @@ func Audit(ctx context.Context, bus *events.Bus, ids map[string]bool) (map[strin
 	counts := make(map[string]int)
 	seen := make(map[string]bool)
 	err := bus.ReadAll(ctx, []string{events.SubjectAllCalls}, func(e events.Envelope) {
-		if ids[e.CallID] && !seen[e.ID] {
+		// A call-back's events are not the dropped call's own (the
+		// probe does not count them as published for it either).
+		if ids[e.CallID] && !seen[e.ID] && !isCallbackEvent(e) {
 			seen[e.ID] = true
 			counts[e.CallID]++
 		}

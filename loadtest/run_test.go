@@ -80,7 +80,10 @@ func TestRunSim(t *testing.T) {
 	e := startSim(t, testConfig(t))
 	mix := Mix{}
 	for _, k := range Kinds {
-		if k != KindIncidentCaller { // TestRunSurge runs them
+		// TestRunSurge runs the incident callers, and
+		// TestRunDroppersCalledBack the dropped callers, whose queue a run
+		// reports busy and whose call-backs it waits for.
+		if k != KindIncidentCaller && k != KindDropper {
 			mix[k] = 1
 		}
 	}

@@ -108,6 +108,22 @@ type Options struct {
 	// check is reported as not made.
 	Strikes func(ctx context.Context, numbers []string) (map[string]int, error)
 
+	// Droppers, when set, makes the target report no operator free in
+	// the queue of DropperType, so that the IVR asks the dropped callers
+	// (KindDropper) where they are and they can hang up before the
+	// hand-off, and sets their phones up to answer the call-back. Run
+	// calls it before the first call when the mix has dropped callers, and
+	// refuses such a mix without it. Callers of that type are then asked
+	// the location too, and answer it.
+	Droppers func(ctx context.Context) error
+	// CallbackWait, when above 0, is how long Run waits, once the last
+	// call ended, for the dropped callers' call-backs to settle
+	// (Probe.CallbackSettled: over, or put through and ended); a run with
+	// Drain does not wait, as its IVR has stopped and places none. Each
+	// one that does not settle within it is an error.
+	// SimEnv.Options sets it when call-backs are on.
+	CallbackWait time.Duration
+
 	// AsteriskCPU, when set, is the Asterisk process whose CPU the
 	// summary reports per live call (Summary.AsteriskCPU); one that cannot
 	// be read is reported as not measured, with its reason.
@@ -174,6 +190,12 @@ type runState struct {
 	inAsteriskSamples int
 	inAsteriskErr     error
 
+	// droppers are the dropped callers placed, by call id, and
+	// droppersPlaced how many; a run that waits for their call-backs
+	// (Options.CallbackWait) keeps each with the probe's channel.
+	droppers       map[string]dropper
+	droppersPlaced int
+
 	// incident is the announcement of a surge run ("" otherwise);
 	// incidentNumbers the incident callers' numbers, for the strike check.
 	incident        string
@@ -233,6 +255,17 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.Mix.hasIncident() && o.Incident == nil {
 		return nil, fmt.Errorf("loadtest: %w: %s callers, and no incident announcement to call about", ErrBadMix, KindIncidentCaller)
 	}
+	if o.Mix.hasDroppers() {
+		if o.Droppers == nil {
+			return nil, fmt.Errorf("loadtest: %w: %s callers, and the target can neither ask them the location nor answer their call-backs", ErrBadMix, KindDropper)
+		}
+		if err := o.Droppers(ctx); err != nil {
+			return nil, fmt.Errorf("loadtest: set the dropped callers up: %w", err)
+		}
+	}
+	if o.Forget {
+		o.Probe.boundCallbacks()
+	}
 	if o.Mix.hasBlocked() {
 		// Blocked callers need numbers that are blocked before they call,
 		// not after a prankster's strikes some time into the run.
@@ -255,7 +288,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		ids: make(map[string]bool), inFlight: make(map[string]Call),
 		queue: make(map[Kind]*queueSamples), queueLoc: make(map[Kind]*queueSamples),
 		person: make(map[Kind][]time.Duration), abandoned: make(map[Kind]int), where: make(map[string]int),
-		ivrStopped: make(chan struct{}), incident: inc.ID,
+		ivrStopped: make(chan struct{}), incident: inc.ID, droppers: make(map[string]dropper),
 	}
 	st.mem.start()
 	// CPU is read from here to the end of the last call, as the live
@@ -282,6 +315,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 
 	start := time.Now()
 	gen := newCallers(o.Mix, o.PranksterPool, o.RunID, o.OperatorsBusy)
+	if o.Mix.hasDroppers() {
+		gen.busyTypes = map[string]bool{DropperType: true}
+	}
 	slots := make(chan struct{}, o.Concurrency)
 	interval := time.Duration(float64(time.Second) / o.Rate)
 	tick := time.NewTicker(interval)
@@ -360,6 +396,9 @@ place:
 		}
 	}
 	calls.Wait()
+	if o.CallbackWait > 0 && o.Drain == nil {
+		waitCallbacks(o, st)
+	}
 	stopSampling()
 	bg.Wait()
 	elapsed := time.Since(start)
@@ -444,6 +483,11 @@ place:
 	if t, ok := o.Target.(interface{ LateOriginates() int }); ok {
 		s.LateOriginates = t.LateOriginates()
 	}
+	cb := o.Probe.Callbacks()
+	if cb.Scheduled > 0 || st.droppersPlaced > 0 {
+		cb.Droppers, cb.Pending = st.droppersPlaced, len(st.droppers)
+		s.Callbacks = &cb
+	}
 	s.Errors, s.ErrorSamples = st.errors, st.samples
 	s.judge()
 	return s, nil
@@ -479,6 +523,14 @@ func place(ctx context.Context, o Options, st *runState, c Caller) (Call, bool) 
 	if c.Kind == KindIncidentCaller {
 		st.incidentNumbers = append(st.incidentNumbers, c.Number)
 	}
+	if c.Kind == KindDropper {
+		st.droppersPlaced++
+		if o.CallbackWait > 0 && o.Drain == nil {
+			// Asked now, before the call can have ended: the call-back
+			// comes callback.delay after that at the earliest.
+			st.droppers[call.ID()] = dropper{c: c, settled: o.Probe.CallbackSettled(call.ID())}
+		}
+	}
 	return call, true
 }
 
@@ -513,7 +565,9 @@ func follow(o Options, st *runState, c Caller, call Call, onARI bool) {
 	if hasAns {
 		st.answers = keepLatency(st.answers, ans, o.Forget)
 	}
-	if r.HasKey {
+	if r.HasKey && c.Kind != KindDropper {
+		// A dropped caller's call is classified once the IVR sees the
+		// hang-up at the location question, not when the key is in.
 		st.keys = keepLatency(st.keys, r.KeyToClassified, o.Forget)
 	}
 	switch {
@@ -540,6 +594,10 @@ func follow(o Options, st *runState, c Caller, call Call, onARI bool) {
 			st.failLocked("call %d (%s) %s: outcome %s %s, want one of %v %s", c.Seq, c.Kind, call.ID(), r.Outcome, r.Type, exp.Outcomes, exp.Type)
 		case exp.Reason != "" && r.Reason != exp.Reason:
 			st.failLocked("call %d (%s) %s: outcome %s for reason %q, want %q", c.Seq, c.Kind, call.ID(), r.Outcome, r.Reason, exp.Reason)
+		case c.Kind == KindDropper && stored && (!r.Callback || r.Where != events.WhereIVR || !r.ContinuedAt.IsZero()):
+			st.failLocked("call %d (%s) %s: ended where %q with callback %v, want a drop in the IVR marked for call-back", c.Seq, c.Kind, call.ID(), r.Where, r.Callback)
+		case c.Kind == KindDropper:
+			// Hung up as the location question began: nothing recorded.
 		case !onARI && r.Outcome == events.OutcomeEmergency && r.LocationAsked != c.AsksLocation():
 			// The sim's operators are all free or all busy for the whole
 			// run, so the rule can be checked call by call.

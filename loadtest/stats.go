@@ -168,6 +168,9 @@ type Summary struct {
 	OperatorsBusy bool `json:"operators_busy"`
 	// Incident is the surge mode's result, nil without Options.Incident.
 	Incident *IncidentSummary `json:"incident,omitempty"`
+	// Callbacks are the call-backs the stream told of during the run; nil
+	// when none was scheduled and the mix had no dropped callers.
+	Callbacks *CallbackSummary `json:"callbacks,omitempty"`
 
 	// Events is how many call events the IVR handed to the publisher;
 	// Stored how many of them the stream holds at the end; Lost the rest.
@@ -349,6 +352,7 @@ func (s *Summary) WriteText(w io.Writer) error {
 	s.writeQueue(&b)
 	s.writePerson(&b)
 	s.writeIncident(&b)
+	s.writeCallbacks(&b)
 	fmt.Fprintf(&b, "\nevents       %d published, %d stored, %d lost, %d spooled, %d dropped; %.0f events/s  (no loss: %s)\n",
 		s.Events, s.Stored, s.Lost, s.Spooled, s.Dropped, s.EventsPerSec, yes(s.Met["no_lost_events"]))
 	heapVerdict := fmt.Sprintf("not judged below %d live calls", minLiveForHeap)

@@ -70,6 +70,11 @@ type SimTarget struct {
 	// user, pass and mixMonitor are the sims' credentials and whole-call
 	// recording prefix (StartSim sets them); Forget needs them.
 	user, pass, mixMonitor string
+	// callback and country are the IVR's call-back section and
+	// blocklist.default_country (StartSim sets them): a dropped caller's
+	// phone is the endpoint the IVR dials to call them back.
+	callback configs.Callback
+	country  string
 }
 
 // NewSimTarget places calls on the given sims in turn.
@@ -85,6 +90,14 @@ func (t *SimTarget) Place(ctx context.Context, c Caller) (Call, error) {
 	n := t.next.Add(1) - 1
 	sim := t.sims[int(n%uint64(len(t.sims)))]
 	id := fmt.Sprintf("sim-%08x.%d", t.tag, n)
+	if c.Kind == KindDropper && t.callback.On() {
+		// Every sim: the IVR places a call-back from whichever node it
+		// picks, not necessarily the one the caller came in on.
+		endpoint := t.callback.Dial(c.Number, t.country)
+		for _, s := range t.sims {
+			s.SetCallee(endpoint, dropperCallee(c))
+		}
+	}
 	placed := time.Now()
 	h, err := sim.Call(ctx, arisim.Caller{ID: id, Number: c.Number, Dialed: "112", Script: c.SimScript()})
 	if err != nil {
@@ -94,6 +107,20 @@ func (t *SimTarget) Place(ctx context.Context, c Caller) (Call, error) {
 		go hangUpUnanswered(h, scaled(c.Patience, t.ClockScale))
 	}
 	return &simCall{h: h, sim: sim, placed: placed}, nil
+}
+
+// dropperCallee is a dropped caller's phone when the IVR calls back: it
+// answers after 2 s; the caller listens a second into the call-back
+// prompt, presses 1, waits for an operator and talks with them for Talk,
+// as they would have on their own call. Each dropper has a number of its
+// own (callers.next), so the callee set for it is theirs alone: one
+// call-back per number. The sim keeps every callee set for the rest of
+// its life, one small entry per dropped caller.
+func dropperCallee(c Caller) arisim.Callee {
+	return arisim.Callee{After: 2 * time.Second, Script: []arisim.Step{
+		arisim.WaitForPrompt("callback"), arisim.Wait(time.Second), arisim.Press("1"),
+		arisim.WaitForOperator(), arisim.Talk(c.Talk), arisim.Hangup(),
+	}}
 }
 
 // scaled turns callers' time into the sim's wall time.

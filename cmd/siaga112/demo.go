@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -83,8 +84,17 @@ ARI client talks to it over loopback HTTP and WebSocket), and places a steady
 stream of synthetic callers: fire, medical, police and disaster emergencies,
 callers who ask for an operator, callers who speak instead of pressing, silent
 callers (some press 55 for silent help), children who hang up, callers who
-press wrong keys, and a few repeat pranksters who get blocked after three
-strikes — one of whom presses 9 once blocked and is put through. The
+press wrong keys, a few repeat pranksters who get blocked after three
+strikes — one of whom presses 9 once blocked and is put through — and
+callers who choose disaster and hang up at the location question, before an
+operator. The IVR calls those back callback.delay after they dropped (30 s by
+default; the demo keeps the configured wait): their phones answer after 2 s
+and they press 1 at the call-back prompt and are put through. The first of
+them calls some 20 s into the demo, so its call-back comes within the first
+minute; a console line announces each drop, each attempt ("called back
+081...: put through") and each call-back's end. So that the IVR asks them the
+location, the simulated Asterisk reports no operator free in the disaster
+queue: the disaster callers of a demo are asked it too. The
 simulated Asterisk has the operators of ivr.menu[].members in its queues:
 they answer after a few seconds and talk with each caller 10-25 s, and
 callers put through wait for them; one in three gives up after 8-16 s in
@@ -96,8 +106,11 @@ finish; the IVR then puts those still in it through to operators, as its drain
 does on any shutdown, and the demo stops. A demo therefore lasts --duration
 plus a few seconds. The last lines give calls placed and finished (each with
 its own rate), the outcomes, the time to the queue and to a person per kind
-of caller, the queue abandons, and the calls the IVR let go in the queue as it
-stopped (they go on in Asterisk).
+of caller, the queue abandons, the calls the IVR let go in the queue as it
+stopped (they go on in Asterisk), and the call-backs (scheduled, attempts,
+put through, no answer, cancelled, reached a person, time from the drop to
+the hand-off). Call-backs are turned on for the demo when the configuration
+has them off (no callback.endpoint, or callback.enabled false).
 
 Data lives in a temporary directory that is removed on exit, so a demo never
 touches /var/lib/siaga112. The simulated Asterisk replaces ari.nodes, so the
@@ -123,7 +136,7 @@ length).`,
 	fl := cmd.Flags()
 	fl.DurationVar(&f.duration, "duration", 0, "stop placing callers after this long, then finish within "+demoFinish.String()+" (0: run until Ctrl-C)")
 	fl.Float64Var(&f.rate, "rate", demoRate, "new calls per second")
-	fl.StringVar(&f.mix, "mix", "default", "caller mix as kind=weight,... (kinds: "+kindNames()+")")
+	fl.StringVar(&f.mix, "mix", "default", "caller mix as kind=weight,... (kinds: "+kindNames()+"); default is the load test's default mix with "+string(loadtest.KindDropper)+" callers, who are called back")
 	fl.Float64Var(&f.scale, "clock-scale", demoScale, "speed of the callers' media and the IVR's timeouts; 1 is real time")
 	fl.StringVar(&f.listen, "listen", "", "dashboard address (default http.listen)")
 	fl.StringVar(&f.sounds, "sounds", "", "prompts directory (default asterisk-conf/sounds/<ivr.language> if present)")
@@ -136,7 +149,7 @@ length).`,
 
 func runDemo(ctx context.Context, con *demoConsole, cfg configs.Config, log *slog.Logger, f demoFlags) error {
 	stdout := con.out
-	mix, err := loadtest.ParseMix(f.mix)
+	mix, err := demoMix(f.mix)
 	if err != nil {
 		return err
 	}
@@ -173,6 +186,7 @@ func runDemo(ctx context.Context, con *demoConsole, cfg configs.Config, log *slo
 	running.HTTP.Listen = listen
 	warnSettings(log, running, "ari.nodes")
 	cfg.IVR.DrainTimeout = demoFinish
+	cbNote := demoCallbacks(&cfg)
 	// A supervisor account for this run only, so the console can be tried:
 	// its file lives in the demo's private directory and goes with it.
 	demoPassword, err := demoAccount(&cfg)
@@ -200,6 +214,13 @@ func runDemo(ctx context.Context, con *demoConsole, cfg configs.Config, log *slo
 	fmt.Fprintf(stdout, "health:        http://%s/healthz   blocklist: http://%s/api/blocklist\n", env.Stack.HTTPAddr(), env.Stack.HTTPAddr())
 	fmt.Fprintf(stdout, "console:       http://%s/login   supervisor / %s   (an account for this run only)\n", env.Stack.HTTPAddr(), demoPassword)
 	fmt.Fprintf(stdout, "opening:       prankster %s calls silently three times at the start; watch for its block\n", openingNumber(f.pranksters))
+	if cbNote != "" {
+		fmt.Fprintf(stdout, "note:          %s\n", cbNote)
+	}
+	if mix[loadtest.KindDropper] > 0 {
+		fmt.Fprintf(stdout, "call-backs:    %s callers hang up before an operator; each is called back %s later (callback.delay); watch for \"called back\"\n",
+			loadtest.KindDropper, blocklist.HumanDuration(cfg.Callback.Delay))
+	}
 	if userURL == "" && natsURL == embeddedURL(wanted) {
 		fmt.Fprintf(stdout, "admin:         siaga112 blocklist ls   (in another terminal; no flags needed)\n")
 	} else {
@@ -239,6 +260,9 @@ func runDemo(ctx context.Context, con *demoConsole, cfg configs.Config, log *slo
 	if err := announceBlocks(wctx, con, env.Stack.Bus()); err != nil {
 		log.Warn("blocks will not be announced", "err", err)
 	}
+	if err := announceCallbacks(wctx, con, env.Stack.Bus(), cfg); err != nil {
+		log.Warn("call-backs will not be announced", "err", err)
+	}
 	opened := 0
 	watchers.Go(func() { opened = openingPrank(wctx, con, env.Target, f.pranksters) })
 	s, runErr := loadtest.Run(ctx, o)
@@ -276,7 +300,17 @@ func runDemo(ctx context.Context, con *demoConsole, cfg configs.Config, log *slo
 	if err := s.WriteTimeToPerson(stdout); err != nil {
 		return errors.Join(stopErr, err)
 	}
+	writeDemoCallbacks(stdout, s.Callbacks)
 	return stopErr
+}
+
+// demoMix is the --mix flag's mix: "default" (or nothing) is the demo's
+// own, loadtest.DemoMix, which has dropped callers to call back.
+func demoMix(flag string) (loadtest.Mix, error) {
+	if f := strings.TrimSpace(flag); f == "" || f == "default" {
+		return loadtest.DemoMix(), nil
+	}
+	return loadtest.ParseMix(flag)
 }
 
 // loopbackListen is listen with its host made loopback: the demo's NATS is

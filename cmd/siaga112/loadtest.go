@@ -115,6 +115,25 @@ before it. The summary adds the calls resolved without an operator
 strikes (there must be none); time_to_queue is then the other callers' with
 the announcement on.
 
+Call-backs: the IVR calls back callers who asked for help and reached no
+person (callback.endpoint; on by default), and the summary counts them from
+the event stream: scheduled, attempts by result (put through, no response,
+no answer, busy, failed, cancelled), those over, cancelled and that reached a
+person, and the time from the drop to the call-back's answer and hand-off
+(wall time). The dropped kind (not in the default mix; --mix
+...,dropped=N) keys disaster in the greeting and hangs up at the location
+question, before the hand-off; on the sim its phone answers the call-back
+after 2 s and presses 1, the sim reports no operator free in the disaster
+queue (so the IVR asks the location, of the run's disaster callers too), and
+the run waits, after the last call, for each dropped caller's call-back to
+be put through and end (at least callback.delay: 30 s by default). With
+--target ari call-backs go out through callback.endpoint to real numbers:
+the load tool cannot answer them unless that endpoint loops back into a
+script of your own, so the dropped kind is refused there, and the callers
+the IVR calls back anyway (those who hung up in the queue) are called for
+real: point callback.endpoint at a test trunk, or set callback.enabled
+false.
+
 --soak DURATION: soak mode, for a line that runs for months. Calls are
 placed at --rate (default ` + fmt.Sprint(soakRate) + `/s) for DURATION at clock scale 1
 unless --clock-scale is given, each call's records dropped once it is
@@ -343,6 +362,12 @@ func startARITarget(ctx context.Context, cfg configs.Config, log *slog.Logger, f
 	warnSettings(log, cfg, skip...)
 	node := cfg.ARI.Nodes[i]
 	cfg.ARI.Nodes = []configs.ARINode{node}
+	if cfg.Callback.On() {
+		// The load tool's numbers are made up, but a trunk behind
+		// callback.endpoint would dial them all the same.
+		log.Warn("call-backs are on: callers of this run who hang up in the queue are called back through callback.endpoint at their made-up numbers, which the load tool cannot answer; point it at a test trunk or set callback.enabled false",
+			"endpoint", cfg.Callback.Endpoint)
+	}
 	probe := loadtest.NewProbe()
 	srv, err := stack.New(ctx, stack.Options{
 		Config: cfg, Log: log, Roles: stack.Roles{IVR: true, Blocklist: true}, Name: "siaga112-loadtest",
