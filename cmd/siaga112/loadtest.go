@@ -50,6 +50,8 @@ type loadtestFlags struct {
 	json        bool
 	busy        bool
 	operators   bool
+	// callbacks keeps call-backs on with --target ari.
+	callbacks bool
 	incident    bool
 	share       float64
 
@@ -129,10 +131,10 @@ the run waits, after the last call, for each dropped caller's call-back to
 be put through and end (at least callback.delay: 30 s by default). With
 --target ari call-backs go out through callback.endpoint to real numbers:
 the load tool cannot answer them unless that endpoint loops back into a
-script of your own, so the dropped kind is refused there, and the callers
-the IVR calls back anyway (those who hung up in the queue) are called for
-real: point callback.endpoint at a test trunk, or set callback.enabled
-false.
+script of your own, so the dropped kind is refused there, and call-backs
+are off for such a run (they would dial the run's made-up numbers for real)
+unless --callbacks keeps them on, for a callback.endpoint that is a test
+trunk.
 
 --soak DURATION: soak mode, for a line that runs for months. Calls are
 placed at --rate (default ` + fmt.Sprint(soakRate) + `/s) for DURATION at clock scale 1
@@ -178,6 +180,7 @@ Exits 1 when a call did not end as its script says or an event was lost.`,
 	fl.BoolVar(&f.json, "json", false, "print the summary as JSON")
 	fl.BoolVar(&f.busy, "operators-busy", false, "sim only: every operator is busy, so callers who choose a type are asked the location and nobody answers in the queue")
 	fl.BoolVar(&f.operators, "operators", false, "sim only: the queues have the operators of ivr.menu[].members, who answer and talk (time_to_person, queue abandons); without it a caller put through hangs up in the queue at once and the run measures the IVR alone")
+	fl.BoolVar(&f.callbacks, "callbacks", false, "ari only: keep call-backs on (they dial the run's made-up numbers through callback.endpoint: only for a test trunk)")
 	fl.BoolVar(&f.incident, "incident", false, "surge mode: start an incident announcement before the first call")
 	fl.Float64Var(&f.share, "incident-share", 0.6, "with --incident: share of the callers who call about the incident and press its key")
 	fl.DurationVar(&f.soak, "soak", 0, "soak mode: place calls for this long and judge memory, goroutines and open files (sim only)")
@@ -364,9 +367,18 @@ func startARITarget(ctx context.Context, cfg configs.Config, log *slog.Logger, f
 	cfg.ARI.Nodes = []configs.ARINode{node}
 	if cfg.Callback.On() {
 		// The load tool's numbers are made up, but a trunk behind
-		// callback.endpoint would dial them all the same.
-		log.Warn("call-backs are on: callers of this run who hang up in the queue are called back through callback.endpoint at their made-up numbers, which the load tool cannot answer; point it at a test trunk or set callback.enabled false",
-			"endpoint", cfg.Callback.Endpoint)
+		// callback.endpoint would dial them all the same: real phones
+		// of strangers. So a run on a real Asterisk places none unless
+		// asked to.
+		if f.callbacks {
+			log.Warn("call-backs are on (--callbacks): callers of this run who hang up in the queue are called back through callback.endpoint at their made-up numbers, which the load tool cannot answer",
+				"endpoint", cfg.Callback.Endpoint)
+		} else {
+			// No endpoint builds no placer at all: a supervisor's switch
+			// in the bucket could turn a merely disabled one back on.
+			cfg.Callback.Endpoint = ""
+			log.Info("call-backs are off for this run: its numbers are made up and callback.endpoint would dial them (--callbacks keeps them on, for a test trunk)")
+		}
 	}
 	probe := loadtest.NewProbe()
 	srv, err := stack.New(ctx, stack.Options{
