@@ -171,7 +171,7 @@ func newBlocklistLsCmd(a *app) *cobra.Command {
 strikes but no block are counted on a last line; --all lists them too (on a
 busy day there are hundreds, most with one strike). Times are in
 reports.time_zone, with its abbreviation.`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withAdmin(a, cmd, func(ctx context.Context, s *adminSession) error {
 				store := s.admin.Store()

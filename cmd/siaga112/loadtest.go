@@ -52,8 +52,8 @@ type loadtestFlags struct {
 	operators   bool
 	// callbacks keeps call-backs on with --target ari.
 	callbacks bool
-	incident    bool
-	share       float64
+	incident  bool
+	share     float64
 
 	soak         time.Duration
 	sample       time.Duration
