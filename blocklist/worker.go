@@ -2,11 +2,14 @@ package blocklist
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -87,6 +90,10 @@ type Worker struct {
 	bucket Purger
 	// pruneEvery is the period of the sweep (see pruneInterval).
 	pruneEvery time.Duration
+	// history is the number -> event sequences index the console reads
+	// histories from (history.go); owner names this worker in its state.
+	history *HistoryIndex
+	owner   string
 
 	strikes, blocks, lifts, ignored, forgotten atomic.Uint64
 }
@@ -113,16 +120,19 @@ func NewWorker(ctx context.Context, js jetstream.JetStream, store *Store, pub Pu
 	if err != nil {
 		return nil, fmt.Errorf("blocklist: worker: bucket stream: %w", err)
 	}
+	history, err := OpenHistoryIndex(ctx, js, cfg.Stream.Replicas, cfg.Stream.MaxAge)
+	if err != nil {
+		return nil, err
+	}
 	w := &Worker{store: store, index: index, pub: pub, log: log.With("component", "blocklist-worker"),
-		bucket: bucket, pruneEvery: pruneInterval(store.policy.Window)}
+		bucket: bucket, pruneEvery: pruneInterval(store.policy.Window), history: history, owner: workerName()}
 	spec := events.ConsumerSpec{
 		Durable: Durable,
-		Subjects: []string{
-			events.TypeStarted.Subject(),
-			events.TypeClassified.Subject(),
-			events.TypeEnded.Subject(),
-			events.TypeVerdict.Subject(),
-		},
+		// Every call event and block change, not only those the policy
+		// counts: the worker also indexes each number's events for its
+		// history. Widening the filter of an existing consumer keeps its
+		// position, so the events before it are indexed by the rebuild.
+		Subjects:      historySubjects(),
 		MaxAckPending: cfg.Consumer.MaxAckPending,
 		AckWait:       cfg.Consumer.AckWait,
 	}
@@ -155,19 +165,57 @@ func openCallIndex(ctx context.Context, js jetstream.JetStream, replicas int, tt
 	return kv, nil
 }
 
-// Run consumes events until ctx ends, and sweeps forgettable records
-// every pruneEvery meanwhile.
+// Run consumes events until ctx ends, sweeps forgettable records every
+// pruneEvery meanwhile, and, when the history index has not been built
+// yet, builds it from the stored events beside the consumer (so blocks
+// never wait for it).
 func (w *Worker) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	swept := make(chan struct{})
-	go func() {
-		defer close(swept)
-		w.sweep(ctx)
-	}()
+	var wg sync.WaitGroup
+	wg.Go(func() { w.sweep(ctx) })
+	wg.Go(func() { w.rebuildHistory(ctx) })
 	err := w.cons.Run(ctx)
 	cancel()
-	<-swept
+	wg.Wait()
 	return err
+}
+
+// rebuildHistory runs RebuildHistory, and again after a failure (NATS
+// away, another worker's rebuild stopped) until the index is built or ctx
+// ends. Until then histories are read from the whole stream.
+func (w *Worker) rebuildHistory(ctx context.Context) {
+	for {
+		st, err := w.RebuildHistory(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case err != nil:
+			w.log.Warn("history index rebuild failed; histories are read from the whole stream until it is built", "err", err)
+		case !st.Skipped:
+			return
+		default:
+			// Built, or another worker is building it: look again in a
+			// while in case that worker stops.
+			if built, err := w.history.Built(ctx); err == nil && built {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(rebuildStale / 2):
+		}
+	}
+}
+
+// workerName names this worker in the history index's state: host and
+// process, and a random part for several workers in one process (tests).
+func workerName() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // sweep runs Prune every pruneEvery until ctx ends. A failed sweep is
@@ -181,6 +229,11 @@ func (w *Worker) sweep(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		// A built history index's state is rewritten once a day so that
+		// the bucket's max_age never expires it.
+		if err := w.history.touchState(ctx, 24*time.Hour); err != nil && ctx.Err() == nil {
+			w.log.Warn("history index state not refreshed", "err", err)
 		}
 		st, err := w.Prune(ctx)
 		switch {
@@ -215,7 +268,12 @@ func (w *Worker) Lag(ctx context.Context) (uint64, error) { return w.cons.Lag(ct
 
 // Handle applies one event. It is the consumer's handler: an error means the
 // event is delivered again, which is safe because applying is idempotent.
-func (w *Worker) Handle(ctx context.Context, e events.Envelope, _ events.Meta) error {
+// Every event first goes into its number's history (when it has one and
+// m says where it is in the stream).
+func (w *Worker) Handle(ctx context.Context, e events.Envelope, m events.Meta) error {
+	if err := w.recordHistory(ctx, e, m.StreamSeq); err != nil {
+		return err
+	}
 	switch e.Type {
 	case events.TypeStarted:
 		return w.indexCall(ctx, e)
@@ -307,6 +365,79 @@ func CallNumber(ctx context.Context, js jetstream.JetStream, callID string) (str
 		return "", fmt.Errorf("blocklist: call index: %w", err)
 	}
 	return string(e.Value()), nil
+}
+
+// historySubjects are the subjects a number's history is made of: every
+// call event (call-backs included) and the blocklist's changes.
+func historySubjects() []string {
+	return []string{events.SubjectAllCalls, events.SubjectBlocklist}
+}
+
+// recordHistory adds the event at stream sequence seq to its number's
+// history. Sequence 0 is an event handed over by a test, not read from
+// the stream.
+func (w *Worker) recordHistory(ctx context.Context, e events.Envelope, seq uint64) error {
+	if seq == 0 {
+		return nil
+	}
+	n, err := w.historyNumber(ctx, e, w.liveCallNumber(e))
+	if err != nil || n == "" {
+		return err
+	}
+	return w.history.Add(ctx, n, seq)
+}
+
+// historyNumber returns the E.164 number whose history e belongs to, or ""
+// when it belongs to none: a block change names its number; a call event
+// with a caller belongs to the caller (none when withheld); a call event
+// without one (a verdict, a tick) belongs to its call's caller, which
+// callNumber finds.
+func (w *Worker) historyNumber(ctx context.Context, e events.Envelope, callNumber func(context.Context, string) (string, error)) (string, error) {
+	if e.Type == events.TypeBlocklistChanged {
+		var d events.BlocklistChanged
+		if e.DecodeData(&d) != nil {
+			return "", nil
+		}
+		n, err := w.store.policy.Normalize(d.Number)
+		if err != nil || n.IsAnonymous() {
+			return "", nil
+		}
+		return n.E164, nil
+	}
+	if e.Caller.Number != "" || e.Caller.Presentation != "" {
+		return w.number(e.Caller), nil
+	}
+	if e.CallID == "" {
+		return "", nil
+	}
+	return callNumber(ctx, e.CallID)
+}
+
+// liveCallNumber finds the number of a caller-less event's call in the
+// call index. A call not indexed yet is waited for as a verdict is (its
+// call.started may be with another worker instance); after that the event
+// belongs to no history, like a verdict on an unknown call.
+func (w *Worker) liveCallNumber(e events.Envelope) func(context.Context, string) (string, error) {
+	return func(ctx context.Context, callID string) (string, error) {
+		n, err := w.indexedNumber(ctx, callID)
+		if err == nil && n == "" && time.Since(e.Time) < verdictIndexWait {
+			return "", fmt.Errorf("blocklist: history of call %s: call not indexed yet", callID)
+		}
+		return n, err
+	}
+}
+
+// indexedNumber returns the number of callID from the call index, "" when
+// the index does not hold it.
+func (w *Worker) indexedNumber(ctx context.Context, callID string) (string, error) {
+	entry, err := w.index.Get(ctx, callKey(callID))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("blocklist: look up call: %w", err)
+	}
+	return string(entry.Value()), nil
 }
 
 func (w *Worker) indexCall(ctx context.Context, e events.Envelope) error {
