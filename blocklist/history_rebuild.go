@@ -132,8 +132,20 @@ func (r *rebuild) run(ctx context.Context) (RebuildStats, error) {
 	}
 	chunk := map[string][]uint64{}
 	pending := 0
+	// ask is the next batch's size: no more than the consumer says are
+	// left, so a batch fills and returns at once instead of waiting out
+	// its time for messages that are not there.
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return r.stats, fmt.Errorf("blocklist: history rebuild: %w", err)
+	}
+	ask := int(min(info.NumPending, 500))
+	if ask == 0 {
+		// Nothing on the rebuild's subjects from Done on.
+		r.st.Done = r.st.Target
+	}
 	for r.st.Done < r.st.Target {
-		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(2*time.Second))
+		batch, err := cons.Fetch(ask, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
 			return r.stats, fmt.Errorf("blocklist: history rebuild: %w", err)
 		}
@@ -160,6 +172,7 @@ func (r *rebuild) run(ctx context.Context) (RebuildStats, error) {
 			if md.NumPending == 0 {
 				end = true
 			}
+			ask = int(min(md.NumPending, 500))
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			return r.stats, fmt.Errorf("blocklist: history rebuild: %w", err)
