@@ -66,8 +66,10 @@ type WorkerStats struct {
 	Blocks uint64 `json:"blocks"`
 	// Lifts counts blocks lifted by a genuine verdict.
 	Lifts uint64 `json:"lifts"`
-	// Ignored counts events that changed nothing (no points, anonymous,
-	// allowlisted, already applied, unknown call).
+	// Ignored counts events that changed nothing in the blocklist (no
+	// points, anonymous, allowlisted, already applied, unknown call, and
+	// the events the policy does not count, such as call.answered, which
+	// the worker reads only for the numbers' histories).
 	Ignored uint64 `json:"ignored"`
 	// Forgotten counts records deleted by the sweeps (Store.Prune).
 	Forgotten uint64 `json:"forgotten"`
@@ -79,7 +81,8 @@ type WorkerStats struct {
 // call.started (to index call ids), call.classified, call.ended and
 // call.verdict, updates the store and announces block changes as
 // blocklist.changed. Redelivered events change nothing twice: each record
-// remembers the event ids applied to it.
+// remembers the event ids applied to it. It also records every call event
+// and block change in its number's history (history.go).
 type Worker struct {
 	store *Store
 	index jetstream.KeyValue
