@@ -206,6 +206,9 @@ type HistoryIndex struct {
 	js  jetstream.JetStream
 	kv  jetstream.KeyValue
 	max int
+	// ttl is the bucket's max_age (0: none), which the index's state must
+	// be rewritten within (touchState).
+	ttl time.Duration
 }
 
 // HistoryBucketConfig is the KV configuration of HistoryBucket: one
@@ -235,7 +238,12 @@ func OpenHistoryIndex(ctx context.Context, js jetstream.JetStream, replicas int,
 	if err != nil {
 		return nil, fmt.Errorf("blocklist: open bucket %s: %w", HistoryBucket, err)
 	}
-	return &HistoryIndex{js: js, kv: kv, max: MaxHistoryEvents}, nil
+	x := &HistoryIndex{js: js, kv: kv, max: MaxHistoryEvents, ttl: maxAge}
+	// A bucket made earlier keeps the max_age it was made with.
+	if st, err := kv.Status(ctx); err == nil {
+		x.ttl = st.TTL()
+	}
+	return x, nil
 }
 
 // Add records that the stream messages seqs are events of the E.164

@@ -304,10 +304,15 @@ func (x *HistoryIndex) putState(ctx context.Context, st historyState, rev uint64
 	return x.kv.Update(ctx, historyStateKey, data, rev)
 }
 
-// touchState rewrites a built index's state so that the bucket's max_age
-// (the stream's) does not expire it while the index is in use: without it
+// touchState rewrites a built index's state once a day, or four times
+// within the bucket's max_age when that is shorter, so that the max_age
+// (the stream's) never expires it while the index is in use: without it
 // the index would look unbuilt after one retention and be read around.
-func (x *HistoryIndex) touchState(ctx context.Context, every time.Duration) error {
+func (x *HistoryIndex) touchState(ctx context.Context) error {
+	every := 24 * time.Hour
+	if x.ttl > 0 {
+		every = min(every, x.ttl/4)
+	}
 	st, rev, ok, err := x.state(ctx)
 	if err != nil || !ok || !st.Built || time.Since(st.At) < every {
 		return err

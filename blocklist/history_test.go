@@ -460,3 +460,44 @@ func TestHistoryConcurrentWorkers(t *testing.T) {
 		t.Fatalf("B holds %d sequences (%v), want the 400 written", len(seqs), err)
 	}
 }
+
+// TestHistoryStateTouched: a built index's state is rewritten before the
+// bucket's max_age could expire it, and left alone while it is fresh.
+func TestHistoryStateTouched(t *testing.T) {
+	url := startNATS(t)
+	_, js := connect(t, url)
+	ctx := ctxT(t)
+	idx, err := OpenHistoryIndex(ctx, js, 1, 8*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if idx.ttl != 8*time.Hour {
+		t.Fatalf("ttl %s", idx.ttl)
+	}
+	for _, tc := range []struct {
+		name    string
+		age     time.Duration
+		touched bool
+	}{
+		{"fresh", time.Hour, false},
+		{"a quarter of max_age old", 2*time.Hour + time.Minute, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			at := time.Now().Add(-tc.age).UTC()
+			_, rev, ok, err := idx.state(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := idx.putState(ctx, historyState{Built: true, At: at}, rev, ok); err != nil {
+				t.Fatal(err)
+			}
+			if err := idx.touchState(ctx); err != nil {
+				t.Fatal(err)
+			}
+			st, _, _, err := idx.state(ctx)
+			if err != nil || !st.Built || st.At.After(at) != tc.touched {
+				t.Fatalf("state %+v (%v), touched want %v", st, err, tc.touched)
+			}
+		})
+	}
+}

@@ -233,9 +233,9 @@ func (w *Worker) sweep(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		// A built history index's state is rewritten once a day so that
-		// the bucket's max_age never expires it.
-		if err := w.history.touchState(ctx, 24*time.Hour); err != nil && ctx.Err() == nil {
+		// A built history index's state is rewritten now and then so
+		// that the bucket's max_age never expires it.
+		if err := w.history.touchState(ctx); err != nil && ctx.Err() == nil {
 			w.log.Warn("history index state not refreshed", "err", err)
 		}
 		st, err := w.Prune(ctx)
