@@ -74,7 +74,9 @@ func TestHistoryFromIndexEqualsFullRead(t *testing.T) {
 		}
 	}
 	const a, b, c = "+6281234500001", "+6281234500002", "+6281234500003"
-	from := func(n string) events.Caller { return events.Caller{Number: n, Presentation: events.PresentationAllowed} }
+	from := func(n string) events.Caller {
+		return events.Caller{Number: n, Presentation: events.PresentationAllowed}
+	}
 	mixed := func(prefix string) {
 		for i := range 4 {
 			id, other := fmt.Sprintf("%sa%d", prefix, i), fmt.Sprintf("%sb%d", prefix, i)
