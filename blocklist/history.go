@@ -193,6 +193,10 @@ type historyState struct {
 	// Done is the last sequence the rebuild has indexed; a rebuild taken
 	// over from a stopped worker goes on after it.
 	Done uint64 `json:"done"`
+	// Stream is when the stream the sequences point into was created: a
+	// stream deleted and made again numbers its messages from 1, and
+	// sequences of the old one would name other events of the new.
+	Stream string `json:"stream"`
 	// Owner names the worker rebuilding, and At is when it last said so;
 	// another worker takes over a rebuild whose At is older than
 	// rebuildStale.
@@ -365,6 +369,15 @@ func (x *HistoryIndex) Read(ctx context.Context, e164 string, fn func(events.Env
 	if !ok || !st.Built {
 		return HistoryRead{}, ErrHistoryNotBuilt
 	}
+	stream, err := x.js.Stream(ctx, events.StreamName)
+	if err != nil {
+		return HistoryRead{}, fmt.Errorf("blocklist: history: %w", err)
+	}
+	if st.Stream != streamCreated(stream) {
+		// Built for a stream since deleted and made again: its sequences
+		// name other events until the worker has indexed the new one.
+		return HistoryRead{}, fmt.Errorf("%w: it was built for an earlier stream", ErrHistoryNotBuilt)
+	}
 	seqs, floor, err := x.Seqs(ctx, e164)
 	if err != nil {
 		return HistoryRead{}, err
@@ -372,10 +385,6 @@ func (x *HistoryIndex) Read(ctx context.Context, e164 string, fn func(events.Env
 	read := HistoryRead{Source: SourceIndex}
 	if len(seqs) == 0 && floor == 0 {
 		return read, nil
-	}
-	stream, err := x.js.Stream(ctx, events.StreamName)
-	if err != nil {
-		return HistoryRead{}, fmt.Errorf("blocklist: history: %w", err)
 	}
 	// The sequence let go last is the newest of those cut: if the stream
 	// still holds it, the history is missing events the stream has.
@@ -394,6 +403,12 @@ func (x *HistoryIndex) Read(ctx context.Context, e164 string, fn func(events.Env
 		}
 	}
 	return read, nil
+}
+
+// streamCreated identifies the stream by its creation time, which a
+// stream deleted and made again does not keep.
+func streamCreated(s jetstream.Stream) string {
+	return s.CachedInfo().Created.UTC().Format(time.RFC3339Nano)
 }
 
 // fetchSeqs gets the messages seqs from stream, historyFetchers at a time,

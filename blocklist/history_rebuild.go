@@ -69,22 +69,25 @@ func (w *Worker) RebuildHistory(ctx context.Context) (RebuildStats, error) {
 	if err != nil {
 		return RebuildStats{}, err
 	}
-	if ok && st.Built {
-		return RebuildStats{Skipped: true, Target: st.Target}, nil
-	}
-	now := time.Now().UTC()
-	if ok && now.Sub(st.At) < rebuildStale {
-		return RebuildStats{Skipped: true, Target: st.Target}, nil
-	}
 	stream, err := x.js.Stream(ctx, events.StreamName)
 	if err != nil {
 		return RebuildStats{}, fmt.Errorf("blocklist: history rebuild: %w", err)
 	}
+	created := streamCreated(stream)
+	now := time.Now().UTC()
+	if ok && st.Stream != created {
+		// The stream was deleted and made again since the index was
+		// built: its sequences name other events now.
+		return w.resetHistory(ctx, st, rev, stream)
+	}
+	if ok && st.Built {
+		return RebuildStats{Skipped: true, Target: st.Target}, nil
+	}
+	if ok && now.Sub(st.At) < rebuildStale {
+		return RebuildStats{Skipped: true, Target: st.Target}, nil
+	}
 	if !ok {
-		info := stream.CachedInfo().State
-		st = historyState{Target: info.LastSeq, Done: info.FirstSeq - min(info.FirstSeq, 1)}
-		// An empty stream has nothing to rebuild.
-		st.Built = info.Msgs == 0
+		st = rangeOf(stream)
 	}
 	st.Owner, st.At = w.owner, now
 	rev, err = x.putState(ctx, st, rev, ok)
@@ -97,6 +100,66 @@ func (w *Worker) RebuildHistory(ctx context.Context) (RebuildStats, error) {
 	}
 	w.log.Info("history index: indexing the events stored before it", "from_seq", st.Done+1, "target_seq", st.Target)
 	r := &rebuild{w: w, st: st, rev: rev, calls: map[string]callSeen{}, started: time.Now()}
+	return r.run(ctx)
+}
+
+// rangeOf is the state of a rebuild of stream as it is now: from its first
+// message to its last. An empty stream has nothing to rebuild.
+func rangeOf(stream jetstream.Stream) historyState {
+	info := stream.CachedInfo()
+	return historyState{
+		Stream: streamCreated(stream), Target: info.State.LastSeq,
+		Done: info.State.FirstSeq - min(info.State.FirstSeq, 1), Built: info.State.Msgs == 0,
+	}
+}
+
+// resetHistory empties an index built for an earlier stream and rebuilds
+// it from the stream there is now. The state is claimed first (so only one
+// worker resets, and readers go to the stream meanwhile), then every
+// number's key is purged, and only then is the rebuild's range read: an
+// event the live worker indexed before its key was purged is at or below
+// that range's end, so the rebuild puts it back.
+func (w *Worker) resetHistory(ctx context.Context, old historyState, rev uint64, stream jetstream.Stream) (RebuildStats, error) {
+	x := w.history
+	st := historyState{Stream: streamCreated(stream), Owner: w.owner, At: time.Now().UTC()}
+	rev, err := x.putState(ctx, st, rev, true)
+	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return RebuildStats{Skipped: true}, nil
+	}
+	if err != nil {
+		return RebuildStats{}, err
+	}
+	w.log.Warn("history index was built for an earlier stream; emptying it and indexing the stream there is now",
+		"old_stream_created", old.Stream, "stream_created", st.Stream)
+	keys, err := x.kv.ListKeys(ctx)
+	if err != nil {
+		return RebuildStats{}, fmt.Errorf("blocklist: history reset: %w", err)
+	}
+	purged := 0
+	for k := range keys.Keys() {
+		if k == historyStateKey {
+			continue
+		}
+		if err := x.kv.Purge(ctx, k); err != nil {
+			_ = keys.Stop()
+			return RebuildStats{}, fmt.Errorf("blocklist: history reset: %w", err)
+		}
+		purged++
+	}
+	// Info refreshes the stream's cached info, which rangeOf reads.
+	if _, err := stream.Info(ctx); err != nil {
+		return RebuildStats{}, fmt.Errorf("blocklist: history reset: %w", err)
+	}
+	next := rangeOf(stream)
+	next.Owner, next.At = w.owner, time.Now().UTC()
+	if rev, err = x.putState(ctx, next, rev, true); err != nil {
+		return RebuildStats{}, fmt.Errorf("blocklist: history reset: %w", err)
+	}
+	w.log.Info("history index emptied", "numbers", purged, "target_seq", next.Target)
+	if next.Built {
+		return RebuildStats{Target: next.Target}, nil
+	}
+	r := &rebuild{w: w, st: next, rev: rev, calls: map[string]callSeen{}, started: time.Now()}
 	return r.run(ctx)
 }
 

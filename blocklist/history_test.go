@@ -283,7 +283,11 @@ func TestHistoryCapAndRead(t *testing.T) {
 	if _, err := idx.Read(ctx, numA, func(events.Envelope) {}); !errors.Is(err, ErrHistoryNotBuilt) {
 		t.Fatalf("read before the index is built: %v, want ErrHistoryNotBuilt", err)
 	}
-	if _, err := idx.putState(ctx, historyState{Built: true}, 0, false); err != nil {
+	stream, err := js.Stream(ctx, events.StreamName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := idx.putState(ctx, historyState{Built: true, Stream: streamCreated(stream)}, 0, false); err != nil {
 		t.Fatal(err)
 	}
 	var ids []string
@@ -297,10 +301,6 @@ func TestHistoryCapAndRead(t *testing.T) {
 	}
 	// Once the stream no longer holds the events that were cut, nothing
 	// is missing.
-	stream, err := js.Stream(ctx, events.StreamName)
-	if err != nil {
-		t.Fatal(err)
-	}
 	if err := stream.Purge(ctx, jetstream.WithPurgeKeep(max)); err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +322,7 @@ func TestHistoryRebuild(t *testing.T) {
 	tests := []struct {
 		name string
 		// state is the index state found at start (nil: none).
-		state func(target, mid uint64) *historyState
+		state func(stream string, target, mid uint64) *historyState
 		// from is the first sequence the rebuild should index: "all" or
 		// "mid" (after the stopped worker's progress).
 		from        string
@@ -333,14 +333,14 @@ func TestHistoryRebuild(t *testing.T) {
 		callIndex bool
 	}{
 		{name: "fresh", from: "all"},
-		{name: "resumed after a stopped worker", from: "mid", callIndex: true, state: func(target, mid uint64) *historyState {
-			return &historyState{Target: target, Done: mid, Owner: "gone", At: time.Now().Add(-time.Hour)}
+		{name: "resumed after a stopped worker", from: "mid", callIndex: true, state: func(stream string, target, mid uint64) *historyState {
+			return &historyState{Stream: stream, Target: target, Done: mid, Owner: "gone", At: time.Now().Add(-time.Hour)}
 		}},
-		{name: "another worker is on it", wantSkipped: true, state: func(target, mid uint64) *historyState {
-			return &historyState{Target: target, Done: mid, Owner: "busy", At: time.Now()}
+		{name: "another worker is on it", wantSkipped: true, state: func(stream string, target, mid uint64) *historyState {
+			return &historyState{Stream: stream, Target: target, Done: mid, Owner: "busy", At: time.Now()}
 		}},
-		{name: "already built", wantSkipped: true, state: func(target, _ uint64) *historyState {
-			return &historyState{Built: true, Target: target, Done: target, At: time.Now()}
+		{name: "already built", wantSkipped: true, state: func(stream string, target, _ uint64) *historyState {
+			return &historyState{Stream: stream, Built: true, Target: target, Done: target, At: time.Now()}
 		}},
 	}
 	for _, tc := range tests {
@@ -372,7 +372,11 @@ func TestHistoryRebuild(t *testing.T) {
 				}
 			}
 			if tc.state != nil {
-				if _, err := w.history.putState(ctx, *tc.state(target, mid), 0, false); err != nil {
+				stream, err := js.Stream(ctx, events.StreamName)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := w.history.putState(ctx, *tc.state(streamCreated(stream), target, mid), 0, false); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -499,5 +503,54 @@ func TestHistoryStateTouched(t *testing.T) {
 				t.Fatalf("state %+v (%v), touched want %v", st, err, tc.touched)
 			}
 		})
+	}
+}
+
+// TestHistoryStreamRecreated: an index built for a stream that was deleted
+// and made again is not read (its sequences would name other events), and
+// the worker empties it and indexes the new stream.
+func TestHistoryStreamRecreated(t *testing.T) {
+	url := startNATS(t)
+	_, js := connect(t, url)
+	ctx := ctxT(t)
+	cfg := configs.Default().NATS
+	if _, err := events.EnsureStream(ctx, js, cfg.Stream); err != nil {
+		t.Fatal(err)
+	}
+	mixedStream(t, js, "first-", true)
+	w, err := NewWorker(ctx, js, newTestStore(t, js, defaultPolicy(t)), nil, cfg, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.RebuildHistory(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if seqs, _, _ := w.history.Seqs(ctx, numB); len(seqs) == 0 {
+		t.Fatal("B not indexed from the first stream")
+	}
+
+	// The stream is deleted and made again, and only A calls.
+	if err := js.DeleteStream(ctx, events.StreamName); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // a stream's creation time has a resolution
+	if _, err := events.EnsureStream(ctx, js, cfg.Stream); err != nil {
+		t.Fatal(err)
+	}
+	silentCall(t, js, "second-a1", numA)
+	if _, err := w.history.Read(ctx, numA, func(events.Envelope) {}); !errors.Is(err, ErrHistoryNotBuilt) {
+		t.Fatalf("read of an index built for the old stream: %v, want ErrHistoryNotBuilt", err)
+	}
+	st, err := w.RebuildHistory(ctx)
+	if err != nil || st.Skipped {
+		t.Fatalf("rebuild: %+v %v", st, err)
+	}
+	var ids []string
+	read, err := w.history.Read(ctx, numA, func(e events.Envelope) { ids = append(ids, e.CallID) })
+	if err != nil || read.Source != SourceIndex || !slices.Equal(ids, []string{"second-a1", "second-a1", "second-a1"}) {
+		t.Fatalf("A after the reset: %v %+v %v", ids, read, err)
+	}
+	if seqs, _, err := w.history.Seqs(ctx, numB); err != nil || len(seqs) != 0 {
+		t.Fatalf("B keeps %v (%v) from the old stream", seqs, err)
 	}
 }
