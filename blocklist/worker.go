@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,8 +65,10 @@ type WorkerStats struct {
 	Blocks uint64 `json:"blocks"`
 	// Lifts counts blocks lifted by a genuine verdict.
 	Lifts uint64 `json:"lifts"`
-	// Ignored counts events that changed nothing (no points, anonymous,
-	// allowlisted, already applied, unknown call).
+	// Ignored counts events that changed nothing in the blocklist (no
+	// points, anonymous, allowlisted, already applied, unknown call, and
+	// the events the policy does not count, such as call.answered, which
+	// the worker reads only for the numbers' histories).
 	Ignored uint64 `json:"ignored"`
 	// Forgotten counts records deleted by the sweeps (Store.Prune).
 	Forgotten uint64 `json:"forgotten"`
@@ -77,7 +80,8 @@ type WorkerStats struct {
 // call.started (to index call ids), call.classified, call.ended and
 // call.verdict, updates the store and announces block changes as
 // blocklist.changed. Redelivered events change nothing twice: each record
-// remembers the event ids applied to it.
+// remembers the event ids applied to it. It also records every call event
+// and block change in its number's history (history.go).
 type Worker struct {
 	store *Store
 	index jetstream.KeyValue
@@ -88,6 +92,10 @@ type Worker struct {
 	bucket Purger
 	// pruneEvery is the period of the sweep (see pruneInterval).
 	pruneEvery time.Duration
+	// history is the number -> event sequences index the console reads
+	// histories from (history.go); owner names this worker in its state.
+	history *HistoryIndex
+	owner   string
 
 	strikes, blocks, lifts, ignored, forgotten atomic.Uint64
 }
@@ -114,16 +122,19 @@ func NewWorker(ctx context.Context, js jetstream.JetStream, store *Store, pub Pu
 	if err != nil {
 		return nil, fmt.Errorf("blocklist: worker: bucket stream: %w", err)
 	}
+	history, err := OpenHistoryIndex(ctx, js, cfg.Stream.Replicas, cfg.Stream.MaxAge)
+	if err != nil {
+		return nil, err
+	}
 	w := &Worker{store: store, index: index, pub: pub, log: log.With("component", "blocklist-worker"),
-		bucket: bucket, pruneEvery: pruneInterval(store.policy.Window)}
+		bucket: bucket, pruneEvery: pruneInterval(store.policy.Window), history: history, owner: workerName()}
 	spec := events.ConsumerSpec{
 		Durable: Durable,
-		Subjects: []string{
-			events.TypeStarted.Subject(),
-			events.TypeClassified.Subject(),
-			events.TypeEnded.Subject(),
-			events.TypeVerdict.Subject(),
-		},
+		// Every call event and block change, not only those the policy
+		// counts: the worker also indexes each number's events for its
+		// history. Widening the filter of an existing consumer keeps its
+		// position, so the events before it are indexed by the rebuild.
+		Subjects:      historySubjects(),
 		MaxAckPending: cfg.Consumer.MaxAckPending,
 		AckWait:       cfg.Consumer.AckWait,
 	}
@@ -156,18 +167,18 @@ func openCallIndex(ctx context.Context, js jetstream.JetStream, replicas int, tt
 	return kv, nil
 }
 
-// Run consumes events until ctx ends, and sweeps forgettable records
-// every pruneEvery meanwhile.
+// Run consumes events until ctx ends, sweeps forgettable records every
+// pruneEvery meanwhile, and, when the history index has not been built
+// yet, builds it from the stored events beside the consumer (so blocks
+// never wait for it).
 func (w *Worker) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	swept := make(chan struct{})
-	go func() {
-		defer close(swept)
-		w.sweep(ctx)
-	}()
+	var wg sync.WaitGroup
+	wg.Go(func() { w.sweep(ctx) })
+	wg.Go(func() { w.rebuildHistory(ctx) })
 	err := w.cons.Run(ctx)
 	cancel()
-	<-swept
+	wg.Wait()
 	return err
 }
 
@@ -182,6 +193,11 @@ func (w *Worker) sweep(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		// A built history index's state is rewritten now and then so
+		// that the bucket's max_age never expires it.
+		if err := w.history.touchState(ctx); err != nil && ctx.Err() == nil {
+			w.log.Warn("history index state not refreshed", "err", err)
 		}
 		st, err := w.Prune(ctx)
 		switch {
@@ -216,7 +232,12 @@ func (w *Worker) Lag(ctx context.Context) (uint64, error) { return w.cons.Lag(ct
 
 // Handle applies one event. It is the consumer's handler: an error means the
 // event is delivered again, which is safe because applying is idempotent.
-func (w *Worker) Handle(ctx context.Context, e events.Envelope, _ events.Meta) error {
+// Every event first goes into its number's history (when it has one and
+// m says where it is in the stream).
+func (w *Worker) Handle(ctx context.Context, e events.Envelope, m events.Meta) error {
+	if err := w.recordHistory(ctx, e, m.StreamSeq); err != nil {
+		return err
+	}
 	switch e.Type {
 	case events.TypeStarted:
 		return w.indexCall(ctx, e)

@@ -2,9 +2,11 @@ package console
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"time"
 
+	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/callid"
 	"github.com/siaga112/siaga112/events"
 )
@@ -22,6 +24,14 @@ type History struct {
 	// Now describes the number's blocklist record at the time of the
 	// request (nil when the blocklist does not know it).
 	Now *BlockState `json:"now,omitempty"`
+	// Source says where the events were read from: "index" (the number's
+	// own events, fetched by sequence) or "stream" (the whole stream, while
+	// the index is being built after an upgrade).
+	Source string `json:"source"`
+	// Cut is true when the stream holds older events of the number than
+	// the history shows: the index keeps a number's newest
+	// blocklist.MaxHistoryEvents events.
+	Cut bool `json:"cut"`
 }
 
 // CallEntry is one call of the number.
@@ -158,6 +168,26 @@ func (b *historyBuilder) add(e events.Envelope) {
 			c.Handled = append(c.Handled, HandledEntry{Action: d.Action, By: d.By, Time: e.Time})
 		}
 	}
+}
+
+// NumberReader is an EventReader that also reads one number's events
+// from an index (blocklist.HistoryReader): a history then costs the
+// number's events, not the whole stream.
+type NumberReader interface {
+	EventReader
+	ReadNumber(ctx context.Context, e164 string, fn func(events.Envelope)) (blocklist.HistoryRead, error)
+}
+
+// read feeds the builder the number's events from r: through its index
+// when r has one, else by reading the whole stream.
+func (b *historyBuilder) read(ctx context.Context, r EventReader) error {
+	if nr, ok := r.(NumberReader); ok {
+		read, err := nr.ReadNumber(ctx, b.h.Number, b.add)
+		b.h.Source, b.h.Cut = read.Source, read.Cut
+		return err
+	}
+	b.h.Source = blocklist.SourceStream
+	return r.ReadAll(ctx, []string{events.SubjectAllCalls, events.SubjectAllBlocklist}, b.add)
 }
 
 // result returns the history, newest first.

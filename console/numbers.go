@@ -16,7 +16,6 @@ import (
 
 	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/blocklist"
-	"github.com/siaga112/siaga112/events"
 )
 
 // history builds a number's history from the stream and the blocklist.
@@ -32,7 +31,7 @@ func (c *Console) history(ctx context.Context, raw string) (History, error) {
 	number := n.E164
 	b := newHistoryBuilder(number)
 	if c.o.Events != nil {
-		if err := c.o.Events.ReadAll(ctx, []string{events.SubjectAllCalls, events.SubjectAllBlocklist}, b.add); err != nil {
+		if err := b.read(ctx, c.o.Events); err != nil {
 			return History{}, fmt.Errorf("read the event stream: %w", err)
 		}
 	}

@@ -84,6 +84,8 @@ const (
 	kvCallIndex = "SIAGA112_CALLINDEX"
 	// kvIncident is the incident package's Bucket.
 	kvIncident = "SIAGA112_INCIDENT"
+	// kvHistory is the blocklist package's HistoryBucket.
+	kvHistory = "SIAGA112_HISTORY"
 )
 
 // ErrCredentials is wrapped by every error about the credentials file.
@@ -481,6 +483,10 @@ func rolePublish(user string, d Durables) []string {
 			// ordered consumers.
 			orderedAPI(StreamName),
 			kvRead(kvBlocklist), kvWrite(kvBlocklist), kvRead(kvCallIndex), kvWrite(kvCallIndex),
+			// The worker indexes each number's events and the console
+			// reads a history through that index (readAPI(StreamName)
+			// above fetches the events by sequence).
+			kvRead(kvHistory), kvWrite(kvHistory),
 			// The worker's sweep purges forgotten records (Store.Prune).
 			[]string{"$JS.API.STREAM.PURGE.KV_" + kvBlocklist},
 			// The console starts and stops incident announcements through

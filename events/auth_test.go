@@ -200,7 +200,7 @@ func TestEmbeddedRolePermissions(t *testing.T) {
 		t.Fatalf("admin: ensure stream: %v", err)
 	}
 	kvs := map[string]jetstream.KeyValue{}
-	for _, b := range []string{kvBlocklist, kvCallIndex} {
+	for _, b := range []string{kvBlocklist, kvCallIndex, kvHistory} {
 		kv, err := admin.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: b})
 		if err != nil {
 			t.Fatalf("admin: create bucket %s: %v", b, err)
@@ -276,6 +276,7 @@ func TestEmbeddedRolePermissions(t *testing.T) {
 		}
 		u.denied(t, "publishing an event", "siaga112.calls.verdict", func() error { return u.nc.Publish(TypeVerdict.Subject(), verdictData) })
 		u.denied(t, "KV write", "$KV."+kvBlocklist, func() error { return u.nc.Publish("$KV."+kvBlocklist+".6282222", []byte("x")) })
+		u.denied(t, "KV write", "$KV."+kvHistory, func() error { return u.nc.Publish("$KV."+kvHistory+".p6282222", []byte("x")) })
 		u.denied(t, "core subscription to call events", "siaga112.calls.>", func() error {
 			_, err := u.nc.SubscribeSync(SubjectAllCalls)
 			return err
@@ -297,7 +298,7 @@ func TestEmbeddedRolePermissions(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatalf("consumer run: %v", err)
 		}
-		for _, b := range []string{kvBlocklist, kvCallIndex} {
+		for _, b := range []string{kvBlocklist, kvCallIndex, kvHistory} {
 			kv, err := u.js.KeyValue(ctx, b)
 			if err != nil {
 				t.Fatalf("bind %s: %v", b, err)

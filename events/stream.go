@@ -48,6 +48,10 @@ func StreamConfig(cfg configs.Stream) jetstream.StreamConfig {
 		MaxBytes:    cfg.MaxBytes,
 		Replicas:    replicas,
 		Duplicates:  cfg.Duplicates,
+		// A number's history is fetched message by message (the
+		// blocklist's history index): direct gets are answered by any
+		// replica, not only the leader, and skip the API's JSON.
+		AllowDirect: true,
 	}
 }
 
@@ -107,6 +111,9 @@ func StreamDrift(have jetstream.StreamConfig, cfg configs.Stream) []string {
 	}
 	if have.Replicas != want.Replicas {
 		d = append(d, fmt.Sprintf("nats.stream.replicas: %d → %d", have.Replicas, want.Replicas))
+	}
+	if have.AllowDirect != want.AllowDirect {
+		d = append(d, fmt.Sprintf("allow_direct: %t → %t", have.AllowDirect, want.AllowDirect))
 	}
 	if have.Discard != want.Discard || !slices.Equal(have.Subjects, want.Subjects) {
 		d = append(d, fmt.Sprintf("discard/subjects: %v %v → %v %v", have.Discard, have.Subjects, want.Discard, want.Subjects))

@@ -189,7 +189,7 @@ func (s *Stack) buildConsole(mux *http.ServeMux) error {
 		Callbacks: cbs, Recordings: recs, Incidents: s.incidentStore,
 		IncidentPrompts: s.cfg.IVR.IncidentPrompts, SoundPrefix: s.cfg.IVR.SoundPrefix,
 		Accounts: accs, AccountsFile: s.cfg.HTTP.AccountsFile, SessionTTL: s.cfg.HTTP.SessionTTL,
-		Admin: stackAdmin{s}, Publisher: blocklist.JSPublisher{JS: s.bus.JS}, Events: s.bus, Records: stackRecords{s},
+		Admin: stackAdmin{s}, Publisher: blocklist.JSPublisher{JS: s.bus.JS}, Events: blocklist.NewHistoryReader(s.bus.JS, s.bus), Records: stackRecords{s},
 		AdminToken: s.cfg.HTTP.AdminToken, Language: s.cfg.Reports.Language, DefaultCountry: s.cfg.Blocklist.DefaultCountry,
 		Location: loc, Log: s.log,
 	})
