@@ -415,6 +415,12 @@ func TestLoadtestScripts(t *testing.T) {
 	for _, k := range loadtest.Kinds {
 		for _, c := range []loadtest.Caller{{Kind: k}, {Kind: k, Presses9: true}} {
 			name := c.ARIScript()
+			if name == "" && k == loadtest.KindDropper {
+				// Dropped callers wait for a call-back the load tool
+				// cannot answer on a real Asterisk: Run refuses them
+				// there, so they have no script.
+				continue
+			}
 			if !slices.ContainsFunc(scripts, func(sc script) bool { return sc.name == name }) && name != "invalid" {
 				t.Errorf("loadtest kind %s uses script %q, which is not checked here", k, name)
 			}

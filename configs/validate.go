@@ -494,7 +494,9 @@ func (ck *checker) dialplanName(key, v string) {
 
 // deviceRE is an Asterisk device as a queue member names it: a channel
 // technology, a slash and a resource (PJSIP/op201, Local/op1@operators).
-var deviceRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*/[A-Za-z0-9_.@+-]+$`)
+// A Local channel member may end in its options (Local/op201@ops/n: /n
+// keeps the Local pair from optimising itself away).
+var deviceRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*/[A-Za-z0-9_.@+-]+(/[A-Za-z]+)?$`)
 
 // device checks a queue member's device name.
 func (ck *checker) device(key, v string) {

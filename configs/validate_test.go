@@ -372,3 +372,17 @@ func TestZoneName(t *testing.T) {
 		}
 	}
 }
+
+func TestMemberDevices(t *testing.T) {
+	for dev, ok := range map[string]bool{
+		"PJSIP/op201": true, "Local/op1@operators": true, "Local/op201@ops/n": true, "SIP/201": true,
+		"PJSIP": false, "op201": false, "PJSIP/op 201": false, "Local/op@ops/n/x": false, "/op201": false,
+	} {
+		c := configs.Default()
+		c.IVR.Menu[0].Members = []string{dev}
+		err := c.Validate()
+		if got := err == nil; got != ok {
+			t.Errorf("member %q: valid %v, want %v (%v)", dev, got, ok, err)
+		}
+	}
+}
