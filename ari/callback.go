@@ -122,12 +122,26 @@ func (v *IVR) Place(ctx context.Context, req callback.Request) callback.Outcome 
 	// events (or their absence until the bound) tell.
 	quiet := time.NewTimer(req.RingTimeout + 2*v.ari.RequestTimeout + time.Second)
 	defer quiet.Stop()
+	dialResult := ""
 	for {
 		select {
 		case e := <-po.events:
-			if d, ok := e.(*ariv6.ChannelDestroyed); ok {
+			switch d := e.(type) {
+			case *ariv6.Dial:
+				// The dial's own verdict, read first: Asterisk's hang-up
+				// cause is 0 on some paths (a busy callee behind a Local
+				// channel, checked on 22.10.1).
+				if d.Peer.ID == id {
+					if r, ok := callback.ResultOfDialStatus(d.Dialstatus); ok {
+						dialResult = r
+					}
+				}
+			case *ariv6.ChannelDestroyed:
 				out.Cause, out.Ring = d.Cause, time.Since(start)
 				out.Result = callback.ResultOfCause(d.Cause)
+				if dialResult != "" {
+					out.Result = dialResult
+				}
 				return out
 			}
 		case <-po.answered:

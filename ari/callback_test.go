@@ -125,6 +125,8 @@ func TestCallbackMatrix(t *testing.T) {
 			results: []string{events.CallbackNoAnswer, events.CallbackNoAnswer}, reason: events.DoneAttemptsExhausted, cause: 19},
 		{name: "busy", callee: arisim.Callee{Busy: true, After: time.Second},
 			results: []string{events.CallbackBusy, events.CallbackBusy}, reason: events.DoneAttemptsExhausted, cause: 17},
+		{name: "busy behind a Local channel (Dial BUSY, destroyed with cause 0)", callee: arisim.Callee{Busy: true, Local: true, After: time.Second},
+			results: []string{events.CallbackBusy, events.CallbackBusy}, reason: events.DoneAttemptsExhausted},
 		{name: "network refuses", callee: arisim.Callee{FailCause: 34, After: time.Second},
 			results: []string{events.CallbackFailed, events.CallbackFailed}, reason: events.DoneAttemptsExhausted, cause: 34},
 	}

@@ -364,7 +364,12 @@ func channelOf(e ariv6.Event) (id string, interesting bool) {
 		return targetChannel(ev.Recording.TargetURI), true
 	case *ariv6.Dial:
 		// Queue ringing an operator for a followed caller: the caller is
-		// ours, the peer is the operator's channel.
+		// ours, the peer is the operator's channel. A Dial with no
+		// caller is the dial of a channel we originated (a call-back):
+		// the peer is ours.
+		if ev.Caller.ID == "" {
+			return ev.Peer.ID, true
+		}
 		return ev.Caller.ID, true
 	case *ariv6.ChannelVarset:
 		return ev.Channel.ID, false

@@ -77,6 +77,23 @@ func ResultOfCause(cause int) string {
 	return events.CallbackFailed
 }
 
+// ResultOfDialStatus turns the dial status Asterisk reports for an
+// unanswered call-back (its Dial event's dialstatus) into the attempt's
+// result; ok is false for a status that does not end the dial. It is read
+// before the hang-up cause: on Asterisk 22.10.1 a busy callee behind a
+// Local channel gives Dial BUSY but a ChannelDestroyed with cause 0.
+func ResultOfDialStatus(status string) (result string, ok bool) {
+	switch status {
+	case "BUSY":
+		return events.CallbackBusy, true
+	case "NOANSWER":
+		return events.CallbackNoAnswer, true
+	case "CHANUNAVAIL", "CONGESTION", "INVALIDARGS", "DONTCALL", "TORTURE":
+		return events.CallbackFailed, true
+	}
+	return "", false
+}
+
 // Next is what follows an attempt that did not put the callee through:
 // the time of the next attempt, or done when the attempts ran out.
 func Next(cfg configs.Callback, placed int, now time.Time) (at time.Time, done bool) {

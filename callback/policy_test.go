@@ -110,3 +110,13 @@ func TestDialFormats(t *testing.T) {
 		t.Errorf("e164: %s", got)
 	}
 }
+
+func TestResultOfDialStatus(t *testing.T) {
+	for status, want := range map[string]string{"BUSY": events.CallbackBusy, "NOANSWER": events.CallbackNoAnswer,
+		"CHANUNAVAIL": events.CallbackFailed, "CONGESTION": events.CallbackFailed, "ANSWER": "", "": "", "PROGRESS": ""} {
+		got, ok := ResultOfDialStatus(status)
+		if got != want || ok != (want != "") {
+			t.Errorf("%q: %q %v, want %q", status, got, ok, want)
+		}
+	}
+}

@@ -78,6 +78,14 @@ type Callee struct {
 	// telco), which the channel's snapshot shows with exten "s" until it
 	// enters the application. Default "default", chan_pjsip's default.
 	Context string
+	// Local makes the far end the second half of a Local channel that
+	// refuses (Busy or FailCause): as Asterisk 22.10.1 does then, the
+	// originated half gets no hang-up request, the Dial event carries the
+	// status (BUSY, CONGESTION...) and its ChannelDestroyed cause 0
+	// ("Unknown"); the cause is only on the other half, which the sim does
+	// not model (checked with Busy() in the dialplan behind an ARI
+	// originate of Local/<n>@ctx).
+	Local bool
 	// Script is what the person who answered does, step by step as a
 	// Caller's script (Press, Talk, WaitForPrompt, Hangup, ...). It starts
 	// when the channel enters the application; when it runs out the callee
@@ -229,6 +237,12 @@ func (s *Server) dialCallee(ch *channel, c Callee, app string, args []string, ta
 		}
 		time.AfterFunc(s.scaled(c.After), func() {
 			switch {
+			case c.Local && (c.Busy || c.FailCause != 0):
+				cause := c.FailCause
+				if c.Busy {
+					cause = causeUserBusy
+				}
+				ch.localRefused(cause)
 			case c.Busy:
 				ch.hangup(causeUserBusy, false, HungUpByCaller)
 			case c.FailCause != 0:
@@ -259,6 +273,23 @@ func (s *Server) calleeAnswered(ch *channel, app string, args []string, target d
 	if !ok {
 		ch.hangup(causeNormal, false, HungUpBySystem)
 	}
+}
+
+// localRefused ends the originated half of a Local channel whose far half
+// refused with cause: the Dial's status, then ChannelDestroyed with cause
+// 0, no hang-up request (see Callee.Local).
+func (ch *channel) localRefused(cause int) {
+	qe := ch.s.qe
+	qe.mu.Lock()
+	defer qe.mu.Unlock()
+	qe.channelGone(ch)
+	ch.mu.Lock()
+	if ch.dialing {
+		ch.dialing = false
+		ch.emitDialLocked(dialStatusFor(cause))
+	}
+	ch.mu.Unlock()
+	ch.end(0, false, false, HungUpByCaller)
 }
 
 // ringOut ends a channel whose originate timed out as main/dial.c does: the
