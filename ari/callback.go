@@ -33,6 +33,9 @@ import (
 // ArgCallback is the first Stasis argument of a call-back's channel.
 const ArgCallback = "callback"
 
+// callbackIDPrefix starts the channel id of every call-back.
+const callbackIDPrefix = "cb-"
+
 // CallbackRunner runs an answered call-back; *flows.Flow implements it.
 type CallbackRunner interface {
 	RunCallback(ctx context.Context, call flows.Call, in flows.CallbackInput, em flows.Emitter) flows.CallbackResult
@@ -97,7 +100,7 @@ func (v *IVR) Place(ctx context.Context, req callback.Request) callback.Outcome 
 	if n == nil {
 		return callback.Outcome{Result: events.CallbackFailed, Reason: "no Asterisk node connected"}
 	}
-	id := "cb-" + strings.ToLower(events.NewID())
+	id := callbackIDPrefix + strings.ToLower(events.NewID())
 	po := &pendingOriginate{req: req, events: make(chan ariv6.Event, 16),
 		answered: make(chan struct{}), outcome: make(chan callback.Outcome, 1)}
 	n.router.expect(id, po)

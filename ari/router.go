@@ -278,6 +278,14 @@ func (r *router) route(e ariv6.Event) {
 			r.late.Add(1)
 			return
 		}
+		if isCallbackLocalHalf(id) {
+			// The far half of a call-back dialled through a Local
+			// channel (a test or a dialplan-routed endpoint): Asterisk
+			// names it after ours with ";2" and tells the application
+			// of it too (seen on 22.10.1). Nothing here acts on it.
+			r.ignored.Add(1)
+			return
+		}
 		if !interesting {
 			r.ignored.Add(1)
 			return
@@ -315,6 +323,13 @@ func (r *router) route(e ariv6.Event) {
 		// trusted to go on; its flow fails it over to operators.
 		s.cancel(ErrEventsDropped)
 	}
+}
+
+// isCallbackLocalHalf reports whether id is the second half of a Local
+// channel that a call-back originated (callback.go names its channels
+// "cb-...").
+func isCallbackLocalHalf(id string) bool {
+	return strings.HasPrefix(id, callbackIDPrefix) && strings.HasSuffix(id, ";2")
 }
 
 // undecodable counts a WebSocket message that was not an ARI event.
