@@ -3,7 +3,7 @@ package loadtest
 import "context"
 
 // The audit at the end of a run: what the IVR published for each call
-// against what the stream holds (lost, duplicated, out of order).
+// against what the stream holds: an event published and not stored is lost.
 
 // audit compares, for every call, the events the IVR published with those
 // the stream holds at the end.
