@@ -59,8 +59,8 @@ func (a *Aggregator) BucketStart(t time.Time, size BucketSize) time.Time {
 	return a.hourStart(t)
 }
 
-// nextBucket returns the start of the bucket after the one starting at s.
-func (a *Aggregator) nextBucket(s time.Time, size BucketSize) time.Time {
+// NextBucket returns the start of the bucket after the one starting at s.
+func (a *Aggregator) NextBucket(s time.Time, size BucketSize) time.Time {
 	if size == Day {
 		return time.Date(s.Year(), s.Month(), s.Day()+1, 0, 0, 0, 0, a.loc)
 	}
@@ -79,13 +79,13 @@ func (a *Aggregator) Stats(from, to time.Time, size BucketSize) (Stats, error) {
 	}
 	start := a.BucketStart(from, size)
 	var edges []time.Time
-	for s := start; s.Before(to); s = a.nextBucket(s, size) {
+	for s := start; s.Before(to); s = a.NextBucket(s, size) {
 		if len(edges) == MaxBuckets {
 			return Stats{}, fmt.Errorf("%w: more than %d %s buckets", ErrRange, MaxBuckets, size)
 		}
 		edges = append(edges, s)
 	}
-	end := a.nextBucket(edges[len(edges)-1], size)
+	end := a.NextBucket(edges[len(edges)-1], size)
 	edges = append(edges, end)
 
 	accs := make([]*acc, len(edges)-1)

@@ -20,6 +20,7 @@ import (
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/web"
 )
 
 // adminTimeout bounds each admin command once NATS has answered the probe,
@@ -547,7 +548,7 @@ func runBlocklistWorker(ctx context.Context, cfg configs.Config, listen string, 
 	}
 
 	mux := http.NewServeMux()
-	blocklist.NewAPI(blocklist.NewAdmin(store, pub, log), cfg.HTTP.AdminToken, log).Register(mux)
+	web.NewAPI(blocklist.NewAdmin(store, pub, log), store, cfg.HTTP.AdminToken, log).Register(mux)
 	serving := ln
 	ln = nil // runWithHTTP owns it now
 	return runWithHTTP(ctx, cfg.HTTP, serving, mux, log, "blocklist API", worker.Run)

@@ -14,7 +14,7 @@ import (
 	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/incident"
-	"github.com/siaga112/siaga112/reports"
+	"github.com/siaga112/siaga112/web"
 )
 
 // errBlocklistNotReady answers console actions while the blocklist store
@@ -30,7 +30,7 @@ type stackCallbacks struct{ ctl *callback.Control }
 func (c stackCallbacks) Cancel(ctx context.Context, callID, number, by, note string) error {
 	err := c.ctl.Cancel(ctx, callID, number, by, note)
 	if errors.Is(err, callback.ErrNoCallback) {
-		return fmt.Errorf("%w: %w", console.ErrNoCallback, err)
+		return fmt.Errorf("%w: %w", web.ErrNoCallback, err)
 	}
 	return err
 }
@@ -177,15 +177,15 @@ func (s *Stack) buildConsole(mux *http.ServeMux) error {
 		}
 	}
 	s.incidentStore = &stackIncidents{s: s}
-	var recs console.Recordings
+	var recs web.Recordings
 	if len(s.cfg.ARI.Nodes) > 0 {
 		recs = ari.NewRecordings(s.cfg.ARI)
 	}
-	var cbs console.Callbacks
+	var cbs web.Callbacks
 	if ctl := s.callbackControl(blocklist.JSPublisher{JS: s.bus.JS}); ctl != nil {
 		cbs = stackCallbacks{ctl}
 	}
-	s.console = console.New(console.Options{
+	s.console = web.New(web.Options{
 		Callbacks: cbs, Recordings: recs, Incidents: s.incidentStore,
 		IncidentPrompts: s.cfg.IVR.IncidentPrompts, SoundPrefix: s.cfg.IVR.SoundPrefix,
 		Accounts: accs, AccountsFile: s.cfg.HTTP.AccountsFile, SessionTTL: s.cfg.HTTP.SessionTTL,
@@ -201,34 +201,34 @@ func (s *Stack) buildConsole(mux *http.ServeMux) error {
 }
 
 // boardViewer tells the board who is signed in to the console.
-func (s *Stack) boardViewer(r *http.Request) (reports.Viewer, bool) {
+func (s *Stack) boardViewer(r *http.Request) (web.Viewer, bool) {
 	if s.console == nil {
-		return reports.Viewer{}, false
+		return web.Viewer{}, false
 	}
 	sess, ok := s.console.Who(r)
 	if !ok {
-		return reports.Viewer{}, false
+		return web.Viewer{}, false
 	}
-	return reports.Viewer{Name: sess.Name, Supervisor: sess.Supervisor(), CSRF: sess.CSRF}, true
+	return web.Viewer{Name: sess.Name, Supervisor: sess.Supervisor(), CSRF: sess.CSRF}, true
 }
 
 // boardIncident tells the board the incident announcement playing now:
 // from the IVR's watch when this process runs one (memory), else from the
 // bucket.
-func (s *Stack) boardIncident(ctx context.Context) (reports.IncidentInfo, bool) {
+func (s *Stack) boardIncident(ctx context.Context) (web.IncidentInfo, bool) {
 	if s.incidents != nil {
 		i, ok := s.incidents.Active(time.Now())
-		return reports.IncidentInfo{ID: i.ID, Title: i.Title}, ok
+		return web.IncidentInfo{ID: i.ID, Title: i.Title}, ok
 	}
 	if s.incidentStore == nil {
-		return reports.IncidentInfo{}, false
+		return web.IncidentInfo{}, false
 	}
 	i, err := s.incidentStore.Current(ctx)
 	if err != nil || !i.Active(time.Now()) {
-		return reports.IncidentInfo{}, false
+		return web.IncidentInfo{}, false
 	}
-	return reports.IncidentInfo{ID: i.ID, Title: i.Title}, true
+	return web.IncidentInfo{ID: i.ID, Title: i.Title}, true
 }
 
 // Console is the supervisors' console (nil without the blocklist role).
-func (s *Stack) Console() *console.Console { return s.console }
+func (s *Stack) Console() *web.Console { return s.console }

@@ -32,11 +32,11 @@ import (
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/callback"
 	"github.com/siaga112/siaga112/configs"
-	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/flows"
 	"github.com/siaga112/siaga112/incident"
 	"github.com/siaga112/siaga112/reports"
+	"github.com/siaga112/siaga112/web"
 )
 
 // Shutdown bounds. The IVR's own drain is bounded by ivr.drain_timeout;
@@ -114,7 +114,7 @@ type Stack struct {
 
 	bus *events.Bus
 	// console is the supervisors' console (built with the HTTP listener).
-	console *console.Console
+	console *web.Console
 	// incidentStore starts and stops incident announcements (console).
 	incidentStore *stackIncidents
 
@@ -464,7 +464,7 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 		// Lag and Ready ask whichever worker runs now (a restart replaces it).
 		lag := func(ctx context.Context) (uint64, error) { return s.reportsWorker().Lag(ctx) }
 		ready := func(ctx context.Context) bool { return s.reportsWorker().Ready(ctx) }
-		srv, err := reports.NewServer(s.agg, reports.ServerConfig{
+		srv, err := web.NewServer(s.agg, web.ServerConfig{
 			AdminToken: s.cfg.HTTP.AdminToken, Refresh: s.cfg.Reports.Refresh, TopCallers: s.cfg.Reports.TopCallers,
 			Lag: lag, Ready: ready, Metrics: metrics, Log: s.log,
 			Language: s.cfg.Reports.Language, Health: func(ctx context.Context) any { return s.Health(ctx) },
@@ -478,7 +478,7 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 	}
 	if s.roles.Blocklist {
 		if store := s.Store(); store != nil {
-			blocklist.NewAPI(s.newAdmin(store), s.cfg.HTTP.AdminToken, s.log).Register(mux)
+			web.NewAPI(s.newAdmin(store), store, s.cfg.HTTP.AdminToken, s.log).Register(mux)
 		} else {
 			// Built later (NATS unreachable at start): until then the
 			// blocklist API answers 503.
@@ -518,7 +518,7 @@ func (s *Stack) newAdmin(store *blocklist.Store) *blocklist.Admin {
 // blocklistHandler is the blocklist API over store, on its own mux.
 func (s *Stack) blocklistHandler(store *blocklist.Store) http.Handler {
 	mux := http.NewServeMux()
-	blocklist.NewAPI(s.newAdmin(store), s.cfg.HTTP.AdminToken, s.log).Register(mux)
+	web.NewAPI(s.newAdmin(store), store, s.cfg.HTTP.AdminToken, s.log).Register(mux)
 	return mux
 }
 

@@ -1,0 +1,184 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siaga112/siaga112/reports"
+)
+
+// readEvent reads one server-sent event and returns its name and data.
+func readEvent(t *testing.T, br *bufio.Reader) (string, string) {
+	t.Helper()
+	var name, data string
+	for {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream: %v", err)
+		}
+		line = strings.TrimRight(line, "\n")
+		switch {
+		case line == "" && (name != "" || data != ""):
+			return name, data
+		case strings.HasPrefix(line, "event: "):
+			name = strings.TrimPrefix(line, "event: ")
+		case strings.HasPrefix(line, "data: "):
+			data += strings.TrimPrefix(line, "data: ")
+		}
+	}
+}
+
+// TestStream: the stream sends the board in the asked language with the
+// health level, sends again when a call arrives, refuses a bad range, and
+// ends when its server shuts down, so a board left open does not hold up an
+// orderly shutdown.
+func TestStream(t *testing.T) {
+	agg, now := boardAggregator(t)
+	health := func(context.Context) any {
+		return map[string]any{"ok": false, "checks": map[string]any{
+			"nats":      map[string]any{"ok": true},
+			"ari":       map[string]any{"ok": false, "detail": map[string]any{"nodes": []map[string]any{{"name": "a1", "connected": true}, {"name": "a2", "connected": false}}}},
+			"publisher": map[string]any{"ok": true, "detail": map[string]any{"dropped": 1200, "spool_bytes": 10}},
+		}}
+	}
+	srv, err := NewServer(agg, ServerConfig{Refresh: time.Hour, Health: health, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	srv.Register(mux)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: time.Second}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	t.Cleanup(func() { _ = hs.Close() })
+	base := "http://" + ln.Addr().String()
+
+	// The timeout covers reading the stream: a missing message fails the
+	// test instead of hanging it.
+	client := &http.Client{Timeout: 30 * time.Second}
+	res, err := client.Get(base + "/api/stream?range=year")
+	if err != nil || res.StatusCode != http.StatusBadRequest {
+		t.Fatalf("bad range: %v %v", res, err)
+	}
+	res.Body.Close()
+
+	res, err = client.Get(base + "/api/stream?lang=id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if ct := res.Header.Get("Content-Type"); ct != "text/event-stream" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	br := bufio.NewReader(res.Body)
+	name, data := readEvent(t, br)
+	if name != "board" {
+		t.Fatalf("first event %q, want board", name)
+	}
+	var msg streamMessage
+	if err := json.Unmarshal([]byte(data), &msg); err != nil {
+		t.Fatal(err)
+	}
+	// One of two nodes lost: its callers never reach the menu, so down.
+	if msg.Health != HealthDown || msg.Live {
+		t.Errorf("health %q live %v, want down and not live", msg.Health, msg.Live)
+	}
+	day := agg.BucketStart(now, reports.Day)
+	calls := mustStats(t, agg, day, day.Add(24*time.Hour), reports.Day).Totals.Calls
+	for _, want := range []string{"Node Asterisk a2 terputus", "1.200 peristiwa hilang", "ditampung di disk", fmt.Sprintf(`data-testid="total-calls">%d<`, calls)} {
+		if !strings.Contains(msg.Board, want) {
+			t.Errorf("board lacks %q", want)
+		}
+	}
+	if !strings.Contains(msg.Now, "WITA") || !strings.Contains(msg.More, `data-testid="recent-calls"`) {
+		t.Errorf("now %q / more lack the zone or the recent calls", msg.Now)
+	}
+
+	// A new call: the next message counts it, long before Refresh (1 h).
+	applyAll(t, agg, callEvents(t, callSpec{id: "new", number: "+6281200002222", at: now.Add(-time.Minute), outcome: "emergency", typ: "fire", ttc: 2, transfer: true}))
+	_, data = readEvent(t, br)
+	if err := json.Unmarshal([]byte(data), &msg); err != nil || !strings.Contains(msg.Board, fmt.Sprintf(`data-testid="total-calls">%d<`, calls+1)) {
+		t.Fatalf("second message does not count the new call (%v)", err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := hs.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown with an open stream: %v after %v", err, time.Since(start))
+	}
+	if err := <-served; err != http.ErrServerClosed {
+		t.Fatalf("serve: %v", err)
+	}
+}
+
+// TestHealthLevels: the board's level and words from the composed health
+// and the worker's own state.
+func TestHealthLevels(t *testing.T) {
+	agg := reports.NewAggregator(reports.Options{})
+	tests := []struct {
+		name  string
+		cfg   ServerConfig
+		level string
+		fresh bool
+		keys  []string
+	}{
+		{"nothing known", ServerConfig{}, HealthOK, true, nil},
+		{"all ok", ServerConfig{Health: func(context.Context) any {
+			return map[string]any{"ok": true, "checks": map[string]any{"nats": map[string]any{"ok": true}, "ari": map[string]any{"ok": true, "detail": map[string]any{"nodes": []map[string]any{{"name": "a1", "connected": true}}}}}}
+		}}, HealthOK, true, nil},
+		{"only node down", ServerConfig{Health: func(context.Context) any {
+			return map[string]any{"checks": map[string]any{"ari": map[string]any{"ok": false, "detail": map[string]any{"nodes": []map[string]any{{"name": "a1", "connected": false}}}}}}
+		}}, HealthDown, true, []string{"health.ari_all", "health.ari_node"}},
+		{"nats down", ServerConfig{Health: func(context.Context) any {
+			return map[string]any{"checks": map[string]any{"nats": map[string]any{"ok": false, "status": "nats: connection closed"}}}
+		}}, HealthDegraded, false, []string{"health.nats"}},
+		{"graded checks", ServerConfig{Health: func(context.Context) any {
+			return map[string]any{"status": "degraded", "checks": map[string]any{
+				"nats":      map[string]any{"ok": true, "status": "ok"},
+				"jetstream": map[string]any{"ok": false, "status": "degraded", "reason": "stream gone"},
+				"publisher": map[string]any{"ok": false, "status": "degraded", "detail": map[string]any{"spool_full": true, "dropped": 3, "spooling": true}},
+				"roles":     map[string]any{"ok": false, "status": "degraded"},
+			}}
+		}}, HealthDegraded, false, []string{"health.jetstream", "health.spool_full", "health.dropped", "health.spooling", "health.roles"}},
+		{"publisher judged ok despite a short spool", ServerConfig{Health: func(context.Context) any {
+			return map[string]any{"checks": map[string]any{"publisher": map[string]any{"ok": true, "status": "ok", "detail": map[string]any{"spooling": true, "spool_bytes": 100, "dropped": 2}}}}
+		}}, HealthOK, true, nil},
+		{"replaying", ServerConfig{Ready: func(context.Context) bool { return false }}, HealthDegraded, false, []string{"health.loading"}},
+		{"lagging", ServerConfig{Lag: func(context.Context) (uint64, error) { return lagWarn + 1, nil }}, HealthDegraded, false, []string{"health.lagging"}},
+		{"stream lost", ServerConfig{Lag: func(context.Context) (uint64, error) { return 0, reports.ErrNotRunning }}, HealthDegraded, false, []string{"health.stream"}},
+		{"unknown check failing", ServerConfig{Health: func(context.Context) any {
+			return map[string]any{"checks": map[string]any{"blocklist_cache": map[string]any{"ok": false}, "other": map[string]any{"ok": false}}}
+		}}, HealthDegraded, true, []string{"health.blocklist_cache", "health.check"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := NewServer(agg, tc.cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := s.health(context.Background())
+			var keys []string
+			for _, p := range h.Problems {
+				keys = append(keys, p.Key)
+			}
+			if h.Level != tc.level || h.Fresh != tc.fresh || strings.Join(keys, ",") != strings.Join(tc.keys, ",") {
+				t.Errorf("level %s fresh %v problems %v, want %s %v %v", h.Level, h.Fresh, keys, tc.level, tc.fresh, tc.keys)
+			}
+			if h.Live() && h.Level != HealthOK {
+				t.Error("live while not ok")
+			}
+		})
+	}
+}
