@@ -25,8 +25,11 @@ import (
 	"github.com/siaga112/siaga112/reports"
 )
 
+// assetsFS holds the pages' templates, the board's style sheet and its
+// script: every HTML the listener sends is one of these files.
+//
 //go:embed assets
-var webFS embed.FS
+var assetsFS embed.FS
 
 // Query limits.
 const (
@@ -158,11 +161,11 @@ func NewServer(agg *reports.Aggregator, cfg ServerConfig) (*Server, error) {
 			}
 			return "off"
 		},
-	}).ParseFS(webFS, "assets/dashboard.html")
+	}).ParseFS(assetsFS, "assets/dashboard.html")
 	if err != nil {
 		return nil, fmt.Errorf("reports: dashboard template: %w", err)
 	}
-	css, err := webFS.ReadFile("assets/dashboard.css")
+	css, err := assetsFS.ReadFile("assets/dashboard.css")
 	if err != nil {
 		return nil, fmt.Errorf("reports: dashboard css: %w", err)
 	}
@@ -181,7 +184,7 @@ func NewServer(agg *reports.Aggregator, cfg ServerConfig) (*Server, error) {
 			return nil, fmt.Errorf("reports: metrics hook: %w", err)
 		}
 	}
-	js, err := webFS.ReadFile("assets/dashboard.js")
+	js, err := assetsFS.ReadFile("assets/dashboard.js")
 	if err != nil {
 		return nil, fmt.Errorf("reports: dashboard script: %w", err)
 	}

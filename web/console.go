@@ -202,7 +202,7 @@ func New(o Options) *Console {
 			}
 			return s
 		},
-	}).Parse(pagesTemplate))
+	}).ParseFS(assetsFS, "assets/console.html"))
 	go c.loop()
 	return c
 }
@@ -374,7 +374,7 @@ func (c *Console) render(w http.ResponseWriter, status int, name string, p conso
 }
 
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request) {
-	lang := pickLanguage(r, c.o.Language)
+	lang := negotiate(r, c.o.Language).Tag
 	p := consolePage{Lang: lang, Title: text(lang, "title.login"), Next: localPath(r.URL.Query().Get("next")), NoUsers: c.accounts().Len() == 0}
 	if s, ok := c.Who(r); ok {
 		p.Session = &s
@@ -401,7 +401,7 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 func (c *Console) formSession(w http.ResponseWriter, r *http.Request, supervisor bool) (Session, bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
-		c.fail(w, r, pickLanguage(r, c.o.Language), http.StatusBadRequest, "bad form: "+err.Error())
+		c.fail(w, r, negotiate(r, c.o.Language).Tag, http.StatusBadRequest, "bad form: "+err.Error())
 		return Session{}, false
 	}
 	lang := c.formLang(r)
@@ -427,11 +427,11 @@ func (c *Console) formSession(w http.ResponseWriter, r *http.Request, supervisor
 // the form was on (its back address says it), else as for any page.
 func (c *Console) formLang(r *http.Request) string {
 	if u, err := url.Parse(r.PostForm.Get("back")); err == nil {
-		if l := u.Query().Get("lang"); known(l) {
+		if l := u.Query().Get("lang"); SupportedLanguage(l) {
 			return l
 		}
 	}
-	return pickLanguage(r, c.o.Language)
+	return negotiate(r, c.o.Language).Tag
 }
 
 // wantsJSON reports whether the client asked for a JSON answer.

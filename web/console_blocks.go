@@ -38,7 +38,7 @@ func (c *Console) blocksPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.audit(r, s, "blocks", "", "ok")
-	c.showBlocks(w, r, s, pickLanguage(r, c.o.Language), http.StatusOK, blockForm{For: "24h"}, "")
+	c.showBlocks(w, r, s, negotiate(r, c.o.Language).Tag, http.StatusOK, blockForm{For: "24h"}, "")
 }
 
 // showBlocks renders the blocks page; a refused block form comes back with

@@ -72,7 +72,7 @@ func (c *Console) callbacksPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?next=/console/callbacks", http.StatusSeeOther)
 		return
 	}
-	lang := pickLanguage(r, c.o.Language)
+	lang := negotiate(r, c.o.Language).Tag
 	if c.o.Callbacks == nil {
 		c.render(w, http.StatusServiceUnavailable, "message", consolePage{Lang: lang, Title: "Siaga 112", Error: text(lang, "cb.unavailable"), Session: &s, Next: "/"})
 		return

@@ -52,7 +52,7 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?next=/console/incident", http.StatusSeeOther)
 		return
 	}
-	c.showIncident(w, r, s, pickLanguage(r, c.o.Language), http.StatusOK, incidentForm{For: "2h"}, "")
+	c.showIncident(w, r, s, negotiate(r, c.o.Language).Tag, http.StatusOK, incidentForm{For: "2h"}, "")
 }
 
 // showIncident renders the incident page; a refused start form comes back

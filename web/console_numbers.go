@@ -142,7 +142,7 @@ type callView struct {
 type blockView struct{ Time, Until, Strikes, Reason string }
 
 func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
-	lang := pickLanguage(r, c.o.Language)
+	lang := negotiate(r, c.o.Language).Tag
 	s, ok := c.Who(r)
 	if !ok {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -168,7 +168,7 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 	v := &historyView{Lang: lang, Supervisor: s.Supervisor(), CSRF: s.CSRF, Back: r.URL.Path + "?lang=" + lang, Number: shown, E164: h.Number, MaxReason: blocklist.MaxReason}
 	for _, call := range h.Calls {
 		cv := callView{ID: call.CallID, Time: call.Start.In(c.o.Location).Format("2006-01-02 15:04:05"),
-			Outcome: orDash(text(lang, "outcome."+string(call.Outcome)), call.Outcome == "", dash),
+			Outcome: orDash(text(lang, "console.outcome."+string(call.Outcome)), call.Outcome == "", dash),
 			Type:    orDash(call.EmergencyType, call.EmergencyType == "", dash), Queue: dash,
 			Recording: orDash(call.CallRecording, call.CallRecording == "", dash), Callback: call.Callback}
 		if call.CallRecording != "" && c.o.Recordings != nil {

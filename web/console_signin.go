@@ -271,7 +271,7 @@ func retryAfter(w http.ResponseWriter, d time.Duration) int {
 }
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request) {
-	lang := pickLanguage(r, c.o.Language)
+	lang := negotiate(r, c.o.Language).Tag
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
 		http.Error(w, "bad form: "+err.Error(), http.StatusBadRequest)
@@ -329,7 +329,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 
 // crossOrigin answers a form posted from another site.
 func (c *Console) crossOrigin(w http.ResponseWriter, r *http.Request) {
-	lang := pickLanguage(r, c.o.Language)
+	lang := negotiate(r, c.o.Language).Tag
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusForbidden, map[string]string{"error": text(lang, "err.origin")})
 		return

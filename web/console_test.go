@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"regexp"
 	"testing"
 	"time"
 
@@ -102,19 +103,28 @@ func TestHistoryBuilder(t *testing.T) {
 }
 
 func TestCatalogueComplete(t *testing.T) {
-	for key := range catalogue["id"] {
-		if _, ok := catalogue["en"][key]; !ok {
+	for key := range locales["id"].msgs {
+		if _, ok := locales["en"].msgs[key]; !ok {
 			t.Errorf("en lacks %q", key)
 		}
 	}
-	for key := range catalogue["en"] {
-		if _, ok := catalogue["id"][key]; !ok {
+	for key := range locales["en"].msgs {
+		if _, ok := locales["id"].msgs[key]; !ok {
 			t.Errorf("id lacks %q", key)
 		}
 	}
 	for _, o := range events.AllOutcomes {
-		if _, ok := catalogue["id"]["outcome."+string(o)]; !ok {
+		if _, ok := locales["id"].msgs["console.outcome."+string(o)]; !ok {
 			t.Errorf("no name for outcome %s", o)
+		}
+	}
+	pages, err := assetsFS.ReadFile("assets/console.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`t \$?\.Lang "([a-z0-9_.]+)"`).FindAllStringSubmatch(string(pages), -1) {
+		if _, ok := locales["id"].msgs[m[1]]; !ok {
+			t.Errorf("console page asks for %q, missing from the catalogues", m[1])
 		}
 	}
 }

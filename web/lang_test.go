@@ -34,7 +34,7 @@ func TestCatalogues(t *testing.T) {
 			t.Errorf("id lacks %q", k)
 		}
 	}
-	page, err := webFS.ReadFile("assets/dashboard.html")
+	page, err := assetsFS.ReadFile("assets/dashboard.html")
 	if err != nil {
 		t.Fatal(err)
 	}
