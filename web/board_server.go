@@ -416,8 +416,7 @@ func (s *Server) callsCSV(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, err)
 		return
 	}
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="siaga112-calls.csv"`)
+	startCSV(w, "siaga112-calls.csv")
 	if err := writeCallsCSV(w, s.agg.Calls(f), s.agg.Location()); err != nil {
 		s.cfg.Log.Warn("calls csv write", "err", err)
 	}

@@ -4,7 +4,6 @@ package web
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -88,10 +87,9 @@ func (c *Console) numberAPI(w http.ResponseWriter, r *http.Request) {
 
 // writeHistoryCSV writes one row per call, local time with offset.
 func (c *Console) writeHistoryCSV(w http.ResponseWriter, h History) {
-	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="siaga112-`+strings.TrimPrefix(h.Number, "+")+`.csv"`)
-	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"time", "number", "call_id", "outcome", "emergency_type", "seconds_to_queue", "callback", "recording", "call_recording", "verdicts"})
+	startCSV(w, "siaga112-"+strings.TrimPrefix(h.Number, "+")+".csv")
+	cw := newCSVWriter(w)
+	_ = cw.row("time", "number", "call_id", "outcome", "emergency_type", "seconds_to_queue", "callback", "recording", "call_recording", "verdicts")
 	for _, call := range h.Calls {
 		q := ""
 		if call.SecondsToQueue != nil {
@@ -101,20 +99,10 @@ func (c *Console) writeHistoryCSV(w http.ResponseWriter, h History) {
 		for _, v := range call.Verdicts {
 			vs = append(vs, v.Verdict+" by "+v.By)
 		}
-		_ = cw.Write([]string{
-			call.Start.In(c.o.Location).Format(time.RFC3339), h.Number, cell(call.CallID), cell(string(call.Outcome)),
-			cell(call.EmergencyType), q, strconv.FormatBool(call.Callback), cell(call.Recording), cell(call.CallRecording), cell(strings.Join(vs, "; ")),
-		})
+		_ = cw.row(call.Start.In(c.o.Location).Format(time.RFC3339), h.Number, call.CallID, string(call.Outcome),
+			call.EmergencyType, q, strconv.FormatBool(call.Callback), call.Recording, call.CallRecording, strings.Join(vs, "; "))
 	}
-	cw.Flush()
-}
-
-// cell neutralises a CSV cell a spreadsheet would run as a formula.
-func cell(v string) string {
-	if v != "" && strings.ContainsRune("=+-@\t\r\n", rune(v[0])) {
-		return "'" + v
-	}
-	return v
+	_ = cw.flush()
 }
 
 // historyView is a History laid out for the page.

@@ -1,12 +1,11 @@
 package web
 
 import (
-	"encoding/csv"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 
-	"github.com/siaga112/siaga112/internal/csvsafe"
 	"github.com/siaga112/siaga112/reports"
 )
 
@@ -25,13 +24,11 @@ func csvTime(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format(time.RFC3339Nano)
 }
 
-// writeCallsCSV writes the header and one row per call. Every cell goes
-// through csvSafe: any column can carry text from the event stream (a call
-// id, a node name, an outcome, a caller id), and anyone who can publish on
-// the stream chooses that text.
+// writeCallsCSV writes the header and one row per call, every cell
+// guarded (csv.go).
 func writeCallsCSV(w io.Writer, calls []reports.CallRecord, loc *time.Location) error {
-	cw := csv.NewWriter(w)
-	_ = cw.Write(csvHeader)
+	cw := newCSVWriter(w)
+	_ = cw.row(slices.Clone(csvHeader)...)
 	row := make([]string, len(csvHeader))
 	for _, c := range calls {
 		row = append(row[:0], c.CallID, c.Node, c.Number, csvTime(c.Started, loc), csvTime(c.Answered, loc), csvTime(c.Classified, loc), csvTime(c.Ended, loc),
@@ -42,14 +39,7 @@ func writeCallsCSV(w io.Writer, calls []reports.CallRecord, loc *time.Location) 
 		if c.SecondsToPerson != nil {
 			row[19] = strconv.FormatFloat(*c.SecondsToPerson, 'f', -1, 64)
 		}
-		for i, v := range row {
-			row[i] = csvSafe(v)
-		}
-		_ = cw.Write(row)
+		_ = cw.row(row...)
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.flush()
 }
-
-// csvSafe is the one CSV formula guard (internal/csvsafe).
-var csvSafe = csvsafe.Cell
