@@ -29,7 +29,7 @@ func TestAccountsFileChangeEndsSessions(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			c, h := testConsole(t, Options{Accounts: accs, AccountsFile: file})
+			c, h := testConsole(t, ConsoleOptions{Accounts: accs, AccountsFile: file})
 			if !tc.watch {
 				if err := accs.Save(file); err != nil {
 					t.Fatal(err)

@@ -29,13 +29,13 @@ const testToken = "s3cret-token"
 // demoDay is the day the demo calls are placed on; the test clock is 10:30.
 var demoDay = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 
-func newTestServer(t *testing.T, agg *reports.Aggregator, cfg ServerConfig) *httptest.Server {
+func newTestServer(t *testing.T, agg *reports.Aggregator, cfg BoardConfig) *httptest.Server {
 	t.Helper()
 	cfg.AdminToken = testToken
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return demoDay.Add(10*time.Hour + 30*time.Minute) }
 	}
-	s, err := NewServer(agg, cfg)
+	s, err := NewBoard(agg, cfg)
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)
 	}
@@ -76,7 +76,7 @@ func get(t *testing.T, url string, admin bool) (int, string, http.Header) {
 
 func TestAPIStats(t *testing.T) {
 	agg := demoAggregator(t)
-	ts := newTestServer(t, agg, ServerConfig{})
+	ts := newTestServer(t, agg, BoardConfig{})
 	day := demoDay.Format(time.DateOnly)
 	tests := []struct {
 		name    string
@@ -135,7 +135,7 @@ func TestAPIStats(t *testing.T) {
 
 func TestAPICalls(t *testing.T) {
 	agg := demoAggregator(t)
-	ts := newTestServer(t, agg, ServerConfig{})
+	ts := newTestServer(t, agg, BoardConfig{})
 	type resp struct {
 		Calls []reports.CallRecord
 		Count int
@@ -246,7 +246,7 @@ func TestAPICalls(t *testing.T) {
 
 func TestAPICallsCSV(t *testing.T) {
 	agg := demoAggregator(t)
-	ts := newTestServer(t, agg, ServerConfig{})
+	ts := newTestServer(t, agg, BoardConfig{})
 	tests := []struct {
 		name   string
 		query  string
@@ -354,7 +354,7 @@ func TestMetrics(t *testing.T) {
 	agg := reports.NewAggregator(reports.Options{})
 	now := t0.Add(time.Minute)
 	hook := prometheus.NewCounter(prometheus.CounterOpts{Name: "siaga112_test_hook_total", Help: "registered through the hook"})
-	ts := newTestServer(t, agg, ServerConfig{
+	ts := newTestServer(t, agg, BoardConfig{
 		Now: func() time.Time { return now },
 		Lag: func(context.Context) (uint64, error) { return 7, nil },
 		Metrics: func(reg prometheus.Registerer) error {
@@ -418,7 +418,7 @@ func TestMetrics(t *testing.T) {
 
 func TestDashboardHTML(t *testing.T) {
 	agg := demoAggregator(t)
-	ts := newTestServer(t, agg, ServerConfig{Ready: func(context.Context) bool { return false }})
+	ts := newTestServer(t, agg, BoardConfig{Ready: func(context.Context) bool { return false }})
 	tests := []struct {
 		name, query string
 		status      int

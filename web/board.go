@@ -55,7 +55,7 @@ type boardQuery struct {
 // maxHourlyRange is the longest board range shown in hourly bars.
 const maxHourlyRange = 7 * 24 * time.Hour
 
-func (s *Server) dashboardRange(l *locale, q url.Values) (boardQuery, error) {
+func (s *Board) dashboardRange(l *locale, q url.Values) (boardQuery, error) {
 	now := s.cfg.Now()
 	day := s.agg.BucketStart(now, reports.Day)
 	today := boardQuery{key: "today", title: l.T("range.title.today"), from: day, to: s.agg.NextBucket(day, reports.Day), size: reports.Hour}
@@ -116,7 +116,7 @@ func (s *Server) dashboardRange(l *locale, q url.Values) (boardQuery, error) {
 
 // boardTime reads a date input (2006-01-02, local) or an RFC3339 time. A
 // date used as the end of a range means the end of that day.
-func (s *Server) boardTime(v string, end bool) (time.Time, error) {
+func (s *Board) boardTime(v string, end bool) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
@@ -231,7 +231,7 @@ type withinFigure struct {
 }
 
 // queueBand fills the queue band for the range's totals at now.
-func (s *Server) queueBand(l *locale, tot reports.Bucket, now time.Time) boardQueue {
+func (s *Board) queueBand(l *locale, tot reports.Bucket, now time.Time) boardQueue {
 	q := boardQueue{Now: s.agg.Queue(now, false), Longest: Dash, PersonMedian: Dash, PersonP90: Dash}
 	for _, k := range menuOrder(q.Now.ByType) {
 		if n := q.Now.ByType[k]; n > 0 {
@@ -287,7 +287,7 @@ type pageData struct {
 }
 
 // board computes the figures for bq.
-func (s *Server) board(ctx context.Context, l *locale, bq boardQuery, admin bool, viewer *Viewer) (boardData, error) {
+func (s *Board) board(ctx context.Context, l *locale, bq boardQuery, admin bool, viewer *Viewer) (boardData, error) {
 	st, err := s.agg.Stats(bq.from, bq.to, bq.size)
 	if err != nil {
 		return boardData{}, err
@@ -388,7 +388,7 @@ const (
 // weekdayAverage returns, for each hour of the day starting at day, the
 // mean calls in that hour on the same weekday of the past n weeks that had
 // any calls; nil when none had (a new installation has no "usual").
-func (s *Server) weekdayAverage(day time.Time, n int) []float64 {
+func (s *Board) weekdayAverage(day time.Time, n int) []float64 {
 	var sum []float64
 	weeks := 0
 	for k := 1; k <= n; k++ {
@@ -448,7 +448,7 @@ func withQuery(q url.Values, key, v string) string {
 	return "?" + c.Encode()
 }
 
-func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
+func (s *Board) dashboard(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	l := negotiate(r, s.cfg.Language)
 	status := http.StatusOK

@@ -267,7 +267,7 @@ func queueDemo(t *testing.T, day, now time.Time) []events.Envelope {
 func TestBoardLayoutInBrowser(t *testing.T) {
 	browser := newBrowser(t)
 	agg, now := boardAggregator(t)
-	ts := newTestServer(t, agg, ServerConfig{Title: "Bontang Siaga 112", Now: func() time.Time { return now }})
+	ts := newTestServer(t, agg, BoardConfig{Title: "Bontang Siaga 112", Now: func() time.Time { return now }})
 	t.Cleanup(ts.CloseClientConnections) // before ts.Close: open streams never end by themselves
 
 	sizes := []struct {
@@ -386,7 +386,7 @@ func TestBoardHealthInBrowser(t *testing.T) {
 			}},
 		}}
 	}
-	ts := newTestServer(t, agg, ServerConfig{Health: health, Now: func() time.Time { return now }})
+	ts := newTestServer(t, agg, BoardConfig{Health: health, Now: func() time.Time { return now }})
 	t.Cleanup(ts.CloseClientConnections)
 	for _, lg := range []struct{ query, accept, want string }{
 		{"", "id", "Semua node Asterisk terputus"},
@@ -421,7 +421,7 @@ func TestBoardHealthInBrowser(t *testing.T) {
 func TestBoardLiveInBrowser(t *testing.T) {
 	browser := newBrowser(t)
 	agg, now := boardAggregator(t)
-	ts := newTestServer(t, agg, ServerConfig{Refresh: time.Second, Now: func() time.Time { return now }})
+	ts := newTestServer(t, agg, BoardConfig{Refresh: time.Second, Now: func() time.Time { return now }})
 	t.Cleanup(ts.CloseClientConnections)
 	ctx := tab(t, browser)
 	open(t, ctx, ts.URL+"/?lang=en", 1920, 1080)
@@ -521,7 +521,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 	})
 	eventually(t, "worker to apply the demo events", func() bool { return agg.Counters().Events == uint64(len(evs)) })
-	ts := newTestServer(t, agg, ServerConfig{Ready: w.Ready, Lag: w.Lag, Title: "Bontang Siaga 112"})
+	ts := newTestServer(t, agg, BoardConfig{Ready: w.Ready, Lag: w.Lag, Title: "Bontang Siaga 112"})
 	t.Cleanup(ts.CloseClientConnections)
 
 	day := demoDay.Format(time.DateOnly)
@@ -608,7 +608,7 @@ func TestBoardWithoutJavaScript(t *testing.T) {
 	// Scripts off for the whole browser, as a locked-down wall PC may be.
 	browser := newBrowser(t, chromedp.Flag("blink-settings", "scriptEnabled=false"))
 	agg, now := boardAggregator(t)
-	srv, err := NewServer(agg, ServerConfig{Refresh: time.Second, Now: func() time.Time { return now }})
+	srv, err := NewBoard(agg, BoardConfig{Refresh: time.Second, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -652,7 +652,7 @@ func TestBoardWithoutJavaScript(t *testing.T) {
 func TestBoardWaitTicksInBrowser(t *testing.T) {
 	browser := newBrowser(t)
 	agg, now := boardAggregator(t)
-	ts := newTestServer(t, agg, ServerConfig{Refresh: time.Minute, Now: func() time.Time { return now }})
+	ts := newTestServer(t, agg, BoardConfig{Refresh: time.Minute, Now: func() time.Time { return now }})
 	t.Cleanup(ts.CloseClientConnections)
 	ctx := tab(t, browser)
 	open(t, ctx, ts.URL+"/?lang=id", 1920, 1080)
@@ -702,7 +702,7 @@ func TestBoardCallbacksInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ts := newTestServer(t, agg, ServerConfig{
+	ts := newTestServer(t, agg, BoardConfig{
 		Title: "Bontang Siaga 112", Now: func() time.Time { return now },
 		Viewer:         func(*http.Request) (Viewer, bool) { return Viewer{Name: "siti", Supervisor: true, CSRF: "tok"}, true },
 		CallbackSwitch: func(context.Context) (bool, bool) { return true, true },

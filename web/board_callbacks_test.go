@@ -261,7 +261,7 @@ func TestAPIStatsCallbacks(t *testing.T) {
 	s.done("c2", "+6281234500041", t0.Add(2*time.Minute), events.DoneCancelled, false, 0, "siti", "salah sambung")
 	s.dropped("c3", "+6281234500042", t0.Add(2*time.Minute))
 	applyAll(t, a, s.evs)
-	ts := newTestServer(t, a, ServerConfig{Now: func() time.Time { return now }})
+	ts := newTestServer(t, a, BoardConfig{Now: func() time.Time { return now }})
 	for _, q := range []string{"", "?bucket=day&from=2026-11-01&to=2026-11-02"} {
 		status, body, _ := get(t, ts.URL+"/api/stats"+q, false)
 		if status != http.StatusOK {
@@ -328,7 +328,7 @@ func TestBoardCallbacks(t *testing.T) {
 		}, []string{"cb-state", "callback/cancel", "console/callbacks"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := ServerConfig{Now: func() time.Time { return now }, CallbackSwitch: tc.sw}
+			cfg := BoardConfig{Now: func() time.Time { return now }, CallbackSwitch: tc.sw}
 			if tc.viewer != nil {
 				v := *tc.viewer
 				cfg.Viewer = func(*http.Request) (Viewer, bool) { return v, true }
@@ -360,7 +360,7 @@ func TestBoardCallbacks(t *testing.T) {
 
 	// Nobody left to reach: the tile is not red.
 	empty := reports.NewAggregator(reports.Options{Location: wita, Now: func() time.Time { return now }})
-	ts := newTestServer(t, empty, ServerConfig{Now: func() time.Time { return now }})
+	ts := newTestServer(t, empty, BoardConfig{Now: func() time.Time { return now }})
 	_, body, _ := get(t, ts.URL+"/", false)
 	if !strings.Contains(body, `class="kpi m-callback" data-panel="callback"`) || !strings.Contains(body, `data-testid="unreached">0<`) {
 		t.Error("an empty board's unreached tile is not a plain 0")
@@ -371,7 +371,7 @@ func TestBoardCallbacks(t *testing.T) {
 // callers are not yet reached.
 func TestCallbackMetrics(t *testing.T) {
 	a, now := boardCallbacks(t)
-	ts := newTestServer(t, a, ServerConfig{Now: func() time.Time { return now }})
+	ts := newTestServer(t, a, BoardConfig{Now: func() time.Time { return now }})
 	mfs := scrape(t, ts.URL)
 	for _, m := range []struct {
 		name   string

@@ -18,7 +18,7 @@ import (
 // TestAPIStatsQueue reads /api/stats as a client does, by field name.
 func TestAPIStatsQueue(t *testing.T) {
 	agg, now := queueAggregator(t)
-	ts := newTestServer(t, agg, ServerConfig{Now: func() time.Time { return now }})
+	ts := newTestServer(t, agg, BoardConfig{Now: func() time.Time { return now }})
 	q := "?from=" + t0.Format(time.RFC3339) + "&to=" + t0.Add(time.Hour).Format(time.RFC3339)
 	var body struct {
 		AnsweredWithin  map[string]*float64 `json:"answered_within"`
@@ -82,7 +82,7 @@ func TestAPIStatsQueue(t *testing.T) {
 // waiting calls, operators by state and queue abandons.
 func TestQueueMetrics(t *testing.T) {
 	agg, now := queueAggregator(t)
-	ts := newTestServer(t, agg, ServerConfig{Now: func() time.Time { return now }})
+	ts := newTestServer(t, agg, BoardConfig{Now: func() time.Time { return now }})
 	mfs := scrape(t, ts.URL)
 	h := mfs["siaga112_seconds_to_person"]
 	if h == nil {
@@ -139,7 +139,7 @@ func TestBoardQueue(t *testing.T) {
 		}
 	}
 	applyAll(t, agg, cb)
-	ts := newTestServer(t, agg, ServerConfig{
+	ts := newTestServer(t, agg, BoardConfig{
 		Now:    func() time.Time { return now },
 		Viewer: func(*http.Request) (Viewer, bool) { return Viewer{Name: "op1", CSRF: "tok"}, true },
 	})
@@ -202,7 +202,7 @@ func TestBoardQueue(t *testing.T) {
 // state, operator and seconds to a person.
 func TestCallsQueueFields(t *testing.T) {
 	agg, now := queueAggregator(t)
-	ts := newTestServer(t, agg, ServerConfig{Now: func() time.Time { return now }})
+	ts := newTestServer(t, agg, BoardConfig{Now: func() time.Time { return now }})
 	_, body, _ := get(t, ts.URL+"/api/calls?limit=100", false)
 	var res struct{ Calls []reports.CallRecord }
 	if err := json.Unmarshal([]byte(body), &res); err != nil {

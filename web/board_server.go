@@ -41,8 +41,8 @@ const (
 	dashboardRecent = 25
 )
 
-// ServerConfig configures the HTTP side of the reports.
-type ServerConfig struct {
+// BoardConfig configures the HTTP side of the reports.
+type BoardConfig struct {
 	// AdminToken, when set, is accepted as "Authorization: Bearer <token>"
 	// to show full phone numbers. Without it numbers show their last 4 digits.
 	AdminToken string
@@ -103,11 +103,11 @@ type IncidentInfo struct {
 	ID, Title string
 }
 
-// Server serves the dashboard, the JSON/CSV API and /metrics from an
+// Board serves the dashboard, the JSON/CSV API and /metrics from an
 // Aggregator.
-type Server struct {
+type Board struct {
 	agg  *reports.Aggregator
-	cfg  ServerConfig
+	cfg  BoardConfig
 	reg  *prometheus.Registry
 	tmpl *template.Template
 	css  template.CSS
@@ -119,8 +119,8 @@ type Server struct {
 	gate    streamGate
 }
 
-// NewServer builds the handlers and the private Prometheus registry.
-func NewServer(agg *reports.Aggregator, cfg ServerConfig) (*Server, error) {
+// NewBoard builds the handlers and the private Prometheus registry.
+func NewBoard(agg *reports.Aggregator, cfg BoardConfig) (*Board, error) {
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = 10 * time.Second
 	}
@@ -189,16 +189,16 @@ func NewServer(agg *reports.Aggregator, cfg ServerConfig) (*Server, error) {
 		return nil, fmt.Errorf("reports: dashboard script: %w", err)
 	}
 	// #nosec: our own embedded files
-	return &Server{agg: agg, cfg: cfg, reg: reg, tmpl: tmpl, css: template.CSS(css), js: template.JS(js)}, nil
+	return &Board{agg: agg, cfg: cfg, reg: reg, tmpl: tmpl, css: template.CSS(css), js: template.JS(js)}, nil
 }
 
 // Registry is the private registry behind /metrics.
-func (s *Server) Registry() *prometheus.Registry { return s.reg }
+func (s *Board) Registry() *prometheus.Registry { return s.reg }
 
 // Register adds the reports routes to mux: "/" (exactly), "/api/stats",
 // "/api/calls", "/api/calls.csv", "/api/stream" and "/metrics". /healthz and the blocklist
 // routes are registered by others.
-func (s *Server) Register(mux *http.ServeMux) {
+func (s *Board) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", s.dashboard)
 	mux.HandleFunc("GET /api/stats", s.stats)
 	mux.HandleFunc("GET /api/calls", s.calls)
@@ -208,7 +208,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 }
 
 // viewer returns the signed-in console user of a request.
-func (s *Server) viewer(r *http.Request) *Viewer {
+func (s *Board) viewer(r *http.Request) *Viewer {
 	if s.cfg.Viewer == nil {
 		return nil
 	}
@@ -221,12 +221,12 @@ func (s *Server) viewer(r *http.Request) *Viewer {
 
 // unmasked reports whether whole numbers may be shown: the admin token, or
 // a signed-in supervisor.
-func (s *Server) unmasked(r *http.Request, v *Viewer) bool {
+func (s *Board) unmasked(r *http.Request, v *Viewer) bool {
 	return s.admin(r) || (v != nil && v.Supervisor)
 }
 
 // admin reports whether the request carries the admin token.
-func (s *Server) admin(r *http.Request) bool {
+func (s *Board) admin(r *http.Request) bool {
 	if s.cfg.AdminToken == "" {
 		return false
 	}
@@ -246,7 +246,7 @@ func badParam(param, format string, a ...any) error {
 	return &paramError{param: param, msg: fmt.Sprintf(format, a...), status: http.StatusBadRequest}
 }
 
-func (s *Server) fail(w http.ResponseWriter, err error) {
+func (s *Board) fail(w http.ResponseWriter, err error) {
 	status := http.StatusInternalServerError
 	var pe *paramError
 	switch {
@@ -264,7 +264,7 @@ func (s *Server) fail(w http.ResponseWriter, err error) {
 
 // parseTime accepts RFC3339 or a local date (2006-01-02). A date used as
 // the end of a range means the end of that day, so from=to=<date> is that day.
-func (s *Server) parseTime(q url.Values, param string, end bool) (time.Time, bool, error) {
+func (s *Board) parseTime(q url.Values, param string, end bool) (time.Time, bool, error) {
 	v := q.Get(param)
 	if v == "" {
 		return time.Time{}, false, nil
@@ -284,7 +284,7 @@ func (s *Server) parseTime(q url.Values, param string, end bool) (time.Time, boo
 
 // statsQuery reads from, to and bucket; defaults: the last 24 hours by
 // hour, or the last 30 days by day.
-func (s *Server) statsQuery(q url.Values) (from, to time.Time, size reports.BucketSize, err error) {
+func (s *Board) statsQuery(q url.Values) (from, to time.Time, size reports.BucketSize, err error) {
 	size = reports.BucketSize(q.Get("bucket"))
 	switch size {
 	case "":
@@ -345,7 +345,7 @@ type statsResponse struct {
 	reports.QueueNow
 }
 
-func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
+func (s *Board) stats(w http.ResponseWriter, r *http.Request) {
 	from, to, size, err := s.statsQuery(r.URL.Query())
 	if err != nil {
 		s.fail(w, err)
@@ -366,7 +366,7 @@ func (s *Server) stats(w http.ResponseWriter, r *http.Request) {
 }
 
 // callFilter reads the /api/calls parameters.
-func (s *Server) callFilter(r *http.Request, defLimit int) (reports.CallFilter, error) {
+func (s *Board) callFilter(r *http.Request, defLimit int) (reports.CallFilter, error) {
 	q := r.URL.Query()
 	f := reports.CallFilter{Outcome: q.Get("outcome"), Type: q.Get("type"), Number: q.Get("number"), Limit: defLimit, Unmasked: s.admin(r)}
 	var err error
@@ -397,7 +397,7 @@ func (s *Server) callFilter(r *http.Request, defLimit int) (reports.CallFilter, 
 	return f, nil
 }
 
-func (s *Server) calls(w http.ResponseWriter, r *http.Request) {
+func (s *Board) calls(w http.ResponseWriter, r *http.Request) {
 	f, err := s.callFilter(r, DefaultCallsLimit)
 	if err != nil {
 		s.fail(w, err)
@@ -410,7 +410,7 @@ func (s *Server) calls(w http.ResponseWriter, r *http.Request) {
 	writePrettyJSON(w, map[string]any{"calls": calls, "count": len(calls)})
 }
 
-func (s *Server) callsCSV(w http.ResponseWriter, r *http.Request) {
+func (s *Board) callsCSV(w http.ResponseWriter, r *http.Request) {
 	f, err := s.callFilter(r, 0)
 	if err != nil {
 		s.fail(w, err)

@@ -64,8 +64,8 @@ type Recordings interface {
 	List(ctx context.Context, prefix string) ([]string, error)
 }
 
-// Options configure the console.
-type Options struct {
+// ConsoleOptions configure the console.
+type ConsoleOptions struct {
 	Accounts *console.Accounts
 	// AccountsFile, when set, is followed (watch.go): `siaga112 user add`
 	// takes effect without a restart, and `user rm` or `user passwd` ends
@@ -120,7 +120,7 @@ type Options struct {
 
 // Console serves sign-in, the console's actions and number histories.
 type Console struct {
-	o        Options
+	o        ConsoleOptions
 	accMu    sync.Mutex
 	accs     *console.Accounts
 	accMod   time.Time
@@ -139,8 +139,8 @@ type Console struct {
 	closeOnce sync.Once
 }
 
-// New returns a console; a nil Accounts is an empty list.
-func New(o Options) *Console {
+// NewConsole returns a console; a nil Accounts is an empty list.
+func NewConsole(o ConsoleOptions) *Console {
 	if o.Accounts == nil {
 		o.Accounts = &console.Accounts{}
 	}

@@ -52,7 +52,7 @@ type callbacksView struct {
 }
 
 // CallbackSwitch reads the automatic call-back switch for the board
-// (reports.ServerConfig.CallbackSwitch): ok is false when the console has
+// (reports.BoardConfig.CallbackSwitch): ok is false when the console has
 // no Callbacks or the switch cannot be read now.
 func (c *Console) CallbackSwitch(ctx context.Context) (on, ok bool) {
 	if c.o.Callbacks == nil {

@@ -74,7 +74,7 @@ func TestCallbackCancel(t *testing.T) {
 		return nil
 	}}
 	pub := &recorder{}
-	c, h := testConsole(t, Options{Callbacks: cbs, Publisher: pub, DefaultCountry: "62"})
+	c, h := testConsole(t, ConsoleOptions{Callbacks: cbs, Publisher: pub, DefaultCountry: "62"})
 	sup := signedIn(t, c, h, testSup, testSupPass)
 	op := signedIn(t, c, h, testOp, testOpPass)
 	long := strings.Repeat("alasan panjang ", 20) // 300 characters
@@ -152,7 +152,7 @@ func TestCallbackSwitch(t *testing.T) {
 		},
 	}
 	pub := &recorder{}
-	c, h := testConsole(t, Options{Callbacks: cbs, Publisher: pub})
+	c, h := testConsole(t, ConsoleOptions{Callbacks: cbs, Publisher: pub})
 	sup := signedIn(t, c, h, testSup, testSupPass)
 	op := signedIn(t, c, h, testOp, testOpPass)
 
@@ -213,7 +213,7 @@ func TestCallbackSwitch(t *testing.T) {
 // page says so, the forms answer 503 and the board is told nothing.
 func TestCallbacksAbsent(t *testing.T) {
 	pub := &recorder{}
-	c, h := testConsole(t, Options{Publisher: pub})
+	c, h := testConsole(t, ConsoleOptions{Publisher: pub})
 	sup := signedIn(t, c, h, testSup, testSupPass)
 	if w := sup.do("GET", "/console/callbacks?lang=en", nil); w.Code != http.StatusServiceUnavailable || !strings.Contains(w.Body.String(), "not available here") {
 		t.Errorf("page: %d %.300s", w.Code, w.Body.String())

@@ -112,7 +112,7 @@ func TestFreeTextBoundedWhereTyped(t *testing.T) {
 		return blocklist.Record{Number: "+6281255550000", Until: time.Now().Add(time.Hour)}, nil
 	}}
 	inc := &fakeIncidents{}
-	c, h := testConsole(t, Options{Admin: adm, Records: fakeRecords{}, Incidents: inc, IncidentPrompts: []string{"incident-fire"}, SoundPrefix: "sound:siaga112/"})
+	c, h := testConsole(t, ConsoleOptions{Admin: adm, Records: fakeRecords{}, Incidents: inc, IncidentPrompts: []string{"incident-fire"}, SoundPrefix: "sound:siaga112/"})
 	sup := signedIn(t, c, h, testSup, testSupPass)
 
 	long := "pranks every night from this number, " + strings.Repeat("again ", 50) // 337 bytes
@@ -167,7 +167,7 @@ func TestCallIDsEscapedAndChecked(t *testing.T) {
 		env(t, events.TypeClassified, "lt-7;2", me, events.Classified{Outcome: events.OutcomeEmergency, CallRecording: "siaga112/lt-7;2"}),
 		env(t, events.TypeStarted, "x/../../console/blocks/"+me+"/lift", me, events.Started{Dialed: "112"}),
 	}
-	c, h := testConsole(t, Options{Admin: &fakeAdmin{}, Events: hist, Records: fakeRecords{recs: []blocklist.Record{{Number: me, Until: time.Now().Add(time.Hour), Manual: true}}}, Recordings: noRecordings{}})
+	c, h := testConsole(t, ConsoleOptions{Admin: &fakeAdmin{}, Events: hist, Records: fakeRecords{recs: []blocklist.Record{{Number: me, Until: time.Now().Add(time.Hour), Manual: true}}}, Recordings: noRecordings{}})
 	sup := signedIn(t, c, h, testSup, testSupPass)
 
 	w := sup.do("GET", "/numbers/"+url.PathEscape(me)+"?lang=en", nil)
@@ -216,7 +216,7 @@ func formActionsOf(body string) string {
 func TestBlocksPageMasksNumbersForOperators(t *testing.T) {
 	const me = "+6281234567890"
 	recs := fakeRecords{recs: []blocklist.Record{{Number: me, Until: time.Now().Add(time.Hour), Manual: true, SetBy: "admin:siti", Reason: "threats"}}}
-	c, h := testConsole(t, Options{Records: recs})
+	c, h := testConsole(t, ConsoleOptions{Records: recs})
 	op := signedIn(t, c, h, testOp, testOpPass)
 	body := html.UnescapeString(op.do("GET", "/console/blocks?lang=en", nil).Body.String())
 	if !strings.Contains(body, "****7890") || strings.Contains(body, "1234567890") || strings.Contains(body, "0812-3456") {
@@ -232,7 +232,7 @@ func TestBlocksPageMasksNumbersForOperators(t *testing.T) {
 // A page shows a notice only for a known code, from the catalogue, with
 // its subject checked; never words from the URL.
 func TestNoticesOnlyFromTheCatalogue(t *testing.T) {
-	c, h := testConsole(t, Options{Records: fakeRecords{}, Admin: &fakeAdmin{block: func(raw, reason string) (blocklist.Record, error) {
+	c, h := testConsole(t, ConsoleOptions{Records: fakeRecords{}, Admin: &fakeAdmin{block: func(raw, reason string) (blocklist.Record, error) {
 		return blocklist.Record{Number: "+6281255550000", Until: time.Now().Add(time.Hour)}, nil
 	}}})
 	sup := signedIn(t, c, h, testSup, testSupPass)

@@ -71,12 +71,12 @@ func testAccounts(t *testing.T) *console.Accounts {
 }
 
 // testConsole is a console over testAccounts and its mux.
-func testConsole(t *testing.T, o Options) (*Console, http.Handler) {
+func testConsole(t *testing.T, o ConsoleOptions) (*Console, http.Handler) {
 	t.Helper()
 	if o.Accounts == nil {
 		o.Accounts = testAccounts(t)
 	}
-	c := New(o)
+	c := NewConsole(o)
 	t.Cleanup(c.Close)
 	mux := http.NewServeMux()
 	c.Register(mux)
@@ -136,7 +136,7 @@ func TestThrottleGrowingDelays(t *testing.T) {
 // the same name from another address: the attacker waits ever longer, the
 // supervisor does not.
 func TestSignInNotLockedByAnotherAddress(t *testing.T) {
-	_, h := testConsole(t, Options{})
+	_, h := testConsole(t, ConsoleOptions{})
 	const attacker, desk = "10.0.0.66", "10.0.0.5"
 	var last *httptest.ResponseRecorder
 	for range 40 {
@@ -164,7 +164,7 @@ func TestSignInNotLockedByAnotherAddress(t *testing.T) {
 // posted from another site.
 func TestFormsRefuseCrossSite(t *testing.T) {
 	pub := &recorder{}
-	c, h := testConsole(t, Options{Publisher: pub})
+	c, h := testConsole(t, ConsoleOptions{Publisher: pub})
 	for _, hdr := range [][]string{
 		{"Sec-Fetch-Site", "cross-site"},
 		{"Origin", "http://evil.example"},
@@ -200,7 +200,7 @@ func TestFormsRefuseCrossSite(t *testing.T) {
 // address, the name cut to a bound, not one event per attempt.
 func TestFailedSignInsAggregated(t *testing.T) {
 	pub := &recorder{}
-	c, h := testConsole(t, Options{Publisher: pub, AuditEvery: time.Hour})
+	c, h := testConsole(t, ConsoleOptions{Publisher: pub, AuditEvery: time.Hour})
 	long := strings.Repeat("x", 8000)
 	for _, addr := range []string{"10.0.0.1", "10.0.0.2"} {
 		for range 30 {
@@ -235,7 +235,7 @@ func TestFailedSignInsAggregated(t *testing.T) {
 // While every password check is taken, a sign-in waits at most briefly
 // and is then told to come back, without a check of its own.
 func TestSignInHashChecksBounded(t *testing.T) {
-	c, h := testConsole(t, Options{HashSlots: 1})
+	c, h := testConsole(t, ConsoleOptions{HashSlots: 1})
 	c.gate <- struct{}{} // a check running
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()

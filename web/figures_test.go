@@ -52,7 +52,7 @@ func TestFiguresThatMeanWhatTheySay(t *testing.T) {
 		t.Errorf("repeat callers %+v, want %s with 5 calls, 5 prank-like", top, p)
 	}
 
-	ts := newTestServer(t, agg, ServerConfig{Now: func() time.Time { return t0.Add(30 * time.Minute) }})
+	ts := newTestServer(t, agg, BoardConfig{Now: func() time.Time { return t0.Add(30 * time.Minute) }})
 	_, body, _ := get(t, ts.URL+"/?lang=en", false)
 	for _, want := range []string{
 		`data-testid="blocked-numbers-now">1<`,

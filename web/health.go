@@ -12,7 +12,7 @@ import (
 // repeat is a dead IVR that looks like a quiet night: zeros under a green
 // "live" while Asterisk was unreachable and /healthz answered 503.
 //
-// It reads two sources. The server's composed health (ServerConfig.Health)
+// It reads two sources. The server's composed health (BoardConfig.Health)
 // is the same value /healthz serves; reports cannot import the package that
 // composes it (that package builds the reports server), so the board reads
 // it through its JSON form — the contract monitoring already relies on — and
@@ -96,7 +96,7 @@ type healthCache struct {
 }
 
 // health returns the board's health, computed at most once a second.
-func (s *Server) health(ctx context.Context) boardHealth {
+func (s *Board) health(ctx context.Context) boardHealth {
 	s.hc.mu.Lock()
 	defer s.hc.mu.Unlock()
 	now := time.Now()
@@ -107,7 +107,7 @@ func (s *Server) health(ctx context.Context) boardHealth {
 	return s.hc.h
 }
 
-func (s *Server) computeHealth(ctx context.Context) boardHealth {
+func (s *Board) computeHealth(ctx context.Context) boardHealth {
 	// Shared by every board for a second: not bound to the request that
 	// happened to compute it, which may end before the checks do.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), healthTimeout)
@@ -161,7 +161,7 @@ func (s *Server) computeHealth(ctx context.Context) boardHealth {
 // systemProblems reads the composed health and reports what is wrong. It
 // returns true when the figures cannot follow the stream (NATS or
 // JetStream unreachable).
-func (s *Server) systemProblems(ctx context.Context, add func(level, key string, args ...any)) bool {
+func (s *Board) systemProblems(ctx context.Context, add func(level, key string, args ...any)) bool {
 	raw, err := json.Marshal(s.cfg.Health(ctx))
 	var doc healthDoc
 	if err == nil {

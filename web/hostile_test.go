@@ -27,7 +27,7 @@ func TestCallIDsCannotRedirectForms(t *testing.T) {
 	// A Local channel's second half is a real id with a character a path
 	// must escape.
 	applyAll(t, a, callEvents(t, callSpec{id: "lt-7;2", number: "+6281234567890", at: t0.Add(time.Minute), outcome: events.OutcomeEmergency, typ: "fire", ttc: 2}))
-	ts := newTestServer(t, a, ServerConfig{
+	ts := newTestServer(t, a, BoardConfig{
 		Now:    func() time.Time { return now },
 		Viewer: func(*http.Request) (Viewer, bool) { return Viewer{Name: "siti", Supervisor: true, CSRF: "tok"}, true },
 	})

@@ -111,7 +111,7 @@ func TestNegotiate(t *testing.T) {
 // the request, and a bad range keeps the page with a message.
 func TestDashboardLanguages(t *testing.T) {
 	agg := demoAggregator(t)
-	ts := newTestServer(t, agg, ServerConfig{})
+	ts := newTestServer(t, agg, BoardConfig{})
 	tests := []struct {
 		name, query  string
 		status       int
@@ -146,7 +146,7 @@ func TestDashboardLanguages(t *testing.T) {
 
 // TestEmptyFigures: with no calls, shares and medians show a dash, not 0.0.
 func TestEmptyFigures(t *testing.T) {
-	ts := newTestServer(t, reports.NewAggregator(reports.Options{}), ServerConfig{})
+	ts := newTestServer(t, reports.NewAggregator(reports.Options{}), BoardConfig{})
 	_, body, _ := get(t, ts.URL+"/", false)
 	for _, id := range []string{"total-prank-ratio", "classify-median"} {
 		if !strings.Contains(body, `data-testid="`+id+`">`+Dash+`<`) {

@@ -22,7 +22,7 @@ import (
 //
 // The handler looks for a change once a second (events applied, health)
 // and sends the board when something changed, and at least every
-// ServerConfig.Refresh, so a client that hears nothing for a few intervals
+// BoardConfig.Refresh, so a client that hears nothing for a few intervals
 // knows the stream is dead rather than the centre quiet. The renders are
 // shared between streams and the streams are counted (streamshare.go).
 
@@ -33,7 +33,7 @@ const streamPoll = time.Second
 // server's http.write_timeout would end the stream, which outlives any
 // fixed bound, so each message sets its own deadline and clears it once
 // sent: a deadline left in place would cut a quiet board's next message,
-// sent only after ServerConfig.Refresh.
+// sent only after BoardConfig.Refresh.
 const streamWriteTimeout = 10 * time.Second
 
 // streamMessage is the data of one "board" event.
@@ -49,7 +49,7 @@ type streamMessage struct {
 	More  string `json:"more"`
 }
 
-func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+func (s *Board) stream(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	l := negotiate(r, s.cfg.Language)
 	bq, err := s.dashboardRange(l, q)
@@ -158,7 +158,7 @@ type shutdowns struct {
 
 // shutdownSignal returns a channel closed when the http.Server serving r
 // begins Shutdown (nil, which never fires, when r carries no server).
-func (s *Server) shutdownSignal(r *http.Request) <-chan struct{} {
+func (s *Board) shutdownSignal(r *http.Request) <-chan struct{} {
 	hs, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
 	if hs == nil {
 		return nil
@@ -180,7 +180,7 @@ func (s *Server) shutdownSignal(r *http.Request) <-chan struct{} {
 // streamMessage renders one message for the request's range and language.
 // Numbers are unmasked only for a request with the admin token, as on the
 // page; a browser's EventSource cannot send one, a reverse proxy can.
-func (s *Server) streamMessage(r *http.Request, q map[string][]string) ([]byte, error) {
+func (s *Board) streamMessage(r *http.Request, q map[string][]string) ([]byte, error) {
 	l := negotiate(r, s.cfg.Language)
 	// The range is computed again each time: "today" moves at midnight.
 	bq, err := s.dashboardRange(l, q)

@@ -21,7 +21,7 @@ import (
 //     masked or unmasked numbers and console viewer — share one render
 //     (boardRenders): a render is reused while it is younger than the
 //     range's render interval, or while nothing it shows has changed for
-//     up to ServerConfig.Refresh. A hundred wall screens on one range cost
+//     up to BoardConfig.Refresh. A hundred wall screens on one range cost
 //     one render per change.
 //   - A range longer than a month is rendered less often (renderEvery), in
 //     proportion to its length, so a long range costs no more per second
@@ -31,7 +31,7 @@ import (
 //     StreamMaxPerAddress from one address a stream is refused with 503
 //     and Retry-After before anything is rendered.
 
-// Stream caps used when ServerConfig leaves them zero.
+// Stream caps used when BoardConfig leaves them zero.
 const (
 	defaultStreamMaxClients    = 32
 	defaultStreamMaxPerAddress = 4

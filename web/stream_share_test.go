@@ -14,7 +14,7 @@ import (
 
 // serveStreams serves srv's routes on a loopback port until the test ends
 // and returns the base URL.
-func serveStreams(t *testing.T, srv *Server) string {
+func serveStreams(t *testing.T, srv *Board) string {
 	t.Helper()
 	mux := http.NewServeMux()
 	srv.Register(mux)
@@ -60,7 +60,7 @@ func openStream(t *testing.T, base, query, from string, hdr http.Header) *http.R
 // cap; a closed stream gives its place back.
 func TestStreamCaps(t *testing.T) {
 	agg, now := boardAggregator(t)
-	srv, err := NewServer(agg, ServerConfig{Refresh: time.Hour, Now: func() time.Time { return now },
+	srv, err := NewBoard(agg, BoardConfig{Refresh: time.Hour, Now: func() time.Time { return now },
 		StreamMaxClients: 6, StreamMaxPerAddress: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func TestStreamCaps(t *testing.T) {
 // one; another language, the unmasked view and another range one each.
 func TestStreamSharedRender(t *testing.T) {
 	agg, now := boardAggregator(t)
-	srv, err := NewServer(agg, ServerConfig{Refresh: time.Hour, Now: func() time.Time { return now }, AdminToken: "tok",
+	srv, err := NewBoard(agg, BoardConfig{Refresh: time.Hour, Now: func() time.Time { return now }, AdminToken: "tok",
 		StreamMaxClients: 32, StreamMaxPerAddress: 32})
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +152,7 @@ func TestStreamRangeBounds(t *testing.T) {
 		}
 	}
 	agg, now := boardAggregator(t)
-	srv, err := NewServer(agg, ServerConfig{Now: func() time.Time { return now }})
+	srv, err := NewBoard(agg, BoardConfig{Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}

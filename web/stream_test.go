@@ -48,7 +48,7 @@ func TestStream(t *testing.T) {
 			"publisher": map[string]any{"ok": true, "detail": map[string]any{"dropped": 1200, "spool_bytes": 10}},
 		}}
 	}
-	srv, err := NewServer(agg, ServerConfig{Refresh: time.Hour, Health: health, Now: func() time.Time { return now }})
+	srv, err := NewBoard(agg, BoardConfig{Refresh: time.Hour, Health: health, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,22 +129,22 @@ func TestHealthLevels(t *testing.T) {
 	agg := reports.NewAggregator(reports.Options{})
 	tests := []struct {
 		name  string
-		cfg   ServerConfig
+		cfg   BoardConfig
 		level string
 		fresh bool
 		keys  []string
 	}{
-		{"nothing known", ServerConfig{}, HealthOK, true, nil},
-		{"all ok", ServerConfig{Health: func(context.Context) any {
+		{"nothing known", BoardConfig{}, HealthOK, true, nil},
+		{"all ok", BoardConfig{Health: func(context.Context) any {
 			return map[string]any{"ok": true, "checks": map[string]any{"nats": map[string]any{"ok": true}, "ari": map[string]any{"ok": true, "detail": map[string]any{"nodes": []map[string]any{{"name": "a1", "connected": true}}}}}}
 		}}, HealthOK, true, nil},
-		{"only node down", ServerConfig{Health: func(context.Context) any {
+		{"only node down", BoardConfig{Health: func(context.Context) any {
 			return map[string]any{"checks": map[string]any{"ari": map[string]any{"ok": false, "detail": map[string]any{"nodes": []map[string]any{{"name": "a1", "connected": false}}}}}}
 		}}, HealthDown, true, []string{"health.ari_all", "health.ari_node"}},
-		{"nats down", ServerConfig{Health: func(context.Context) any {
+		{"nats down", BoardConfig{Health: func(context.Context) any {
 			return map[string]any{"checks": map[string]any{"nats": map[string]any{"ok": false, "status": "nats: connection closed"}}}
 		}}, HealthDegraded, false, []string{"health.nats"}},
-		{"graded checks", ServerConfig{Health: func(context.Context) any {
+		{"graded checks", BoardConfig{Health: func(context.Context) any {
 			return map[string]any{"status": "degraded", "checks": map[string]any{
 				"nats":      map[string]any{"ok": true, "status": "ok"},
 				"jetstream": map[string]any{"ok": false, "status": "degraded", "reason": "stream gone"},
@@ -152,19 +152,19 @@ func TestHealthLevels(t *testing.T) {
 				"roles":     map[string]any{"ok": false, "status": "degraded"},
 			}}
 		}}, HealthDegraded, false, []string{"health.jetstream", "health.spool_full", "health.dropped", "health.spooling", "health.roles"}},
-		{"publisher judged ok despite a short spool", ServerConfig{Health: func(context.Context) any {
+		{"publisher judged ok despite a short spool", BoardConfig{Health: func(context.Context) any {
 			return map[string]any{"checks": map[string]any{"publisher": map[string]any{"ok": true, "status": "ok", "detail": map[string]any{"spooling": true, "spool_bytes": 100, "dropped": 2}}}}
 		}}, HealthOK, true, nil},
-		{"replaying", ServerConfig{Ready: func(context.Context) bool { return false }}, HealthDegraded, false, []string{"health.loading"}},
-		{"lagging", ServerConfig{Lag: func(context.Context) (uint64, error) { return lagWarn + 1, nil }}, HealthDegraded, false, []string{"health.lagging"}},
-		{"stream lost", ServerConfig{Lag: func(context.Context) (uint64, error) { return 0, reports.ErrNotRunning }}, HealthDegraded, false, []string{"health.stream"}},
-		{"unknown check failing", ServerConfig{Health: func(context.Context) any {
+		{"replaying", BoardConfig{Ready: func(context.Context) bool { return false }}, HealthDegraded, false, []string{"health.loading"}},
+		{"lagging", BoardConfig{Lag: func(context.Context) (uint64, error) { return lagWarn + 1, nil }}, HealthDegraded, false, []string{"health.lagging"}},
+		{"stream lost", BoardConfig{Lag: func(context.Context) (uint64, error) { return 0, reports.ErrNotRunning }}, HealthDegraded, false, []string{"health.stream"}},
+		{"unknown check failing", BoardConfig{Health: func(context.Context) any {
 			return map[string]any{"checks": map[string]any{"blocklist_cache": map[string]any{"ok": false}, "other": map[string]any{"ok": false}}}
 		}}, HealthDegraded, true, []string{"health.blocklist_cache", "health.check"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := NewServer(agg, tc.cfg)
+			s, err := NewBoard(agg, tc.cfg)
 			if err != nil {
 				t.Fatal(err)
 			}

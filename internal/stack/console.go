@@ -185,7 +185,7 @@ func (s *Stack) buildConsole(mux *http.ServeMux) error {
 	if ctl := s.callbackControl(blocklist.JSPublisher{JS: s.bus.JS}); ctl != nil {
 		cbs = stackCallbacks{ctl}
 	}
-	s.console = web.New(web.Options{
+	s.console = web.NewConsole(web.ConsoleOptions{
 		Callbacks: cbs, Recordings: recs, Incidents: s.incidentStore,
 		IncidentPrompts: s.cfg.IVR.IncidentPrompts, SoundPrefix: s.cfg.IVR.SoundPrefix,
 		Accounts: accs, AccountsFile: s.cfg.HTTP.AccountsFile, SessionTTL: s.cfg.HTTP.SessionTTL,

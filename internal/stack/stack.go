@@ -464,7 +464,7 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 		// Lag and Ready ask whichever worker runs now (a restart replaces it).
 		lag := func(ctx context.Context) (uint64, error) { return s.reportsWorker().Lag(ctx) }
 		ready := func(ctx context.Context) bool { return s.reportsWorker().Ready(ctx) }
-		srv, err := web.NewServer(s.agg, web.ServerConfig{
+		srv, err := web.NewBoard(s.agg, web.BoardConfig{
 			AdminToken: s.cfg.HTTP.AdminToken, Refresh: s.cfg.Reports.Refresh, TopCallers: s.cfg.Reports.TopCallers,
 			Lag: lag, Ready: ready, Metrics: metrics, Log: s.log,
 			Language: s.cfg.Reports.Language, Health: func(ctx context.Context) any { return s.Health(ctx) },
