@@ -1,7 +1,6 @@
 package web
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,26 +32,55 @@ const maxBy = 64
 type API struct {
 	admin   Admin
 	records Records
-	token   []byte
+	auth    *auth
 	log     *slog.Logger
 	now     func() time.Time
 }
 
-// NewAPI returns the API over admin and records; adminToken is
-// http.admin_token.
+// NewAPI returns the API over admin and records on its own; adminToken is
+// http.admin_token. New builds one that shares the listener's auth.
 func NewAPI(admin Admin, records Records, adminToken string, log *slog.Logger) *API {
+	return newAPI(admin, records, newAuth(adminToken), log)
+}
+
+func newAPI(admin Admin, records Records, a *auth, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &API{admin: admin, records: records, token: []byte(adminToken), log: log.With("component", "blocklist-api"), now: time.Now}
+	return &API{admin: admin, records: records, auth: a, log: log.With("component", "blocklist-api"), now: time.Now}
 }
 
 // Register adds the API's routes to mux.
 func (a *API) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/blocklist", a.list)
-	mux.HandleFunc("POST /api/blocklist", a.add)
-	mux.HandleFunc("DELETE /api/blocklist/{number}", a.remove)
-	mux.HandleFunc("POST /api/calls/{id}/verdict", a.verdict)
+	mux.Handle("GET /api/blocklist", a.whenReady(a.list))
+	mux.Handle("POST /api/blocklist", a.whenReady(a.add))
+	mux.Handle("DELETE /api/blocklist/{number}", a.whenReady(a.remove))
+	mux.Handle("POST /api/calls/{id}/verdict", a.whenReady(a.verdict))
+}
+
+// Readiness is implemented by a blocklist that can be unreachable for a
+// while: a process that started while NATS was unreachable builds its
+// store once NATS answers.
+type Readiness interface {
+	Ready() bool
+}
+
+// whenReady answers 503 with Retry-After while the blocklist is not ready,
+// before anything else is checked: nothing can be read or written, and a
+// client should simply come back.
+func (a *API) whenReady(h http.HandlerFunc) http.Handler {
+	rd, ok := a.records.(Readiness)
+	if !ok {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !rd.Ready() {
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "blocklist unavailable: NATS is not reachable yet", http.StatusServiceUnavailable)
+			return
+		}
+		h(w, r)
+	})
 }
 
 // Entry is one number in the API's answers.
@@ -107,34 +135,14 @@ func (a *API) entry(r blocklist.Record, now time.Time, admin bool) Entry {
 	return e
 }
 
-type authResult int
-
-const (
-	authNone    authResult = iota // no Authorization header
-	authInvalid                   // a header, but not the admin token
-	authAdmin                     // the admin token
-)
-
-func (a *API) authenticate(r *http.Request) authResult {
-	h := r.Header.Get("Authorization")
-	if h == "" {
-		return authNone
-	}
-	tok, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || len(a.token) == 0 || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), a.token) != 1 {
-		return authInvalid
-	}
-	return authAdmin
-}
-
 // allowWrite answers 403 or 401 and returns false unless the request
 // carries the admin token.
 func (a *API) allowWrite(w http.ResponseWriter, r *http.Request) bool {
-	if len(a.token) == 0 {
+	if len(a.auth.token) == 0 {
 		writeError(w, http.StatusForbidden, "writes are disabled: set http.admin_token to allow them")
 		return false
 	}
-	if a.authenticate(r) != authAdmin {
+	if !a.auth.who(r).token {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="siaga112"`)
 		writeError(w, http.StatusUnauthorized, "admin token required: send Authorization: Bearer <http.admin_token>")
 		return false
@@ -149,8 +157,8 @@ func (a *API) allowWriteBody(w http.ResponseWriter, r *http.Request, v any) bool
 }
 
 func (a *API) list(w http.ResponseWriter, r *http.Request) {
-	auth := a.authenticate(r)
-	if auth == authInvalid {
+	q := a.auth.who(r)
+	if q.badToken {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="siaga112"`)
 		writeError(w, http.StatusUnauthorized, "invalid admin token")
 		return
@@ -175,7 +183,7 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	blocklist.SortForAdmins(records, a.records.Policy(), now)
 	out := make([]Entry, 0, len(records))
 	for _, rec := range records {
-		e := a.entry(rec, now, auth == authAdmin)
+		e := a.entry(rec, now, q.token)
 		if onlyBlocked && !e.Blocked {
 			continue
 		}

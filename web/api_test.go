@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"html"
 	"io"
 	"math"
@@ -31,19 +32,54 @@ var demoDay = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 
 func newTestServer(t *testing.T, agg *reports.Aggregator, cfg BoardConfig) *httptest.Server {
 	t.Helper()
+	return newTestServerAs(t, agg, cfg, nil)
+}
+
+// newTestServerAs is newTestServer with sess signed in to the console on
+// every request (nil: nobody): the requests carry its session cookie, and
+// the board finds the session as it finds a real one.
+func newTestServerAs(t *testing.T, agg *reports.Aggregator, cfg BoardConfig, sess *Session) *httptest.Server {
+	t.Helper()
 	cfg.AdminToken = testToken
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return demoDay.Add(10*time.Hour + 30*time.Minute) }
 	}
-	s, err := NewBoard(agg, cfg)
+	a := newAuth(testToken)
+	a.sessions = newSessions(time.Hour, time.Now)
+	const cookie = "test-session"
+	if sess != nil {
+		s := *sess
+		s.Created, s.Expires = time.Now(), time.Now().Add(24*time.Hour)
+		a.sessions.byID[cookie] = &s
+	}
+	s, err := newBoard(agg, cfg, a)
 	if err != nil {
-		t.Fatalf("NewServer: %v", err)
+		t.Fatalf("newBoard: %v", err)
 	}
 	mux := http.NewServeMux()
 	s.Register(mux)
-	ts := httptest.NewServer(mux)
+	h := http.Handler(mux)
+	if sess != nil {
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			r.AddCookie(&http.Cookie{Name: CookieName, Value: cookie})
+			mux.ServeHTTP(w, r)
+		})
+	}
+	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)
 	return ts
+}
+
+// switchFunc is a CallbackSwitch whose state is a function; ok false is a
+// switch that cannot be read now.
+type switchFunc func(context.Context) (on, ok bool)
+
+func (f switchFunc) Enabled(ctx context.Context) (bool, error) {
+	on, ok := f(ctx)
+	if !ok {
+		return false, errors.New("the call-back switch cannot be read")
+	}
+	return on, nil
 }
 
 func demoAggregator(t *testing.T) *reports.Aggregator {

@@ -318,14 +318,12 @@ func (s *Board) board(ctx context.Context, l *locale, bq boardQuery, admin bool,
 	}
 	d.Queue = s.queueBand(l, tot, now)
 	d.Unreached = int64(s.agg.Unreached(now))
-	if s.cfg.CallbackSwitch != nil {
-		d.Switch.On, d.Switch.Shown = s.cfg.CallbackSwitch(ctx)
-		// The buttons go with a switch that answers: a console without
-		// call-backs, or a store that cannot be read, could not cancel.
-		d.CanCancel = d.Switch.Shown && viewer != nil && viewer.Supervisor
-	}
-	if s.cfg.Incident != nil {
-		if inc, ok := s.cfg.Incident(ctx); ok {
+	d.Switch.On, d.Switch.Shown = s.callbackSwitch(ctx)
+	// The buttons go with a switch that answers: a console without
+	// call-backs, or a store that cannot be read, could not cancel.
+	d.CanCancel = d.Switch.Shown && viewer != nil && viewer.Supervisor
+	if s.cfg.Incidents != nil {
+		if inc, ok := s.cfg.Incidents.Playing(ctx); ok {
 			st, _ := s.agg.Incident(inc.ID)
 			d.Incident = &boardIncident{Title: inc.Title, Stats: st}
 		}
@@ -509,4 +507,19 @@ func (s *Board) dashboard(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Vary", "Accept-Language")
 	w.WriteHeader(status)
 	_, _ = buf.WriteTo(w)
+}
+
+// callbackSwitch reads the call-back switch; ok is false when there is
+// none or it cannot be read now, and the board then shows neither its
+// state nor the buttons.
+func (s *Board) callbackSwitch(ctx context.Context) (on, ok bool) {
+	if s.cfg.Callbacks == nil {
+		return false, false
+	}
+	on, err := s.cfg.Callbacks.Enabled(ctx)
+	if err != nil {
+		s.cfg.Log.Warn("call-back switch not read", "err", err)
+		return false, false
+	}
+	return on, true
 }

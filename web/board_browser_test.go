@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/reports"
 )
@@ -702,11 +703,10 @@ func TestBoardCallbacksInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ts := newTestServer(t, agg, BoardConfig{
+	ts := newTestServerAs(t, agg, BoardConfig{
 		Title: "Bontang Siaga 112", Now: func() time.Time { return now },
-		Viewer:         func(*http.Request) (Viewer, bool) { return Viewer{Name: "siti", Supervisor: true, CSRF: "tok"}, true },
-		CallbackSwitch: func(context.Context) (bool, bool) { return true, true },
-	})
+		Callbacks: switchFunc(func(context.Context) (bool, bool) { return true, true }),
+	}, &Session{Name: "siti", Role: console.RoleSupervisor, CSRF: "tok"})
 	t.Cleanup(ts.CloseClientConnections)
 	for _, lg := range []struct {
 		tag, query string

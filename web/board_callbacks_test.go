@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/reports"
 )
@@ -293,13 +294,13 @@ func TestAPIStatsCallbacks(t *testing.T) {
 // shows.
 func TestBoardCallbacks(t *testing.T) {
 	a, now := boardCallbacks(t)
-	sup := Viewer{Name: "siti", Supervisor: true, CSRF: "tok"}
-	op := Viewer{Name: "budi", CSRF: "tok"}
+	sup := Session{Name: "siti", Role: console.RoleSupervisor, CSRF: "tok"}
+	op := Session{Name: "budi", Role: console.RoleOperator, CSRF: "tok"}
 	on := func(context.Context) (bool, bool) { return true, true }
 	off := func(context.Context) (bool, bool) { return false, true }
 	for _, tc := range []struct {
 		name   string
-		viewer *Viewer
+		viewer *Session
 		sw     func(context.Context) (bool, bool)
 		query  string
 		want   []string
@@ -328,12 +329,11 @@ func TestBoardCallbacks(t *testing.T) {
 		}, []string{"cb-state", "callback/cancel", "console/callbacks"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := BoardConfig{Now: func() time.Time { return now }, CallbackSwitch: tc.sw}
-			if tc.viewer != nil {
-				v := *tc.viewer
-				cfg.Viewer = func(*http.Request) (Viewer, bool) { return v, true }
+			cfg := BoardConfig{Now: func() time.Time { return now }}
+			if tc.sw != nil {
+				cfg.Callbacks = switchFunc(tc.sw)
 			}
-			ts := newTestServer(t, a, cfg)
+			ts := newTestServerAs(t, a, cfg, tc.viewer)
 			status, body, _ := get(t, ts.URL+"/"+tc.query, false)
 			if status != http.StatusOK {
 				t.Fatalf("status %d", status)

@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/csv"
 	"encoding/json"
-	"net/http"
 	"regexp"
 	"slices"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/reports"
 )
@@ -139,10 +139,9 @@ func TestBoardQueue(t *testing.T) {
 		}
 	}
 	applyAll(t, agg, cb)
-	ts := newTestServer(t, agg, BoardConfig{
-		Now:    func() time.Time { return now },
-		Viewer: func(*http.Request) (Viewer, bool) { return Viewer{Name: "op1", CSRF: "tok"}, true },
-	})
+	ts := newTestServerAs(t, agg, BoardConfig{
+		Now: func() time.Time { return now },
+	}, &Session{Name: "op1", Role: console.RoleOperator, CSRF: "tok"})
 	p := mustStats(t, agg, t0, t0.Add(time.Hour), reports.Hour).Totals.SecondsToPerson
 	for _, lg := range []struct {
 		query string

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/siaga112/siaga112/callid"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/incident"
 	"github.com/siaga112/siaga112/reports"
 )
 
@@ -68,18 +67,13 @@ type BoardConfig struct {
 	// Metrics, when set, is called once with the private registry so other
 	// components (the publisher, the blocklist worker) can add collectors.
 	Metrics func(reg prometheus.Registerer) error
-	// Viewer tells who is signed in to the console on this request (nil:
-	// nobody ever is). A signed-in person gets the console's buttons on
-	// the board; a supervisor sees whole numbers.
-	Viewer func(r *http.Request) (Viewer, bool)
-	// Incident tells the incident announcement playing now (nil: none).
-	Incident func(ctx context.Context) (IncidentInfo, bool)
-	// CallbackSwitch tells whether automatic call-backs are on for the
-	// whole centre (the console's switch); ok is false when that cannot be
-	// read now. Nil means the centre has no call-back control: the board
-	// then shows neither the switch's state nor the buttons that cancel a
-	// call-back.
-	CallbackSwitch func(ctx context.Context) (on, ok bool)
+	// Incidents tells the incident announcement playing now (nil: none).
+	Incidents PlayingIncident
+	// Callbacks tells whether automatic call-backs are on for the whole
+	// centre (the console's switch). Nil means the centre has no call-back
+	// control: the board then shows neither the switch's state nor the
+	// buttons that cancel a call-back.
+	Callbacks CallbackSwitch
 	// StreamMaxClients caps the open /api/stream connections in all, and
 	// StreamMaxPerAddress those of one client address (defaults 32 and 4);
 	// one more is refused with 503 and Retry-After.
@@ -90,6 +84,18 @@ type BoardConfig struct {
 	Log *slog.Logger
 }
 
+// PlayingIncident tells the incident announcement callers hear now, as
+// cheaply as it can be known: every open board asks each second.
+type PlayingIncident interface {
+	Playing(ctx context.Context) (incident.Incident, bool)
+}
+
+// CallbackSwitch reads whether automatic call-backs are on for the whole
+// centre (callback.Control).
+type CallbackSwitch interface {
+	Enabled(ctx context.Context) (bool, error)
+}
+
 // Viewer is a signed-in console user as the board needs them.
 type Viewer struct {
 	Name       string
@@ -98,16 +104,12 @@ type Viewer struct {
 	CSRF string
 }
 
-// IncidentInfo is the incident announcement playing now.
-type IncidentInfo struct {
-	ID, Title string
-}
-
 // Board serves the dashboard, the JSON/CSV API and /metrics from an
 // Aggregator.
 type Board struct {
 	agg  *reports.Aggregator
 	cfg  BoardConfig
+	auth *auth
 	reg  *prometheus.Registry
 	tmpl *template.Template
 	css  template.CSS
@@ -119,8 +121,14 @@ type Board struct {
 	gate    streamGate
 }
 
-// NewBoard builds the handlers and the private Prometheus registry.
+// NewBoard builds the handlers and the private Prometheus registry. A board
+// built alone knows the admin token and nobody signed in; New builds one
+// that sees the console's sign-ins.
 func NewBoard(agg *reports.Aggregator, cfg BoardConfig) (*Board, error) {
+	return newBoard(agg, cfg, newAuth(cfg.AdminToken))
+}
+
+func newBoard(agg *reports.Aggregator, cfg BoardConfig, a *auth) (*Board, error) {
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = 10 * time.Second
 	}
@@ -189,7 +197,7 @@ func NewBoard(agg *reports.Aggregator, cfg BoardConfig) (*Board, error) {
 		return nil, fmt.Errorf("reports: dashboard script: %w", err)
 	}
 	// #nosec: our own embedded files
-	return &Board{agg: agg, cfg: cfg, reg: reg, tmpl: tmpl, css: template.CSS(css), js: template.JS(js)}, nil
+	return &Board{agg: agg, cfg: cfg, auth: a, reg: reg, tmpl: tmpl, css: template.CSS(css), js: template.JS(js)}, nil
 }
 
 // Registry is the private registry behind /metrics.
@@ -209,14 +217,11 @@ func (s *Board) Register(mux *http.ServeMux) {
 
 // viewer returns the signed-in console user of a request.
 func (s *Board) viewer(r *http.Request) *Viewer {
-	if s.cfg.Viewer == nil {
-		return nil
-	}
-	v, ok := s.cfg.Viewer(r)
+	sess, ok := s.auth.session(r)
 	if !ok {
 		return nil
 	}
-	return &v
+	return &Viewer{Name: sess.Name, Supervisor: sess.Supervisor(), CSRF: sess.CSRF}
 }
 
 // unmasked reports whether whole numbers may be shown: the admin token, or
@@ -226,13 +231,7 @@ func (s *Board) unmasked(r *http.Request, v *Viewer) bool {
 }
 
 // admin reports whether the request carries the admin token.
-func (s *Board) admin(r *http.Request) bool {
-	if s.cfg.AdminToken == "" {
-		return false
-	}
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && subtle.ConstantTimeCompare([]byte(tok), []byte(s.cfg.AdminToken)) == 1
-}
+func (s *Board) admin(r *http.Request) bool { return s.auth.who(r).token }
 
 // paramError is a bad query parameter; its message names the parameter.
 type paramError struct {

@@ -2,10 +2,8 @@ package web
 
 import (
 	"context"
-	"crypto/subtle"
 	"fmt"
 	"html/template"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,9 +20,6 @@ import (
 	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 )
-
-// CookieName is the session cookie.
-const CookieName = "siaga112_session"
 
 // maxForm bounds every form body the console reads.
 const maxForm = 8 << 10
@@ -55,13 +50,6 @@ type Records interface {
 	Get(ctx context.Context, e164 string) (blocklist.Record, error)
 	List(ctx context.Context) ([]blocklist.Record, error)
 	Policy() blocklist.Policy
-}
-
-// Recordings fetches a stored recording from Asterisk (ari.Recordings).
-type Recordings interface {
-	Fetch(ctx context.Context, node, name string) (io.ReadCloser, string, error)
-	// List names the stored recordings starting with prefix.
-	List(ctx context.Context, prefix string) ([]string, error)
 }
 
 // ConsoleOptions configure the console.
@@ -120,10 +108,12 @@ type ConsoleOptions struct {
 
 // Console serves sign-in, the console's actions and number histories.
 type Console struct {
-	o        ConsoleOptions
-	accMu    sync.Mutex
-	accs     *console.Accounts
-	accMod   time.Time
+	o      ConsoleOptions
+	accMu  sync.Mutex
+	accs   *console.Accounts
+	accMod time.Time
+	// auth holds the session table, shared with the board and the API.
+	auth     *auth
 	sessions *sessions
 	// pairs and addrs throttle failed sign-ins per (name, address) and
 	// per address; gate bounds the password checks running at once.
@@ -139,8 +129,13 @@ type Console struct {
 	closeOnce sync.Once
 }
 
-// NewConsole returns a console; a nil Accounts is an empty list.
-func NewConsole(o ConsoleOptions) *Console {
+// NewConsole returns a console on its own; a nil Accounts is an empty
+// list. New builds one that shares its sign-ins with the board.
+func NewConsole(o ConsoleOptions) *Console { return newConsole(o, newAuth(o.AdminToken)) }
+
+// newConsole returns a console whose session table is a's: the board and
+// the API see who signed in here.
+func newConsole(o ConsoleOptions, a *auth) *Console {
 	if o.Accounts == nil {
 		o.Accounts = &console.Accounts{}
 	}
@@ -177,6 +172,7 @@ func NewConsole(o ConsoleOptions) *Console {
 	c := &Console{
 		o:        o,
 		accs:     o.Accounts,
+		auth:     a,
 		sessions: newSessions(o.SessionTTL, o.Now),
 		pairs:    newThrottle(o.MaxFails, o.FailWindow, o.FailDelay, o.MaxFailDelay, o.Now),
 		addrs:    newThrottle(4*o.MaxFails, o.FailWindow, o.FailDelay, o.MaxFailDelay, o.Now),
@@ -203,6 +199,7 @@ func NewConsole(o ConsoleOptions) *Console {
 			return s
 		},
 	}).ParseFS(assetsFS, "assets/console.html"))
+	a.sessions = c.sessions
 	go c.loop()
 	return c
 }
@@ -309,13 +306,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 }
 
 // Who returns the signed-in session of a request.
-func (c *Console) Who(r *http.Request) (Session, bool) {
-	ck, err := r.Cookie(CookieName)
-	if err != nil {
-		return Session{}, false
-	}
-	return c.sessions.get(ck.Value)
-}
+func (c *Console) Who(r *http.Request) (Session, bool) { return c.auth.session(r) }
 
 // EndSessionsOf signs an account out everywhere.
 func (c *Console) EndSessionsOf(name string) { c.sessions.endAccount(name) }
@@ -521,10 +512,4 @@ func cutText(s string) string {
 		cut--
 	}
 	return s[:cut] + "…"
-}
-
-// bearer reports whether the request carries the admin token.
-func (c *Console) bearer(r *http.Request) bool {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && c.o.AdminToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(c.o.AdminToken)) == 1
 }

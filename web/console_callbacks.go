@@ -16,14 +16,18 @@ import (
 	"unicode/utf8"
 
 	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/callback"
 )
 
-// Callbacks is the call-back store's control side (callback.Store implements it).
+// Callbacks is the supervisors' side of the automatic call-backs
+// (callback.Control). Its "none open" error is the call-back package's own
+// callback.ErrNoCallback, matched here: that package is plain domain code
+// with no HTTP in it, so importing it costs the web side nothing.
 type Callbacks interface {
 	// Cancel stops the open call-back of the dropped call callID, whose
 	// caller is number (E.164), in the name of by, for the reason note.
-	// Its error wraps ErrNoCallback when no call-back is open for that
-	// call (never scheduled, already done, or another number's).
+	// Its error wraps callback.ErrNoCallback when no call-back is open for
+	// that call (never scheduled, already done, or another number's).
 	Cancel(ctx context.Context, callID, number, by, note string) error
 	// SetEnabled switches automatic call-backs on or off for the whole
 	// centre, in the name of by.
@@ -31,12 +35,6 @@ type Callbacks interface {
 	// Enabled tells whether automatic call-backs are on.
 	Enabled(ctx context.Context) (bool, error)
 }
-
-// ErrNoCallback is wrapped by Callbacks.Cancel's error when the call has no
-// open call-back. It is defined here, where it is inspected, so the
-// call-back store need not import the console: the store's adapter in the
-// composition root wraps the store's own "none open" error with it.
-var ErrNoCallback = errors.New("no open call-back for this call")
 
 // maxNote bounds a cancel's reason in characters, as a block's reason is
 // bounded: it goes into callback.done and the audit.
@@ -49,21 +47,6 @@ type callbacksView struct {
 	CSRF       string
 	// Known is false when the switch could not be read; On is its state.
 	Known, On bool
-}
-
-// CallbackSwitch reads the automatic call-back switch for the board
-// (reports.BoardConfig.CallbackSwitch): ok is false when the console has
-// no Callbacks or the switch cannot be read now.
-func (c *Console) CallbackSwitch(ctx context.Context) (on, ok bool) {
-	if c.o.Callbacks == nil {
-		return false, false
-	}
-	on, err := c.o.Callbacks.Enabled(ctx)
-	if err != nil {
-		c.log.Warn("call-back switch not read", "err", err)
-		return false, false
-	}
-	return on, true
 }
 
 func (c *Console) callbacksPage(w http.ResponseWriter, r *http.Request) {
@@ -121,7 +104,7 @@ func (c *Console) callbackCancel(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := c.o.Callbacks.Cancel(r.Context(), id, n.E164, s.Name, note); err != nil {
 		c.audit(r, s, "callback_cancel", id, "refused: "+err.Error())
-		if errors.Is(err, ErrNoCallback) {
+		if errors.Is(err, callback.ErrNoCallback) {
 			c.fail(w, r, lang, http.StatusConflict, fmt.Sprintf(text(lang, "err.nocallback"), id))
 			return
 		}

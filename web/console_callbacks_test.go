@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 
+	"github.com/siaga112/siaga112/callback"
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -65,7 +67,7 @@ func TestCallbackCancel(t *testing.T) {
 	var calls []call
 	cbs := &fakeCallbacks{t: t, cancel: func(id, number, by, note string) error {
 		if id == "gone-1" {
-			return fmt.Errorf("callback store: call %s: %w", id, ErrNoCallback)
+			return fmt.Errorf("callback store: call %s: %w", id, callback.ErrNoCallback)
 		}
 		if id == "kv-down" {
 			return errors.New("nats: timeout")
@@ -100,7 +102,7 @@ func TestCallbackCancel(t *testing.T) {
 		{"withheld number", sup, "c5", url.Values{"number": {"anonymous"}, "note": {"tidak ada nomor"}}, http.StatusBadRequest,
 			nil, "refused: not a caller's number", "callback_cancel", "Nomor penelepon tidak valid"},
 		{"nothing open", sup, "gone-1", url.Values{"number": {"+6281234567890"}, "note": {"sudah selesai"}}, http.StatusConflict,
-			nil, "refused: callback store: call gone-1: no open call-back for this call", "callback_cancel", "Tidak ada panggil balik yang masih berjalan untuk panggilan gone-1"},
+			nil, "refused: callback store: call gone-1: no open call-back for that call", "callback_cancel", "Tidak ada panggil balik yang masih berjalan untuk panggilan gone-1"},
 		{"store down", sup, "kv-down", url.Values{"number": {"+6281234567890"}, "note": {"coba lagi"}}, http.StatusServiceUnavailable,
 			nil, "refused: nats: timeout", "callback_cancel", "Gagal: nats: timeout"},
 		{"not a call id", sup, "a%3Fb", url.Values{"number": {"+6281234567890"}, "note": {"x"}}, http.StatusBadRequest,
@@ -196,12 +198,12 @@ func TestCallbackSwitch(t *testing.T) {
 	if a := lastAudit(t, pub); a.Action != "callback_switch_on" || a.Result != "ok" {
 		t.Errorf("audit %+v", a)
 	}
-	if v, ok := c.CallbackSwitch(context.Background()); !v || !ok {
-		t.Errorf("CallbackSwitch = %v, %v; want on", v, ok)
+	if v, ok := switchOnBoard(c); !v || !ok {
+		t.Errorf("the board reads the switch as %v, %v; want on", v, ok)
 	}
 	cbs.enabled = func() (bool, error) { return false, errors.New("kv: timeout") }
-	if _, ok := c.CallbackSwitch(context.Background()); ok {
-		t.Error("CallbackSwitch told a state it could not read")
+	if _, ok := switchOnBoard(c); ok {
+		t.Error("the board was told a state that could not be read")
 	}
 	body = html.UnescapeString(sup.do("GET", "/console/callbacks?lang=id", nil).Body.String())
 	if !strings.Contains(body, "tidak diketahui") || strings.Contains(body, "/console/callbacks/switch") {
@@ -232,12 +234,19 @@ func TestCallbacksAbsent(t *testing.T) {
 			t.Errorf("%s audit %+v", p.path, a)
 		}
 	}
-	if _, ok := c.CallbackSwitch(context.Background()); ok {
-		t.Error("CallbackSwitch told a state without Callbacks")
+	if _, ok := switchOnBoard(c); ok {
+		t.Error("the board was told a state without Callbacks")
 	}
 	// Not signed in: to the sign-in page.
 	w := post(h, "/console/callbacks/switch", "10.0.0.9", url.Values{"on": {"off"}})
 	if w.Code != http.StatusUnauthorized {
 		t.Errorf("switch without a session: %d", w.Code)
 	}
+}
+
+// switchOnBoard is what a board wired to c's call-back control (as New wires
+// it) reads of the switch.
+func switchOnBoard(c *Console) (on, ok bool) {
+	b := &Board{cfg: BoardConfig{Callbacks: c.o.Callbacks, Log: slog.New(slog.DiscardHandler)}}
+	return b.callbackSwitch(context.Background())
 }

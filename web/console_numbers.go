@@ -6,14 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/events"
 )
@@ -52,13 +50,13 @@ func (c *Console) history(ctx context.Context, raw string) (History, error) {
 }
 
 func (c *Console) numberAPI(w http.ResponseWriter, r *http.Request) {
-	s, signed := c.Who(r)
-	machine := c.bearer(r)
-	if !signed && !machine {
+	q := c.auth.who(r)
+	s, signed := q.session, q.signed
+	if !q.known() {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "sign in or send the admin token (Authorization: Bearer ...)"})
 		return
 	}
-	supervisor := machine || s.Supervisor()
+	supervisor := q.supervisor()
 	h, err := c.history(r.Context(), r.PathValue("number"))
 	if err != nil {
 		status := http.StatusBadRequest
@@ -198,41 +196,4 @@ func orDash(v string, empty bool, dash string) string {
 		return dash
 	}
 	return v
-}
-
-// recording streams a stored recording to a signed-in person (or a
-// machine with the token), fetched from Asterisk by the server.
-func (c *Console) recording(w http.ResponseWriter, r *http.Request) {
-	s, signed := c.Who(r)
-	if !signed && !c.bearer(r) {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "sign in or send the admin token (Authorization: Bearer ...)"})
-		return
-	}
-	if c.o.Recordings == nil {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "recordings are not available here (no Asterisk node configured)"})
-		return
-	}
-	name := r.PathValue("name")
-	body, ctype, err := c.o.Recordings.Fetch(r.Context(), r.URL.Query().Get("node"), name)
-	if err != nil {
-		status := http.StatusBadGateway
-		switch {
-		case errors.Is(err, ari.ErrBadRecordingName):
-			status = http.StatusBadRequest
-		case errors.Is(err, ari.ErrNoRecording):
-			status = http.StatusNotFound
-		}
-		writeJSON(w, status, map[string]string{"error": err.Error()})
-		return
-	}
-	defer body.Close()
-	if signed {
-		c.audit(r, s, "recording", name, "ok")
-	}
-	w.Header().Set("Content-Type", ctype)
-	w.Header().Set("Cache-Control", "private, no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	if _, err := io.Copy(w, body); err != nil {
-		c.log.Warn("recording not streamed to the end", "recording", name, "err", err)
-	}
 }

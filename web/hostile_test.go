@@ -2,11 +2,11 @@ package web
 
 import (
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/reports"
 )
@@ -27,10 +27,9 @@ func TestCallIDsCannotRedirectForms(t *testing.T) {
 	// A Local channel's second half is a real id with a character a path
 	// must escape.
 	applyAll(t, a, callEvents(t, callSpec{id: "lt-7;2", number: "+6281234567890", at: t0.Add(time.Minute), outcome: events.OutcomeEmergency, typ: "fire", ttc: 2}))
-	ts := newTestServer(t, a, BoardConfig{
-		Now:    func() time.Time { return now },
-		Viewer: func(*http.Request) (Viewer, bool) { return Viewer{Name: "siti", Supervisor: true, CSRF: "tok"}, true },
-	})
+	ts := newTestServerAs(t, a, BoardConfig{
+		Now: func() time.Time { return now },
+	}, &Session{Name: "siti", Role: console.RoleSupervisor, CSRF: "tok"})
 	status, body, _ := get(t, ts.URL+"/?lang=en", false)
 	if status != 200 {
 		t.Fatalf("board: %d", status)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"sync"
@@ -136,9 +135,4 @@ func (t *sessions) sweepLocked(now time.Time) {
 			delete(t.byID, id)
 		}
 	}
-}
-
-// sameToken compares two tokens in constant time.
-func sameToken(a, b string) bool {
-	return a != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
