@@ -23,6 +23,7 @@ import (
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/health"
 	"github.com/siaga112/siaga112/reports"
 )
 
@@ -379,15 +380,13 @@ func TestBoardLayoutInBrowser(t *testing.T) {
 func TestBoardHealthInBrowser(t *testing.T) {
 	browser := newBrowser(t)
 	agg, now := boardAggregator(t)
-	health := func(context.Context) any {
-		return map[string]any{"ok": false, "checks": map[string]any{
-			"nats": map[string]any{"ok": true, "status": "ok"},
-			"ari": map[string]any{"ok": false, "status": "node disconnected", "detail": map[string]any{
-				"nodes": []map[string]any{{"name": "asterisk-1", "connected": false}},
-			}},
-		}}
+	healthOf := func(context.Context) health.Health {
+		return health.Compose(map[string]health.Check{
+			"nats": health.OK(nil),
+			"ari":  {Status: "node disconnected", Nodes: []health.Node{{Name: "asterisk-1"}}},
+		})
 	}
-	ts := newTestServer(t, agg, BoardConfig{Health: health, Now: func() time.Time { return now }})
+	ts := newTestServer(t, agg, BoardConfig{Health: healthOf, Now: func() time.Time { return now }})
 	t.Cleanup(ts.CloseClientConnections)
 	for _, lg := range []struct{ query, accept, want string }{
 		{"", "id", "Semua node Asterisk terputus"},
@@ -400,7 +399,7 @@ func TestBoardHealthInBrowser(t *testing.T) {
 		open(t, ctx, ts.URL+"/"+lg.query, 1920, 1080)
 		screenshot(t, ctx, "board-down"+strings.ReplaceAll(lg.query, "?lang=", "-"))
 		l := pageLayout(t, ctx)
-		if l.Health != HealthDown {
+		if l.Health != health.LevelDown {
 			t.Errorf("%s: data-health=%q, want down", lg.query, l.Health)
 		}
 		if !strings.Contains(l.Banner, lg.want) {

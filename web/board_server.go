@@ -20,6 +20,7 @@ import (
 
 	"github.com/siaga112/siaga112/callid"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/health"
 	"github.com/siaga112/siaga112/incident"
 	"github.com/siaga112/siaga112/reports"
 )
@@ -58,7 +59,7 @@ type BoardConfig struct {
 	// /healthz's body ({"ok":…,"checks":{"ari":{"ok":…,"detail":{"nodes":…}},…}}).
 	// The board turns it into its banner and data-health. Optional: without
 	// it the board knows only the reports worker's own state.
-	Health func(ctx context.Context) any
+	Health func(ctx context.Context) health.Health
 	// Lag reports the worker's consumer lag for /metrics; optional.
 	Lag func(ctx context.Context) (uint64, error)
 	// Ready tells whether the worker has caught up with the stream; while

@@ -1,10 +1,12 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 
+	"github.com/siaga112/siaga112/health"
 	"github.com/siaga112/siaga112/reports"
 )
 
@@ -37,6 +39,12 @@ type Options struct {
 	// blocklist cannot be reached yet.
 	Blocklist Admin
 	Records   Records
+
+	// Health, when set, serves /healthz: the checks as JSON, 503 when one
+	// is down (no call can be served), else 200.
+	Health func(ctx context.Context) health.Health
+	// Live, when set, serves /livez: 200 while it reports true, else 503.
+	Live func() bool
 }
 
 // Server is everything the listener serves, behind one auth check.
@@ -45,6 +53,8 @@ type Server struct {
 	board   *Board
 	console *Console
 	api     *API
+	health  func(ctx context.Context) health.Health
+	live    func() bool
 }
 
 // New builds the parts o asks for over one auth check: a console session
@@ -53,7 +63,7 @@ func New(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{auth: newAuth(o.AdminToken)}
+	s := &Server{auth: newAuth(o.AdminToken), health: o.Health, live: o.Live}
 	if o.Console != nil {
 		co := *o.Console
 		co.AdminToken, co.Language, co.Log = o.AdminToken, o.Language, o.Log
@@ -88,6 +98,12 @@ func (s *Server) Register(mux *http.ServeMux) {
 	}
 	if s.console != nil {
 		s.console.Register(mux)
+	}
+	if s.health != nil {
+		mux.Handle("GET /healthz", HealthzHandler(s.health))
+	}
+	if s.live != nil {
+		mux.Handle("GET /livez", livezHandler(s.live))
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siaga112/siaga112/health"
 	"github.com/siaga112/siaga112/reports"
 )
 
@@ -41,14 +42,14 @@ func readEvent(t *testing.T, br *bufio.Reader) (string, string) {
 // orderly shutdown.
 func TestStream(t *testing.T) {
 	agg, now := boardAggregator(t)
-	health := func(context.Context) any {
-		return map[string]any{"ok": false, "checks": map[string]any{
-			"nats":      map[string]any{"ok": true},
-			"ari":       map[string]any{"ok": false, "detail": map[string]any{"nodes": []map[string]any{{"name": "a1", "connected": true}, {"name": "a2", "connected": false}}}},
-			"publisher": map[string]any{"ok": true, "detail": map[string]any{"dropped": 1200, "spool_bytes": 10}},
-		}}
+	healthOf := func(context.Context) health.Health {
+		return health.Compose(map[string]health.Check{
+			"nats":      health.OK(nil),
+			"ari":       {Status: health.LevelDegraded, Nodes: []health.Node{{Name: "a1", Connected: true}, {Name: "a2"}}},
+			"publisher": {Status: health.LevelDegraded, Spool: &health.Spool{Dropped: 1200, Bytes: 10}},
+		})
 	}
-	srv, err := NewBoard(agg, BoardConfig{Refresh: time.Hour, Health: health, Now: func() time.Time { return now }})
+	srv, err := NewBoard(agg, BoardConfig{Refresh: time.Hour, Health: healthOf, Now: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func TestStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	// One of two nodes lost: its callers never reach the menu, so down.
-	if msg.Health != HealthDown || msg.Live {
+	if msg.Health != health.LevelDown || msg.Live {
 		t.Errorf("health %q live %v, want down and not live", msg.Health, msg.Live)
 	}
 	day := agg.BucketStart(now, reports.Day)
@@ -134,33 +135,33 @@ func TestHealthLevels(t *testing.T) {
 		fresh bool
 		keys  []string
 	}{
-		{"nothing known", BoardConfig{}, HealthOK, true, nil},
-		{"all ok", BoardConfig{Health: func(context.Context) any {
-			return map[string]any{"ok": true, "checks": map[string]any{"nats": map[string]any{"ok": true}, "ari": map[string]any{"ok": true, "detail": map[string]any{"nodes": []map[string]any{{"name": "a1", "connected": true}}}}}}
-		}}, HealthOK, true, nil},
-		{"only node down", BoardConfig{Health: func(context.Context) any {
-			return map[string]any{"checks": map[string]any{"ari": map[string]any{"ok": false, "detail": map[string]any{"nodes": []map[string]any{{"name": "a1", "connected": false}}}}}}
-		}}, HealthDown, true, []string{"health.ari_all", "health.ari_node"}},
-		{"nats down", BoardConfig{Health: func(context.Context) any {
-			return map[string]any{"checks": map[string]any{"nats": map[string]any{"ok": false, "status": "nats: connection closed"}}}
-		}}, HealthDegraded, false, []string{"health.nats"}},
-		{"graded checks", BoardConfig{Health: func(context.Context) any {
-			return map[string]any{"status": "degraded", "checks": map[string]any{
-				"nats":      map[string]any{"ok": true, "status": "ok"},
-				"jetstream": map[string]any{"ok": false, "status": "degraded", "reason": "stream gone"},
-				"publisher": map[string]any{"ok": false, "status": "degraded", "detail": map[string]any{"spool_full": true, "dropped": 3, "spooling": true}},
-				"roles":     map[string]any{"ok": false, "status": "degraded"},
+		{"nothing known", BoardConfig{}, health.LevelOK, true, nil},
+		{"all ok", BoardConfig{Health: func(context.Context) health.Health {
+			return health.Health{OK: true, Checks: map[string]health.Check{"nats": {OK: true}, "ari": {OK: true, Nodes: []health.Node{{Name: "a1", Connected: true}}}}}
+		}}, health.LevelOK, true, nil},
+		{"only node down", BoardConfig{Health: func(context.Context) health.Health {
+			return health.Health{Checks: map[string]health.Check{"ari": {Nodes: []health.Node{{Name: "a1"}}}}}
+		}}, health.LevelDown, true, []string{"health.ari_all", "health.ari_node"}},
+		{"nats down", BoardConfig{Health: func(context.Context) health.Health {
+			return health.Health{Checks: map[string]health.Check{"nats": {Status: "nats: connection closed"}}}
+		}}, health.LevelDegraded, false, []string{"health.nats"}},
+		{"graded checks", BoardConfig{Health: func(context.Context) health.Health {
+			return health.Health{Status: health.LevelDegraded, Checks: map[string]health.Check{
+				"nats":      health.OK(nil),
+				"jetstream": health.Degraded(nil, "stream gone"),
+				"publisher": {Status: health.LevelDegraded, Spool: &health.Spool{Full: true, Dropped: 3, Spooling: true}},
+				"roles":     {Status: health.LevelDegraded},
 			}}
-		}}, HealthDegraded, false, []string{"health.jetstream", "health.spool_full", "health.dropped", "health.spooling", "health.roles"}},
-		{"publisher judged ok despite a short spool", BoardConfig{Health: func(context.Context) any {
-			return map[string]any{"checks": map[string]any{"publisher": map[string]any{"ok": true, "status": "ok", "detail": map[string]any{"spooling": true, "spool_bytes": 100, "dropped": 2}}}}
-		}}, HealthOK, true, nil},
-		{"replaying", BoardConfig{Ready: func(context.Context) bool { return false }}, HealthDegraded, false, []string{"health.loading"}},
-		{"lagging", BoardConfig{Lag: func(context.Context) (uint64, error) { return lagWarn + 1, nil }}, HealthDegraded, false, []string{"health.lagging"}},
-		{"stream lost", BoardConfig{Lag: func(context.Context) (uint64, error) { return 0, reports.ErrNotRunning }}, HealthDegraded, false, []string{"health.stream"}},
-		{"unknown check failing", BoardConfig{Health: func(context.Context) any {
-			return map[string]any{"checks": map[string]any{"blocklist_cache": map[string]any{"ok": false}, "other": map[string]any{"ok": false}}}
-		}}, HealthDegraded, true, []string{"health.blocklist_cache", "health.check"}},
+		}}, health.LevelDegraded, false, []string{"health.jetstream", "health.spool_full", "health.dropped", "health.spooling", "health.roles"}},
+		{"publisher judged ok despite a short spool", BoardConfig{Health: func(context.Context) health.Health {
+			return health.Health{Checks: map[string]health.Check{"publisher": {OK: true, Status: health.LevelOK, Spool: &health.Spool{Spooling: true, Bytes: 100, Dropped: 2}}}}
+		}}, health.LevelOK, true, nil},
+		{"replaying", BoardConfig{Ready: func(context.Context) bool { return false }}, health.LevelDegraded, false, []string{"health.loading"}},
+		{"lagging", BoardConfig{Lag: func(context.Context) (uint64, error) { return lagWarn + 1, nil }}, health.LevelDegraded, false, []string{"health.lagging"}},
+		{"stream lost", BoardConfig{Lag: func(context.Context) (uint64, error) { return 0, reports.ErrNotRunning }}, health.LevelDegraded, false, []string{"health.stream"}},
+		{"unknown check failing", BoardConfig{Health: func(context.Context) health.Health {
+			return health.Health{Checks: map[string]health.Check{"blocklist_cache": {}, "other": {}}}
+		}}, health.LevelDegraded, true, []string{"health.blocklist_cache", "health.check"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -176,7 +177,7 @@ func TestHealthLevels(t *testing.T) {
 			if h.Level != tc.level || h.Fresh != tc.fresh || strings.Join(keys, ",") != strings.Join(tc.keys, ",") {
 				t.Errorf("level %s fresh %v problems %v, want %s %v %v", h.Level, h.Fresh, keys, tc.level, tc.fresh, tc.keys)
 			}
-			if h.Live() && h.Level != HealthOK {
+			if h.Live() && h.Level != health.LevelOK {
 				t.Error("live while not ok")
 			}
 		})

@@ -436,8 +436,6 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 	if err := s.buildWeb(mux); err != nil {
 		return err
 	}
-	mux.HandleFunc("GET /healthz", s.serveHealth)
-	mux.HandleFunc("GET /livez", s.serveLive)
 	if ln == nil {
 		var err error
 		ln, err = net.Listen("tcp", s.cfg.HTTP.Listen)

@@ -172,7 +172,10 @@ func (x *stackIncidents) Playing(ctx context.Context) (incident.Incident, bool) 
 func (s *Stack) buildWeb(mux *http.ServeMux) error {
 	cfg := s.cfg
 	incidents := &stackIncidents{s: s, watch: s.incidents}
-	o := web.Options{AdminToken: cfg.HTTP.AdminToken, Language: cfg.Reports.Language, Log: s.log}
+	o := web.Options{
+		AdminToken: cfg.HTTP.AdminToken, Language: cfg.Reports.Language, Log: s.log,
+		Health: s.Health, Live: s.running.Load,
+	}
 	if s.rWorker != nil {
 		var metrics func(reg prometheus.Registerer) error
 		if s.pub != nil {
@@ -187,7 +190,7 @@ func (s *Stack) buildWeb(mux *http.ServeMux) error {
 			Refresh: cfg.Reports.Refresh, TopCallers: cfg.Reports.TopCallers,
 			Lag:     func(ctx context.Context) (uint64, error) { return s.reportsWorker().Lag(ctx) },
 			Ready:   func(ctx context.Context) bool { return s.reportsWorker().Ready(ctx) },
-			Metrics: metrics, Health: func(ctx context.Context) any { return s.Health(ctx) },
+			Metrics: metrics, Health: s.Health,
 			Incidents:        incidents,
 			StreamMaxClients: cfg.HTTP.StreamMaxClients, StreamMaxPerAddress: cfg.HTTP.StreamMaxPerAddress,
 		}
