@@ -2,10 +2,12 @@ package web
 
 import (
 	"io"
+	"net/http"
 	"slices"
 	"strconv"
 	"time"
 
+	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/reports"
 )
 
@@ -42,4 +44,61 @@ func writeCallsCSV(w io.Writer, calls []reports.CallRecord, loc *time.Location) 
 		_ = cw.row(row...)
 	}
 	return cw.flush()
+}
+
+// callFilter reads the /api/calls parameters.
+func (s *Board) callFilter(r *http.Request, defLimit int) (reports.CallFilter, error) {
+	q := r.URL.Query()
+	f := reports.CallFilter{Outcome: q.Get("outcome"), Type: q.Get("type"), Number: q.Get("number"), Limit: defLimit, Unmasked: s.admin(r)}
+	var err error
+	if f.From, _, err = s.parseTime(q, "from", false); err != nil {
+		return f, err
+	}
+	if f.To, _, err = s.parseTime(q, "to", true); err != nil {
+		return f, err
+	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From) {
+		return f, badParam("to", "must be after from")
+	}
+	if f.Outcome != "" && f.Outcome != reports.OutcomeInProgress && !slices.Contains(events.AllOutcomes, events.Outcome(f.Outcome)) {
+		return f, badParam("outcome", "%q is not an outcome", f.Outcome)
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxCallsLimit {
+			return f, badParam("limit", "%q is not a number from 1 to %d", v, MaxCallsLimit)
+		}
+		f.Limit = n
+	}
+	// Without the token a caller may search by the 4 digits the masked list
+	// shows, but not confirm whether a full number called.
+	if len(numberDigits(f.Number)) > 4 && !f.Unmasked {
+		return f, &paramError{param: "number", msg: "more than 4 digits needs the admin token", status: http.StatusForbidden}
+	}
+	return f, nil
+}
+
+func (s *Board) calls(w http.ResponseWriter, r *http.Request) {
+	f, err := s.callFilter(r, DefaultCallsLimit)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	calls := s.agg.Calls(f)
+	if calls == nil {
+		calls = []reports.CallRecord{}
+	}
+	writePrettyJSON(w, map[string]any{"calls": calls, "count": len(calls)})
+}
+
+func (s *Board) callsCSV(w http.ResponseWriter, r *http.Request) {
+	f, err := s.callFilter(r, 0)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	startCSV(w, "siaga112-calls.csv")
+	if err := writeCallsCSV(w, s.agg.Calls(f), s.agg.Location()); err != nil {
+		s.cfg.Log.Warn("calls csv write", "err", err)
+	}
 }

@@ -5,15 +5,11 @@ import (
 	"fmt"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/callid"
@@ -311,28 +307,6 @@ func (c *Console) Who(r *http.Request) (Session, bool) { return c.auth.session(r
 // EndSessionsOf signs an account out everywhere.
 func (c *Console) EndSessionsOf(name string) { c.sessions.endAccount(name) }
 
-// clientAddr is the address a request came from (no proxy headers are
-// trusted: the listener is on loopback or behind the centre's own proxy,
-// which must not be able to spoof the throttle's key).
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-// localPath accepts only a path on this site as a redirect target.
-func localPath(p string) string {
-	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.Contains(p, "\\") {
-		return "/"
-	}
-	if u, err := url.Parse(p); err != nil || u.Host != "" || u.Scheme != "" {
-		return "/"
-	}
-	return p
-}
-
 // consolePage is the data of every console page: who is signed in, the
 // language, a message or notice, and the view of the page shown.
 type consolePage struct {
@@ -384,132 +358,4 @@ func (c *Console) logout(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: -1})
 	c.audit(r, s, "logout", "", "ok")
 	http.Redirect(w, r, "/", http.StatusSeeOther)
-}
-
-// formSession checks a form post: a live session, the session's CSRF
-// token in the form, and the supervisor role when asked. On failure it has
-// answered the request.
-func (c *Console) formSession(w http.ResponseWriter, r *http.Request, supervisor bool) (Session, bool) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if err := r.ParseForm(); err != nil {
-		c.fail(w, r, negotiate(r, c.o.Language).Tag, http.StatusBadRequest, "bad form: "+err.Error())
-		return Session{}, false
-	}
-	lang := c.formLang(r)
-	s, ok := c.Who(r)
-	if !ok {
-		c.fail(w, r, lang, http.StatusUnauthorized, text(lang, "err.signin"))
-		return Session{}, false
-	}
-	if !sameToken(r.PostForm.Get("csrf"), s.CSRF) {
-		c.audit(r, s, "form", r.URL.Path, "refused: missing or wrong CSRF token")
-		c.fail(w, r, lang, http.StatusForbidden, text(lang, "err.csrf"))
-		return Session{}, false
-	}
-	if supervisor && !s.Supervisor() {
-		c.audit(r, s, "form", r.URL.Path, "refused: not a supervisor")
-		c.fail(w, r, lang, http.StatusForbidden, text(lang, "err.role"))
-		return Session{}, false
-	}
-	return s, true
-}
-
-// formLang is the language of a form's answer: the language of the page
-// the form was on (its back address says it), else as for any page.
-func (c *Console) formLang(r *http.Request) string {
-	if u, err := url.Parse(r.PostForm.Get("back")); err == nil {
-		if l := u.Query().Get("lang"); SupportedLanguage(l) {
-			return l
-		}
-	}
-	return negotiate(r, c.o.Language).Tag
-}
-
-// wantsJSON reports whether the client asked for a JSON answer.
-func wantsJSON(r *http.Request) bool {
-	return strings.Contains(r.Header.Get("Accept"), "application/json")
-}
-
-// fail answers a refused or failed action: JSON for scripts, otherwise a
-// short page with the message and a link back.
-func (c *Console) fail(w http.ResponseWriter, r *http.Request, lang string, status int, msg string) {
-	if wantsJSON(r) {
-		writeJSON(w, status, map[string]string{"error": msg})
-		return
-	}
-	p := consolePage{Lang: lang, Title: "Siaga 112", Error: msg, Next: localPath(r.PostFormValue("back"))}
-	if s, ok := c.Who(r); ok {
-		p.Session = &s
-	}
-	c.render(w, status, "message", p)
-}
-
-// refuse audits a refused or failed action and answers it; status 0
-// means 400. The message is the catalogue's "failed" with the error.
-func (c *Console) refuse(w http.ResponseWriter, r *http.Request, s Session, lang, action, target string, status int, err error) {
-	if status == 0 {
-		status = http.StatusBadRequest
-	}
-	c.audit(r, s, action, target, "refused: "+err.Error())
-	c.fail(w, r, lang, status, fmt.Sprintf(text(lang, "err.failed"), err.Error()))
-}
-
-// done answers a successful action: JSON with msg for scripts, else back
-// to where the form was with the notice's code and subject (notice.go).
-func (c *Console) done(w http.ResponseWriter, r *http.Request, code, on, msg string) {
-	if wantsJSON(r) {
-		writeJSON(w, http.StatusOK, map[string]string{"result": msg})
-		return
-	}
-	back := localPath(r.PostForm.Get("back"))
-	sep := "?"
-	if strings.Contains(back, "?") {
-		sep = "&"
-	}
-	q := url.Values{"notice": {code}}
-	if on != "" {
-		q.Set("on", on)
-	}
-	http.Redirect(w, r, back+sep+q.Encode(), http.StatusSeeOther)
-}
-
-// audit publishes who did what from where. An audit that cannot be
-// published is logged: the action itself has already been decided.
-func (c *Console) audit(r *http.Request, s Session, action, target, result string) {
-	c.log.Info("console action", "by", s.Name, "action", action, "target", target, "address", clientAddr(r), "result", result)
-	c.publishAudit(context.WithoutCancel(r.Context()), events.Audit{
-		By: s.Name, Role: s.Role, Action: action, Target: target, Address: clientAddr(r), Result: result,
-	})
-}
-
-// publishAudit publishes one console.audit event, checked against the
-// event bounds first: a field too long for them is cut, so the event every
-// consumer would refuse is never stored.
-func (c *Console) publishAudit(ctx context.Context, d events.Audit) {
-	if c.o.Publisher == nil {
-		return
-	}
-	d.By, d.Target, d.Address, d.Result = cutText(d.By), cutText(d.Target), cutText(d.Address), cutText(d.Result)
-	e, err := events.New(events.TypeAudit, "", "", events.Caller{}, d)
-	if err == nil {
-		err = events.Validate(e, time.Now())
-	}
-	if err == nil {
-		err = c.o.Publisher.Publish(ctx, e)
-	}
-	if err != nil {
-		c.log.Warn("audit event not published", "action", d.Action, "err", err)
-	}
-}
-
-// cutText fits free text to the events' bound for short text.
-func cutText(s string) string {
-	if len(s) <= events.MaxTextLen {
-		return s
-	}
-	cut := events.MaxTextLen - len("…")
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
 }

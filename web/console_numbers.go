@@ -28,10 +28,8 @@ func (c *Console) history(ctx context.Context, raw string) (History, error) {
 	}
 	number := n.E164
 	b := newHistoryBuilder(number)
-	if c.o.Events != nil {
-		if err := c.o.Events.ReadAll(ctx, []string{events.SubjectAllCalls, events.SubjectAllBlocklist}, b.add); err != nil {
-			return History{}, fmt.Errorf("read the event stream: %w", err)
-		}
+	if err := c.numberEvents(ctx, number, b.add); err != nil {
+		return History{}, fmt.Errorf("read the event stream: %w", err)
 	}
 	h := b.result()
 	if c.o.Records != nil {
@@ -47,6 +45,17 @@ func (c *Console) history(ctx context.Context, raw string) (History, error) {
 		}
 	}
 	return h, nil
+}
+
+// numberEvents feeds fn the events a number's history is built from, in
+// stream order: the calls and blocklist changes of number (fn ignores any
+// other). It is the history's one event source, kept apart so that the
+// source can change without touching how a history is built or shown.
+func (c *Console) numberEvents(ctx context.Context, number string, fn func(events.Envelope)) error {
+	if c.o.Events == nil {
+		return nil
+	}
+	return c.o.Events.ReadAll(ctx, []string{events.SubjectAllCalls, events.SubjectAllBlocklist}, fn)
 }
 
 func (c *Console) numberAPI(w http.ResponseWriter, r *http.Request) {
