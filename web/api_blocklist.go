@@ -37,12 +37,8 @@ type API struct {
 	now     func() time.Time
 }
 
-// NewAPI returns the API over admin and records on its own; adminToken is
-// http.admin_token. New builds one that shares the listener's auth.
-func NewAPI(admin Admin, records Records, adminToken string, log *slog.Logger) *API {
-	return newAPI(admin, records, newAuth(adminToken), log)
-}
-
+// newAPI returns the API over admin and records; a tells who sent a
+// request (the admin token is what allows writes).
 func newAPI(admin Admin, records Records, a *auth, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

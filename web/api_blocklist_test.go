@@ -38,7 +38,7 @@ func apiServer(t *testing.T, token string) (string, *nats.Conn, *blocklist.Store
 	}
 	s := blocklist.NewStore(kv, p, testLog(t))
 	mux := http.NewServeMux()
-	NewAPI(blocklist.NewAdmin(s, blocklist.JSPublisher{JS: js}, testLog(t)), s, token, testLog(t)).Register(mux)
+	newAPI(blocklist.NewAdmin(s, blocklist.JSPublisher{JS: js}, testLog(t)), s, newAuth(token), testLog(t)).Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return srv.URL, nc, s

@@ -40,7 +40,6 @@ func newTestServer(t *testing.T, agg *reports.Aggregator, cfg BoardConfig) *http
 // the board finds the session as it finds a real one.
 func newTestServerAs(t *testing.T, agg *reports.Aggregator, cfg BoardConfig, sess *Session) *httptest.Server {
 	t.Helper()
-	cfg.AdminToken = testToken
 	if cfg.Now == nil {
 		cfg.Now = func() time.Time { return demoDay.Add(10*time.Hour + 30*time.Minute) }
 	}

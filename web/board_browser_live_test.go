@@ -153,7 +153,7 @@ func TestBoardWithoutJavaScript(t *testing.T) {
 	// Scripts off for the whole browser, as a locked-down wall PC may be.
 	browser := newBrowser(t, chromedp.Flag("blink-settings", "scriptEnabled=false"))
 	agg, now := boardAggregator(t)
-	srv, err := NewBoard(agg, BoardConfig{Refresh: time.Second, Now: func() time.Time { return now }})
+	srv, err := newBoard(agg, BoardConfig{Refresh: time.Second, Now: func() time.Time { return now }}, newAuth(""))
 	if err != nil {
 		t.Fatal(err)
 	}

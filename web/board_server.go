@@ -37,9 +37,6 @@ const (
 
 // BoardConfig configures the HTTP side of the reports.
 type BoardConfig struct {
-	// AdminToken, when set, is accepted as "Authorization: Bearer <token>"
-	// to show full phone numbers. Without it numbers show their last 4 digits.
-	AdminToken string
 	// Refresh is the dashboard's auto-refresh interval (default 10 s).
 	Refresh time.Duration
 	// TopCallers is how many repeat callers are shown (default 10).
@@ -116,13 +113,8 @@ type Board struct {
 	gate    streamGate
 }
 
-// NewBoard builds the handlers and the private Prometheus registry. A board
-// built alone knows the admin token and nobody signed in; New builds one
-// that sees the console's sign-ins.
-func NewBoard(agg *reports.Aggregator, cfg BoardConfig) (*Board, error) {
-	return newBoard(agg, cfg, newAuth(cfg.AdminToken))
-}
-
+// newBoard builds the board's handlers and the private Prometheus registry;
+// a tells who sent a request (New shares it with the console and the API).
 func newBoard(agg *reports.Aggregator, cfg BoardConfig, a *auth) (*Board, error) {
 	if cfg.Refresh <= 0 {
 		cfg.Refresh = 10 * time.Second

@@ -74,8 +74,6 @@ type ConsoleOptions struct {
 	// incident page (sound names); SoundPrefix makes them media URIs.
 	IncidentPrompts []string
 	SoundPrefix     string
-	// AdminToken lets machines read /api/numbers with a bearer token.
-	AdminToken string
 	// Language is the default page language (id or en).
 	Language string
 	// DefaultCountry normalises numbers typed in URLs and forms.
@@ -125,12 +123,8 @@ type Console struct {
 	closeOnce sync.Once
 }
 
-// NewConsole returns a console on its own; a nil Accounts is an empty
-// list. New builds one that shares its sign-ins with the board.
-func NewConsole(o ConsoleOptions) *Console { return newConsole(o, newAuth(o.AdminToken)) }
-
-// newConsole returns a console whose session table is a's: the board and
-// the API see who signed in here.
+// newConsole returns a console whose session table is a's, so the board
+// and the API see who signed in here; a nil Accounts is an empty list.
 func newConsole(o ConsoleOptions, a *auth) *Console {
 	if o.Accounts == nil {
 		o.Accounts = &console.Accounts{}

@@ -76,7 +76,7 @@ func testConsole(t *testing.T, o ConsoleOptions) (*Console, http.Handler) {
 	if o.Accounts == nil {
 		o.Accounts = testAccounts(t)
 	}
-	c := NewConsole(o)
+	c := newConsole(o, newAuth(""))
 	t.Cleanup(c.Close)
 	mux := http.NewServeMux()
 	c.Register(mux)

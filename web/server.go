@@ -26,12 +26,12 @@ type Options struct {
 
 	// Aggregator, when set, serves the board, /api/stats, /api/calls,
 	// /api/calls.csv, /api/stream and /metrics from its figures, as Board
-	// configures them (its AdminToken, Language and Log are these).
+	// configures them (its Language and Log are these).
 	Aggregator *reports.Aggregator
 	Board      BoardConfig
 	// Console, when set, serves the console: sign-in, its pages and
-	// actions, number histories and recordings (its AdminToken, Language
-	// and Log are these). The board then shows who is signed in, and the
+	// actions, number histories and recordings (its Language and Log are
+	// these). The board then shows who is signed in, and the
 	// console's call-back control as the board's switch.
 	Console *ConsoleOptions
 	// Blocklist and Records, when Blocklist is set, serve the blocklist API
@@ -66,7 +66,7 @@ func New(o Options) (*Server, error) {
 	s := &Server{auth: newAuth(o.AdminToken), health: o.Health, live: o.Live}
 	if o.Console != nil {
 		co := *o.Console
-		co.AdminToken, co.Language, co.Log = o.AdminToken, o.Language, o.Log
+		co.Language, co.Log = o.Language, o.Log
 		s.console = newConsole(co, s.auth)
 		if o.Board.Callbacks == nil && co.Callbacks != nil {
 			o.Board.Callbacks = co.Callbacks
@@ -74,7 +74,7 @@ func New(o Options) (*Server, error) {
 	}
 	if o.Aggregator != nil {
 		bc := o.Board
-		bc.AdminToken, bc.Language, bc.Log = o.AdminToken, o.Language, o.Log
+		bc.Language, bc.Log = o.Language, o.Log
 		b, err := newBoard(o.Aggregator, bc, s.auth)
 		if err != nil {
 			s.Close()

@@ -60,8 +60,8 @@ func openStream(t *testing.T, base, query, from string, hdr http.Header) *http.R
 // cap; a closed stream gives its place back.
 func TestStreamCaps(t *testing.T) {
 	agg, now := boardAggregator(t)
-	srv, err := NewBoard(agg, BoardConfig{Refresh: time.Hour, Now: func() time.Time { return now },
-		StreamMaxClients: 6, StreamMaxPerAddress: 4})
+	srv, err := newBoard(agg, BoardConfig{Refresh: time.Hour, Now: func() time.Time { return now },
+		StreamMaxClients: 6, StreamMaxPerAddress: 4}, newAuth(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,8 +117,8 @@ func TestStreamCaps(t *testing.T) {
 // one; another language, the unmasked view and another range one each.
 func TestStreamSharedRender(t *testing.T) {
 	agg, now := boardAggregator(t)
-	srv, err := NewBoard(agg, BoardConfig{Refresh: time.Hour, Now: func() time.Time { return now }, AdminToken: "tok",
-		StreamMaxClients: 32, StreamMaxPerAddress: 32})
+	srv, err := newBoard(agg, BoardConfig{Refresh: time.Hour, Now: func() time.Time { return now },
+		StreamMaxClients: 32, StreamMaxPerAddress: 32}, newAuth("tok"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestStreamRangeBounds(t *testing.T) {
 		}
 	}
 	agg, now := boardAggregator(t)
-	srv, err := NewBoard(agg, BoardConfig{Now: func() time.Time { return now }})
+	srv, err := newBoard(agg, BoardConfig{Now: func() time.Time { return now }}, newAuth(""))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func TestStream(t *testing.T) {
 			"publisher": {Status: health.LevelDegraded, Spool: &health.Spool{Dropped: 1200, Bytes: 10}},
 		})
 	}
-	srv, err := NewBoard(agg, BoardConfig{Refresh: time.Hour, Health: healthOf, Now: func() time.Time { return now }})
+	srv, err := newBoard(agg, BoardConfig{Refresh: time.Hour, Health: healthOf, Now: func() time.Time { return now }}, newAuth(""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestHealthLevels(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s, err := NewBoard(agg, tc.cfg)
+			s, err := newBoard(agg, tc.cfg, newAuth(""))
 			if err != nil {
 				t.Fatal(err)
 			}

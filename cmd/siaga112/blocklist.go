@@ -547,8 +547,12 @@ func runBlocklistWorker(ctx context.Context, cfg configs.Config, listen string, 
 		return worker.Run(ctx)
 	}
 
+	srv, err := web.New(web.Options{AdminToken: cfg.HTTP.AdminToken, Log: log, Blocklist: blocklist.NewAdmin(store, pub, log), Records: store})
+	if err != nil {
+		return err
+	}
 	mux := http.NewServeMux()
-	web.NewAPI(blocklist.NewAdmin(store, pub, log), store, cfg.HTTP.AdminToken, log).Register(mux)
+	srv.Register(mux)
 	serving := ln
 	ln = nil // runWithHTTP owns it now
 	return runWithHTTP(ctx, cfg.HTTP, serving, mux, log, "blocklist API", worker.Run)
