@@ -187,9 +187,6 @@ func newBoard(agg *reports.Aggregator, cfg BoardConfig, a *auth) (*Board, error)
 	return &Board{agg: agg, cfg: cfg, auth: a, reg: reg, tmpl: tmpl, css: template.CSS(css), js: template.JS(js)}, nil
 }
 
-// Registry is the private registry behind /metrics.
-func (s *Board) Registry() *prometheus.Registry { return s.reg }
-
 // Register adds the reports routes to mux: "/" (exactly), "/api/stats",
 // "/api/calls", "/api/calls.csv", "/api/stream" and "/metrics". /healthz and the blocklist
 // routes are registered by others.
