@@ -298,7 +298,6 @@ func (c *Console) Register(mux *http.ServeMux) {
 // Who returns the signed-in session of a request.
 func (c *Console) Who(r *http.Request) (Session, bool) { return c.auth.session(r) }
 
-
 // consolePage is the data of every console page: who is signed in, the
 // language, a message or notice, and the view of the page shown.
 type consolePage struct {
