@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"html"
 	"html/template"
 	"math"
 	"slices"
@@ -13,8 +12,9 @@ import (
 	"github.com/siaga112/siaga112/reports"
 )
 
-// Charts are drawn here as inline SVG so the dashboard needs no JavaScript
+// Charts are drawn as inline SVG so the dashboard needs no JavaScript
 // library and no network: a wall screen in a 112 centre may have neither.
+// This file computes them; assets/charts.html lays them out.
 //
 // Colour means one thing everywhere on the board — cards, chart segments,
 // legends and table badges — and every colour that carries a meaning also
@@ -31,7 +31,7 @@ type meaning struct {
 }
 
 // The board's meanings. The patterns are defined once per page (the
-// "patterns" template in web/dashboard.html) and referenced by id.
+// "patterns" template in assets/dashboard.html) and referenced by id.
 var (
 	meaningPutThrough = meaning{"put_through", "#56b4e9", "#56b4e9"}
 	meaningSilentHelp = meaning{"silent_help", "#009e73", "url(#pat-silent)"}
@@ -136,14 +136,43 @@ func bucketLabel(l *locale, t time.Time, size reports.BucketSize) string {
 	return l.HM(t)
 }
 
-// frame writes gridlines, y labels and x labels shared by both chart kinds.
-func frame(b *strings.Builder, l *locale, w, h float64, buckets []reports.Bucket, size reports.BucketSize, ax axis, yFmt func(float64) string) {
+// chartTemplates lay out the charts (assets/charts.html); the functions
+// below compute what they show.
+var chartTemplates = template.Must(template.New("charts").ParseFS(assetsFS, "assets/charts.html"))
+
+// renderChart executes the chart template name with v.
+func renderChart(name string, v any) template.HTML {
+	var b strings.Builder
+	if err := chartTemplates.ExecuteTemplate(&b, name, v); err != nil {
+		// The templates are fixed and their data built here: an error is a
+		// bug, shown as a missing chart rather than a broken page.
+		return ""
+	}
+	return template.HTML(b.String()) // #nosec: rendered by html/template
+}
+
+// f1 formats an SVG coordinate.
+func f1(v float64) string { return fmt.Sprintf("%.1f", v) }
+
+// chartText is a label at a point.
+type chartText struct{ X, Y, Text string }
+
+// gridLine is one horizontal gridline with its y label.
+type gridLine struct{ X1, X2, Y, LabX, LabY, Label string }
+
+// chartFrame is the gridlines, y labels and x labels both chart kinds share.
+type chartFrame struct {
+	Grid    []gridLine
+	XLabels []chartText
+}
+
+func frame(l *locale, w, h float64, buckets []reports.Bucket, size reports.BucketSize, ax axis, yFmt func(float64) string) chartFrame {
+	var f chartFrame
 	plotW, plotH := w-padL-padR, h-padT-padB
 	for i := 0; i <= ax.ticks; i++ {
 		v := ax.step * float64(i)
 		y := padT + plotH - plotH*float64(i)/float64(ax.ticks)
-		fmt.Fprintf(b, `<line class="grid" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`, padL, y, w-padR, y)
-		fmt.Fprintf(b, `<text class="ylab" x="%.1f" y="%.1f" text-anchor="end">%s</text>`, padL-8, y+8, html.EscapeString(yFmt(v)))
+		f.Grid = append(f.Grid, gridLine{X1: f1(padL), X2: f1(w - padR), Y: f1(y), LabX: f1(padL - 8), LabY: f1(y + 8), Label: yFmt(v)})
 	}
 	n := len(buckets)
 	// About one label per 80 units keeps "14.00" at 24 units apart.
@@ -151,8 +180,32 @@ func frame(b *strings.Builder, l *locale, w, h float64, buckets []reports.Bucket
 	slot := plotW / float64(max(n, 1))
 	for i := 0; i < n; i += step {
 		x := padL + slot*(float64(i)+0.5)
-		fmt.Fprintf(b, `<text class="xlab" x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x, h-10, html.EscapeString(bucketLabel(l, buckets[i].Start, size)))
+		f.XLabels = append(f.XLabels, chartText{X: f1(x), Y: f1(h - 10), Text: bucketLabel(l, buckets[i].Start, size)})
 	}
+	return f
+}
+
+// barsChart is a stacked bar chart as the "bars" template draws it.
+type barsChart struct {
+	TestID, W, H, Title string
+	Frame               chartFrame
+	Bars                []barGroup
+	// Avg is the points of the usual level's dashed line ("" for none).
+	Avg string
+	// Within is the answered-within lines drawn over the bars (nil: none).
+	Within *withinOverlay
+}
+
+type barGroup struct {
+	Start string
+	Segs  []barSeg
+	Label *chartText
+}
+
+type barSeg struct {
+	X, Y, W, H, Fill, Color, Key string
+	Value                        int64
+	Title                        string
 }
 
 // stackedBars draws one bar per bucket, stacked by series. Every segment
@@ -163,8 +216,8 @@ func frame(b *strings.Builder, l *locale, w, h float64, buckets []reports.Bucket
 // for each bucket (the same hour on the same weekday in past weeks), so a
 // supervisor sees at a glance whether now is busier than usual.
 //
-// overlay, when not empty, is drawn last (shareLines).
-func stackedBars(l *locale, testID, title string, w, h float64, buckets []reports.Bucket, size reports.BucketSize, ss []series, value func(reports.Bucket, string) int64, avg []float64, overlay string) template.HTML {
+// overlay, when not nil, is drawn last (shareLines).
+func stackedBars(l *locale, testID, title string, w, h float64, buckets []reports.Bucket, size reports.BucketSize, ss []series, value func(reports.Bucket, string) int64, avg []float64, overlay *withinOverlay) template.HTML {
 	var top int64
 	for _, bk := range buckets {
 		var sum int64
@@ -180,16 +233,15 @@ func stackedBars(l *locale, testID, title string, w, h float64, buckets []report
 	ax := newAxis(topF, 1)
 	yMax := ax.max()
 	plotW, plotH := w-padL-padR, h-padT-padB
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" data-testid="%s" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s" preserveAspectRatio="xMidYMid meet">`, testID, w, h, html.EscapeString(title))
-	frame(&b, l, w, h, buckets, size, ax, func(v float64) string { return l.Int(int64(v)) })
+	c := barsChart{TestID: testID, W: fmt.Sprintf("%.0f", w), H: fmt.Sprintf("%.0f", h), Title: title, Within: overlay,
+		Frame: frame(l, w, h, buckets, size, ax, func(v float64) string { return l.Int(int64(v)) })}
 	slot := plotW / float64(max(len(buckets), 1))
 	barW := math.Max(1, slot*0.8)
 	for i, bk := range buckets {
 		x := padL + slot*float64(i) + (slot-barW)/2
 		y := padT + plotH
 		var sum int64
-		fmt.Fprintf(&b, `<g class="bar" data-start="%s">`, bk.Start.Format(time.RFC3339))
+		g := barGroup{Start: bk.Start.Format(time.RFC3339)}
 		for _, s := range ss {
 			v := value(bk, s.Key)
 			if v == 0 {
@@ -198,14 +250,13 @@ func stackedBars(l *locale, testID, title string, w, h float64, buckets []report
 			sum += v
 			sh := plotH * float64(v) / yMax
 			y -= sh
-			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" stroke="%s" stroke-width="1.5" data-key="%s" data-value="%d"><title>%s · %s: %s</title></rect>`,
-				x, y, barW, sh, s.Fill, s.Color, html.EscapeString(s.Key), v,
-				html.EscapeString(bucketLabel(l, bk.Start, size)), html.EscapeString(s.Label), l.Int(v))
+			g.Segs = append(g.Segs, barSeg{X: f1(x), Y: f1(y), W: f1(barW), H: f1(sh), Fill: s.Fill, Color: s.Color, Key: s.Key, Value: v,
+				Title: bucketLabel(l, bk.Start, size) + " · " + s.Label + ": " + l.Int(v)})
 		}
 		if sum > 0 && len(buckets) <= 31 {
-			fmt.Fprintf(&b, `<text class="barlab" x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x+barW/2, y-6, l.Int(sum))
+			g.Label = &chartText{X: f1(x + barW/2), Y: f1(y - 6), Text: l.Int(sum)}
 		}
-		b.WriteString(`</g>`)
+		c.Bars = append(c.Bars, g)
 	}
 	if len(avg) > 0 {
 		var pts []string
@@ -215,11 +266,29 @@ func stackedBars(l *locale, testID, title string, w, h float64, buckets []report
 			// A step per bucket: the usual level spans the whole hour.
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f %.1f,%.1f", x, y, x+slot, y))
 		}
-		fmt.Fprintf(&b, `<polyline class="avg" data-testid="%s-avg" points="%s"/>`, testID, strings.Join(pts, " "))
+		c.Avg = strings.Join(pts, " ")
 	}
-	b.WriteString(overlay)
-	b.WriteString(`</svg>`)
-	return template.HTML(b.String()) // #nosec: built from escaped parts above
+	return renderChart("bars", c)
+}
+
+// heatChart is the weekday-by-hour map as the "heat" template draws it.
+type heatChart struct {
+	TestID, W, H, Title, Color string
+	Hours                      []chartText
+	Rows                       []heatRow
+}
+
+type heatRow struct {
+	Label chartText
+	Cells []heatCell
+}
+
+type heatCell struct {
+	X, Y, W, H, Opacity string
+	Value               int64
+	Title               string
+	// Text is the count written in the cell (nil for an empty cell).
+	Text *chartText
 }
 
 // heatMap draws prank-like calls by weekday (rows, Monday first, as the
@@ -237,14 +306,13 @@ func heatMap(l *locale, testID, title string, buckets []reports.Bucket, loc *tim
 	}
 	const cellW, cellH, left, head = 38.0, 30.0, 100.0, 28.0
 	w, h := left+24*cellW, head+7*cellH
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart heat" data-testid="%s" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s" preserveAspectRatio="xMidYMid meet">`, testID, w, h, html.EscapeString(title))
+	c := heatChart{TestID: testID, W: fmt.Sprintf("%.0f", w), H: fmt.Sprintf("%.0f", h), Title: title, Color: meaningPrank.Color}
 	for hr := 0; hr < 24; hr += 3 {
-		fmt.Fprintf(&b, `<text class="xlab" x="%.1f" y="%.1f" text-anchor="middle">%02d</text>`, left+cellW*(float64(hr)+0.5), head-8, hr)
+		c.Hours = append(c.Hours, chartText{X: f1(left + cellW*(float64(hr)+0.5)), Y: f1(head - 8), Text: fmt.Sprintf("%02d", hr)})
 	}
 	for row := range 7 {
 		y := head + cellH*float64(row)
-		fmt.Fprintf(&b, `<text class="ylab" x="%.1f" y="%.1f" text-anchor="end">%s</text>`, left-8, y+cellH/2+7, html.EscapeString(l.weekdays[(row+1)%7][:3]))
+		r := heatRow{Label: chartText{X: f1(left - 8), Y: f1(y + cellH/2 + 7), Text: l.weekdays[(row+1)%7][:3]}}
 		for hr := range 24 {
 			v := grid[row][hr]
 			x := left + cellW*float64(hr)
@@ -252,16 +320,28 @@ func heatMap(l *locale, testID, title string, buckets []reports.Bucket, loc *tim
 			if top > 0 && v > 0 {
 				op = 0.25 + 0.75*float64(v)/float64(top)
 			}
-			fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s" fill-opacity="%.2f" class="cell" data-value="%d"><title>%s %02d: %s</title></rect>`,
-				x+1, y+1, cellW-2, cellH-2, meaningPrank.Color, op, v, html.EscapeString(l.weekdays[(row+1)%7]), hr, l.Int(v))
+			cell := heatCell{X: f1(x + 1), Y: f1(y + 1), W: f1(cellW - 2), H: f1(cellH - 2), Opacity: fmt.Sprintf("%.2f", op), Value: v,
+				Title: fmt.Sprintf("%s %02d: %s", l.weekdays[(row+1)%7], hr, l.Int(v))}
 			if v > 0 {
-				fmt.Fprintf(&b, `<text class="cellv" x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x+cellW/2, y+cellH/2+7, l.Int(v))
+				cell.Text = &chartText{X: f1(x + cellW/2), Y: f1(y + cellH/2 + 7), Text: l.Int(v)}
 			}
+			r.Cells = append(r.Cells, cell)
 		}
+		c.Rows = append(c.Rows, r)
 	}
-	b.WriteString(`</svg>`)
-	return template.HTML(b.String()) // #nosec: built from escaped parts above
+	return renderChart("heat", c)
 }
+
+// ratioChart is the prank ratio line as the "ratio" template draws it.
+type ratioChart struct {
+	TestID, W, H, Title, Color string
+	Frame                      chartFrame
+	// Lines are the points of each unbroken run of the line.
+	Lines []string
+	Dots  []ratioDot
+}
+
+type ratioDot struct{ X, Y, Start, Value, Title string }
 
 // ratioLine draws the prank ratio per bucket as a line; buckets without
 // calls have no ratio and break the line.
@@ -277,18 +357,16 @@ func ratioLine(l *locale, testID, title string, w, h float64, buckets []reports.
 	ax := newAxis(math.Min(100, top*100), 1)
 	yMax := ax.max() / 100
 	plotW, plotH := w-padL-padR, h-padT-padB
-	var b strings.Builder
-	fmt.Fprintf(&b, `<svg class="chart" data-testid="%s" viewBox="0 0 %.0f %.0f" role="img" aria-label="%s" preserveAspectRatio="xMidYMid meet">`, testID, w, h, html.EscapeString(title))
-	frame(&b, l, w, h, buckets, size, ax, func(v float64) string { return l.Int(int64(v)) + "%" })
+	c := ratioChart{TestID: testID, W: fmt.Sprintf("%.0f", w), H: fmt.Sprintf("%.0f", h), Title: title, Color: meaningPrank.Color,
+		Frame: frame(l, w, h, buckets, size, ax, func(v float64) string { return l.Int(int64(v)) + "%" })}
 	slot := plotW / float64(max(len(buckets), 1))
 	var pts []string
 	flush := func() {
 		if len(pts) > 1 {
-			fmt.Fprintf(&b, `<polyline class="line" stroke="%s" points="%s"/>`, meaningPrank.Color, strings.Join(pts, " "))
+			c.Lines = append(c.Lines, strings.Join(pts, " "))
 		}
 		pts = pts[:0]
 	}
-	var dots strings.Builder
 	for i, bk := range buckets {
 		if bk.Calls == 0 {
 			flush()
@@ -297,14 +375,11 @@ func ratioLine(l *locale, testID, title string, w, h float64, buckets []reports.
 		x := padL + slot*(float64(i)+0.5)
 		y := padT + plotH - plotH*bk.PrankRatio/yMax
 		pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
-		fmt.Fprintf(&dots, `<circle class="dot" fill="%s" cx="%.1f" cy="%.1f" r="6" data-start="%s" data-value="%.4f"><title>%s</title></circle>`,
-			meaningPrank.Color, x, y, bk.Start.Format(time.RFC3339), bk.PrankRatio,
-			html.EscapeString(l.T("chart.prank.title", bucketLabel(l, bk.Start, size), l.Pct(bk.PrankRatio), l.Int(bk.Calls))))
+		c.Dots = append(c.Dots, ratioDot{X: f1(x), Y: f1(y), Start: bk.Start.Format(time.RFC3339), Value: fmt.Sprintf("%.4f", bk.PrankRatio),
+			Title: l.T("chart.prank.title", bucketLabel(l, bk.Start, size), l.Pct(bk.PrankRatio), l.Int(bk.Calls))})
 	}
 	flush()
-	b.WriteString(dots.String())
-	b.WriteString(`</svg>`)
-	return template.HTML(b.String()) // #nosec: built from escaped parts above
+	return renderChart("ratio", c)
 }
 
 // typeRow is one emergency type in the types panel: a labelled bar, all in
@@ -367,42 +442,59 @@ var withinMarks = [len(reports.WithinThresholds)]struct{ shape, dash string }{
 	{"circle", "2 6"}, {"square", ""}, {"triangle", "12 6"},
 }
 
-// marker draws one marker shape centred on x, y, with attrs (already
-// escaped) and a tooltip.
-func marker(b *strings.Builder, shape string, x, y float64, attrs, title string) {
-	const r = 7.0
-	tag := "circle"
-	switch shape {
-	case "square":
-		tag = "rect"
-		fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" %s>`, x-r, y-r, 2*r, 2*r, attrs)
-	case "triangle":
-		tag = "path"
-		fmt.Fprintf(b, `<path d="M%.1f %.1fL%.1f %.1fL%.1f %.1fZ" %s>`, x, y-r-1, x+r+1, y+r, x-r-1, y+r, attrs)
-	default:
-		fmt.Fprintf(b, `<circle cx="%.1f" cy="%.1f" r="%.1f" %s>`, x, y, r, attrs)
-	}
-	fmt.Fprintf(b, `<title>%s</title></%s>`, html.EscapeString(title), tag)
+// withinOverlay is the answered-within lines as the "within" template
+// draws them over a bar chart of the same geometry.
+type withinOverlay struct {
+	Color  string
+	Lines  []withinLine
+	Labels []chartText
 }
 
-// shareLines draws, over a chart of the same geometry, each bucket's share
-// answered by a person within 10, 15 and 20 s on a 0–100 % scale of its
-// own, labelled on the right; a bucket no call decides breaks the line.
+// withinLine is one threshold's line: its unbroken runs, then its markers.
+type withinLine struct {
+	Polylines []withinRun
+	Marks     []withinMark
+}
+
+type withinRun struct{ Dash, Points string }
+
+// withinMark is one marker: a circle (X, Y, radius W), a square (corner X,
+// Y, side W) or a triangle (path D).
+type withinMark struct {
+	Shape, X, Y, W, D, Fill, Key, Start, Value, Title string
+}
+
+// mark places one marker shape centred on x, y.
+func mark(shape string, x, y float64) withinMark {
+	const r = 7.0
+	switch shape {
+	case "square":
+		return withinMark{Shape: shape, X: f1(x - r), Y: f1(y - r), W: f1(2 * r)}
+	case "triangle":
+		return withinMark{Shape: shape, D: fmt.Sprintf("M%.1f %.1fL%.1f %.1fL%.1f %.1fZ", x, y-r-1, x+r+1, y+r, x-r-1, y+r)}
+	}
+	return withinMark{Shape: "circle", X: f1(x), Y: f1(y), W: f1(r)}
+}
+
+// shareLines lays out, over a chart of the same geometry, each bucket's
+// share answered by a person within 10, 15 and 20 s on a 0–100 % scale of
+// its own, labelled on the right; a bucket no call decides breaks the line.
 // Each marker carries data-key (the threshold) and data-value (the share).
-func shareLines(l *locale, w, h float64, buckets []reports.Bucket, size reports.BucketSize) string {
+// It is nil when no bucket has a share.
+func shareLines(l *locale, w, h float64, buckets []reports.Bucket, size reports.BucketSize) *withinOverlay {
 	plotW, plotH := w-padL-padR, h-padT-padB
 	slot := plotW / float64(max(len(buckets), 1))
-	var b strings.Builder
+	o := &withinOverlay{Color: meaningWithin.Color}
 	drawn := false
 	for ti, th := range reports.WithinThresholds {
+		var line withinLine
 		var pts []string
 		flush := func() {
 			if len(pts) > 1 {
-				fmt.Fprintf(&b, `<polyline class="within" stroke="%s" stroke-dasharray="%s" points="%s"/>`, meaningWithin.Color, withinMarks[ti].dash, strings.Join(pts, " "))
+				line.Polylines = append(line.Polylines, withinRun{Dash: withinMarks[ti].dash, Points: strings.Join(pts, " ")})
 			}
 			pts = pts[:0]
 		}
-		var marks strings.Builder
 		for i, bk := range buckets {
 			v := bk.AnsweredWithin[th.Key]
 			if v == nil {
@@ -413,18 +505,19 @@ func shareLines(l *locale, w, h float64, buckets []reports.Bucket, size reports.
 			x := padL + slot*(float64(i)+0.5)
 			y := padT + plotH - plotH**v
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
-			marker(&marks, withinMarks[ti].shape, x, y,
-				fmt.Sprintf(`class="wmark" fill="%s" data-key="%s" data-start="%s" data-value="%.4f"`, meaningWithin.Color, th.Key, bk.Start.Format(time.RFC3339), *v),
-				l.T("chart.within.title", bucketLabel(l, bk.Start, size), l.Pct0(*v), int(th.Seconds)))
+			m := mark(withinMarks[ti].shape, x, y)
+			m.Fill, m.Key, m.Start, m.Value = meaningWithin.Color, th.Key, bk.Start.Format(time.RFC3339), fmt.Sprintf("%.4f", *v)
+			m.Title = l.T("chart.within.title", bucketLabel(l, bk.Start, size), l.Pct0(*v), int(th.Seconds))
+			line.Marks = append(line.Marks, m)
 		}
 		flush()
-		b.WriteString(marks.String())
+		o.Lines = append(o.Lines, line)
 	}
 	if !drawn {
-		return ""
+		return nil
 	}
 	for _, p := range []float64{0, 0.5, 1} {
-		fmt.Fprintf(&b, `<text class="rlab" x="%.1f" y="%.1f" text-anchor="end">%s</text>`, w-padR, padT+plotH-plotH*p-6, html.EscapeString(l.Pct0(p)))
+		o.Labels = append(o.Labels, chartText{X: f1(w - padR), Y: f1(padT + plotH - plotH*p - 6), Text: l.Pct0(p)})
 	}
-	return b.String()
+	return o
 }
