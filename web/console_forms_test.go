@@ -2,7 +2,9 @@ package web
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -256,5 +258,74 @@ func TestNoticesOnlyFromTheCatalogue(t *testing.T) {
 	body := html.UnescapeString(sup.do("GET", loc, nil).Body.String())
 	if !strings.Contains(body, "Number 0812-5555-0000 blocked.") {
 		t.Errorf("the block's notice is missing: %.600s", body)
+	}
+}
+
+// recordingErr is an error of a Recordings that tells its kind by method,
+// as the ARI client's do.
+type recordingErr struct{ notFound, badName bool }
+
+func (e recordingErr) Error() string  { return "recording error" }
+func (e recordingErr) NotFound() bool { return e.notFound }
+func (e recordingErr) BadName() bool  { return e.badName }
+
+// failingRecordings answers every Fetch with err.
+type failingRecordings struct{ err error }
+
+func (f failingRecordings) Fetch(context.Context, string, string) (io.ReadCloser, string, error) {
+	return nil, "", f.err
+}
+func (failingRecordings) List(context.Context, string) ([]string, error) { return nil, nil }
+
+// TestRecordingErrorsAnswered: a missing recording answers 404, a name
+// that is not a recording name 400 and any other failure 502, told apart
+// by the errors' methods (wrapped or not).
+func TestRecordingErrorsAnswered(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"missing", recordingErr{notFound: true}, http.StatusNotFound},
+		{"missing, wrapped", fmt.Errorf("node a1: %w", recordingErr{notFound: true}), http.StatusNotFound},
+		{"bad name", recordingErr{badName: true}, http.StatusBadRequest},
+		{"other", errors.New("connection refused"), http.StatusBadGateway},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, h := testConsole(t, ConsoleOptions{Recordings: failingRecordings{tc.err}})
+			sup := signedIn(t, c, h, testSup, testSupPass)
+			if w := sup.do("GET", "/api/recordings/siaga112/c1", nil); w.Code != tc.want {
+				t.Errorf("%d %s, want %d", w.Code, w.Body, tc.want)
+			}
+		})
+	}
+}
+
+// TestHistoryCSVGuarded: every cell of a number's history export passes
+// the formula guard, whatever the stream put in it.
+func TestHistoryCSVGuarded(t *testing.T) {
+	const me = "+6281234567890"
+	evil := "=HYPERLINK(\"http://evil/\")"
+	hist := historyOf{
+		env(t, events.TypeStarted, "c1.1", me, events.Started{Dialed: "112"}),
+		env(t, events.TypeClassified, "c1.1", me, events.Classified{Outcome: events.Outcome(evil), EmergencyType: "@SUM(1)", Recording: "+1+cmd"}),
+	}
+	c, h := testConsole(t, ConsoleOptions{Events: hist, Records: fakeRecords{}})
+	sup := signedIn(t, c, h, testSup, testSupPass)
+	w := sup.do("GET", "/api/numbers/"+me+"?format=csv", nil)
+	if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/csv") {
+		t.Fatalf("%d %s", w.Code, w.Header().Get("Content-Type"))
+	}
+	rows, err := csv.NewReader(w.Body).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("rows %v, %v", rows, err)
+	}
+	for i, cell := range rows[1] {
+		if !cellSafe(cell) {
+			t.Errorf("column %s = %q runs as a formula", rows[0][i], cell)
+		}
+	}
+	if rows[1][1] != me {
+		t.Errorf("number %q, want %s as it is", rows[1][1], me)
 	}
 }
