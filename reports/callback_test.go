@@ -13,79 +13,26 @@ import (
 // these tests are local (t0 10:00 UTC is 18:00 WITA).
 var wita = time.FixedZone("WITA", 8*3600)
 
-// cbScript builds the events of dropped calls and their call-backs.
-type cbScript struct {
-	t   testing.TB
-	evs []events.Envelope
-}
-
-func (s *cbScript) add(typ events.Type, id, number string, at time.Time, data any) {
-	s.evs = append(s.evs, ev(s.t, typ, id, number, at, data))
-}
-
-// dropped is a caller who chose fire and hung up before the hand-off.
-func (s *cbScript) dropped(id, number string, at time.Time) {
-	s.add(events.TypeStarted, id, number, at, events.Started{Dialed: "112"})
-	s.add(events.TypeAnswered, id, number, at.Add(300*time.Millisecond), events.Answered{})
-	s.add(events.TypeClassified, id, number, at.Add(3*time.Second), events.Classified{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, SecondsToClassify: 3, Callback: true})
-	s.add(events.TypeEnded, id, number, at.Add(4*time.Second), events.Ended{Outcome: events.OutcomeEmergency, DurationS: 4, HangupBy: events.HangupByCaller, Callback: true, Where: events.WhereIVR})
-}
-
-func (s *cbScript) scheduled(id, number string, at, due time.Time) {
-	s.add(events.TypeCallbackScheduled, id, number, at, events.CallbackScheduled{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Where: events.WhereIVR, DueAt: due, MaxAttempts: 3})
-}
-
-// attempt ends attempt n with result; next is when the next is due (zero:
-// none follows); a put-through attempt's channel is own.
-func (s *cbScript) attempt(id, number string, at time.Time, n int, result string, next time.Time, own string) {
-	d := events.CallbackAttempt{Attempt: n, Result: result, ChannelID: own, Endpoint: "PJSIP/" + number + "@telco", RingS: 20}
-	if !next.IsZero() {
-		d.NextAt = &next
-	}
-	s.add(events.TypeCallbackAttempt, id, number, at, d)
-}
-
-func (s *cbScript) done(id, number string, at time.Time, reason string, reached bool, attempts int, by, note string) {
-	s.add(events.TypeCallbackDone, id, number, at, events.CallbackDone{ReachedPerson: reached, Reason: reason, Attempts: attempts, By: by, Note: note})
-}
-
-// own publishes an event of the call-back's own call own, of the dropped
-// call of, as the IVR does: its own id, the callee's number, callback_of.
-func (s *cbScript) own(typ events.Type, own, of, number string, at time.Time) {
-	var data any
-	switch typ {
-	case events.TypeTransferred:
-		data = events.Transferred{EmergencyType: "fire", Extension: "fire", SecondsToQueue: 5, CallbackOf: of}
-	case events.TypeOperatorAnswered:
-		data = events.OperatorAnswered{EmergencyType: "fire", Extension: "fire", Operator: "PJSIP/op201", SecondsInQueue: 4, SecondsToPerson: 9, CallbackOf: of}
-	case events.TypeQueueAbandoned:
-		data = events.QueueAbandoned{EmergencyType: "fire", Extension: "fire", SecondsInQueue: 30, SecondsSinceAnswer: 35, Callback: true, CallbackOf: of}
-	case events.TypeEnded:
-		data = events.Ended{Outcome: events.OutcomeEmergency, DurationS: 60, HangupBy: events.HangupByCaller, Where: events.WhereOperator, CallbackOf: of}
-	}
-	s.add(typ, own, number, at, data)
-}
-
 // TestUnreachedToday: unreached counts today's callers by number (a
 // withheld caller each), not yesterday's, and an answer the next day does
 // not reach a caller of the day before.
 func TestUnreachedToday(t *testing.T) {
 	now := t0.Add(10 * time.Minute) // 18:10 WITA
 	a := NewAggregator(Options{Location: wita, Now: func() time.Time { return now }})
-	s := &cbScript{t: t}
-	s.dropped("y1", "+6281234500020", t0.Add(-20*time.Hour)) // yesterday 22:00 WITA
-	s.add(events.TypeStarted, "y2", "+6281234500020", t0.Add(-1*time.Hour), events.Started{Dialed: "112"})
-	s.add(events.TypeOperatorAnswered, "y2", "+6281234500020", t0.Add(-1*time.Hour+20*time.Second), events.OperatorAnswered{Operator: "PJSIP/op201", SecondsToPerson: 12})
-	s.dropped("a1", "+6281234500021", t0)
-	s.dropped("a2", "+6281234500021", t0.Add(time.Minute))
-	s.dropped("w1", "", t0.Add(2*time.Minute))
-	s.dropped("w2", "", t0.Add(3*time.Minute))
-	for i := range s.evs {
-		if s.evs[i].CallID == "w1" || s.evs[i].CallID == "w2" {
-			s.evs[i].Caller = events.Caller{Number: "anonymous", Presentation: events.PresentationRestricted}
+	s := &cbScript{T: t}
+	s.Dropped("y1", "+6281234500020", t0.Add(-20*time.Hour)) // yesterday 22:00 WITA
+	s.Add(events.TypeStarted, "y2", "+6281234500020", t0.Add(-1*time.Hour), events.Started{Dialed: "112"})
+	s.Add(events.TypeOperatorAnswered, "y2", "+6281234500020", t0.Add(-1*time.Hour+20*time.Second), events.OperatorAnswered{Operator: "PJSIP/op201", SecondsToPerson: 12})
+	s.Dropped("a1", "+6281234500021", t0)
+	s.Dropped("a2", "+6281234500021", t0.Add(time.Minute))
+	s.Dropped("w1", "", t0.Add(2*time.Minute))
+	s.Dropped("w2", "", t0.Add(3*time.Minute))
+	for i := range s.Events {
+		if s.Events[i].CallID == "w1" || s.Events[i].CallID == "w2" {
+			s.Events[i].Caller = events.Caller{Number: "anonymous", Presentation: events.PresentationRestricted}
 		}
 	}
-	applyAll(t, a, s.evs)
+	applyAll(t, a, s.Events)
 	if got := a.Unreached(now); got != 3 {
 		t.Errorf("unreached %d, want 3 (one number with two drops, two withheld callers)", got)
 	}
@@ -101,20 +48,20 @@ func TestUnreachedToday(t *testing.T) {
 func TestCallbackHostile(t *testing.T) {
 	now := t0.Add(time.Hour)
 	a := NewAggregator(Options{Location: wita, RecentCalls: 10, Now: func() time.Time { return now }})
-	s := &cbScript{t: t}
-	s.dropped("c1", "+6281234500030", t0)
+	s := &cbScript{T: t}
+	s.Dropped("c1", "+6281234500030", t0)
 	for i := range 500 {
 		id := fmt.Sprintf("ghost-%d", i)
-		s.scheduled(id, "+6281234500031", t0.Add(time.Second), t0.Add(time.Minute))
-		s.attempt(id, "+6281234500031", t0.Add(2*time.Second), i, "weird-"+id, time.Time{}, "own-"+id)
-		s.done(id, "+6281234500031", t0.Add(3*time.Second), "why-"+id, true, 1, strings.Repeat("x", 5000), strings.Repeat("y", 5000))
-		s.own(events.TypeOperatorAnswered, "own-"+id, id, "+6281234500031", t0.Add(4*time.Second))
+		s.Scheduled(id, "+6281234500031", t0.Add(time.Second), t0.Add(time.Minute))
+		s.Attempt(id, "+6281234500031", t0.Add(2*time.Second), i, "weird-"+id, time.Time{}, "own-"+id)
+		s.Done(id, "+6281234500031", t0.Add(3*time.Second), "why-"+id, true, 1, strings.Repeat("x", 5000), strings.Repeat("y", 5000))
+		s.Own(events.TypeOperatorAnswered, "own-"+id, id, "+6281234500031", t0.Add(4*time.Second))
 	}
 	for i := range 300 {
-		s.attempt("c1", "+6281234500030", t0.Add(5*time.Second), 1000+i, fmt.Sprintf("forged-%d", i), time.Time{}, "")
+		s.Attempt("c1", "+6281234500030", t0.Add(5*time.Second), 1000+i, fmt.Sprintf("forged-%d", i), time.Time{}, "")
 	}
-	s.done("c1", "+6281234500030", t0.Add(6*time.Second), "forged-reason", false, 1, strings.Repeat("é", 5000), strings.Repeat("n", 5000))
-	applyAll(t, a, s.evs)
+	s.Done("c1", "+6281234500030", t0.Add(6*time.Second), "forged-reason", false, 1, strings.Repeat("é", 5000), strings.Repeat("n", 5000))
+	applyAll(t, a, s.Events)
 
 	if len(a.calls) != 1 {
 		t.Errorf("%d calls in memory, want 1: call-back events made calls", len(a.calls))

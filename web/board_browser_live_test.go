@@ -64,14 +64,14 @@ func TestBoardCallbacksInBrowser(t *testing.T) {
 	agg, now := boardAggregator(t)
 	// The demo's callers who hung up in the queue are unreached too.
 	unreached := strconv.Itoa(agg.Unreached(now) + 2)
-	s := &cbScript{t: t}
-	s.dropped("cb1", "+6281234500070", now.Add(-9*time.Minute))
-	s.scheduled("cb1", "+6281234500070", now.Add(-9*time.Minute+5*time.Second), now.Add(-8*time.Minute))
-	s.attempt("cb1", "+6281234500070", now.Add(-7*time.Minute), 1, events.CallbackNoAnswer, now.Add(-5*time.Minute), "")
-	s.attempt("cb1", "+6281234500070", now.Add(-4*time.Minute), 2, events.CallbackNoAnswer, now.Add(time.Minute), "")
-	s.dropped("cb2", "+6281234500071", now.Add(-2*time.Minute))
-	s.scheduled("cb2", "+6281234500071", now.Add(-2*time.Minute+5*time.Second), now.Add(-90*time.Second))
-	for i, e := range s.evs {
+	s := &cbScript{T: t}
+	s.Dropped("cb1", "+6281234500070", now.Add(-9*time.Minute))
+	s.Scheduled("cb1", "+6281234500070", now.Add(-9*time.Minute+5*time.Second), now.Add(-8*time.Minute))
+	s.Attempt("cb1", "+6281234500070", now.Add(-7*time.Minute), 1, events.CallbackNoAnswer, now.Add(-5*time.Minute), "")
+	s.Attempt("cb1", "+6281234500070", now.Add(-4*time.Minute), 2, events.CallbackNoAnswer, now.Add(time.Minute), "")
+	s.Dropped("cb2", "+6281234500071", now.Add(-2*time.Minute))
+	s.Scheduled("cb2", "+6281234500071", now.Add(-2*time.Minute+5*time.Second), now.Add(-90*time.Second))
+	for i, e := range s.Events {
 		if _, err := agg.Apply(e, uint64(100000+i)); err != nil {
 			t.Fatal(err)
 		}

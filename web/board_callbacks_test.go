@@ -43,140 +43,140 @@ func TestCallbackAggregation(t *testing.T) {
 			attention: []string{"c1"}, unreached: 1, calls: 1,
 		}},
 		{"scheduled, not due yet", func(s *cbScript) {
-			s.scheduled("c1", num, at(0.1), at(12))
+			s.Scheduled("c1", num, at(0.1), at(12))
 		}, want{
 			attention: []string{"c1"}, stateID: "ditelepon balik otomatis pukul 18.12", stateEN: "automatic call-back at 18:12",
 			unreached: 1, counts: reports.CallbackCounts{Scheduled: 1}, calls: 1,
 		}},
 		{"due, no operator free", func(s *cbScript) {
-			s.scheduled("c1", num, at(0.1), at(0.6))
+			s.Scheduled("c1", num, at(0.1), at(0.6))
 		}, want{
 			attention: []string{"c1"}, stateID: "menunggu petugas kosong", stateEN: "waiting for a free operator",
 			unreached: 1, counts: reports.CallbackCounts{Scheduled: 1}, calls: 1,
 		}},
 		{"two attempts not answered, the next later", func(s *cbScript) {
-			s.scheduled("c1", num, at(0.1), at(0.6))
-			s.attempt("c1", num, at(1), 1, events.CallbackNoAnswer, at(3), "")
-			s.attempt("c1", num, at(3.5), 2, events.CallbackNoAnswer, at(12.5), "")
+			s.Scheduled("c1", num, at(0.1), at(0.6))
+			s.Attempt("c1", num, at(1), 1, events.CallbackNoAnswer, at(3), "")
+			s.Attempt("c1", num, at(3.5), 2, events.CallbackNoAnswer, at(12.5), "")
 		}, want{
 			attention: []string{"c1"}, stateID: "ditelepon balik 2×, tidak diangkat; berikutnya 18.12", stateEN: "called back 2×, no answer; next 18:12",
 			unreached: 1, counts: reports.CallbackCounts{Scheduled: 1, Attempts: 2, NoAnswer: 2}, calls: 1,
 		}},
 		{"next attempt due, waiting for an operator", func(s *cbScript) {
-			s.scheduled("c1", num, at(0.1), at(0.6))
-			s.attempt("c1", num, at(1), 1, events.CallbackBusy, at(3), "")
+			s.Scheduled("c1", num, at(0.1), at(0.6))
+			s.Attempt("c1", num, at(1), 1, events.CallbackBusy, at(3), "")
 		}, want{
 			attention: []string{"c1"}, stateID: "ditelepon balik 1×, nada sibuk; menunggu petugas kosong", stateEN: "called back 1×, busy; waiting for a free operator",
 			unreached: 1, counts: reports.CallbackCounts{Scheduled: 1, Attempts: 1, NoAnswer: 1}, calls: 1,
 		}},
 		{"put through, waiting in the queue", func(s *cbScript) {
-			s.scheduled("c1", num, at(0.1), at(0.6))
-			s.attempt("c1", num, at(1), 1, events.CallbackNoAnswer, at(3), "")
-			s.attempt("c1", num, at(3.5), 2, events.CallbackPutThrough, time.Time{}, "cb-own-1")
-			s.own(events.TypeTransferred, "cb-own-1", "c1", num, at(3.6))
+			s.Scheduled("c1", num, at(0.1), at(0.6))
+			s.Attempt("c1", num, at(1), 1, events.CallbackNoAnswer, at(3), "")
+			s.Attempt("c1", num, at(3.5), 2, events.CallbackPutThrough, time.Time{}, "cb-own-1")
+			s.Own(events.TypeTransferred, "cb-own-1", "c1", num, at(3.6))
 		}, want{
 			attention: []string{"c1"}, stateID: "ditelepon balik 2×, tersambung ke antrean petugas", stateEN: "called back 2×, connected to the operators' queue",
 			unreached: 1, counts: reports.CallbackCounts{Scheduled: 1, Attempts: 2, PutThrough: 1, NoAnswer: 1}, calls: 1,
 		}},
 		{"put through, then hung up in the queue", func(s *cbScript) {
-			s.scheduled("c1", num, at(0.1), at(0.6))
-			s.attempt("c1", num, at(1), 1, events.CallbackPutThrough, time.Time{}, "cb-own-1")
-			s.own(events.TypeTransferred, "cb-own-1", "c1", num, at(1.1))
-			s.own(events.TypeQueueAbandoned, "cb-own-1", "c1", num, at(1.6))
+			s.Scheduled("c1", num, at(0.1), at(0.6))
+			s.Attempt("c1", num, at(1), 1, events.CallbackPutThrough, time.Time{}, "cb-own-1")
+			s.Own(events.TypeTransferred, "cb-own-1", "c1", num, at(1.1))
+			s.Own(events.TypeQueueAbandoned, "cb-own-1", "c1", num, at(1.6))
 		}, want{
 			attention: []string{"c1"}, stateID: "ditelepon balik 1×, tersambung, lalu menutup di antrean", stateEN: "called back 1×, connected, then hung up in the queue",
 			unreached: 1, counts: reports.CallbackCounts{Scheduled: 1, Attempts: 1, PutThrough: 1}, calls: 1,
 		}},
 		{"operator answered the call-back: resolved", func(s *cbScript) {
-			s.scheduled("c1", num, at(0.1), at(0.6))
-			s.attempt("c1", num, at(1), 1, events.CallbackNoAnswer, at(3), "")
-			s.attempt("c1", num, at(3.5), 2, events.CallbackPutThrough, time.Time{}, "cb-own-1")
-			s.own(events.TypeTransferred, "cb-own-1", "c1", num, at(3.6))
-			s.own(events.TypeOperatorAnswered, "cb-own-1", "c1", num, at(3.8))
-			s.own(events.TypeEnded, "cb-own-1", "c1", num, at(6))
-			s.done("c1", num, at(3.8), events.DoneOperatorAnswered, true, 2, "", "")
+			s.Scheduled("c1", num, at(0.1), at(0.6))
+			s.Attempt("c1", num, at(1), 1, events.CallbackNoAnswer, at(3), "")
+			s.Attempt("c1", num, at(3.5), 2, events.CallbackPutThrough, time.Time{}, "cb-own-1")
+			s.Own(events.TypeTransferred, "cb-own-1", "c1", num, at(3.6))
+			s.Own(events.TypeOperatorAnswered, "cb-own-1", "c1", num, at(3.8))
+			s.Own(events.TypeEnded, "cb-own-1", "c1", num, at(6))
+			s.Done("c1", num, at(3.8), events.DoneOperatorAnswered, true, 2, "", "")
 		}, want{
 			unreached: 0, counts: reports.CallbackCounts{Scheduled: 1, Attempts: 2, PutThrough: 1, NoAnswer: 1}, calls: 1,
 		}},
 		{"operator answered, callback.done not come yet: resolved", func(s *cbScript) {
-			s.scheduled("c1", num, at(0.1), at(0.6))
-			s.attempt("c1", num, at(1), 1, events.CallbackPutThrough, time.Time{}, "cb-own-1")
-			s.own(events.TypeOperatorAnswered, "cb-own-1", "c1", num, at(1.3))
+			s.Scheduled("c1", num, at(0.1), at(0.6))
+			s.Attempt("c1", num, at(1), 1, events.CallbackPutThrough, time.Time{}, "cb-own-1")
+			s.Own(events.TypeOperatorAnswered, "cb-own-1", "c1", num, at(1.3))
 		}, want{
 			unreached: 0, counts: reports.CallbackCounts{Scheduled: 1, Attempts: 1, PutThrough: 1}, calls: 1,
 		}},
 		{"every attempt failed: kept, unreached", func(s *cbScript) {
-			s.scheduled("c1", num, at(0.1), at(0.6))
-			s.attempt("c1", num, at(1), 1, events.CallbackNoAnswer, at(3), "")
-			s.attempt("c1", num, at(3.5), 2, events.CallbackNoResponse, at(8.5), "")
-			s.attempt("c1", num, at(9), 3, events.CallbackFailed, time.Time{}, "")
-			s.done("c1", num, at(9), events.DoneAttemptsExhausted, false, 3, "", "")
+			s.Scheduled("c1", num, at(0.1), at(0.6))
+			s.Attempt("c1", num, at(1), 1, events.CallbackNoAnswer, at(3), "")
+			s.Attempt("c1", num, at(3.5), 2, events.CallbackNoResponse, at(8.5), "")
+			s.Attempt("c1", num, at(9), 3, events.CallbackFailed, time.Time{}, "")
+			s.Done("c1", num, at(9), events.DoneAttemptsExhausted, false, 3, "", "")
 		}, want{
 			attention: []string{"c1"}, stateID: "tidak terjangkau setelah 3 kali — telepon manual", stateEN: "not reached after 3 attempts — call by hand",
 			unreached: 1, counts: reports.CallbackCounts{Scheduled: 1, Attempts: 3, NoAnswer: 2}, calls: 1,
 		}},
 		{"called again and reached an operator", func(s *cbScript) {
-			s.scheduled("c1", num, at(0.1), at(0.6))
-			s.add(events.TypeStarted, "c2", num, at(2), events.Started{Dialed: "112"})
-			s.add(events.TypeClassified, "c2", num, at(2.1), events.Classified{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, SecondsToClassify: 3})
-			s.add(events.TypeTransferred, "c2", num, at(2.2), events.Transferred{EmergencyType: "fire", SecondsToQueue: 4})
-			s.add(events.TypeOperatorAnswered, "c2", num, at(2.4), events.OperatorAnswered{EmergencyType: "fire", Operator: "PJSIP/op202", SecondsInQueue: 8, SecondsToPerson: 14})
+			s.Scheduled("c1", num, at(0.1), at(0.6))
+			s.Add(events.TypeStarted, "c2", num, at(2), events.Started{Dialed: "112"})
+			s.Add(events.TypeClassified, "c2", num, at(2.1), events.Classified{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, SecondsToClassify: 3})
+			s.Add(events.TypeTransferred, "c2", num, at(2.2), events.Transferred{EmergencyType: "fire", SecondsToQueue: 4})
+			s.Add(events.TypeOperatorAnswered, "c2", num, at(2.4), events.OperatorAnswered{EmergencyType: "fire", Operator: "PJSIP/op202", SecondsInQueue: 8, SecondsToPerson: 14})
 		}, want{
 			unreached: 0, counts: reports.CallbackCounts{Scheduled: 1}, calls: 2,
 		}},
 		{"another number reaching an operator changes nothing", func(s *cbScript) {
-			s.add(events.TypeStarted, "c2", other, at(2), events.Started{Dialed: "112"})
-			s.add(events.TypeClassified, "c2", other, at(2.1), events.Classified{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, SecondsToClassify: 3})
-			s.add(events.TypeTransferred, "c2", other, at(2.2), events.Transferred{EmergencyType: "fire", SecondsToQueue: 4})
-			s.add(events.TypeOperatorAnswered, "c2", other, at(2.4), events.OperatorAnswered{EmergencyType: "fire", Operator: "PJSIP/op202", SecondsInQueue: 8, SecondsToPerson: 14})
+			s.Add(events.TypeStarted, "c2", other, at(2), events.Started{Dialed: "112"})
+			s.Add(events.TypeClassified, "c2", other, at(2.1), events.Classified{Outcome: events.OutcomeEmergency, EmergencyType: "fire", Attempts: 1, SecondsToClassify: 3})
+			s.Add(events.TypeTransferred, "c2", other, at(2.2), events.Transferred{EmergencyType: "fire", SecondsToQueue: 4})
+			s.Add(events.TypeOperatorAnswered, "c2", other, at(2.4), events.OperatorAnswered{EmergencyType: "fire", Operator: "PJSIP/op202", SecondsInQueue: 8, SecondsToPerson: 14})
 		}, want{
 			attention: []string{"c1"}, unreached: 1, calls: 2,
 		}},
 		{"cancelled by a supervisor", func(s *cbScript) {
-			s.scheduled("c1", num, at(0.1), at(0.6))
-			s.attempt("c1", num, at(1), 1, events.CallbackNoAnswer, at(3), "")
-			s.done("c1", num, at(2), events.DoneCancelled, false, 1, "siti", "salah sambung, sudah dikonfirmasi")
+			s.Scheduled("c1", num, at(0.1), at(0.6))
+			s.Attempt("c1", num, at(1), 1, events.CallbackNoAnswer, at(3), "")
+			s.Done("c1", num, at(2), events.DoneCancelled, false, 1, "siti", "salah sambung, sudah dikonfirmasi")
 		}, want{
 			unreached: 0, counts: reports.CallbackCounts{Scheduled: 1, Attempts: 1, NoAnswer: 1, Cancelled: 1}, calls: 1,
 		}},
 		{"ticked by an operator", func(s *cbScript) {
-			s.scheduled("c1", num, at(0.1), at(0.6))
-			s.add(events.TypeHandled, "c1", "", at(1), events.Handled{Action: events.HandledCalledBack, By: "budi"})
+			s.Scheduled("c1", num, at(0.1), at(0.6))
+			s.Add(events.TypeHandled, "c1", "", at(1), events.Handled{Action: events.HandledCalledBack, By: "budi"})
 		}, want{
 			unreached: 0, counts: reports.CallbackCounts{Scheduled: 1}, calls: 1,
 		}},
 		{"prank verdict", func(s *cbScript) {
-			s.scheduled("c1", num, at(0.1), at(0.6))
-			s.done("c1", num, at(1), events.DonePrank, false, 0, "", "")
+			s.Scheduled("c1", num, at(0.1), at(0.6))
+			s.Done("c1", num, at(1), events.DonePrank, false, 0, "", "")
 		}, want{
 			unreached: 0, counts: reports.CallbackCounts{Scheduled: 1}, calls: 1,
 		}},
 		{"blocked since: kept", func(s *cbScript) {
-			s.scheduled("c1", num, at(0.1), at(0.6))
-			s.done("c1", num, at(1), events.DoneBlocked, false, 0, "", "")
+			s.Scheduled("c1", num, at(0.1), at(0.6))
+			s.Done("c1", num, at(1), events.DoneBlocked, false, 0, "", "")
 		}, want{
 			attention: []string{"c1"}, stateID: "nomor diblokir, tidak ditelepon balik otomatis", stateEN: "number blocked, no automatic call-back",
 			unreached: 1, counts: reports.CallbackCounts{Scheduled: 1}, calls: 1,
 		}},
 		{"a second drop folds into the call-back: one caller", func(s *cbScript) {
-			s.scheduled("c1", num, at(0.1), at(0.6))
-			s.dropped("c1b", num, at(2))
+			s.Scheduled("c1", num, at(0.1), at(0.6))
+			s.Dropped("c1b", num, at(2))
 		}, want{
 			attention: []string{"c1", "c1b"}, stateID: "menunggu petugas kosong", stateEN: "waiting for a free operator",
 			unreached: 1, counts: reports.CallbackCounts{Scheduled: 1}, calls: 2,
 		}},
 		{"a cancel closes the folded drop too", func(s *cbScript) {
-			s.scheduled("c1", num, at(0.1), at(0.6))
-			s.dropped("c1b", num, at(2))
-			s.done("c1", num, at(3), events.DoneCancelled, false, 0, "siti", "sudah ditangani polisi")
+			s.Scheduled("c1", num, at(0.1), at(0.6))
+			s.Dropped("c1b", num, at(2))
+			s.Done("c1", num, at(3), events.DoneCancelled, false, 0, "siti", "sudah ditangani polisi")
 		}, want{
 			unreached: 0, counts: reports.CallbackCounts{Scheduled: 1, Cancelled: 1}, calls: 2,
 		}},
 		{"redelivered events count once", func(s *cbScript) {
-			s.scheduled("c1", num, at(0.1), at(0.6))
-			s.scheduled("c1", num, at(0.1), at(0.6))
-			s.attempt("c1", num, at(1), 1, events.CallbackNoAnswer, at(12.5), "")
-			s.attempt("c1", num, at(1), 1, events.CallbackNoAnswer, at(12.5), "")
+			s.Scheduled("c1", num, at(0.1), at(0.6))
+			s.Scheduled("c1", num, at(0.1), at(0.6))
+			s.Attempt("c1", num, at(1), 1, events.CallbackNoAnswer, at(12.5), "")
+			s.Attempt("c1", num, at(1), 1, events.CallbackNoAnswer, at(12.5), "")
 		}, want{
 			attention: []string{"c1"}, stateID: "ditelepon balik 1×, tidak diangkat; berikutnya 18.12", stateEN: "called back 1×, no answer; next 18:12",
 			unreached: 1, counts: reports.CallbackCounts{Scheduled: 1, Attempts: 1, NoAnswer: 1}, calls: 1,
@@ -184,10 +184,10 @@ func TestCallbackAggregation(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := reports.NewAggregator(reports.Options{Location: wita, Now: func() time.Time { return now }})
-			s := &cbScript{t: t}
-			s.dropped("c1", num, t0)
+			s := &cbScript{T: t}
+			s.Dropped("c1", num, t0)
 			tc.script(s)
-			applyAll(t, a, s.evs)
+			applyAll(t, a, s.Events)
 
 			var ids []string
 			var c1 *reports.CallRecord
@@ -252,16 +252,16 @@ func TestCallbackAggregation(t *testing.T) {
 func TestAPIStatsCallbacks(t *testing.T) {
 	now := t0.Add(10 * time.Minute)
 	a := reports.NewAggregator(reports.Options{Location: wita, Now: func() time.Time { return now }})
-	s := &cbScript{t: t}
-	s.dropped("c1", "+6281234500040", t0)
-	s.scheduled("c1", "+6281234500040", t0.Add(5*time.Second), t0.Add(35*time.Second))
-	s.attempt("c1", "+6281234500040", t0.Add(time.Minute), 1, events.CallbackNoAnswer, t0.Add(3*time.Minute), "")
-	s.attempt("c1", "+6281234500040", t0.Add(4*time.Minute), 2, events.CallbackPutThrough, time.Time{}, "cb-own")
-	s.dropped("c2", "+6281234500041", t0.Add(time.Minute))
-	s.scheduled("c2", "+6281234500041", t0.Add(65*time.Second), t0.Add(95*time.Second))
-	s.done("c2", "+6281234500041", t0.Add(2*time.Minute), events.DoneCancelled, false, 0, "siti", "salah sambung")
-	s.dropped("c3", "+6281234500042", t0.Add(2*time.Minute))
-	applyAll(t, a, s.evs)
+	s := &cbScript{T: t}
+	s.Dropped("c1", "+6281234500040", t0)
+	s.Scheduled("c1", "+6281234500040", t0.Add(5*time.Second), t0.Add(35*time.Second))
+	s.Attempt("c1", "+6281234500040", t0.Add(time.Minute), 1, events.CallbackNoAnswer, t0.Add(3*time.Minute), "")
+	s.Attempt("c1", "+6281234500040", t0.Add(4*time.Minute), 2, events.CallbackPutThrough, time.Time{}, "cb-own")
+	s.Dropped("c2", "+6281234500041", t0.Add(time.Minute))
+	s.Scheduled("c2", "+6281234500041", t0.Add(65*time.Second), t0.Add(95*time.Second))
+	s.Done("c2", "+6281234500041", t0.Add(2*time.Minute), events.DoneCancelled, false, 0, "siti", "salah sambung")
+	s.Dropped("c3", "+6281234500042", t0.Add(2*time.Minute))
+	applyAll(t, a, s.Events)
 	ts := newTestServer(t, a, BoardConfig{Now: func() time.Time { return now }})
 	for _, q := range []string{"", "?bucket=day&from=2026-11-01&to=2026-11-02"} {
 		status, body, _ := get(t, ts.URL+"/api/stats"+q, false)
@@ -425,22 +425,22 @@ func boardCallbacks(t *testing.T) (*reports.Aggregator, time.Time) {
 	t.Helper()
 	now := t0.Add(10 * time.Minute)
 	a := reports.NewAggregator(reports.Options{Location: wita, Now: func() time.Time { return now }})
-	s := &cbScript{t: t}
-	s.dropped("c1", "+6281234500050", t0)
-	s.scheduled("c1", "+6281234500050", t0.Add(5*time.Second), t0.Add(35*time.Second))
-	s.attempt("c1", "+6281234500050", t0.Add(time.Minute), 1, events.CallbackNoAnswer, t0.Add(3*time.Minute), "")
-	s.attempt("c1", "+6281234500050", t0.Add(4*time.Minute), 2, events.CallbackNoAnswer, t0.Add(12*time.Minute), "")
-	s.dropped("c2", "+6281234500051", t0.Add(time.Minute))
-	s.scheduled("c2", "+6281234500051", t0.Add(65*time.Second), t0.Add(95*time.Second))
+	s := &cbScript{T: t}
+	s.Dropped("c1", "+6281234500050", t0)
+	s.Scheduled("c1", "+6281234500050", t0.Add(5*time.Second), t0.Add(35*time.Second))
+	s.Attempt("c1", "+6281234500050", t0.Add(time.Minute), 1, events.CallbackNoAnswer, t0.Add(3*time.Minute), "")
+	s.Attempt("c1", "+6281234500050", t0.Add(4*time.Minute), 2, events.CallbackNoAnswer, t0.Add(12*time.Minute), "")
+	s.Dropped("c2", "+6281234500051", t0.Add(time.Minute))
+	s.Scheduled("c2", "+6281234500051", t0.Add(65*time.Second), t0.Add(95*time.Second))
 	for i := 1; i <= 3; i++ {
-		s.attempt("c2", "+6281234500051", t0.Add(time.Duration(1+2*i)*time.Minute), i, events.CallbackBusy, time.Time{}, "")
+		s.Attempt("c2", "+6281234500051", t0.Add(time.Duration(1+2*i)*time.Minute), i, events.CallbackBusy, time.Time{}, "")
 	}
-	s.done("c2", "+6281234500051", t0.Add(7*time.Minute), events.DoneAttemptsExhausted, false, 3, "", "")
-	s.dropped("c3", "+6281234500052", t0.Add(2*time.Minute))
-	s.scheduled("c3", "+6281234500052", t0.Add(125*time.Second), t0.Add(155*time.Second))
-	s.attempt("c3", "+6281234500052", t0.Add(3*time.Minute), 1, events.CallbackPutThrough, time.Time{}, "cb-own-3")
-	s.own(events.TypeTransferred, "cb-own-3", "c3", "+6281234500052", t0.Add(3*time.Minute+time.Second))
-	s.own(events.TypeOperatorAnswered, "cb-own-3", "c3", "+6281234500052", t0.Add(3*time.Minute+9*time.Second))
-	applyAll(t, a, s.evs)
+	s.Done("c2", "+6281234500051", t0.Add(7*time.Minute), events.DoneAttemptsExhausted, false, 3, "", "")
+	s.Dropped("c3", "+6281234500052", t0.Add(2*time.Minute))
+	s.Scheduled("c3", "+6281234500052", t0.Add(125*time.Second), t0.Add(155*time.Second))
+	s.Attempt("c3", "+6281234500052", t0.Add(3*time.Minute), 1, events.CallbackPutThrough, time.Time{}, "cb-own-3")
+	s.Own(events.TypeTransferred, "cb-own-3", "c3", "+6281234500052", t0.Add(3*time.Minute+time.Second))
+	s.Own(events.TypeOperatorAnswered, "cb-own-3", "c3", "+6281234500052", t0.Add(3*time.Minute+9*time.Second))
+	applyAll(t, a, s.Events)
 	return a, now
 }
