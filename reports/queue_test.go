@@ -7,76 +7,30 @@ import (
 	"time"
 
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/internal/testkit"
 )
 
-// queueSpec is a call handed to the operators and what came of it.
+// queueSpec is a call handed to the operators and what came of it
+// (testkit.QueueCall).
 type queueSpec struct {
 	id, typ string
-	number  string    // default +62812000<id>
-	at      time.Time // call.started; the IVR answers 0.3 s later
-	// fate: QueueAnswered (stp seconds after the IVR's answer, or -1 for
-	// an answer known only from call.ended where=operator), QueueAbandoned
-	// (stp seconds after the answer), QueueEnded, QueueUnknown, or
-	// QueueWaiting (no event after the hand-off).
-	fate string
-	stp  float64
+	number  string
+	at      time.Time
+	fate    string
+	stp     float64
 }
 
-// queueEvents returns the events the IVR publishes for q, in order: the
-// hand-off comes 2 s after the answer.
+// queueEvents returns the events the IVR publishes for q, in order.
 func queueEvents(t testing.TB, q queueSpec) []events.Envelope {
 	t.Helper()
-	answer := q.at.Add(300 * time.Millisecond)
-	handoff := answer.Add(2 * time.Second)
-	number := q.number
-	if number == "" {
-		number = "+62812000" + q.id
-	}
-	var out []events.Envelope
-	add := func(typ events.Type, at time.Time, data any) { out = append(out, ev(t, typ, q.id, number, at, data)) }
-	add(events.TypeStarted, q.at, events.Started{Dialed: "112", Channel: "PJSIP/x-" + q.id})
-	add(events.TypeAnswered, answer, events.Answered{})
-	add(events.TypeClassified, handoff.Add(-100*time.Millisecond), events.Classified{Outcome: events.OutcomeEmergency, EmergencyType: q.typ, Attempts: 1, SecondsToClassify: 1.9})
-	add(events.TypeTransferred, handoff, events.Transferred{EmergencyType: q.typ, Context: "siaga112-operators", Extension: q.typ, SecondsToQueue: 2})
-	stpAt := answer.Add(time.Duration(q.stp * float64(time.Second)))
-	end := func(where string, callback bool) {
-		add(events.TypeEnded, stpAt.Add(time.Minute), events.Ended{Outcome: events.OutcomeEmergency, DurationS: q.stp + 60, HangupBy: events.HangupByCaller, Where: where, Callback: callback})
-	}
-	switch q.fate {
-	case QueueAnswered:
-		if q.stp >= 0 {
-			add(events.TypeOperatorAnswered, stpAt, events.OperatorAnswered{EmergencyType: q.typ, Extension: q.typ, Operator: "PJSIP/op201", SecondsInQueue: q.stp - 2, SecondsToPerson: q.stp})
-		}
-		end(events.WhereOperator, false)
-	case QueueAbandoned:
-		add(events.TypeQueueAbandoned, stpAt, events.QueueAbandoned{EmergencyType: q.typ, Extension: q.typ, SecondsInQueue: q.stp - 2, SecondsSinceAnswer: q.stp, Callback: true})
-		end(events.WhereQueue, true)
-	case QueueEnded:
-		end(events.WhereQueue, true)
-	case QueueUnknown:
-		end(events.WhereUnknown, false)
-	}
-	return out
+	return testkit.QueueEvents(t, testkit.QueueCall{ID: q.id, Type: q.typ, Number: q.number, At: q.at, Fate: q.fate, STP: q.stp})
 }
 
-// queueFixture: nine calls handed over between 10:00 and 10:30 (t0), the
-// clock at 10:30. h is still waiting, 13 s after the IVR answered it.
+// queueFixture is testkit.QueueFixture: nine calls handed over between
+// 10:00 and 10:30, the clock at 10:30.
 func queueFixture(t testing.TB) (evs []events.Envelope, now time.Time) {
-	now = t0.Add(30 * time.Minute)
-	for _, q := range []queueSpec{
-		{id: "a", typ: "fire", at: t0.Add(1 * time.Minute), fate: QueueAnswered, stp: 8},
-		{id: "b", typ: "fire", at: t0.Add(2 * time.Minute), fate: QueueAnswered, stp: 12},
-		{id: "c", typ: "medical", at: t0.Add(3 * time.Minute), fate: QueueAnswered, stp: 18},
-		{id: "d", typ: "police", at: t0.Add(4 * time.Minute), fate: QueueAnswered, stp: 25},
-		{id: "e", typ: "medical", at: t0.Add(5 * time.Minute), fate: QueueAbandoned, stp: 9},
-		{id: "f", typ: "fire", at: t0.Add(6 * time.Minute), fate: QueueEnded, stp: 40},
-		{id: "g", typ: "fire", at: t0.Add(7 * time.Minute), fate: QueueUnknown, stp: 30},
-		{id: "h", typ: "medical", at: now.Add(-13*time.Second - 300*time.Millisecond), fate: QueueWaiting},
-		{id: "i", typ: "police", at: t0.Add(8 * time.Minute), fate: QueueAnswered, stp: -1},
-	} {
-		evs = append(evs, queueEvents(t, q)...)
-	}
-	return evs, now
+	t.Helper()
+	return testkit.QueueFixture(t)
 }
 
 func share(m map[string]*float64, k string) float64 {
