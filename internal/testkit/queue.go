@@ -34,7 +34,9 @@ func QueueEvents(t testing.TB, q QueueCall) []events.Envelope {
 		number = "+62812000" + q.ID
 	}
 	var out []events.Envelope
-	add := func(typ events.Type, at time.Time, data any) { out = append(out, Event(t, typ, q.ID, number, at, data)) }
+	add := func(typ events.Type, at time.Time, data any) {
+		out = append(out, Event(t, typ, q.ID, number, at, data))
+	}
 	add(events.TypeStarted, q.At, events.Started{Dialed: "112", Channel: "PJSIP/x-" + q.ID})
 	add(events.TypeAnswered, answer, events.Answered{})
 	add(events.TypeClassified, handoff.Add(-100*time.Millisecond), events.Classified{Outcome: events.OutcomeEmergency, EmergencyType: q.Type, Attempts: 1, SecondsToClassify: 1.9})
