@@ -72,8 +72,9 @@ type Roles struct {
 	Blocklist bool
 	// Reports runs the reports worker (the dashboard's figures).
 	Reports bool
-	// HTTP serves, on one listener, the reports routes (with Reports), the
-	// blocklist API (with Blocklist) and a composed /healthz.
+	// HTTP serves web's routes on one listener: the board and the reports
+	// API (with Reports), the blocklist API and the console (with
+	// Blocklist), /healthz and /livez.
 	HTTP bool
 }
 
