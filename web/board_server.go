@@ -44,12 +44,13 @@ type BoardConfig struct {
 	// Title is shown on the dashboard (default: the catalogue's "Siaga 112").
 	Title string
 	// Language is the dashboard's language when the request names none by
-	// ?lang= or Accept-Language: LangID (default) or LangEN.
+	// ?lang= or Accept-Language: LangID (default) or LangEN. New sets it
+	// from Options.
 	Language string
-	// Health returns the server's composed health: a value whose JSON is
-	// /healthz's body ({"ok":…,"checks":{"ari":{"ok":…,"detail":{"nodes":…}},…}}).
-	// The board turns it into its banner and data-health. Optional: without
-	// it the board knows only the reports worker's own state.
+	// Health returns the server's composed health, the document /healthz
+	// serves. The board turns it into its banner and data-health.
+	// Optional: without it the board knows only the reports worker's own
+	// state.
 	Health func(ctx context.Context) health.Health
 	// Lag reports the worker's consumer lag for /metrics; optional.
 	Lag func(ctx context.Context) (uint64, error)
@@ -72,7 +73,7 @@ type BoardConfig struct {
 	StreamMaxClients, StreamMaxPerAddress int
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
-	// Log receives request errors.
+	// Log receives request errors. New sets it from Options.
 	Log *slog.Logger
 }
 

@@ -19,7 +19,7 @@
 //   - assets/: the pages' templates, style and script, embedded.
 //
 // The rest is split by noun: board*.go and stream*.go (the wall board),
-// console*.go, session.go and history.go (the console), api_*.go (the
+// console_*.go (the console), api_*.go (the
 // JSON/CSV API), health.go (/healthz and /livez, rendering package health's
 // model) and server.go (New).
 //
