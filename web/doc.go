@@ -19,9 +19,9 @@
 //   - assets/: the pages' templates, style and script, embedded.
 //
 // The rest is split by noun: board*.go and stream*.go (the wall board),
-// console_*.go (the console), api_*.go (the
-// JSON/CSV API), health.go (/healthz and /livez, rendering package health's
-// model) and server.go (New).
+// console_*.go (the console), api_*.go (the JSON/CSV API), health.go
+// (/healthz and /livez, rendering package health's model) and server.go
+// (New).
 //
 // The domain packages do the work and know nothing of HTTP: reports
 // aggregates the figures, blocklist keeps the blocks, incident and callback
