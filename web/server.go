@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -83,6 +84,10 @@ func New(o Options) (*Server, error) {
 		s.board = b
 	}
 	if o.Blocklist != nil {
+		if o.Records == nil {
+			s.Close()
+			return nil, errors.New("web: the blocklist API needs Records as well as Blocklist")
+		}
 		s.api = newAPI(o.Blocklist, o.Records, s.auth, o.Log)
 	}
 	return s, nil
