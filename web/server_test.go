@@ -17,7 +17,7 @@ func TestNewSharesSignIn(t *testing.T) {
 	srv, err := New(Options{
 		AdminToken: testToken, Language: LangEN,
 		Aggregator: agg, Board: BoardConfig{Now: func() time.Time { return demoDay.Add(10*time.Hour + 30*time.Minute) }},
-		Console:    &ConsoleOptions{Accounts: testAccounts(t), Records: fakeRecords{}},
+		Console: &ConsoleOptions{Accounts: testAccounts(t), Records: fakeRecords{}},
 	})
 	if err != nil {
 		t.Fatal(err)
