@@ -56,3 +56,24 @@ func TestNewSharesSignIn(t *testing.T) {
 		t.Errorf("the admin token does not unmask the board")
 	}
 }
+
+// TestConsoleLanguageByQValue: the console's pages choose their language
+// with the board's negotiator, by Accept-Language's q-values, not by the
+// order the header happens to list them in.
+func TestConsoleLanguageByQValue(t *testing.T) {
+	_, h := testConsole(t, ConsoleOptions{Language: LangID})
+	for _, tc := range []struct{ accept, want string }{
+		{"id;q=0.2, en;q=0.9", `<html lang="en">`},
+		{"en;q=0.1, id", `<html lang="id">`},
+		{"fr, en-GB;q=0.5", `<html lang="en">`},
+		{"", `<html lang="id">`},
+	} {
+		req := httptest.NewRequest("GET", "/login", nil)
+		req.Header.Set("Accept-Language", tc.accept)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if !strings.Contains(w.Body.String(), tc.want) {
+			t.Errorf("Accept-Language %q: page is not %s", tc.accept, tc.want)
+		}
+	}
+}
