@@ -15,11 +15,28 @@ import (
 	"github.com/siaga112/siaga112/configs"
 )
 
-// ErrNoRecording is returned when no node has the stored recording.
-var ErrNoRecording = errors.New("ari: no such stored recording")
+// ErrNoRecording is returned when no node has the stored recording. It
+// says so by its NotFound method too, so that code which must not import
+// this package (the web side) can tell it from a failure.
+var ErrNoRecording error = &recordingError{msg: "ari: no such stored recording", notFound: true}
 
-// ErrBadRecordingName is returned for a name that is not one siaga112 makes.
-var ErrBadRecordingName = errors.New("ari: not a recording name siaga112 makes")
+// ErrBadRecordingName is returned for a name that is not one siaga112
+// makes; its BadName method says so.
+var ErrBadRecordingName error = &recordingError{msg: "ari: not a recording name siaga112 makes", badName: true}
+
+// recordingError is an error of Fetch that tells its kind by method.
+type recordingError struct {
+	msg               string
+	notFound, badName bool
+}
+
+func (e *recordingError) Error() string { return e.msg }
+
+// NotFound reports whether no node has the recording asked for.
+func (e *recordingError) NotFound() bool { return e.notFound }
+
+// BadName reports whether the name asked for is not a recording name.
+func (e *recordingError) BadName() bool { return e.badName }
 
 // recordingNameRE accepts the names siaga112 gives recordings: the
 // location recording (siaga112-<call id>-location) and the dialplan's

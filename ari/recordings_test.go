@@ -34,12 +34,31 @@ func TestRecordingsFetch(t *testing.T) {
 	} else {
 		body.Close()
 	}
+	// The web side tells the two apart by their methods, without
+	// importing this package.
+	type notFound interface {
+		error
+		NotFound() bool
+	}
+	type badName interface {
+		error
+		BadName() bool
+	}
 	if _, _, err := recs.Fetch(ctx, "", "siaga112/no-such-call"); !errors.Is(err, ErrNoRecording) {
 		t.Errorf("unknown recording: %v, want ErrNoRecording", err)
+	} else if e, ok := errors.AsType[notFound](err); !ok || !e.NotFound() {
+		t.Errorf("unknown recording: %v does not say NotFound", err)
 	}
 	for _, bad := range []string{"../etc/passwd", "siaga112/../../x", "a/b/c", "", "x y", "/abs"} {
-		if _, _, err := recs.Fetch(ctx, "", bad); !errors.Is(err, ErrBadRecordingName) {
+		_, _, err := recs.Fetch(ctx, "", bad)
+		if !errors.Is(err, ErrBadRecordingName) {
 			t.Errorf("name %q: %v, want ErrBadRecordingName", bad, err)
+		}
+		if e, ok := errors.AsType[badName](err); !ok || !e.BadName() {
+			t.Errorf("name %q: %v does not say BadName", bad, err)
+		}
+		if e, ok := errors.AsType[notFound](err); ok && e.NotFound() {
+			t.Errorf("name %q: %v says NotFound", bad, err)
 		}
 	}
 }

@@ -2,7 +2,8 @@
 // keeps the pure policy (policy.go, number.go) apart from its I/O: the
 // JetStream KV store (store.go), the in-memory cache the IVR asks on every
 // call (cache.go), the worker that turns call events into strikes
-// (worker.go) and the admin HTTP API (http.go).
+// (worker.go) and the admin's actions (admin.go, csv.go). It has no HTTP
+// side: web/ serves the blocklist API over Admin and the Store.
 package blocklist
 
 import (

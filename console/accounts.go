@@ -1,8 +1,9 @@
-// Package console is the supervisors' and operators' side of the board:
-// named accounts with password hashes, signed-in sessions with CSRF
-// protection and throttled sign-in, and the actions a signed-in person
-// takes (verdicts, blocks, call-back ticks, a number's history). The
-// signed-in name is the "by" of every action; the browser never sends it.
+// Package console keeps the console's accounts: the accounts file (named
+// accounts with a role and a bcrypt password hash), the rules for names,
+// roles and passwords, and hashing. It has no HTTP side: the sign-in,
+// sessions and pages that use the accounts live in web/, and the
+// `siaga112 user` command edits the file through this package without
+// building a web server.
 package console
 
 import (

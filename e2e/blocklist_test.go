@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/siaga112/siaga112/ari/arisim"
-	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/reports"
+	"github.com/siaga112/siaga112/web"
 )
 
 // Shorthands for event types.
@@ -167,12 +167,12 @@ func TestRepeatSilentCaller(t *testing.T) {
 
 	// The blocklist API shows the number unblocked with no strikes left.
 	var list struct {
-		Entries []blocklist.Entry `json:"entries"`
+		Entries []web.Entry `json:"entries"`
 	}
 	if code := w.apiDo(http.MethodGet, "/api/blocklist", adminToken, nil, &list); code != http.StatusOK {
 		t.Fatalf("GET /api/blocklist: %d", code)
 	}
-	i := slices.IndexFunc(list.Entries, func(e blocklist.Entry) bool { return e.Number == e164 })
+	i := slices.IndexFunc(list.Entries, func(e web.Entry) bool { return e.Number == e164 })
 	if i < 0 || list.Entries[i].Blocked || list.Entries[i].Points != 0 {
 		t.Errorf("blocklist entries %+v, want %s unblocked with no points", list.Entries, e164)
 	}
@@ -248,7 +248,7 @@ func TestAdminBlockReachesIVR(t *testing.T) {
 				if code := w.apiDo(http.MethodPost, "/api/blocklist", "", body, nil); code != http.StatusUnauthorized {
 					t.Errorf("block without the token: %d, want 401", code)
 				}
-				var e blocklist.Entry
+				var e web.Entry
 				if code := w.apiDo(http.MethodPost, "/api/blocklist", adminToken, body, &e); code != http.StatusOK || e.Until == nil {
 					t.Fatalf("POST /api/blocklist: %d %+v, want 200 with until", code, e)
 				}

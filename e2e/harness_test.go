@@ -25,6 +25,7 @@ import (
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/health"
 	"github.com/siaga112/siaga112/internal/stack"
 	"github.com/siaga112/siaga112/internal/testkit"
 )
@@ -209,13 +210,13 @@ func startWorldWith(t testing.TB, mutate func(*configs.Config)) *world {
 	// The native client reports "connected" a moment before the sim has
 	// registered the application; a call placed before that is refused.
 	eventually(t, "Stasis application registered", w.appRegistered)
-	var health stack.Health
+	var hz health.Health
 	eventually(t, "/healthz 200 with every check ok", func() bool {
-		health = stack.Health{}
-		return w.get("/healthz", &health) == http.StatusOK && health.OK
+		hz = health.Health{}
+		return w.get("/healthz", &hz) == http.StatusOK && hz.OK
 	})
 	for _, name := range []string{"nats", "ari", "publisher", "blocklist_cache", "blocklist_worker", "reports"} {
-		if c, ok := health.Checks[name]; !ok || !c.OK {
+		if c, ok := hz.Checks[name]; !ok || !c.OK {
 			t.Fatalf("/healthz check %s = %+v (present %v), want ok", name, c, ok)
 		}
 	}

@@ -1,8 +1,9 @@
 // Package reports turns the siaga112 event stream into what a 112 centre's
 // supervisor looks at: per-hour and per-day statistics, the recent calls,
 // repeat callers and blocked numbers (Aggregator, pure), kept up to date by a
-// JetStream worker (Worker) and served as a dashboard, a JSON/CSV API and
-// Prometheus metrics (Server).
+// JetStream worker (Worker), with a Prometheus collector of its figures
+// (NewCollector). It has no HTTP side: web/ serves the figures as the wall
+// board, the JSON/CSV API and /metrics.
 //
 // # Definitions
 //

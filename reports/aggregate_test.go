@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/phone"
 )
 
 func mustStats(t *testing.T, a *Aggregator, from, to time.Time, size BucketSize) Stats {
@@ -298,8 +298,8 @@ func TestMasking(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
-			if got := blocklist.Mask(tc.in); got != tc.want {
-				t.Fatalf("blocklist.Mask(%q) = %q, want %q", tc.in, got, tc.want)
+			if got := phone.Mask(tc.in); got != tc.want {
+				t.Fatalf("phone.Mask(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
 	}

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/callid"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/phone"
 )
 
 // Applying events: each event is decoded before anything changes, and each
@@ -430,7 +430,7 @@ func (a *Aggregator) applyBlock(e events.Envelope, d events.BlocklistChanged) {
 // caller, and raw without surrounding space when it is not a phone number
 // (kept rather than dropped, so the call can still be found).
 func (a *Aggregator) normalize(raw string) string {
-	n, err := blocklist.Normalize(raw, a.country)
+	n, err := phone.Normalize(raw, a.country)
 	switch {
 	case err != nil:
 		return strings.TrimSpace(raw)

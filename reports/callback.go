@@ -6,9 +6,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/callid"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/phone"
 )
 
 // Automatic call-backs: what the reports make of callback.scheduled,
@@ -434,7 +434,7 @@ func (a *Aggregator) open(cs *callState, facts map[string]*numberFacts) bool {
 	if !f.closed.IsZero() && !r.Started.After(f.closed) {
 		return false
 	}
-	end := a.nextBucket(a.dayStart(r.Started), Day)
+	end := a.NextBucket(a.dayStart(r.Started), Day)
 	for _, t := range f.answered {
 		if t.After(r.Started) && t.Before(end) {
 			return false
@@ -514,7 +514,7 @@ func (a *Aggregator) withCallback(cs *callState, unmasked bool) CallRecord {
 		r.CallbackState = &c
 	}
 	if !unmasked {
-		r.Number = blocklist.Mask(r.Number)
+		r.Number = phone.Mask(r.Number)
 	}
 	return r
 }
@@ -524,7 +524,7 @@ func (a *Aggregator) withCallback(cs *callState, unmasked bool) CallRecord {
 // above).
 func (a *Aggregator) Unreached(now time.Time) int {
 	day := a.dayStart(now)
-	end := a.nextBucket(day, Day)
+	end := a.NextBucket(day, Day)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	facts := a.facts()
@@ -548,7 +548,7 @@ func (a *Aggregator) Unreached(now time.Time) int {
 // started on the local day of now.
 func (a *Aggregator) Callbacks(now time.Time) CallbackCounts {
 	day := a.dayStart(now)
-	start, end := day.Unix(), a.nextBucket(day, Day).Unix()
+	start, end := day.Unix(), a.NextBucket(day, Day).Unix()
 	var f cbFigures
 	a.mu.Lock()
 	for k, b := range a.buckets {

@@ -50,6 +50,14 @@ var (
 		[]string{"result"}, nil)
 )
 
+// NewCollector is the Prometheus collector of agg's figures, read at
+// scrape time; lag, when set, adds the worker's consumer lag, and now is
+// the clock of the figures that depend on the day. The web side registers
+// it next to the process's own collectors.
+func NewCollector(agg *Aggregator, lag func(ctx context.Context) (uint64, error), now func() time.Time) prometheus.Collector {
+	return &collector{agg: agg, lag: lag, now: now}
+}
+
 // collector reads the aggregator at scrape time. The aggregator stays free
 // of Prometheus types, and a scrape sees one consistent copy of its counters.
 type collector struct {

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/phone"
 )
 
 // Queries: the statistics of a range, the calls in memory, repeat callers,
@@ -29,7 +29,7 @@ func (a *Aggregator) numberSuffixes(q string) []string {
 		return nil
 	}
 	out := []string{d}
-	if n, err := blocklist.Normalize(q, a.country); err == nil && !n.IsAnonymous() {
+	if n, err := phone.Normalize(q, a.country); err == nil && !n.IsAnonymous() {
 		if e := digits(n.E164); e != d {
 			out = append(out, e)
 		}
@@ -59,8 +59,8 @@ func (a *Aggregator) BucketStart(t time.Time, size BucketSize) time.Time {
 	return a.hourStart(t)
 }
 
-// nextBucket returns the start of the bucket after the one starting at s.
-func (a *Aggregator) nextBucket(s time.Time, size BucketSize) time.Time {
+// NextBucket returns the start of the bucket after the one starting at s.
+func (a *Aggregator) NextBucket(s time.Time, size BucketSize) time.Time {
 	if size == Day {
 		return time.Date(s.Year(), s.Month(), s.Day()+1, 0, 0, 0, 0, a.loc)
 	}
@@ -79,13 +79,13 @@ func (a *Aggregator) Stats(from, to time.Time, size BucketSize) (Stats, error) {
 	}
 	start := a.BucketStart(from, size)
 	var edges []time.Time
-	for s := start; s.Before(to); s = a.nextBucket(s, size) {
+	for s := start; s.Before(to); s = a.NextBucket(s, size) {
 		if len(edges) == MaxBuckets {
 			return Stats{}, fmt.Errorf("%w: more than %d %s buckets", ErrRange, MaxBuckets, size)
 		}
 		edges = append(edges, s)
 	}
-	end := a.nextBucket(edges[len(edges)-1], size)
+	end := a.NextBucket(edges[len(edges)-1], size)
 	edges = append(edges, end)
 
 	accs := make([]*acc, len(edges)-1)
@@ -268,7 +268,7 @@ func (a *Aggregator) TopCallers(from, to time.Time, n int, unmasked bool) []Repe
 	}
 	if !unmasked {
 		for i := range out {
-			out[i].Number = blocklist.Mask(out[i].Number)
+			out[i].Number = phone.Mask(out[i].Number)
 		}
 	}
 	return out
@@ -289,7 +289,7 @@ func (a *Aggregator) Blocked(now time.Time, unmasked bool) []BlockedNumber {
 	})
 	if !unmasked {
 		for i := range out {
-			out[i].Number = blocklist.Mask(out[i].Number)
+			out[i].Number = phone.Mask(out[i].Number)
 		}
 	}
 	return out

@@ -42,8 +42,9 @@ import (
 // for that threshold and is left out of it. Abandoned calls and calls ended
 // in the queue count as not within every threshold.
 
-// Thresholds of the answered-within shares, in seconds, with their JSON keys.
-var withinThresholds = [...]struct {
+// WithinThresholds are the answered-within shares' thresholds, in seconds,
+// with their JSON keys; the board draws one line per threshold.
+var WithinThresholds = [...]struct {
 	Key     string
 	Seconds float64
 }{{"10s", 10}, {"15s", 15}, {"20s", 20}}
@@ -102,10 +103,10 @@ type queueFigures struct {
 	// known time, abandoned, ended in the queue); within those answered
 	// within each threshold.
 	decided int64
-	within  [len(withinThresholds)]int64
+	within  [len(WithinThresholds)]int64
 	// over counts, per threshold, calls still waiting past it (query time
 	// only; never stored in an hour).
-	over [len(withinThresholds)]int64
+	over [len(WithinThresholds)]int64
 	// waiting counts calls of the range still waiting (query time only).
 	waiting int64
 }
@@ -120,7 +121,7 @@ func (q *queueFigures) add(f fate, d int64) {
 			return
 		}
 		q.decided += d
-		for i, th := range withinThresholds {
+		for i, th := range WithinThresholds {
 			if f.stp <= th.Seconds {
 				q.within[i] += d
 			}
@@ -190,15 +191,15 @@ func queueResult(q queueFigures, stp hist, stpMax float64) QueueStats {
 		OperatorAnswered: q.answered, QueueAbandoned: q.abandoned, QueueEnded: q.ended,
 		QueueUnknown: q.unknown, Waiting: q.waiting,
 	}
-	for i, th := range withinThresholds {
+	for i, th := range WithinThresholds {
 		of := q.decided + q.over[i]
 		if of == 0 {
 			continue
 		}
 		if out.AnsweredWithin == nil {
-			out.AnsweredWithin = make(map[string]*float64, len(withinThresholds))
-			out.AnsweredWithinOf = make(map[string]int64, len(withinThresholds))
-			for _, t := range withinThresholds {
+			out.AnsweredWithin = make(map[string]*float64, len(WithinThresholds))
+			out.AnsweredWithinOf = make(map[string]int64, len(WithinThresholds))
+			for _, t := range WithinThresholds {
 				out.AnsweredWithin[t.Key] = nil
 				out.AnsweredWithinOf[t.Key] = 0
 			}
@@ -437,7 +438,7 @@ func (a *Aggregator) waitingInRange(now time.Time, place func(key int64) []*acc)
 		el := now.Sub(since).Seconds()
 		for _, c := range accs {
 			c.b.queue.waiting++
-			for i, th := range withinThresholds {
+			for i, th := range WithinThresholds {
 				if el > th.Seconds {
 					c.b.queue.over[i]++
 				}

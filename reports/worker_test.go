@@ -250,26 +250,26 @@ func TestWorkerQueueEvents(t *testing.T) {
 // call-back, the other stays unreached, and no call-back makes a call.
 func TestWorkerCallbackEvents(t *testing.T) {
 	js := startJS(t)
-	s := &cbScript{t: t}
-	s.dropped("d1", "+6281234500060", t0)
-	s.scheduled("d1", "+6281234500060", t0.Add(5*time.Second), t0.Add(35*time.Second))
-	s.attempt("d1", "+6281234500060", t0.Add(time.Minute), 1, events.CallbackNoAnswer, t0.Add(3*time.Minute), "")
-	s.attempt("d1", "+6281234500060", t0.Add(4*time.Minute), 2, events.CallbackPutThrough, time.Time{}, "d1-cb")
-	s.own(events.TypeTransferred, "d1-cb", "d1", "+6281234500060", t0.Add(4*time.Minute+time.Second))
-	s.own(events.TypeOperatorAnswered, "d1-cb", "d1", "+6281234500060", t0.Add(4*time.Minute+8*time.Second))
-	s.done("d1", "+6281234500060", t0.Add(4*time.Minute+8*time.Second), events.DoneOperatorAnswered, true, 2, "", "")
-	s.own(events.TypeEnded, "d1-cb", "d1", "+6281234500060", t0.Add(6*time.Minute))
-	s.dropped("d2", "+6281234500061", t0.Add(time.Minute))
-	s.scheduled("d2", "+6281234500061", t0.Add(65*time.Second), t0.Add(95*time.Second))
-	for _, e := range s.evs {
+	s := &cbScript{T: t}
+	s.Dropped("d1", "+6281234500060", t0)
+	s.Scheduled("d1", "+6281234500060", t0.Add(5*time.Second), t0.Add(35*time.Second))
+	s.Attempt("d1", "+6281234500060", t0.Add(time.Minute), 1, events.CallbackNoAnswer, t0.Add(3*time.Minute), "")
+	s.Attempt("d1", "+6281234500060", t0.Add(4*time.Minute), 2, events.CallbackPutThrough, time.Time{}, "d1-cb")
+	s.Own(events.TypeTransferred, "d1-cb", "d1", "+6281234500060", t0.Add(4*time.Minute+time.Second))
+	s.Own(events.TypeOperatorAnswered, "d1-cb", "d1", "+6281234500060", t0.Add(4*time.Minute+8*time.Second))
+	s.Done("d1", "+6281234500060", t0.Add(4*time.Minute+8*time.Second), events.DoneOperatorAnswered, true, 2, "", "")
+	s.Own(events.TypeEnded, "d1-cb", "d1", "+6281234500060", t0.Add(6*time.Minute))
+	s.Dropped("d2", "+6281234500061", t0.Add(time.Minute))
+	s.Scheduled("d2", "+6281234500061", t0.Add(65*time.Second), t0.Add(95*time.Second))
+	for _, e := range s.Events {
 		if !strings.HasPrefix(e.Subject(), "siaga112.calls.") {
 			t.Fatalf("%s is published on %s, outside the stream's calls", e.Type, e.Subject())
 		}
 	}
-	publish(t, js, s.evs, true)
+	publish(t, js, s.Events, true)
 	w := startWorker(t, js)
 	eventually(t, "worker to apply the call-back events", func() bool {
-		return w.agg.Counters().Events == uint64(len(s.evs))
+		return w.agg.Counters().Events == uint64(len(s.Events))
 	})
 	if got := w.agg.Unreached(t0); got != 1 {
 		t.Errorf("unreached %d, want 1 (d2)", got)

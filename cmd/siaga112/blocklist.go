@@ -21,6 +21,7 @@ import (
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/phone"
+	"github.com/siaga112/siaga112/web"
 )
 
 // adminTimeout bounds each admin command once NATS has answered the probe,
@@ -581,8 +582,12 @@ func runBlocklistWorker(ctx context.Context, cfg configs.Config, listen string, 
 		return worker.Run(ctx)
 	}
 
+	srv, err := web.New(web.Options{AdminToken: cfg.HTTP.AdminToken, Log: log, Blocklist: blocklist.NewAdmin(store, pub, log), Records: store})
+	if err != nil {
+		return err
+	}
 	mux := http.NewServeMux()
-	blocklist.NewAPI(blocklist.NewAdmin(store, pub, log), cfg.HTTP.AdminToken, log).Register(mux)
+	srv.Register(mux)
 	serving := ln
 	ln = nil // runWithHTTP owns it now
 	return runWithHTTP(ctx, cfg.HTTP, serving, mux, log, "blocklist API", worker.Run)

@@ -17,7 +17,7 @@ import (
 	"github.com/siaga112/siaga112/ari/arisim"
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
-	"github.com/siaga112/siaga112/internal/stack"
+	"github.com/siaga112/siaga112/health"
 )
 
 // serveWait bounds every wait of these tests (-race on two busy cores).
@@ -100,18 +100,18 @@ log:
 `, sim.URL(), sim.WSURL(), dataDir, t.TempDir(), httpAddr))
 	stop, stderr := startCommand(t, "serve", "--config", cfgFile)
 
-	var health stack.Health
+	var hz health.Health
 	waitFor(t, "healthz 200 and every check ok", func() bool {
 		resp, err := http.Get("http://" + httpAddr + "/healthz")
 		if err != nil {
 			return false
 		}
 		defer resp.Body.Close()
-		health = stack.Health{}
-		return json.NewDecoder(resp.Body).Decode(&health) == nil && resp.StatusCode == http.StatusOK && health.OK
+		hz = health.Health{}
+		return json.NewDecoder(resp.Body).Decode(&hz) == nil && resp.StatusCode == http.StatusOK && hz.OK
 	})
 	for _, name := range []string{"nats", "jetstream", "ari", "publisher", "blocklist_cache", "blocklist_worker", "reports"} {
-		if c, ok := health.Checks[name]; !ok || !c.OK {
+		if c, ok := hz.Checks[name]; !ok || !c.OK {
 			t.Errorf("healthz check %s = %+v (present %v)", name, c, ok)
 		}
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/reports"
+	"github.com/siaga112/siaga112/web"
 )
 
 // newWorkerReportsCmd is `siaga112 worker reports`: rebuild the statistics
@@ -83,10 +84,12 @@ func runReports(ctx context.Context, cfg configs.Config, log *slog.Logger) error
 	worker := reports.NewWorker(bus.JS, agg, reports.WorkerConfig{
 		Durable: cfg.Reports.Durable, Stream: cfg.NATS.Stream, Consumer: cfg.NATS.Consumer,
 	}, log)
-	srv, err := reports.NewServer(agg, reports.ServerConfig{
-		AdminToken: cfg.HTTP.AdminToken, Refresh: cfg.Reports.Refresh, TopCallers: cfg.Reports.TopCallers,
-		Lag: worker.Lag, Ready: worker.Ready, Log: log, Language: cfg.Reports.Language,
-		StreamMaxClients: cfg.HTTP.StreamMaxClients, StreamMaxPerAddress: cfg.HTTP.StreamMaxPerAddress,
+	srv, err := web.New(web.Options{
+		AdminToken: cfg.HTTP.AdminToken, Language: cfg.Reports.Language, Log: log, Aggregator: agg,
+		Board: web.BoardConfig{
+			Refresh: cfg.Reports.Refresh, TopCallers: cfg.Reports.TopCallers, Lag: worker.Lag, Ready: worker.Ready,
+			StreamMaxClients: cfg.HTTP.StreamMaxClients, StreamMaxPerAddress: cfg.HTTP.StreamMaxPerAddress,
+		},
 	})
 	if err != nil {
 		return err

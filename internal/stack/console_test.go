@@ -23,6 +23,7 @@ import (
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/web"
 )
 
 // consoleWorld is a serve-like stack without the IVR (workers, HTTP and the
@@ -207,7 +208,7 @@ func TestConsoleVerdictBlockLiftAndHistory(t *testing.T) {
 	// The history shows the call, the verdict by the signed-in name, and the block.
 	w.eventually("history with the verdict", func() bool {
 		code, body := w.do(sup, "GET", "/api/numbers/"+url.PathEscape(prankster), nil)
-		var h console.History
+		var h web.History
 		if code != http.StatusOK || json.Unmarshal([]byte(body), &h) != nil {
 			return false
 		}
@@ -278,7 +279,7 @@ func TestConsoleVerdictBlockLiftAndHistory(t *testing.T) {
 	})
 	w.eventually("tick in the history", func() bool {
 		_, body := w.do(sup, "GET", "/api/numbers/%2B6281299990000", nil)
-		var h console.History
+		var h web.History
 		return json.Unmarshal([]byte(body), &h) == nil && len(h.Calls) == 1 && len(h.Calls[0].Handled) == 1 && h.Calls[0].Handled[0].By == opName
 	})
 	// The operator sees the number masked and may not lift or block.

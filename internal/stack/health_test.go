@@ -15,6 +15,8 @@ import (
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/health"
+	"github.com/siaga112/siaga112/web"
 )
 
 // startJetStream runs a NATS server with JetStream the test can switch off
@@ -37,11 +39,11 @@ func startJetStream(t *testing.T) (*server.Server, *server.JetStreamConfig) {
 
 // waitCheck polls /healthz until cond holds for it, and fails the test with
 // the last body otherwise.
-func (sv *served) waitCheck(what string, cond func(code int, h Health) bool) (int, Health) {
+func (sv *served) waitCheck(what string, cond func(code int, h health.Health) bool) (int, health.Health) {
 	sv.t.Helper()
 	var (
 		code int
-		h    Health
+		h    health.Health
 		body string
 	)
 	deadline := time.Now().Add(waitMax)
@@ -59,9 +61,9 @@ func (sv *served) waitCheck(what string, cond func(code int, h Health) bool) (in
 
 // degradedWith reports whether check name is degraded with a reason
 // containing every part of want.
-func degradedWith(h Health, name string, want ...string) bool {
+func degradedWith(h health.Health, name string, want ...string) bool {
 	c, ok := h.Checks[name]
-	if !ok || c.OK || c.Status != LevelDegraded {
+	if !ok || c.OK || c.Status != health.LevelDegraded {
 		return false
 	}
 	for _, w := range want {
@@ -88,12 +90,12 @@ func TestHealthJetStreamOff(t *testing.T) {
 	cfg.NATS.Spool.MaxBytes = 1500
 	sv := startServed(t, sim, cfg)
 
-	_, h := sv.waitCheck("every check ok", func(code int, h Health) bool { return code == http.StatusOK && h.OK })
-	if h.Status != LevelOK || h.Reason != "" {
+	_, h := sv.waitCheck("every check ok", func(code int, h health.Health) bool { return code == http.StatusOK && h.OK })
+	if h.Status != health.LevelOK || h.Reason != "" {
 		t.Fatalf("healthy stack: status %q, reason %q", h.Status, h.Reason)
 	}
 	for _, name := range []string{"nats", "jetstream", "ari", "publisher", "blocklist_cache", "blocklist_worker", "reports", "roles"} {
-		if c, ok := h.Checks[name]; !ok || c.Status != LevelOK {
+		if c, ok := h.Checks[name]; !ok || c.Status != health.LevelOK {
 			t.Fatalf("check %s = %+v (present %v), want ok", name, c, ok)
 		}
 	}
@@ -101,26 +103,26 @@ func TestHealthJetStreamOff(t *testing.T) {
 	if err := ns.DisableJetStream(); err != nil {
 		t.Fatalf("disable JetStream: %v", err)
 	}
-	_, h = sv.waitCheck("the stream probe degraded", func(code int, h Health) bool {
+	_, h = sv.waitCheck("the stream probe degraded", func(code int, h health.Health) bool {
 		return code == http.StatusOK && degradedWith(h, "jetstream", "does not answer", "spool")
 	})
 	if !h.Checks["nats"].OK {
 		t.Fatalf("the connection is up, yet nats = %+v", h.Checks["nats"])
 	}
-	if h.Status != LevelDegraded || !strings.Contains(h.Reason, "jetstream: stream SIAGA112_CALLS does not answer") {
+	if h.Status != health.LevelDegraded || !strings.Contains(h.Reason, "jetstream: stream SIAGA112_CALLS does not answer") {
 		t.Fatalf("whole health: status %q, reason %q", h.Status, h.Reason)
 	}
 
 	// A call is still served (sv.call fails the test otherwise); its events
 	// overflow the small spool.
 	sv.call("081200000031")
-	code, h := sv.waitCheck("the publisher degraded with drops, the cache and workers degraded", func(code int, h Health) bool {
+	code, h := sv.waitCheck("the publisher degraded with drops, the cache and workers degraded", func(code int, h health.Health) bool {
 		return degradedWith(h, "publisher", "spool is full", "events dropped", "spooling for") &&
 			degradedWith(h, "blocklist_cache", "bucket does not answer", "watch is not live") &&
 			degradedWith(h, "blocklist_worker", "cannot read its consumer") &&
 			degradedWith(h, "reports", "not following the event stream")
 	})
-	if code != http.StatusOK || h.Status != LevelDegraded {
+	if code != http.StatusOK || h.Status != health.LevelDegraded {
 		t.Fatalf("/healthz %d %s with only the event path broken, want 200 degraded", code, h.Status)
 	}
 	var ps events.PublisherStats
@@ -138,8 +140,8 @@ func TestHealthJetStreamOff(t *testing.T) {
 	if err := ns.EnableJetStream(jsCfg); err != nil {
 		t.Fatalf("enable JetStream: %v", err)
 	}
-	sv.waitCheck("the stream probe ok again", func(code int, h Health) bool {
-		return code == http.StatusOK && h.Checks["jetstream"].Status == LevelOK
+	sv.waitCheck("the stream probe ok again", func(code int, h health.Health) bool {
+		return code == http.StatusOK && h.Checks["jetstream"].Status == health.LevelOK
 	})
 }
 
@@ -148,14 +150,14 @@ func TestHealthJetStreamOff(t *testing.T) {
 func TestHealthARIDisconnected(t *testing.T) {
 	sim := startSim(t)
 	sv := startServed(t, sim, serveConfig(t, sim))
-	sv.waitCheck("200", func(code int, h Health) bool { return code == http.StatusOK && h.Checks["ari"].OK })
+	sv.waitCheck("200", func(code int, h health.Health) bool { return code == http.StatusOK && h.Checks["ari"].OK })
 	if err := sim.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, h := sv.waitCheck("503 with ari down", func(code int, h Health) bool {
-		return code == http.StatusServiceUnavailable && h.Checks["ari"].Status == LevelDown
+	_, h := sv.waitCheck("503 with ari down", func(code int, h health.Health) bool {
+		return code == http.StatusServiceUnavailable && h.Checks["ari"].Status == health.LevelDown
 	})
-	if h.Status != LevelDown || !strings.Contains(h.Checks["ari"].Reason, "stack-node") ||
+	if h.Status != health.LevelDown || !strings.Contains(h.Checks["ari"].Reason, "stack-node") ||
 		!strings.HasPrefix(h.Reason, "ari: ") {
 		t.Fatalf("health %q, reason %q; ari %+v", h.Status, h.Reason, h.Checks["ari"])
 	}
@@ -170,14 +172,14 @@ func TestHealthOneNodeOfTwo(t *testing.T) {
 	cfg := serveConfig(t, sim1)
 	cfg.ARI.Nodes = append(cfg.ARI.Nodes, configs.ARINode{Name: "stack-node-2", URL: sim2.URL(), WSURL: sim2.WSURL(), Username: simUser, Password: simPass})
 	sv := startServed(t, sim1, cfg)
-	sv.waitCheck("200 with both nodes", func(code int, h Health) bool { return code == http.StatusOK && h.Checks["ari"].OK })
+	sv.waitCheck("200 with both nodes", func(code int, h health.Health) bool { return code == http.StatusOK && h.Checks["ari"].OK })
 	if err := sim2.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, h := sv.waitCheck("200 with ari degraded", func(code int, h Health) bool {
-		return code == http.StatusOK && h.Checks["ari"].Status == LevelDegraded
+	_, h := sv.waitCheck("200 with ari degraded", func(code int, h health.Health) bool {
+		return code == http.StatusOK && h.Checks["ari"].Status == health.LevelDegraded
 	})
-	if h.Status != LevelDegraded || !strings.Contains(h.Checks["ari"].Reason, "stack-node-2") ||
+	if h.Status != health.LevelDegraded || !strings.Contains(h.Checks["ari"].Reason, "stack-node-2") ||
 		!strings.Contains(h.Checks["ari"].Reason, "1 of 2 nodes serve calls") {
 		t.Fatalf("health %q, reason %q; ari %+v", h.Status, h.Reason, h.Checks["ari"])
 	}
@@ -189,8 +191,8 @@ func TestHealthOneNodeOfTwo(t *testing.T) {
 	if err := sim1.Close(); err != nil {
 		t.Fatal(err)
 	}
-	sv.waitCheck("503 with ari down", func(code int, h Health) bool {
-		return code == http.StatusServiceUnavailable && h.Checks["ari"].Status == LevelDown
+	sv.waitCheck("503 with ari down", func(code int, h health.Health) bool {
+		return code == http.StatusServiceUnavailable && h.Checks["ari"].Status == health.LevelDown
 	})
 	if code := sv.live(); code != http.StatusOK {
 		t.Fatalf("/livez %d with no node", code)
@@ -244,12 +246,12 @@ func TestHealthWorkerLag(t *testing.T) {
 	}
 	publish(published)
 	rec := httptest.NewRecorder()
-	s.serveHealth(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
-	var h Health
+	web.HealthzHandler(s.Health).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+	var h health.Health
 	if err := json.Unmarshal(rec.Body.Bytes(), &h); err != nil {
 		t.Fatalf("%v: %s", err, rec.Body)
 	}
-	if rec.Code != http.StatusOK || h.Status != LevelDegraded {
+	if rec.Code != http.StatusOK || h.Status != health.LevelDegraded {
 		t.Fatalf("/healthz %d %q, want 200 degraded: %s", rec.Code, h.Status, rec.Body)
 	}
 	if !degradedWith(h, "blocklist_worker", fmt.Sprintf("%d events behind (over health.max_worker_lag 5)", published)) {
@@ -260,7 +262,7 @@ func TestHealthWorkerLag(t *testing.T) {
 	}
 
 	runStack(t, s)
-	waitHealth := func(what string, cond func(h Health) bool) Health {
+	waitHealth := func(what string, cond func(h health.Health) bool) health.Health {
 		t.Helper()
 		deadline := time.Now().Add(waitMax)
 		for {
@@ -274,7 +276,7 @@ func TestHealthWorkerLag(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
-	waitHealth("both workers ok", func(h Health) bool { return h.Checks["blocklist_worker"].OK && h.Checks["reports"].OK })
+	waitHealth("both workers ok", func(h health.Health) bool { return h.Checks["blocklist_worker"].OK && h.Checks["reports"].OK })
 	if !s.ReportsWorker().Ready(ctx) {
 		t.Fatal("reports worker ok but not ready")
 	}
@@ -289,7 +291,7 @@ func TestHealthWorkerLag(t *testing.T) {
 	// The blocklist worker, not paused, handles the same events meanwhile:
 	// its lag counts them until each is acknowledged, so it is ok once it
 	// has applied them, while the paused one stays degraded.
-	waitHealth("reports degraded by its lag, the blocklist worker (not paused) ok", func(h Health) bool {
+	waitHealth("reports degraded by its lag, the blocklist worker (not paused) ok", func(h health.Health) bool {
 		return degradedWith(h, "reports", fmt.Sprintf("%d events behind (over health.max_worker_lag 5)", published), "late") &&
 			h.Checks["blocklist_worker"].OK
 	})
@@ -309,8 +311,8 @@ func TestHealthWithoutNATS(t *testing.T) {
 	cfg := serveConfig(t, sim)
 	cfg.NATS.URL = "nats://" + freeAddr(t)
 	sv := startServed(t, sim, cfg)
-	_, h := sv.waitCheck("degraded with the reasons", func(code int, h Health) bool {
-		return code == http.StatusOK && h.Status == LevelDegraded &&
+	_, h := sv.waitCheck("degraded with the reasons", func(code int, h health.Health) bool {
+		return code == http.StatusOK && h.Status == health.LevelDegraded &&
 			degradedWith(h, "nats", "nats not connected", "spool") &&
 			degradedWith(h, "jetstream", "not probed") &&
 			degradedWith(h, "blocklist_cache", "loading", "nobody is blocked") &&
@@ -349,10 +351,10 @@ func TestHealthCacheWatchDown(t *testing.T) {
 	eventually(t, "the cache loaded and ok", func() bool { return s.cacheCheck(nil).OK })
 
 	bus.Close() // ends the watch; a new one cannot be set up
-	var ch Check
+	var ch health.Check
 	eventually(t, "the cache check degraded", func() bool {
 		ch = s.cacheCheck(nil)
-		return ch.Status == LevelDegraded
+		return ch.Status == health.LevelDegraded
 	})
 	if !strings.Contains(ch.Reason, "blocklist watch is down since") || !strings.Contains(ch.Reason, "closed") {
 		t.Fatalf("reason %q, want the watch down, since when and why", ch.Reason)

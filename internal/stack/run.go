@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/siaga112/siaga112/health"
 )
 
 // ErrRunTwice is returned by Run when it is called a second time.
@@ -243,7 +245,7 @@ func (s *Stack) RoleStates() map[string]RoleState {
 
 // rolesCheck is the /healthz check of the supervised roles: degraded while
 // any of them waits to be restarted or failed less than healthyAfter ago.
-func (s *Stack) rolesCheck() Check {
+func (s *Stack) rolesCheck() health.Check {
 	states := s.RoleStates()
 	var down []string
 	for name, st := range states {
@@ -252,10 +254,10 @@ func (s *Stack) rolesCheck() Check {
 		}
 	}
 	if len(down) == 0 {
-		return Check{OK: true, Status: "ok", Detail: states}
+		return health.OK(states)
 	}
 	slices.Sort(down)
-	return Check{OK: false, Status: "degraded: " + strings.Join(down, ", ") + " failed recently", Detail: states}
+	return health.Degraded(states, "%s failed recently", strings.Join(down, ", "))
 }
 
 // waitCatchUp waits, at most catchUpTimeout, until the workers have nothing

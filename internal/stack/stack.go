@@ -26,13 +26,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/callback"
 	"github.com/siaga112/siaga112/configs"
-	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/flows"
 	"github.com/siaga112/siaga112/incident"
@@ -76,8 +73,9 @@ type Roles struct {
 	Blocklist bool
 	// Reports runs the reports worker (the dashboard's figures).
 	Reports bool
-	// HTTP serves, on one listener, the reports routes (with Reports), the
-	// blocklist API (with Blocklist) and a composed /healthz.
+	// HTTP serves web's routes on one listener: the board and the reports
+	// API (with Reports), the blocklist API and the console (with
+	// Blocklist), /healthz and /livez.
 	HTTP bool
 }
 
@@ -114,10 +112,6 @@ type Stack struct {
 	roles Roles
 
 	bus *events.Bus
-	// console is the supervisors' console (built with the HTTP listener).
-	console *console.Console
-	// incidentStore starts and stops incident announcements (console).
-	incidentStore *stackIncidents
 
 	pub   *events.Publisher // IVR role only
 	cache *blocklist.Cache  // IVR role only
@@ -135,7 +129,6 @@ type Stack struct {
 	blWorker *blocklist.Worker // Blocklist role only; guarded by blMu
 	store    *blocklist.Store  // Blocklist role only; guarded by blMu
 	blPolicy blocklist.Policy  // Blocklist role only
-	blAPI    *lateHandler      // Blocklist and HTTP roles: the blocklist API, once built
 
 	agg *reports.Aggregator // Reports role only
 	// rwMu guards rWorker and rStarted: a reports worker runs once, so a
@@ -316,15 +309,6 @@ func (s *Stack) runCallbackScheduler(ctx context.Context) error {
 	return cons.Run(ctx)
 }
 
-// boardCallbackSwitch tells the board whether automatic call-backs are on
-// (nothing when there is no console to switch them).
-func (s *Stack) boardCallbackSwitch(ctx context.Context) (on, ok bool) {
-	if s.console == nil {
-		return false, false
-	}
-	return s.console.CallbackSwitch(ctx)
-}
-
 // callbackControl is the supervisors' side of the call-backs for the
 // console, or nil when call-backs are off (no callback.endpoint).
 func (s *Stack) callbackControl(pub callback.Publisher) *callback.Control {
@@ -372,9 +356,6 @@ func (s *Stack) startBlocklist(ctx context.Context) (*blocklist.Worker, error) {
 	s.blMu.Lock()
 	s.store, s.blWorker = store, w
 	s.blMu.Unlock()
-	if s.blAPI != nil {
-		s.blAPI.set(s.blocklistHandler(store))
-	}
 	return w, nil
 }
 
@@ -454,46 +435,9 @@ func (s *Stack) buildReports() error {
 
 func (s *Stack) buildHTTP(ln net.Listener) error {
 	mux := http.NewServeMux()
-	if s.rWorker != nil {
-		var metrics func(reg prometheus.Registerer) error
-		if s.pub != nil {
-			pub := s.pub
-			metrics = func(reg prometheus.Registerer) error {
-				return reg.Register(reports.PublisherCollector(pub.Stats))
-			}
-		}
-		// Lag and Ready ask whichever worker runs now (a restart replaces it).
-		lag := func(ctx context.Context) (uint64, error) { return s.reportsWorker().Lag(ctx) }
-		ready := func(ctx context.Context) bool { return s.reportsWorker().Ready(ctx) }
-		srv, err := reports.NewServer(s.agg, reports.ServerConfig{
-			AdminToken: s.cfg.HTTP.AdminToken, Refresh: s.cfg.Reports.Refresh, TopCallers: s.cfg.Reports.TopCallers,
-			Lag: lag, Ready: ready, Metrics: metrics, Log: s.log,
-			Language: s.cfg.Reports.Language, Health: func(ctx context.Context) any { return s.Health(ctx) },
-			Viewer: s.boardViewer, Incident: s.boardIncident, CallbackSwitch: s.boardCallbackSwitch,
-			StreamMaxClients: s.cfg.HTTP.StreamMaxClients, StreamMaxPerAddress: s.cfg.HTTP.StreamMaxPerAddress,
-		})
-		if err != nil {
-			return err
-		}
-		srv.Register(mux)
-	}
-	if s.roles.Blocklist {
-		if store := s.Store(); store != nil {
-			blocklist.NewAPI(s.newAdmin(store), s.cfg.HTTP.AdminToken, s.log).Register(mux)
-		} else {
-			// Built later (NATS unreachable at start): until then the
-			// blocklist API answers 503.
-			s.blAPI = &lateHandler{}
-			for _, p := range blocklistRoutes {
-				mux.Handle(p, s.blAPI)
-			}
-		}
-	}
-	if err := s.buildConsole(mux); err != nil {
+	if err := s.buildWeb(mux); err != nil {
 		return err
 	}
-	mux.HandleFunc("GET /healthz", s.serveHealth)
-	mux.HandleFunc("GET /livez", s.serveLive)
 	if ln == nil {
 		var err error
 		ln, err = net.Listen("tcp", s.cfg.HTTP.Listen)
@@ -508,35 +452,8 @@ func (s *Stack) buildHTTP(ln net.Listener) error {
 	return nil
 }
 
-// blocklistRoutes are the paths blocklist.API registers, routed to it
-// through a lateHandler while it cannot be built.
-var blocklistRoutes = []string{"/api/blocklist", "/api/blocklist/", "/api/calls/{id}/verdict"}
-
 func (s *Stack) newAdmin(store *blocklist.Store) *blocklist.Admin {
 	return blocklist.NewAdmin(store, blocklist.JSPublisher{JS: s.bus.JS}, s.log)
-}
-
-// blocklistHandler is the blocklist API over store, on its own mux.
-func (s *Stack) blocklistHandler(store *blocklist.Store) http.Handler {
-	mux := http.NewServeMux()
-	blocklist.NewAPI(s.newAdmin(store), s.cfg.HTTP.AdminToken, s.log).Register(mux)
-	return mux
-}
-
-// lateHandler serves 503 until its handler is set.
-type lateHandler struct {
-	h atomic.Pointer[http.Handler]
-}
-
-func (l *lateHandler) set(h http.Handler) { l.h.Store(&h) }
-
-func (l *lateHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if h := l.h.Load(); h != nil {
-		(*h).ServeHTTP(w, r)
-		return
-	}
-	w.Header().Set("Retry-After", "5")
-	http.Error(w, "blocklist unavailable: NATS is not reachable yet", http.StatusServiceUnavailable)
 }
 
 // onRelease registers a clean-up step of New; release runs them in reverse.

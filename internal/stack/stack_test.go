@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/siaga112/siaga112/configs"
+	"github.com/siaga112/siaga112/health"
 )
 
 func testConfig(t *testing.T) configs.Config {
@@ -44,11 +45,11 @@ func TestWorkersAndHealth(t *testing.T) {
 	go func() { done <- s.Run(ctx) }()
 
 	deadline := time.Now().Add(30 * time.Second)
-	var h Health
+	var h health.Health
 	for {
 		resp, err := http.Get("http://" + s.HTTPAddr() + "/healthz")
 		if err == nil {
-			h = Health{}
+			h = health.Health{}
 			derr := json.NewDecoder(resp.Body).Decode(&h)
 			_ = resp.Body.Close()
 			if derr == nil && resp.StatusCode == http.StatusOK && h.OK {

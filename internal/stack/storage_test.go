@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/health"
 )
 
 // TestHealthStreamNearlyFull: the jetstream check is degraded, with the
@@ -33,12 +34,12 @@ func TestHealthStreamNearlyFull(t *testing.T) {
 		}
 	}
 	publish(70) // about 67 % of 1 MiB
-	if c := s.probeStream(ctx, nil); c.Status != LevelOK {
+	if c := s.probeStream(ctx, nil); c.Status != health.LevelOK {
 		t.Fatalf("at ~67 %%: %+v, want ok", c)
 	}
 	publish(20) // about 86 %
 	c := s.probeStream(ctx, nil)
-	if c.Status != LevelDegraded || !strings.Contains(c.Reason, "nearly full") || !strings.Contains(c.Reason, "nats.stream.max_bytes") {
+	if c.Status != health.LevelDegraded || !strings.Contains(c.Reason, "nearly full") || !strings.Contains(c.Reason, "nats.stream.max_bytes") {
 		t.Fatalf("at ~86 %%: %+v, want degraded: nearly full, raise nats.stream.max_bytes", c)
 	}
 }

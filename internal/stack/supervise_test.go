@@ -18,6 +18,7 @@ import (
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/health"
 	"github.com/siaga112/siaga112/reports"
 )
 
@@ -142,7 +143,7 @@ func (sv *served) call(number string) arisim.CallerView {
 }
 
 // health fetches /healthz.
-func (sv *served) health() (int, Health, string) {
+func (sv *served) health() (int, health.Health, string) {
 	sv.t.Helper()
 	resp, err := http.Get("http://" + sv.s.HTTPAddr() + "/healthz")
 	if err != nil {
@@ -153,7 +154,7 @@ func (sv *served) health() (int, Health, string) {
 	if err != nil {
 		sv.t.Fatal(err)
 	}
-	var h Health
+	var h health.Health
 	if err := json.Unmarshal(body, &h); err != nil {
 		sv.t.Fatalf("healthz body: %v\n%s", err, body)
 	}
@@ -202,7 +203,7 @@ func TestRoleRestartsWhileCallsAreServed(t *testing.T) {
 	// Degraded (200: calls are not harmed) until the restarted roles have
 	// run for healthyAfter, while the IVR and NATS are fine.
 	code, h, body := sv.health()
-	if code != http.StatusOK || h.Checks["roles"].OK || h.Checks["roles"].Status != LevelDegraded || !strings.Contains(h.Checks["roles"].Reason, "failed recently") ||
+	if code != http.StatusOK || h.Checks["roles"].OK || h.Checks["roles"].Status != health.LevelDegraded || !strings.Contains(h.Checks["roles"].Reason, "failed recently") ||
 		!h.Checks["ari"].OK || !h.Checks["nats"].OK {
 		t.Errorf("healthz right after the restart: %d\n%s", code, body)
 	}
@@ -276,7 +277,7 @@ func TestServeStartsWithoutNATS(t *testing.T) {
 	// Degraded, not down: the IVR answers and its events are spooled.
 	eventually(t, "the workers shown as degraded", func() bool {
 		code, h, _ := sv.health()
-		return code == http.StatusOK && h.Status == LevelDegraded && !h.Checks["roles"].OK && !h.Checks["nats"].OK
+		return code == http.StatusOK && h.Status == health.LevelDegraded && !h.Checks["roles"].OK && !h.Checks["nats"].OK
 	})
 	// The blocklist API says it is not there yet rather than failing oddly.
 	resp, err := http.Get("http://" + s.HTTPAddr() + "/api/blocklist")

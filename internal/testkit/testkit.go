@@ -1,5 +1,6 @@
 // Package testkit holds the small helpers that the tests of several
-// packages share: polling with a deadline and reading call events. It is
+// packages share: polling with a deadline, reading call events and
+// building the events of scripted calls (calls.go). It is
 // imported by tests only.
 package testkit
 

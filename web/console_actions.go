@@ -1,0 +1,152 @@
+package web
+
+// The console's actions: verdicts, call-back ticks, blocks and lifts.
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/callid"
+	"github.com/siaga112/siaga112/events"
+)
+
+func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
+	s, ok := c.formSession(w, r, false)
+	if !ok {
+		return
+	}
+	lang := c.formLang(r)
+	id, v := r.PathValue("id"), r.PostForm.Get("verdict")
+	if !c.checkCallID(w, r, s, lang, "verdict_"+safeWord(v), id) {
+		return
+	}
+	_, err := c.o.Admin.Verdict(r.Context(), id, v, s.Name)
+	if err != nil {
+		c.audit(r, s, "verdict_"+safeWord(v), id, "refused: "+err.Error())
+		status, msg := http.StatusBadRequest, fmt.Sprintf(text(lang, "err.failed"), err.Error())
+		if errors.Is(err, blocklist.ErrUnknownCall) {
+			status, msg = http.StatusNotFound, fmt.Sprintf(text(lang, "err.unknowncall"), id)
+		}
+		c.fail(w, r, lang, status, msg)
+		return
+	}
+	c.audit(r, s, "verdict_"+v, id, "ok")
+	c.done(w, r, "verdict_"+v, id, fmt.Sprintf(text(lang, "ok.verdict"), v, id))
+}
+
+func (c *Console) handled(w http.ResponseWriter, r *http.Request) {
+	s, ok := c.formSession(w, r, false)
+	if !ok {
+		return
+	}
+	lang := c.formLang(r)
+	id, action := r.PathValue("id"), r.PostForm.Get("action")
+	if !c.checkCallID(w, r, s, lang, "handled", id) {
+		return
+	}
+	if action != events.HandledCalledBack && action != events.HandledDone {
+		c.fail(w, r, lang, http.StatusBadRequest, fmt.Sprintf(text(lang, "err.failed"), "action must be called_back or handled"))
+		return
+	}
+	if err := c.o.Admin.FindCall(r.Context(), id); err != nil {
+		status := http.StatusBadRequest
+		msg := fmt.Sprintf(text(lang, "err.failed"), err.Error())
+		if errors.Is(err, blocklist.ErrUnknownCall) {
+			status, msg = http.StatusNotFound, fmt.Sprintf(text(lang, "err.unknowncall"), id)
+		}
+		c.audit(r, s, action, id, "refused: "+err.Error())
+		c.fail(w, r, lang, status, msg)
+		return
+	}
+	e, err := events.New(events.TypeHandled, id, "", events.Caller{}, events.Handled{Action: action, By: s.Name})
+	if err == nil && c.o.Publisher != nil {
+		err = c.o.Publisher.Publish(r.Context(), e)
+	}
+	if err != nil {
+		c.audit(r, s, action, id, "failed: "+err.Error())
+		c.fail(w, r, lang, http.StatusServiceUnavailable, fmt.Sprintf(text(lang, "err.failed"), err.Error()))
+		return
+	}
+	c.audit(r, s, action, id, "ok")
+	c.done(w, r, "handled", id, fmt.Sprintf(text(lang, "ok.handled"), id))
+}
+
+func (c *Console) block(w http.ResponseWriter, r *http.Request) {
+	s, ok := c.formSession(w, r, true)
+	if !ok {
+		return
+	}
+	lang := c.formLang(r)
+	number, reason := strings.TrimSpace(r.PostForm.Get("number")), strings.TrimSpace(r.PostForm.Get("reason"))
+	if err := blocklist.CheckReason(reason); err != nil {
+		// Checked here, where it was typed, so the form comes back with
+		// it rather than a bare error page.
+		c.audit(r, s, "block", number, "refused: "+err.Error())
+		form := blockForm{Number: number, For: r.PostForm.Get("for"), Reason: reason}
+		c.showBlocks(w, r, s, lang, http.StatusBadRequest, form, fmt.Sprintf(text(lang, "err.reason"), blocklist.MaxReason, utf8.RuneCountInString(reason)))
+		return
+	}
+	length, err := blocklist.ParseLength(strings.TrimSpace(r.PostForm.Get("for")))
+	if err == nil && reason == "" {
+		err = errors.New("a reason is required")
+	}
+	var rec blocklist.Record
+	if err == nil {
+		rec, err = c.o.Admin.Block(r.Context(), number, length, reason, s.Name)
+	}
+	if err != nil {
+		c.refuse(w, r, s, lang, "block", number, 0, err)
+		return
+	}
+	c.audit(r, s, "block", rec.Number, "ok")
+	c.done(w, r, "blocked", rec.Number, fmt.Sprintf(text(lang, "ok.blocked"), rec.Number, rec.Until.In(c.o.Location).Format("2006-01-02 15:04")))
+}
+
+func (c *Console) lift(w http.ResponseWriter, r *http.Request) {
+	s, ok := c.formSession(w, r, true)
+	if !ok {
+		return
+	}
+	lang := c.formLang(r)
+	number := r.PathValue("number")
+	rec, err := c.o.Admin.Unblock(r.Context(), number, s.Name)
+	if err != nil {
+		c.refuse(w, r, s, lang, "lift", number, 0, err)
+		return
+	}
+	c.audit(r, s, "lift", rec.Number, "ok")
+	c.done(w, r, "lifted", rec.Number, fmt.Sprintf(text(lang, "ok.lifted"), rec.Number))
+}
+
+// checkCallID refuses a call id outside Asterisk's id alphabet before
+// anything is looked up or published with it; the id is not quoted back.
+func (c *Console) checkCallID(w http.ResponseWriter, r *http.Request, s Session, lang, action, id string) bool {
+	if callid.Valid(id) {
+		return true
+	}
+	c.audit(r, s, action, "", "refused: not a call id")
+	c.fail(w, r, lang, http.StatusBadRequest, text(lang, "err.callid"))
+	return false
+}
+
+// recordingPath escapes each segment of a recording name ("siaga112/<call
+// id>") for the recordings URL, whose route takes the rest of the path.
+func recordingPath(name string) string {
+	segs := strings.Split(name, "/")
+	for i, s := range segs {
+		segs[i] = callid.PathSegment(s)
+	}
+	return strings.Join(segs, "/")
+}
+
+// safeWord keeps an audit action name to a word even for a hostile form.
+func safeWord(v string) string {
+	if v == events.VerdictPrank || v == events.VerdictGenuine {
+		return v
+	}
+	return "other"
+}

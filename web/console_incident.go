@@ -1,0 +1,153 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/flows"
+	"github.com/siaga112/siaga112/incident"
+)
+
+// Incidents starts and stops the incident announcement (incident.Store).
+type Incidents interface {
+	Current(ctx context.Context) (incident.Incident, error)
+	Start(ctx context.Context, title, media string, length time.Duration, by string) (incident.Incident, error)
+	Stop(ctx context.Context, by string) (incident.Incident, error)
+}
+
+// incidentView is the incident page's data.
+type incidentView struct {
+	Lang       string
+	Supervisor bool
+	CSRF       string
+	Active     bool
+	Title      string
+	Media      string
+	By         string
+	Started    string
+	Expires    string
+	Prompts    []promptChoice
+	// Form is the start form as typed, shown again with its Error when it
+	// was refused.
+	Form     incidentForm
+	Error    string
+	MaxTitle int
+}
+
+// incidentForm is what was typed in the start form.
+type incidentForm struct{ Title, Media, For string }
+
+type promptChoice struct{ Media, Name string }
+
+func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request) {
+	s, ok := c.Who(r)
+	if !ok {
+		http.Redirect(w, r, "/login?next=/console/incident", http.StatusSeeOther)
+		return
+	}
+	c.showIncident(w, r, s, negotiate(r, c.o.Language).Tag, http.StatusOK, incidentForm{For: "2h"}, "")
+}
+
+// showIncident renders the incident page; a refused start form comes back
+// with what was typed and the error next to it.
+func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, s Session, lang string, status int, form incidentForm, errMsg string) {
+	v := &incidentView{Lang: lang, Supervisor: s.Supervisor(), CSRF: s.CSRF, Form: form, Error: errMsg, MaxTitle: incident.MaxTitle}
+	for _, p := range c.o.IncidentPrompts {
+		v.Prompts = append(v.Prompts, promptChoice{Media: c.o.SoundPrefix + p, Name: p})
+	}
+	if c.o.Recordings != nil {
+		// Announcements recorded by phone (newest first), as Asterisk
+		// stores them; a node that does not answer only hides its own.
+		names, err := c.o.Recordings.List(r.Context(), flows.RecordingPrefix)
+		if err != nil {
+			c.log.Warn("recorded announcements not listed", "err", err)
+		}
+		slices.Reverse(names)
+		for _, n := range names {
+			label := fmt.Sprintf(text(lang, "incident.recorded"), strings.TrimPrefix(n, flows.RecordingPrefix))
+			v.Prompts = append(v.Prompts, promptChoice{Media: "recording:" + n, Name: label})
+		}
+	}
+	if c.o.Incidents == nil {
+		c.render(w, http.StatusServiceUnavailable, "message", consolePage{Lang: lang, Title: "Siaga 112", Error: text(lang, "incident.unavailable"), Session: &s, Next: "/"})
+		return
+	}
+	i, err := c.o.Incidents.Current(r.Context())
+	if err != nil && !errors.Is(err, incident.ErrNone) {
+		c.render(w, http.StatusServiceUnavailable, "message", consolePage{Lang: lang, Title: "Siaga 112", Error: fmt.Sprintf(text(lang, "err.failed"), err.Error()), Session: &s, Next: "/"})
+		return
+	}
+	if i.Active(c.o.Now()) {
+		v.Active, v.Title, v.Media, v.By = true, i.Title, i.Media, i.By
+		v.Started = i.Started.In(c.o.Location).Format("2006-01-02 15:04")
+		v.Expires = i.Expires.In(c.o.Location).Format("2006-01-02 15:04")
+	}
+	c.render(w, status, "incident", consolePage{Lang: lang, Title: text(lang, "incident.title"), Session: &s, Incident: v, Notice: c.noticeText(lang, s, r.URL.Query())})
+}
+
+func (c *Console) incidentStart(w http.ResponseWriter, r *http.Request) {
+	s, ok := c.formSession(w, r, true)
+	if !ok {
+		return
+	}
+	lang := c.formLang(r)
+	if c.o.Incidents == nil {
+		c.fail(w, r, lang, http.StatusServiceUnavailable, text(lang, "incident.unavailable"))
+		return
+	}
+	title, media := strings.TrimSpace(r.PostForm.Get("title")), strings.TrimSpace(r.PostForm.Get("media"))
+	var length time.Duration
+	var err error
+	if f := strings.TrimSpace(r.PostForm.Get("for")); f != "" {
+		length, err = blocklist.ParseLength(f)
+	}
+	if err == nil {
+		err = incident.CheckTitle(title)
+	}
+	var i incident.Incident
+	if err == nil {
+		i, err = c.o.Incidents.Start(r.Context(), title, media, length, s.Name)
+	}
+	if errors.Is(err, incident.ErrBadTitle) {
+		c.audit(r, s, "incident_start", "", "refused: "+err.Error())
+		form := incidentForm{Title: title, Media: media, For: r.PostForm.Get("for")}
+		c.showIncident(w, r, s, lang, http.StatusBadRequest, form, fmt.Sprintf(text(lang, "err.title"), incident.MaxTitle, utf8.RuneCountInString(title)))
+		return
+	}
+	if err != nil {
+		c.refuse(w, r, s, lang, "incident_start", title, 0, err)
+		return
+	}
+	c.audit(r, s, "incident_start", i.ID, "ok")
+	c.done(w, r, "incident_started", "", fmt.Sprintf(text(lang, "ok.incident.started"), i.Title, i.Expires.In(c.o.Location).Format("15:04")))
+}
+
+func (c *Console) incidentStop(w http.ResponseWriter, r *http.Request) {
+	s, ok := c.formSession(w, r, true)
+	if !ok {
+		return
+	}
+	lang := c.formLang(r)
+	if c.o.Incidents == nil {
+		c.fail(w, r, lang, http.StatusServiceUnavailable, text(lang, "incident.unavailable"))
+		return
+	}
+	i, err := c.o.Incidents.Stop(r.Context(), s.Name)
+	if err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, incident.ErrNone) {
+			status = http.StatusConflict
+		}
+		c.refuse(w, r, s, lang, "incident_stop", "", status, err)
+		return
+	}
+	c.audit(r, s, "incident_stop", i.ID, "ok")
+	c.done(w, r, "incident_stopped", "", fmt.Sprintf(text(lang, "ok.incident.stopped"), i.Title))
+}
