@@ -166,7 +166,9 @@ log:
 	if want := []events.Type{events.TypeStarted, events.TypeAnswered, events.TypeMenu, events.TypeClassified, events.TypeTransferred, events.TypeOperatorAnswered, events.TypeEnded}; !slices.Equal(got[done.ID()], want) {
 		t.Errorf("operator call events %v, want %v", got[done.ID()], want)
 	}
-	s := got[silent.ID()]
+	// The call-back planned after the drained call ended (callback.*,
+	// on the same call id) is not the call's own.
+	s := slices.DeleteFunc(slices.Clone(got[silent.ID()]), func(t events.Type) bool { return strings.HasPrefix(string(t), "callback.") })
 	if len(s) < 4 || s[0] != events.TypeStarted || s[len(s)-1] != events.TypeEnded ||
 		!slices.Contains(s, events.TypeClassified) || !slices.Contains(s, events.TypeTransferred) {
 		t.Errorf("drained call events %v, want started ... classified, transferred, ended", s)
