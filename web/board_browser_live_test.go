@@ -85,7 +85,7 @@ func TestBoardCallbacksInBrowser(t *testing.T) {
 		tag, query string
 		want       []string
 	}{
-		{LangID, "?lang=id", []string{"Belum terjangkau", "ditelepon balik 2×, tidak diangkat; berikutnya 10.31", "menunggu petugas kosong", "Panggil balik otomatis: AKTIF", "Batalkan panggil balik"}},
+		{LangID, "?lang=id", []string{"Belum terjangkau", "ditelepon balik 2×, tidak diangkat; berikutnya 10.31", "menunggu petugas kosong", "Telepon balik otomatis: AKTIF", "Batalkan telepon balik"}},
 		{LangEN, "?lang=en", []string{"Not yet reached", "called back 2×, no answer; next 10:31", "waiting for a free operator", "Automatic call-back: ON", "Cancel call-back"}},
 	} {
 		for _, sz := range []struct {

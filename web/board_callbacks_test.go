@@ -311,7 +311,7 @@ func TestBoardCallbacks(t *testing.T) {
 			`<div class="cbstate" data-testid="cb-state">ditelepon balik 2×, tidak diangkat; berikutnya 18.12</div>`,
 			`<div class="cbstate" data-testid="cb-state">tidak terjangkau setelah 3 kali — telepon manual</div>`,
 			`action="console/calls/c1/callback/cancel"`, `name="number" value="&#43;6281234500050"`, `name="note" required maxlength="200" placeholder="alasan (wajib)"`,
-			"Batalkan panggil balik", `data-testid="callback-switch"><a href="console/callbacks?lang=id">Panggil balik otomatis: AKTIF</a>`,
+			"Batalkan telepon balik", `data-testid="callback-switch"><a href="console/callbacks?lang=id">Telepon balik otomatis: AKTIF</a>`,
 		}, []string{`console/calls/c2/callback/cancel`, "called back", "Not yet reached", "Cancel"}},
 		{"supervisor, switch off, en", &sup, off, "?lang=en", []string{
 			`data-testid="unreached">2<`, "Not yet reached", `data-testid="total-callback">3 to call back<`,
@@ -319,13 +319,13 @@ func TestBoardCallbacks(t *testing.T) {
 			`<span class="cb-switch off" data-testid="callback-switch"><a href="console/callbacks?lang=en">Automatic call-back: OFF</a>`,
 		}, []string{"ditelepon", "Belum terjangkau"}},
 		{"operator: no cancel", &op, on, "?lang=id", []string{
-			`data-testid="cb-state">ditelepon balik 2×`, "Panggil balik otomatis: AKTIF",
+			`data-testid="cb-state">ditelepon balik 2×`, "Telepon balik otomatis: AKTIF",
 		}, []string{"callback/cancel"}},
 		{"no call-back control", &sup, nil, "?lang=id", []string{
 			`data-testid="cb-state">ditelepon balik 2×`,
 		}, []string{"callback/cancel", "callback-switch"}},
 		{"not signed in", nil, on, "?lang=id", []string{
-			`data-testid="unreached">2<`, `data-testid="callback-switch">Panggil balik otomatis: AKTIF</span>`,
+			`data-testid="unreached">2<`, `data-testid="callback-switch">Telepon balik otomatis: AKTIF</span>`,
 		}, []string{"cb-state", "callback/cancel", "console/callbacks"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -102,7 +102,7 @@ func TestCallbackCancel(t *testing.T) {
 		{"withheld number", sup, "c5", url.Values{"number": {"anonymous"}, "note": {"tidak ada nomor"}}, http.StatusBadRequest,
 			nil, "refused: not a caller's number", "callback_cancel", "Nomor penelepon tidak valid"},
 		{"nothing open", sup, "gone-1", url.Values{"number": {"+6281234567890"}, "note": {"sudah selesai"}}, http.StatusConflict,
-			nil, "refused: callback store: call gone-1: no open call-back for that call", "callback_cancel", "Tidak ada panggil balik yang masih berjalan untuk panggilan gone-1"},
+			nil, "refused: callback store: call gone-1: no open call-back for that call", "callback_cancel", "Tidak ada telepon balik yang masih berjalan untuk panggilan gone-1"},
 		{"store down", sup, "kv-down", url.Values{"number": {"+6281234567890"}, "note": {"coba lagi"}}, http.StatusServiceUnavailable,
 			nil, "refused: nats: timeout", "callback_cancel", "Gagal: nats: timeout"},
 		{"not a call id", sup, "a%3Fb", url.Values{"number": {"+6281234567890"}, "note": {"x"}}, http.StatusBadRequest,
@@ -159,7 +159,7 @@ func TestCallbackSwitch(t *testing.T) {
 	op := signedIn(t, c, h, testOp, testOpPass)
 
 	body := html.UnescapeString(sup.do("GET", "/console/callbacks?lang=id", nil).Body.String())
-	if !strings.Contains(body, "Panggil balik otomatis: AKTIF") || !strings.Contains(body, `<input type="hidden" name="on" value="off">`) || !strings.Contains(body, "Matikan panggil balik otomatis") {
+	if !strings.Contains(body, "Telepon balik otomatis: AKTIF") || !strings.Contains(body, `<input type="hidden" name="on" value="off">`) || !strings.Contains(body, "Matikan telepon balik otomatis") {
 		t.Fatalf("supervisor's page: %.1500s", body)
 	}
 	for _, english := range []string{"call-back", "Automatic", "Switch", ": ON", ": OFF"} {

@@ -117,7 +117,7 @@ func TestDashboardLanguages(t *testing.T) {
 		status       int
 		want, absent []string
 	}{
-		{"default id", "", 200, []string{`<html lang="id"`, "Panggilan hari ini", "Porsi iseng", "Nomor diblokir sekarang"}, []string{"Calls today", "Prank share"}},
+		{"default id", "", 200, []string{`<html lang="id"`, "Panggilan hari ini", "Persentase iseng", "Nomor diblokir sekarang"}, []string{"Calls today", "Prank share"}},
 		{"english", "?lang=en", 200, []string{`<html lang="en"`, "Calls today", "Prank share"}, []string{"Panggilan hari ini"}},
 		{"bad range keeps the page", "?range=year", 400, []string{`data-testid="range-error"`, "“year” bukan pilihan rentang.", "Panggilan hari ini"}, []string{`{"error":`}},
 		{"end before start", "?from=2026-11-27&to=2026-11-20&lang=en", 400, []string{"the end date must be after the start date", "Calls today", `value="2026-11-20"`}, nil},
