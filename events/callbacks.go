@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -54,40 +53,18 @@ type KVEntry struct {
 // CallbackStore reads and writes records of CallbacksBucket. Like
 // FollowedStore it opens the bucket on first use and again after a failure.
 type CallbackStore struct {
-	js       jetstream.JetStream
-	replicas int
-
-	mu sync.Mutex
-	kv jetstream.KeyValue // guarded by mu; nil until opened
+	b lazyBucket
 }
 
 // NewCallbackStore returns a store over js; nothing is requested yet.
 func NewCallbackStore(js jetstream.JetStream, replicas int) *CallbackStore {
-	return &CallbackStore{js: js, replicas: max(replicas, 1)}
+	return &CallbackStore{b: lazyBucket{js: js, cfg: jetstream.KeyValueConfig{
+		Bucket: CallbacksBucket, Description: "automatic call-backs of callers who asked for help and dropped",
+		TTL: CallbacksMaxAge, Storage: jetstream.FileStorage, Replicas: max(replicas, 1),
+	}}}
 }
 
-func (s *CallbackStore) bucket(ctx context.Context) (jetstream.KeyValue, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.kv != nil {
-		return s.kv, nil
-	}
-	kv, err := s.js.KeyValue(ctx, CallbacksBucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket: CallbacksBucket, Description: "automatic call-backs of callers who asked for help and dropped",
-			TTL: CallbacksMaxAge, Storage: jetstream.FileStorage, Replicas: s.replicas,
-		})
-		if errors.Is(err, jetstream.ErrBucketExists) {
-			kv, err = s.js.KeyValue(ctx, CallbacksBucket)
-		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("events: open %s: %w", CallbacksBucket, err)
-	}
-	s.kv = kv
-	return kv, nil
-}
+func (s *CallbackStore) bucket(ctx context.Context) (jetstream.KeyValue, error) { return s.b.open(ctx) }
 
 // Get reads one record; a missing one is ErrNoRecord.
 func (s *CallbackStore) Get(ctx context.Context, key string) (KVEntry, error) {

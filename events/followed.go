@@ -53,39 +53,48 @@ type FollowedCall struct {
 // while NATS is down serves calls at once and keeps records once NATS is
 // back.
 type FollowedStore struct {
-	js       jetstream.JetStream
-	replicas int
+	b lazyBucket
+}
+
+// NewFollowedStore returns a store over js; nothing is requested yet.
+func NewFollowedStore(js jetstream.JetStream, replicas int) *FollowedStore {
+	return &FollowedStore{b: lazyBucket{js: js, cfg: jetstream.KeyValueConfig{
+		Bucket: FollowedBucket, Description: "calls an IVR follows past the hand-off",
+		TTL: FollowedMaxAge, Storage: jetstream.FileStorage, Replicas: max(replicas, 1),
+	}}}
+}
+
+// bucket returns the bucket, opening (and creating) it when needed.
+func (s *FollowedStore) bucket(ctx context.Context) (jetstream.KeyValue, error) { return s.b.open(ctx) }
+
+// lazyBucket is a KV bucket opened (and created with cfg when missing) on
+// first use, and again after a failure: a role that starts while NATS is
+// down works at once and keeps its records once NATS is back.
+type lazyBucket struct {
+	js  jetstream.JetStream
+	cfg jetstream.KeyValueConfig
 
 	mu sync.Mutex
 	kv jetstream.KeyValue // guarded by mu; nil until opened
 }
 
-// NewFollowedStore returns a store over js; nothing is requested yet.
-func NewFollowedStore(js jetstream.JetStream, replicas int) *FollowedStore {
-	return &FollowedStore{js: js, replicas: max(replicas, 1)}
-}
-
-// bucket returns the bucket, opening (and creating) it when needed.
-func (s *FollowedStore) bucket(ctx context.Context) (jetstream.KeyValue, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.kv != nil {
-		return s.kv, nil
+func (b *lazyBucket) open(ctx context.Context) (jetstream.KeyValue, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.kv != nil {
+		return b.kv, nil
 	}
-	kv, err := s.js.KeyValue(ctx, FollowedBucket)
+	kv, err := b.js.KeyValue(ctx, b.cfg.Bucket)
 	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket: FollowedBucket, Description: "calls an IVR follows past the hand-off",
-			TTL: FollowedMaxAge, Storage: jetstream.FileStorage, Replicas: s.replicas,
-		})
+		kv, err = b.js.CreateKeyValue(ctx, b.cfg)
 		if errors.Is(err, jetstream.ErrBucketExists) {
-			kv, err = s.js.KeyValue(ctx, FollowedBucket)
+			kv, err = b.js.KeyValue(ctx, b.cfg.Bucket)
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("events: open %s: %w", FollowedBucket, err)
+		return nil, fmt.Errorf("events: open %s: %w", b.cfg.Bucket, err)
 	}
-	s.kv = kv
+	b.kv = kv
 	return kv, nil
 }
 
