@@ -695,6 +695,13 @@ func (c *call) Continue(ctx context.Context, dialplanContext, extension string, 
 	if err == nil {
 		c.s.left.Store(true)
 		c.continuedAt = time.Now()
+		if at := c.s.endedAt.Load(); at != 0 {
+			// The channel's StasisEnd, when seen, is when it left for the
+			// dialplan: the reply can come later on a loaded machine,
+			// after a caller who hung up in the queue at once is already
+			// gone, which made a negative time in the queue.
+			c.continuedAt = time.Unix(0, at)
+		}
 	}
 	return err
 }

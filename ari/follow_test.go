@@ -29,8 +29,10 @@ func fireQueue(sim *arisim.Server, ops ...arisim.Operator) {
 	sim.SetQueue("siaga112-fire", arisim.Queue{Members: ops})
 }
 
-// pressFire presses 1 during the greeting.
-var pressFire = []arisim.Step{arisim.Wait(500 * time.Millisecond), arisim.Press("1")}
+// pressFire presses 1 during the greeting (once it plays: a key pressed in
+// the first milliseconds, before the IVR listens, was lost on a loaded
+// machine).
+var pressFire = []arisim.Step{arisim.WaitForPrompt("siaga112/greeting"), arisim.Wait(500 * time.Millisecond), arisim.Press("1")}
 
 func TestFollowPastHandoff(t *testing.T) {
 	tests := []struct {
