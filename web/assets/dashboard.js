@@ -18,7 +18,45 @@
   // intervals mean the stream is dead even if no error was reported.
   var quiet = (Number(body.getAttribute("data-refresh")) || 10) * 3000;
   var timer = null;
-  function stale() { root.setAttribute("data-stream", "stale"); }
+  // A quiet stream alone cannot tell a stuck stream from a dead server, so
+  // the page then asks the server for itself with a plain request: if that
+  // fails too, nobody is answering, and the page says so in red with the
+  // time of the last update (the newest "now" strip carries the sentence,
+  // written by the server in the page's language and the one clock).
+  var checking = false;
+  function down() {
+    var u = document.querySelector("[data-down]");
+    var b = document.getElementById("down-banner");
+    if (u && b) { b.textContent = u.getAttribute("data-down"); }
+    root.setAttribute("data-stream", "down");
+  }
+  function check(then) {
+    if (checking || !window.fetch) { return; }
+    checking = true;
+    var ctl = window.AbortController ? new AbortController() : null;
+    var limit = setTimeout(function () { if (ctl) { ctl.abort(); } }, 5000);
+    fetch(location.href, { method: "HEAD", cache: "no-store", signal: ctl ? ctl.signal : undefined })
+      .then(function (r) { if (!r.ok) { throw new Error("status " + r.status); } })
+      .then(function () {
+        if (root.getAttribute("data-stream") === "down") { root.setAttribute("data-stream", "stale"); }
+        if (then) { then(); }
+      }, function () {
+        if (root.getAttribute("data-stream") !== "live") { down(); }
+      })
+      .then(function () { clearTimeout(limit); checking = false; });
+  }
+  function stale() {
+    if (root.getAttribute("data-stream") !== "down") { root.setAttribute("data-stream", "stale"); }
+    check();
+  }
+  // While the stream is not live, the server is asked again every few
+  // seconds, so a server that dies after the stream went quiet is still
+  // noticed (and a stale page that recovers drops the red banner with the
+  // stream's next message).
+  setInterval(function () {
+    var st = root.getAttribute("data-stream");
+    if (st === "stale" || st === "down") { check(); }
+  }, 5000);
   function arm() {
     if (timer) { clearTimeout(timer); }
     timer = setTimeout(stale, quiet);
@@ -63,9 +101,13 @@
     stale();
     // EventSource retries by itself after a dropped connection, but gives
     // up for good on an error answer (a server restarting behind a proxy):
-    // then reload the whole page, as the no-script page does.
+    // then reload the whole page, as the no-script page does, but only once
+    // the page answers again, so a dead server leaves the red banner on the
+    // wall rather than a browser's error page.
     if (es.readyState === EventSource.CLOSED) {
-      setTimeout(function () { location.reload(); }, quiet / 3);
+      var again = setInterval(function () {
+        check(function () { clearInterval(again); location.reload(); });
+      }, quiet / 3);
     }
   });
   arm();
