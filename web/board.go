@@ -81,6 +81,8 @@ type boardData struct {
 	// Unreached is today's callers not yet reached (callback.go), the
 	// tile that turns red above 0.
 	Unreached int64
+	// BlockedMore and TopMore count the rows left out of the two lists.
+	BlockedMore, TopMore int
 	// Switch is the centre's automatic call-back switch; CanCancel offers
 	// a supervisor the button that cancels a call-back.
 	Switch    boardSwitch
@@ -163,6 +165,9 @@ type boardIncident struct {
 	Stats reports.IncidentStats
 }
 
+// maxBoardList bounds the blocked list on the wall; the rest is counted.
+const maxBoardList = 10
+
 // maxAttention bounds the attention panel.
 const maxAttention = 20
 
@@ -197,12 +202,28 @@ func (s *Board) board(ctx context.Context, l *locale, bq boardQuery, admin bool,
 		Refused:        tot.Outcomes[string(events.OutcomeBlocked)],
 		SilentHelp:     tot.Outcomes[string(events.OutcomeSilentHelp)],
 		Callbacks:      tot.Callbacks,
-		Blocked:        s.agg.Blocked(now, admin),
-		TopCallers:     s.agg.TopCallers(bq.from, bq.to, s.cfg.TopCallers, admin),
+		Blocked:        s.blockedNow(ctx, now),
+		TopCallers:     s.agg.TopCallers(bq.from, bq.to, -1, true),
 		Recent:         s.agg.Calls(reports.CallFilter{From: bq.from, To: bq.to, Limit: dashboardRecent, Unmasked: admin}),
 		ClassifyMedian: Dash, ClassifyP90: Dash,
 	}
 	d.BlockedNumbers = int64(len(d.Blocked))
+	// Both lists are masked here rather than by the aggregator, so two
+	// numbers with the same last four digits get different tags; both are
+	// cut to a length the wall shows, with how many more there are (the
+	// page's script cuts further to what fits its screen).
+	if !admin {
+		for i := range d.Blocked {
+			d.Blocked[i].Number = s.masks.mask(d.Blocked[i].Number)
+		}
+		for i := range d.TopCallers {
+			d.TopCallers[i].Number = s.masks.mask(d.TopCallers[i].Number)
+		}
+	}
+	d.BlockedMore = cutList(d.Blocked, maxBoardList).More
+	d.Blocked = cutList(d.Blocked, maxBoardList).Rows
+	top := cutList(d.TopCallers, s.cfg.TopCallers)
+	d.TopCallers, d.TopMore = top.Rows, top.More
 	d.Viewer = viewer
 	if viewer != nil {
 		// Looked for among every call of the range the aggregator still

@@ -71,6 +71,11 @@ type BoardConfig struct {
 	// StreamMaxPerAddress those of one client address (defaults 32 and 4);
 	// one more is refused with 503 and Retry-After.
 	StreamMaxClients, StreamMaxPerAddress int
+	// Blocks reads the blocklist's records, which the blocked tile and
+	// list count from when set (board_lists.go says why); New sets it from
+	// Options.Records. Nil: the board counts the blocks it heard of as
+	// events.
+	Blocks BlockRecords
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
 	// Log receives request errors. New sets it from Options.
@@ -109,6 +114,8 @@ type Board struct {
 	js   template.JS
 	hc   healthCache
 	sd   shutdowns
+	// masks tags masked numbers so that two numbers never look alike.
+	masks *maskTagger
 	// renders are the boards shared by the open streams, gate counts them.
 	renders boardRenders
 	gate    streamGate
@@ -150,6 +157,8 @@ func newBoard(agg *reports.Aggregator, cfg BoardConfig, a *auth) (*Board, error)
 		"phone": displayNumber,
 		// path escapes a call id or a number as one segment of a URL path.
 		"path": callid.PathSegment,
+		// moreRow is the data of a cut list's "+N lainnya" row.
+		"moreRow": func(l *locale, n int) moreRowData { return moreRowData{L: l, N: n} },
 		// onOff names a switch's state for the catalogue's keys.
 		"onOff": func(on bool) string {
 			if on {
@@ -185,7 +194,7 @@ func newBoard(agg *reports.Aggregator, cfg BoardConfig, a *auth) (*Board, error)
 		return nil, fmt.Errorf("reports: dashboard script: %w", err)
 	}
 	// #nosec: our own embedded files
-	return &Board{agg: agg, cfg: cfg, auth: a, reg: reg, tmpl: tmpl, css: template.CSS(css), js: template.JS(js)}, nil
+	return &Board{agg: agg, cfg: cfg, auth: a, reg: reg, tmpl: tmpl, css: template.CSS(css), js: template.JS(js), masks: newMaskTagger()}, nil
 }
 
 // Register adds the reports routes to mux: "/" (exactly), "/api/stats",

@@ -26,6 +26,7 @@ var catalogueEN = map[string]string{
 	"status.down":              "DOWN",
 	"status.no_response":       "system not responding",
 	"board.down":               "SYSTEM NOT RESPONDING since %s",
+	"list.more":                "+%s more",
 	"board.updated":            "last updated %s",
 	"incident.unknown":         "Incident announcement: state unknown (%s)",
 	"status.degraded":          "degraded",

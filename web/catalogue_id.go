@@ -31,6 +31,7 @@ var catalogueID = map[string]string{
 	"status.down":              "GANGGUAN",
 	"status.no_response":       "sistem tidak merespons",
 	"board.down":               "SISTEM TIDAK MERESPONS sejak %s",
+	"list.more":                "+%s lainnya",
 	"board.updated":            "terakhir diperbarui %s",
 	"incident.unknown":         "Pengumuman kejadian: status tidak diketahui (%s)",
 	"status.degraded":          "terganggu",

@@ -82,6 +82,34 @@
       els[i].textContent = Math.floor(s / 60) + els[i].getAttribute("data-sep") + (ss < 10 ? "0" : "") + ss;
     }
   }
+  // A list longer than its panel would be cut mid-row by the screen: rows
+  // that do not fit are hidden whole instead, and counted into the list's
+  // last row ("+3 lainnya"), whose sentence the server wrote.
+  function fit() {
+    var tables = document.querySelectorAll("table[data-fit]");
+    for (var i = 0; i < tables.length; i++) {
+      var box = tables[i].closest(".panel");
+      var more = tables[i].querySelector(".more-row");
+      if (!box || !more) { continue; }
+      var rows = tables[i].querySelectorAll("tbody tr:not(.more-row)");
+      var base = Number(more.getAttribute("data-more")) || 0;
+      for (var j = 0; j < rows.length; j++) { rows[j].hidden = false; }
+      var hidden = 0;
+      var show = function () {
+        var n = base + hidden;
+        more.hidden = n === 0;
+        more.cells[0].textContent = more.getAttribute("data-more-fmt").replace("%s", n.toLocaleString(root.lang));
+      };
+      show();
+      for (var k = rows.length - 1; k >= 0 && box.scrollHeight > box.clientHeight + 1; k--) {
+        rows[k].hidden = true;
+        hidden++;
+        show();
+      }
+    }
+  }
+  fit();
+  window.addEventListener("resize", fit);
   readClock();
   setInterval(tick, 1000);
   var es = new EventSource(url);
@@ -91,6 +119,7 @@
     swap("now", msg.now);
     swap("board", msg.board);
     swap("more", msg.more);
+    fit();
     readClock();
     root.setAttribute("data-health", msg.health);
     root.setAttribute("data-live", msg.live ? "true" : "false");
