@@ -251,7 +251,8 @@ func (s *Board) board(ctx context.Context, l *locale, bq boardQuery, admin bool,
 		d.ClassifyMedian, d.ClassifyP90 = l.Dec(tot.ClassifyMedian, 1), l.Dec(tot.ClassifyP90, 1)
 	}
 	apiQuery := url.Values{"from": {st.From.Format(time.RFC3339)}, "to": {st.To.Format(time.RFC3339)}, "bucket": {string(bq.size)}}.Encode()
-	d.JSONLink, d.CSVLink = "api/stats?"+apiQuery, "api/calls.csv?"+apiQuery
+	// The CSV is written in the page's language (headers, separator).
+	d.JSONLink, d.CSVLink = "api/stats?"+apiQuery, "api/calls.csv?"+apiQuery+"&lang="+l.Tag
 
 	var ss []series
 	for _, g := range outcomeGroups {

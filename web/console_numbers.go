@@ -73,7 +73,7 @@ func (c *Console) numberAPI(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "only a supervisor may export"})
 			return
 		}
-		c.writeHistoryCSV(w, h)
+		c.writeHistoryCSV(w, negotiate(r, c.o.Language), h)
 		return
 	}
 	if !supervisor {
@@ -82,22 +82,29 @@ func (c *Console) numberAPI(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, h)
 }
 
-// writeHistoryCSV writes one row per call, local time with offset.
-func (c *Console) writeHistoryCSV(w http.ResponseWriter, h History) {
+// historyColumns are the columns of a number's history CSV, the
+// catalogue's "csv.<column>" keys.
+var historyColumns = []string{"time", "number", "call_id", "outcome", "emergency_type", "seconds_to_queue", "callback", "recording", "call_recording", "verdicts"}
+
+// writeHistoryCSV writes one row per call in l's language (separator,
+// headers, decimals, yes/no), local time with offset: the police read it
+// in a spreadsheet set to their region.
+func (c *Console) writeHistoryCSV(w http.ResponseWriter, l *locale, h History) {
 	startCSV(w, "siaga112-"+strings.TrimPrefix(h.Number, "+")+".csv")
-	cw := newCSVWriter(w)
-	_ = cw.row("time", "number", "call_id", "outcome", "emergency_type", "seconds_to_queue", "callback", "recording", "call_recording", "verdicts")
+	w.Header().Set("Content-Language", l.Tag)
+	cw := newLocalCSVWriter(w, l)
+	_ = cw.row(csvHeaders(l, historyColumns)...)
 	for _, call := range h.Calls {
 		q := ""
 		if call.SecondsToQueue != nil {
-			q = strconv.FormatFloat(*call.SecondsToQueue, 'f', 1, 64)
+			q = csvNum(l, *call.SecondsToQueue, 1)
 		}
 		var vs []string
 		for _, v := range call.Verdicts {
-			vs = append(vs, v.Verdict+" by "+v.By)
+			vs = append(vs, l.T("csv.verdict_by", l.T("verdict."+v.Verdict), v.By))
 		}
 		_ = cw.row(call.Start.In(c.o.Location).Format(time.RFC3339), h.Number, call.CallID, string(call.Outcome),
-			call.EmergencyType, q, strconv.FormatBool(call.Callback), call.Recording, call.CallRecording, strings.Join(vs, "; "))
+			call.EmergencyType, q, csvBool(l, call.Callback), call.Recording, call.CallRecording, strings.Join(vs, "; "))
 	}
 	_ = cw.flush()
 }
