@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/reports"
 )
@@ -329,25 +330,10 @@ func (s *Board) weekdayAverage(day time.Time, n int) []float64 {
 	return sum
 }
 
-// zoneName is the zone's abbreviation (WITA), or UTC±hh when the zone
-// database has only a numeric one.
-func zoneName(t time.Time) string {
-	abbr, off := t.Zone()
-	if abbr != "" && (abbr[0] < '0' || abbr[0] > '9') && abbr[0] != '+' && abbr[0] != '-' {
-		return abbr
-	}
-	sign := "+"
-	if off < 0 {
-		sign, off = "-", -off
-	}
-	h, m := off/3600, off%3600/60
-	if m != 0 {
-		return "UTC" + sign + twoDigits(h) + ":" + twoDigits(m)
-	}
-	return "UTC" + sign + twoDigits(h)
-}
-
-func twoDigits(n int) string { return string([]byte{byte('0' + n/10%10), byte('0' + n%10)}) }
+// zoneName is the zone's abbreviation as people use it (WITA), from the
+// one place that names zones (configs.ZoneName): the board, the console
+// and the CLI cannot name one zone two ways.
+func zoneName(t time.Time) string { return configs.ZoneName(t) }
 
 func (s *Board) dashboard(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()

@@ -159,7 +159,7 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 	// Back keeps the page's language through the form's answer.
 	v := &historyView{Lang: lang, Supervisor: s.Supervisor(), CSRF: s.CSRF, Back: r.URL.Path + "?lang=" + lang, Number: shown, E164: h.Number, MaxReason: blocklist.MaxReason}
 	for _, call := range h.Calls {
-		cv := callView{ID: call.CallID, Time: call.Start.In(c.o.Location).Format("2006-01-02 15:04:05"),
+		cv := callView{ID: call.CallID, Time: consoleSeconds(call.Start, c.o.Location),
 			Outcome: orDash(text(lang, "console.outcome."+string(call.Outcome)), call.Outcome == "", dash),
 			Type:    orDash(call.EmergencyType, call.EmergencyType == "", dash), Queue: dash,
 			Recording: orDash(call.CallRecording, call.CallRecording == "", dash), Callback: call.Callback}
@@ -177,16 +177,16 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 		v.Calls = append(v.Calls, cv)
 	}
 	for _, b := range h.Blocks {
-		bv := blockView{Time: b.Time.In(c.o.Location).Format("2006-01-02 15:04"), Until: dash, Strikes: strconv.Itoa(b.Strikes), Reason: orDash(b.Reason, b.Reason == "", dash)}
+		bv := blockView{Time: consoleTime(b.Time, c.o.Location), Until: dash, Strikes: strconv.Itoa(b.Strikes), Reason: orDash(b.Reason, b.Reason == "", dash)}
 		if b.Until != nil {
-			bv.Until = b.Until.In(c.o.Location).Format("2006-01-02 15:04")
+			bv.Until = consoleTime(*b.Until, c.o.Location)
 		}
 		v.Blocks = append(v.Blocks, bv)
 	}
 	if h.Now != nil {
 		v.Blocked = h.Now.Blocked
 		if h.Now.Blocked && h.Now.Until != nil {
-			v.State = fmt.Sprintf(text(lang, "number.blocked"), h.Now.Until.In(c.o.Location).Format("2006-01-02 15:04"), h.Now.Level, h.Now.Strikes, h.Now.Reason)
+			v.State = fmt.Sprintf(text(lang, "number.blocked"), consoleTime(*h.Now.Until, c.o.Location), h.Now.Level, h.Now.Strikes, h.Now.Reason)
 		} else {
 			v.State = fmt.Sprintf(text(lang, "number.notblocked"), h.Now.Strikes)
 		}

@@ -210,6 +210,16 @@ func (l *locale) Date(t time.Time) string {
 // DayTime is "27 Nov 14.05".
 func (l *locale) DayTime(t time.Time) string { return l.DayMonth(t) + " " + l.HM(t) }
 
+// DayTimeAt is DayTime read at now: the year is added when it is not now's
+// ("2 Sep 2029 07.49"), since a short date of another year reads as this
+// year's. t and now are in the zone shown.
+func (l *locale) DayTimeAt(t, now time.Time) string {
+	if t.Year() == now.Year() {
+		return l.DayTime(t)
+	}
+	return l.DayMonth(t) + " " + strconv.Itoa(t.Year()) + " " + l.HM(t)
+}
+
 // Outcome names an outcome (in_progress included).
 func (l *locale) Outcome(o string) string {
 	if o == "" {
