@@ -111,6 +111,12 @@ type boardQueue struct {
 	PersonMedian, PersonP90 string
 	// Busy counts busy and ringing devices; Away away and unknown ones.
 	Free, Busy, Ringing, Away int
+	// WaitAlarm and CountAlarm say that the longest wait and the number
+	// waiting are above their thresholds; AlarmAfter is the wait threshold
+	// in seconds, which the page's script applies as the wait ticks (0:
+	// no alarm).
+	WaitAlarm, CountAlarm bool
+	AlarmAfter            int
 }
 
 // withinLegend is one answered-within line in the chart's legend.
@@ -155,6 +161,10 @@ func (s *Board) queueBand(l *locale, tot reports.Bucket, now time.Time) boardQue
 	if p := tot.SecondsToPerson; p != nil {
 		q.PersonMedian, q.PersonP90 = l.Dec(p.P50, 1), l.Dec(p.P90, 1)
 	}
+	th := s.cfg.Thresholds
+	q.AlarmAfter = th.WaitingSeconds
+	q.WaitAlarm = th.WaitingSeconds > 0 && q.Now.LongestWaitS != nil && *q.Now.LongestWaitS > float64(th.WaitingSeconds)
+	q.CountAlarm = th.WaitingCalls > 0 && q.Now.Waiting > th.WaitingCalls
 	o := q.Now.Operators
 	q.Free, q.Busy, q.Ringing, q.Away = o.Free, o.Busy+o.Ringing, o.Ringing, o.Away+o.Unknown
 	return q

@@ -71,6 +71,9 @@ type BoardConfig struct {
 	// StreamMaxPerAddress those of one client address (defaults 32 and 4);
 	// one more is refused with 503 and Retry-After.
 	StreamMaxClients, StreamMaxPerAddress int
+	// Thresholds are the alarm levels of the queue tile
+	// (reports.thresholds); zero values turn an alarm off.
+	Thresholds Thresholds
 	// Blocks reads the blocklist's records, which the blocked tile and
 	// list count from when set (board_lists.go says why); New sets it from
 	// Options.Records. Nil: the board counts the blocks it heard of as
@@ -92,6 +95,16 @@ type PlayingIncident interface {
 // centre (callback.Control).
 type CallbackSwitch interface {
 	Enabled(ctx context.Context) (bool, error)
+}
+
+// Thresholds are the board's alarm levels (configs.Thresholds): above one,
+// its figure turns red with a ▲. 0 turns that alarm off.
+type Thresholds struct {
+	// WaitingSeconds is the longest wait in the queue above which the
+	// queue tile is red; the page's script applies it as the wait ticks.
+	WaitingSeconds int
+	// WaitingCalls is how many callers may wait at once.
+	WaitingCalls int
 }
 
 // Viewer is a signed-in console user as the board needs them.

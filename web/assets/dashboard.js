@@ -80,6 +80,14 @@
       var s = Math.max(0, Math.floor((Date.now() + skew - Number(els[i].getAttribute("data-wait-since"))) / 1000));
       var ss = s % 60;
       els[i].textContent = Math.floor(s / 60) + els[i].getAttribute("data-sep") + (ss < 10 ? "0" : "") + ss;
+      // The wait's threshold (reports.thresholds.waiting_seconds) is
+      // passed between two updates too: the tile turns red that second.
+      var after = Number(els[i].getAttribute("data-alarm-after")) || 0;
+      if (after > 0 && s > after) {
+        els[i].parentNode.classList.add("alarm");
+        var tile = els[i].closest(".kpi");
+        if (tile) { tile.classList.add("alarm"); }
+      }
     }
   }
   // A list longer than its panel would be cut mid-row by the screen: rows
