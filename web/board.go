@@ -195,6 +195,9 @@ type pageData struct {
 	CSS            template.CSS
 	JS             template.JS
 	Board          boardData
+	// TV is "1" for ?tv=1, "0" for ?tv=0, "" to let the page choose by
+	// its width (TV mode from 1920 px).
+	TV string
 }
 
 // board computes the figures for bq.
@@ -384,6 +387,10 @@ func (s *Board) dashboard(w http.ResponseWriter, r *http.Request) {
 	keepLang := url.Values{}
 	if v := q.Get("lang"); v != "" {
 		keepLang.Set("lang", v)
+	}
+	if v := q.Get("tv"); v == "1" || v == "0" {
+		p.TV = v
+		keepLang.Set("tv", v)
 	}
 	for _, k := range dashboardRanges {
 		p.Ranges = append(p.Ranges, rangeChoice{Key: k, Label: l.T("range." + k), Href: withQuery(keepLang, "range", k), Active: k == bq.key})

@@ -166,10 +166,10 @@ func newBoard(agg *reports.Aggregator, cfg BoardConfig, a *auth) (*Board, error)
 		"int64":     func(n int) int64 { return int64(n) },
 		"dash":      func() string { return Dash },
 		"local":     func(t time.Time) time.Time { return t.In(agg.Location()) },
-		// when is a short date and time in the board's zone, with the
-		// year when it is not this year's.
+		// when is a short time in the board's zone: the date when it is
+		// not today, and the year when it is not this year's.
 		"when": func(l *locale, t time.Time) string {
-			return l.DayTimeAt(t.In(agg.Location()), cfg.Now().In(agg.Location()))
+			return l.TimeAt(t.In(agg.Location()), cfg.Now().In(agg.Location()))
 		},
 		// phone shows a number as people read it (0812-3456-7890).
 		"phone": displayNumber,

@@ -50,6 +50,12 @@ func TestDatesCarryTheYear(t *testing.T) {
 			t.Errorf("%s %s: %q, want %q", tc.lang, tc.t, got, tc.want)
 		}
 	}
+	if got := localeOf("id").TimeAt(now.Add(-time.Hour), now); got != "22.00" {
+		t.Errorf("a time of today: %q, want 22.00", got)
+	}
+	if got := localeOf("id").TimeAt(now.Add(2*time.Hour), now); got != "1 Jan 2027 01.00" {
+		t.Errorf("a time of tomorrow, next year: %q", got)
+	}
 	// On the board: a block that ends next year says so.
 	agg, bnow := boardAggregator(t)
 	recs := fakeRecords{recs: []blocklist.Record{
@@ -60,8 +66,8 @@ func TestDatesCarryTheYear(t *testing.T) {
 	_, page, _ := get(t, ts.URL+"/?lang=id", false)
 	list := page[strings.Index(page, `data-testid="blocked-numbers"`):]
 	list = list[:strings.Index(list, "</table>")]
-	if !strings.Contains(list, "<td>2 Sep 2029 07.49</td>") || !strings.Contains(list, "<td>27 Nov 12.30</td>") {
-		t.Errorf("blocked list %s: want the 2029 block with its year and today's without", list)
+	if !strings.Contains(list, "<td>2 Sep 2029 07.49</td>") || !strings.Contains(list, "<td>12.30</td>") {
+		t.Errorf("blocked list %s: want the 2029 block with its year and today's with its time alone", list)
 	}
 	if !strings.Contains(page, `data-testid="zone"`) || !strings.Contains(page, ">WITA<") {
 		t.Error("the board does not name its zone WITA")

@@ -220,6 +220,15 @@ func (l *locale) DayTimeAt(t, now time.Time) string {
 	return l.DayMonth(t) + " " + strconv.Itoa(t.Year()) + " " + l.HM(t)
 }
 
+// TimeAt is DayTimeAt without the date on now's own day ("17.00"): the
+// board's lists are read across a room, where today goes without saying.
+func (l *locale) TimeAt(t, now time.Time) string {
+	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
+		return l.HM(t)
+	}
+	return l.DayTimeAt(t, now)
+}
+
 // Outcome names an outcome (in_progress included).
 func (l *locale) Outcome(o string) string {
 	if o == "" {

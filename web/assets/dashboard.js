@@ -109,15 +109,57 @@
         more.cells[0].textContent = more.getAttribute("data-more-fmt").replace("%s", n.toLocaleString(root.lang));
       };
       show();
+      var head = tables[i].tHead;
+      if (head) { head.hidden = false; }
       for (var k = rows.length - 1; k >= 0 && box.scrollHeight > box.clientHeight + 1; k--) {
         rows[k].hidden = true;
         hidden++;
         show();
       }
+      // A panel too short for even one row keeps its title and the count.
+      if (head && box.scrollHeight > box.clientHeight + 1) { head.hidden = true; }
     }
   }
-  fit();
-  window.addEventListener("resize", fit);
+  // TV mode: asked for with ?tv=1 (the server writes data-tv), else the
+  // default on a screen 1920 px wide or more; ?tv=0 turns it off.
+  var tvAuto = root.getAttribute("data-tv") === "";
+  function tv() {
+    if (tvAuto) { root.setAttribute("data-tv", window.innerWidth >= 1920 ? "1" : ""); }
+  }
+  // Charts scale to their panels, and their axis labels with them: a
+  // panel squeezed by a banner made them 13 px. --k undoes the scaling (at
+  // most 2.5 times, and only as far as the widest y label still fits left
+  // of the axis), then x labels that would overlap their left neighbour
+  // are hidden: every other hour rather than a smudge.
+  function axes() {
+    var svgs = document.querySelectorAll("svg.chart");
+    for (var i = 0; i < svgs.length; i++) {
+      var svg = svgs[i];
+      var m = svg.getScreenCTM();
+      if (!m || !m.a) { continue; }
+      var k = Math.min(2.5, Math.max(1, 1 / m.a));
+      svg.style.setProperty("--k", String(k));
+      var ys = svg.querySelectorAll(".ylab");
+      var over = 1;
+      for (var j = 0; j < ys.length; j++) {
+        var room = Number(ys[j].getAttribute("x")) - svg.viewBox.baseVal.x;
+        var w = ys[j].getBBox().width;
+        if (w > room - 2 && room > 2) { over = Math.max(over, w / (room - 2)); }
+      }
+      if (over > 1) { k = Math.max(1, k / over); svg.style.setProperty("--k", String(k)); }
+      var xs = svg.querySelectorAll(".xlab");
+      var right = -Infinity;
+      for (var x = 0; x < xs.length; x++) {
+        xs[x].removeAttribute("visibility");
+        var b = xs[x].getBBox();
+        if (b.x < right + 6) { xs[x].setAttribute("visibility", "hidden"); continue; }
+        right = b.x + b.width;
+      }
+    }
+  }
+  function layout() { tv(); axes(); fit(); }
+  layout();
+  window.addEventListener("resize", layout);
   readClock();
   setInterval(tick, 1000);
   var es = new EventSource(url);
@@ -127,6 +169,7 @@
     swap("now", msg.now);
     swap("board", msg.board);
     swap("more", msg.more);
+    axes();
     fit();
     readClock();
     root.setAttribute("data-health", msg.health);
