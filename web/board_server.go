@@ -176,6 +176,8 @@ func newBoard(agg *reports.Aggregator, cfg BoardConfig, a *auth) (*Board, error)
 		// path escapes a call id or a number as one segment of a URL path.
 		"path": callid.PathSegment,
 		// moreRow is the data of a cut list's "+N lainnya" row.
+		// favicon is every page's icon (favicon.go).
+		"favicon": favicon,
 		"moreRow": func(l *locale, n int) moreRowData { return moreRowData{L: l, N: n} },
 		// onOff names a switch's state for the catalogue's keys.
 		"onOff": func(on bool) string {
