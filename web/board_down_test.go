@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,12 @@ func (f playingFunc) Playing(ctx context.Context) (incident.Incident, bool) { re
 // stays in sight.
 func TestBoardDownInBrowser(t *testing.T) {
 	browser := newBrowser(t)
+	for _, sz := range []struct{ w, h int64 }{{1920, 1080}, {1366, 768}} {
+		t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) { boardDown(t, browser, sz.w, sz.h) })
+	}
+}
+
+func boardDown(t *testing.T, browser context.Context, w, h int64) {
 	agg, now := boardAggregator(t)
 	ts := newTestServer(t, agg, BoardConfig{Refresh: time.Second, Now: func() time.Time { return now },
 		Incidents: playingFunc(func(context.Context) (incident.Incident, bool) {
@@ -29,7 +36,7 @@ func TestBoardDownInBrowser(t *testing.T) {
 		})})
 	t.Cleanup(ts.CloseClientConnections)
 	ctx := tab(t, browser)
-	open(t, ctx, ts.URL+"/?lang=id", 1920, 1080)
+	open(t, ctx, ts.URL+"/?lang=id", w, h)
 	read := func(js string) string {
 		t.Helper()
 		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
@@ -56,7 +63,7 @@ func TestBoardDownInBrowser(t *testing.T) {
 	if state != "down" {
 		t.Fatalf("data-stream=%q after the server stopped, want down", state)
 	}
-	screenshot(t, ctx, "board-down-id-1920x1080")
+	screenshot(t, ctx, fmt.Sprintf("board-down-id-%dx%d", w, h))
 	banner := read(`(() => { const b = document.querySelector("[data-testid=down-banner]"); const s = getComputedStyle(b); return JSON.stringify([b.innerText, s.display, s.backgroundColor, s.fontSize]); })()`)
 	if !strings.Contains(banner, `"SISTEM TIDAK MERESPONS sejak 10.30 WITA"`) || strings.Contains(banner, `"none"`) || !strings.Contains(banner, "rgb(74, 20, 16)") {
 		t.Errorf("down banner [text, display, background, size] = %s: want the red banner with since when", banner)
