@@ -53,8 +53,10 @@ func boardDown(t *testing.T, browser context.Context, w, h int64) {
 		t.Errorf("last update shows %q", got)
 	}
 
-	ts.CloseClientConnections()
+	// The listener first: an EventSource that reconnects between the two
+	// would keep a live stream from a server that is still running.
 	ts.Listener.Close()
+	ts.CloseClientConnections()
 	var state string
 	for deadline := time.Now().Add(20 * time.Second); state != "down" && time.Now().Before(deadline); {
 		time.Sleep(200 * time.Millisecond)
