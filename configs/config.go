@@ -325,10 +325,24 @@ type Reports struct {
 	// are dropped. It should not exceed nats.stream.max_age, since the worker
 	// rebuilds its state from the stream on start.
 	Retention time.Duration `mapstructure:"retention" yaml:"retention"`
+	// Thresholds turn the board's figures red where a supervisor must act.
+	Thresholds Thresholds `mapstructure:"thresholds" yaml:"thresholds"`
 	// Durable is the JetStream durable consumer name of this reports worker.
 	// Each reports worker instance needs its own name: every instance builds
 	// its full state from the whole stream.
 	Durable string `mapstructure:"durable" yaml:"durable"`
+}
+
+// Thresholds are the board's alarm levels: above one, its figure turns red
+// (with a ▲ for readers who do not see red). 0 turns that alarm off.
+type Thresholds struct {
+	// WaitingSeconds is the longest wait in the operators' queue, in
+	// seconds, above which the queue tile is red; the default is the
+	// board's longest answered-within target (20 s).
+	WaitingSeconds int `mapstructure:"waiting_seconds" yaml:"waiting_seconds"`
+	// WaitingCalls is how many callers may wait in the queue at once
+	// before the count turns red.
+	WaitingCalls int `mapstructure:"waiting_calls" yaml:"waiting_calls"`
 }
 
 // HTTP configures the one HTTP listener.

@@ -106,6 +106,7 @@ func Default() Config {
 		Reports: Reports{
 			RecentCalls: 1000, TopCallers: 10, Refresh: 10 * time.Second,
 			TimeZone: "Asia/Makassar", Language: "id", Retention: 90 * 24 * time.Hour, Durable: "reports",
+			Thresholds: Thresholds{WaitingSeconds: DefaultWaitingSeconds, WaitingCalls: DefaultWaitingCalls},
 		},
 		HTTP: HTTP{Listen: DefaultHTTPListen, AccountsFile: "/etc/siaga112/accounts.yaml", SessionTTL: 8 * time.Hour,
 			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 60 * time.Second,
@@ -116,3 +117,11 @@ func Default() Config {
 		Log:      Log{Level: "info", Format: "text"},
 	}
 }
+
+// The board's default alarm levels: a caller waiting longer than the
+// longest answered-within target (20 s), or more callers waiting at once
+// than a small centre's shift of operators can take (3).
+const (
+	DefaultWaitingSeconds = 20
+	DefaultWaitingCalls   = 3
+)

@@ -422,6 +422,8 @@ func (r Reports) validate(ck *checker) {
 	}
 	ck.oneOf("reports.language", r.Language, []string{"id", "en"})
 	ck.positive("reports.retention", r.Retention)
+	ck.intRange("reports.thresholds.waiting_seconds", r.Thresholds.WaitingSeconds, 0, 3600)
+	ck.intRange("reports.thresholds.waiting_calls", r.Thresholds.WaitingCalls, 0, 10_000)
 	// JetStream consumer names may not contain white space, '.', '*' or '>'.
 	if ck.nonEmpty("reports.durable", r.Durable) && strings.ContainsAny(r.Durable, " \t\r\n.*>") {
 		ck.add("reports.durable", r.Durable, "is not a valid JetStream consumer name (no spaces, '.', '*' or '>')")

@@ -11,8 +11,9 @@ import (
 	"github.com/siaga112/siaga112/reports"
 )
 
-// csvHeader is the first row of /api/calls.csv.
-var csvHeader = []string{"call_id", "node", "number", "started", "answered", "classified", "ended", "outcome",
+// csvColumns are the columns of /api/calls.csv, the catalogue's
+// "csv.<column>" keys (the English catalogue keeps these names).
+var csvColumns = []string{"call_id", "node", "number", "started", "answered", "classified", "ended", "outcome",
 	"emergency_type", "attempts", "seconds_to_classify", "duration_s", "transferred", "blocked", "override", "verdict", "prank",
 	"queue", "operator", "seconds_to_person", "where"}
 
@@ -26,20 +27,21 @@ func csvTime(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format(time.RFC3339Nano)
 }
 
-// writeCallsCSV writes the header and one row per call, every cell
-// guarded (csv.go).
-func writeCallsCSV(w io.Writer, calls []reports.CallRecord, loc *time.Location) error {
-	cw := newCSVWriter(w)
-	_ = cw.row(slices.Clone(csvHeader)...)
-	row := make([]string, len(csvHeader))
+// writeCallsCSV writes the header and one row per call in l's language
+// (its separator, headers, decimals and yes/no), every cell guarded
+// (csv.go).
+func writeCallsCSV(w io.Writer, l *locale, calls []reports.CallRecord, loc *time.Location) error {
+	cw := newLocalCSVWriter(w, l)
+	_ = cw.row(csvHeaders(l, csvColumns)...)
+	row := make([]string, len(csvColumns))
 	for _, c := range calls {
 		row = append(row[:0], c.CallID, c.Node, c.Number, csvTime(c.Started, loc), csvTime(c.Answered, loc), csvTime(c.Classified, loc), csvTime(c.Ended, loc),
-			c.Outcome, c.EmergencyType, strconv.Itoa(c.Attempts), strconv.FormatFloat(c.SecondsToClassify, 'f', -1, 64),
-			strconv.FormatFloat(c.DurationS, 'f', -1, 64), strconv.FormatBool(c.Transferred), strconv.FormatBool(c.Blocked),
-			strconv.FormatBool(c.Override), c.Verdict, strconv.FormatBool(c.Prank),
+			c.Outcome, c.EmergencyType, strconv.Itoa(c.Attempts), csvNum(l, c.SecondsToClassify, -1),
+			csvNum(l, c.DurationS, -1), csvBool(l, c.Transferred), csvBool(l, c.Blocked),
+			csvBool(l, c.Override), c.Verdict, csvBool(l, c.Prank),
 			c.Queue, c.Operator, "", c.Where)
 		if c.SecondsToPerson != nil {
-			row[19] = strconv.FormatFloat(*c.SecondsToPerson, 'f', -1, 64)
+			row[19] = csvNum(l, *c.SecondsToPerson, -1)
 		}
 		_ = cw.row(row...)
 	}
@@ -98,7 +100,11 @@ func (s *Board) callsCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	startCSV(w, "siaga112-calls.csv")
-	if err := writeCallsCSV(w, s.agg.Calls(f), s.agg.Location()); err != nil {
+	// In the language of the page whose link was followed (the board's
+	// link names it), else as the browser or the configuration asks.
+	l := negotiate(r, s.cfg.Language)
+	w.Header().Set("Content-Language", l.Tag)
+	if err := writeCallsCSV(w, l, s.agg.Calls(f), s.agg.Location()); err != nil {
 		s.cfg.Log.Warn("calls csv write", "err", err)
 	}
 }

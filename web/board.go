@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/reports"
 )
@@ -81,6 +82,8 @@ type boardData struct {
 	// Unreached is today's callers not yet reached (callback.go), the
 	// tile that turns red above 0.
 	Unreached int64
+	// BlockedMore and TopMore count the rows left out of the two lists.
+	BlockedMore, TopMore int
 	// Switch is the centre's automatic call-back switch; CanCancel offers
 	// a supervisor the button that cancels a call-back.
 	Switch    boardSwitch
@@ -108,6 +111,12 @@ type boardQueue struct {
 	PersonMedian, PersonP90 string
 	// Busy counts busy and ringing devices; Away away and unknown ones.
 	Free, Busy, Ringing, Away int
+	// WaitAlarm and CountAlarm say that the longest wait and the number
+	// waiting are above their thresholds; AlarmAfter is the wait threshold
+	// in seconds, which the page's script applies as the wait ticks (0:
+	// no alarm).
+	WaitAlarm, CountAlarm bool
+	AlarmAfter            int
 }
 
 // withinLegend is one answered-within line in the chart's legend.
@@ -152,6 +161,10 @@ func (s *Board) queueBand(l *locale, tot reports.Bucket, now time.Time) boardQue
 	if p := tot.SecondsToPerson; p != nil {
 		q.PersonMedian, q.PersonP90 = l.Dec(p.P50, 1), l.Dec(p.P90, 1)
 	}
+	th := s.cfg.Thresholds
+	q.AlarmAfter = th.WaitingSeconds
+	q.WaitAlarm = th.WaitingSeconds > 0 && q.Now.LongestWaitS != nil && *q.Now.LongestWaitS > float64(th.WaitingSeconds)
+	q.CountAlarm = th.WaitingCalls > 0 && q.Now.Waiting > th.WaitingCalls
 	o := q.Now.Operators
 	q.Free, q.Busy, q.Ringing, q.Away = o.Free, o.Busy+o.Ringing, o.Ringing, o.Away+o.Unknown
 	return q
@@ -162,6 +175,9 @@ type boardIncident struct {
 	Title string
 	Stats reports.IncidentStats
 }
+
+// maxBoardList bounds the blocked list on the wall; the rest is counted.
+const maxBoardList = 10
 
 // maxAttention bounds the attention panel.
 const maxAttention = 20
@@ -179,6 +195,9 @@ type pageData struct {
 	CSS            template.CSS
 	JS             template.JS
 	Board          boardData
+	// TV is "1" for ?tv=1, "0" for ?tv=0, "" to let the page choose by
+	// its width (TV mode from 1920 px).
+	TV string
 }
 
 // board computes the figures for bq.
@@ -197,12 +216,28 @@ func (s *Board) board(ctx context.Context, l *locale, bq boardQuery, admin bool,
 		Refused:        tot.Outcomes[string(events.OutcomeBlocked)],
 		SilentHelp:     tot.Outcomes[string(events.OutcomeSilentHelp)],
 		Callbacks:      tot.Callbacks,
-		Blocked:        s.agg.Blocked(now, admin),
-		TopCallers:     s.agg.TopCallers(bq.from, bq.to, s.cfg.TopCallers, admin),
+		Blocked:        s.blockedNow(ctx, now),
+		TopCallers:     s.agg.TopCallers(bq.from, bq.to, -1, true),
 		Recent:         s.agg.Calls(reports.CallFilter{From: bq.from, To: bq.to, Limit: dashboardRecent, Unmasked: admin}),
 		ClassifyMedian: Dash, ClassifyP90: Dash,
 	}
 	d.BlockedNumbers = int64(len(d.Blocked))
+	// Both lists are masked here rather than by the aggregator, so two
+	// numbers with the same last four digits get different tags; both are
+	// cut to a length the wall shows, with how many more there are (the
+	// page's script cuts further to what fits its screen).
+	if !admin {
+		for i := range d.Blocked {
+			d.Blocked[i].Number = s.masks.mask(d.Blocked[i].Number)
+		}
+		for i := range d.TopCallers {
+			d.TopCallers[i].Number = s.masks.mask(d.TopCallers[i].Number)
+		}
+	}
+	d.BlockedMore = cutList(d.Blocked, maxBoardList).More
+	d.Blocked = cutList(d.Blocked, maxBoardList).Rows
+	top := cutList(d.TopCallers, s.cfg.TopCallers)
+	d.TopCallers, d.TopMore = top.Rows, top.More
 	d.Viewer = viewer
 	if viewer != nil {
 		// Looked for among every call of the range the aggregator still
@@ -230,7 +265,8 @@ func (s *Board) board(ctx context.Context, l *locale, bq boardQuery, admin bool,
 		d.ClassifyMedian, d.ClassifyP90 = l.Dec(tot.ClassifyMedian, 1), l.Dec(tot.ClassifyP90, 1)
 	}
 	apiQuery := url.Values{"from": {st.From.Format(time.RFC3339)}, "to": {st.To.Format(time.RFC3339)}, "bucket": {string(bq.size)}}.Encode()
-	d.JSONLink, d.CSVLink = "api/stats?"+apiQuery, "api/calls.csv?"+apiQuery
+	// The CSV is written in the page's language (headers, separator).
+	d.JSONLink, d.CSVLink = "api/stats?"+apiQuery, "api/calls.csv?"+apiQuery+"&lang="+l.Tag
 
 	var ss []series
 	for _, g := range outcomeGroups {
@@ -307,25 +343,10 @@ func (s *Board) weekdayAverage(day time.Time, n int) []float64 {
 	return sum
 }
 
-// zoneName is the zone's abbreviation (WITA), or UTC±hh when the zone
-// database has only a numeric one.
-func zoneName(t time.Time) string {
-	abbr, off := t.Zone()
-	if abbr != "" && (abbr[0] < '0' || abbr[0] > '9') && abbr[0] != '+' && abbr[0] != '-' {
-		return abbr
-	}
-	sign := "+"
-	if off < 0 {
-		sign, off = "-", -off
-	}
-	h, m := off/3600, off%3600/60
-	if m != 0 {
-		return "UTC" + sign + twoDigits(h) + ":" + twoDigits(m)
-	}
-	return "UTC" + sign + twoDigits(h)
-}
-
-func twoDigits(n int) string { return string([]byte{byte('0' + n/10%10), byte('0' + n%10)}) }
+// zoneName is the zone's abbreviation as people use it (WITA), from the
+// one place that names zones (configs.ZoneName): the board, the console
+// and the CLI cannot name one zone two ways.
+func zoneName(t time.Time) string { return configs.ZoneName(t) }
 
 func (s *Board) dashboard(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -366,6 +387,10 @@ func (s *Board) dashboard(w http.ResponseWriter, r *http.Request) {
 	keepLang := url.Values{}
 	if v := q.Get("lang"); v != "" {
 		keepLang.Set("lang", v)
+	}
+	if v := q.Get("tv"); v == "1" || v == "0" {
+		p.TV = v
+		keepLang.Set("tv", v)
 	}
 	for _, k := range dashboardRanges {
 		p.Ranges = append(p.Ranges, rangeChoice{Key: k, Label: l.T("range." + k), Href: withQuery(keepLang, "range", k), Active: k == bq.key})

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/reports"
@@ -164,6 +165,26 @@ type gridLine struct{ X1, X2, Y, LabX, LabY, Label string }
 type chartFrame struct {
 	Grid    []gridLine
 	XLabels []chartText
+	// X0 and VW are the viewBox's left edge and width: the drawing keeps
+	// its coordinates, and the box reaches left of it as far as the
+	// widest y label needs (yLabelRoom).
+	X0, VW string
+}
+
+// yCharUnits is the room one character of a y label takes, in SVG units,
+// at the largest size the page's script draws it (24 px undone from a
+// chart scaled down to about 0.55; "%" is wider than a digit): "1.000" lost its first digit when the
+// room was fixed at padL.
+const yCharUnits = 34
+
+// yLabelRoom is how far left of x=0 the viewBox reaches so the widest of
+// labels is not cut, ending 8 units left of the plot.
+func yLabelRoom(labels []string) float64 {
+	n := 0
+	for _, s := range labels {
+		n = max(n, utf8.RuneCountInString(s))
+	}
+	return max(0, 8+float64(n)*yCharUnits-padL)
 }
 
 func frame(l *locale, w, h float64, buckets []reports.Bucket, size reports.BucketSize, ax axis, yFmt func(float64) string) chartFrame {
@@ -174,6 +195,12 @@ func frame(l *locale, w, h float64, buckets []reports.Bucket, size reports.Bucke
 		y := padT + plotH - plotH*float64(i)/float64(ax.ticks)
 		f.Grid = append(f.Grid, gridLine{X1: f1(padL), X2: f1(w - padR), Y: f1(y), LabX: f1(padL - 8), LabY: f1(y + 8), Label: yFmt(v)})
 	}
+	labels := make([]string, len(f.Grid))
+	for i, g := range f.Grid {
+		labels[i] = g.Label
+	}
+	room := yLabelRoom(labels)
+	f.X0, f.VW = f1(-room), f1(w+room)
 	n := len(buckets)
 	// About one label per 80 units keeps "14.00" at 24 units apart.
 	step := max(1, int(math.Ceil(float64(n)/(plotW/80))))

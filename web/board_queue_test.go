@@ -217,7 +217,7 @@ func TestCallsQueueFields(t *testing.T) {
 	if e := got["e"]; e.Queue != reports.QueueAbandoned || !e.QueueAbandoned || !e.Callback || e.SecondsToPerson != nil {
 		t.Errorf("call e %+v", e)
 	}
-	_, body, _ = get(t, ts.URL+"/api/calls.csv", false)
+	_, body, _ = get(t, ts.URL+"/api/calls.csv?lang=en", false)
 	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 	if err != nil {
 		t.Fatal(err)

@@ -77,7 +77,7 @@ func (s *Board) dashboardRange(l *locale, q url.Values) (boardQuery, error) {
 			bq.size = reports.Day
 		}
 		loc := s.agg.Location()
-		bq.title = l.DayTime(bq.from.In(loc)) + " – " + l.DayTime(bq.to.In(loc))
+		bq.title = l.DayTimeAt(bq.from.In(loc), now.In(loc)) + " – " + l.DayTimeAt(bq.to.In(loc), now.In(loc))
 		return bq, nil
 	}
 	switch key := q.Get("range"); key {

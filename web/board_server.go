@@ -71,6 +71,14 @@ type BoardConfig struct {
 	// StreamMaxPerAddress those of one client address (defaults 32 and 4);
 	// one more is refused with 503 and Retry-After.
 	StreamMaxClients, StreamMaxPerAddress int
+	// Thresholds are the alarm levels of the queue tile
+	// (reports.thresholds); zero values turn an alarm off.
+	Thresholds Thresholds
+	// Blocks reads the blocklist's records, which the blocked tile and
+	// list count from when set (board_lists.go says why); New sets it from
+	// Options.Records. Nil: the board counts the blocks it heard of as
+	// events.
+	Blocks BlockRecords
 	// Now is the clock (default time.Now); tests set it.
 	Now func() time.Time
 	// Log receives request errors. New sets it from Options.
@@ -87,6 +95,16 @@ type PlayingIncident interface {
 // centre (callback.Control).
 type CallbackSwitch interface {
 	Enabled(ctx context.Context) (bool, error)
+}
+
+// Thresholds are the board's alarm levels (configs.Thresholds): above one,
+// its figure turns red with a ▲. 0 turns that alarm off.
+type Thresholds struct {
+	// WaitingSeconds is the longest wait in the queue above which the
+	// queue tile is red; the page's script applies it as the wait ticks.
+	WaitingSeconds int
+	// WaitingCalls is how many callers may wait at once.
+	WaitingCalls int
 }
 
 // Viewer is a signed-in console user as the board needs them.
@@ -109,6 +127,8 @@ type Board struct {
 	js   template.JS
 	hc   healthCache
 	sd   shutdowns
+	// masks tags masked numbers so that two numbers never look alike.
+	masks *maskTagger
 	// renders are the boards shared by the open streams, gate counts them.
 	renders boardRenders
 	gate    streamGate
@@ -146,10 +166,19 @@ func newBoard(agg *reports.Aggregator, cfg BoardConfig, a *auth) (*Board, error)
 		"int64":     func(n int) int64 { return int64(n) },
 		"dash":      func() string { return Dash },
 		"local":     func(t time.Time) time.Time { return t.In(agg.Location()) },
+		// when is a short time in the board's zone: the date when it is
+		// not today, and the year when it is not this year's.
+		"when": func(l *locale, t time.Time) string {
+			return l.TimeAt(t.In(agg.Location()), cfg.Now().In(agg.Location()))
+		},
 		// phone shows a number as people read it (0812-3456-7890).
 		"phone": displayNumber,
 		// path escapes a call id or a number as one segment of a URL path.
 		"path": callid.PathSegment,
+		// moreRow is the data of a cut list's "+N lainnya" row.
+		// favicon is every page's icon (favicon.go).
+		"favicon": favicon,
+		"moreRow": func(l *locale, n int) moreRowData { return moreRowData{L: l, N: n} },
 		// onOff names a switch's state for the catalogue's keys.
 		"onOff": func(on bool) string {
 			if on {
@@ -185,7 +214,7 @@ func newBoard(agg *reports.Aggregator, cfg BoardConfig, a *auth) (*Board, error)
 		return nil, fmt.Errorf("reports: dashboard script: %w", err)
 	}
 	// #nosec: our own embedded files
-	return &Board{agg: agg, cfg: cfg, auth: a, reg: reg, tmpl: tmpl, css: template.CSS(css), js: template.JS(js)}, nil
+	return &Board{agg: agg, cfg: cfg, auth: a, reg: reg, tmpl: tmpl, css: template.CSS(css), js: template.JS(js), masks: newMaskTagger()}, nil
 }
 
 // Register adds the reports routes to mux: "/" (exactly), "/api/stats",

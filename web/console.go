@@ -172,6 +172,8 @@ func newConsole(o ConsoleOptions, a *auth) *Console {
 		stopped:  make(chan struct{}),
 	}
 	c.pages = template.Must(template.New("pages").Funcs(template.FuncMap{
+		// favicon is every page's icon (favicon.go).
+		"favicon": favicon,
 		// path escapes a call id or a number as one segment of a URL path.
 		"path": callid.PathSegment,
 		// onOff names a switch's state for the catalogue's keys.

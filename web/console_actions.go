@@ -103,7 +103,7 @@ func (c *Console) block(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.audit(r, s, "block", rec.Number, "ok")
-	c.done(w, r, "blocked", rec.Number, fmt.Sprintf(text(lang, "ok.blocked"), rec.Number, rec.Until.In(c.o.Location).Format("2006-01-02 15:04")))
+	c.done(w, r, "blocked", rec.Number, fmt.Sprintf(text(lang, "ok.blocked"), rec.Number, consoleTime(rec.Until, c.o.Location)))
 }
 
 func (c *Console) lift(w http.ResponseWriter, r *http.Request) {

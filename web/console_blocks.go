@@ -69,7 +69,7 @@ func (c *Console) showBlocks(w http.ResponseWriter, r *http.Request, s Session, 
 			shown = number
 		}
 		v.Rows = append(v.Rows, blockRow{
-			Number: number, Shown: shown, Until: rec.Until.In(c.o.Location).Format("2006-01-02 15:04"),
+			Number: number, Shown: shown, Until: consoleTime(rec.Until, c.o.Location),
 			Level: strconv.Itoa(rec.Level), Strikes: strconv.Itoa(p.Score(rec, now)), Reason: rec.Reason, By: rec.SetBy,
 		})
 	}

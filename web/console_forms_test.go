@@ -316,7 +316,10 @@ func TestHistoryCSVGuarded(t *testing.T) {
 	if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/csv") {
 		t.Fatalf("%d %s", w.Code, w.Header().Get("Content-Type"))
 	}
-	rows, err := csv.NewReader(w.Body).ReadAll()
+	// The console's default language is Indonesian: ";" between cells.
+	rd := csv.NewReader(w.Body)
+	rd.Comma = ';'
+	rows, err := rd.ReadAll()
 	if err != nil || len(rows) != 2 {
 		t.Fatalf("rows %v, %v", rows, err)
 	}

@@ -86,8 +86,8 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, s Session
 	}
 	if i.Active(c.o.Now()) {
 		v.Active, v.Title, v.Media, v.By = true, i.Title, i.Media, i.By
-		v.Started = i.Started.In(c.o.Location).Format("2006-01-02 15:04")
-		v.Expires = i.Expires.In(c.o.Location).Format("2006-01-02 15:04")
+		v.Started = consoleTime(i.Started, c.o.Location)
+		v.Expires = consoleTime(i.Expires, c.o.Location)
 	}
 	c.render(w, status, "incident", consolePage{Lang: lang, Title: text(lang, "incident.title"), Session: &s, Incident: v, Notice: c.noticeText(lang, s, r.URL.Query())})
 }

@@ -73,7 +73,7 @@ func (c *Console) numberAPI(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "only a supervisor may export"})
 			return
 		}
-		c.writeHistoryCSV(w, h)
+		c.writeHistoryCSV(w, negotiate(r, c.o.Language), h)
 		return
 	}
 	if !supervisor {
@@ -82,22 +82,29 @@ func (c *Console) numberAPI(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, h)
 }
 
-// writeHistoryCSV writes one row per call, local time with offset.
-func (c *Console) writeHistoryCSV(w http.ResponseWriter, h History) {
+// historyColumns are the columns of a number's history CSV, the
+// catalogue's "csv.<column>" keys.
+var historyColumns = []string{"time", "number", "call_id", "outcome", "emergency_type", "seconds_to_queue", "callback", "recording", "call_recording", "verdicts"}
+
+// writeHistoryCSV writes one row per call in l's language (separator,
+// headers, decimals, yes/no), local time with offset: the police read it
+// in a spreadsheet set to their region.
+func (c *Console) writeHistoryCSV(w http.ResponseWriter, l *locale, h History) {
 	startCSV(w, "siaga112-"+strings.TrimPrefix(h.Number, "+")+".csv")
-	cw := newCSVWriter(w)
-	_ = cw.row("time", "number", "call_id", "outcome", "emergency_type", "seconds_to_queue", "callback", "recording", "call_recording", "verdicts")
+	w.Header().Set("Content-Language", l.Tag)
+	cw := newLocalCSVWriter(w, l)
+	_ = cw.row(csvHeaders(l, historyColumns)...)
 	for _, call := range h.Calls {
 		q := ""
 		if call.SecondsToQueue != nil {
-			q = strconv.FormatFloat(*call.SecondsToQueue, 'f', 1, 64)
+			q = csvNum(l, *call.SecondsToQueue, 1)
 		}
 		var vs []string
 		for _, v := range call.Verdicts {
-			vs = append(vs, v.Verdict+" by "+v.By)
+			vs = append(vs, l.T("csv.verdict_by", l.T("verdict."+v.Verdict), v.By))
 		}
 		_ = cw.row(call.Start.In(c.o.Location).Format(time.RFC3339), h.Number, call.CallID, string(call.Outcome),
-			call.EmergencyType, q, strconv.FormatBool(call.Callback), call.Recording, call.CallRecording, strings.Join(vs, "; "))
+			call.EmergencyType, q, csvBool(l, call.Callback), call.Recording, call.CallRecording, strings.Join(vs, "; "))
 	}
 	_ = cw.flush()
 }
@@ -152,7 +159,7 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 	// Back keeps the page's language through the form's answer.
 	v := &historyView{Lang: lang, Supervisor: s.Supervisor(), CSRF: s.CSRF, Back: r.URL.Path + "?lang=" + lang, Number: shown, E164: h.Number, MaxReason: blocklist.MaxReason}
 	for _, call := range h.Calls {
-		cv := callView{ID: call.CallID, Time: call.Start.In(c.o.Location).Format("2006-01-02 15:04:05"),
+		cv := callView{ID: call.CallID, Time: consoleSeconds(call.Start, c.o.Location),
 			Outcome: orDash(text(lang, "console.outcome."+string(call.Outcome)), call.Outcome == "", dash),
 			Type:    orDash(call.EmergencyType, call.EmergencyType == "", dash), Queue: dash,
 			Recording: orDash(call.CallRecording, call.CallRecording == "", dash), Callback: call.Callback}
@@ -170,16 +177,16 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 		v.Calls = append(v.Calls, cv)
 	}
 	for _, b := range h.Blocks {
-		bv := blockView{Time: b.Time.In(c.o.Location).Format("2006-01-02 15:04"), Until: dash, Strikes: strconv.Itoa(b.Strikes), Reason: orDash(b.Reason, b.Reason == "", dash)}
+		bv := blockView{Time: consoleTime(b.Time, c.o.Location), Until: dash, Strikes: strconv.Itoa(b.Strikes), Reason: orDash(b.Reason, b.Reason == "", dash)}
 		if b.Until != nil {
-			bv.Until = b.Until.In(c.o.Location).Format("2006-01-02 15:04")
+			bv.Until = consoleTime(*b.Until, c.o.Location)
 		}
 		v.Blocks = append(v.Blocks, bv)
 	}
 	if h.Now != nil {
 		v.Blocked = h.Now.Blocked
 		if h.Now.Blocked && h.Now.Until != nil {
-			v.State = fmt.Sprintf(text(lang, "number.blocked"), h.Now.Until.In(c.o.Location).Format("2006-01-02 15:04"), h.Now.Level, h.Now.Strikes, h.Now.Reason)
+			v.State = fmt.Sprintf(text(lang, "number.blocked"), consoleTime(*h.Now.Until, c.o.Location), h.Now.Level, h.Now.Strikes, h.Now.Reason)
 		} else {
 			v.State = fmt.Sprintf(text(lang, "number.notblocked"), h.Now.Strikes)
 		}

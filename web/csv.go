@@ -4,6 +4,8 @@ import (
 	"encoding/csv"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/siaga112/siaga112/internal/csvsafe"
 )
@@ -27,6 +29,44 @@ type csvWriter struct {
 }
 
 func newCSVWriter(w io.Writer) *csvWriter { return &csvWriter{cw: csv.NewWriter(w)} }
+
+// newLocalCSVWriter writes a CSV for the people of l's language: its
+// spreadsheets read a file of that language's list separator — the one
+// Excel takes from the system's region: ";" wherever the decimal
+// separator is a comma (Indonesia), "," elsewhere — and csvNum writes its
+// decimals. An export's header row comes from the catalogue (csvHeaders).
+func newLocalCSVWriter(w io.Writer, l *locale) *csvWriter {
+	c := newCSVWriter(w)
+	if l.decimal == "," {
+		c.cw.Comma = ';'
+	}
+	return c
+}
+
+// csvHeaders names an export's columns in l's language; keys are the
+// catalogue's "csv.<column>" keys, the English names being the columns'
+// names in the API.
+func csvHeaders(l *locale, columns []string) []string {
+	out := make([]string, len(columns))
+	for i, c := range columns {
+		out[i] = l.T("csv." + c)
+	}
+	return out
+}
+
+// csvNum writes v as a spreadsheet of l's language reads it: every digit
+// it has, no thousands separator, l's decimal separator.
+func csvNum(l *locale, v float64, prec int) string {
+	return strings.Replace(strconv.FormatFloat(v, 'f', prec, 64), ".", l.decimal, 1)
+}
+
+// csvBool writes a yes or no in l's language.
+func csvBool(l *locale, v bool) string {
+	if v {
+		return l.T("csv.yes")
+	}
+	return l.T("csv.no")
+}
 
 // row writes one row; cells is changed in place to the guarded values.
 func (c *csvWriter) row(cells ...string) error {

@@ -25,7 +25,7 @@ func cellSafe(cell string) bool {
 func writeAndRead(t testing.TB, calls []reports.CallRecord) [][]string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := writeCallsCSV(&buf, calls, time.UTC); err != nil {
+	if err := writeCallsCSV(&buf, localeOf(LangEN), calls, time.UTC); err != nil {
 		t.Fatalf("writeCallsCSV: %v", err)
 	}
 	rows, err := csv.NewReader(&buf).ReadAll()
@@ -49,12 +49,12 @@ func TestCSVNeutralisesEveryColumn(t *testing.T) {
 			rows := writeAndRead(t, []reports.CallRecord{c})
 			for i, cell := range rows[1] {
 				if !cellSafe(cell) {
-					t.Errorf("column %s = %q runs as a formula", csvHeader[i], cell)
+					t.Errorf("column %s = %q runs as a formula", csvColumns[i], cell)
 				}
 			}
 			for _, i := range []int{0, 1, 2, 7, 8, 15} { // call_id, node, number, outcome, emergency_type, verdict
 				if rows[1][i] != "'"+p {
-					t.Errorf("column %s = %q, want the value behind a quote", csvHeader[i], rows[1][i])
+					t.Errorf("column %s = %q, want the value behind a quote", csvColumns[i], rows[1][i])
 				}
 			}
 		})
@@ -85,18 +85,18 @@ func FuzzCSV(f *testing.F) {
 		}
 		c := reports.CallRecord{CallID: callID, Node: node, Number: number, Outcome: outcome, EmergencyType: typ, Verdict: verdict}
 		row := writeAndRead(t, []reports.CallRecord{c})[1]
-		if len(row) != len(csvHeader) {
-			t.Fatalf("%d cells, want %d", len(row), len(csvHeader))
+		if len(row) != len(csvColumns) {
+			t.Fatalf("%d cells, want %d", len(row), len(csvColumns))
 		}
 		for i, want := range map[int]string{0: callID, 1: node, 2: number, 7: outcome, 8: typ, 15: verdict} {
 			got := row[i]
 			if !cellSafe(got) {
-				t.Fatalf("column %s = %q runs as a formula", csvHeader[i], got)
+				t.Fatalf("column %s = %q runs as a formula", csvColumns[i], got)
 			}
 			// The reader turns \r\n inside a quoted field into \n.
 			want = strings.ReplaceAll(want, "\r\n", "\n")
 			if got != want && got != "'"+want {
-				t.Fatalf("column %s = %q, want %q", csvHeader[i], got, want)
+				t.Fatalf("column %s = %q, want %q", csvColumns[i], got, want)
 			}
 		}
 	})
@@ -119,7 +119,7 @@ func TestCSVLocalTimeWithOffset(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	started := time.Date(2026, 12, 2, 5, 0, 0, 0, time.UTC)
-	if err := writeCallsCSV(&buf, []reports.CallRecord{{CallID: "c1", Started: started}}, wita); err != nil {
+	if err := writeCallsCSV(&buf, localeOf(LangEN), []reports.CallRecord{{CallID: "c1", Started: started}}, wita); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(buf.String(), ",2026-12-02T13:00:00+08:00,") {

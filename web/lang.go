@@ -210,6 +210,25 @@ func (l *locale) Date(t time.Time) string {
 // DayTime is "27 Nov 14.05".
 func (l *locale) DayTime(t time.Time) string { return l.DayMonth(t) + " " + l.HM(t) }
 
+// DayTimeAt is DayTime read at now: the year is added when it is not now's
+// ("2 Sep 2029 07.49"), since a short date of another year reads as this
+// year's. t and now are in the zone shown.
+func (l *locale) DayTimeAt(t, now time.Time) string {
+	if t.Year() == now.Year() {
+		return l.DayTime(t)
+	}
+	return l.DayMonth(t) + " " + strconv.Itoa(t.Year()) + " " + l.HM(t)
+}
+
+// TimeAt is DayTimeAt without the date on now's own day ("17.00"): the
+// board's lists are read across a room, where today goes without saying.
+func (l *locale) TimeAt(t, now time.Time) string {
+	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
+		return l.HM(t)
+	}
+	return l.DayTimeAt(t, now)
+}
+
 // Outcome names an outcome (in_progress included).
 func (l *locale) Outcome(o string) string {
 	if o == "" {

@@ -76,6 +76,9 @@ func New(o Options) (*Server, error) {
 	if o.Aggregator != nil {
 		bc := o.Board
 		bc.Language, bc.Log = o.Language, o.Log
+		if bc.Blocks == nil && o.Records != nil {
+			bc.Blocks = o.Records
+		}
 		b, err := newBoard(o.Aggregator, bc, s.auth)
 		if err != nil {
 			s.Close()

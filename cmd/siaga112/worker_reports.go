@@ -89,6 +89,7 @@ func runReports(ctx context.Context, cfg configs.Config, log *slog.Logger) error
 		Board: web.BoardConfig{
 			Refresh: cfg.Reports.Refresh, TopCallers: cfg.Reports.TopCallers, Lag: worker.Lag, Ready: worker.Ready,
 			StreamMaxClients: cfg.HTTP.StreamMaxClients, StreamMaxPerAddress: cfg.HTTP.StreamMaxPerAddress,
+			Thresholds: web.Thresholds(cfg.Reports.Thresholds),
 		},
 	})
 	if err != nil {

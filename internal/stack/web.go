@@ -193,6 +193,7 @@ func (s *Stack) buildWeb(mux *http.ServeMux) error {
 			Metrics: metrics, Health: s.Health,
 			Incidents:        incidents,
 			StreamMaxClients: cfg.HTTP.StreamMaxClients, StreamMaxPerAddress: cfg.HTTP.StreamMaxPerAddress,
+			Thresholds: web.Thresholds(cfg.Reports.Thresholds),
 		}
 	}
 	if s.roles.Blocklist {
