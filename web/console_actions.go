@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/siaga112/siaga112/blocklist"
@@ -24,6 +25,15 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 	if !c.checkCallID(w, r, s, lang, "verdict_"+safeWord(v), id) {
 		return
 	}
+	if r.PostForm.Get("confirm") != "1" && (v == events.VerdictPrank || v == events.VerdictGenuine) {
+		// Nothing is saved on the first post: it answers with what the
+		// verdict would do (console_confirm.go).
+		c.askVerdict(w, r, s, lang, id, v)
+		return
+	}
+	// Worked out again at the moment of saving, for the audit: the
+	// record may have changed since the question was shown.
+	ef := c.verdictEffect(r.Context(), s, LangEN, id, v)
 	_, err := c.o.Admin.Verdict(r.Context(), id, v, s.Name)
 	if err != nil {
 		c.audit(r, s, "verdict_"+safeWord(v), id, "refused: "+err.Error())
@@ -34,8 +44,19 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, lang, status, msg)
 		return
 	}
-	c.audit(r, s, "verdict_"+v, id, "ok")
-	c.done(w, r, "verdict_"+v, id, fmt.Sprintf(text(lang, "ok.verdict"), v, id))
+	c.audit(r, s, "verdict_"+v, id, "ok: confirmed; "+ef.Text)
+	msg := fmt.Sprintf(text(lang, "ok.verdict"), text(lang, "btn."+v), id)
+	if v == events.VerdictPrank && wantsJSON(r) {
+		// Only the board's script can offer the undo in time; a page
+		// without it gets the notice alone.
+		tok := c.undo.add(pendingUndo{callID: id, by: s.Name, at: c.o.Now()})
+		writeJSON(w, http.StatusOK, map[string]any{
+			"result": msg, "undo": tok, "undo_label": text(lang, "btn.undo"),
+			"undo_seconds": int(undoWindow / time.Second),
+		})
+		return
+	}
+	c.done(w, r, "verdict_"+v, id, msg)
 }
 
 func (c *Console) handled(w http.ResponseWriter, r *http.Request) {

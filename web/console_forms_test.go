@@ -192,7 +192,7 @@ func TestCallIDsEscapedAndChecked(t *testing.T) {
 			t.Errorf("verdict for %s: %d, want 400", id, w.Code)
 		}
 	}
-	if w := sup.do("POST", "/console/calls/lt-7%3B2/verdict", url.Values{"verdict": {"prank"}, "back": {"/"}}); w.Code != http.StatusSeeOther {
+	if w := sup.do("POST", "/console/calls/lt-7%3B2/verdict", url.Values{"verdict": {"prank"}, "confirm": {"1"}, "back": {"/"}}); w.Code != http.StatusSeeOther {
 		t.Errorf("verdict for a real id: %d, want 303", w.Code)
 	}
 }
