@@ -120,7 +120,10 @@ type Console struct {
 	gate         hashGate
 	signins      signinAudit
 	// undo holds the prank verdicts that may still be undone.
-	undo  undos
+	undo undos
+	// takes is who took which needs-attention item (shared with the
+	// board by New; nil refuses a take).
+	takes *takes
 	log   *slog.Logger
 	pages *template.Template
 	// stop and stopped end the background loop (audit flushes, the accounts
@@ -289,6 +292,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 	post("/console/calls/{id}/verdict", c.verdict)
 	post("/console/calls/{id}/verdict/undo", c.undoVerdict)
 	post("/console/calls/{id}/handled", c.handled)
+	post("/console/calls/{id}/take", c.take)
 	post("/console/blocks", c.block)
 	post("/console/blocks/{number}/lift", c.lift)
 	mux.HandleFunc("GET /numbers/{number}", c.numberPage)
