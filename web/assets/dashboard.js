@@ -70,6 +70,7 @@
       var next = fresh.querySelector('[data-hold="' + name + '"]');
       if (!next) { delete waiting[name]; continue; }
       if (!held(old)) { delete waiting[name]; continue; }
+      if (!anchor) { anchor = old; top = old.getBoundingClientRect().top; }
       var had = callIDs(old), now = callIDs(next), n = 0;
       for (var id in now) { if (!had[id]) { n++; } }
       waiting[name] = next;
@@ -79,7 +80,6 @@
         bar.querySelector("b").textContent = String(n);
         bar.hidden = n === 0;
       }
-      if (!anchor) { anchor = old; top = old.getBoundingClientRect().top; }
     }
     if (anchor) {
       // Swapped after this returns; the scroll is fixed on the next frame.

@@ -1,0 +1,162 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/chromedp"
+
+	"github.com/siaga112/siaga112/console"
+	"github.com/siaga112/siaga112/events"
+	"github.com/siaga112/siaga112/reports"
+)
+
+// safeServer is the whole web side (board and console over one auth
+// check, as New builds it) with siti, a supervisor, signed in on every
+// request. Verdicts go to adm and audits to pub.
+func safeServer(t *testing.T, agg *reports.Aggregator, now time.Time) (*httptest.Server, *verdictAdmin, *recorder) {
+	t.Helper()
+	adm, pub := &verdictAdmin{}, &recorder{}
+	srv, err := New(Options{
+		Aggregator: agg,
+		Board:      BoardConfig{Title: "Bontang Siaga 112", Refresh: time.Second, Now: func() time.Time { return now }},
+		Console: &ConsoleOptions{Accounts: testAccounts(t), Admin: adm, Records: fakeRecords{}, Publisher: pub,
+			Location: agg.Location(), Now: func() time.Time { return now }},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	const cookie = "test-session"
+	srv.console.sessions.byID[cookie] = &Session{Name: testSup, Role: console.RoleSupervisor, CSRF: "tok", Created: time.Now(), Expires: time.Now().Add(time.Hour)}
+	mux := http.NewServeMux()
+	srv.Register(mux)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.AddCookie(&http.Cookie{Name: CookieName, Value: cookie})
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	t.Cleanup(ts.CloseClientConnections)
+	return ts, adm, pub
+}
+
+// TestVerdictHitsItsRowWhileCallsArrive: a supervisor points at one
+// call's "Iseng" while new calls arrive every 300 ms. The rows under the
+// pointer hold still (the new ones wait behind the "N baru" bar), so the
+// click lands on the call aimed at; the board asks first, naming the
+// number and that it would be blocked for 1 h; confirmed, the verdict is
+// saved and offers its undo in the same row, which is used within the 10
+// seconds. Both are audited.
+func TestVerdictHitsItsRowWhileCallsArrive(t *testing.T) {
+	browser := newBrowser(t)
+	agg, now := boardAggregator(t)
+	ts, adm, pub := safeServer(t, agg, now)
+	ctx := tab(t, browser)
+	open(t, ctx, ts.URL+"/?lang=id", 1920, 1080)
+	eval := func(expr string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return v
+	}
+	// The fifth row's "Iseng", scrolled to the middle of the screen.
+	target := eval(`(() => { const tr = document.querySelectorAll("[data-testid=recent-calls] tbody tr[data-call-id]")[4];
+	  tr.scrollIntoView({block: "center"}); return tr.dataset.callId; })()`)
+	var box struct{ X, Y float64 }
+	box, err := chromedp.Run(ctx, chromedp.Evaluate[struct{ X, Y float64 }](`(() => {
+	  const b = document.querySelector('[data-testid=recent-calls] tr[data-call-id="` + target + `"] button.prank').getBoundingClientRect();
+	  return {X: b.left + b.width / 2, Y: b.top + b.height / 2}; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, box.X, box.Y)); err != nil {
+		t.Fatal(err)
+	}
+
+	// Calls arrive while the hand is on the way to the button.
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(300 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			for j, e := range callEvents(t, callSpec{id: fmt.Sprintf("arrived-%d", i), number: fmt.Sprintf("+62812777%05d", i),
+				at: now.Add(-time.Duration(60-i) * time.Second), outcome: events.OutcomeEmergency, typ: "police", ttc: 3, transfer: true}) {
+				if _, err := agg.Apply(e, uint64(500000+i*10+j)); err != nil {
+					t.Error(err)
+				}
+			}
+		}
+	}()
+	time.Sleep(3 * time.Second)
+	bar := eval(`(() => { const b = document.querySelector("[data-hold=recent] [data-hold-bar]"); return b && !b.hidden ? b.textContent.trim() : ""; })()`)
+	if err := chromedp.Do(ctx, chromedp.MouseClickXY(box.X, box.Y)); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid=ask]`))); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	wg.Wait()
+	if !strings.HasSuffix(bar, "baru — tampilkan") || strings.HasPrefix(bar, "0") {
+		t.Errorf("the bar over the held rows says %q, want new calls counted", bar)
+	}
+	asked := eval(`(() => { const a = document.querySelector("[data-testid=ask]"); return a.previousElementSibling.dataset.callId + "|" + a.innerText; })()`)
+	aimed, words, _ := strings.Cut(asked, "|")
+	if aimed != target {
+		t.Fatalf("the click asked about %s, aimed at %s", aimed, target)
+	}
+	if !strings.Contains(words, "Tandai iseng: ") || !strings.Contains(words, "akan diblokir 1 jam.") || !strings.Contains(words, "Ya, tandai iseng") || !strings.Contains(words, "Batal") {
+		t.Errorf("the question says %q", words)
+	}
+	if len(adm.published()) != 0 {
+		t.Fatal("a verdict was saved before it was confirmed")
+	}
+	screenshot(t, ctx, "safe-ask-id-1920x1080")
+
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid=ask] button.yes`))); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(`[data-testid=ask] button.undo`))); err != nil {
+		t.Fatal(err)
+	}
+	result := eval(`document.querySelector("[data-testid=ask]").innerText`)
+	if !strings.Contains(result, "Penilaian Iseng untuk panggilan "+target+" tersimpan.") || !strings.Contains(result, "Urungkan (") {
+		t.Errorf("after confirming, the row says %q", result)
+	}
+	screenshot(t, ctx, "safe-undo-id-1920x1080")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid=ask] button.undo`))); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(eval(`document.querySelector("[data-testid=ask]").innerText`), "Diurungkan") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	want := []string{target + " prank siti", target + " genuine siti"}
+	if got := adm.published(); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("verdicts %v, want %v", got, want)
+	}
+	var confirmed, undone bool
+	for _, a := range pub.audits(t) {
+		confirmed = confirmed || a.Action == "verdict_prank" && a.Target == target && strings.HasPrefix(a.Result, "ok: confirmed; Mark as prank: ") && strings.HasSuffix(a.Result, "will be blocked for 1 h.")
+		undone = undone || a.Action == "undo_verdict_prank" && a.Target == target && a.Result == "ok: genuine verdict published"
+	}
+	if !confirmed || !undone {
+		t.Errorf("audits: confirmed %v, undone %v: %+v", confirmed, undone, pub.audits(t))
+	}
+}
