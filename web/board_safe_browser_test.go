@@ -160,3 +160,127 @@ func TestVerdictHitsItsRowWhileCallsArrive(t *testing.T) {
 		t.Errorf("audits: confirmed %v, undone %v: %+v", confirmed, undone, pub.audits(t))
 	}
 }
+
+// TestAttentionQueueInBrowser: with 29 open items, some from yesterday,
+// a signed-in supervisor at 1920×1080 sees the needs-attention queue on
+// the first screen with its count, the oldest first and how long each has
+// waited (days, for the demo's unticked items of past weeks); "Saya tangani" puts her name on an item; a new silent-help call
+// flashes the panel, and the screen's mute is remembered over a reload.
+func TestAttentionQueueInBrowser(t *testing.T) {
+	browser := newBrowser(t)
+	agg, now := boardAggregator(t)
+	var evs []events.Envelope
+	for i := range 25 {
+		evs = append(evs, callEvents(t, callSpec{id: fmt.Sprintf("sh-%02d", i), number: fmt.Sprintf("+62812888%05d", i),
+			at: now.Add(-26*time.Hour + time.Duration(i)*time.Hour), outcome: events.OutcomeSilentHelp, typ: "police", ttc: 4, transfer: true})...)
+	}
+	for i, e := range evs {
+		if _, err := agg.Apply(e, uint64(600000+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open := agg.Attention(time.Time{}, now.Add(time.Minute), 0, true)
+	// The demo holds unticked items of past weeks too: they stay until
+	// someone ticks them, and come first.
+	if len(open) < 25 {
+		t.Fatalf("fixture: %d open items", len(open))
+	}
+	oldest, waited := open[0].CallID, localeOf(LangID).Span(now.Sub(open[0].Started))
+	ts, _, pub := safeServer(t, agg, now)
+	ctx := tab(t, browser)
+	load := func() {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1920, 1080), chromedp.Navigate(ts.URL+"/?lang=id"),
+			chromedp.WaitVisible(chromedp.CSS(`[data-testid=attention]`))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load()
+	screenshot(t, ctx, "safe-attention-id-1920x1080")
+	type queueView struct {
+		Count, First, Waited, Taken string
+		PanelTop, FirstBottom     float64
+		Overflow                  float64
+	}
+	read := func() queueView {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[queueView](`(() => {
+		  const p = document.querySelector("[data-testid=attention]"), r = p.querySelector("tbody tr[data-call-id]");
+		  return {Count: p.querySelector("[data-testid=attention-count]").textContent, First: r.dataset.callId,
+		    Waited: r.querySelector("[data-testid=waited]").textContent, Taken: r.querySelector("[data-testid=taken]").innerText,
+		    PanelTop: p.getBoundingClientRect().top, FirstBottom: r.getBoundingClientRect().bottom,
+		    Overflow: document.querySelector(".screen").scrollHeight - document.querySelector(".screen").clientHeight};
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	q := read()
+	if q.Count != fmt.Sprint(len(open)) || q.First != oldest || q.Waited != waited || !strings.HasSuffix(waited, " jam") {
+		t.Errorf("queue shows count %q, first %s waited %q; want %d, %s, %s", q.Count, q.First, q.Waited, len(open), oldest, waited)
+	}
+	if q.FirstBottom > 1080 || q.Overflow > 1 {
+		t.Errorf("the oldest item ends at %.0f px (screen 1080), the wall overflows by %.0f px", q.FirstBottom, q.Overflow)
+	}
+
+	// Taking the oldest item puts the name on it, for every screen.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid=attention] tr[data-call-id="` + oldest + `"] [data-testid=taken] button`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid=attention]`))); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for q = read(); q.Taken != "Sedang ditangani siti" && time.Now().Before(deadline); q = read() {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if q.Taken != "Sedang ditangani siti" {
+		t.Errorf("the taken item says %q", q.Taken)
+	}
+	var taken bool
+	for _, a := range pub.audits(t) {
+		taken = taken || a.Action == "take" && a.Target == oldest && a.Result == "ok"
+	}
+	if !taken {
+		t.Error("the take is not audited")
+	}
+
+	// A new silent-help call rings; the pointer is away from the panel.
+	if err := chromedp.Do(ctx, chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 5, 5)); err != nil {
+		t.Fatal(err)
+	}
+	applyAll2 := callEvents(t, callSpec{id: "sh-new", number: "+6281288899999", at: now.Add(-30 * time.Second), outcome: events.OutcomeSilentHelp, typ: "police", ttc: 4, transfer: true})
+	for i, e := range applyAll2 {
+		if _, err := agg.Apply(e, uint64(700000+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline = time.Now().Add(5 * time.Second)
+	rang := func() string {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.documentElement.dataset.rang || "") + (document.querySelector("[data-testid=attention].flash") ? " flash" : "")`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	got := rang()
+	for !strings.HasSuffix(got, " flash") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		got = rang()
+	}
+	if !strings.HasSuffix(got, " flash") {
+		t.Errorf("no flash for a new silent-help call (%q)", got)
+	}
+
+	// Mute this screen; a reload keeps it muted.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-mute]`))); err != nil {
+		t.Fatal(err)
+	}
+	load()
+	label, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("[data-mute]").textContent + "|" + localStorage.getItem("siaga112.attention.muted")`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if label != "Bunyi: mati|1" {
+		t.Errorf("after mute and reload: %q", label)
+	}
+}

@@ -195,7 +195,7 @@
     var b = document.querySelector("[data-mute]");
     if (!b) { return; }
     b.hidden = false;
-    b.textContent = b.getAttribute(muted() ? "data-off" : "data-on");
+    b.textContent = b.getAttribute(muted() ? "data-label-off" : "data-label-on");
     b.setAttribute("aria-pressed", muted() ? "true" : "false");
   }
   document.addEventListener("click", function (e) {
