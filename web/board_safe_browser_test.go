@@ -72,7 +72,7 @@ func TestVerdictHitsItsRowWhileCallsArrive(t *testing.T) {
 	  tr.scrollIntoView({block: "center"}); return tr.dataset.callId; })()`)
 	var box struct{ X, Y float64 }
 	box, err := chromedp.Run(ctx, chromedp.Evaluate[struct{ X, Y float64 }](`(() => {
-	  const b = document.querySelector('[data-testid=recent-calls] tr[data-call-id="` + target + `"] button.prank').getBoundingClientRect();
+	  const b = document.querySelector('[data-testid=recent-calls] tr[data-call-id="`+target+`"] button.prank').getBoundingClientRect();
 	  return {X: b.left + b.width / 2, Y: b.top + b.height / 2}; })()`))
 	if err != nil {
 		t.Fatal(err)
@@ -199,8 +199,8 @@ func TestAttentionQueueInBrowser(t *testing.T) {
 	screenshot(t, ctx, "safe-attention-id-1920x1080")
 	type queueView struct {
 		Count, First, Waited, Taken string
-		PanelTop, FirstBottom     float64
-		Overflow                  float64
+		PanelTop, FirstBottom       float64
+		Overflow                    float64
 	}
 	read := func() queueView {
 		t.Helper()
@@ -225,14 +225,20 @@ func TestAttentionQueueInBrowser(t *testing.T) {
 	}
 
 	// Taking the oldest item puts the name on it, for every screen.
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid=attention] tr[data-call-id="` + oldest + `"] [data-testid=taken] button`)),
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`[data-testid=attention] tr[data-call-id="`+oldest+`"] [data-testid=taken] button`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid=attention]`))); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for q = read(); q.Taken != "Sedang ditangani siti" && time.Now().Before(deadline); q = read() {
+	// The form posts and the board comes back: wait for the new page.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.search + "|" + document.readyState + "|" + !!document.querySelector("[data-testid=attention] tbody tr[data-call-id]")`))
+		if err == nil && strings.Contains(v, "notice=taken") && strings.HasSuffix(v, "|complete|true") {
+			break
+		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	q = read()
 	if q.Taken != "Sedang ditangani siti" {
 		t.Errorf("the taken item says %q", q.Taken)
 	}
