@@ -339,4 +339,9 @@ var catalogueEN = map[string]string{
 	"btn.take":                         "I'll take it",
 	"err.take":                         "Cannot be recorded here.",
 	"ok.taken":                         "You are handling call %s.",
+	"confirm.admin_block":              "Block: %s will be blocked for %s, until %s.",
+	"confirm.admin_lift":               "Lift block: the block on %s (until %s) is lifted at once; the number can call again.",
+	"confirm.lift_unknown":             "Lift block: %s can call again.",
+	"confirm.incident_start":           "Start the incident announcement “%s”: every caller hears it before the menu, for %s (until %s).",
+	"confirm.incident_stop":            "Stop the incident announcement “%s”: callers no longer hear it.",
 }

@@ -344,4 +344,9 @@ var catalogueID = map[string]string{
 	"btn.take":                         "Saya tangani",
 	"err.take":                         "Tidak dapat dicatat di sini.",
 	"ok.taken":                         "Panggilan %s Anda tangani.",
+	"confirm.admin_block":              "Blokir: %s akan diblokir %s, sampai %s.",
+	"confirm.admin_lift":               "Cabut blokir: blokir %s (sampai %s) langsung dicabut; nomor ini dapat menelepon lagi.",
+	"confirm.lift_unknown":             "Cabut blokir: %s dapat menelepon lagi.",
+	"confirm.incident_start":           "Mulai pengumuman kejadian “%s”: setiap penelepon mendengarnya sebelum menu, selama %s (sampai %s).",
+	"confirm.incident_stop":            "Hentikan pengumuman kejadian “%s”: penelepon tidak mendengarnya lagi.",
 }

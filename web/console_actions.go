@@ -25,16 +25,22 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 	if !c.checkCallID(w, r, s, lang, "verdict_"+safeWord(v), id) {
 		return
 	}
-	if r.PostForm.Get("confirm") != "1" && (v == events.VerdictPrank || v == events.VerdictGenuine) {
+	var ef verdictEffect
+	var err error
+	switch {
+	case !confirming(r) && (v == events.VerdictPrank || v == events.VerdictGenuine):
 		// Nothing is saved on the first post: it answers with what the
-		// verdict would do (console_confirm.go).
-		c.askVerdict(w, r, s, lang, id, v)
-		return
+		// verdict would do (console_confirm.go), for a call that exists.
+		if err = c.o.Admin.FindCall(r.Context(), id); err == nil {
+			c.askVerdict(w, r, s, lang, id, v)
+			return
+		}
+	default:
+		// Worked out again at the moment of saving, for the audit: the
+		// record may have changed since the question was shown.
+		ef = c.verdictEffect(r.Context(), s, LangEN, id, v)
+		_, err = c.o.Admin.Verdict(r.Context(), id, v, s.Name)
 	}
-	// Worked out again at the moment of saving, for the audit: the
-	// record may have changed since the question was shown.
-	ef := c.verdictEffect(r.Context(), s, LangEN, id, v)
-	_, err := c.o.Admin.Verdict(r.Context(), id, v, s.Name)
 	if err != nil {
 		c.audit(r, s, "verdict_"+safeWord(v), id, "refused: "+err.Error())
 		status, msg := http.StatusBadRequest, fmt.Sprintf(text(lang, "err.failed"), err.Error())
@@ -115,6 +121,21 @@ func (c *Console) block(w http.ResponseWriter, r *http.Request) {
 	if err == nil && reason == "" {
 		err = errors.New("a reason is required")
 	}
+	if err == nil && !confirming(r) {
+		// Asked first, with the number as it will be stored and the end
+		// of the block, so a typo in either is seen before it bites.
+		var n phoneNumber
+		if n, err = normalizeNumber(number, c.o.DefaultCountry); err == nil && !n.IsAnonymous() {
+			until := c.o.Now().Add(length)
+			words := fmt.Sprintf(text(lang, "confirm.admin_block"), displayNumber(n.E164), localeOf(lang).Span(length), localeOf(lang).DayTime(until.In(c.o.Location)))
+			c.ask(w, r, s, lang, words, text(lang, "btn.block"), false,
+				formField{"number", number}, formField{"for", r.PostForm.Get("for")}, formField{"reason", reason})
+			return
+		}
+		if err == nil {
+			err = errors.New("not a number")
+		}
+	}
 	var rec blocklist.Record
 	if err == nil {
 		rec, err = c.o.Admin.Block(r.Context(), number, length, reason, s.Name)
@@ -134,6 +155,10 @@ func (c *Console) lift(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := c.formLang(r)
 	number := r.PathValue("number")
+	if !confirming(r) {
+		c.askLift(w, r, s, lang, number)
+		return
+	}
 	rec, err := c.o.Admin.Unblock(r.Context(), number, s.Name)
 	if err != nil {
 		c.refuse(w, r, s, lang, "lift", number, 0, err)
@@ -170,4 +195,20 @@ func safeWord(v string) string {
 		return v
 	}
 	return "other"
+}
+
+// askLift names the number and the block a lift would end.
+func (c *Console) askLift(w http.ResponseWriter, r *http.Request, s Session, lang, number string) {
+	n, err := normalizeNumber(number, c.o.DefaultCountry)
+	if err != nil || n.IsAnonymous() {
+		c.refuse(w, r, s, lang, "lift", number, 0, fmt.Errorf("not a number: %q", number))
+		return
+	}
+	words := fmt.Sprintf(text(lang, "confirm.lift_unknown"), displayNumber(n.E164))
+	if c.o.Records != nil {
+		if rec, err := c.o.Records.Get(r.Context(), n.E164); err == nil && rec.Blocked(c.o.Now()) {
+			words = fmt.Sprintf(text(lang, "confirm.admin_lift"), displayNumber(n.E164), localeOf(lang).DayTime(rec.Until.In(c.o.Location)))
+		}
+	}
+	c.ask(w, r, s, lang, words, text(lang, "btn.lift"), true)
 }

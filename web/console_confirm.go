@@ -160,11 +160,30 @@ func (c *Console) verdictEffect(ctx context.Context, s Session, lang, callID, ve
 	return ef
 }
 
-// confirmView is the data of the no-script confirmation page.
+// confirmView is the data of the no-script confirmation page: the
+// consequence, and the same form again with confirm=1.
 type confirmView struct {
 	Lang, CSRF, Back, Action string
-	CallID, Verdict, Text    string
-	Lifts                    bool
+	// Text names the subject and the consequence; Yes labels the button.
+	Text, Yes string
+	Fields    []formField
+	// Danger marks a consequence that takes a protection away (a lifted
+	// block), shown in the error colour.
+	Danger bool
+}
+
+// formField is one hidden field the confirming post carries again.
+type formField struct{ Name, Value string }
+
+// confirming reports whether a form's post is the confirming one.
+func confirming(r *http.Request) bool { return r.PostForm.Get("confirm") == "1" }
+
+// ask answers a form's first post with the page that names the
+// consequence and posts the form again with confirm=1.
+func (c *Console) ask(w http.ResponseWriter, r *http.Request, s Session, lang, words, yes string, danger bool, fields ...formField) {
+	p := consolePage{Lang: lang, Title: text(lang, "confirm.title"), Session: &s, Next: localPath(r.PostForm.Get("back"))}
+	p.Confirm = &confirmView{Lang: lang, CSRF: s.CSRF, Back: p.Next, Action: r.URL.Path, Text: words, Yes: yes, Fields: fields, Danger: danger}
+	c.render(w, http.StatusOK, "confirm", p)
 }
 
 // askVerdict answers a verdict form's first post: the consequence, and
@@ -178,12 +197,7 @@ func (c *Console) askVerdict(w http.ResponseWriter, r *http.Request, s Session, 
 		})
 		return
 	}
-	p := consolePage{Lang: lang, Title: text(lang, "confirm.title"), Session: &s, Next: localPath(r.PostForm.Get("back"))}
-	p.Confirm = &confirmView{
-		Lang: lang, CSRF: s.CSRF, Back: p.Next, Action: r.URL.Path,
-		CallID: id, Verdict: v, Text: ef.Text, Lifts: ef.Lifts,
-	}
-	c.render(w, http.StatusOK, "confirm", p)
+	c.ask(w, r, s, lang, ef.Text, text(lang, "confirm.yes."+v), ef.Lifts, formField{"verdict", v})
 }
 
 // undoVerdict undoes a prank verdict given moments ago, by the same
