@@ -55,9 +55,10 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 	if v == events.VerdictPrank && wantsJSON(r) {
 		// Only the board's script can offer the undo in time; a page
 		// without it gets the notice alone.
+		// The row says what was saved and what it does, in its words.
 		tok := c.undo.add(pendingUndo{callID: id, by: s.Name, at: c.o.Now()})
 		writeJSON(w, http.StatusOK, map[string]any{
-			"result": msg, "undo": tok, "undo_label": text(lang, "btn.undo"),
+			"result": msg + " " + c.verdictEffect(r.Context(), s, lang, id, v).Text, "undo": tok, "undo_label": text(lang, "btn.undo"),
 			"undo_seconds": int(undoWindow / time.Second),
 		})
 		return
