@@ -20,12 +20,12 @@ import (
 // safeServer is the whole web side (board and console over one auth
 // check, as New builds it) with siti, a supervisor, signed in on every
 // request. Verdicts go to adm and audits to pub.
-func safeServer(t *testing.T, agg *reports.Aggregator, now time.Time) (*httptest.Server, *verdictAdmin, *recorder) {
+func safeServer(t *testing.T, agg *reports.Aggregator, now time.Time, refresh time.Duration) (*httptest.Server, *verdictAdmin, *recorder) {
 	t.Helper()
 	adm, pub := &verdictAdmin{}, &recorder{}
 	srv, err := New(Options{
 		Aggregator: agg,
-		Board:      BoardConfig{Title: "Bontang Siaga 112", Refresh: time.Second, Now: func() time.Time { return now }},
+		Board:      BoardConfig{Title: "Bontang Siaga 112", Refresh: refresh, Now: func() time.Time { return now }},
 		Console: &ConsoleOptions{Accounts: testAccounts(t), Admin: adm, Records: fakeRecords{}, Publisher: pub,
 			Location: agg.Location(), Now: func() time.Time { return now }},
 	})
@@ -56,7 +56,7 @@ func safeServer(t *testing.T, agg *reports.Aggregator, now time.Time) (*httptest
 func TestVerdictHitsItsRowWhileCallsArrive(t *testing.T) {
 	browser := newBrowser(t)
 	agg, now := boardAggregator(t)
-	ts, adm, pub := safeServer(t, agg, now)
+	ts, adm, pub := safeServer(t, agg, now, time.Second)
 	ctx := tab(t, browser)
 	open(t, ctx, ts.URL+"/?lang=id", 1920, 1080)
 	eval := func(expr string) string {
@@ -186,7 +186,7 @@ func TestAttentionQueueInBrowser(t *testing.T) {
 		t.Fatalf("fixture: %d open items", len(open))
 	}
 	oldest, waited := open[0].CallID, localeOf(LangID).Span(now.Sub(open[0].Started))
-	ts, _, pub := safeServer(t, agg, now)
+	ts, _, pub := safeServer(t, agg, now, time.Second)
 	ctx := tab(t, browser)
 	load := func() {
 		t.Helper()
@@ -288,5 +288,47 @@ func TestAttentionQueueInBrowser(t *testing.T) {
 	}
 	if label != "Bunyi: mati|1" {
 		t.Errorf("after mute and reload: %q", label)
+	}
+}
+
+// TestVerdictWithoutJavaScript: with scripts off, "Iseng" on the board
+// posts the form; the answer is a page naming the number and its block,
+// in Indonesian, and only its button saves the verdict.
+func TestVerdictWithoutJavaScript(t *testing.T) {
+	browser := newBrowser(t, chromedp.Flag("blink-settings", "scriptEnabled=false"))
+	agg, now := boardAggregator(t)
+	// A long refresh: the no-script page reloads itself at that pace.
+	ts, adm, pub := safeServer(t, agg, now, time.Minute)
+	ctx := tab(t, browser)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1920, 1080), chromedp.Navigate(ts.URL+"/?lang=id"),
+		chromedp.Click(chromedp.CSS(`[data-testid=recent-calls] tr[data-call-id="q018"] button.prank`)),
+		chromedp.WaitVisible(chromedp.CSS(`#confirm-text`))); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "safe-confirm-nojs-id")
+	page, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Periksa sebelum menyimpan", "Tandai iseng: 0813-5550-0018 akan diblokir 1 jam.", "Ya, tandai iseng", "Batal"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the confirmation page lacks %q: %.600s", want, page)
+		}
+	}
+	if len(adm.published()) != 0 {
+		t.Fatal("a verdict was saved before it was confirmed")
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#confirm-yes`)), chromedp.WaitVisible(chromedp.CSS(`[data-panel="hourly"]`))); err != nil {
+		t.Fatal(err)
+	}
+	if got := adm.published(); len(got) != 1 || got[0] != "q018 prank siti" {
+		t.Fatalf("verdicts %v, want q018's prank", got)
+	}
+	var confirmed bool
+	for _, a := range pub.audits(t) {
+		confirmed = confirmed || a.Action == "verdict_prank" && a.Target == "q018" && a.Result == "ok: confirmed; Mark as prank: 0813-5550-0018 will be blocked for 1 h."
+	}
+	if !confirmed {
+		t.Errorf("no audit of the confirmed verdict: %+v", pub.audits(t))
 	}
 }
