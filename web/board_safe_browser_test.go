@@ -136,7 +136,7 @@ func TestVerdictHitsItsRowWhileCallsArrive(t *testing.T) {
 		t.Fatal(err)
 	}
 	result := eval(`document.querySelector("[data-testid=ask]").innerText`)
-	if !strings.Contains(result, "Penilaian Iseng untuk panggilan "+target+" tersimpan.") || !strings.Contains(result, "Urungkan (") {
+	if !strings.Contains(result, "Penilaian Iseng untuk panggilan "+target+" tersimpan.") || !strings.Contains(result, "Urungkan: tandai asli (") {
 		t.Errorf("after confirming, the row says %q", result)
 	}
 	screenshot(t, ctx, "safe-undo-id-1920x1080")

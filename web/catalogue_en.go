@@ -320,7 +320,7 @@ var catalogueEN = map[string]string{
 	"confirm.yes.prank":                "Yes, mark as prank",
 	"confirm.yes.genuine":              "Yes, mark as genuine",
 	"confirm.no":                       "Cancel",
-	"btn.undo":                         "Undo",
+	"btn.undo":                         "Undo: mark genuine",
 	"err.undo":                         "Can no longer be undone: more than 10 seconds have passed, or it is not your verdict.",
 	"ok.undone":                        "Undone: call %s is now marked genuine; its number's strikes are cleared and an automatic block lifted.",
 	"span.d":                           "%d d",

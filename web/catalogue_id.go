@@ -325,7 +325,7 @@ var catalogueID = map[string]string{
 	"confirm.yes.prank":                "Ya, tandai iseng",
 	"confirm.yes.genuine":              "Ya, tandai asli",
 	"confirm.no":                       "Batal",
-	"btn.undo":                         "Urungkan",
+	"btn.undo":                         "Urungkan: tandai asli",
 	"err.undo":                         "Tidak dapat diurungkan lagi: sudah lewat 10 detik, atau bukan penilaian Anda.",
 	"ok.undone":                        "Diurungkan: panggilan %s kini ditandai asli; pelanggaran nomornya dihapus dan blokir otomatis dicabut.",
 	"span.d":                           "%d hari",

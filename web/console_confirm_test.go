@@ -185,3 +185,27 @@ func (b *browserAt) doJSON(path string, form url.Values) *httptest.ResponseRecor
 	b.h.ServeHTTP(w, req)
 	return w
 }
+
+// Span says a length as a supervisor does: at most two units, minutes
+// rounded up, never zero.
+func TestSpan(t *testing.T) {
+	for _, tc := range []struct {
+		d      time.Duration
+		id, en string
+	}{
+		{0, "1 menit", "1 min"},
+		{30 * time.Second, "1 menit", "1 min"},
+		{59*time.Minute + 30*time.Second, "1 jam", "1 h"},
+		{time.Hour, "1 jam", "1 h"},
+		{90 * time.Minute, "1 jam 30 menit", "1 h 30 min"},
+		{26*time.Hour + 10*time.Minute, "1 hari 2 jam", "1 d 2 h"},
+		{7 * 24 * time.Hour, "7 hari", "7 d"},
+	} {
+		if got := localeOf(LangID).Span(tc.d); got != tc.id {
+			t.Errorf("id %s: %q, want %q", tc.d, got, tc.id)
+		}
+		if got := localeOf(LangEN).Span(tc.d); got != tc.en {
+			t.Errorf("en %s: %q, want %q", tc.d, got, tc.en)
+		}
+	}
+}
