@@ -209,3 +209,52 @@ func TestSpan(t *testing.T) {
 		}
 	}
 }
+
+// A block, a lift and the incident announcement's start and stop are
+// asked first as well, naming the number or the announcement and what
+// follows; nothing happens until the confirming post.
+func TestAdminActionsAskFirst(t *testing.T) {
+	blocked := 0
+	adm := &fakeAdmin{block: func(raw, reason string) (blocklist.Record, error) {
+		blocked++
+		return blocklist.Record{Number: "+6281255550000", Until: time.Now().Add(time.Hour)}, nil
+	}}
+	now := time.Date(2026, 11, 27, 2, 30, 0, 0, time.UTC)
+	recs := fakeRecords{recs: []blocklist.Record{{Number: "+6281200000003", Level: 1, Until: now.Add(45 * time.Minute), SetBy: blocklist.SetByAuto}}}
+	inc := &fakeIncidents{}
+	c, h := testConsole(t, ConsoleOptions{Admin: adm, Records: recs, Incidents: inc, IncidentPrompts: []string{"incident-fire"}, SoundPrefix: "sound:siaga112/",
+		DefaultCountry: "62", Location: time.UTC, Now: func() time.Time { return now }})
+	sup := signedIn(t, c, h, testSup, testSupPass)
+	for _, tc := range []struct {
+		name, path string
+		form       url.Values
+		want       string
+	}{
+		{"block", "/console/blocks", url.Values{"number": {"0812 5555 0000"}, "for": {"6h"}, "reason": {"fake fire reports"}},
+			"Blokir: 0812-5555-0000 akan diblokir 6 jam, sampai 27 Nov 08.30."},
+		{"lift", "/console/blocks/+6281200000003/lift", url.Values{},
+			"Cabut blokir: blokir 0812-0000-0003 (sampai 27 Nov 03.15) langsung dicabut; nomor ini dapat menelepon lagi."},
+		{"incident start", "/console/incident/start", url.Values{"title": {"Kebakaran Pasar"}, "media": {"sound:siaga112/incident-fire"}},
+			"Mulai pengumuman kejadian “Kebakaran Pasar”: setiap penelepon mendengarnya sebelum menu, selama 2 jam (sampai 27 Nov 04.30)."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.form.Set("back", "/console/blocks?lang=id")
+			w := sup.do("POST", tc.path, tc.form)
+			body := html.UnescapeString(w.Body.String())
+			if w.Code != http.StatusOK || !strings.Contains(body, tc.want) || !strings.Contains(body, `name="confirm" value="1"`) {
+				t.Fatalf("first post: %d, want %q with a confirm button: %.1200s", w.Code, tc.want, body)
+			}
+		})
+	}
+	if blocked != 0 || len(inc.started) != 0 {
+		t.Fatalf("a first post acted: %d blocks, %d announcements", blocked, len(inc.started))
+	}
+	// With nothing playing, a stop is refused as before, not asked.
+	if w := sup.do("POST", "/console/incident/stop", url.Values{"back": {"/console/incident"}}); w.Code != http.StatusConflict {
+		t.Errorf("stop with nothing playing: %d, want 409", w.Code)
+	}
+	w := sup.do("POST", "/console/blocks", url.Values{"number": {"0812 5555 0000"}, "for": {"6h"}, "reason": {"fake fire reports"}, "confirm": {"1"}, "back": {"/"}})
+	if w.Code != http.StatusSeeOther || blocked != 1 {
+		t.Fatalf("confirmed block: %d, %d blocks", w.Code, blocked)
+	}
+}
