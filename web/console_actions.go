@@ -25,7 +25,7 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 	if !c.checkCallID(w, r, s, lang, "verdict_"+safeWord(v), id) {
 		return
 	}
-	var ef verdictEffect
+	var ef, shown verdictEffect
 	var err error
 	switch {
 	case !confirming(r) && (v == events.VerdictPrank || v == events.VerdictGenuine):
@@ -36,9 +36,10 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	default:
-		// Worked out again at the moment of saving, for the audit: the
-		// record may have changed since the question was shown.
-		ef = c.verdictEffect(r.Context(), s, LangEN, id, v)
+		// Worked out again at the moment of saving, for the audit and the
+		// row's result: the record may have changed since the question
+		// was shown, and once saved the blocklist worker changes it.
+		ef, shown = c.verdictEffect(r.Context(), s, LangEN, id, v), c.verdictEffect(r.Context(), s, lang, id, v)
 		_, err = c.o.Admin.Verdict(r.Context(), id, v, s.Name)
 	}
 	if err != nil {
@@ -52,15 +53,16 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 	}
 	c.audit(r, s, "verdict_"+v, id, "ok: confirmed; "+ef.Text)
 	msg := fmt.Sprintf(text(lang, "ok.verdict"), text(lang, "btn."+v), id)
-	if v == events.VerdictPrank && wantsJSON(r) {
-		// Only the board's script can offer the undo in time; a page
-		// without it gets the notice alone.
-		// The row says what was saved and what it does, in its words.
-		tok := c.undo.add(pendingUndo{callID: id, by: s.Name, at: c.o.Now()})
-		writeJSON(w, http.StatusOK, map[string]any{
-			"result": msg + " " + c.verdictEffect(r.Context(), s, lang, id, v).Text, "undo": tok, "undo_label": text(lang, "btn.undo"),
-			"undo_seconds": int(undoWindow / time.Second),
-		})
+	if wantsJSON(r) {
+		// The board's row says what was saved and what it does; only
+		// the script can offer the undo in time, so a page without it
+		// gets the notice alone.
+		res := map[string]any{"result": msg + " " + shown.Text}
+		if v == events.VerdictPrank {
+			res["undo"] = c.undo.add(pendingUndo{callID: id, by: s.Name, at: c.o.Now()})
+			res["undo_label"], res["undo_seconds"] = text(lang, "btn.undo"), int(undoWindow/time.Second)
+		}
+		writeJSON(w, http.StatusOK, res)
 		return
 	}
 	c.done(w, r, "verdict_"+v, id, msg)
