@@ -136,9 +136,25 @@
     }
     return td;
   }
+  // failed shows the server's refusal in the row; with none (the network
+  // or a non-JSON answer), the row keeps what it said, without buttons.
   function failed(tr, res) {
     tr.classList.remove("open");
-    say(tr, (res && res.j && (res.j.error || res.j.result)) || "", []);
+    var msg = res && res.j && (res.j.error || res.j.result);
+    say(tr, msg || (tr.querySelector(".ask-text") || {}).textContent || "", []);
+  }
+  // postPlain posts the form as a page would, confirmed: the server's
+  // answer page then says what happened.
+  function postPlain(form) {
+    var f = form.cloneNode(true), c = document.createElement("input");
+    c.type = "hidden";
+    c.name = "confirm";
+    c.value = "1";
+    f.appendChild(c);
+    f.removeAttribute("data-ask");
+    f.hidden = true;
+    document.body.appendChild(f);
+    f.submit();
   }
   document.addEventListener("submit", function (e) {
     var form = e.target;
@@ -183,7 +199,7 @@
         if (btn.parentNode) { btn.parentNode.removeChild(btn); }
         tr.classList.remove("open");
       }, 1000);
-    }, function () { failed(tr, null); });
+    }, function () { postPlain(form); });
   }
 
   // A new silent-help or call-back item in needs-attention flashes the
