@@ -71,10 +71,10 @@ type boardData struct {
 	JSONLink, CSVLink string
 	// Viewer is the signed-in console user (nil: nobody).
 	Viewer *Viewer
-	// Attention lists calls of the range that need an operator's look
-	// and were not ticked yet: silent help, call-backs, blocked callers
-	// who overrode, failovers.
-	Attention []reports.CallRecord
+	// Attention lists every call that needs an operator's look and was
+	// not ticked yet: silent help, call-backs, blocked callers who
+	// overrode, failovers (board_attention.go).
+	Attention attentionQueue
 	// Incident is the announcement playing now, with its figures.
 	Incident *boardIncident
 	// Queue is the operators' queue band (queue.go has the definitions).
@@ -179,9 +179,6 @@ type boardIncident struct {
 // maxBoardList bounds the blocked list on the wall; the rest is counted.
 const maxBoardList = 10
 
-// maxAttention bounds the attention panel.
-const maxAttention = 20
-
 // pageData is the whole page.
 type pageData struct {
 	L              *locale
@@ -240,11 +237,11 @@ func (s *Board) board(ctx context.Context, l *locale, bq boardQuery, admin bool,
 	d.TopCallers, d.TopMore = top.Rows, top.More
 	d.Viewer = viewer
 	if viewer != nil {
-		// Looked for among every call of the range the aggregator still
-		// holds, not just the recent table's few: a silent-help call of
-		// this morning still needs its tick this afternoon. Oldest first:
-		// the caller who has waited longest for a call-back comes first.
-		d.Attention = s.agg.Attention(bq.from, bq.to, maxAttention, admin)
+		// Looked for among every call the aggregator still holds, not
+		// just the range's: a silent-help call of last night still needs
+		// its tick this morning. Oldest first: the caller who has waited
+		// longest comes first.
+		d.Attention = s.attention(l, now, admin)
 	}
 	d.Queue = s.queueBand(l, tot, now)
 	d.Unreached = int64(s.agg.Unreached(now))

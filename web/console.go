@@ -61,6 +61,11 @@ type ConsoleOptions struct {
 	Publisher  Publisher
 	Events     EventReader
 	Records    Records
+	// CallNumber returns the caller's E.164 number of a call the reports
+	// still hold ("" or false when withheld or unknown); the verdict's
+	// question names the number with it. New fills it from the
+	// aggregator when it is nil.
+	CallNumber func(callID string) (string, bool)
 	Recordings Recordings
 	Incidents  Incidents
 	// Callbacks is the control side of the automatic call-backs: a
@@ -114,8 +119,13 @@ type Console struct {
 	pairs, addrs *throttle
 	gate         hashGate
 	signins      signinAudit
-	log          *slog.Logger
-	pages        *template.Template
+	// undo holds the prank verdicts that may still be undone.
+	undo undos
+	// takes is who took which needs-attention item (shared with the
+	// board by New; nil refuses a take).
+	takes *takes
+	log   *slog.Logger
+	pages *template.Template
 	// stop and stopped end the background loop (audit flushes, the accounts
 	// file's watch); closeOnce makes Close idempotent.
 	stop      chan struct{}
@@ -282,7 +292,9 @@ func (c *Console) Register(mux *http.ServeMux) {
 	post("/login", c.login)
 	post("/logout", c.logout)
 	post("/console/calls/{id}/verdict", c.verdict)
+	post("/console/calls/{id}/verdict/undo", c.undoVerdict)
 	post("/console/calls/{id}/handled", c.handled)
+	post("/console/calls/{id}/take", c.take)
 	post("/console/blocks", c.block)
 	post("/console/blocks/{number}/lift", c.lift)
 	mux.HandleFunc("GET /numbers/{number}", c.numberPage)
@@ -318,6 +330,7 @@ type consolePage struct {
 	Incident  *incidentView
 	Blocks    *blocksView
 	Callbacks *callbacksView
+	Confirm   *confirmView
 }
 
 func (c *Console) render(w http.ResponseWriter, status int, name string, p consolePage) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/siaga112/siaga112/blocklist"
@@ -24,7 +25,23 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 	if !c.checkCallID(w, r, s, lang, "verdict_"+safeWord(v), id) {
 		return
 	}
-	_, err := c.o.Admin.Verdict(r.Context(), id, v, s.Name)
+	var ef, shown verdictEffect
+	var err error
+	switch {
+	case !confirming(r) && (v == events.VerdictPrank || v == events.VerdictGenuine):
+		// Nothing is saved on the first post: it answers with what the
+		// verdict would do (console_confirm.go), for a call that exists.
+		if err = c.o.Admin.FindCall(r.Context(), id); err == nil {
+			c.askVerdict(w, r, s, lang, id, v)
+			return
+		}
+	default:
+		// Worked out again at the moment of saving, for the audit and the
+		// row's result: the record may have changed since the question
+		// was shown, and once saved the blocklist worker changes it.
+		ef, shown = c.verdictEffect(r.Context(), s, LangEN, id, v), c.verdictEffect(r.Context(), s, lang, id, v)
+		_, err = c.o.Admin.Verdict(r.Context(), id, v, s.Name)
+	}
 	if err != nil {
 		c.audit(r, s, "verdict_"+safeWord(v), id, "refused: "+err.Error())
 		status, msg := http.StatusBadRequest, fmt.Sprintf(text(lang, "err.failed"), err.Error())
@@ -34,8 +51,21 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, lang, status, msg)
 		return
 	}
-	c.audit(r, s, "verdict_"+v, id, "ok")
-	c.done(w, r, "verdict_"+v, id, fmt.Sprintf(text(lang, "ok.verdict"), v, id))
+	c.audit(r, s, "verdict_"+v, id, "ok: confirmed; "+ef.Text)
+	msg := fmt.Sprintf(text(lang, "ok.verdict"), text(lang, "btn."+v), id)
+	if wantsJSON(r) {
+		// The board's row says what was saved and what it does; only
+		// the script can offer the undo in time, so a page without it
+		// gets the notice alone.
+		res := map[string]any{"result": msg + " " + shown.Text}
+		if v == events.VerdictPrank {
+			res["undo"] = c.undo.add(pendingUndo{callID: id, by: s.Name, at: c.o.Now()})
+			res["undo_label"], res["undo_seconds"] = text(lang, "btn.undo"), int(undoWindow/time.Second)
+		}
+		writeJSON(w, http.StatusOK, res)
+		return
+	}
+	c.done(w, r, "verdict_"+v, id, msg)
 }
 
 func (c *Console) handled(w http.ResponseWriter, r *http.Request) {
@@ -94,6 +124,21 @@ func (c *Console) block(w http.ResponseWriter, r *http.Request) {
 	if err == nil && reason == "" {
 		err = errors.New("a reason is required")
 	}
+	if err == nil && !confirming(r) {
+		// Asked first, with the number as it will be stored and the end
+		// of the block, so a typo in either is seen before it bites.
+		var n phoneNumber
+		if n, err = normalizeNumber(number, c.o.DefaultCountry); err == nil && !n.IsAnonymous() {
+			until := c.o.Now().Add(length)
+			words := fmt.Sprintf(text(lang, "confirm.admin_block"), displayNumber(n.E164), localeOf(lang).Span(length), localeOf(lang).DayTime(until.In(c.o.Location)))
+			c.ask(w, r, s, lang, words, text(lang, "btn.block"), false,
+				formField{"number", number}, formField{"for", r.PostForm.Get("for")}, formField{"reason", reason})
+			return
+		}
+		if err == nil {
+			err = errors.New("not a number")
+		}
+	}
 	var rec blocklist.Record
 	if err == nil {
 		rec, err = c.o.Admin.Block(r.Context(), number, length, reason, s.Name)
@@ -113,6 +158,10 @@ func (c *Console) lift(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := c.formLang(r)
 	number := r.PathValue("number")
+	if !confirming(r) {
+		c.askLift(w, r, s, lang, number)
+		return
+	}
 	rec, err := c.o.Admin.Unblock(r.Context(), number, s.Name)
 	if err != nil {
 		c.refuse(w, r, s, lang, "lift", number, 0, err)
@@ -149,4 +198,20 @@ func safeWord(v string) string {
 		return v
 	}
 	return "other"
+}
+
+// askLift names the number and the block a lift would end.
+func (c *Console) askLift(w http.ResponseWriter, r *http.Request, s Session, lang, number string) {
+	n, err := normalizeNumber(number, c.o.DefaultCountry)
+	if err != nil || n.IsAnonymous() {
+		c.refuse(w, r, s, lang, "lift", number, 0, fmt.Errorf("not a number: %q", number))
+		return
+	}
+	words := fmt.Sprintf(text(lang, "confirm.lift_unknown"), displayNumber(n.E164))
+	if c.o.Records != nil {
+		if rec, err := c.o.Records.Get(r.Context(), n.E164); err == nil && rec.Blocked(c.o.Now()) {
+			words = fmt.Sprintf(text(lang, "confirm.admin_lift"), displayNumber(n.E164), localeOf(lang).DayTime(rec.Until.In(c.o.Location)))
+		}
+	}
+	c.ask(w, r, s, lang, words, text(lang, "btn.lift"), true)
 }

@@ -132,7 +132,7 @@ func TestFreeTextBoundedWhereTyped(t *testing.T) {
 		t.Fatal("a reason over the bound reached the blocklist")
 	}
 	// A reason within the bound goes through.
-	if w := sup.do("POST", "/console/blocks", url.Values{"number": {"0812 5555 0000"}, "for": {"6h"}, "reason": {"fake fire reports"}, "back": {"/"}}); w.Code != http.StatusSeeOther || blocked != 1 {
+	if w := sup.do("POST", "/console/blocks", url.Values{"number": {"0812 5555 0000"}, "for": {"6h"}, "reason": {"fake fire reports"}, "confirm": {"1"}, "back": {"/"}}); w.Code != http.StatusSeeOther || blocked != 1 {
 		t.Fatalf("a good block: %d, %d blocks", w.Code, blocked)
 	}
 
@@ -192,7 +192,7 @@ func TestCallIDsEscapedAndChecked(t *testing.T) {
 			t.Errorf("verdict for %s: %d, want 400", id, w.Code)
 		}
 	}
-	if w := sup.do("POST", "/console/calls/lt-7%3B2/verdict", url.Values{"verdict": {"prank"}, "back": {"/"}}); w.Code != http.StatusSeeOther {
+	if w := sup.do("POST", "/console/calls/lt-7%3B2/verdict", url.Values{"verdict": {"prank"}, "confirm": {"1"}, "back": {"/"}}); w.Code != http.StatusSeeOther {
 		t.Errorf("verdict for a real id: %d, want 303", w.Code)
 	}
 }
@@ -250,7 +250,7 @@ func TestNoticesOnlyFromTheCatalogue(t *testing.T) {
 		}
 	}
 	// A block's answer names its notice by code and the page says it.
-	w := sup.do("POST", "/console/blocks", url.Values{"number": {"0812 5555 0000"}, "for": {"6h"}, "reason": {"fake fire reports"}, "back": {"/console/blocks?lang=en"}})
+	w := sup.do("POST", "/console/blocks", url.Values{"number": {"0812 5555 0000"}, "for": {"6h"}, "reason": {"fake fire reports"}, "confirm": {"1"}, "back": {"/console/blocks?lang=en"}})
 	loc := w.Header().Get("Location")
 	if w.Code != http.StatusSeeOther || !strings.Contains(loc, "notice=blocked") {
 		t.Fatalf("block: %d Location %q", w.Code, loc)

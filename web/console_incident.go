@@ -111,6 +111,19 @@ func (c *Console) incidentStart(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = incident.CheckTitle(title)
 	}
+	if err == nil && !confirming(r) {
+		err = incident.CheckMedia(media)
+	}
+	if err == nil && !confirming(r) {
+		shown := length
+		if shown <= 0 {
+			shown = incident.DefaultFor
+		}
+		words := fmt.Sprintf(text(lang, "confirm.incident_start"), title, localeOf(lang).Span(shown), localeOf(lang).DayTime(c.o.Now().Add(shown).In(c.o.Location)))
+		c.ask(w, r, s, lang, words, text(lang, "incident.start"), false,
+			formField{"title", title}, formField{"media", media}, formField{"for", r.PostForm.Get("for")})
+		return
+	}
 	var i incident.Incident
 	if err == nil {
 		i, err = c.o.Incidents.Start(r.Context(), title, media, length, s.Name)
@@ -138,6 +151,15 @@ func (c *Console) incidentStop(w http.ResponseWriter, r *http.Request) {
 	if c.o.Incidents == nil {
 		c.fail(w, r, lang, http.StatusServiceUnavailable, text(lang, "incident.unavailable"))
 		return
+	}
+	if !confirming(r) {
+		cur, err := c.o.Incidents.Current(r.Context())
+		if err == nil {
+			c.ask(w, r, s, lang, fmt.Sprintf(text(lang, "confirm.incident_stop"), cur.Title), text(lang, "incident.stop"), true)
+			return
+		}
+		// Nothing to stop, or the store cannot say: answered as the stop
+		// itself would be.
 	}
 	i, err := c.o.Incidents.Stop(r.Context(), s.Name)
 	if err != nil {

@@ -25,7 +25,9 @@ type notice struct {
 var notices = map[string]notice{
 	"verdict_prank":      {key: "ok.verdict", subject: callSubject, verdict: "prank"},
 	"verdict_genuine":    {key: "ok.verdict", subject: callSubject, verdict: "genuine"},
+	"verdict_undone":     {key: "ok.undone", subject: callSubject},
 	"handled":            {key: "ok.handled", subject: callSubject},
+	"taken":              {key: "ok.taken", subject: callSubject},
 	"blocked":            {key: "notice.blocked", subject: numberSubject},
 	"lifted":             {key: "ok.lifted", subject: numberSubject},
 	"incident_started":   {key: "notice.incident.started"},

@@ -306,3 +306,24 @@ func (l *locale) Callback(cb *reports.CallbackInfo, now time.Time) string {
 	}
 	return l.T("cb.next_due", s)
 }
+
+// Span is a length of time as a supervisor says it, in at most two
+// units: "1 jam", "2 hari 3 jam", "1 jam 30 menit", "12 menit" (id);
+// "1 h", "2 days 3 h", "1 h 30 min", "12 min" (en). Minutes round up, so a
+// block that ends in 59.5 minutes reads "1 jam" and none reads as zero;
+// beside days the minutes are left out.
+func (l *locale) Span(d time.Duration) string {
+	m := int64((max(d, 0) + time.Minute - 1) / time.Minute)
+	days, hours, mins := m/(24*60), m/60%24, m%60
+	var parts []string
+	if days > 0 {
+		parts = append(parts, l.T("span.d", days))
+	}
+	if hours > 0 {
+		parts = append(parts, l.T("span.h", hours))
+	}
+	if mins > 0 && days == 0 || len(parts) == 0 {
+		parts = append(parts, l.T("span.m", max(mins, 1)))
+	}
+	return strings.Join(parts, " ")
+}

@@ -68,6 +68,9 @@ func New(o Options) (*Server, error) {
 	if o.Console != nil {
 		co := *o.Console
 		co.Language, co.Log = o.Language, o.Log
+		if co.CallNumber == nil && o.Aggregator != nil {
+			co.CallNumber = callNumber(o.Aggregator)
+		}
 		s.console = newConsole(co, s.auth)
 		if o.Board.Callbacks == nil && co.Callbacks != nil {
 			o.Board.Callbacks = co.Callbacks
@@ -85,6 +88,10 @@ func New(o Options) (*Server, error) {
 			return nil, fmt.Errorf("web: %w", err)
 		}
 		s.board = b
+	}
+	if s.board != nil && s.console != nil {
+		t := &takes{}
+		s.board.takes, s.console.takes = t, t
 	}
 	if o.Blocklist != nil {
 		if o.Records == nil {
@@ -120,5 +127,18 @@ func (s *Server) Register(mux *http.ServeMux) {
 func (s *Server) Close() {
 	if s.console != nil {
 		s.console.Close()
+	}
+}
+
+// callNumber looks a call's caller up in the aggregator's memory, which
+// holds every call the board can show a verdict button for.
+func callNumber(agg *reports.Aggregator) func(string) (string, bool) {
+	return func(callID string) (string, bool) {
+		for _, r := range agg.Calls(reports.CallFilter{Unmasked: true}) {
+			if r.CallID == callID {
+				return r.Number, r.Number != ""
+			}
+		}
+		return "", false
 	}
 }

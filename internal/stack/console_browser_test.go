@@ -150,7 +150,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	click(`[data-testid="attention"] tr[data-call-id="c-b-help"] form button`)
+	click(`[data-testid="attention"] tr[data-call-id="c-b-help"] form[action$="/handled"] button`)
 	waitURL("tick", "notice=")
 	deadline = time.Now().Add(15 * time.Second)
 	for {
@@ -175,6 +175,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("history page without the call: %.600s", page)
 	}
 	click(`tr[data-call="c-b-prank"] button.prank`)
+	// The verdict is asked first, naming the number and the block.
+	waitText("prank verdict asked", "akan diblokir 1 jam")
+	click("#confirm-yes")
 	waitURL("prank verdict", "notice=")
 	waitText("prank verdict", "tersimpan")
 	marked := time.Now()
@@ -192,6 +195,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	t.Logf("block shown %s after the verdict", time.Since(marked).Round(time.Millisecond))
 	click("#lift")
+	waitText("lift asked", "langsung dicabut")
+	click("#confirm-yes")
 	waitURL("lift", "notice=")
 	waitText("lift", "dicabut")
 	if err := chromedp.Do(ctx, chromedp.Navigate(w.base+"/numbers/"+prankster+"?lang=id")); err != nil {

@@ -200,7 +200,7 @@ func TestConsoleVerdictBlockLiftAndHistory(t *testing.T) {
 
 	// An operator's verdict "prank" (3 strikes) blocks the number.
 	w.eventually("call known to the blocklist", func() bool {
-		code, _ := w.do(sup, "POST", "/console/calls/c-prank-1/verdict", url.Values{"csrf": {tok}, "verdict": {"prank"}, "back": {back}})
+		code, _ := w.do(sup, "POST", "/console/calls/c-prank-1/verdict", url.Values{"csrf": {tok}, "verdict": {"prank"}, "confirm": {"1"}, "back": {back}})
 		return code == http.StatusSeeOther
 	})
 	w.eventually("number blocked after the prank verdict", func() bool { return w.blocked(prankster) })
@@ -226,7 +226,7 @@ func TestConsoleVerdictBlockLiftAndHistory(t *testing.T) {
 	}
 
 	// The supervisor lifts the block.
-	code, _ = w.do(sup, "POST", "/console/blocks/"+url.PathEscape(prankster)+"/lift", url.Values{"csrf": {tok}, "back": {back}})
+	code, _ = w.do(sup, "POST", "/console/blocks/"+url.PathEscape(prankster)+"/lift", url.Values{"csrf": {tok}, "confirm": {"1"}, "back": {back}})
 	if code != http.StatusSeeOther {
 		t.Fatalf("lift: %d", code)
 	}
@@ -234,7 +234,7 @@ func TestConsoleVerdictBlockLiftAndHistory(t *testing.T) {
 		t.Fatal("still blocked after the lift")
 	}
 	// ... and blocks another number by hand for a chosen time.
-	code, body := w.do(sup, "POST", "/console/blocks", url.Values{"csrf": {tok}, "number": {"0812 5555 0000"}, "for": {"6h"}, "reason": {"fake fire reports"}, "back": {"/"}})
+	code, body := w.do(sup, "POST", "/console/blocks", url.Values{"csrf": {tok}, "number": {"0812 5555 0000"}, "for": {"6h"}, "reason": {"fake fire reports"}, "confirm": {"1"}, "back": {"/"}})
 	if code != http.StatusSeeOther || !w.blocked("+6281255550000") {
 		t.Fatalf("block by hand: %d %s", code, body)
 	}
@@ -392,7 +392,7 @@ func TestConsoleIncident(t *testing.T) {
 	if code, body := w.do(sup, "POST", "/console/incident/start", url.Values{"csrf": {stok}, "title": {"Kebakaran Pasar Rawa Indah"}, "media": {"file:///etc/passwd"}}); code != http.StatusBadRequest {
 		t.Errorf("bad media: %d %.200s", code, body)
 	}
-	code, _ := w.do(sup, "POST", "/console/incident/start", url.Values{"csrf": {stok}, "title": {"Kebakaran Pasar Rawa Indah"}, "media": {"sound:siaga112/incident-example"}, "for": {"2h"}, "back": {"/console/incident"}})
+	code, _ := w.do(sup, "POST", "/console/incident/start", url.Values{"csrf": {stok}, "title": {"Kebakaran Pasar Rawa Indah"}, "media": {"sound:siaga112/incident-example"}, "for": {"2h"}, "confirm": {"1"}, "back": {"/console/incident"}})
 	if code != http.StatusSeeOther {
 		t.Fatalf("start: %d", code)
 	}
@@ -402,7 +402,7 @@ func TestConsoleIncident(t *testing.T) {
 	if _, board := w.do(w.browser(), "GET", "/?lang=en", nil); !strings.Contains(board, `data-testid="incident-banner"`) || !strings.Contains(board, "Kebakaran Pasar Rawa Indah") {
 		t.Errorf("the board does not show the incident announcement")
 	}
-	if code, _ := w.do(sup, "POST", "/console/incident/stop", url.Values{"csrf": {stok}, "back": {"/console/incident"}}); code != http.StatusSeeOther {
+	if code, _ := w.do(sup, "POST", "/console/incident/stop", url.Values{"csrf": {stok}, "confirm": {"1"}, "back": {"/console/incident"}}); code != http.StatusSeeOther {
 		t.Fatalf("stop: %d", code)
 	}
 	if body := page(sup); !strings.Contains(body, "No announcement is playing") {

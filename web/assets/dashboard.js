@@ -63,8 +63,234 @@
   }
   function swap(id, html) {
     var el = document.getElementById(id);
-    if (el && typeof html === "string") { el.innerHTML = html; }
+    if (!el || typeof html !== "string") { return; }
+    var fresh = document.createElement("div");
+    fresh.innerHTML = html;
+    ring(fresh);
+    hold(el, fresh);
+    el.replaceChildren.apply(el, Array.prototype.slice.call(fresh.childNodes));
+    showMute();
   }
+
+  // Lists hold still under the hand. On a busy day new calls arrive every
+  // second or two and each update would move the rows down: a click aimed
+  // at one call's button landed on another's. So while the pointer or the
+  // keyboard focus is on a list (any element with data-hold), or a
+  // verdict's question or undo is open in it, the list shown is kept as it
+  // is; the new one waits, and the bar above the list says how many new
+  // rows it holds until the supervisor clicks it.
+  var pointerZone = null, focusZone = null, waiting = {};
+  function zoneOf(node) {
+    var z = node && node.closest ? node.closest("[data-hold]") : null;
+    return z ? z.getAttribute("data-hold") : null;
+  }
+  document.addEventListener("pointerover", function (e) { pointerZone = zoneOf(e.target); });
+  document.documentElement.addEventListener("pointerleave", function () { pointerZone = null; });
+  document.addEventListener("focusin", function (e) { focusZone = zoneOf(e.target); });
+  document.addEventListener("focusout", function (e) { if (!e.relatedTarget) { focusZone = null; } });
+  function held(zone) {
+    var name = zone.getAttribute("data-hold");
+    return pointerZone === name || focusZone === name || !!zone.querySelector("tr.ask-row.open");
+  }
+  function callIDs(zone) {
+    var ids = {}, rows = zone.querySelectorAll("tr[data-call-id]");
+    for (var i = 0; i < rows.length; i++) { ids[rows[i].getAttribute("data-call-id")] = true; }
+    return ids;
+  }
+  // hold puts each held list of el, as it stands, in place of its new
+  // version in fresh, keeps the new version for the bar, and keeps the
+  // list where it was on the screen even if what is above it grew.
+  function hold(el, fresh) {
+    var zones = el.querySelectorAll("[data-hold]");
+    var anchor = null, top = 0, focused = document.activeElement;
+    for (var i = 0; i < zones.length; i++) {
+      var old = zones[i], name = old.getAttribute("data-hold");
+      var next = fresh.querySelector('[data-hold="' + name + '"]');
+      if (!next) { delete waiting[name]; continue; }
+      if (!held(old)) { delete waiting[name]; continue; }
+      if (!anchor) { anchor = old; top = old.getBoundingClientRect().top; }
+      var had = callIDs(old), now = callIDs(next), n = 0;
+      for (var id in now) { if (!had[id]) { n++; } }
+      waiting[name] = next;
+      next.parentNode.replaceChild(old, next);
+      var bar = old.querySelector("[data-hold-bar]");
+      if (bar) {
+        bar.querySelector("b").textContent = String(n);
+        bar.hidden = n === 0;
+      }
+    }
+    if (anchor) {
+      // Swapped after this returns; the scroll is fixed on the next frame.
+      requestAnimationFrame(function () {
+        var moved = anchor.getBoundingClientRect().top - top;
+        if (moved) { window.scrollBy(0, moved); }
+        if (focused && focused !== document.activeElement && document.contains(focused)) { focused.focus({ preventScroll: true }); }
+      });
+    }
+  }
+  document.addEventListener("click", function (e) {
+    var bar = e.target.closest ? e.target.closest("[data-hold-bar]") : null;
+    if (!bar) { return; }
+    var zone = bar.closest("[data-hold]"), name = zone.getAttribute("data-hold");
+    if (waiting[name]) {
+      zone.parentNode.replaceChild(waiting[name], zone);
+      delete waiting[name];
+    }
+  });
+
+  // A verdict is asked before it is saved, in the row that was clicked:
+  // the server names the number and what the verdict would do to it now
+  // (blocked for how long, a block lifted). A confirmed prank verdict can
+  // be undone for the seconds the server grants. Without fetch the form
+  // posts as it is and the server answers with its confirmation page.
+  function send(url, data) {
+    return fetch(url, { method: "POST", body: new URLSearchParams(data), headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, j: j }; }); });
+  }
+  function askRow(row) {
+    var next = row.nextElementSibling;
+    if (next && next.classList.contains("ask-row")) { next.parentNode.removeChild(next); }
+    var tr = document.createElement("tr"), td = document.createElement("td");
+    tr.className = "ask-row open";
+    tr.setAttribute("data-testid", "ask");
+    td.colSpan = row.children.length;
+    tr.appendChild(td);
+    row.parentNode.insertBefore(tr, row.nextSibling);
+    return tr;
+  }
+  function say(tr, words, buttons) {
+    var td = tr.firstChild, span = document.createElement("span");
+    td.textContent = "";
+    span.className = "ask-text";
+    span.textContent = words;
+    td.appendChild(span);
+    for (var i = 0; i < buttons.length; i++) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.textContent = buttons[i].label;
+      b.className = buttons[i].cls || "";
+      b.addEventListener("click", buttons[i].fn);
+      td.appendChild(b);
+    }
+    return td;
+  }
+  // failed shows the server's refusal in the row; with none (the network
+  // or a non-JSON answer), the row keeps what it said, without buttons.
+  function failed(tr, res) {
+    tr.classList.remove("open");
+    var msg = res && res.j && (res.j.error || res.j.result);
+    say(tr, msg || (tr.querySelector(".ask-text") || {}).textContent || "", []);
+  }
+  // postPlain posts the form as a page would, confirmed: the server's
+  // answer page then says what happened.
+  function postPlain(form) {
+    var f = form.cloneNode(true), c = document.createElement("input");
+    c.type = "hidden";
+    c.name = "confirm";
+    c.value = "1";
+    f.appendChild(c);
+    f.removeAttribute("data-ask");
+    f.hidden = true;
+    document.body.appendChild(f);
+    f.submit();
+  }
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (!form.hasAttribute || !form.hasAttribute("data-ask") || !window.fetch || !window.URLSearchParams) { return; }
+    e.preventDefault();
+    var row = form.closest("tr"), data = new FormData(form);
+    send(form.action, data).then(function (res) {
+      if (!res.ok || typeof res.j.confirm !== "string") { failed(askRow(row), res); return; }
+      var tr = askRow(row);
+      if (res.j.lifts) { tr.classList.add("lifts"); }
+      var td = say(tr, res.j.confirm, [
+        { label: res.j.yes, cls: "yes", fn: function () { confirmVerdict(tr, form); } },
+        { label: res.j.no, cls: "no", fn: function () { tr.parentNode.removeChild(tr); } }
+      ]);
+      // The safe answer has the focus: Enter does not block anyone.
+      td.querySelector("button.no").focus({ preventScroll: true });
+    }, function () { form.submit(); });
+  });
+  function confirmVerdict(tr, form) {
+    var data = new FormData(form);
+    data.set("confirm", "1");
+    send(form.action, data).then(function (res) {
+      if (!res.ok) { failed(tr, res); return; }
+      tr.classList.remove("lifts");
+      tr.classList.add("done");
+      if (!res.j.undo) { tr.classList.remove("open"); say(tr, res.j.result, []); return; }
+      var left = res.j.undo_seconds, label = res.j.undo_label;
+      var td = say(tr, res.j.result, [{ label: label + " (" + left + ")", cls: "undo", fn: function () {
+        clearInterval(timer);
+        var u = new FormData();
+        u.set("csrf", data.get("csrf"));
+        u.set("back", data.get("back"));
+        u.set("undo", res.j.undo);
+        send(form.action + "/undo", u).then(function (r) { tr.classList.remove("open"); say(tr, (r.j.result || r.j.error || ""), []); },
+          function () { failed(tr, null); });
+      } }]);
+      var btn = td.querySelector("button.undo");
+      var timer = setInterval(function () {
+        left--;
+        if (left > 0) { btn.textContent = label + " (" + left + ")"; return; }
+        clearInterval(timer);
+        if (btn.parentNode) { btn.parentNode.removeChild(btn); }
+        tr.classList.remove("open");
+      }, 1000);
+    }, function () { postPlain(form); });
+  }
+
+  // A new silent-help or call-back item in needs-attention flashes the
+  // panel and, unless this screen is muted, beeps. The mute is this
+  // screen's own, remembered in localStorage.
+  var muteKey = "siaga112.attention.muted", known = null, audio = null;
+  function muted() { try { return localStorage.getItem(muteKey) === "1"; } catch (e) { return false; } }
+  function showMute() {
+    var b = document.querySelector("[data-mute]");
+    if (!b) { return; }
+    b.hidden = false;
+    b.textContent = b.getAttribute(muted() ? "data-label-off" : "data-label-on");
+    b.setAttribute("aria-pressed", muted() ? "true" : "false");
+  }
+  document.addEventListener("click", function (e) {
+    if (!e.target.closest || !e.target.closest("[data-mute]")) { return; }
+    try { localStorage.setItem(muteKey, muted() ? "0" : "1"); } catch (err) { /* private mode: the mute lasts this page */ }
+    showMute();
+  });
+  function beep() {
+    var AC = window.AudioContext || window.webkitAudioContext;
+    if (!AC) { return; }
+    try {
+      audio = audio || new AC();
+      var o = audio.createOscillator(), g = audio.createGain();
+      o.frequency.value = 880;
+      g.gain.value = 0.2;
+      o.connect(g);
+      g.connect(audio.destination);
+      o.start();
+      o.stop(audio.currentTime + 0.4);
+    } catch (e) { /* no sound device: the flash still shows */ }
+  }
+  function ring(container) {
+    var panel = container.querySelector("[data-hold=attention]");
+    if (!panel) { return; }
+    var rows = panel.querySelectorAll("tr[data-kind]"), now = {}, fresh = false;
+    for (var i = 0; i < rows.length; i++) {
+      var id = rows[i].getAttribute("data-call-id"), kind = rows[i].getAttribute("data-kind");
+      now[id] = true;
+      if (known && !known[id] && (kind === "silent_help" || kind === "callback")) { fresh = true; }
+    }
+    known = now;
+    if (!fresh) { return; }
+    root.setAttribute("data-rang", String(Date.now()));
+    requestAnimationFrame(function () {
+      var live = document.querySelector("[data-hold=attention]");
+      if (live) { live.classList.remove("flash"); void live.offsetWidth; live.classList.add("flash"); }
+    });
+    if (!muted()) { beep(); }
+  }
+  ring(document);
+  showMute();
   // The longest wait in the queue ticks between updates: the server gives
   // when that call was handed over and its own clock (ms), so a wall PC
   // with a wrong clock still counts right; the form (m.ss or m:ss) is the
