@@ -388,6 +388,11 @@ func (s *Board) dashboard(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("tv"); v == "1" || v == "0" {
 		p.TV = v
 		keepLang.Set("tv", v)
+	} else if viewer != nil {
+		// A signed-in supervisor works the needs-attention queue on this
+		// screen: the desk layout leaves it room, where the TV sizes
+		// (for a wall read from across the room) crowd the tiles out.
+		p.TV = "0"
 	}
 	for _, k := range dashboardRanges {
 		p.Ranges = append(p.Ranges, rangeChoice{Key: k, Label: l.T("range." + k), Href: withQuery(keepLang, "range", k), Active: k == bq.key})
