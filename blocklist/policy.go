@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -55,6 +56,37 @@ const (
 	ReasonAbandoned    = "abandoned"
 	ReasonInvalid      = "invalid"
 	ReasonVerdictPrank = "verdict_prank"
+)
+
+// Reason codes as stored in Record.ReasonCode, one per reason text the
+// policy writes itself. A typed reason has no code: it is shown as typed.
+const (
+	// CodeAutoBlock: enough strikes inside the window blocked the number.
+	// Args: ArgStrikes, ArgWindow, ArgLevel, ArgLength and ArgCountPrefix
+	// plus a strike reason for each kind of strike.
+	CodeAutoBlock = "auto_block"
+	// CodeLiftGenuine: a genuine verdict lifted an automatic block.
+	CodeLiftGenuine = "lift_genuine"
+	// CodeAdminBlock: an admin blocked without giving a reason.
+	CodeAdminBlock = "admin_block"
+	// CodeAdminRemove: an admin lifted the block and cleared the strikes.
+	CodeAdminRemove = "admin_remove"
+)
+
+// Keys of Record.ReasonArgs. Durations are written with
+// time.Duration.String and counts in decimal.
+const (
+	// ArgStrikes is the strike points that blocked.
+	ArgStrikes = "strikes"
+	// ArgWindow is the window the strikes counted in.
+	ArgWindow = "window"
+	// ArgLevel is the block's place on the ladder, from 1.
+	ArgLevel = "level"
+	// ArgLength is the block's length.
+	ArgLength = "length"
+	// ArgCountPrefix followed by a strike reason (ReasonNoInput, ...) is
+	// how many strikes of that kind there were.
+	ArgCountPrefix = "count."
 )
 
 // maxSeen bounds the event ids a record remembers for idempotency; a
@@ -167,8 +199,17 @@ type Record struct {
 	Level int `json:"level"`
 	// Until is when the current block ends; zero or past means not blocked.
 	Until time.Time `json:"until,omitzero"`
-	// Reason says why the number is (or was last) blocked or unblocked.
+	// Reason says why the number is (or was last) blocked or unblocked, in
+	// English; the CLI and the API show it, and it is all an older record
+	// or a reason an admin typed has.
 	Reason string `json:"reason,omitempty"`
+	// ReasonCode names the policy's reason (CodeAutoBlock, ...) so that a
+	// page can say it in its reader's language; empty when the reason is
+	// someone's own words or the record predates codes.
+	ReasonCode string `json:"reason_code,omitempty"`
+	// ReasonArgs are the code's parameters (the Arg* keys), as text so
+	// that a renderer that does not know a key can still pass it on.
+	ReasonArgs map[string]string `json:"reason_args,omitempty"`
 	// SetBy is SetByAuto, "admin:<who>" or "operator:<who>".
 	SetBy string `json:"set_by,omitempty"`
 	// Manual is true while the block was set by an admin; a genuine verdict
@@ -327,6 +368,7 @@ func (p Policy) ApplyVerdict(r Record, ev Event, verdict, by string) (Record, De
 		r.Until = time.Time{}
 		r.Level = max(r.Level-1, 0)
 		r.Reason = "lifted: verdict genuine"
+		r.ReasonCode, r.ReasonArgs = CodeLiftGenuine, nil
 		r.SetBy = "operator:" + by
 	}
 	r.remember(ev, "", p.Window)
@@ -392,6 +434,17 @@ func (p Policy) escalate(r Record, at time.Time, total int) Record {
 		r.Until = until
 	}
 	r.Reason = fmt.Sprintf("%d strikes within %s (%s); block %d for %s", total, HumanDuration(p.Window), summarise(r.Strikes), r.Level, HumanDuration(length))
+	r.ReasonCode = CodeAutoBlock
+	r.ReasonArgs = map[string]string{
+		ArgStrikes: strconv.Itoa(total),
+		ArgWindow:  p.Window.String(),
+		ArgLevel:   strconv.Itoa(r.Level),
+		ArgLength:  length.String(),
+	}
+	for _, s := range r.Strikes {
+		n, _ := strconv.Atoi(r.ReasonArgs[ArgCountPrefix+s.Reason])
+		r.ReasonArgs[ArgCountPrefix+s.Reason] = strconv.Itoa(n + 1)
+	}
 	if !wasManual {
 		// An admin's block stays the admin's: a genuine verdict must not lift it.
 		r.SetBy, r.Manual = SetByAuto, false
@@ -440,9 +493,11 @@ func (p Policy) AddManual(r Record, at time.Time, length time.Duration, reason, 
 	r.Until = at.Add(length)
 	r.Manual = true
 	r.SetBy = SetByAdmin + by
-	r.Reason = reason
+	// A typed reason is the admin's own words and carries no code, so no
+	// page translates it; only the text we put in its place has one.
+	r.Reason, r.ReasonCode, r.ReasonArgs = reason, "", nil
 	if r.Reason == "" {
-		r.Reason = "blocked by admin"
+		r.Reason, r.ReasonCode = "blocked by admin", CodeAdminBlock
 	}
 	r.Updated = at
 	return r, d, nil
@@ -466,6 +521,7 @@ func (p Policy) RemoveManual(r Record, at time.Time, by string) (Record, Decisio
 	r.Manual = false
 	r.SetBy = SetByAdmin + by
 	r.Reason = "removed by admin"
+	r.ReasonCode, r.ReasonArgs = CodeAdminRemove, nil
 	r.Updated = at
 	return r, d
 }
