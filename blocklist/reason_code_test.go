@@ -80,13 +80,13 @@ func TestReasonCodes(t *testing.T) {
 	}, {
 		name: "an admin's typed reason stays the admin's words",
 		apply: func() Record {
-			r, _, err := p.AddManual(blocked, t0.Add(time.Minute), time.Hour, "ancaman bom palsu", "sari")
+			r, _, err := p.AddManual(blocked, t0.Add(time.Minute), time.Hour, "ancaman bom berulang", "sari")
 			if err != nil {
 				t.Fatal(err)
 			}
 			return r
 		},
-		wantText: "ancaman bom palsu",
+		wantText: "ancaman bom berulang",
 	}, {
 		name: "an admin lifts",
 		apply: func() Record {

@@ -432,7 +432,8 @@ func announce(ctx context.Context, pub Publisher, log *slog.Logger, r Record, d 
 	// A reason stored before reasons were bounded (or composed by the
 	// policy) is cut to the event's bound rather than have the event
 	// refused and the block missing from the board.
-	data := events.BlocklistChanged{Number: r.Number, Strikes: d.Points, Reason: events.CleanText(r.Reason, events.MaxTextLen)}
+	data := events.BlocklistChanged{Number: r.Number, Strikes: d.Points, Reason: events.CleanText(r.Reason, events.MaxTextLen),
+		ReasonCode: r.ReasonCode, ReasonArgs: r.ReasonArgs}
 	if !r.Until.IsZero() {
 		until := r.Until.UTC()
 		data.Until = &until

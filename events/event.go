@@ -405,7 +405,17 @@ type BlocklistChanged struct {
 	Until   *time.Time `json:"until,omitempty"`
 	Strikes int        `json:"strikes"`
 	Reason  string     `json:"reason"`
+	// ReasonCode and ReasonArgs are the record's reason as a code with
+	// parameters (blocklist.Record), so that a page reading the stream can
+	// say the reason in its reader's language; empty for a typed reason
+	// and for events written before codes, which only have Reason.
+	ReasonCode string            `json:"reason_code,omitempty"`
+	ReasonArgs map[string]string `json:"reason_args,omitempty"`
 }
+
+// MaxReasonArgs bounds the parameters of a blocklist.changed reason code:
+// a block's five and one count per kind of strike fit with room.
+const MaxReasonArgs = 16
 
 // ErrMalformed is wrapped by every decoding error.
 var ErrMalformed = errors.New("malformed event")

@@ -321,7 +321,30 @@ func validateData(e Envelope) error {
 			text("data.number", d.Number, MaxNumberLen),
 			intRange("data.strikes", d.Strikes, 0, 1<<20),
 			text("data.reason", d.Reason, MaxTextLen),
+			reasonCode(d.ReasonCode, d.ReasonArgs),
 		)
+	}
+	return nil
+}
+
+// reasonCode checks a blocklist.changed reason code and its parameters:
+// short tokens and short values, a bounded number of them, and none
+// without a code to say what they mean.
+func reasonCode(code string, args map[string]string) error {
+	if code != "" {
+		if err := token("data.reason_code", code, 1, 64); err != nil {
+			return err
+		}
+	} else if len(args) > 0 {
+		return fmt.Errorf("%w: data.reason_args without a data.reason_code", ErrMalformed)
+	}
+	if len(args) > MaxReasonArgs {
+		return fmt.Errorf("%w: data.reason_args has %d entries (at most %d)", ErrMalformed, len(args), MaxReasonArgs)
+	}
+	for k, v := range args {
+		if err := firstErr(token("data.reason_args key", k, 1, 64), token("data.reason_args."+k, v, 1, 64)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

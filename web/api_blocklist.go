@@ -97,8 +97,13 @@ type Entry struct {
 	// the admin token Reason and SetBy are shown only for the policy's
 	// own decisions (set_by "auto").
 	Reason string `json:"reason,omitempty"`
-	SetBy  string `json:"set_by,omitempty"`
-	Manual bool   `json:"manual,omitempty"`
+	// ReasonCode and ReasonArgs are Reason as a code with parameters
+	// (blocklist.Record), for a client that shows it in its own language;
+	// empty for a typed reason or an older record.
+	ReasonCode string            `json:"reason_code,omitempty"`
+	ReasonArgs map[string]string `json:"reason_args,omitempty"`
+	SetBy      string            `json:"set_by,omitempty"`
+	Manual     bool              `json:"manual,omitempty"`
 	// Updated is the time of the last change.
 	Updated *time.Time `json:"updated,omitempty"`
 }
@@ -108,6 +113,7 @@ func (a *API) entry(r blocklist.Record, now time.Time, admin bool) Entry {
 	e := Entry{
 		Number: r.Number, Blocked: r.Blocked(now), Level: r.Level,
 		Points: a.records.Policy().Score(r, now), Reason: r.Reason, SetBy: r.SetBy, Manual: r.Manual,
+		ReasonCode: r.ReasonCode, ReasonArgs: r.ReasonArgs,
 	}
 	if e.Blocked {
 		until := r.Until.UTC()
@@ -125,7 +131,7 @@ func (a *API) entry(r blocklist.Record, now time.Time, admin bool) Entry {
 		// the reason they typed stay hidden; the policy's own reason and
 		// its "auto" are no one's words and stay.
 		if r.SetBy != blocklist.SetByAuto {
-			e.SetBy, e.Reason = "", ""
+			e.SetBy, e.Reason, e.ReasonCode, e.ReasonArgs = "", "", "", nil
 		}
 	}
 	return e

@@ -70,7 +70,7 @@ func (c *Console) showBlocks(w http.ResponseWriter, r *http.Request, s Session, 
 		}
 		v.Rows = append(v.Rows, blockRow{
 			Number: number, Shown: shown, Until: consoleTime(rec.Until, c.o.Location),
-			Level: strconv.Itoa(rec.Level), Strikes: strconv.Itoa(p.Score(rec, now)), Reason: rec.Reason, By: rec.SetBy,
+			Level: strconv.Itoa(rec.Level), Strikes: strconv.Itoa(p.Score(rec, now)), Reason: localeOf(lang).Reason(rec.ReasonCode, rec.ReasonArgs, rec.Reason), By: rec.SetBy,
 		})
 	}
 	c.render(w, status, "blocks", consolePage{Lang: lang, Title: text(lang, "blocks.title"), Session: &s, Blocks: v, Notice: c.noticeText(lang, s, r.URL.Query())})

@@ -73,6 +73,10 @@ type BlockEntry struct {
 	Until   *time.Time `json:"until,omitempty"`
 	Strikes int        `json:"strikes"`
 	Reason  string     `json:"reason,omitempty"`
+	// ReasonCode and ReasonArgs are the event's (events.BlocklistChanged):
+	// empty for a typed reason or an event written before codes.
+	ReasonCode string            `json:"reason_code,omitempty"`
+	ReasonArgs map[string]string `json:"reason_args,omitempty"`
 }
 
 // BlockState is the number's blocklist record now.
@@ -82,7 +86,12 @@ type BlockState struct {
 	Level   int        `json:"level"`
 	Strikes int        `json:"strikes"`
 	Reason  string     `json:"reason,omitempty"`
-	SetBy   string     `json:"set_by,omitempty"`
+	// ReasonCode and ReasonArgs are the record's (blocklist.Record): the
+	// reason as a code a page says in its own language; empty for a typed
+	// reason or an older record, which only have Reason.
+	ReasonCode string            `json:"reason_code,omitempty"`
+	ReasonArgs map[string]string `json:"reason_args,omitempty"`
+	SetBy      string            `json:"set_by,omitempty"`
 }
 
 // historyBuilder folds the stream, in order, into one number's History.
@@ -104,7 +113,7 @@ func (b *historyBuilder) add(e events.Envelope) {
 	if e.Type == events.TypeBlocklistChanged {
 		var d events.BlocklistChanged
 		if e.DecodeData(&d) == nil && d.Number == b.h.Number {
-			b.h.Blocks = append(b.h.Blocks, BlockEntry{Time: e.Time, Until: d.Until, Strikes: d.Strikes, Reason: d.Reason})
+			b.h.Blocks = append(b.h.Blocks, BlockEntry{Time: e.Time, Until: d.Until, Strikes: d.Strikes, Reason: d.Reason, ReasonCode: d.ReasonCode, ReasonArgs: d.ReasonArgs})
 		}
 		return
 	}

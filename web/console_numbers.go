@@ -37,7 +37,7 @@ func (c *Console) history(ctx context.Context, raw string) (History, error) {
 		rec, err := c.o.Records.Get(ctx, number)
 		if err == nil && rec.Number != "" {
 			now := c.o.Now()
-			st := &BlockState{Blocked: rec.Blocked(now), Level: rec.Level, Strikes: c.o.Records.Policy().Score(rec, now), Reason: rec.Reason, SetBy: rec.SetBy}
+			st := &BlockState{Blocked: rec.Blocked(now), Level: rec.Level, Strikes: c.o.Records.Policy().Score(rec, now), Reason: rec.Reason, ReasonCode: rec.ReasonCode, ReasonArgs: rec.ReasonArgs, SetBy: rec.SetBy}
 			if st.Blocked {
 				u := rec.Until
 				st.Until = &u
@@ -101,7 +101,7 @@ func (c *Console) writeHistoryCSV(w http.ResponseWriter, l *locale, h History) {
 		}
 		var vs []string
 		for _, v := range call.Verdicts {
-			vs = append(vs, l.T("csv.verdict_by", l.T("verdict."+v.Verdict), v.By))
+			vs = append(vs, l.verdictBy(v.Verdict, v.By))
 		}
 		_ = cw.row(call.Start.In(c.o.Location).Format(time.RFC3339), h.Number, call.CallID, string(call.Outcome),
 			call.EmergencyType, q, csvBool(l, call.Callback), call.Recording, call.CallRecording, strings.Join(vs, "; "))
@@ -171,13 +171,13 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 		}
 		var vs []string
 		for _, vd := range call.Verdicts {
-			vs = append(vs, vd.Verdict+" ("+vd.By+")")
+			vs = append(vs, localeOf(lang).verdictBy(vd.Verdict, vd.By))
 		}
 		cv.Verdicts = orDash(strings.Join(vs, ", "), len(vs) == 0, dash)
 		v.Calls = append(v.Calls, cv)
 	}
 	for _, b := range h.Blocks {
-		bv := blockView{Time: consoleTime(b.Time, c.o.Location), Until: dash, Strikes: strconv.Itoa(b.Strikes), Reason: orDash(b.Reason, b.Reason == "", dash)}
+		bv := blockView{Time: consoleTime(b.Time, c.o.Location), Until: dash, Strikes: strconv.Itoa(b.Strikes), Reason: orDash(localeOf(lang).Reason(b.ReasonCode, b.ReasonArgs, b.Reason), b.Reason == "" && b.ReasonCode == "", dash)}
 		if b.Until != nil {
 			bv.Until = consoleTime(*b.Until, c.o.Location)
 		}
@@ -186,7 +186,7 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 	if h.Now != nil {
 		v.Blocked = h.Now.Blocked
 		if h.Now.Blocked && h.Now.Until != nil {
-			v.State = fmt.Sprintf(text(lang, "number.blocked"), consoleTime(*h.Now.Until, c.o.Location), h.Now.Level, h.Now.Strikes, h.Now.Reason)
+			v.State = fmt.Sprintf(text(lang, "number.blocked"), consoleTime(*h.Now.Until, c.o.Location), h.Now.Level, h.Now.Strikes, localeOf(lang).Reason(h.Now.ReasonCode, h.Now.ReasonArgs, h.Now.Reason))
 		} else {
 			v.State = fmt.Sprintf(text(lang, "number.notblocked"), h.Now.Strikes)
 		}
