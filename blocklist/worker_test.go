@@ -139,6 +139,12 @@ func TestWorkerBlocksAfterThreeSilentCalls(t *testing.T) {
 	if c.Number != testNumber || c.Strikes != 3 || c.Until == nil || c.Reason == "" {
 		t.Fatalf("blocklist.changed %+v", c)
 	}
+	// The event carries the reason's code too, so that pages reading the
+	// stream can say it in their language; the stream took it, so it passed
+	// the events' checks.
+	if c.ReasonCode != CodeAutoBlock || c.ReasonArgs[ArgLevel] != "1" || c.ReasonArgs[ArgCountPrefix+ReasonNoInput] != "3" {
+		t.Fatalf("blocklist.changed reason code %q args %v", c.ReasonCode, c.ReasonArgs)
+	}
 	r, err := in.store.Get(ctx, testNumber)
 	if err != nil || r.Level != 1 || r.SetBy != SetByAuto || !c.Until.Equal(r.Until) {
 		t.Fatalf("record %+v %v", r, err)

@@ -148,8 +148,8 @@ func TestAPIBlockListUnblock(t *testing.T) {
 			if _, ok := e.(map[string]any)["strikes"]; ok {
 				t.Fatal("strikes shown without token")
 			}
-			if m := e.(map[string]any); m["set_by"] != nil || m["reason"] != nil {
-				t.Fatalf("a manual block's set_by %v or reason %v shown without token", m["set_by"], m["reason"])
+			if m := e.(map[string]any); m["set_by"] != nil || m["reason"] != nil || m["reason_code"] != nil {
+				t.Fatalf("a manual block's set_by %v or reason %v (code %v) shown without token", m["set_by"], m["reason"], m["reason_code"])
 			}
 		}
 	})
@@ -158,6 +158,23 @@ func TestAPIBlockListUnblock(t *testing.T) {
 		entries, _ := body["entries"].([]any)
 		if status != 200 || len(entries) != 1 || entries[0].(map[string]any)["number"] != testCallerNumber {
 			t.Fatalf("%d %v", status, body)
+		}
+	})
+	t.Run("reason codes beside the reasons", func(t *testing.T) {
+		// reason stays the English text it always was; a code comes beside
+		// it only for a reason the policy wrote, never for a typed one.
+		_, body := do(t, "GET", base+"/api/blocklist", testToken, "")
+		entries, _ := body["entries"].([]any)
+		got := map[string][2]any{}
+		for _, e := range entries {
+			m := e.(map[string]any)
+			got[m["number"].(string)] = [2]any{m["reason"], m["reason_code"]}
+		}
+		if want := [2]any{"threats", nil}; got[testCallerNumber] != want {
+			t.Errorf("typed reason: %v, want %v", got[testCallerNumber], want)
+		}
+		if want := [2]any{"removed by admin", blocklist.CodeAdminRemove}; got["+12025550143"] != want {
+			t.Errorf("lift by admin: %v, want %v", got["+12025550143"], want)
 		}
 	})
 	t.Run("list with wrong token", func(t *testing.T) {
