@@ -207,8 +207,9 @@ type Record struct {
 	// page can say it in its reader's language; empty when the reason is
 	// someone's own words or the record predates codes.
 	ReasonCode string `json:"reason_code,omitempty"`
-	// ReasonArgs are the code's parameters (the Arg* keys), as text so
-	// that a renderer that does not know a key can still pass it on.
+	// ReasonArgs are the code's parameters (the Arg* keys). Values are
+	// text, not typed fields, so that a new code's parameters need no new
+	// field here and a page that cannot read one shows Reason instead.
 	ReasonArgs map[string]string `json:"reason_args,omitempty"`
 	// SetBy is SetByAuto, "admin:<who>" or "operator:<who>".
 	SetBy string `json:"set_by,omitempty"`
