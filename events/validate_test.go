@@ -77,6 +77,15 @@ func TestValidateRejectsNamingTheField(t *testing.T) {
 		field string
 	}{
 		{"empty id", func(e *Envelope) { e.ID = "" }, "id"},
+		{"reason args without a code", func(e *Envelope) {
+			*e = goodEvent(t, TypeBlocklistChanged, BlocklistChanged{Number: "+6281234567890", ReasonArgs: map[string]string{"points": "3"}})
+		}, "data.reason_args"},
+		{"reason code with a space", func(e *Envelope) {
+			*e = goodEvent(t, TypeBlocklistChanged, BlocklistChanged{Number: "+6281234567890", ReasonCode: "auto block"})
+		}, "data.reason_code"},
+		{"long reason argument", func(e *Envelope) {
+			*e = goodEvent(t, TypeBlocklistChanged, BlocklistChanged{Number: "+6281234567890", ReasonCode: "auto_block", ReasonArgs: map[string]string{"points": long(65)}})
+		}, "data.reason_args.points"},
 		{"long id", func(e *Envelope) { e.ID = long(MaxIDLen + 1) }, "id"},
 		{"id with newline", func(e *Envelope) { e.ID = "a\nb" }, "id"},
 		{"unknown type", func(e *Envelope) { e.Type = "call.exploded" }, "type"},
