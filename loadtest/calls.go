@@ -100,7 +100,7 @@ func follow(o Options, st *runState, c Caller, call Call, onARI bool) {
 	}
 	if r.Classified {
 		st.outcomes[r.Outcome]++
-		exp := c.Expect(onARI)
+		exp := st.expect(c, r, onARI)
 		switch {
 		case st.draining && r.Outcome == events.OutcomeFailover:
 			// The drain put it through to operators before its script

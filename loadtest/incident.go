@@ -161,11 +161,46 @@ func StrikesOn(s *stack.Stack) func(context.Context, []string) (map[string]int, 
 	}
 }
 
+// offerMissed reports whether c is an incident caller of a surge run whose
+// call started after the announcement was stopped (a supervisor may stop it
+// from the console mid-run): the IVR plays no announcement and no offer, so
+// the caller's script, which waits for the offer, never presses the key.
+func (st *runState) offerMissed(c Caller, r CallResult) bool {
+	return c.Kind == KindIncidentCaller && st.afterEnd(r)
+}
+
+// afterEnd reports whether a call of a surge run started with no
+// announcement on because the run's had ended. The stream must say it
+// ended: an IVR that never had it on is a fault the run reports.
+func (st *runState) afterEnd(r CallResult) bool {
+	return st.incident != "" && r.IncidentOn == "" && st.incidentEnded(st.incident)
+}
+
+// expect is c.Expect, except for an incident caller who heard no offer:
+// such a caller is judged by what it heard. Waiting for an offer that never
+// comes, it says and presses nothing, so the IVR treats it as any silent
+// caller (KindSilent), and that is the product working, not a failure.
+func (st *runState) expect(c Caller, r CallResult, onARI bool) Expectation {
+	if st.offerMissed(c, r) {
+		return Caller{Kind: KindSilent}.Expect(onARI)
+	}
+	return c.Expect(onARI)
+}
+
 // checkIncident checks a call of a surge run and counts it; st.mu is held.
-// Every call must have started with the announcement on (a call that did
-// not would be measured without it), and an incident_ack must name it.
+// A call that started with the announcement on must have started with the
+// run's (another would be measured against the wrong one), and an
+// incident_ack must name it. A call that started with none is one after
+// the announcement was stopped: counted apart, its incident caller left
+// out of the strike check (a silent caller's strike is the blocklist doing
+// its job).
 func checkIncident(st *runState, c Caller, call Call, r CallResult) {
 	switch {
+	case st.afterEnd(r):
+		st.afterStop++
+		if st.offerMissed(c, r) {
+			st.noOffer[c.Number] = true
+		}
 	case r.IncidentOn != st.incident:
 		st.failLocked("call %d (%s) %s: the IVR had incident %q on when the call started, want %q", c.Seq, c.Kind, call.ID(), r.IncidentOn, st.incident)
 	case r.Outcome == events.OutcomeIncidentAck && r.IncidentHeard != st.incident:
@@ -185,7 +220,7 @@ func checkIncident(st *runState, c Caller, call Call, r CallResult) {
 // answer the line asked for, never a prank. It returns how many were struck.
 func checkStrikes(ctx context.Context, o Options, st *runState) int {
 	st.mu.Lock()
-	numbers := slices.Clone(st.incidentNumbers)
+	numbers := slices.DeleteFunc(slices.Clone(st.incidentNumbers), func(n string) bool { return st.noOffer[n] })
 	st.mu.Unlock()
 	if len(numbers) == 0 {
 		return 0

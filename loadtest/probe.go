@@ -42,6 +42,10 @@ type Probe struct {
 	// cb is what the stream said of the call-backs (callback.go); guarded
 	// by mu.
 	cb cbTrack
+	// endedIncidents holds the incident announcements the stream said
+	// ended while Watch ran (stopped from the console, or run out);
+	// guarded by mu.
+	endedIncidents map[string]bool
 
 	published  atomic.Int64
 	publishErr atomic.Int64
@@ -414,7 +418,31 @@ func (p *Probe) Watch(ctx context.Context, bus *events.Bus) error {
 	}); err != nil {
 		return fmt.Errorf("loadtest: watch stream: %w", err)
 	}
+	// The incident events on a consumer of their own: a NATS user allowed
+	// the call subjects but not these still gets its run, and then a
+	// stopped announcement is judged as before (its callers' silence as
+	// errors) rather than the whole probe failing.
+	_ = bus.Follow(ctx, []string{events.SubjectAllIncidents}, func(e events.Envelope) {
+		var inc events.Incident
+		if e.Type != events.TypeIncidentEnded || e.DecodeData(&inc) != nil || inc.ID == "" {
+			return
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.endedIncidents == nil {
+			p.endedIncidents = make(map[string]bool)
+		}
+		p.endedIncidents[inc.ID] = true
+	})
 	return nil
+}
+
+// IncidentEnded reports whether the stream said, while Watch ran, that the
+// incident announcement id ended.
+func (p *Probe) IncidentEnded(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.endedIncidents[id]
 }
 
 // observe notes one stored event.

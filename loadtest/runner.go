@@ -200,6 +200,14 @@ type runState struct {
 	// incidentNumbers the incident callers' numbers, for the strike check.
 	incident        string
 	incidentNumbers []string
+	// afterStop counts the calls that started after the announcement was
+	// stopped, and noOffer holds the numbers of the incident callers among
+	// them, who heard no offer to press the key for.
+	afterStop int
+	noOffer   map[string]bool
+	// incidentEnded is Probe.IncidentEnded: whether the stream said an
+	// announcement ended.
+	incidentEnded func(id string) bool
 	// reached counts the calls put through to operators (Continue into
 	// their context, or a failover); others the calls of every kind but
 	// the incident callers, and othersHeard those of them whose
@@ -288,7 +296,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		ids: make(map[string]bool), inFlight: make(map[string]Call),
 		queue: make(map[Kind]*queueSamples), queueLoc: make(map[Kind]*queueSamples),
 		person: make(map[Kind][]time.Duration), abandoned: make(map[Kind]int), where: make(map[string]int),
-		ivrStopped: make(chan struct{}), incident: inc.ID, droppers: make(map[string]dropper),
+		ivrStopped: make(chan struct{}), incident: inc.ID, noOffer: make(map[string]bool), incidentEnded: o.Probe.IncidentEnded, droppers: make(map[string]dropper),
 	}
 	st.mem.start()
 	// CPU is read from here to the end of the last call, as the live

@@ -239,6 +239,12 @@ type IncidentSummary struct {
 	// Struck is how many incident callers hold a blocklist strike after
 	// the run (-1: not checked, the target has no blocklist to ask).
 	Struck int `json:"incident_callers_struck"`
+	// AfterStop is how many calls started after the announcement was
+	// stopped (from the console, mid-run), and NoOffer how many of them
+	// were incident callers, who heard no offer and were judged as silent
+	// callers rather than as errors.
+	AfterStop int `json:"calls_after_stop"`
+	NoOffer   int `json:"incident_callers_no_offer"`
 	// OthersTimeToQueue is Summary.TimeToQueue, repeated here: the time to
 	// the queue of the other callers, with the announcement on.
 	OthersTimeToQueue map[Kind]QueueTime `json:"others_time_to_queue"`
@@ -251,6 +257,7 @@ func incidentSummary(inc incident.Incident, st *runState, struck int) *IncidentS
 		ID: inc.ID, Media: inc.Media, Callers: st.byKind[KindIncidentCaller],
 		Acked: st.outcomes[events.OutcomeIncidentAck], ReachedOperators: st.reached,
 		Others: st.others, OthersHeard: st.othersHeard, Struck: struck,
+		AfterStop: st.afterStop, NoOffer: len(st.noOffer),
 	}
 	if st.placed > 0 {
 		s.Share = math.Round(1e3*float64(s.Callers)/float64(st.placed)) / 1e3
@@ -454,6 +461,10 @@ func (s *Summary) writeIncident(b *strings.Builder) {
 		i.Acked, i.ReachedOperators, 100*i.OperatorLoadAvoided)
 	fmt.Fprintf(b, "             other callers %d, of whom %d heard the announcement (the rest keyed, talked or hung up before it)\n",
 		i.Others, i.OthersHeard)
+	if i.AfterStop > 0 {
+		fmt.Fprintf(b, "             announcement stopped mid-run: %d calls started after it, %d of them incident callers who heard no offer (judged as silent callers, not errors)\n",
+			i.AfterStop, i.NoOffer)
+	}
 	if i.Struck < 0 {
 		fmt.Fprintf(b, "             incident callers' blocklist strikes not checked\n")
 	} else {

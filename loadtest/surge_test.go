@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/incident"
 )
@@ -118,5 +119,61 @@ func TestRunSurgeIncidentNotOn(t *testing.T) {
 	}
 	if s.Incident == nil || s.Incident.OthersHeard != 0 || s.Incident.ReachedOperators != 2 {
 		t.Fatalf("incident summary %+v", s.Incident)
+	}
+}
+
+// TestRunSurgeAnnouncementStopped stops the announcement mid-run, as a
+// supervisor may from the console. The incident callers placed after the
+// stop hear no offer and so never press the key: they are judged as the
+// silent callers they become, counted apart, and left out of the strike
+// check, with no error; those placed before it still end incident_ack.
+func TestRunSurgeAnnouncementStopped(t *testing.T) {
+	e := startSim(t, testConfig(t))
+	o := e.Options()
+	o.Mix, o.Calls, o.Concurrency, o.Rate = Mix{KindIncidentCaller: 1}, 8, 8, 2
+	o.CallTimeout, o.SettleTimeout = waitMax, waitMax
+	stopped := make(chan error, 1)
+	o.Incident = func(ctx context.Context) (incident.Incident, error) {
+		inc, err := e.StartIncident(ctx)
+		if err != nil {
+			return inc, err
+		}
+		// Stopped after the first calls are placed (two a second) and
+		// before the last.
+		time.AfterFunc(1500*time.Millisecond, func() {
+			bus := e.Stack.Bus()
+			sctx, cancel := context.WithTimeout(context.Background(), waitMax)
+			defer cancel()
+			kv, err := incident.OpenBucket(sctx, bus.JS, e.Config.NATS.Stream.Replicas)
+			if err == nil {
+				_, err = incident.NewStore(kv, blocklist.JSPublisher{JS: bus.JS}, e.log).Stop(sctx, "supervisor")
+			}
+			stopped <- err
+		})
+		return inc, nil
+	}
+	s, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("stop the announcement: %v", err)
+	}
+	i := s.Incident
+	if s.Errors != 0 || s.Finished != 8 || i == nil {
+		t.Fatalf("%d errors, %d finished: %v; incident %+v", s.Errors, s.Finished, s.ErrorSamples, i)
+	}
+	if i.Acked == 0 || i.NoOffer == 0 || i.Acked+i.NoOffer != i.Callers || i.AfterStop != i.NoOffer || i.Struck != 0 {
+		t.Fatalf("incident summary %+v, want some acked, some with no offer, none struck", i)
+	}
+	var text strings.Builder
+	if err := s.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "announcement stopped mid-run") {
+		t.Errorf("the summary does not say the announcement stopped:\n%s", text.String())
+	}
+	if s.Outcomes[events.OutcomeNoInput] != i.NoOffer {
+		t.Fatalf("outcomes %v, want no_input for each of the %d callers with no offer", s.Outcomes, i.NoOffer)
 	}
 }

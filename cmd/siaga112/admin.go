@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
@@ -94,32 +95,63 @@ func readDemoInfo(path string) (demoInfo, bool) {
 	return d, true
 }
 
+// errDemoRunning is wrapped by the error of a demo started while another
+// live demo holds the same discovery file.
+var errDemoRunning = errors.New("another siaga112 demo is running")
+
+// runningDemoError says which demo holds path and how to start a second one
+// beside it.
+func runningDemoError(path string, d demoInfo) error {
+	return fmt.Errorf("%w (pid %d, NATS at %s, described in %s): stop it first, or give this one its own XDG_RUNTIME_DIR so that the admin commands can tell them apart",
+		errDemoRunning, d.PID, d.URL, path)
+}
+
 // writeDemoInfo leaves d in path for the admin commands and returns the
-// function that removes it again (only if it still holds d, so that a
-// second demo's file is left alone).
+// function that removes it again. It refuses with errDemoRunning when a
+// live demo's file is already there.
+//
+// One file per run directory, claimed rather than overwritten: with two
+// files, `siaga112 blocklist ls` (no flags, by design) would have to guess
+// which demo the administrator means, and a wrong guess blocks or clears a
+// number on the wrong system with no error. Refusing the second demo is
+// loud and cheap, and a second one is still possible with its own
+// XDG_RUNTIME_DIR. A dead demo's file is taken over.
 func writeDemoInfo(path string, d demoInfo) (func(), error) {
 	data, err := json.Marshal(d)
 	if err != nil {
 		return nil, err
 	}
-	// A temporary file of its own (two demos, or two tests in one
-	// process, may write at once), renamed into place.
+	// The file is written whole under a temporary name and then linked
+	// into place: a link, unlike a rename, fails when path exists, so of
+	// two demos starting at once exactly one claims it.
 	f, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".*")
 	if err != nil {
 		return nil, err
 	}
 	tmp := f.Name()
+	defer func() { _ = os.Remove(tmp) }()
 	_, werr := f.Write(append(data, '\n'))
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
 	}
 	if werr != nil {
-		_ = os.Remove(tmp)
 		return nil, werr
 	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		err := os.Link(tmp, path)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) || attempt > 0 {
+			return nil, err
+		}
+		if cur, ok := readDemoInfo(path); ok {
+			return nil, runningDemoError(path, cur)
+		}
+		// Left by a demo that is gone (or not usable): take it over.
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
 	}
 	return func() {
 		if cur, ok := readDemoInfo(path); ok && cur == d {

@@ -158,6 +158,12 @@ func runDemo(ctx context.Context, con *demoConsole, cfg configs.Config, log *slo
 			return fmt.Errorf("--incident-share: %w", err)
 		}
 	}
+	// A second demo on the same run directory is refused before anything
+	// starts (writeDemoInfo says why); the claim after the start settles
+	// two demos started at the same moment.
+	if d, ok := readDemoInfo(demoURLFile(f.runDir)); ok {
+		return runningDemoError(demoURLFile(f.runDir), d)
+	}
 	// The admin commands look for NATS at nats.embedded.listen: the demo
 	// listens there when it can (on loopback), so that `siaga112 blocklist
 	// ls` finds it with no flags. Its NATS is still private: a new store in
@@ -206,6 +212,9 @@ func runDemo(ctx context.Context, con *demoConsole, cfg configs.Config, log *slo
 	info := demoInfo{URL: natsURL, DataDir: cfg.NATS.Embedded.DataDir, PID: os.Getpid()}
 	if remove, err := writeDemoInfo(demoURLFile(f.runDir), info); err == nil {
 		defer remove()
+	} else if errors.Is(err, errDemoRunning) {
+		_ = env.Stop()
+		return err
 	} else {
 		log.Warn("could not leave the NATS URL for the admin commands", "err", err)
 	}

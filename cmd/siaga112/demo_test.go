@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -209,5 +210,51 @@ func TestSpoolWatch(t *testing.T) {
 		if (s.want == "") != (got == "") || !strings.Contains(got, s.want) {
 			t.Fatalf("at %s: %q, want %q", s.at, got, s.want)
 		}
+	}
+}
+
+// A second demo on the run directory of a live one is refused with a
+// message naming the first, and the first's discovery file is left as it
+// was; two claims of one file are settled the same way, and a dead demo's
+// file is taken over.
+func TestDemoSecondOnSameRunDirRefused(t *testing.T) {
+	clearEnv(t)
+	t.Setenv("SIAGA112_NATS_EMBEDDED_LISTEN", closedAddr(t))
+	path := demoURLFile(testRunDir(t))
+	first := demoInfo{URL: "nats://127.0.0.1:4999", DataDir: t.TempDir(), PID: os.Getpid()}
+	removeFirst, err := writeDemoInfo(path, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code, err := execute(t, "demo", "--duration", "1s", "--rate", "10", "--mix", "silent=1",
+		"--listen", "127.0.0.1:0", "--sounds", "../../asterisk-conf/sounds/id")
+	if code == 0 || !errors.Is(err, errDemoRunning) || !strings.Contains(err.Error(), first.URL) ||
+		!strings.Contains(err.Error(), fmt.Sprintf("pid %d", first.PID)) {
+		t.Fatalf("second demo: exit %d, %v; stderr %s", code, err, errOut)
+	}
+	if cur, ok := readDemoInfo(path); !ok || cur != first {
+		t.Fatalf("the refused demo changed the first's file: %+v %v", cur, ok)
+	}
+
+	second := demoInfo{URL: "nats://127.0.0.1:5000", DataDir: first.DataDir, PID: os.Getpid()}
+	if _, err := writeDemoInfo(path, second); !errors.Is(err, errDemoRunning) {
+		t.Fatalf("second claim: %v", err)
+	}
+	removeFirst()
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("the first demo's stop left its file: %v", err)
+	}
+
+	dead := demoInfo{URL: first.URL, DataDir: first.DataDir, PID: 1 << 30}
+	if _, err := writeDemoInfo(path, dead); err != nil {
+		t.Fatal(err)
+	}
+	removeSecond, err := writeDemoInfo(path, second)
+	if err != nil {
+		t.Fatalf("a dead demo's file was not taken over: %v", err)
+	}
+	defer removeSecond()
+	if cur, ok := readDemoInfo(path); !ok || cur != second {
+		t.Fatalf("after the take-over: %+v %v", cur, ok)
 	}
 }
