@@ -84,7 +84,8 @@ func (c *Console) callbackCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c.o.Callbacks == nil {
-		c.refuse(w, r, s, lang, "callback_cancel", id, http.StatusServiceUnavailable, errors.New("call-backs are not available here"))
+		c.audit(r, s, "callback_cancel", id, "refused: call-backs are not available here")
+		c.fail(w, r, lang, http.StatusServiceUnavailable, text(lang, "cb.unavailable"))
 		return
 	}
 	note := strings.TrimSpace(r.PostForm.Get("note"))
@@ -125,12 +126,13 @@ func (c *Console) callbackSwitch(w http.ResponseWriter, r *http.Request) {
 	v := r.PostForm.Get("on")
 	if v != "on" && v != "off" {
 		c.audit(r, s, "callback_switch", "", "refused: on must be on or off")
-		c.fail(w, r, lang, http.StatusBadRequest, fmt.Sprintf(text(lang, "err.failed"), "on must be on or off"))
+		c.fail(w, r, lang, http.StatusBadRequest, text(lang, "err.action"))
 		return
 	}
 	action := "callback_switch_" + v
 	if c.o.Callbacks == nil {
-		c.refuse(w, r, s, lang, action, "", http.StatusServiceUnavailable, errors.New("call-backs are not available here"))
+		c.audit(r, s, action, "", "refused: call-backs are not available here")
+		c.fail(w, r, lang, http.StatusServiceUnavailable, text(lang, "cb.unavailable"))
 		return
 	}
 	if err := c.o.Callbacks.SetEnabled(r.Context(), v == "on", s.Name); err != nil {
