@@ -25,6 +25,11 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 	if !c.checkCallID(w, r, s, lang, "verdict_"+safeWord(v), id) {
 		return
 	}
+	if v != events.VerdictPrank && v != events.VerdictGenuine {
+		c.audit(r, s, "verdict_other", id, "refused: not a verdict")
+		c.fail(w, r, lang, http.StatusBadRequest, text(lang, "err.action"))
+		return
+	}
 	var ef, shown verdictEffect
 	var err error
 	switch {

@@ -161,7 +161,7 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 	for _, call := range h.Calls {
 		cv := callView{ID: call.CallID, Time: consoleSeconds(call.Start, c.o.Location),
 			Outcome: orDash(text(lang, "console.outcome."+string(call.Outcome)), call.Outcome == "", dash),
-			Type:    orDash(call.EmergencyType, call.EmergencyType == "", dash), Queue: dash,
+			Type:    orDash(localeOf(lang).Type(call.EmergencyType), call.EmergencyType == "", dash), Queue: dash,
 			Recording: orDash(call.CallRecording, call.CallRecording == "", dash), Callback: call.Callback}
 		if call.CallRecording != "" && c.o.Recordings != nil {
 			cv.Audio = "/api/recordings/" + recordingPath(call.CallRecording) + "?node=" + url.QueryEscape(call.Node)
@@ -171,7 +171,8 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 		}
 		var vs []string
 		for _, vd := range call.Verdicts {
-			vs = append(vs, vd.Verdict+" ("+vd.By+")")
+			// Named as the board names them: the stored code is English.
+			vs = append(vs, localeOf(lang).T("verdict."+vd.Verdict)+" ("+vd.By+")")
 		}
 		cv.Verdicts = orDash(strings.Join(vs, ", "), len(vs) == 0, dash)
 		v.Calls = append(v.Calls, cv)
