@@ -344,6 +344,7 @@ var catalogueEN = map[string]string{
 	"err.incident.for":                 "An announcement lasts from 1 min to %s.",
 	"err.noincident":                   "No incident announcement is playing.",
 	"err.action":                       "This form is not known here. Reload the page and try again.",
+	"cb.cancel.heading":                "Cancel the call-back of call %s",
 	"err.cbnumber":                     "Not a caller's number: only a visible number is called back.",
 	"err.nocallback":                   "No call-back is still open for call %s.",
 	"ok.cb.cancelled":                  "The call-back of call %s is cancelled.",

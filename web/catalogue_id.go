@@ -349,6 +349,7 @@ var catalogueID = map[string]string{
 	"err.incident.for":                 "Pengumuman berlaku dari 1 menit sampai %s.",
 	"err.noincident":                   "Tidak ada pengumuman kejadian yang sedang diputar.",
 	"err.action":                       "Formulir ini tidak dikenal di sini. Muat ulang halaman lalu coba lagi.",
+	"cb.cancel.heading":                "Batalkan telepon balik panggilan %s",
 	"err.cbnumber":                     "Nomor penelepon tidak valid: telepon balik hanya untuk nomor yang terlihat.",
 	"err.nocallback":                   "Tidak ada telepon balik yang masih berjalan untuk panggilan %s.",
 	"ok.cb.cancelled":                  "Telepon balik untuk panggilan %s dibatalkan.",

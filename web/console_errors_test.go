@@ -11,7 +11,7 @@ import (
 	"github.com/siaga112/siaga112/blocklist"
 )
 
-// A refused block or announcement comes back as its form, filled in as it
+// A refused block, announcement or call-back cancel comes back as its form, filled in as it
 // was typed, with the fault in the language of the page it was sent from;
 // nothing reaches the store.
 func TestFormErrorsKeepWhatWasTyped(t *testing.T) {
@@ -21,7 +21,8 @@ func TestFormErrorsKeepWhatWasTyped(t *testing.T) {
 		return blocklist.Record{Number: "+6281255550000", Until: time.Now().Add(time.Hour)}, nil
 	}}
 	inc := &fakeIncidents{}
-	c, h := testConsole(t, ConsoleOptions{Admin: adm, Records: fakeRecords{}, Incidents: inc, IncidentPrompts: []string{"incident-fire"}, SoundPrefix: "sound:siaga112/", DefaultCountry: "ID"})
+	c, h := testConsole(t, ConsoleOptions{Admin: adm, Records: fakeRecords{}, Incidents: inc, IncidentPrompts: []string{"incident-fire"}, SoundPrefix: "sound:siaga112/", DefaultCountry: "ID",
+		Callbacks: &fakeCallbacks{t: t}})
 	sup := signedIn(t, c, h, testSup, testSupPass)
 
 	for _, tc := range []struct {
@@ -41,6 +42,10 @@ func TestFormErrorsKeepWhatWasTyped(t *testing.T) {
 			url.Values{"title": {"Banjir Loktuan"}, "media": {"sound:siaga112/incident-fire"}, "for": {"3 jamm"}}, "“3 jamm” bukan lama waktu"},
 		{"incident unit en", LangEN, "/console/incident/start", "incident-error",
 			url.Values{"title": {"Flood in Loktuan"}, "media": {"sound:siaga112/incident-fire"}, "for": {"3 jamm"}}, "“3 jamm” is not a length"},
+		{"cancel note id", LangID, "/console/calls/c-1/callback/cancel", "cancel-error",
+			url.Values{"number": {"0812 5555 0000"}, "note": {""}}, "Alasan pembatalan wajib diisi"},
+		{"cancel number en", LangEN, "/console/calls/c-1/callback/cancel", "cancel-error",
+			url.Values{"number": {"12ab"}, "note": {"came in person"}}, "Not a caller's number"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			back := strings.Replace(tc.path, "/start", "", 1) + "?lang=" + tc.lang

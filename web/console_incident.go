@@ -143,7 +143,7 @@ func (c *Console) incidentStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.audit(r, s, "incident_start", i.ID, "ok")
-	c.done(w, r, "incident_started", "", fmt.Sprintf(text(lang, "ok.incident.started"), i.Title, i.Expires.In(c.o.Location).Format("15:04")))
+	c.done(w, r, "incident_started", "", fmt.Sprintf(text(lang, "ok.incident.started"), i.Title, localeOf(lang).HM(i.Expires.In(c.o.Location))))
 }
 
 func (c *Console) incidentStop(w http.ResponseWriter, r *http.Request) {
