@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,7 @@ import (
 	"unicode"
 
 	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/incident"
 )
 
 // tellTales are words that only the other language writes: an English one
@@ -72,9 +74,14 @@ func TestPagesSpeakOneLanguage(t *testing.T) {
 		t.Errorf("a refused block reached the blocklist")
 		return blocklist.Record{}, nil
 	}}
+	playing, err := incident.New("Banjir Loktuan", "sound:siaga112/incident-flood", time.Hour, testSup, now.Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := New(Options{
 		Language: LangID, Aggregator: agg,
-		Board: BoardConfig{Title: "Bontang Siaga 112", Now: func() time.Time { return now }},
+		Board: BoardConfig{Title: "Bontang Siaga 112", Now: func() time.Time { return now },
+			Incidents: playingFunc(func(context.Context) (incident.Incident, bool) { return playing, true })},
 		Console: &ConsoleOptions{Accounts: testAccounts(t), Admin: adm, Publisher: &recorder{},
 			Records:   fakeRecords{recs: []blocklist.Record{{Number: "+6281299990000", Until: now.Add(time.Hour), Level: 1, Reason: "Loktuan", SetBy: testSup, Manual: true}}},
 			Events:    historyOf(demoCalls(t, demoDay)),
@@ -94,7 +101,7 @@ func TestPagesSpeakOneLanguage(t *testing.T) {
 	for _, p := range []struct{ name, pw string }{{testOp, testOpPass}, {testSup, testSupPass}} {
 		people[p.name] = signedIn(t, srv.console, mux, p.name, p.pw)
 	}
-	pages := []string{"/?range=today", "/?range=7d", "/login", "/console/blocks", "/console/incident", "/console/callbacks", "/numbers/" + url.PathEscape(number)}
+	pages := []string{"/?range=today", "/?range=7d", "/?range=today&tv=1", "/login", "/console/blocks", "/console/incident", "/console/callbacks", "/numbers/" + url.PathEscape(number)}
 	forms := []struct {
 		path string
 		form url.Values
@@ -112,6 +119,18 @@ func TestPagesSpeakOneLanguage(t *testing.T) {
 		{"/console/calls/" + url.PathEscape(callID) + "/callback/cancel", url.Values{"number": {number}, "note": {""}}},
 		{"/console/calls/" + url.PathEscape(callID) + "/callback/cancel", url.Values{"number": {"12ab"}, "note": {"sudah datang"}}},
 		{"/console/callbacks/switch", url.Values{"on": {"maybe"}}},
+	}
+	// The questions a supervisor's form answers first, before anything is
+	// saved, are pages of their own.
+	asks := []struct {
+		path string
+		form url.Values
+	}{
+		{"/console/blocks", url.Values{"number": {"0812 5555 0000"}, "for": {"2 jam"}, "reason": {"Loktuan"}}},
+		{"/console/blocks/" + url.PathEscape("+6281299990000") + "/lift", url.Values{}},
+		{"/console/calls/" + url.PathEscape(callID) + "/verdict", url.Values{"verdict": {"prank"}}},
+		{"/console/calls/" + url.PathEscape(callID) + "/verdict", url.Values{"verdict": {"genuine"}}},
+		{"/console/incident/start", url.Values{"title": {"Banjir Loktuan"}, "media": {"sound:siaga112/incident-flood"}, "for": {"2 jam"}}},
 	}
 	walked := 0
 	for _, lang := range Languages {
@@ -137,6 +156,20 @@ func TestPagesSpeakOneLanguage(t *testing.T) {
 			if b.ck == nil {
 				continue
 			}
+			for _, f := range asks {
+				if who != testSup {
+					break
+				}
+				v := url.Values{"back": {"/?lang=" + lang}}
+				for k, x := range f.form {
+					v[k] = x
+				}
+				w := b.do("POST", f.path, v)
+				if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `id="confirm-text"`) {
+					t.Errorf("%s: POST %s %s answered %d, not its question", lang, f.path, f.form.Encode(), w.Code)
+				}
+				check("POST "+f.path+" "+f.form.Encode(), w)
+			}
 			for _, f := range forms {
 				v := url.Values{"back": {"/console/blocks?lang=" + lang}}
 				for k, x := range f.form {
@@ -150,8 +183,9 @@ func TestPagesSpeakOneLanguage(t *testing.T) {
 			}
 		}
 	}
-	// Three people's pages and two people's refusals, in two languages.
-	if want := 2 * (3*len(pages) + 2*len(forms)); walked != want {
+	// Three people's pages, two people's refusals and a supervisor's
+	// questions, in two languages.
+	if want := 2 * (3*len(pages) + 2*len(forms) + len(asks)); walked != want {
 		t.Fatalf("walked %d pages, want %d", walked, want)
 	}
 }
