@@ -167,7 +167,7 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 			cv.Audio = "/api/recordings/" + recordingPath(call.CallRecording) + "?node=" + url.QueryEscape(call.Node)
 		}
 		if call.SecondsToQueue != nil {
-			cv.Queue = strconv.FormatFloat(*call.SecondsToQueue, 'f', 1, 64) + " s"
+			cv.Queue = localeOf(lang).Dec(*call.SecondsToQueue, 1) + " " + text(lang, "unit.s")
 		}
 		var vs []string
 		for _, vd := range call.Verdicts {
