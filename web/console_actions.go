@@ -117,25 +117,25 @@ func (c *Console) block(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := c.formLang(r)
 	number, reason := strings.TrimSpace(r.PostForm.Get("number")), strings.TrimSpace(r.PostForm.Get("reason"))
+	form := blockForm{Number: number, For: r.PostForm.Get("for"), Reason: reason}
 	if err := blocklist.CheckReason(reason); err != nil {
 		// Checked here, where it was typed, so the form comes back with
 		// it rather than a bare error page.
 		c.audit(r, s, "block", number, "refused: "+err.Error())
-		form := blockForm{Number: number, For: r.PostForm.Get("for"), Reason: reason}
 		c.showBlocks(w, r, s, lang, http.StatusBadRequest, form, fmt.Sprintf(text(lang, "err.reason"), blocklist.MaxReason, utf8.RuneCountInString(reason)))
 		return
 	}
-	form := blockForm{Number: number, For: r.PostForm.Get("for"), Reason: reason}
 	length, err := blocklist.ParseLength(strings.TrimSpace(form.For))
+	// typed is the field the error quotes back: the length while it is
+	// the fault, the number after it.
 	typed := form.For
 	if err != nil {
 		err = fmt.Errorf("%w: %w", errBadLength, err)
+	} else {
+		typed = number
 	}
 	if err == nil && reason == "" {
 		err = errNoReason
-	}
-	if err == nil {
-		typed = number
 	}
 	if err == nil && !confirming(r) {
 		// Asked first, with the number as it will be stored and the end
