@@ -331,6 +331,7 @@ type consolePage struct {
 	Blocks    *blocksView
 	Callbacks *callbacksView
 	Confirm   *confirmView
+	Cancel    *cancelView
 }
 
 func (c *Console) render(w http.ResponseWriter, status int, name string, p consolePage) {

@@ -25,6 +25,11 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 	if !c.checkCallID(w, r, s, lang, "verdict_"+safeWord(v), id) {
 		return
 	}
+	if v != events.VerdictPrank && v != events.VerdictGenuine {
+		c.audit(r, s, "verdict_other", id, "refused: not a verdict")
+		c.fail(w, r, lang, http.StatusBadRequest, text(lang, "err.action"))
+		return
+	}
 	var ef, shown verdictEffect
 	var err error
 	switch {
@@ -44,7 +49,7 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		c.audit(r, s, "verdict_"+safeWord(v), id, "refused: "+err.Error())
-		status, msg := http.StatusBadRequest, fmt.Sprintf(text(lang, "err.failed"), err.Error())
+		status, msg := http.StatusBadRequest, formError(lang, err, "")
 		if errors.Is(err, blocklist.ErrUnknownCall) {
 			status, msg = http.StatusNotFound, fmt.Sprintf(text(lang, "err.unknowncall"), id)
 		}
@@ -79,7 +84,7 @@ func (c *Console) handled(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if action != events.HandledCalledBack && action != events.HandledDone {
-		c.fail(w, r, lang, http.StatusBadRequest, fmt.Sprintf(text(lang, "err.failed"), "action must be called_back or handled"))
+		c.fail(w, r, lang, http.StatusBadRequest, text(lang, "err.action"))
 		return
 	}
 	if err := c.o.Admin.FindCall(r.Context(), id); err != nil {
@@ -112,31 +117,39 @@ func (c *Console) block(w http.ResponseWriter, r *http.Request) {
 	}
 	lang := c.formLang(r)
 	number, reason := strings.TrimSpace(r.PostForm.Get("number")), strings.TrimSpace(r.PostForm.Get("reason"))
+	form := blockForm{Number: number, For: r.PostForm.Get("for"), Reason: reason}
 	if err := blocklist.CheckReason(reason); err != nil {
 		// Checked here, where it was typed, so the form comes back with
 		// it rather than a bare error page.
 		c.audit(r, s, "block", number, "refused: "+err.Error())
-		form := blockForm{Number: number, For: r.PostForm.Get("for"), Reason: reason}
 		c.showBlocks(w, r, s, lang, http.StatusBadRequest, form, fmt.Sprintf(text(lang, "err.reason"), blocklist.MaxReason, utf8.RuneCountInString(reason)))
 		return
 	}
-	length, err := blocklist.ParseLength(strings.TrimSpace(r.PostForm.Get("for")))
+	length, err := blocklist.ParseLength(strings.TrimSpace(form.For))
+	// typed is the field the error quotes back: the length while it is
+	// the fault, the number after it.
+	typed := form.For
+	if err != nil {
+		err = fmt.Errorf("%w: %w", errBadLength, err)
+	} else {
+		typed = number
+	}
 	if err == nil && reason == "" {
-		err = errors.New("a reason is required")
+		err = errNoReason
 	}
 	if err == nil && !confirming(r) {
 		// Asked first, with the number as it will be stored and the end
 		// of the block, so a typo in either is seen before it bites.
 		var n phoneNumber
-		if n, err = normalizeNumber(number, c.o.DefaultCountry); err == nil && !n.IsAnonymous() {
+		if n, err = normalizeNumber(number, c.o.DefaultCountry); err == nil && n.IsAnonymous() {
+			err = blocklist.ErrAnonymous
+		}
+		if err == nil {
 			until := c.o.Now().Add(length)
 			words := fmt.Sprintf(text(lang, "confirm.admin_block"), displayNumber(n.E164), localeOf(lang).Span(length), localeOf(lang).DayTime(until.In(c.o.Location)))
 			c.ask(w, r, s, lang, words, text(lang, "btn.block"), false,
-				formField{"number", number}, formField{"for", r.PostForm.Get("for")}, formField{"reason", reason})
+				formField{"number", number}, formField{"for", form.For}, formField{"reason", reason})
 			return
-		}
-		if err == nil {
-			err = errors.New("not a number")
 		}
 	}
 	var rec blocklist.Record
@@ -144,7 +157,11 @@ func (c *Console) block(w http.ResponseWriter, r *http.Request) {
 		rec, err = c.o.Admin.Block(r.Context(), number, length, reason, s.Name)
 	}
 	if err != nil {
-		c.refuse(w, r, s, lang, "block", number, 0, err)
+		// The form comes back as typed with the fault named in the
+		// page's language, wherever it was found: retyping a number and
+		// a reason because of a misspelt unit loses time on a shift.
+		c.audit(r, s, "block", number, "refused: "+err.Error())
+		c.showBlocks(w, r, s, lang, http.StatusBadRequest, form, formError(lang, err, typed))
 		return
 	}
 	c.audit(r, s, "block", rec.Number, "ok")
@@ -164,7 +181,8 @@ func (c *Console) lift(w http.ResponseWriter, r *http.Request) {
 	}
 	rec, err := c.o.Admin.Unblock(r.Context(), number, s.Name)
 	if err != nil {
-		c.refuse(w, r, s, lang, "lift", number, 0, err)
+		c.audit(r, s, "lift", number, "refused: "+err.Error())
+		c.fail(w, r, lang, http.StatusBadRequest, formError(lang, err, number))
 		return
 	}
 	c.audit(r, s, "lift", rec.Number, "ok")
@@ -204,7 +222,8 @@ func safeWord(v string) string {
 func (c *Console) askLift(w http.ResponseWriter, r *http.Request, s Session, lang, number string) {
 	n, err := normalizeNumber(number, c.o.DefaultCountry)
 	if err != nil || n.IsAnonymous() {
-		c.refuse(w, r, s, lang, "lift", number, 0, fmt.Errorf("not a number: %q", number))
+		c.audit(r, s, "lift", number, "refused: not a number")
+		c.fail(w, r, lang, http.StatusBadRequest, formError(lang, errBadNumber, number))
 		return
 	}
 	words := fmt.Sprintf(text(lang, "confirm.lift_unknown"), displayNumber(n.E164))

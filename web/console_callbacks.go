@@ -17,6 +17,7 @@ import (
 
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/callback"
+	"github.com/siaga112/siaga112/callid"
 )
 
 // Callbacks is the supervisors' side of the automatic call-backs
@@ -84,7 +85,8 @@ func (c *Console) callbackCancel(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if c.o.Callbacks == nil {
-		c.refuse(w, r, s, lang, "callback_cancel", id, http.StatusServiceUnavailable, errors.New("call-backs are not available here"))
+		c.audit(r, s, "callback_cancel", id, "refused: call-backs are not available here")
+		c.fail(w, r, lang, http.StatusServiceUnavailable, text(lang, "cb.unavailable"))
 		return
 	}
 	note := strings.TrimSpace(r.PostForm.Get("note"))
@@ -93,13 +95,13 @@ func (c *Console) callbackCancel(w http.ResponseWriter, r *http.Request) {
 		// without a reason leaves nobody able to tell later why a caller
 		// who asked for help was not called back.
 		c.audit(r, s, "callback_cancel", id, "refused: the reason is missing or too long")
-		c.fail(w, r, lang, http.StatusBadRequest, fmt.Sprintf(text(lang, "err.note"), maxNote, utf8.RuneCountInString(note)))
+		c.showCancel(w, r, s, lang, id, note, fmt.Sprintf(text(lang, "err.note"), maxNote, utf8.RuneCountInString(note)))
 		return
 	}
 	n, err := normalizeNumber(r.PostForm.Get("number"), c.o.DefaultCountry)
 	if err != nil || n.IsAnonymous() {
 		c.audit(r, s, "callback_cancel", id, "refused: not a caller's number")
-		c.fail(w, r, lang, http.StatusBadRequest, text(lang, "err.cbnumber"))
+		c.showCancel(w, r, s, lang, id, note, text(lang, "err.cbnumber"))
 		return
 	}
 	if err := c.o.Callbacks.Cancel(r.Context(), id, n.E164, s.Name, note); err != nil {
@@ -125,12 +127,13 @@ func (c *Console) callbackSwitch(w http.ResponseWriter, r *http.Request) {
 	v := r.PostForm.Get("on")
 	if v != "on" && v != "off" {
 		c.audit(r, s, "callback_switch", "", "refused: on must be on or off")
-		c.fail(w, r, lang, http.StatusBadRequest, fmt.Sprintf(text(lang, "err.failed"), "on must be on or off"))
+		c.fail(w, r, lang, http.StatusBadRequest, text(lang, "err.action"))
 		return
 	}
 	action := "callback_switch_" + v
 	if c.o.Callbacks == nil {
-		c.refuse(w, r, s, lang, action, "", http.StatusServiceUnavailable, errors.New("call-backs are not available here"))
+		c.audit(r, s, action, "", "refused: call-backs are not available here")
+		c.fail(w, r, lang, http.StatusServiceUnavailable, text(lang, "cb.unavailable"))
 		return
 	}
 	if err := c.o.Callbacks.SetEnabled(r.Context(), v == "on", s.Name); err != nil {
@@ -139,4 +142,24 @@ func (c *Console) callbackSwitch(w http.ResponseWriter, r *http.Request) {
 	}
 	c.audit(r, s, action, "", "ok")
 	c.done(w, r, "callback_"+v, "", text(lang, "ok.cb."+v))
+}
+
+// cancelView is a refused cancel's form, as it was typed.
+type cancelView struct {
+	Lang, CSRF, Action, Back, CallID string
+	Number, Note, Error              string
+	MaxNote                          int
+}
+
+// showCancel answers a refused cancel with its form filled in as typed and
+// the fault above it. The board's row holds the form in one line; a bare
+// error page would send the supervisor back to retype the reason there.
+func (c *Console) showCancel(w http.ResponseWriter, r *http.Request, s Session, lang, id, note, errMsg string) {
+	if wantsJSON(r) {
+		c.fail(w, r, lang, http.StatusBadRequest, errMsg)
+		return
+	}
+	v := &cancelView{Lang: lang, CSRF: s.CSRF, Action: "/console/calls/" + callid.PathSegment(id) + "/callback/cancel",
+		Back: localPath(r.PostForm.Get("back")), CallID: id, Number: strings.TrimSpace(r.PostForm.Get("number")), Note: note, Error: errMsg, MaxNote: maxNote}
+	c.render(w, http.StatusBadRequest, "cbcancel", consolePage{Lang: lang, Title: fmt.Sprintf(text(lang, "cb.cancel.heading"), id), Session: &s, Cancel: v})
 }

@@ -13,7 +13,8 @@ import (
 func (c *Console) formSession(w http.ResponseWriter, r *http.Request, supervisor bool) (Session, bool) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
-		c.fail(w, r, negotiate(r, c.o.Language).Tag, http.StatusBadRequest, "bad form: "+err.Error())
+		lang := negotiate(r, c.o.Language).Tag
+		c.fail(w, r, lang, http.StatusBadRequest, text(lang, "err.action"))
 		return Session{}, false
 	}
 	lang := c.formLang(r)

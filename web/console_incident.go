@@ -106,7 +106,9 @@ func (c *Console) incidentStart(w http.ResponseWriter, r *http.Request) {
 	var length time.Duration
 	var err error
 	if f := strings.TrimSpace(r.PostForm.Get("for")); f != "" {
-		length, err = blocklist.ParseLength(f)
+		if length, err = blocklist.ParseLength(f); err != nil {
+			err = fmt.Errorf("%w: %w", errBadLength, err)
+		}
 	}
 	if err == nil {
 		err = incident.CheckTitle(title)
@@ -128,18 +130,20 @@ func (c *Console) incidentStart(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		i, err = c.o.Incidents.Start(r.Context(), title, media, length, s.Name)
 	}
-	if errors.Is(err, incident.ErrBadTitle) {
+	if err != nil {
+		// As the block form: the start form comes back as typed, the
+		// fault named in the page's language.
 		c.audit(r, s, "incident_start", "", "refused: "+err.Error())
 		form := incidentForm{Title: title, Media: media, For: r.PostForm.Get("for")}
-		c.showIncident(w, r, s, lang, http.StatusBadRequest, form, fmt.Sprintf(text(lang, "err.title"), incident.MaxTitle, utf8.RuneCountInString(title)))
-		return
-	}
-	if err != nil {
-		c.refuse(w, r, s, lang, "incident_start", title, 0, err)
+		msg := formError(lang, err, form.For)
+		if errors.Is(err, incident.ErrBadTitle) {
+			msg = fmt.Sprintf(text(lang, "err.title"), incident.MaxTitle, utf8.RuneCountInString(title))
+		}
+		c.showIncident(w, r, s, lang, http.StatusBadRequest, form, msg)
 		return
 	}
 	c.audit(r, s, "incident_start", i.ID, "ok")
-	c.done(w, r, "incident_started", "", fmt.Sprintf(text(lang, "ok.incident.started"), i.Title, i.Expires.In(c.o.Location).Format("15:04")))
+	c.done(w, r, "incident_started", "", fmt.Sprintf(text(lang, "ok.incident.started"), i.Title, localeOf(lang).HM(i.Expires.In(c.o.Location))))
 }
 
 func (c *Console) incidentStop(w http.ResponseWriter, r *http.Request) {
@@ -167,7 +171,8 @@ func (c *Console) incidentStop(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, incident.ErrNone) {
 			status = http.StatusConflict
 		}
-		c.refuse(w, r, s, lang, "incident_stop", "", status, err)
+		c.audit(r, s, "incident_stop", "", "refused: "+err.Error())
+		c.fail(w, r, lang, status, formError(lang, err, ""))
 		return
 	}
 	c.audit(r, s, "incident_stop", i.ID, "ok")

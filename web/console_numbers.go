@@ -161,13 +161,13 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 	for _, call := range h.Calls {
 		cv := callView{ID: call.CallID, Time: consoleSeconds(call.Start, c.o.Location),
 			Outcome: orDash(text(lang, "console.outcome."+string(call.Outcome)), call.Outcome == "", dash),
-			Type:    orDash(call.EmergencyType, call.EmergencyType == "", dash), Queue: dash,
+			Type:    orDash(localeOf(lang).Type(call.EmergencyType), call.EmergencyType == "", dash), Queue: dash,
 			Recording: orDash(call.CallRecording, call.CallRecording == "", dash), Callback: call.Callback}
 		if call.CallRecording != "" && c.o.Recordings != nil {
 			cv.Audio = "/api/recordings/" + recordingPath(call.CallRecording) + "?node=" + url.QueryEscape(call.Node)
 		}
 		if call.SecondsToQueue != nil {
-			cv.Queue = strconv.FormatFloat(*call.SecondsToQueue, 'f', 1, 64) + " s"
+			cv.Queue = localeOf(lang).Dec(*call.SecondsToQueue, 1) + " " + text(lang, "unit.s")
 		}
 		var vs []string
 		for _, vd := range call.Verdicts {

@@ -1,0 +1,59 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/incident"
+)
+
+// The domain packages' errors are written for logs and the audit, in
+// English, and some quote what was typed. A person at the console reads
+// the catalogue's sentence for the same fault in the page's language
+// instead; the audit keeps the domain's words, which name the fault
+// exactly for whoever reads the log later.
+
+// errBadLength stands for a length (a block's or an announcement's) that
+// blocklist.ParseLength refused: that function returns an unnamed error,
+// so the handlers wrap this one around it to let formError find it.
+var errBadLength = errors.New("not a length")
+
+// errNoReason stands for a block sent without a reason.
+var errNoReason = errors.New("a reason is required")
+
+// formError is err as a person at the console reads it, in lang; typed is
+// the value the error is about, quoted back where the sentence names it.
+// An error none of the cases knows (a store that does not answer) keeps
+// the catalogue's "failed" with the error's own words, which are what an
+// engineer asked for help will need.
+func formError(lang string, err error, typed string) string {
+	key := ""
+	switch {
+	case errors.Is(err, errBadLength):
+		key = "err.for"
+	case errors.Is(err, errBadNumber):
+		key = "err.number"
+	case errors.Is(err, errNoReason):
+		return text(lang, "err.reason.missing")
+	case errors.Is(err, blocklist.ErrAllowlisted):
+		key = "err.allowlisted"
+	case errors.Is(err, blocklist.ErrAnonymous):
+		return text(lang, "err.anonymous")
+	case errors.Is(err, blocklist.ErrNotFound):
+		key = "err.notblocked"
+	case errors.Is(err, blocklist.ErrConflict):
+		return text(lang, "err.busy")
+	case errors.Is(err, blocklist.ErrBadVerdict):
+		return text(lang, "err.action")
+	case errors.Is(err, incident.ErrBadMedia):
+		return text(lang, "err.media")
+	case errors.Is(err, incident.ErrBadFor):
+		return fmt.Sprintf(text(lang, "err.incident.for"), localeOf(lang).Span(incident.MaxFor))
+	case errors.Is(err, incident.ErrNone):
+		return text(lang, "err.noincident")
+	default:
+		return fmt.Sprintf(text(lang, "err.failed"), err.Error())
+	}
+	return fmt.Sprintf(text(lang, key), typed)
+}
