@@ -256,8 +256,16 @@ func (s *session) runCallback(v *IVR, po *pendingOriginate) {
 			s.log.Error("call-back session panicked", "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 			report(callback.Outcome{Result: events.CallbackFailed, Reason: fmt.Sprintf("panic: %v", r)})
 		}
+		// A callee still in the application (a hand-off that failed
+		// twice, a hang-up refused, a panic) is not left there in
+		// silence: once this session is gone the node's sweep puts the
+		// channel through to the operators, as it does for any caller.
+		unresolved := !s.left.Load() && !s.gone()
 		s.cancel(nil)
 		s.node.router.remove(s)
+		if unresolved {
+			s.node.leftInApp(s.id)
+		}
 		if em != nil {
 			em.close()
 		}

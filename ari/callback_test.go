@@ -3,6 +3,7 @@ package ari
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"log/slog"
 	"slices"
 	"sync"
@@ -361,3 +362,24 @@ func TestTwoIVRInstancesPlaceEachCallbackOnce(t *testing.T) {
 
 // flowsFor builds the real flow for cfg.
 func flowsFor(cfg configs.Config) (*flows.Flow, error) { return flows.New(cfg.IVR, nil, nil) }
+
+// TestCallbackCalleeNeverLeftInSilence: the callee presses 1 but Asterisk
+// refuses every continue the call-back session makes; once the session
+// gives up, the node's sweep puts the callee through to the operators.
+func TestCallbackCalleeNeverLeftInSilence(t *testing.T) {
+	e := startEnv(t, envOptions{cfg: callbackConfig, callbacks: true})
+	e.sim.SetCallee(cbEndpoint, arisim.Callee{After: time.Second, Script: []arisim.Step{
+		arisim.WaitForPrompt("siaga112/callback"), arisim.Press("1"), arisim.Wait(time.Hour)}})
+	e.call(dropFire())
+	eventually(t, "the call-back answered", func() bool { return len(e.sim.Originates()) == 1 })
+	// The flow's continue and the session's failover continue both fail.
+	e.sim.FailREST("POST", "/channels/cb-*/continue", http.StatusInternalServerError, 2)
+	callee := e.sim.Originates()[0].Call
+	eventually(t, "the callee put through all the same", func() bool {
+		r := callee.Result()
+		return r.Continued != nil
+	})
+	if got := e.ivr.Stats().Orphans; got != 1 {
+		t.Errorf("orphans put through = %d, want 1 (the sweep)", got)
+	}
+}
