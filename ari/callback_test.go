@@ -3,8 +3,8 @@ package ari
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sync"
 	"testing"
