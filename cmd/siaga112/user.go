@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -172,7 +173,7 @@ func (a *app) setAccount(path, name, role string, create, replace bool) error {
 	}
 	if create && exists && !replace {
 		return fmt.Errorf("account %s exists (%s); nothing changed: choose another name, change its password with `siaga112 user passwd %s`, or replace it with `siaga112 user add %s --role %s --replace`",
-			name, old.Role, name, name, cmpOr(role, old.Role))
+			name, old.Role, name, name, cmp.Or(role, old.Role))
 	}
 	if role == "" {
 		role = old.Role
@@ -233,12 +234,4 @@ func (a *app) readPassword(name string) (string, error) {
 		return "", errors.New("no password on standard input (pipe one line, or run in a terminal)")
 	}
 	return line, nil
-}
-
-// cmpOr returns a, or b when a is empty.
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
