@@ -58,7 +58,7 @@ const (
 	mMenuLast   = 1.7  // its last entry, menu-operator
 	mNoInput    = 2.28 // no-input
 	mSilentHelp = 4.0  // silent-help
-	mBlocked    = 8.27 // the blocked warning
+	mBlocked    = 7.99 // the blocked warning
 	mFirst      = 5.0  // ivr.first_digit_timeout
 	mOverride   = 5.0  // ivr.blocked_override_timeout
 	mMaxSilence = 3.0  // ivr.location.max_silence

@@ -18,7 +18,7 @@ const (
 	ShippedBeforeOffer = 20_570 * time.Millisecond
 	// ShippedBeforeBlockedOffer: greeting and the blocked warning, which a
 	// silent blocked caller hears before the offer.
-	ShippedBeforeBlockedOffer = 14_170 * time.Millisecond
+	ShippedBeforeBlockedOffer = 13_900 * time.Millisecond
 )
 
 // checkSilentHelpOffer refuses timeouts that would put the first

@@ -30,7 +30,7 @@ func TestSilentHelpOfferWithin30s(t *testing.T) {
 		{"blocked override at the limit", func(c *configs.IVR) {
 			c.BlockedOverrideTimeout = configs.SilentHelpOfferWithin - configs.ShippedBeforeBlockedOffer
 		}, ""},
-		{"blocked override 16 s", func(c *configs.IVR) { c.BlockedOverrideTimeout = 16 * time.Second }, "ivr.blocked_override_timeout"},
+		{"blocked override 16.2 s", func(c *configs.IVR) { c.BlockedOverrideTimeout = 16200 * time.Millisecond }, "ivr.blocked_override_timeout"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
