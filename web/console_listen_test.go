@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/siaga112/siaga112/ari"
 	"github.com/siaga112/siaga112/ari/arisim"
 	"github.com/siaga112/siaga112/asterisk-conf/sounds"
@@ -191,5 +193,60 @@ func TestIncidentPageListen(t *testing.T) {
 	form.Set("confirm", "1")
 	if w := sup.do("POST", "/console/incident/start", form); w.Code != http.StatusSeeOther {
 		t.Errorf("confirmed start: %d, want 303", w.Code)
+	}
+}
+
+// TestIncidentListenInBrowser: Chromium plays what the listen route
+// serves: each player of the incident page loads its announcement and
+// knows its length, and on a phone the page does not scroll sideways.
+func TestIncidentListenInBrowser(t *testing.T) {
+	c, h := listenConsole(t, nil)
+	sup := signedIn(t, c, h, testSup, testSupPass)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.AddCookie(sup.ck)
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	st, err := os.Stat("../asterisk-conf/sounds/id/siaga112/incident-example.wav")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 8 kHz 16-bit mono after a 44-byte header (asterisk-conf checks the
+	// format of every shipped prompt).
+	example := float64(st.Size()-44) / 16000
+	ctx := tab(t, newBrowser(t))
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(412, 915), chromedp.Navigate(ts.URL+"/console/incident?lang=id"), chromedp.WaitVisible(chromedp.CSS("#incident-listen"))); err != nil {
+		t.Fatal(err)
+	}
+	type loaded struct {
+		Media    string  `json:"media"`
+		Duration float64 `json:"duration"`
+		Error    string  `json:"error"`
+	}
+	type page struct {
+		Players          []loaded `json:"players"`
+		ScrollW, ClientW float64
+	}
+	p, err := chromedp.Run(ctx, chromedp.Evaluate[page](`Promise.all([...document.querySelectorAll('#incident-listen audio')].map(a => new Promise(done => {
+		const media = a.closest('li').dataset.media;
+		a.addEventListener('loadedmetadata', () => done({media, duration: a.duration}));
+		a.addEventListener('error', () => done({media, duration: -1, error: String(a.error && a.error.code)}));
+		a.preload = 'metadata';
+		a.load();
+	}))).then(players => ({players, scrollW: document.documentElement.scrollWidth, clientW: document.documentElement.clientWidth}))`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{"sound:siaga112/incident-example": example, "recording:" + recordedByPhone: 3}
+	if len(p.Players) != len(want) {
+		t.Errorf("%d players, want %d: %+v", len(p.Players), len(want), p.Players)
+	}
+	for _, pl := range p.Players {
+		if d, ok := want[pl.Media]; !ok || pl.Error != "" || pl.Duration < d-0.05 || pl.Duration > d+0.05 {
+			t.Errorf("player of %s: %.2f s (error %q), want %.2f s", pl.Media, pl.Duration, pl.Error, d)
+		}
+	}
+	if p.ScrollW > p.ClientW+0.5 {
+		t.Errorf("incident page %.0f px wide in a %.0f px phone: it scrolls sideways", p.ScrollW, p.ClientW)
 	}
 }
