@@ -400,4 +400,17 @@ var catalogueEN = map[string]string{
 	"confirm.lift_unknown":             "Lift block: %s can call again.",
 	"confirm.incident_start":           "Start the incident announcement “%s”: every caller hears it before the menu, for %s (until %s).",
 	"confirm.incident_stop":            "Stop the incident announcement “%s”: callers no longer hear it.",
+	// Length of a number's recorded calls; listening to an incident announcement before starting it.
+	"length.h":             "%d h",
+	"length.m":             "%d min",
+	"length.s":             "%d s",
+	"number.call_length":   "call length %s",
+	"incident.recorded_at": "recorded by phone %s",
+	"listen.heading":       "Listen first",
+	"listen.help":          "Prepared messages play from the copy built into siaga112; messages recorded by phone come from Asterisk.",
+	"listen.none":          "Cannot be played here: only Asterisk has this sound file, siaga112 does not carry it.",
+	"listen.noaudio":       "This browser cannot play sound.",
+	"listen.signin":        "Sign in to listen to a message.",
+	"listen.unknown":       "This message is not on the list of incident announcements.",
+	"listen.cannot":        "This message cannot be played here.",
 }

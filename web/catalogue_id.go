@@ -405,4 +405,17 @@ var catalogueID = map[string]string{
 	"confirm.lift_unknown":             "Cabut blokir: %s dapat menelepon lagi.",
 	"confirm.incident_start":           "Mulai pengumuman kejadian “%s”: setiap penelepon mendengarnya sebelum menu, selama %s (sampai %s).",
 	"confirm.incident_stop":            "Hentikan pengumuman kejadian “%s”: penelepon tidak mendengarnya lagi.",
+	// Length of a number's recorded calls; listening to an incident announcement before starting it.
+	"length.h":             "%d jam",
+	"length.m":             "%d menit",
+	"length.s":             "%d detik",
+	"number.call_length":   "lama panggilan %s",
+	"incident.recorded_at": "rekaman telepon %s",
+	"listen.heading":       "Dengarkan dulu",
+	"listen.help":          "Pesan siap pakai diputar dari salinan yang dibawa siaga112; pesan rekaman telepon diambil dari Asterisk.",
+	"listen.none":          "Tidak dapat diputar di sini: berkas suara ini hanya ada di Asterisk, tidak dibawa siaga112.",
+	"listen.noaudio":       "Peramban ini tidak dapat memutar suara.",
+	"listen.signin":        "Masuk dulu untuk mendengarkan pesan.",
+	"listen.unknown":       "Pesan ini tidak ada di daftar pengumuman kejadian.",
+	"listen.cannot":        "Pesan ini tidak dapat diputar di sini.",
 }

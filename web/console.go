@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -79,6 +80,16 @@ type ConsoleOptions struct {
 	// incident page (sound names); SoundPrefix makes them media URIs.
 	IncidentPrompts []string
 	SoundPrefix     string
+	// Sounds holds the shipped prompts as Asterisk's sounds folder does
+	// (<language>/<folder>/<name>.wav) with the texts they were spoken
+	// from (prompts.<language>.txt): sounds.FS. The incident
+	// page plays a prepared announcement from it before it is started;
+	// nil, or a prompt it lacks, says the announcement cannot be heard
+	// there.
+	Sounds fs.FS
+	// PromptLanguage is the language callers hear (ivr.language), the
+	// folder of Sounds a prepared announcement is played from; default id.
+	PromptLanguage string
 	// Language is the default page language (id or en).
 	Language string
 	// DefaultCountry normalises numbers typed in URLs and forms.
@@ -302,6 +313,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/recordings/{name...}", c.recording)
 	mux.HandleFunc("GET /console/blocks", c.blocksPage)
 	mux.HandleFunc("GET /console/incident", c.incidentPage)
+	mux.HandleFunc("GET /console/incident/listen", c.listen)
 	post("/console/incident/start", c.incidentStart)
 	post("/console/incident/stop", c.incidentStop)
 	mux.HandleFunc("GET /console/callbacks", c.callbacksPage)

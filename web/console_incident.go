@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/siaga112/siaga112/blocklist"
-	"github.com/siaga112/siaga112/flows"
 	"github.com/siaga112/siaga112/incident"
 )
 
@@ -30,10 +29,14 @@ type incidentView struct {
 	Active     bool
 	Title      string
 	Media      string
-	By         string
-	Started    string
-	Expires    string
-	Prompts    []promptChoice
+	// MediaName is the playing announcement as its choice is named, and
+	// MediaListen where to hear it ("" when it cannot be heard here).
+	MediaName   string
+	MediaListen string
+	By          string
+	Started     string
+	Expires     string
+	Prompts     []promptChoice
 	// Form is the start form as typed, shown again with its Error when it
 	// was refused.
 	Form     incidentForm
@@ -43,8 +46,6 @@ type incidentView struct {
 
 // incidentForm is what was typed in the start form.
 type incidentForm struct{ Title, Media, For string }
-
-type promptChoice struct{ Media, Name string }
 
 func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request) {
 	s, ok := c.Who(r)
@@ -59,22 +60,9 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request) {
 // with what was typed and the error next to it.
 func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, s Session, lang string, status int, form incidentForm, errMsg string) {
 	v := &incidentView{Lang: lang, Supervisor: s.Supervisor(), CSRF: s.CSRF, Form: form, Error: errMsg, MaxTitle: incident.MaxTitle}
-	for _, p := range c.o.IncidentPrompts {
-		v.Prompts = append(v.Prompts, promptChoice{Media: c.o.SoundPrefix + p, Name: p})
-	}
-	if c.o.Recordings != nil {
-		// Announcements recorded by phone (newest first), as Asterisk
-		// stores them; a node that does not answer only hides its own.
-		names, err := c.o.Recordings.List(r.Context(), flows.RecordingPrefix)
-		if err != nil {
-			c.log.Warn("recorded announcements not listed", "err", err)
-		}
-		slices.Reverse(names)
-		for _, n := range names {
-			label := fmt.Sprintf(text(lang, "incident.recorded"), strings.TrimPrefix(n, flows.RecordingPrefix))
-			v.Prompts = append(v.Prompts, promptChoice{Media: "recording:" + n, Name: label})
-		}
-	}
+	// Prepared announcements, then those recorded by phone (newest first),
+	// each with a player (console_listen.go).
+	v.Prompts = c.incidentChoices(r.Context(), lang)
 	if c.o.Incidents == nil {
 		c.render(w, http.StatusServiceUnavailable, "message", consolePage{Lang: lang, Title: "Siaga 112", Error: text(lang, "incident.unavailable"), Session: &s, Next: "/"})
 		return
@@ -86,6 +74,12 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, s Session
 	}
 	if i.Active(c.o.Now()) {
 		v.Active, v.Title, v.Media, v.By = true, i.Title, i.Media, i.By
+		// The announcement playing is named and played as its choice is,
+		// when it still is one.
+		v.MediaName = i.Media
+		if k := slices.IndexFunc(v.Prompts, func(p promptChoice) bool { return p.Media == i.Media }); k >= 0 {
+			v.MediaName, v.MediaListen = v.Prompts[k].Name, v.Prompts[k].Listen
+		}
 		v.Started = consoleTime(i.Started, c.o.Location)
 		v.Expires = consoleTime(i.Expires, c.o.Location)
 	}

@@ -127,7 +127,11 @@ type historyView struct {
 type callView struct {
 	ID, Time, Outcome, Type, Queue, Recording, Verdicts string
 	// Audio is the URL the page plays the whole-call recording from.
-	Audio    string
+	Audio string
+	// Length is how long the recorded call lasted, in words ("" when not
+	// known): the page shows it next to the player, which loads nothing
+	// before it is played (preload="none") and so cannot say it itself.
+	Length   string
 	Callback bool
 }
 
@@ -165,6 +169,9 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 			Recording: orDash(call.CallRecording, call.CallRecording == "", dash), Callback: call.Callback}
 		if call.CallRecording != "" && c.o.Recordings != nil {
 			cv.Audio = "/api/recordings/" + recordingPath(call.CallRecording) + "?node=" + url.QueryEscape(call.Node)
+		}
+		if call.CallRecording != "" {
+			cv.Length = callLength(localeOf(lang), call.DurationS)
 		}
 		if call.SecondsToQueue != nil {
 			cv.Queue = localeOf(lang).Dec(*call.SecondsToQueue, 1) + " " + text(lang, "unit.s")

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/siaga112/siaga112/ari"
+	"github.com/siaga112/siaga112/asterisk-conf/sounds"
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
@@ -240,6 +241,7 @@ func (s *Stack) consoleOptions(incidents web.Incidents) (*web.ConsoleOptions, er
 	bl := lateBlocklist{s}
 	co := &web.ConsoleOptions{
 		Incidents: incidents, IncidentPrompts: cfg.IVR.IncidentPrompts, SoundPrefix: cfg.IVR.SoundPrefix,
+		Sounds: sounds.FS(), PromptLanguage: cfg.IVR.Language,
 		Accounts: accs, AccountsFile: cfg.HTTP.AccountsFile, SessionTTL: cfg.HTTP.SessionTTL,
 		Admin: bl, Records: bl, Publisher: blocklist.JSPublisher{JS: s.bus.JS}, Events: blocklist.NewHistoryReader(s.bus.JS, s.bus),
 		DefaultCountry: cfg.Blocklist.DefaultCountry, Location: loc,
