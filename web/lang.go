@@ -327,3 +327,22 @@ func (l *locale) Span(d time.Duration) string {
 	}
 	return strings.Join(parts, " ")
 }
+
+// Length is a duration to the second, in words: "1 menit 12 detik",
+// "4 detik", "1 jam 5 detik" (id); "1 min 12 s" (en). Span rounds up to
+// minutes, which would make a 4-second call a minute long.
+func (l *locale) Length(d time.Duration) string {
+	secs := int64(max(d, time.Second).Round(time.Second) / time.Second)
+	h, m, s := secs/3600, secs/60%60, secs%60
+	var parts []string
+	if h > 0 {
+		parts = append(parts, l.T("length.h", h))
+	}
+	if m > 0 {
+		parts = append(parts, l.T("length.m", m))
+	}
+	if s > 0 {
+		parts = append(parts, l.T("length.s", s))
+	}
+	return strings.Join(parts, " ")
+}
