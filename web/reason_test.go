@@ -90,7 +90,7 @@ func TestReasonsInThePageLanguage(t *testing.T) {
 		page: "/console/blocks?lang=id",
 		want: []string{"3 pelanggaran dalam 1 hari (tanpa masukan x3); diblokir ke-1 selama 1 jam", "ancaman bom berulang",
 			"3 pelanggaran dalam 1 hari (tanpa masukan x3); diblokir ke-2 selama 6 jam"},
-		not:  []string{"strikes within"},
+		not: []string{"strikes within"},
 	}, {
 		name: "blocked numbers in English",
 		page: "/console/blocks?lang=en",
