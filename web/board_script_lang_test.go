@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,11 +24,11 @@ import (
 // In Indonesian and in English, a signed-in supervisor's board is driven
 // through every state whose words the script writes or shows — rows
 // arriving under the pointer (the "N new" bar), a verdict asked, confirmed
-// with its undo counting down, and undone; the screen's mute; the stream
-// gone quiet and then the server gone (the red banner with the last
-// update's time, the incident banner's unknown state) — and the text a
-// reader sees (document.body.innerText) holds no word of the other
-// language, by the crawl's own word check.
+// with its undo counting down, and undone, and one the store failed; the
+// screen's mute; the stream gone quiet and then the server gone (the red
+// banner with the last update's time, the incident banner's unknown
+// state) — and the text a reader sees (document.body.innerText) holds no
+// word of the other language, by the crawl's own word check.
 func TestBoardScriptSpeaksOneLanguage(t *testing.T) {
 	browser := newBrowser(t)
 	for _, lang := range Languages {
@@ -35,15 +36,29 @@ func TestBoardScriptSpeaksOneLanguage(t *testing.T) {
 	}
 }
 
+// downAdmin is a verdictAdmin whose store can be made to stop answering.
+type downAdmin struct {
+	verdictAdmin
+	down atomic.Bool
+}
+
+func (a *downAdmin) Verdict(ctx context.Context, callID, v, by string) (events.Envelope, error) {
+	if a.down.Load() {
+		return events.Envelope{}, fmt.Errorf("blocklist: read: %w", context.DeadlineExceeded)
+	}
+	return a.verdictAdmin.Verdict(ctx, callID, v, by)
+}
+
 func scriptInOneLanguage(t *testing.T, browser context.Context, lang string) {
 	agg, now := boardAggregator(t)
+	adm := &downAdmin{}
 	srv, err := New(Options{
 		Aggregator: agg,
 		Board: BoardConfig{Title: "Bontang Siaga 112", Refresh: time.Second, Now: func() time.Time { return now },
 			Incidents: playingFunc(func(context.Context) (incident.Incident, bool) {
 				return incident.Incident{ID: "inc1", Title: "Banjir Loktuan"}, true
 			})},
-		Console: &ConsoleOptions{Accounts: testAccounts(t), Admin: &verdictAdmin{}, Records: fakeRecords{}, Publisher: &recorder{},
+		Console: &ConsoleOptions{Accounts: testAccounts(t), Admin: adm, Records: fakeRecords{}, Publisher: &recorder{},
 			Location: agg.Location(), Now: func() time.Time { return now }},
 	})
 	if err != nil {
@@ -132,6 +147,17 @@ func scriptInOneLanguage(t *testing.T, browser context.Context, lang string) {
 	waitFor("the undo's answer", `(() => { const a = document.querySelector("[data-testid=ask]"); return a && !a.querySelector("button") && a.innerText.trim() !== ""; })()`)
 	seen("a verdict undone")
 
+	// The store stops answering under the next verdict: the row says so.
+	adm.down.Store(true)
+	other := eval(`document.querySelectorAll("[data-testid=recent-calls] tbody tr[data-call-id]")[6].dataset.callId`)
+	row := `[data-testid=recent-calls] tr[data-call-id="` + other + `"]`
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(row+` button.prank`)), chromedp.WaitVisible(chromedp.CSS(row+` + tr[data-testid=ask] button.yes`)),
+		chromedp.Click(chromedp.CSS(row+` + tr[data-testid=ask] button.yes`))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the store's failure in the row", `(() => { const a = document.querySelector('`+row+` + tr[data-testid=ask]'); return a && !a.querySelector("button") && /[A-Z]-[0-9]{6}/.test(a.innerText); })()`)
+	seen("a verdict the store failed")
+
 	// The screen's mute, both ways.
 	for _, state := range []string{"muted", "sounding again"} {
 		before := eval(`document.querySelector("[data-mute]").textContent`)
@@ -174,7 +200,7 @@ func scriptInOneLanguage(t *testing.T, browser context.Context, lang string) {
 	// The quiet stream is seen only when the poll catches it between
 	// the stream's silence and the failed request; its banner is served
 	// with the page, so the crawl reads it as well.
-	if states < 8 {
+	if states < 9 {
 		t.Fatalf("checked %d states", states)
 	}
 }
