@@ -281,7 +281,6 @@ var catalogueEN = map[string]string{
 	"err.signin":                       "Please sign in first.",
 	"err.role":                         "Only a supervisor may do this.",
 	"err.unknowncall":                  "The system does not know call %s.",
-	"err.failed":                       "Failed: %s",
 	"ok.verdict":                       "Verdict %s for call %s saved.",
 	"ok.handled":                       "Call %s ticked.",
 	"ok.blocked":                       "Number %s blocked until %s.",
@@ -413,4 +412,12 @@ var catalogueEN = map[string]string{
 	"listen.signin":        "Sign in to listen to a message.",
 	"listen.unknown":       "This message is not on the list of incident announcements.",
 	"listen.cannot":        "This message cannot be played here.",
+	// Store and bus failures (console_failure.go).
+	"fail.timeout":     "The data store did not answer in time.",
+	"fail.unreachable": "The data store cannot be reached right now.",
+	"fail.other.save":  "It could not be saved: the data store refused it.",
+	"fail.other.read":  "The data could not be read: the data store refused it.",
+	"fail.save":        "Nothing was saved; send it again in a moment.",
+	"fail.read":        "This page cannot be shown yet; reload it in a moment.",
+	"fail.advice":      "If it keeps happening, call the administrator and give the code %s.",
 }

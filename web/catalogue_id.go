@@ -286,7 +286,6 @@ var catalogueID = map[string]string{
 	"err.signin":                       "Silakan masuk terlebih dahulu.",
 	"err.role":                         "Hanya supervisor yang boleh melakukan ini.",
 	"err.unknowncall":                  "Panggilan %s tidak dikenal oleh sistem.",
-	"err.failed":                       "Gagal: %s",
 	"ok.verdict":                       "Penilaian %s untuk panggilan %s tersimpan.",
 	"ok.handled":                       "Panggilan %s ditandai.",
 	"ok.blocked":                       "Nomor %s diblokir sampai %s.",
@@ -418,4 +417,12 @@ var catalogueID = map[string]string{
 	"listen.signin":        "Masuk dulu untuk mendengarkan pesan.",
 	"listen.unknown":       "Pesan ini tidak ada di daftar pengumuman kejadian.",
 	"listen.cannot":        "Pesan ini tidak dapat diputar di sini.",
+	// Store and bus failures (console_failure.go).
+	"fail.timeout":     "Penyimpanan data tidak menjawab tepat waktu.",
+	"fail.unreachable": "Penyimpanan data tidak dapat dihubungi saat ini.",
+	"fail.other.save":  "Tidak dapat disimpan: penyimpanan data menolaknya.",
+	"fail.other.read":  "Data tidak dapat dibaca: penyimpanan data menolaknya.",
+	"fail.save":        "Tidak ada yang tersimpan; kirim lagi sebentar lagi.",
+	"fail.read":        "Halaman ini belum dapat ditampilkan; muat ulang sebentar lagi.",
+	"fail.advice":      "Jika terus terjadi, hubungi administrator dan sebutkan kode %s.",
 }

@@ -49,7 +49,7 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		c.audit(r, s, "verdict_"+safeWord(v), id, "refused: "+err.Error())
-		status, msg := http.StatusBadRequest, formError(lang, err, "")
+		status, msg := http.StatusBadRequest, c.formError(r, lang, err, "")
 		if errors.Is(err, blocklist.ErrUnknownCall) {
 			status, msg = http.StatusNotFound, fmt.Sprintf(text(lang, "err.unknowncall"), id)
 		}
@@ -89,7 +89,7 @@ func (c *Console) handled(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := c.o.Admin.FindCall(r.Context(), id); err != nil {
 		status := http.StatusBadRequest
-		msg := fmt.Sprintf(text(lang, "err.failed"), err.Error())
+		msg := c.failure(r, lang, failSave, err)
 		if errors.Is(err, blocklist.ErrUnknownCall) {
 			status, msg = http.StatusNotFound, fmt.Sprintf(text(lang, "err.unknowncall"), id)
 		}
@@ -103,7 +103,7 @@ func (c *Console) handled(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		c.audit(r, s, action, id, "failed: "+err.Error())
-		c.fail(w, r, lang, http.StatusServiceUnavailable, fmt.Sprintf(text(lang, "err.failed"), err.Error()))
+		c.fail(w, r, lang, http.StatusServiceUnavailable, c.failure(r, lang, failSave, err))
 		return
 	}
 	c.audit(r, s, action, id, "ok")
@@ -161,7 +161,7 @@ func (c *Console) block(w http.ResponseWriter, r *http.Request) {
 		// page's language, wherever it was found: retyping a number and
 		// a reason because of a misspelt unit loses time on a shift.
 		c.audit(r, s, "block", number, "refused: "+err.Error())
-		c.showBlocks(w, r, s, lang, http.StatusBadRequest, form, formError(lang, err, typed))
+		c.showBlocks(w, r, s, lang, http.StatusBadRequest, form, c.formError(r, lang, err, typed))
 		return
 	}
 	c.audit(r, s, "block", rec.Number, "ok")
@@ -182,7 +182,7 @@ func (c *Console) lift(w http.ResponseWriter, r *http.Request) {
 	rec, err := c.o.Admin.Unblock(r.Context(), number, s.Name)
 	if err != nil {
 		c.audit(r, s, "lift", number, "refused: "+err.Error())
-		c.fail(w, r, lang, http.StatusBadRequest, formError(lang, err, number))
+		c.fail(w, r, lang, http.StatusBadRequest, c.formError(r, lang, err, number))
 		return
 	}
 	c.audit(r, s, "lift", rec.Number, "ok")
@@ -223,7 +223,7 @@ func (c *Console) askLift(w http.ResponseWriter, r *http.Request, s Session, lan
 	n, err := normalizeNumber(number, c.o.DefaultCountry)
 	if err != nil || n.IsAnonymous() {
 		c.audit(r, s, "lift", number, "refused: not a number")
-		c.fail(w, r, lang, http.StatusBadRequest, formError(lang, errBadNumber, number))
+		c.fail(w, r, lang, http.StatusBadRequest, c.formError(r, lang, errBadNumber, number))
 		return
 	}
 	words := fmt.Sprintf(text(lang, "confirm.lift_unknown"), displayNumber(n.E164))

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"strconv"
 
@@ -18,6 +17,9 @@ type blocksView struct {
 	// it was refused.
 	Form  blockForm
 	Error string
+	// ListError says why the list cannot be shown: the store failed
+	// while a refused form came back, which keeps what was typed.
+	ListError string
 	// MaxReason is the reason field's bound.
 	MaxReason int
 }
@@ -49,8 +51,16 @@ func (c *Console) showBlocks(w http.ResponseWriter, r *http.Request, s Session, 
 		return
 	}
 	recs, err := c.o.Records.List(r.Context())
+	if err != nil && errMsg != "" {
+		// The form's own error (most likely the same store failing)
+		// comes back with the form as typed; only the list is missing.
+		v := &blocksView{Lang: lang, Supervisor: s.Supervisor(), CSRF: s.CSRF, Form: form, Error: errMsg, MaxReason: blocklist.MaxReason,
+			ListError: c.failure(r, lang, failRead, err)}
+		c.render(w, status, "blocks", consolePage{Lang: lang, Title: text(lang, "blocks.title"), Session: &s, Blocks: v})
+		return
+	}
 	if err != nil {
-		c.render(w, http.StatusServiceUnavailable, "message", consolePage{Lang: lang, Title: "Siaga 112", Error: fmt.Sprintf(text(lang, "err.failed"), err.Error()), Session: &s, Next: "/"})
+		c.render(w, http.StatusServiceUnavailable, "message", consolePage{Lang: lang, Title: "Siaga 112", Error: c.failure(r, lang, failRead, err), Session: &s, Next: "/"})
 		return
 	}
 	now := c.o.Now()

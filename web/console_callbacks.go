@@ -110,7 +110,7 @@ func (c *Console) callbackCancel(w http.ResponseWriter, r *http.Request) {
 			c.fail(w, r, lang, http.StatusConflict, fmt.Sprintf(text(lang, "err.nocallback"), id))
 			return
 		}
-		c.fail(w, r, lang, http.StatusServiceUnavailable, fmt.Sprintf(text(lang, "err.failed"), err.Error()))
+		c.fail(w, r, lang, http.StatusServiceUnavailable, c.failure(r, lang, failSave, err))
 		return
 	}
 	c.audit(r, s, "callback_cancel", id, "ok")

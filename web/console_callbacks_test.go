@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/siaga112/siaga112/callback"
 	"github.com/siaga112/siaga112/events"
 )
@@ -70,7 +72,7 @@ func TestCallbackCancel(t *testing.T) {
 			return fmt.Errorf("callback store: call %s: %w", id, callback.ErrNoCallback)
 		}
 		if id == "kv-down" {
-			return errors.New("nats: timeout")
+			return fmt.Errorf("callback store: %w", nats.ErrTimeout)
 		}
 		calls = append(calls, call{id, number, by, note})
 		return nil
@@ -104,7 +106,7 @@ func TestCallbackCancel(t *testing.T) {
 		{"nothing open", sup, "gone-1", url.Values{"number": {"+6281234567890"}, "note": {"sudah selesai"}}, http.StatusConflict,
 			nil, "refused: callback store: call gone-1: no open call-back for that call", "callback_cancel", "Tidak ada telepon balik yang masih berjalan untuk panggilan gone-1"},
 		{"store down", sup, "kv-down", url.Values{"number": {"+6281234567890"}, "note": {"coba lagi"}}, http.StatusServiceUnavailable,
-			nil, "refused: nats: timeout", "callback_cancel", "Gagal: nats: timeout"},
+			nil, "refused: callback store: nats: timeout", "callback_cancel", "Penyimpanan data tidak menjawab tepat waktu. Tidak ada yang tersimpan"},
 		{"not a call id", sup, "a%3Fb", url.Values{"number": {"+6281234567890"}, "note": {"x"}}, http.StatusBadRequest,
 			nil, "refused: not a call id", "callback_cancel", "bukan ID panggilan"},
 	} {

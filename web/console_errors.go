@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"fmt"
+	"net/http"
 
 	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/incident"
@@ -24,10 +25,11 @@ var errNoReason = errors.New("a reason is required")
 
 // formError is err as a person at the console reads it, in lang; typed is
 // the value the error is about, quoted back where the sentence names it.
-// An error none of the cases knows (a store that does not answer) keeps
-// the catalogue's "failed" with the error's own words, which are what an
-// engineer asked for help will need.
-func formError(lang string, err error, typed string) string {
+// An error none of the cases knows is the store or the bus failing while
+// r was being saved: the person reads what failed and what to do, with a
+// reference to the log line that keeps the error's own words
+// (console_failure.go).
+func (c *Console) formError(r *http.Request, lang string, err error, typed string) string {
 	key := ""
 	switch {
 	case errors.Is(err, errBadLength):
@@ -53,7 +55,7 @@ func formError(lang string, err error, typed string) string {
 	case errors.Is(err, incident.ErrNone):
 		return text(lang, "err.noincident")
 	default:
-		return fmt.Sprintf(text(lang, "err.failed"), err.Error())
+		return c.failure(r, lang, failSave, err)
 	}
 	return fmt.Sprintf(text(lang, key), typed)
 }

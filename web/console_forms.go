@@ -1,7 +1,6 @@
 package web
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -66,14 +65,15 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, lang string, stat
 	c.render(w, status, "message", p)
 }
 
-// refuse audits a refused or failed action and answers it; status 0
-// means 400. The message is the catalogue's "failed" with the error.
+// refuse audits an action the store or the bus failed and answers it;
+// status 0 means 400. The audit keeps the error's words; the person reads
+// what failed and what to do (console_failure.go).
 func (c *Console) refuse(w http.ResponseWriter, r *http.Request, s Session, lang, action, target string, status int, err error) {
 	if status == 0 {
 		status = http.StatusBadRequest
 	}
 	c.audit(r, s, action, target, "refused: "+err.Error())
-	c.fail(w, r, lang, status, fmt.Sprintf(text(lang, "err.failed"), err.Error()))
+	c.fail(w, r, lang, status, c.failure(r, lang, failSave, err))
 }
 
 // done answers a successful action: JSON with msg for scripts, else back

@@ -69,7 +69,7 @@ func (c *Console) showIncident(w http.ResponseWriter, r *http.Request, s Session
 	}
 	i, err := c.o.Incidents.Current(r.Context())
 	if err != nil && !errors.Is(err, incident.ErrNone) {
-		c.render(w, http.StatusServiceUnavailable, "message", consolePage{Lang: lang, Title: "Siaga 112", Error: fmt.Sprintf(text(lang, "err.failed"), err.Error()), Session: &s, Next: "/"})
+		c.render(w, http.StatusServiceUnavailable, "message", consolePage{Lang: lang, Title: "Siaga 112", Error: c.failure(r, lang, failRead, err), Session: &s, Next: "/"})
 		return
 	}
 	if i.Active(c.o.Now()) {
@@ -129,7 +129,7 @@ func (c *Console) incidentStart(w http.ResponseWriter, r *http.Request) {
 		// fault named in the page's language.
 		c.audit(r, s, "incident_start", "", "refused: "+err.Error())
 		form := incidentForm{Title: title, Media: media, For: r.PostForm.Get("for")}
-		msg := formError(lang, err, form.For)
+		msg := c.formError(r, lang, err, form.For)
 		if errors.Is(err, incident.ErrBadTitle) {
 			msg = fmt.Sprintf(text(lang, "err.title"), incident.MaxTitle, utf8.RuneCountInString(title))
 		}
@@ -166,7 +166,7 @@ func (c *Console) incidentStop(w http.ResponseWriter, r *http.Request) {
 			status = http.StatusConflict
 		}
 		c.audit(r, s, "incident_stop", "", "refused: "+err.Error())
-		c.fail(w, r, lang, status, formError(lang, err, ""))
+		c.fail(w, r, lang, status, c.formError(r, lang, err, ""))
 		return
 	}
 	c.audit(r, s, "incident_stop", i.ID, "ok")

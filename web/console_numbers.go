@@ -147,9 +147,9 @@ func (c *Console) numberPage(w http.ResponseWriter, r *http.Request) {
 	raw := r.PathValue("number")
 	h, err := c.history(r.Context(), raw)
 	if err != nil {
-		status, msg := http.StatusServiceUnavailable, fmt.Sprintf(text(lang, "err.failed"), err.Error())
-		if errors.Is(err, errBadNumber) {
-			status, msg = http.StatusBadRequest, fmt.Sprintf(text(lang, "number.bad"), raw)
+		status, msg := http.StatusBadRequest, fmt.Sprintf(text(lang, "number.bad"), raw)
+		if !errors.Is(err, errBadNumber) {
+			status, msg = http.StatusServiceUnavailable, c.failure(r, lang, failRead, err)
 		}
 		c.render(w, status, "message", consolePage{Lang: lang, Title: "Siaga 112", Error: msg, Session: &s, Next: "/"})
 		return

@@ -25,7 +25,7 @@ import (
 var tellTales = map[string][]string{
 	LangID: {"the", "and", "call", "calls", "blocked", "strike", "strikes", "prank", "operator", "operators",
 		"invalid", "want", "error", "failed", "please", "not", "is", "number", "fire", "police", "medical",
-		"handled", "supervisor's", "required"},
+		"handled", "supervisor's", "required", "deadline", "exceeded", "timeout", "connection", "closed", "responders"},
 	LangEN: {"panggilan", "petugas", "diblokir", "dan", "yang", "untuk", "tidak", "atau", "iseng", "asli",
 		"nomor", "gagal", "kebakaran", "polisi"},
 }

@@ -16,10 +16,16 @@ import (
 // translate. The text is shown whenever the code cannot be said in full:
 // no code, a code this build does not know (a newer worker wrote it), or a
 // parameter missing or unreadable. Half a translation would be worse than
-// the English the record holds.
+// the English the record holds. A record or event from before codes has
+// only the text; if it is exactly a text the policy itself wrote then
+// (blocklist.LegacyReason), it is said as its code, and any other text,
+// an admin's typed reason above all, is shown as stored.
 func (l *locale) Reason(code string, args map[string]string, stored string) string {
 	if code == "" {
-		return stored
+		var ok bool
+		if code, args, ok = blocklist.LegacyReason(stored); !ok {
+			return stored
+		}
 	}
 	if code != blocklist.CodeAutoBlock {
 		if _, ok := l.msgs["reason."+code]; !ok {

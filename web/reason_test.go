@@ -16,9 +16,11 @@ import (
 // as codes and are said in the page's language — an automatic block on
 // the blocked numbers page and on the number's page, a genuine verdict's
 // lift among the number's block changes, a verdict beside its call —
-// while a reason an admin typed, and a record from before codes, show the
-// text as stored. The records and the events are made by the real policy,
-// as the worker stores and announces them.
+// while a reason an admin typed shows the text as stored. A record or a
+// change from before codes, which has only the policy's English text of
+// the time, is said in the page's language too; a typed reason that only
+// looks like the policy's is not. The records and the events are made by
+// the real policy, as the worker stores and announces them.
 func TestReasonsInThePageLanguage(t *testing.T) {
 	const auto, lifted, typed, old = "+6281200000011", "+6281200000012", "+6281200000013", "+6281200000014"
 	now := time.Date(2026, 11, 27, 2, 30, 0, 0, time.UTC)
@@ -41,7 +43,18 @@ func TestReasonsInThePageLanguage(t *testing.T) {
 		t.Fatal(err)
 	}
 	typedRec.Number = typed
-	oldRec := blocklist.Record{Number: old, Level: 1, Until: now.Add(time.Hour), SetBy: blocklist.SetByAuto, Reason: "3 strikes within 24 h (no_input x3); block 1 for 1 h"}
+	oldRec := blocklist.Record{Number: old, Level: 2, Until: now.Add(time.Hour), SetBy: blocklist.SetByAuto, Reason: "3 strikes within 24 h (no_input x3); block 2 for 6 h"}
+	// Changes of the old number as the first release announced them,
+	// with Go's durations and no code, and an admin's words that look
+	// like the policy's.
+	oldChanges := []blocklist.Record{
+		{Number: old, Until: now.Add(-3 * time.Hour), Reason: "4 strikes within 24h0m0s (invalid x1, verdict_prank x1); block 1 for 1h0m0s"},
+		{Number: old, Reason: "lifted: verdict genuine"},
+		{Number: old, Until: now.Add(-2 * time.Hour), Reason: "blocked by admin"},
+		{Number: old, Reason: "removed by admin"},
+		{Number: old, Until: now.Add(-time.Hour), Reason: "lifted: verdict genuine, then called again"},
+		oldRec,
+	}
 
 	changed := func(r blocklist.Record) events.Envelope {
 		data := events.BlocklistChanged{Number: r.Number, Strikes: 3, Reason: r.Reason, ReasonCode: r.ReasonCode, ReasonArgs: r.ReasonArgs}
@@ -61,6 +74,9 @@ func TestReasonsInThePageLanguage(t *testing.T) {
 		changed(silent(lifted, 3)),
 		changed(liftedRec),
 	}
+	for _, r := range oldChanges {
+		hist = append(hist, changed(r))
+	}
 	c, h := testConsole(t, ConsoleOptions{Admin: &fakeAdmin{}, Events: hist, Records: fakeRecords{recs: []blocklist.Record{blocked, liftedRec, typedRec, oldRec}},
 		Recordings: noRecordings{}, Location: time.UTC, Now: func() time.Time { return now }})
 	sup := signedIn(t, c, h, testSup, testSupPass)
@@ -72,8 +88,9 @@ func TestReasonsInThePageLanguage(t *testing.T) {
 	}{{
 		name: "blocked numbers in Indonesian",
 		page: "/console/blocks?lang=id",
-		want: []string{"3 pelanggaran dalam 1 hari (tanpa masukan x3); diblokir ke-1 selama 1 jam", "ancaman bom berulang", oldRec.Reason},
-		not:  []string{"strikes within 1 d"},
+		want: []string{"3 pelanggaran dalam 1 hari (tanpa masukan x3); diblokir ke-1 selama 1 jam", "ancaman bom berulang",
+			"3 pelanggaran dalam 1 hari (tanpa masukan x3); diblokir ke-2 selama 6 jam"},
+		not: []string{"strikes within"},
 	}, {
 		name: "blocked numbers in English",
 		page: "/console/blocks?lang=en",
@@ -87,6 +104,13 @@ func TestReasonsInThePageLanguage(t *testing.T) {
 		page: "/numbers/" + url.PathEscape(lifted) + "?lang=id",
 		want: []string{"dicabut: penilaian asli", "3 pelanggaran dalam 1 hari (tanpa masukan x3); diblokir ke-1 selama 1 jam", "asli oleh siti"},
 		not:  []string{"lifted: verdict genuine", "genuine (siti)", "strikes within"},
+	}, {
+		name: "changes from before codes on the number's page",
+		page: "/numbers/" + url.PathEscape(old) + "?lang=id",
+		want: []string{"4 pelanggaran dalam 1 hari (tombol salah x1, ditandai iseng x1); diblokir ke-1 selama 1 jam", "dicabut: penilaian asli",
+			"diblokir oleh supervisor", "dicabut oleh supervisor", "lifted: verdict genuine, then called again",
+			"3 pelanggaran dalam 1 hari (tanpa masukan x3); diblokir ke-2 selama 6 jam"},
+		not: []string{"strikes within", "blocked by admin", "removed by admin", ">lifted: verdict genuine<"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := sup.do("GET", tc.page, nil)

@@ -3,6 +3,25 @@
 // HTML rendered by the server in the page's language; this script only
 // swaps it in and says when the stream has gone quiet (the figures are then
 // stale, and the page shows the stale banner from the catalogue).
+//
+// The script holds no words of its own. Everything it shows comes from
+// the catalogue through the server, in the page's language:
+//   - the "N baru" bar over a held list: the template's text, the script
+//     writes only the count (data-hold-bar);
+//   - the row's question, its buttons, the saved verdict's result, the
+//     undo's label and answer, a refusal: the console's JSON answer
+//     (confirm, yes, no, result, undo_label, error), asked in the page's
+//     language by the form's back address; the countdown adds only
+//     digits and brackets;
+//   - the red "not responding since" banner: data-down on the newest
+//     "now" strip, which also holds "last updated";
+//   - the mute button: data-label-on and data-label-off;
+//   - "+N more" on a cut list: data-more-fmt, with the count formatted
+//     for the page's language;
+//   - the longest wait's ticking clock: digits and data-sep;
+//   - the stale and down marks, and the incident banner's unknown state:
+//     served with the page and only shown by data-stream (CSS).
+// TestBoardScriptSpeaksOneLanguage reads the board in each of these states.
 (function () {
   "use strict";
   var root = document.documentElement;
