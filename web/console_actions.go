@@ -49,7 +49,7 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		c.audit(r, s, "verdict_"+safeWord(v), id, "refused: "+err.Error())
-		status, msg := http.StatusBadRequest, c.formError(r, lang, err, "")
+		status, msg := formStatus(err), c.formError(r, lang, err, "")
 		if errors.Is(err, blocklist.ErrUnknownCall) {
 			status, msg = http.StatusNotFound, fmt.Sprintf(text(lang, "err.unknowncall"), id)
 		}
@@ -161,7 +161,7 @@ func (c *Console) block(w http.ResponseWriter, r *http.Request) {
 		// page's language, wherever it was found: retyping a number and
 		// a reason because of a misspelt unit loses time on a shift.
 		c.audit(r, s, "block", number, "refused: "+err.Error())
-		c.showBlocks(w, r, s, lang, http.StatusBadRequest, form, c.formError(r, lang, err, typed))
+		c.showBlocks(w, r, s, lang, formStatus(err), form, c.formError(r, lang, err, typed))
 		return
 	}
 	c.audit(r, s, "block", rec.Number, "ok")
@@ -182,7 +182,7 @@ func (c *Console) lift(w http.ResponseWriter, r *http.Request) {
 	rec, err := c.o.Admin.Unblock(r.Context(), number, s.Name)
 	if err != nil {
 		c.audit(r, s, "lift", number, "refused: "+err.Error())
-		c.fail(w, r, lang, http.StatusBadRequest, c.formError(r, lang, err, number))
+		c.fail(w, r, lang, formStatus(err), c.formError(r, lang, err, number))
 		return
 	}
 	c.audit(r, s, "lift", rec.Number, "ok")

@@ -59,3 +59,21 @@ func (c *Console) formError(r *http.Request, lang string, err error, typed strin
 	}
 	return fmt.Sprintf(text(lang, key), typed)
 }
+
+// formStatus is the HTTP status of a form refused with err: 409 for a
+// change that met another one or an incident that is not running, 503 for
+// the store or the bus failing (the person did nothing wrong and may try
+// again; formError says so), 400 for what was typed.
+func formStatus(err error) int {
+	switch {
+	case errors.Is(err, blocklist.ErrConflict), errors.Is(err, incident.ErrNone):
+		return http.StatusConflict
+	case errors.Is(err, errBadLength), errors.Is(err, errBadNumber), errors.Is(err, errNoReason),
+		errors.Is(err, blocklist.ErrAllowlisted), errors.Is(err, blocklist.ErrAnonymous),
+		errors.Is(err, blocklist.ErrNotFound), errors.Is(err, blocklist.ErrBadVerdict),
+		errors.Is(err, incident.ErrBadMedia), errors.Is(err, incident.ErrBadFor),
+		errors.Is(err, incident.ErrBadTitle), errors.Is(err, blocklist.ErrBadReason):
+		return http.StatusBadRequest
+	}
+	return http.StatusServiceUnavailable
+}

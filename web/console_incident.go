@@ -133,7 +133,7 @@ func (c *Console) incidentStart(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, incident.ErrBadTitle) {
 			msg = fmt.Sprintf(text(lang, "err.title"), incident.MaxTitle, utf8.RuneCountInString(title))
 		}
-		c.showIncident(w, r, s, lang, http.StatusBadRequest, form, msg)
+		c.showIncident(w, r, s, lang, formStatus(err), form, msg)
 		return
 	}
 	c.audit(r, s, "incident_start", i.ID, "ok")
@@ -161,12 +161,8 @@ func (c *Console) incidentStop(w http.ResponseWriter, r *http.Request) {
 	}
 	i, err := c.o.Incidents.Stop(r.Context(), s.Name)
 	if err != nil {
-		status := http.StatusBadRequest
-		if errors.Is(err, incident.ErrNone) {
-			status = http.StatusConflict
-		}
 		c.audit(r, s, "incident_stop", "", "refused: "+err.Error())
-		c.fail(w, r, lang, status, c.formError(r, lang, err, ""))
+		c.fail(w, r, lang, formStatus(err), c.formError(r, lang, err, ""))
 		return
 	}
 	c.audit(r, s, "incident_stop", i.ID, "ok")
