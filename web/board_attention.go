@@ -8,17 +8,19 @@ package web
 // most overdue item is the first thing read, never the one cut off.
 //
 // A person can take an item ("Sedang ditangani siti"), so two people do
-// not call the same caller back. Who took what is kept in this process's
-// memory only: it is a note between colleagues on one shift, not a fact
-// about the call, and a restart forgets it (the tick itself, call.handled,
-// is an event and stays).
+// not call the same caller back. A take is an event (call.taken) like the
+// tick that closes the item (call.handled): the reports fold it into the
+// call's record, so a restart of the web process or of the reports worker
+// keeps it, and every web server reading the same stream shows it.
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
+	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/reports"
 )
 
@@ -27,13 +29,12 @@ import (
 // newer ones are not shown.
 const maxAttention = 200
 
-// attentionRow is one item of the queue as the board shows it.
+// attentionRow is one item of the queue as the board shows it; who took
+// it is the record's TakenBy ("" for nobody).
 type attentionRow struct {
 	reports.CallRecord
 	// Waited is how long ago the call started, as words ("1 jam 5 menit").
 	Waited string
-	// TakenBy is who took the item ("" for nobody).
-	TakenBy string
 }
 
 // attentionQueue is the panel's data.
@@ -51,41 +52,13 @@ func (s *Board) attention(l *locale, now time.Time, unmasked bool) attentionQueu
 		q.More, all = len(all)-maxAttention, all[:maxAttention]
 	}
 	for _, r := range all {
-		q.Rows = append(q.Rows, attentionRow{CallRecord: r, Waited: l.Span(now.Sub(r.Started)), TakenBy: s.takes.by(r.CallID)})
+		q.Rows = append(q.Rows, attentionRow{CallRecord: r, Waited: l.Span(now.Sub(r.Started))})
 	}
 	return q
 }
 
-// takes records who took which call of the queue. The mutex guards m.
-type takes struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-// take records that name took callID.
-func (t *takes) take(callID, name string) {
-	if t == nil {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.m == nil {
-		t.m = map[string]string{}
-	}
-	t.m[callID] = name
-}
-
-// by is who took callID ("" for nobody).
-func (t *takes) by(callID string) string {
-	if t == nil {
-		return ""
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.m[callID]
-}
-
-// take records that the signed-in person took a call of the queue.
+// take publishes that the signed-in person took a call of the queue
+// (call.taken), as handled publishes its tick.
 func (c *Console) take(w http.ResponseWriter, r *http.Request) {
 	s, ok := c.formSession(w, r, false)
 	if !ok {
@@ -96,11 +69,32 @@ func (c *Console) take(w http.ResponseWriter, r *http.Request) {
 	if !c.checkCallID(w, r, s, lang, "take", id) {
 		return
 	}
-	if c.takes == nil {
+	if c.o.Publisher == nil {
+		// Nowhere to say it: a take nobody else can see would let two
+		// people call the same caller back.
+		c.audit(r, s, "take", id, "refused: no publisher")
 		c.fail(w, r, lang, http.StatusServiceUnavailable, text(lang, "err.take"))
 		return
 	}
-	c.takes.take(id, s.Name)
+	if err := c.o.Admin.FindCall(r.Context(), id); err != nil {
+		status := http.StatusBadRequest
+		msg := fmt.Sprintf(text(lang, "err.failed"), err.Error())
+		if errors.Is(err, blocklist.ErrUnknownCall) {
+			status, msg = http.StatusNotFound, fmt.Sprintf(text(lang, "err.unknowncall"), id)
+		}
+		c.audit(r, s, "take", id, "refused: "+err.Error())
+		c.fail(w, r, lang, status, msg)
+		return
+	}
+	e, err := events.New(events.TypeTaken, id, "", events.Caller{}, events.Taken{By: cutText(s.Name)})
+	if err == nil {
+		err = c.o.Publisher.Publish(r.Context(), e)
+	}
+	if err != nil {
+		c.audit(r, s, "take", id, "failed: "+err.Error())
+		c.fail(w, r, lang, http.StatusServiceUnavailable, fmt.Sprintf(text(lang, "err.failed"), err.Error()))
+		return
+	}
 	c.audit(r, s, "take", id, "ok")
 	c.done(w, r, "taken", id, fmt.Sprintf(text(lang, "ok.taken"), id))
 }

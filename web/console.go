@@ -120,10 +120,7 @@ type Console struct {
 	gate         hashGate
 	signins      signinAudit
 	// undo holds the prank verdicts that may still be undone.
-	undo undos
-	// takes is who took which needs-attention item (shared with the
-	// board by New; nil refuses a take).
-	takes *takes
+	undo  undos
 	log   *slog.Logger
 	pages *template.Template
 	// stop and stopped end the background loop (audit flushes, the accounts

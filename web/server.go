@@ -89,10 +89,6 @@ func New(o Options) (*Server, error) {
 		}
 		s.board = b
 	}
-	if s.board != nil && s.console != nil {
-		t := &takes{}
-		s.board.takes, s.console.takes = t, t
-	}
 	if o.Blocklist != nil {
 		if o.Records == nil {
 			s.Close()
