@@ -400,4 +400,9 @@ var catalogueEN = map[string]string{
 	"confirm.lift_unknown":             "Lift block: %s can call again.",
 	"confirm.incident_start":           "Start the incident announcement “%s”: every caller hears it before the menu, for %s (until %s).",
 	"confirm.incident_stop":            "Stop the incident announcement “%s”: callers no longer hear it.",
+	// Undo without JavaScript: the result page of a confirmed prank verdict.
+	"undo.title":   "Verdict saved — Siaga 112",
+	"undo.heading": "Verdict saved",
+	"undo.until":   "Wrong click? You can undo it until %s; after that the verdict stays.",
+	"undo.back":    "Back to where you were",
 }

@@ -405,4 +405,9 @@ var catalogueID = map[string]string{
 	"confirm.lift_unknown":             "Cabut blokir: %s dapat menelepon lagi.",
 	"confirm.incident_start":           "Mulai pengumuman kejadian “%s”: setiap penelepon mendengarnya sebelum menu, selama %s (sampai %s).",
 	"confirm.incident_stop":            "Hentikan pengumuman kejadian “%s”: penelepon tidak mendengarnya lagi.",
+	// Undo without JavaScript: the result page of a confirmed prank verdict.
+	"undo.title":   "Penilaian tersimpan — Siaga 112",
+	"undo.heading": "Penilaian tersimpan",
+	"undo.until":   "Salah klik? Anda dapat mengurungkannya sampai %s; setelah itu penilaian ini tetap.",
+	"undo.back":    "Kembali ke halaman sebelumnya",
 }

@@ -329,6 +329,9 @@ type consolePage struct {
 	Callbacks *callbacksView
 	Confirm   *confirmView
 	Cancel    *cancelView
+	// Undo is the result of a prank verdict confirmed without the
+	// script, with its undo (console_confirm.go).
+	Undo *undoView
 }
 
 func (c *Console) render(w http.ResponseWriter, status int, name string, p consolePage) {

@@ -58,16 +58,25 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 	}
 	c.audit(r, s, "verdict_"+v, id, "ok: confirmed; "+ef.Text)
 	msg := fmt.Sprintf(text(lang, "ok.verdict"), text(lang, "btn."+v), id)
-	if wantsJSON(r) {
-		// The board's row says what was saved and what it does; only
-		// the script can offer the undo in time, so a page without it
-		// gets the notice alone.
-		res := map[string]any{"result": msg + " " + shown.Text}
-		if v == events.VerdictPrank {
-			res["undo"] = c.undo.add(pendingUndo{callID: id, by: s.Name, at: c.o.Now()})
-			res["undo_label"], res["undo_seconds"] = text(lang, "btn.undo"), int(undoWindow/time.Second)
+	if v == events.VerdictPrank {
+		// A prank verdict may block a number at once, so its undo is
+		// offered to whoever gave it, for undoWindow: in the board's row
+		// to the script, and on a result page of its own without one
+		// (console_confirm.go), both with what was saved and what it does.
+		at := c.o.Now()
+		tok := c.undo.add(pendingUndo{callID: id, by: s.Name, at: at})
+		if wantsJSON(r) {
+			writeJSON(w, http.StatusOK, map[string]any{
+				"result": msg + " " + shown.Text, "undo": tok,
+				"undo_label": text(lang, "btn.undo"), "undo_seconds": int(undoWindow / time.Second),
+			})
+			return
 		}
-		writeJSON(w, http.StatusOK, res)
+		c.showUndo(w, r, s, lang, id, msg, shown.Text, tok, at)
+		return
+	}
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]any{"result": msg + " " + shown.Text})
 		return
 	}
 	c.done(w, r, "verdict_"+v, id, msg)

@@ -12,7 +12,10 @@ package web
 // Accept: application/json and shows the same words in the row.
 //
 // A confirmed prank verdict can be undone for undoWindow by the person who
-// gave it. The blocklist keeps no history to roll back to, so the undo is
+// gave it: the board's script shows the undo in the row, and a browser
+// without JavaScript gets a result page that says what was saved, what it
+// does and until when (in the configured clock) it can be undone, with the
+// undo's form; the server checks the window either way. The blocklist keeps no history to roll back to, so the undo is
 // what it says it is: a genuine verdict on the same call, which clears the
 // number's strikes and lifts an automatic block (a supervisor's manual
 // block stays). Both the confirmed verdict and its undo are audited.
@@ -28,6 +31,7 @@ import (
 	"time"
 
 	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/callid"
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -198,6 +202,27 @@ func (c *Console) askVerdict(w http.ResponseWriter, r *http.Request, s Session, 
 		return
 	}
 	c.ask(w, r, s, lang, ef.Text, text(lang, "confirm.yes."+v), ef.Lifts, formField{"verdict", v})
+}
+
+// undoView is the data of the no-script answer to a confirmed prank
+// verdict: what was saved and what it does, and the undo's form.
+type undoView struct {
+	Lang, CSRF, Back, Action, Token string
+	// Saved says what was saved, Effect what it does to the number, and
+	// Until until when it can be undone.
+	Saved, Effect, Until string
+}
+
+// showUndo answers a confirmed prank verdict posted without the script:
+// a page with the result and the undo's form, which posts the same token
+// the script would. The window itself is checked by undoVerdict.
+func (c *Console) showUndo(w http.ResponseWriter, r *http.Request, s Session, lang, id, saved, effect, tok string, at time.Time) {
+	p := consolePage{Lang: lang, Title: text(lang, "undo.title"), Session: &s, Next: localPath(r.PostForm.Get("back"))}
+	p.Undo = &undoView{
+		Lang: lang, CSRF: s.CSRF, Back: p.Next, Action: "/console/calls/" + callid.PathSegment(id) + "/verdict/undo", Token: tok,
+		Saved: saved, Effect: effect, Until: fmt.Sprintf(text(lang, "undo.until"), consoleSeconds(at.Add(undoWindow), c.o.Location)),
+	}
+	c.render(w, http.StatusOK, "undo", p)
 }
 
 // undoVerdict undoes a prank verdict given moments ago, by the same
