@@ -127,6 +127,17 @@ func (a *Admin) Verdict(ctx context.Context, callID, verdict, by string) (events
 	return e, nil
 }
 
+// CallNumber returns the E.164 number of callID from the worker's call
+// index. An error wrapping ErrUnknownCall means the index does not hold
+// it: a withheld caller, a call older than the window, or one the worker
+// has not read yet.
+func (a *Admin) CallNumber(ctx context.Context, callID string) (string, error) {
+	if a.js == nil {
+		return "", fmt.Errorf("%w %q: no event stream to look it up in", ErrUnknownCall, callID)
+	}
+	return CallNumber(ctx, a.js, callID)
+}
+
 // FindCall reports whether the event stream knows callID: nil when it does,
 // an error wrapping ErrUnknownCall when it does not.
 //

@@ -424,12 +424,12 @@ func kvRead(bucket string) []string {
 }
 
 // ivrEvents are the call events the IVR publishes: every call.* type but
-// the verdicts and call-back ticks, which staff give through the
+// the verdicts, call-back ticks and takes, which staff give through the
 // blocklist's admin side.
 func ivrEvents() []string {
 	var out []string
 	for _, t := range AllTypes {
-		if s := t.Subject(); strings.HasPrefix(s, SubjectPrefix) && t != TypeVerdict && t != TypeHandled {
+		if s := t.Subject(); strings.HasPrefix(s, SubjectPrefix) && t != TypeVerdict && t != TypeHandled && t != TypeTaken {
 			out = append(out, s)
 		}
 	}
@@ -475,9 +475,10 @@ func rolePublish(user string, d Durables) []string {
 			kvRead(kvCallIndex))
 	case UserBlocklist:
 		return slices.Concat(
-			// Verdicts, call-back ticks, console audits and incidents are
-			// published by the blocklist's admin side (API and console).
-			[]string{SubjectAllBlocklist, TypeVerdict.Subject(), TypeHandled.Subject(), SubjectAudit, SubjectAllIncidents},
+			// Verdicts, call-back ticks, takes, console audits and
+			// incidents are published by the blocklist's admin side (API
+			// and console).
+			[]string{SubjectAllBlocklist, TypeVerdict.Subject(), TypeHandled.Subject(), TypeTaken.Subject(), SubjectAudit, SubjectAllIncidents},
 			ensureStreamAPI(StreamName), durableAPI(d.Blocklist), readAPI(StreamName),
 			// The console reads histories and looks calls up with
 			// ordered consumers.

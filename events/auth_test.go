@@ -313,6 +313,14 @@ func TestEmbeddedRolePermissions(t *testing.T) {
 		if _, err := u.js.Publish(ctx, TypeVerdict.Subject(), verdictData, jetstream.WithMsgID(verdict.ID)); err != nil {
 			t.Fatalf("verdict (the HTTP API's): %v", err)
 		}
+		take, err := New(TypeTaken, "call-1", "", Caller{}, Taken{By: "siti"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		takeData, _ := take.Marshal()
+		if _, err := u.js.Publish(ctx, take.Subject(), takeData, jetstream.WithMsgID(take.ID)); err != nil {
+			t.Fatalf("call.taken (the console's): %v", err)
+		}
 		changed, err := New(TypeBlocklistChanged, "", "", Caller{}, BlocklistChanged{Number: "+6281111", Strikes: 3, Reason: "test"})
 		if err != nil {
 			t.Fatal(err)
@@ -453,13 +461,13 @@ func TestEmbeddedRoleForbiddenActs(t *testing.T) {
 		acts []act
 	}{
 		{UserIVR, slices.Concat(streamAdmin, []act{
-			forged(TypeVerdict.Subject()), forged(TypeHandled.Subject()), forged(SubjectAudit), forged(SubjectBlocklist),
+			forged(TypeVerdict.Subject()), forged(TypeHandled.Subject()), forged(TypeTaken.Subject()), forged(SubjectAudit), forged(SubjectBlocklist),
 			forged(SubjectIncidentPrefix + "started"),
 			deleteConsumer(durables.Reports), deleteConsumer(durables.Blocklist),
 			{"pull from the blocklist's consumer", "$JS.API.CONSUMER.MSG.NEXT." + StreamName + "." + durables.Blocklist, nil},
 		})},
 		{UserReports, slices.Concat(streamAdmin, []act{
-			forged(TypeVerdict.Subject()), forged(TypeStarted.Subject()), forged(SubjectOperatorState),
+			forged(TypeVerdict.Subject()), forged(TypeTaken.Subject()), forged(TypeStarted.Subject()), forged(SubjectOperatorState),
 			deleteConsumer(durables.Blocklist),
 			{"re-filter the blocklist's consumer", "$JS.API.CONSUMER.CREATE." + StreamName + "." + durables.Blocklist + "." + TypeStarted.Subject(), refilter},
 			{"re-filter the blocklist's consumer (durable form)", "$JS.API.CONSUMER.DURABLE.CREATE." + StreamName + "." + durables.Blocklist, refilter},

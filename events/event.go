@@ -68,6 +68,10 @@ const (
 	// TypeHandled: an operator ticked a call that needed attention
 	// (called back, or handled).
 	TypeHandled Type = "call.handled"
+	// TypeTaken: a signed-in person took a call that needed attention
+	// ("I'll take it"), so that colleagues do not call the same caller
+	// back; a later take replaces it, and call.handled closes the item.
+	TypeTaken Type = "call.taken"
 	// TypeAudit: a signed-in person acted in the console.
 	TypeAudit Type = "console.audit"
 	// TypeIncidentStarted: a supervisor started an incident announcement.
@@ -80,7 +84,7 @@ const (
 )
 
 // AllTypes lists every known event type.
-var AllTypes = []Type{TypeStarted, TypeAnswered, TypeMenu, TypeClassified, TypeTransferred, TypeOperatorAnswered, TypeQueueAbandoned, TypeEnded, TypeVerdict, TypeBlocklistChanged, TypeHandled, TypeAudit, TypeIncidentStarted, TypeIncidentEnded, TypeOperatorState, TypeCallbackScheduled, TypeCallbackAttempt, TypeCallbackDone}
+var AllTypes = []Type{TypeStarted, TypeAnswered, TypeMenu, TypeClassified, TypeTransferred, TypeOperatorAnswered, TypeQueueAbandoned, TypeEnded, TypeVerdict, TypeBlocklistChanged, TypeHandled, TypeTaken, TypeAudit, TypeIncidentStarted, TypeIncidentEnded, TypeOperatorState, TypeCallbackScheduled, TypeCallbackAttempt, TypeCallbackDone}
 
 // Subject returns the NATS subject an event of this type is published on.
 func (t Type) Subject() string {
@@ -372,6 +376,12 @@ type Handled struct {
 	// Action is HandledCalledBack or HandledDone.
 	Action string `json:"action"`
 	// By is the signed-in name of the operator.
+	By string `json:"by"`
+}
+
+// Taken is the data of call.taken: who took a call that needed attention.
+type Taken struct {
+	// By is the signed-in name of the person who took it.
 	By string `json:"by"`
 }
 

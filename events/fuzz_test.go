@@ -32,6 +32,8 @@ func FuzzDecodeValidate(f *testing.F) {
 			d = QueueAbandoned{EmergencyType: "fire", Extension: "fire", SecondsInQueue: 8, SecondsSinceAnswer: 15, Callback: true}
 		case TypeVerdict:
 			d = Verdict{Verdict: VerdictPrank, By: "op"}
+		case TypeTaken:
+			d = Taken{By: "siti"}
 		case TypeOperatorState:
 			d = OperatorState{Device: "PJSIP/op201", State: OperatorFree, AsteriskState: "NOT_INUSE", Queues: []string{"siaga112-fire"}}
 		case TypeBlocklistChanged:

@@ -246,6 +246,17 @@ func validateData(e Envelope) error {
 			oneOf("data.action", d.Action, true, HandledCalledBack, HandledDone),
 			text("data.by", d.By, MaxTextLen),
 		)
+	case TypeTaken:
+		var d Taken
+		if err := e.DecodeData(&d); err != nil {
+			return err
+		}
+		if d.By == "" {
+			// A take says who took the item; one by nobody would hide
+			// an earlier person's take on the board.
+			return fmt.Errorf("%w: data.by is empty", ErrMalformed)
+		}
+		return text("data.by", d.By, MaxTextLen)
 	case TypeIncidentStarted, TypeIncidentEnded:
 		var d Incident
 		if err := e.DecodeData(&d); err != nil {

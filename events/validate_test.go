@@ -48,6 +48,7 @@ func TestValidateAcceptsWhatTheIVRSends(t *testing.T) {
 		{TypeOperatorAnswered, OperatorAnswered{EmergencyType: "fire", Extension: "fire", Operator: "Local/op1@e2e-operator", SecondsInQueue: -1, SecondsToPerson: -1}},
 		{TypeQueueAbandoned, QueueAbandoned{EmergencyType: "silent_help", Extension: "operator", SecondsInQueue: 8, SecondsSinceAnswer: 31, Callback: true}},
 		{TypeVerdict, Verdict{Verdict: VerdictPrank, By: "operator 7"}},
+		{TypeTaken, Taken{By: "Siti Rahayu"}},
 		{TypeOperatorState, OperatorState{Device: "PJSIP/op201", State: OperatorBusy, AsteriskState: "INUSE", Queues: []string{"siaga112-fire", "siaga112-operator"}}},
 		{TypeBlocklistChanged, BlocklistChanged{Number: "+6281234567890", Until: &until, Strikes: 3, Reason: "3 strikes"}},
 	}
@@ -121,6 +122,9 @@ func TestValidateRejectsNamingTheField(t *testing.T) {
 		{"menu digits", func(e *Envelope) { *e = goodEvent(t, TypeMenu, Menu{Attempt: 1, Digits: "1; DROP", Result: MenuValid}) }, "data.digits"},
 		{"menu result", func(e *Envelope) { *e = goodEvent(t, TypeMenu, Menu{Attempt: 1, Result: "Maybe?"}) }, "data.result"},
 		{"verdict", func(e *Envelope) { *e = goodEvent(t, TypeVerdict, Verdict{Verdict: "guilty"}) }, "data.verdict"},
+		{"taken by nobody", func(e *Envelope) { *e = goodEvent(t, TypeTaken, Taken{}) }, "data.by"},
+		{"taken by a long name", func(e *Envelope) { *e = goodEvent(t, TypeTaken, Taken{By: long(MaxTextLen + 1)}) }, "data.by"},
+		{"taken by a control character", func(e *Envelope) { *e = goodEvent(t, TypeTaken, Taken{By: "siti\x1b[2J"}) }, "data.by"},
 		{"ended outcome", func(e *Envelope) { *e = goodEvent(t, TypeEnded, Ended{Outcome: "+1+HYPERLINK"}) }, "data.outcome"},
 		{"ended where", func(e *Envelope) { *e = goodEvent(t, TypeEnded, Ended{Outcome: OutcomeEmergency, Where: "limbo"}) }, "data.where"},
 		{"answered operator", func(e *Envelope) {

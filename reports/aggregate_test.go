@@ -707,3 +707,71 @@ func TestAggregatorTicksAndIncidents(t *testing.T) {
 		t.Errorf("c3 %+v, want callback ticked called_back", c3)
 	}
 }
+
+// A take marks who handles a needs-attention item: the latest take by its
+// time wins whatever order the takes arrive in, a take for a call no
+// longer in memory makes no call, and call.handled still closes the item.
+func TestAggregatorTakes(t *testing.T) {
+	a := NewAggregator(Options{})
+	base := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+	add := func(typ events.Type, id string, at time.Duration, data any) {
+		t.Helper()
+		e, err := events.New(typ, id, "n1", events.Caller{Number: "+6281200000003", Presentation: events.PresentationAllowed}, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Time = base.Add(at)
+		if _, err := a.Apply(e, 0); err != nil {
+			t.Fatalf("apply %s: %v", typ, err)
+		}
+	}
+	attention := func() (CallRecord, bool) {
+		for _, r := range a.Attention(time.Time{}, base.Add(time.Hour), 0, true) {
+			if r.CallID == "c3" {
+				return r, true
+			}
+		}
+		return CallRecord{}, false
+	}
+	add(events.TypeStarted, "c3", 0, events.Started{})
+	add(events.TypeClassified, "c3", time.Second, events.Classified{Outcome: events.OutcomeSilentHelp})
+	add(events.TypeEnded, "c3", 2*time.Second, events.Ended{Outcome: events.OutcomeSilentHelp, HangupBy: events.HangupByCaller})
+	if r, ok := attention(); !ok || r.TakenBy != "" {
+		t.Fatalf("before any take: listed %v, taken by %q", ok, r.TakenBy)
+	}
+	for _, tc := range []struct {
+		name string
+		at   time.Duration
+		by   string
+		want string
+	}{
+		{"first take", 10 * time.Second, "budi", "budi"},
+		{"a colleague takes it over", 20 * time.Second, "siti", "siti"},
+		{"an older take arriving late changes nothing", 15 * time.Second, "ani", "siti"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			add(events.TypeTaken, "c3", tc.at, events.Taken{By: tc.by})
+			r, ok := attention()
+			if !ok || r.TakenBy != tc.want {
+				t.Fatalf("listed %v, taken by %q; want %q", ok, r.TakenBy, tc.want)
+			}
+			if r.Taken != base.Add(20*time.Second) && tc.want == "siti" {
+				t.Errorf("taken at %s, want %s", r.Taken, base.Add(20*time.Second))
+			}
+		})
+	}
+	before := a.Counters().Orphans
+	add(events.TypeTaken, "gone", 3*time.Second, events.Taken{By: "budi"})
+	if a.Counters().Orphans != before+1 {
+		t.Error("a take for a call no longer in memory was not counted as an orphan")
+	}
+	for _, r := range a.Calls(CallFilter{Unmasked: true}) {
+		if r.CallID == "gone" {
+			t.Error("a take for a call no longer in memory made a call")
+		}
+	}
+	add(events.TypeHandled, "c3", 30*time.Second, events.Handled{Action: events.HandledDone, By: "siti"})
+	if _, ok := attention(); ok {
+		t.Error("call.handled did not close a taken item")
+	}
+}

@@ -83,6 +83,7 @@ func (a *Aggregator) apply(e events.Envelope) error {
 		ended       events.Ended
 		verdict     events.Verdict
 		handled     events.Handled
+		taken       events.Taken
 		opAnswered  events.OperatorAnswered
 		qAbandoned  events.QueueAbandoned
 		cbData      callbackData
@@ -103,6 +104,8 @@ func (a *Aggregator) apply(e events.Envelope) error {
 		err = e.DecodeData(&verdict)
 	case events.TypeHandled:
 		err = e.DecodeData(&handled)
+	case events.TypeTaken:
+		err = e.DecodeData(&taken)
 	case events.TypeOperatorAnswered:
 		err = e.DecodeData(&opAnswered)
 	case events.TypeQueueAbandoned:
@@ -129,7 +132,7 @@ func (a *Aggregator) apply(e events.Envelope) error {
 
 	cs := a.calls[e.CallID]
 	if cs == nil {
-		if e.Type == events.TypeVerdict || e.Type == events.TypeHandled {
+		if e.Type == events.TypeVerdict || e.Type == events.TypeHandled || e.Type == events.TypeTaken {
 			// The call has left memory: we no longer know its hour or outcome.
 			a.counters.Orphans++
 			return nil
@@ -235,6 +238,13 @@ func (a *Aggregator) apply(e events.Envelope) error {
 		r.Verdict = verdict.Verdict
 	case events.TypeHandled:
 		r.Handled = handled.Action
+	case events.TypeTaken:
+		// The latest take by its time wins, whatever order the takes
+		// arrive in: a colleague who takes an item over replaces the
+		// first name.
+		if taken.By != "" && !e.Time.Before(r.Taken) {
+			r.TakenBy, r.Taken = taken.By, e.Time
+		}
 	case events.TypeOperatorAnswered:
 		a.applyOperatorAnswered(e, cs, b, opAnswered)
 	case events.TypeQueueAbandoned:

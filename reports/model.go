@@ -33,6 +33,10 @@ type CallRecord struct {
 	// Handled is an operator's tick on a call that needed attention
 	// (called_back or handled); empty until someone ticked it.
 	Handled string `json:"handled,omitempty"`
+	// TakenBy is who took the call while it needed attention (call.taken),
+	// and Taken when; the latest take wins. Empty until someone took it.
+	TakenBy string    `json:"taken_by,omitempty"`
+	Taken   time.Time `json:"taken,omitzero"`
 	// SecondsToQueue is the time from answer to the operators' queue
 	// (0 when the call did not reach it).
 	SecondsToQueue float64 `json:"seconds_to_queue,omitempty"`

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/callid"
+	"github.com/siaga112/siaga112/events"
 )
 
 // maxBody bounds request bodies of the admin API.
@@ -25,7 +28,7 @@ const maxBy = 64
 //	GET    /api/blocklist[?blocked=true]  list, blocked first then by strikes; numbers masked, strikes and manual blocks' reason and set_by hidden without the admin token
 //	POST   /api/blocklist                 {"number","for","reason","by"}  block (token)
 //	DELETE /api/blocklist/{number}[?by=]  unblock (token)
-//	POST   /api/calls/{id}/verdict        {"verdict","by"}  publish call.verdict (token); 404 for an unknown call
+//	POST   /api/calls/{id}/verdict[?dry_run=1]  {"verdict","by"}  publish call.verdict (token), or with dry_run only say what it would do; 404 for an unknown call
 //
 // The admin token comes as "Authorization: Bearer <token>". Without a
 // configured token every write is refused with 403.
@@ -35,6 +38,17 @@ type API struct {
 	auth    *auth
 	log     *slog.Logger
 	now     func() time.Time
+	// number finds a call's number for a verdict's effect (callNumbers);
+	// loc is the clock the effect's words say times in.
+	number func(ctx context.Context, callID string) (string, error)
+	loc    *time.Location
+}
+
+// CallNumberer is an Admin that finds a call's number in the blocklist's
+// call index (blocklist.Admin): the verdict API's dry run names the number
+// and what the verdict would do to it where no reports run.
+type CallNumberer interface {
+	CallNumber(ctx context.Context, callID string) (string, error)
 }
 
 // newAPI returns the API over admin and records; a tells who sent a
@@ -43,7 +57,44 @@ func newAPI(admin Admin, records Records, a *auth, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &API{admin: admin, records: records, auth: a, log: log.With("component", "blocklist-api"), now: time.Now}
+	api := &API{admin: admin, records: records, auth: a, log: log.With("component", "blocklist-api"), now: time.Now, loc: time.Local}
+	api.number = callNumbers(admin, nil)
+	return api
+}
+
+// callNumbers finds a call's number in the call index when admin can,
+// else in the reports' memory (known, nil when there are none). A call
+// neither holds has no number the blocklist could strike ("", nil); an
+// index that cannot be read and reports that do not know the call are an
+// error, so the effect says it cannot be worked out rather than "nothing".
+func callNumbers(admin Admin, known func(callID string) (string, bool)) func(context.Context, string) (string, error) {
+	idx, _ := admin.(CallNumberer)
+	return func(ctx context.Context, callID string) (string, error) {
+		var err error
+		if idx != nil {
+			var n string
+			if n, err = idx.CallNumber(ctx, callID); err == nil && n != "" {
+				return n, nil
+			}
+			if errors.Is(err, blocklist.ErrUnknownCall) {
+				// Withheld, or not indexed yet: the reports may know.
+				err = nil
+			}
+		}
+		if known != nil {
+			if n, ok := known(callID); ok {
+				return n, nil
+			}
+		}
+		return "", err
+	}
+}
+
+// effect is what a verdict would do now, in English, from the blocklist's
+// own policy: the console's confirmation, for a script.
+func (a *API) effect(ctx context.Context, callID, verdict, by string) verdictEffect {
+	src := effectSource{number: a.number, records: a.records, now: a.now, loc: a.loc, log: a.log}
+	return src.verdictEffect(ctx, false, LangEN, callID, verdict, by)
 }
 
 // Register adds the API's routes to mux.
@@ -251,13 +302,74 @@ type verdictRequest struct {
 	By      string `json:"by"`
 }
 
+// verdictAnswer is the verdict API's answer: the event published (none
+// for a dry run) and what the verdict does to the call's number, worked
+// out when it is asked (a dry run) or just before it is published.
+type verdictAnswer struct {
+	// ID is the call.verdict event's id; absent for a dry run.
+	ID      string `json:"id,omitempty"`
+	DryRun  bool   `json:"dry_run,omitempty"`
+	CallID  string `json:"call_id"`
+	Verdict string `json:"verdict"`
+	// Effect says it in English, as the console's question does.
+	Effect string `json:"effect"`
+	// Change is none, strike, block, extend, lift, clear, no_number or
+	// unknown (verdictEffect.Change).
+	Change string `json:"change"`
+	// BlocksFor (a Go duration) and Until say how long and until when
+	// the number would be blocked, for a block or an extension.
+	BlocksFor string     `json:"blocks_for,omitempty"`
+	Until     *time.Time `json:"until,omitempty"`
+	// LiftsBlock is true when the verdict lifts a block in force.
+	LiftsBlock bool `json:"lifts_block"`
+	// Strikes still count after a strike that does not block yet.
+	Strikes int `json:"strikes,omitempty"`
+}
+
+// dryRun reads ?dry_run: 1 or true asks what the verdict would do and
+// saves nothing.
+func dryRun(r *http.Request) (bool, error) {
+	switch v := r.URL.Query().Get("dry_run"); v {
+	case "", "0", "false":
+		return false, nil
+	case "1", "true":
+		return true, nil
+	default:
+		return false, fmt.Errorf("dry_run: want 1 or true, 0 or false, not %q", v)
+	}
+}
+
 func (a *API) verdict(w http.ResponseWriter, r *http.Request) {
 	var req verdictRequest
 	if !a.allowWriteBody(w, r, &req) {
 		return
 	}
+	dry, err := dryRun(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
 	callID := r.PathValue("id")
-	e, err := a.admin.Verdict(r.Context(), callID, req.Verdict, byOr(req.By))
+	by := byOr(req.By)
+	var e events.Envelope
+	var ef verdictEffect
+	switch {
+	case !callid.Valid(callID):
+		// Checked before anything is looked up with it, as Admin.Verdict
+		// checks it before publishing.
+		err = fmt.Errorf("%w %q", blocklist.ErrBadCallID, callID)
+	case req.Verdict != events.VerdictPrank && req.Verdict != events.VerdictGenuine:
+		err = fmt.Errorf("%w, not %q", blocklist.ErrBadVerdict, req.Verdict)
+	case dry:
+		// Asked as the console asks: the call must exist, and nothing
+		// is published.
+		if err = a.admin.FindCall(r.Context(), callID); err == nil {
+			ef = a.effect(r.Context(), callID, req.Verdict, by)
+		}
+	default:
+		ef = a.effect(r.Context(), callID, req.Verdict, by)
+		e, err = a.admin.Verdict(r.Context(), callID, req.Verdict, by)
+	}
 	switch {
 	case errors.Is(err, blocklist.ErrBadVerdict):
 		writeError(w, http.StatusBadRequest, "verdict: "+err.Error())
@@ -272,7 +384,16 @@ func (a *API) verdict(w http.ResponseWriter, r *http.Request) {
 		a.unavailable(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, map[string]string{"id": e.ID, "call_id": callID, "verdict": req.Verdict})
+	ans := verdictAnswer{ID: e.ID, DryRun: dry, CallID: callID, Verdict: req.Verdict, Effect: ef.Text, Change: ef.Change, LiftsBlock: ef.Lifts, Strikes: ef.Strikes}
+	if ef.Until != nil {
+		until := ef.Until.UTC()
+		ans.Until, ans.BlocksFor = &until, ef.BlocksFor.Round(time.Second).String()
+	}
+	status := http.StatusAccepted
+	if dry {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, ans)
 }
 
 // storeError maps the errors of Block and Unblock to statuses.

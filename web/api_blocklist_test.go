@@ -1,7 +1,10 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -268,5 +271,105 @@ func TestAPIBlockReasonBounded(t *testing.T) {
 	}
 	if list, err := s.List(ctxT(t)); err != nil || len(list) != 0 {
 		t.Fatalf("a refused reason was written: %+v %v", list, err)
+	}
+}
+
+// effectAdmin knows calls c1 to c4 and c9 (withheld), finds their numbers
+// in its "call index" (c-broken's index cannot be read), and records the
+// verdicts it publishes.
+type effectAdmin struct {
+	verdictAdmin
+	numbers map[string]string
+}
+
+func (a *effectAdmin) FindCall(_ context.Context, id string) error {
+	if _, ok := a.numbers[id]; ok || id == "c9" {
+		return nil
+	}
+	return fmt.Errorf("%w %q", blocklist.ErrUnknownCall, id)
+}
+
+func (a *effectAdmin) Verdict(ctx context.Context, id, v, by string) (events.Envelope, error) {
+	if err := a.FindCall(ctx, id); err != nil {
+		return events.Envelope{}, err
+	}
+	_, _ = a.verdictAdmin.Verdict(ctx, id, v, by)
+	return events.Envelope{ID: "01JVERDICT"}, nil
+}
+
+func (a *effectAdmin) CallNumber(_ context.Context, id string) (string, error) {
+	if id == "c-broken" {
+		return "", errors.New("call index: nats: timeout")
+	}
+	if n, ok := a.numbers[id]; ok {
+		return n, nil
+	}
+	return "", fmt.Errorf("%w %q: not in the call index", blocklist.ErrUnknownCall, id)
+}
+
+// POST /api/calls/{id}/verdict?dry_run=1 answers 200 with what the
+// verdict would do — the console's question in English, and its change,
+// block length and end as fields — and publishes nothing; a real verdict's
+// 202 carries the same effect.
+func TestAPIVerdictDryRun(t *testing.T) {
+	now := time.Date(2026, 11, 27, 2, 30, 0, 0, time.UTC)
+	recs := fakeRecords{recs: []blocklist.Record{
+		{Number: "+6281200000003", Level: 1, Until: now.Add(45 * time.Minute), SetBy: blocklist.SetByAuto},
+		{Number: "+6281200000004", Until: now.Add(48 * time.Hour), SetBy: "admin:siti", Manual: true},
+	}}
+	adm := &effectAdmin{numbers: map[string]string{"c1": "+6281200000001", "c3": "+6281200000003", "c4": "+6281200000004", "c-broken": ""}}
+	api := newAPI(adm, recs, newAuth(testToken), testLog(t))
+	api.now, api.loc = func() time.Time { return now }, time.UTC
+	mux := http.NewServeMux()
+	api.Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+
+	for _, tc := range []struct {
+		name, call, query, body string
+		status                  int
+		want                    map[string]any
+	}{
+		{"prank blocks a fresh number", "c1", "?dry_run=1", `{"verdict":"prank"}`, 200, map[string]any{
+			"dry_run": true, "change": "block", "blocks_for": "1h0m0s", "until": "2026-11-27T03:30:00Z", "lifts_block": false,
+			"effect": "Mark as prank: 0812-0000-0001 will be blocked for 1 h."}},
+		{"prank extends a block", "c3", "?dry_run=true", `{"verdict":"prank","by":"script"}`, 200, map[string]any{
+			"dry_run": true, "change": "extend", "blocks_for": "6h0m0s", "until": "2026-11-27T08:30:00Z", "lifts_block": false}},
+		{"genuine lifts an automatic block", "c3", "?dry_run=1", `{"verdict":"genuine"}`, 200, map[string]any{
+			"dry_run": true, "change": "lift", "lifts_block": true, "until": nil, "blocks_for": nil}},
+		{"genuine keeps a supervisor's block", "c4", "?dry_run=1", `{"verdict":"genuine"}`, 200, map[string]any{
+			"dry_run": true, "change": "none", "lifts_block": false,
+			"effect": "Mark as genuine: 0812-0000-0004 is blocked by a supervisor and that block stays; nothing changes."}},
+		{"a withheld caller", "c9", "?dry_run=1", `{"verdict":"prank"}`, 200, map[string]any{
+			"dry_run": true, "change": "no_number", "effect": "Mark as prank: call c9 has no visible number; nothing is blocked."}},
+		{"an index that cannot be read", "c-broken", "?dry_run=1", `{"verdict":"prank"}`, 200, map[string]any{
+			"dry_run": true, "change": "unknown"}},
+		{"unknown call", "c7", "?dry_run=1", `{"verdict":"prank"}`, 404, nil},
+		{"not a verdict", "c1", "?dry_run=1", `{"verdict":"maybe"}`, 400, nil},
+		{"not a call id", "a%3Fb", "?dry_run=1", `{"verdict":"prank"}`, 400, nil},
+		{"not a dry_run value", "c1", "?dry_run=yes", `{"verdict":"prank"}`, 400, nil},
+		{"the body's dry_run is not the switch", "c1", "", `{"verdict":"prank","dry_run":true}`, 400, nil},
+		{"a real verdict carries its effect", "c1", "?dry_run=0", `{"verdict":"prank","by":"script"}`, 202, map[string]any{
+			"id": "01JVERDICT", "dry_run": nil, "change": "block", "blocks_for": "1h0m0s", "until": "2026-11-27T03:30:00Z",
+			"effect": "Mark as prank: 0812-0000-0001 will be blocked for 1 h."}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(adm.published())
+			status, body := do(t, "POST", srv.URL+"/api/calls/"+tc.call+"/verdict"+tc.query, testToken, tc.body)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d: %v", status, tc.status, body)
+			}
+			for k, v := range tc.want {
+				if got, ok := body[k]; v == nil && ok || v != nil && got != v {
+					t.Errorf("%s = %v, want %v (answer %v)", k, got, v, body)
+				}
+			}
+			if published := len(adm.published()) - before; published != 0 && status != 202 || published != 1 && status == 202 {
+				t.Errorf("%d verdicts published, answered %d", published, status)
+			}
+		})
+	}
+	if got := adm.published(); len(got) != 1 || got[0] != "c1 prank script" {
+		t.Fatalf("verdicts published: %v, want only the real one", got)
 	}
 }

@@ -8,17 +8,17 @@ package web
 // most overdue item is the first thing read, never the one cut off.
 //
 // A person can take an item ("Sedang ditangani siti"), so two people do
-// not call the same caller back. Who took what is kept in this process's
-// memory only: it is a note between colleagues on one shift, not a fact
-// about the call, and a restart forgets it (the tick itself, call.handled,
-// is an event and stays).
+// not call the same caller back. A take is an event (call.taken) like the
+// tick that closes the item (call.handled): the reports fold it into the
+// call's record, so a restart of the web process or of the reports worker
+// keeps it, and every web server reading the same stream shows it.
 
 import (
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
+	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/reports"
 )
 
@@ -27,13 +27,12 @@ import (
 // newer ones are not shown.
 const maxAttention = 200
 
-// attentionRow is one item of the queue as the board shows it.
+// attentionRow is one item of the queue as the board shows it; who took
+// it is the record's TakenBy ("" for nobody).
 type attentionRow struct {
 	reports.CallRecord
 	// Waited is how long ago the call started, as words ("1 jam 5 menit").
 	Waited string
-	// TakenBy is who took the item ("" for nobody).
-	TakenBy string
 }
 
 // attentionQueue is the panel's data.
@@ -51,41 +50,13 @@ func (s *Board) attention(l *locale, now time.Time, unmasked bool) attentionQueu
 		q.More, all = len(all)-maxAttention, all[:maxAttention]
 	}
 	for _, r := range all {
-		q.Rows = append(q.Rows, attentionRow{CallRecord: r, Waited: l.Span(now.Sub(r.Started)), TakenBy: s.takes.by(r.CallID)})
+		q.Rows = append(q.Rows, attentionRow{CallRecord: r, Waited: l.Span(now.Sub(r.Started))})
 	}
 	return q
 }
 
-// takes records who took which call of the queue. The mutex guards m.
-type takes struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-// take records that name took callID.
-func (t *takes) take(callID, name string) {
-	if t == nil {
-		return
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.m == nil {
-		t.m = map[string]string{}
-	}
-	t.m[callID] = name
-}
-
-// by is who took callID ("" for nobody).
-func (t *takes) by(callID string) string {
-	if t == nil {
-		return ""
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.m[callID]
-}
-
-// take records that the signed-in person took a call of the queue.
+// take publishes that the signed-in person took a call of the queue
+// (call.taken), as handled publishes its tick.
 func (c *Console) take(w http.ResponseWriter, r *http.Request) {
 	s, ok := c.formSession(w, r, false)
 	if !ok {
@@ -96,11 +67,10 @@ func (c *Console) take(w http.ResponseWriter, r *http.Request) {
 	if !c.checkCallID(w, r, s, lang, "take", id) {
 		return
 	}
-	if c.takes == nil {
-		c.fail(w, r, lang, http.StatusServiceUnavailable, text(lang, "err.take"))
+	e, err := events.New(events.TypeTaken, id, "", events.Caller{}, events.Taken{By: cutText(s.Name)})
+	if !c.publishOnCall(w, r, s, lang, "take", id, e, err) {
 		return
 	}
-	c.takes.take(id, s.Name)
 	c.audit(r, s, "take", id, "ok")
 	c.done(w, r, "taken", id, fmt.Sprintf(text(lang, "ok.taken"), id))
 }

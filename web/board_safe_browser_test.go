@@ -240,6 +240,23 @@ func TestAttentionQueueInBrowser(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// The take is a call.taken event: the reports worker folds it into
+	// the call's record, as here, and the board reads it from there.
+	var takes int
+	for _, e := range pub.published() {
+		if e.Type == events.TypeTaken && e.CallID == oldest {
+			takes++
+			// Dated on the fixture's clock, which the aggregator keeps.
+			e.Time = now
+			if _, err := agg.Apply(e, uint64(650000+takes)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if takes != 1 {
+		t.Fatalf("the take published %d call.taken events for %s, want 1", takes, oldest)
+	}
+	load()
 	q = read()
 	if q.Taken != "Sedang ditangani siti" {
 		t.Errorf("the taken item says %q", q.Taken)
@@ -320,7 +337,21 @@ func TestVerdictWithoutJavaScript(t *testing.T) {
 	if len(adm.published()) != 0 {
 		t.Fatal("a verdict was saved before it was confirmed")
 	}
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#confirm-yes`)), chromedp.WaitVisible(chromedp.CSS(`[data-panel="hourly"]`))); err != nil {
+	// Saved, the answer is a result page with the undo and the way back.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#confirm-yes`)), chromedp.WaitVisible(chromedp.CSS(`#undo-submit`))); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "safe-undo-nojs-id")
+	if page, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`)); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Penilaian tersimpan", "Penilaian Iseng untuk panggilan q018 tersimpan.", "Tandai iseng: 0813-5550-0018 akan diblokir 1 jam.",
+		"Anda dapat mengurungkannya sampai " + consoleSeconds(now.Add(undoWindow), agg.Location()), "Urungkan: tandai asli"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the result page lacks %q: %.600s", want, page)
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#undo-back`)), chromedp.WaitVisible(chromedp.CSS(`[data-panel="hourly"]`))); err != nil {
 		t.Fatal(err)
 	}
 	if got := adm.published(); len(got) != 1 || got[0] != "q018 prank siti" {

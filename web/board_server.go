@@ -132,9 +132,6 @@ type Board struct {
 	// renders are the boards shared by the open streams, gate counts them.
 	renders boardRenders
 	gate    streamGate
-	// takes is who took which needs-attention item (shared with the
-	// console by New; nil shows nobody).
-	takes *takes
 }
 
 // newBoard builds the board's handlers and the private Prometheus registry;

@@ -420,4 +420,9 @@ var catalogueEN = map[string]string{
 	"fail.save":        "Nothing was saved; send it again in a moment.",
 	"fail.read":        "This page cannot be shown yet; reload it in a moment.",
 	"fail.advice":      "If it keeps happening, call the administrator and give the code %s.",
+	// Undo without JavaScript: the result page of a confirmed prank verdict.
+	"undo.title":   "Verdict saved — Siaga 112",
+	"undo.heading": "Verdict saved",
+	"undo.until":   "Wrong click? You can undo it until %s; after that the verdict stays.",
+	"undo.back":    "Back to where you were",
 }

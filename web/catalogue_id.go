@@ -425,4 +425,9 @@ var catalogueID = map[string]string{
 	"fail.save":        "Tidak ada yang tersimpan; kirim lagi sebentar lagi.",
 	"fail.read":        "Halaman ini belum dapat ditampilkan; muat ulang sebentar lagi.",
 	"fail.advice":      "Jika terus terjadi, hubungi administrator dan sebutkan kode %s.",
+	// Undo without JavaScript: the result page of a confirmed prank verdict.
+	"undo.title":   "Penilaian tersimpan — Siaga 112",
+	"undo.heading": "Penilaian tersimpan",
+	"undo.until":   "Salah klik? Anda dapat mengurungkannya sampai %s; setelah itu penilaian ini tetap.",
+	"undo.back":    "Kembali ke halaman sebelumnya",
 }

@@ -131,10 +131,7 @@ type Console struct {
 	gate         hashGate
 	signins      signinAudit
 	// undo holds the prank verdicts that may still be undone.
-	undo undos
-	// takes is who took which needs-attention item (shared with the
-	// board by New; nil refuses a take).
-	takes *takes
+	undo  undos
 	log   *slog.Logger
 	pages *template.Template
 	// stop and stopped end the background loop (audit flushes, the accounts
@@ -344,6 +341,9 @@ type consolePage struct {
 	Callbacks *callbacksView
 	Confirm   *confirmView
 	Cancel    *cancelView
+	// Undo is the result of a prank verdict confirmed without the
+	// script, with its undo (console_confirm.go).
+	Undo *undoView
 }
 
 func (c *Console) render(w http.ResponseWriter, status int, name string, p consolePage) {

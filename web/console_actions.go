@@ -58,16 +58,25 @@ func (c *Console) verdict(w http.ResponseWriter, r *http.Request) {
 	}
 	c.audit(r, s, "verdict_"+v, id, "ok: confirmed; "+ef.Text)
 	msg := fmt.Sprintf(text(lang, "ok.verdict"), text(lang, "btn."+v), id)
-	if wantsJSON(r) {
-		// The board's row says what was saved and what it does; only
-		// the script can offer the undo in time, so a page without it
-		// gets the notice alone.
-		res := map[string]any{"result": msg + " " + shown.Text}
-		if v == events.VerdictPrank {
-			res["undo"] = c.undo.add(pendingUndo{callID: id, by: s.Name, at: c.o.Now()})
-			res["undo_label"], res["undo_seconds"] = text(lang, "btn.undo"), int(undoWindow/time.Second)
+	if v == events.VerdictPrank {
+		// A prank verdict may block a number at once, so its undo is
+		// offered to whoever gave it, for undoWindow: in the board's row
+		// to the script, and on a result page of its own without one
+		// (console_confirm.go), both with what was saved and what it does.
+		at := c.o.Now()
+		tok := c.undo.add(pendingUndo{callID: id, by: s.Name, at: at})
+		if wantsJSON(r) {
+			writeJSON(w, http.StatusOK, map[string]any{
+				"result": msg + " " + shown.Text, "undo": tok,
+				"undo_label": text(lang, "btn.undo"), "undo_seconds": int(undoWindow / time.Second),
+			})
+			return
 		}
-		writeJSON(w, http.StatusOK, res)
+		c.showUndo(w, r, s, lang, id, msg, shown.Text, tok, at)
+		return
+	}
+	if wantsJSON(r) {
+		writeJSON(w, http.StatusOK, map[string]any{"result": msg + " " + shown.Text})
 		return
 	}
 	c.done(w, r, "verdict_"+v, id, msg)
@@ -87,27 +96,46 @@ func (c *Console) handled(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, lang, http.StatusBadRequest, text(lang, "err.action"))
 		return
 	}
+	e, err := events.New(events.TypeHandled, id, "", events.Caller{}, events.Handled{Action: action, By: s.Name})
+	if !c.publishOnCall(w, r, s, lang, action, id, e, err) {
+		return
+	}
+	c.audit(r, s, action, id, "ok")
+	c.done(w, r, "handled", id, fmt.Sprintf(text(lang, "ok.handled"), id))
+}
+
+// errNoPublisher: this console was built without a way to publish events.
+var errNoPublisher = errors.New("web: no event publisher")
+
+// publishOnCall publishes e, what a person says of call id (a tick, a
+// take), once the call is known; built is the error of building e. It
+// answers the refusal itself and audits it as action, and reports whether
+// e was published.
+func (c *Console) publishOnCall(w http.ResponseWriter, r *http.Request, s Session, lang, action, id string, e events.Envelope, built error) bool {
 	if err := c.o.Admin.FindCall(r.Context(), id); err != nil {
-		status := http.StatusBadRequest
-		msg := c.failure(r, lang, failSave, err)
+		status, msg := http.StatusServiceUnavailable, c.failure(r, lang, failSave, err)
 		if errors.Is(err, blocklist.ErrUnknownCall) {
 			status, msg = http.StatusNotFound, fmt.Sprintf(text(lang, "err.unknowncall"), id)
 		}
 		c.audit(r, s, action, id, "refused: "+err.Error())
 		c.fail(w, r, lang, status, msg)
-		return
+		return false
 	}
-	e, err := events.New(events.TypeHandled, id, "", events.Caller{}, events.Handled{Action: action, By: s.Name})
-	if err == nil && c.o.Publisher != nil {
+	err := built
+	if err == nil && c.o.Publisher == nil {
+		// Nowhere to say it: a tick or a take nobody else can see would
+		// let two people call the same caller back, or none.
+		err = errNoPublisher
+	}
+	if err == nil {
 		err = c.o.Publisher.Publish(r.Context(), e)
 	}
 	if err != nil {
 		c.audit(r, s, action, id, "failed: "+err.Error())
 		c.fail(w, r, lang, http.StatusServiceUnavailable, c.failure(r, lang, failSave, err))
-		return
+		return false
 	}
-	c.audit(r, s, action, id, "ok")
-	c.done(w, r, "handled", id, fmt.Sprintf(text(lang, "ok.handled"), id))
+	return true
 }
 
 func (c *Console) block(w http.ResponseWriter, r *http.Request) {

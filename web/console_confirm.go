@@ -12,7 +12,10 @@ package web
 // Accept: application/json and shows the same words in the row.
 //
 // A confirmed prank verdict can be undone for undoWindow by the person who
-// gave it. The blocklist keeps no history to roll back to, so the undo is
+// gave it: the board's script shows the undo in the row, and a browser
+// without JavaScript gets a result page that says what was saved, what it
+// does and until when (in the configured clock) it can be undone, with the
+// undo's form; the server checks the window either way. The blocklist keeps no history to roll back to, so the undo is
 // what it says it is: a genuine verdict on the same call, which clears the
 // number's strikes and lifts an automatic block (a supervisor's manual
 // block stays). Both the confirmed verdict and its undo are audited.
@@ -23,11 +26,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/callid"
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -95,51 +100,111 @@ type verdictEffect struct {
 	Text string
 	// Lifts is true when the verdict lifts a block in force.
 	Lifts bool
+	// Change is what the blocklist's policy would do (blocklist.Change:
+	// none, strike, block, extend, lift, clear), "no_number" for a call
+	// without a number the blocklist could strike, and "unknown" when the
+	// number or its record could not be read.
+	Change string
+	// Until is when the number's block would end after the verdict (a
+	// block or an extension; nil otherwise), BlocksFor how long from now.
+	Until     *time.Time
+	BlocksFor time.Duration
+	// Strikes are the strikes that would still count after the verdict,
+	// for a strike that does not block yet.
+	Strikes int
+}
+
+// Values of verdictEffect.Change besides blocklist.Change's names.
+const (
+	changeNoNumber = "no_number"
+	changeUnknown  = "unknown"
+)
+
+// effectSource is what working out a verdict's effect reads: the call's
+// number, the blocklist's records and policy, and the clock. The console
+// and the admin API share it, so a question and a dry run say the same.
+type effectSource struct {
+	// number returns the call's E.164 number, "" when it has none the
+	// blocklist could strike, or an error when it cannot be read now.
+	number  func(ctx context.Context, callID string) (string, error)
+	records Records
+	now     func() time.Time
+	loc     *time.Location
+	log     *slog.Logger
+}
+
+// effects is the console's effect source: its numbers come from the
+// reports (CallNumber), as the board's rows do.
+func (c *Console) effects() effectSource {
+	return effectSource{
+		number: func(_ context.Context, callID string) (string, error) {
+			if c.o.CallNumber == nil {
+				return "", nil
+			}
+			n, _ := c.o.CallNumber(callID)
+			return n, nil
+		},
+		records: c.o.Records, now: c.o.Now, loc: c.o.Location, log: c.log,
+	}
 }
 
 // verdictEffect computes what verdict on callID would do now, by applying
 // the blocklist's policy to the number's stored record without saving it.
 func (c *Console) verdictEffect(ctx context.Context, s Session, lang, callID, verdict string) verdictEffect {
+	return c.effects().verdictEffect(ctx, !s.Supervisor(), lang, callID, verdict, s.Name)
+}
+
+// verdictEffect computes what verdict on callID, given by by, would do
+// now, in lang; the number is masked in the words when masked is set.
+func (src effectSource) verdictEffect(ctx context.Context, masked bool, lang, callID, verdict, by string) verdictEffect {
 	action := text(lang, "confirm.action."+verdict)
 	var e164 string
-	if c.o.CallNumber != nil {
-		e164, _ = c.o.CallNumber(callID)
+	if src.number != nil {
+		var err error
+		if e164, err = src.number(ctx, callID); err != nil {
+			src.log.Warn("verdict consequence: call's number not read", "err", err)
+			return verdictEffect{Change: changeUnknown, Text: fmt.Sprintf(text(lang, "confirm.unknown"), action, callID)}
+		}
 	}
 	if e164 == "" {
-		return verdictEffect{Text: fmt.Sprintf(text(lang, "confirm.nonumber"), action, callID)}
+		return verdictEffect{Change: changeNoNumber, Text: fmt.Sprintf(text(lang, "confirm.nonumber"), action, callID)}
 	}
 	shown := displayNumber(e164)
-	if !s.Supervisor() {
+	if masked {
 		shown = maskNumber(e164)
 	}
-	ef := verdictEffect{Number: shown}
-	if c.o.Records == nil {
+	ef := verdictEffect{Number: shown, Change: changeUnknown}
+	if src.records == nil {
 		ef.Text = fmt.Sprintf(text(lang, "confirm.unknown"), action, shown)
 		return ef
 	}
-	rec, err := c.o.Records.Get(ctx, e164)
+	rec, err := src.records.Get(ctx, e164)
 	if errors.Is(err, blocklist.ErrNotFound) {
 		rec, err = blocklist.Record{Number: e164}, nil
 	}
 	if err != nil {
-		c.log.Warn("verdict consequence: record not read", "err", err)
+		src.log.Warn("verdict consequence: record not read", "err", err)
 		ef.Text = fmt.Sprintf(text(lang, "confirm.unknown"), action, shown)
 		return ef
 	}
-	p := c.o.Records.Policy()
-	now := c.o.Now()
-	after, d := p.ApplyVerdict(rec, blocklist.Event{ID: "preview:" + callID, CallID: callID, At: now}, verdict, s.Name)
+	p := src.records.Policy()
+	now := src.now()
+	after, d := p.ApplyVerdict(rec, blocklist.Event{ID: "preview:" + callID, CallID: callID, At: now}, verdict, by)
+	ef.Change = d.Change.String()
 	l := localeOf(lang)
 	switch d.Change {
 	case blocklist.ChangeBlock:
+		ef.Until, ef.BlocksFor = &after.Until, after.Until.Sub(now)
 		ef.Text = fmt.Sprintf(text(lang, "confirm.block"), action, shown, l.Span(after.Until.Sub(now)))
 	case blocklist.ChangeExtend:
-		ef.Text = fmt.Sprintf(text(lang, "confirm.extend"), action, shown, l.DayTime(after.Until.In(c.o.Location)))
+		ef.Until, ef.BlocksFor = &after.Until, after.Until.Sub(now)
+		ef.Text = fmt.Sprintf(text(lang, "confirm.extend"), action, shown, l.DayTime(after.Until.In(src.loc)))
 	case blocklist.ChangeStrike:
+		ef.Strikes = d.Points
 		ef.Text = fmt.Sprintf(text(lang, "confirm.strike"), action, shown, p.Points.VerdictPrank, d.Points, p.Threshold)
 	case blocklist.ChangeLift:
 		ef.Lifts = true
-		ef.Text = fmt.Sprintf(text(lang, "confirm.lift"), action, shown, l.DayTime(rec.Until.In(c.o.Location)))
+		ef.Text = fmt.Sprintf(text(lang, "confirm.lift"), action, shown, l.DayTime(rec.Until.In(src.loc)))
 	case blocklist.ChangeClear:
 		if rec.Blocked(now) {
 			// A supervisor's block is not the verdict's to lift.
@@ -198,6 +263,27 @@ func (c *Console) askVerdict(w http.ResponseWriter, r *http.Request, s Session, 
 		return
 	}
 	c.ask(w, r, s, lang, ef.Text, text(lang, "confirm.yes."+v), ef.Lifts, formField{"verdict", v})
+}
+
+// undoView is the data of the no-script answer to a confirmed prank
+// verdict: what was saved and what it does, and the undo's form.
+type undoView struct {
+	Lang, CSRF, Back, Action, Token string
+	// Saved says what was saved, Effect what it does to the number, and
+	// Until until when it can be undone.
+	Saved, Effect, Until string
+}
+
+// showUndo answers a confirmed prank verdict posted without the script:
+// a page with the result and the undo's form, which posts the same token
+// the script would. The window itself is checked by undoVerdict.
+func (c *Console) showUndo(w http.ResponseWriter, r *http.Request, s Session, lang, id, saved, effect, tok string, at time.Time) {
+	p := consolePage{Lang: lang, Title: text(lang, "undo.title"), Session: &s, Next: localPath(r.PostForm.Get("back"))}
+	p.Undo = &undoView{
+		Lang: lang, CSRF: s.CSRF, Back: p.Next, Action: "/console/calls/" + callid.PathSegment(id) + "/verdict/undo", Token: tok,
+		Saved: saved, Effect: effect, Until: fmt.Sprintf(text(lang, "undo.until"), consoleSeconds(at.Add(undoWindow), c.o.Location)),
+	}
+	c.render(w, http.StatusOK, "undo", p)
 }
 
 // undoVerdict undoes a prank verdict given moments ago, by the same

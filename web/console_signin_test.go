@@ -30,6 +30,13 @@ func (p *recorder) Publish(_ context.Context, e events.Envelope) error {
 	return nil
 }
 
+// published returns every event given so far.
+func (p *recorder) published() []events.Envelope {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]events.Envelope(nil), p.evs...)
+}
+
 func (p *recorder) audits(t *testing.T) []events.Audit {
 	t.Helper()
 	p.mu.Lock()

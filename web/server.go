@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/siaga112/siaga112/health"
 	"github.com/siaga112/siaga112/reports"
@@ -40,6 +41,10 @@ type Options struct {
 	// blocklist cannot be reached yet.
 	Blocklist Admin
 	Records   Records
+	// Location is the clock the verdict API's effect words say times in
+	// (reports.time_zone); nil: the console's, else the aggregator's,
+	// else the host's.
+	Location *time.Location
 
 	// Health, when set, serves /healthz: the checks as JSON, 503 when one
 	// is down (no call can be served), else 200.
@@ -89,16 +94,30 @@ func New(o Options) (*Server, error) {
 		}
 		s.board = b
 	}
-	if s.board != nil && s.console != nil {
-		t := &takes{}
-		s.board.takes, s.console.takes = t, t
-	}
 	if o.Blocklist != nil {
 		if o.Records == nil {
 			s.Close()
 			return nil, errors.New("web: the blocklist API needs Records as well as Blocklist")
 		}
 		s.api = newAPI(o.Blocklist, o.Records, s.auth, o.Log)
+		// A dry run names the call's number as the console's question
+		// does: from the call index, else from the reports' memory.
+		var known func(string) (string, bool)
+		switch {
+		case s.console != nil && s.console.o.CallNumber != nil:
+			known = s.console.o.CallNumber
+		case o.Aggregator != nil:
+			known = callNumber(o.Aggregator)
+		}
+		s.api.number = callNumbers(o.Blocklist, known)
+		switch {
+		case o.Location != nil:
+			s.api.loc = o.Location
+		case s.console != nil:
+			s.api.loc = s.console.o.Location
+		case o.Aggregator != nil:
+			s.api.loc = o.Aggregator.Location()
+		}
 	}
 	return s, nil
 }

@@ -582,7 +582,7 @@ func runBlocklistWorker(ctx context.Context, cfg configs.Config, listen string, 
 		return worker.Run(ctx)
 	}
 
-	srv, err := web.New(web.Options{AdminToken: cfg.HTTP.AdminToken, Log: log, Blocklist: blocklist.NewAdmin(store, pub, log), Records: store})
+	srv, err := web.New(web.Options{AdminToken: cfg.HTTP.AdminToken, Log: log, Blocklist: blocklist.NewAdmin(store, pub, log), Records: store, Location: cfg.Location()})
 	if err != nil {
 		return err
 	}

@@ -178,8 +178,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	// The verdict is asked first, naming the number and the block.
 	waitText("prank verdict asked", "akan diblokir 1 jam")
 	click("#confirm-yes")
-	waitURL("prank verdict", "notice=")
+	// Saved, the page says so and offers the undo for a while.
 	waitText("prank verdict", "tersimpan")
+	waitText("prank verdict's undo", "Urungkan")
 	marked := time.Now()
 	for {
 		if err := chromedp.Do(ctx, chromedp.Navigate(w.base+"/numbers/"+prankster+"?lang=id"), chromedp.WaitReady(chromedp.CSS("#state"))); err != nil {

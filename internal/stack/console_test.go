@@ -198,10 +198,11 @@ func TestConsoleVerdictBlockLiftAndHistory(t *testing.T) {
 	tok := w.csrf(sup, "081211110000") // national form: the console normalises it
 	back := "/numbers/" + prankster
 
-	// An operator's verdict "prank" (3 strikes) blocks the number.
+	// An operator's verdict "prank" (3 strikes) blocks the number; saved
+	// without the script, it answers with its result page and undo.
 	w.eventually("call known to the blocklist", func() bool {
-		code, _ := w.do(sup, "POST", "/console/calls/c-prank-1/verdict", url.Values{"csrf": {tok}, "verdict": {"prank"}, "confirm": {"1"}, "back": {back}})
-		return code == http.StatusSeeOther
+		code, body := w.do(sup, "POST", "/console/calls/c-prank-1/verdict", url.Values{"csrf": {tok}, "verdict": {"prank"}, "confirm": {"1"}, "back": {back}})
+		return code == http.StatusOK && strings.Contains(body, `name="undo"`)
 	})
 	w.eventually("number blocked after the prank verdict", func() bool { return w.blocked(prankster) })
 

@@ -56,6 +56,15 @@ func (b lateBlocklist) FindCall(ctx context.Context, callID string) error {
 	return adm.FindCall(ctx, callID)
 }
 
+// CallNumber finds a call's number in the call index (web.CallNumberer).
+func (b lateBlocklist) CallNumber(ctx context.Context, callID string) (string, error) {
+	adm, err := b.admin()
+	if err != nil {
+		return "", err
+	}
+	return adm.CallNumber(ctx, callID)
+}
+
 func (b lateBlocklist) Block(ctx context.Context, raw string, length time.Duration, reason, by string) (blocklist.Record, error) {
 	adm, err := b.admin()
 	if err != nil {
@@ -199,7 +208,7 @@ func (s *Stack) buildWeb(mux *http.ServeMux) error {
 	}
 	if s.roles.Blocklist {
 		bl := lateBlocklist{s}
-		o.Blocklist, o.Records = bl, bl
+		o.Blocklist, o.Records, o.Location = bl, bl, s.cfg.Location()
 	}
 	if s.roles.Blocklist && s.bus != nil {
 		co, err := s.consoleOptions(incidents)
