@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -124,18 +126,34 @@ const fitMeasure = `(() => {
     }
   }
   return {boxes, plot, cut, tv: document.documentElement.dataset.tv,
-    scrollH: document.documentElement.scrollHeight, scrollW: document.documentElement.scrollWidth,
-    screenH: r(document.querySelector('.screen')).height};
+    scrollW: document.documentElement.scrollWidth, screenH: r(document.querySelector('.screen')).height};
 })()`
 
 type fitLayout struct {
-	Boxes []panelBox
-	Plot  struct{ W, H float64 }
-	Cut   []string
-	TV    string
-	ScrollH, ScrollW, ScreenH float64
+	Boxes            []panelBox
+	Plot             struct{ W, H float64 }
+	Cut              []string
+	TV               string
+	ScrollW, ScreenH float64
 }
 
+// TestBoardFitsInBrowser: signed in at 1920×1080 (the desk layout, with
+// needs-attention inside the screen) and at 1366×768 under both the
+// incident and the health banner, every tile and panel of the wall lies
+// inside the viewport and inside its band, no tile's label, subtitle or
+// figure reaches past its tile (the tile clips it), the chart's legend
+// stays in its panel, no axis label is cut at the chart's edge, and the
+// hourly chart's plot keeps a readable size. The wall in TV mode, with and
+// without banners, is held to the same; a phone only to no sideways
+// scroll and uncut tiles (it scrolls down by design).
+//
+// The plot's bounds: at 1920 px, 24 hourly bars of at least 16 px with
+// their gaps (a count label "10" above each is about 24 px wide) need
+// 480 px, and four gridline steps whose 24 px labels stay apart need 45 px
+// each, 180 px (before the fix the signed-in board drew 330×120); under
+// two banners, which take that height, 420×150 there (bars of 14 px,
+// steps of 37 px), and at 1366 px 300 px keeps the bars apart and 100 px
+// the 24 px y labels from touching.
 func TestBoardFitsInBrowser(t *testing.T) {
 	browser := newBrowser(t)
 	agg, now := boardAggregator(t)
@@ -143,30 +161,57 @@ func TestBoardFitsInBrowser(t *testing.T) {
 		name              string
 		w, h              int64
 		signedIn, banners bool
+		plotW, plotH      float64
+		tv                string
+		lang              string
 	}{
-		{"supervisor", 1920, 1080, true, false},
-		{"supervisor banners", 1920, 1080, true, true},
-		{"laptop banners", 1366, 768, false, true},
-		{"supervisor laptop banners", 1366, 768, true, true},
-		{"wall tv", 1920, 1080, false, false},
-		{"wall tv banners", 1920, 1080, false, true},
-		{"phone", 390, 844, true, true},
+		{"supervisor", 1920, 1080, true, false, 480, 180, "0", "id"},
+		{"supervisor banners", 1920, 1080, true, true, 420, 150, "0", "id"},
+		{"laptop banners", 1366, 768, false, true, 300, 100, "", "id"},
+		{"wall tv", 1920, 1080, false, false, 480, 180, "1", "id"},
+		{"wall tv banners", 1920, 1080, false, true, 420, 150, "1", "id"},
+		{"phone", 390, 844, true, true, 0, 0, "0", "id"},
+		// English labels are longer ("To the operators' queue · 16
+		// answered by a person, 3 hung up in the queue").
+		{"supervisor en", 1920, 1080, true, false, 480, 180, "0", "en"},
+		{"laptop banners en", 1366, 768, false, true, 300, 100, "", "en"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ts := fitServer(t, agg, now, tc.signedIn, tc.banners)
 			ctx := tab(t, browser)
-			open(t, ctx, ts.URL+"/?lang=id", tc.w, tc.h)
-			time.Sleep(300 * time.Millisecond)
-			screenshot(t, ctx, fmt.Sprintf("fit-%s-%dx%d", tc.name, tc.w, tc.h))
+			open(t, ctx, ts.URL+"/?lang="+tc.lang, tc.w, tc.h)
+			time.Sleep(300 * time.Millisecond) // the first stream message re-renders the board
+			screenshot(t, ctx, fmt.Sprintf("fit-%s-%dx%d", strings.ReplaceAll(tc.name, " ", "-"), tc.w, tc.h))
 			l, err := chromedp.Run(ctx, chromedp.Evaluate[fitLayout](fitMeasure))
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("tv=%q plot %.0fx%.0f cut %q scroll %vx%v screen %v", l.TV, l.Plot.W, l.Plot.H, l.Cut, l.ScrollW, l.ScrollH, l.ScreenH)
+			t.Logf("data-tv=%q, hourly plot %.0f×%.0f px", l.TV, l.Plot.W, l.Plot.H)
+			if l.TV != tc.tv {
+				t.Errorf("data-tv=%q, want %q", l.TV, tc.tv)
+			}
+			if len(l.Cut) > 0 {
+				t.Errorf("cut or out of place: %q", l.Cut)
+			}
+			if l.ScrollW > float64(tc.w) {
+				t.Errorf("the page scrolls sideways: %v px wide", l.ScrollW)
+			}
+			if tc.name == "phone" {
+				return
+			}
+			if l.ScreenH > float64(tc.h)+0.5 {
+				t.Errorf("the wall's screen is %.0f px tall, the viewport %d", l.ScreenH, tc.h)
+			}
 			for _, b := range l.Boxes {
 				if b.Top < 0 || b.Left < 0 || b.Bottom > float64(tc.h)+0.5 || b.Right > float64(tc.w)+0.5 {
-					t.Logf("outside: %+v", b)
+					t.Errorf("%s at %+v is outside the %d×%d viewport", b.Name, b, tc.w, tc.h)
 				}
+			}
+			if tc.signedIn && !slices.ContainsFunc(l.Boxes, func(b panelBox) bool { return b.Name == "attention" }) {
+				t.Error("needs-attention is not on the first screen")
+			}
+			if l.Plot.W < tc.plotW || l.Plot.H < tc.plotH {
+				t.Errorf("the hourly chart's plot is %.0f×%.0f px, want at least %.0f×%.0f", l.Plot.W, l.Plot.H, tc.plotW, tc.plotH)
 			}
 		})
 	}
