@@ -67,9 +67,13 @@ func fitServer(t *testing.T, agg *reports.Aggregator, now time.Time, signedIn, b
 // fitMeasure is run in the page. Boxes are every tile and panel of the
 // first screen (the .screen block; the panels below it scroll by design)
 // and the banners; Plot is the hourly chart's plot area as drawn, from its
-// gridlines; Cut names each tile whose label or figure's text reaches past
-// its tile's box (the tile clips it: overflow hidden), found from the
-// text's own rectangles, and each label that scrolls inside itself.
+// gridlines. Cut names each tile whose label's or subtitle's text reaches
+// past its tile's box (the tile clips it: overflow hidden), found from the
+// text's own rectangles (the figures' glyph boxes are taller than their
+// line, so a figure is held to the tile's right edge only); each tile or
+// panel pushed out of its band; a legend outside its panel; an axis label
+// cut at its chart's edge; and a list row cut by its panel (the lists hide
+// whole rows and count them in "+N lainnya").
 const fitMeasure = `(() => {
   const r = e => e.getBoundingClientRect();
   const seen = e => e.getClientRects().length > 0;
@@ -116,6 +120,13 @@ const fitMeasure = `(() => {
   }
   for (const lg of document.querySelectorAll('.screen .legend')) {
     if (seen(lg) && (r(lg).bottom > r(lg.closest('.panel')).bottom + 0.5 || r(lg).top < r(lg.closest('.panel')).top - 0.5)) cut.push('legend outside its panel');
+  }
+  for (const t of document.querySelectorAll('.screen table[data-fit]')) {
+    if (!seen(t)) continue;
+    const box = r(t.closest('.panel'));
+    for (const tr of t.querySelectorAll('tbody tr')) {
+      if (seen(tr) && (r(tr).bottom > box.bottom + 0.5 || r(tr).right > box.right + 0.5)) cut.push(t.dataset.testid + ' row cut: ' + tr.innerText);
+    }
   }
   for (const svg of document.querySelectorAll('.screen svg.chart')) {
     const b = r(svg);
