@@ -178,6 +178,7 @@ func TestBoardFitsInBrowser(t *testing.T) {
 	}{
 		{"supervisor", 1920, 1080, true, false, 480, 180, "0", "id"},
 		{"supervisor banners", 1920, 1080, true, true, 420, 150, "0", "id"},
+		{"laptop", 1366, 768, false, false, 300, 100, "", "id"},
 		{"laptop banners", 1366, 768, false, true, 300, 100, "", "id"},
 		{"wall tv", 1920, 1080, false, false, 480, 180, "1", "id"},
 		{"wall tv banners", 1920, 1080, false, true, 420, 150, "1", "id"},
