@@ -393,10 +393,15 @@
       }
       if (over > 1) { k = Math.max(1, k / over); svg.style.setProperty("--k", String(k)); }
       var xs = svg.querySelectorAll(".xlab");
-      var right = -Infinity;
+      var right = -Infinity, vb = svg.viewBox.baseVal;
       for (var x = 0; x < xs.length; x++) {
         xs[x].removeAttribute("visibility");
+        xs[x].removeAttribute("dx");
         var b = xs[x].getBBox();
+        // A label grown wider than the room at the chart's edge moves in
+        // rather than losing its first or last letters ("27 Nov").
+        var shift = Math.max(0, vb.x - b.x) + Math.min(0, vb.x + vb.width - b.x - b.width);
+        if (shift) { xs[x].setAttribute("dx", String(shift)); b = xs[x].getBBox(); }
         if (b.x < right + 6) { xs[x].setAttribute("visibility", "hidden"); continue; }
         right = b.x + b.width;
       }
