@@ -406,7 +406,7 @@ var catalogueEN = map[string]string{
 	"number.call_length":   "call length %s",
 	"incident.recorded_at": "recorded by phone %s",
 	"listen.heading":       "Listen first",
-	"listen.help":          "Prepared messages play from the copy built into siaga112; messages recorded by phone come from Asterisk.",
+	"listen.help":          "Each message plays as callers hear it, in their language. Prepared messages play from the copy built into siaga112; messages recorded by phone come from Asterisk.",
 	"listen.none":          "Cannot be played here: only Asterisk has this sound file, siaga112 does not carry it.",
 	"listen.noaudio":       "This browser cannot play sound.",
 	"listen.signin":        "Sign in to listen to a message.",

@@ -411,7 +411,7 @@ var catalogueID = map[string]string{
 	"number.call_length":   "lama panggilan %s",
 	"incident.recorded_at": "rekaman telepon %s",
 	"listen.heading":       "Dengarkan dulu",
-	"listen.help":          "Pesan siap pakai diputar dari salinan yang dibawa siaga112; pesan rekaman telepon diambil dari Asterisk.",
+	"listen.help":          "Tiap pesan diputar seperti yang didengar penelepon, dalam bahasa mereka. Pesan siap pakai diputar dari salinan yang dibawa siaga112; pesan rekaman telepon diambil dari Asterisk.",
 	"listen.none":          "Tidak dapat diputar di sini: berkas suara ini hanya ada di Asterisk, tidak dibawa siaga112.",
 	"listen.noaudio":       "Peramban ini tidak dapat memutar suara.",
 	"listen.signin":        "Masuk dulu untuk mendengarkan pesan.",
