@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/siaga112/siaga112/console"
+	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/health"
 	"github.com/siaga112/siaga112/incident"
 	"github.com/siaga112/siaga112/reports"
@@ -168,6 +169,7 @@ type fitLayout struct {
 func TestBoardFitsInBrowser(t *testing.T) {
 	browser := newBrowser(t)
 	agg, now := boardAggregator(t)
+	fast, slow := widestAggregator(t, now, 4, 0), widestAggregator(t, now, 245, 12)
 	for _, tc := range []struct {
 		name              string
 		w, h              int64
@@ -175,21 +177,35 @@ func TestBoardFitsInBrowser(t *testing.T) {
 		plotW, plotH      float64
 		tv                string
 		lang              string
+		// agg is the sample day's when nil.
+		agg *reports.Aggregator
 	}{
-		{"supervisor", 1920, 1080, true, false, 480, 180, "0", "id"},
-		{"supervisor banners", 1920, 1080, true, true, 420, 150, "0", "id"},
-		{"laptop", 1366, 768, false, false, 300, 100, "", "id"},
-		{"laptop banners", 1366, 768, false, true, 300, 100, "", "id"},
-		{"wall tv", 1920, 1080, false, false, 480, 180, "1", "id"},
-		{"wall tv banners", 1920, 1080, false, true, 420, 150, "1", "id"},
-		{"phone", 390, 844, true, true, 0, 0, "0", "id"},
+		{"supervisor", 1920, 1080, true, false, 480, 180, "0", "id", nil},
+		{"supervisor banners", 1920, 1080, true, true, 420, 150, "0", "id", nil},
+		{"laptop", 1366, 768, false, false, 300, 100, "", "id", nil},
+		{"laptop banners", 1366, 768, false, true, 300, 100, "", "id", nil},
+		{"wall tv", 1920, 1080, false, false, 480, 180, "1", "id", nil},
+		{"wall tv banners", 1920, 1080, false, true, 420, 150, "1", "id", nil},
+		{"phone", 390, 844, true, true, 0, 0, "0", "id", nil},
 		// English labels are longer ("To the operators' queue · 16
 		// answered by a person, 3 hung up in the queue").
-		{"supervisor en", 1920, 1080, true, false, 480, 180, "0", "en"},
-		{"laptop banners en", 1366, 768, false, true, 300, 100, "", "en"},
+		{"supervisor en", 1920, 1080, true, false, 480, 180, "0", "en", nil},
+		{"laptop banners en", 1366, 768, false, true, 300, 100, "", "en", nil},
+		// The widest figures each tile can hold: every caller answered
+		// within 10 s ("100% 100% 100%"), or each after minutes
+		// ("245,0 245,0"), with a dozen callers waiting.
+		{"supervisor 100%", 1920, 1080, true, false, 0, 0, "0", "en", fast},
+		{"supervisor slow", 1920, 1080, true, false, 0, 0, "0", "id", slow},
+		{"laptop banners 100%", 1366, 768, false, true, 0, 0, "", "id", fast},
+		{"wall tv 100%", 1920, 1080, false, false, 0, 0, "1", "id", fast},
+		{"wall tv slow", 1920, 1080, false, false, 0, 0, "1", "id", slow},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ts := fitServer(t, agg, now, tc.signedIn, tc.banners)
+			a := agg
+			if tc.agg != nil {
+				a = tc.agg
+			}
+			ts := fitServer(t, a, now, tc.signedIn, tc.banners)
 			ctx := tab(t, browser)
 			open(t, ctx, ts.URL+"/?lang="+tc.lang, tc.w, tc.h)
 			time.Sleep(300 * time.Millisecond) // the first stream message re-renders the board
@@ -227,4 +243,24 @@ func TestBoardFitsInBrowser(t *testing.T) {
 			}
 		})
 	}
+}
+
+// widestAggregator is a morning whose every caller handed over was
+// answered after stp seconds, with waiting callers waiting now, the
+// longest for over ten minutes: the tiles' widest figures.
+func widestAggregator(t *testing.T, now time.Time, stp float64, waiting int) *reports.Aggregator {
+	t.Helper()
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+	agg := reports.NewAggregator(reports.Options{Location: now.Location(), Now: func() time.Time { return now }})
+	var evs []events.Envelope
+	for i := range 40 {
+		evs = append(evs, queueEvents(t, queueSpec{id: fmt.Sprintf("x%03d", i), number: fmt.Sprintf("+62813555%05d", i), typ: "fire",
+			at: day.Add(time.Duration(i*15) * time.Minute), fate: reports.QueueAnswered, stp: stp})...)
+	}
+	for i := range waiting {
+		evs = append(evs, queueEvents(t, queueSpec{id: fmt.Sprintf("y%03d", i), number: fmt.Sprintf("+62813666%05d", i), typ: "medical",
+			at: now.Add(-time.Duration(11*60-i*50) * time.Second), fate: reports.QueueWaiting})...)
+	}
+	applyAll(t, agg, evs)
+	return agg
 }

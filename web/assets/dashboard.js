@@ -407,7 +407,26 @@
       }
     }
   }
-  function layout() { tv(); axes(); fit(); }
+  // A tile's figures keep the size the style sheet gives them unless that
+  // would cut one at the tile's edge ("100% 100% 10", a wait of "10:57"):
+  // then they shrink together, just enough to fit, so a figure is never
+  // read wrong from across the room. Without the script the tile clips.
+  function figures() {
+    var rows = document.querySelectorAll(".kpi .figs");
+    for (var i = 0; i < rows.length; i++) {
+      var vs = rows[i].querySelectorAll(".v");
+      for (var j = 0; j < vs.length; j++) { vs[j].style.fontSize = ""; }
+      var tile = rows[i].closest(".kpi");
+      var cs = getComputedStyle(tile);
+      var room = tile.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+      var need = rows[i].scrollWidth;
+      if (!(room > 0) || need <= room + 0.5) { continue; }
+      for (var v = 0; v < vs.length; v++) {
+        vs[v].style.fontSize = Math.floor(parseFloat(getComputedStyle(vs[v]).fontSize) * room / need) + "px";
+      }
+    }
+  }
+  function layout() { tv(); figures(); axes(); fit(); }
   layout();
   window.addEventListener("resize", layout);
   readClock();
@@ -419,6 +438,7 @@
     swap("now", msg.now);
     swap("board", msg.board);
     swap("more", msg.more);
+    figures();
     axes();
     fit();
     readClock();
