@@ -93,7 +93,7 @@ var catalogueEN = map[string]string{
 	"kpi.prank_share":          "Prank share",
 	"kpi.prank_of":             "%s of %s calls",
 	"kpi.blocked":              "Numbers blocked now",
-	"kpi.refused":              "%s calls refused",
+	"kpi.refused":              "calls refused: %s",
 	"kpi.silent_help":          "Silent help (55)",
 	"kpi.callback":             "Calls to call back",
 	"kpi.unreached":            "Not yet reached",

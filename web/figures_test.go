@@ -56,7 +56,7 @@ func TestFiguresThatMeanWhatTheySay(t *testing.T) {
 	_, body, _ := get(t, ts.URL+"/?lang=en", false)
 	for _, want := range []string{
 		`data-testid="blocked-numbers-now">1<`,
-		`data-testid="calls-refused">3 calls refused<`,
+		`data-testid="calls-refused">calls refused: 3<`,
 		`data-testid="total-callback">1 to call back<`,
 		`<th class="n">strikes</th>`,
 	} {
