@@ -278,7 +278,7 @@ func TestBoardLayoutInBrowser(t *testing.T) {
 			"di antrean", "terlama", "Dijawab petugas dalam", "Menutup di antrean", "Petugas", "bebas", "sibuk", "tidak aktif"},
 			[]string{"Calls today", "Put through", "Diteruskan", "Blocked now", "live", "waiting", "Answered", "answered", "Operators", "free", "busy", "away", "Hung up", "queue"}},
 		{LangEN, "?lang=en", "", "Friday, 27 Nov 2026", []string{"Calls today", "To the operators' queue", "Numbers blocked now", "Not yet reached", "WITA",
-			"in the queue", "longest", "Answered by a person within", "Hung up in the queue", "Operators"},
+			"waiting", "longest", "Answered by a person within", "Hung up in the queue", "Operators"},
 			[]string{"Panggilan hari ini", "Diteruskan", "Diserahkan", "menunggu", "Petugas"}},
 	}
 	for _, lg := range langs {

@@ -191,6 +191,7 @@ func TestBoardFitsInBrowser(t *testing.T) {
 		// answered by a person, 3 hung up in the queue").
 		{"supervisor en", 1920, 1080, true, false, 480, 180, "0", "en", nil},
 		{"laptop banners en", 1366, 768, false, true, 300, 100, "", "en", nil},
+		{"wall tv en", 1920, 1080, false, false, 480, 180, "1", "en", nil},
 		// The widest figures each tile can hold: every caller answered
 		// within 10 s ("100% 100% 100%"), or each after minutes
 		// ("245,0 245,0"), with a dozen callers waiting.
@@ -198,6 +199,7 @@ func TestBoardFitsInBrowser(t *testing.T) {
 		{"supervisor slow", 1920, 1080, true, false, 0, 0, "0", "id", slow},
 		{"laptop banners 100%", 1366, 768, false, true, 0, 0, "", "id", fast},
 		{"wall tv 100%", 1920, 1080, false, false, 0, 0, "1", "id", fast},
+		{"wall tv 100% en", 1920, 1080, false, false, 0, 0, "1", "en", fast},
 		{"wall tv slow", 1920, 1080, false, false, 0, 0, "1", "id", slow},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -416,13 +416,19 @@
     for (var i = 0; i < rows.length; i++) {
       var vs = rows[i].querySelectorAll(".v");
       for (var j = 0; j < vs.length; j++) { vs[j].style.fontSize = ""; }
+      if (!vs.length || !rows[i].getClientRects().length) { continue; }
+      // The tile clips at its border: a figure may use its padding.
       var tile = rows[i].closest(".kpi");
-      var cs = getComputedStyle(tile);
-      var room = tile.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
-      var need = rows[i].scrollWidth;
-      if (!(room > 0) || need <= room + 0.5) { continue; }
-      for (var v = 0; v < vs.length; v++) {
-        vs[v].style.fontSize = Math.floor(parseFloat(getComputedStyle(vs[v]).fontSize) * room / need) + "px";
+      var edge = tile.getBoundingClientRect().right - parseFloat(getComputedStyle(tile).borderRightWidth);
+      var left = rows[i].getBoundingClientRect().left;
+      // Gaps and labels keep their size, so one step may not be enough.
+      for (var pass = 0; pass < 3; pass++) {
+        var right = vs[vs.length - 1].getBoundingClientRect().right;
+        if (right <= edge + 0.5 || !(edge > left)) { break; }
+        var k = (edge - left) / (right - left);
+        for (var v = 0; v < vs.length; v++) {
+          vs[v].style.fontSize = Math.floor(parseFloat(getComputedStyle(vs[v]).fontSize) * k) + "px";
+        }
       }
     }
   }
