@@ -299,6 +299,11 @@ type Caller struct {
 	Patience time.Duration
 }
 
+// Impatient reports whether c gives up in the queue before the usual
+// operator answers (one caller in impatientEveryN of each kind): such a
+// caller is called back.
+func (c Caller) Impatient() bool { return c.Patience > 0 && c.Patience < patientWait }
+
 // Expectation is what the IVR should make of a caller.
 type Expectation struct {
 	// Outcomes are the acceptable outcomes (a prankster's changes once the

@@ -90,7 +90,9 @@ func (t *SimTarget) Place(ctx context.Context, c Caller) (Call, error) {
 	n := t.next.Add(1) - 1
 	sim := t.sims[int(n%uint64(len(t.sims)))]
 	id := fmt.Sprintf("sim-%08x.%d", t.tag, n)
-	if c.Kind == KindDropper && t.callback.On() {
+	if (c.Kind == KindDropper || c.Impatient()) && t.callback.On() {
+		// A dropper, and a caller who may give up in the queue: both are
+		// called back, and both still need help when their phone rings.
 		// Every sim: the IVR places a call-back from whichever node it
 		// picks, not necessarily the one the caller came in on.
 		endpoint := t.callback.Dial(c.Number, t.country)
@@ -109,7 +111,8 @@ func (t *SimTarget) Place(ctx context.Context, c Caller) (Call, error) {
 	return &simCall{h: h, sim: sim, placed: placed}, nil
 }
 
-// dropperCallee is a dropped caller's phone when the IVR calls back: it
+// dropperCallee is a dropped caller's phone (or that of a caller who hung
+// up in the queue) when the IVR calls back: it
 // answers after 2 s; the caller listens a second into the call-back
 // prompt, presses 1, waits for an operator and talks with them for Talk,
 // as they would have on their own call. Each dropper has a number of its

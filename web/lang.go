@@ -240,10 +240,16 @@ func (l *locale) Outcome(o string) string {
 	return o
 }
 
-// Type names an emergency type; a type the catalogue does not know (a
-// menu entry added in configuration) shows as configured.
+// Type names an emergency type. A caller put through without choosing a
+// type (who spoke, pressed 5 5, or overrode a block, or whom a failure put
+// through) carries the outcome as the type, and is named by it; a type the
+// catalogue does not know (a menu entry added in configuration) shows as
+// configured.
 func (l *locale) Type(t string) string {
 	if m, ok := l.msgs["type."+t]; ok {
+		return m
+	}
+	if m, ok := l.msgs["outcome."+t]; ok && t != "" {
 		return m
 	}
 	return t

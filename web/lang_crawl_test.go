@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"unicode"
 
 	"github.com/siaga112/siaga112/blocklist"
+	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/incident"
 )
 
@@ -46,12 +48,20 @@ func visibleText(page string) string {
 
 // foreignWords lists the tell-tale words of the language other than lang
 // found in text, each with a little of the text around it.
+// codeWord is an identifier of the code shown to people: a word with an
+// underscore.
+var codeWord = regexp.MustCompile(`\b[a-z]+(_[a-z]+)+\b`)
+
 func foreignWords(lang, text string) []string {
 	bad := map[string]bool{}
 	for _, w := range tellTales[lang] {
 		bad[w] = true
 	}
 	var found []string
+	// A code (no_input, blocked_override) is no word of either language.
+	for _, c := range codeWord.FindAllString(text, -1) {
+		found = append(found, "code "+c)
+	}
 	words := strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && r != '\'' && r != '’' })
 	for i, w := range words {
 		if bad[strings.ToLower(w)] {
@@ -70,6 +80,14 @@ func TestPagesSpeakOneLanguage(t *testing.T) {
 	const number = "+6281234500003" // one of the demo's callers
 	now := demoDay.Add(10*time.Hour + 30*time.Minute)
 	agg := demoAggregator(t)
+	// Callers put through without choosing a type carry their outcome as
+	// the type (call.transferred's emergency_type), as the IVR publishes.
+	var typed []events.Envelope
+	for i, o := range []events.Outcome{events.OutcomeVoice, events.OutcomeSilentHelp, events.OutcomeBlockedOverride, events.OutcomeFailover} {
+		typed = append(typed, callEvents(t, callSpec{id: fmt.Sprintf("typed-%d", i), number: fmt.Sprintf("+628127770%04d", i),
+			at: now.Add(-time.Duration(i+5) * time.Minute), outcome: o, typ: string(o), ttc: 3, transfer: true})...)
+	}
+	applyAll(t, agg, typed)
 	adm := &fakeAdmin{block: func(raw, reason string) (blocklist.Record, error) {
 		t.Errorf("a refused block reached the blocklist")
 		return blocklist.Record{}, nil

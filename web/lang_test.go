@@ -71,6 +71,7 @@ func TestLocaleFormats(t *testing.T) {
 		{id.Date(at), "Jumat, 27 Nov 2026"}, {en.Date(at), "Friday, 27 Nov 2026"},
 		{id.DayMonth(time.Date(2026, 8, 3, 0, 0, 0, 0, time.UTC)), "3 Agu"},
 		{id.Outcome(""), "berlangsung"}, {en.Type("fire"), "fire"}, {id.Type("flood"), "flood"},
+		{id.Type("silent_help"), "bantuan senyap"}, {id.Type("blocked_override"), "diblokir, diteruskan"}, {en.Type("voice"), "spoke"},
 		{id.Problem(problem{Key: "health.lagging", Args: []any{int64(1500)}}), "Pekerja laporan tertinggal 1.500 peristiwa: angka terlambat."},
 	}
 	for _, tc := range tests {
