@@ -53,7 +53,8 @@ func (c *Console) incidentPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?next=/console/incident", http.StatusSeeOther)
 		return
 	}
-	c.showIncident(w, r, s, negotiate(r, c.o.Language).Tag, http.StatusOK, incidentForm{For: "2h"}, "")
+	lang := negotiate(r, c.o.Language).Tag
+	c.showIncident(w, r, s, lang, http.StatusOK, incidentForm{For: text(lang, "incident.for.default")}, "")
 }
 
 // showIncident renders the incident page; a refused start form comes back
