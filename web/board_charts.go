@@ -169,6 +169,8 @@ type chartFrame struct {
 	// its coordinates, and the box reaches left of it as far as the
 	// widest y label needs (yLabelRoom).
 	X0, VW string
+	// room is how far left of x=0 the box reaches (X0 as a number).
+	room float64
 }
 
 // yCharUnits is the room one character of a y label takes, in SVG units,
@@ -176,6 +178,12 @@ type chartFrame struct {
 // chart scaled down to about 0.55; "%" is wider than a digit): "1.000" lost its first digit when the
 // room was fixed at padL.
 const yCharUnits = 34
+
+// rlabRoom is how far right of the plot the viewBox reaches for the
+// right-hand scale of the answered-within lines ("100%" at the labels' 22
+// units, bold): drawn inside the plot, the labels covered the last hours'
+// bars.
+const rlabRoom = 64.0
 
 // yLabelRoom is how far left of x=0 the viewBox reaches so the widest of
 // labels is not cut, ending 8 units left of the plot.
@@ -200,7 +208,7 @@ func frame(l *locale, w, h float64, buckets []reports.Bucket, size reports.Bucke
 		labels[i] = g.Label
 	}
 	room := yLabelRoom(labels)
-	f.X0, f.VW = f1(-room), f1(w+room)
+	f.X0, f.VW, f.room = f1(-room), f1(w+room), room
 	n := len(buckets)
 	// About one label per 80 units keeps "14.00" at 24 units apart.
 	step := max(1, int(math.Ceil(float64(n)/(plotW/80))))
@@ -262,6 +270,9 @@ func stackedBars(l *locale, testID, title string, w, h float64, buckets []report
 	plotW, plotH := w-padL-padR, h-padT-padB
 	c := barsChart{TestID: testID, W: fmt.Sprintf("%.0f", w), H: fmt.Sprintf("%.0f", h), Title: title, Within: overlay,
 		Frame: frame(l, w, h, buckets, size, ax, func(v float64) string { return l.Int(int64(v)) })}
+	if overlay != nil {
+		c.Frame.VW = f1(w + c.Frame.room + rlabRoom)
+	}
 	slot := plotW / float64(max(len(buckets), 1))
 	barW := math.Max(1, slot*0.8)
 	for i, bk := range buckets {

@@ -96,7 +96,7 @@ func shareLines(l *locale, w, h float64, buckets []reports.Bucket, size reports.
 		return nil
 	}
 	for _, p := range []float64{0, 0.5, 1} {
-		o.Labels = append(o.Labels, chartText{X: f1(w - padR), Y: f1(padT + plotH - plotH*p - 6), Text: l.Pct0(p)})
+		o.Labels = append(o.Labels, chartText{X: f1(w - padR + rlabRoom), Y: f1(padT + plotH - plotH*p - 6), Text: l.Pct0(p)})
 	}
 	return o
 }
