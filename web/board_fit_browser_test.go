@@ -12,7 +12,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/health"
 	"github.com/siaga112/siaga112/incident"
@@ -48,18 +47,12 @@ func fitServer(t *testing.T, agg *reports.Aggregator, now time.Time, signedIn, b
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
+	if signedIn {
+		return serveSupervisor(t, srv)
+	}
 	mux := http.NewServeMux()
 	srv.Register(mux)
-	h := http.Handler(mux)
-	if signedIn {
-		const cookie = "fit-session"
-		srv.console.sessions.byID[cookie] = &Session{Name: testSup, Role: console.RoleSupervisor, CSRF: "tok", Created: time.Now(), Expires: time.Now().Add(time.Hour)}
-		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			r.AddCookie(&http.Cookie{Name: CookieName, Value: cookie})
-			mux.ServeHTTP(w, r)
-		})
-	}
-	ts := httptest.NewServer(h)
+	ts := httptest.NewServer(mux)
 	t.Cleanup(ts.Close)
 	t.Cleanup(ts.CloseClientConnections)
 	return ts

@@ -2,7 +2,6 @@ package web
 
 import (
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -12,7 +11,6 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
-	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/reports"
 )
@@ -33,16 +31,7 @@ func safeServer(t *testing.T, agg *reports.Aggregator, now time.Time, refresh ti
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	const cookie = "test-session"
-	srv.console.sessions.byID[cookie] = &Session{Name: testSup, Role: console.RoleSupervisor, CSRF: "tok", Created: time.Now(), Expires: time.Now().Add(time.Hour)}
-	mux := http.NewServeMux()
-	srv.Register(mux)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.AddCookie(&http.Cookie{Name: CookieName, Value: cookie})
-		mux.ServeHTTP(w, r)
-	}))
-	t.Cleanup(ts.Close)
-	t.Cleanup(ts.CloseClientConnections)
+	ts := serveSupervisor(t, srv)
 	return ts, adm, pub
 }
 

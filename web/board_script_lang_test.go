@@ -3,8 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -14,7 +12,6 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 
-	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/incident"
 )
@@ -65,16 +62,7 @@ func scriptInOneLanguage(t *testing.T, browser context.Context, lang string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	const cookie = "script-session"
-	srv.console.sessions.byID[cookie] = &Session{Name: testSup, Role: console.RoleSupervisor, CSRF: "tok", Created: time.Now(), Expires: time.Now().Add(time.Hour)}
-	mux := http.NewServeMux()
-	srv.Register(mux)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.AddCookie(&http.Cookie{Name: CookieName, Value: cookie})
-		mux.ServeHTTP(w, r)
-	}))
-	t.Cleanup(ts.Close)
-	t.Cleanup(ts.CloseClientConnections)
+	ts := serveSupervisor(t, srv)
 
 	ctx := tab(t, browser)
 	open(t, ctx, ts.URL+"/?lang="+lang+"&tv=0", 1920, 1080)

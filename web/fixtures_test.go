@@ -2,9 +2,12 @@ package web
 
 import (
 	"math"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/siaga112/siaga112/console"
 	"github.com/siaga112/siaga112/events"
 	"github.com/siaga112/siaga112/internal/testkit"
 	"github.com/siaga112/siaga112/reports"
@@ -110,4 +113,22 @@ func share(m map[string]*float64, k string) float64 {
 // within reports whether got is want within rel (and the 0.01 rounding).
 func within(got, want, rel float64) bool {
 	return math.Abs(got-want) <= rel*math.Abs(want)+0.006
+}
+
+// serveSupervisor serves srv's routes over HTTP with every request signed
+// in as the supervisor testSup (CSRF token "tok"), as a browser holding
+// its session cookie would be; closed at cleanup.
+func serveSupervisor(t testing.TB, srv *Server) *httptest.Server {
+	t.Helper()
+	const cookie = "test-session"
+	srv.console.sessions.byID[cookie] = &Session{Name: testSup, Role: console.RoleSupervisor, CSRF: "tok", Created: time.Now(), Expires: time.Now().Add(time.Hour)}
+	mux := http.NewServeMux()
+	srv.Register(mux)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.AddCookie(&http.Cookie{Name: CookieName, Value: cookie})
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	t.Cleanup(ts.CloseClientConnections)
+	return ts
 }
