@@ -162,6 +162,11 @@ type Aggregator struct {
 	// device per Asterisk node.
 	waiting   map[string]*callState
 	operators map[operatorKey]OperatorDevice
+	// cbWaiting holds, by the dropped call's id, the calls whose
+	// call-back's own call waits in the operators' queue now (a subset of
+	// calls): a caller waits there, so the queue gauge counts them,
+	// though no call figure does.
+	cbWaiting map[string]*callState
 }
 
 // NewAggregator returns an empty aggregator.
@@ -219,6 +224,7 @@ func (a *Aggregator) reset() {
 	a.blocked = map[string]BlockedNumber{}
 	a.counters = Counters{Calls: map[OutcomeType]uint64{}, CallbackAttempts: map[string]uint64{}, CallbacksDone: map[string]uint64{}, ClassifyBuckets: make([]uint64, len(ClassifyBounds)), PersonBuckets: make([]uint64, len(PersonBounds))}
 	a.waiting, a.operators = map[string]*callState{}, map[operatorKey]OperatorDevice{}
+	a.cbWaiting = map[string]*callState{}
 	a.incidents, a.incidentOrder = map[string]*IncidentStats{}, nil
 }
 

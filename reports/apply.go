@@ -126,7 +126,7 @@ func (a *Aggregator) apply(e events.Envelope) error {
 		if !callid.Valid(of) {
 			return fmt.Errorf("%w: %s %s has a callback_of outside Asterisk's id alphabet", events.ErrMalformed, e.Type, e.ID)
 		}
-		a.applyCallbackCall(e, of, ended)
+		a.applyCallbackCall(e, of, transferred, ended)
 		return nil
 	}
 
@@ -380,6 +380,7 @@ func (a *Aggregator) newCall(e events.Envelope) *callState {
 	} else {
 		delete(a.calls, a.ring[a.ringHead])
 		delete(a.waiting, a.ring[a.ringHead])
+		delete(a.cbWaiting, a.ring[a.ringHead])
 		a.ring[a.ringHead] = e.CallID
 		a.ringHead = (a.ringHead + 1) % len(a.ring)
 	}

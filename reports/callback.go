@@ -166,6 +166,10 @@ type cbState struct {
 	// number shares the last bit, which a real call-back never reaches).
 	tried     uint64
 	cancelled bool
+	// queued is when the call-back's own call was handed to the queue,
+	// and queueType its emergency type, while it waits there.
+	queued    time.Time
+	queueType string
 }
 
 // callbackData holds whichever call-back event data an envelope decoded.
@@ -318,9 +322,9 @@ func callbackOf(e events.Envelope, tr events.Transferred, en events.Ended, oa ev
 }
 
 // applyCallbackCall applies an event of a call-back's own call to the
-// dropped call it calls back (of): never as a call of its own. Called
-// with mu held.
-func (a *Aggregator) applyCallbackCall(e events.Envelope, of string, en events.Ended) {
+// dropped call it calls back (of): never as a call of its own, but while
+// it waits in the queue, in the queue gauge. Called with mu held.
+func (a *Aggregator) applyCallbackCall(e events.Envelope, of string, tr events.Transferred, en events.Ended) {
 	cs := a.calls[of]
 	if cs == nil {
 		a.counters.Orphans++
@@ -342,6 +346,7 @@ func (a *Aggregator) applyCallbackCall(e events.Envelope, of string, en events.E
 	case events.TypeTransferred:
 		if in.Queue == "" {
 			in.Queue = QueueWaiting
+			cs.cb.queued, cs.cb.queueType = e.Time, tr.EmergencyType
 		}
 	case events.TypeOperatorAnswered:
 		in.Queue = QueueAnswered
@@ -364,6 +369,11 @@ func (a *Aggregator) applyCallbackCall(e events.Envelope, of string, en events.E
 		in.LastResult = events.CallbackPutThrough
 	}
 	in.Status = cs.cb.status()
+	if in.Queue == QueueWaiting && e.Type != events.TypeEnded && !cs.cb.queued.IsZero() {
+		a.cbWaiting[of] = cs
+	} else {
+		delete(a.cbWaiting, of)
+	}
 }
 
 // cutNote bounds free text from an event to maxNote characters.

@@ -91,3 +91,57 @@ func TestCallbackHostile(t *testing.T) {
 		t.Error("a callback_of outside the call id alphabet was applied")
 	}
 }
+
+// TestCallbackWaitsInTheQueueGauge: a caller called back and put through
+// waits in the operators' queue like any caller, so the queue gauge
+// (waiting now, by type, the longest wait) counts them until an operator
+// answers, they hang up there, or the call ends; the call figures still
+// do not count the call-back as a call.
+func TestCallbackWaitsInTheQueueGauge(t *testing.T) {
+	drop := t0
+	put := drop.Add(40 * time.Second)
+	for _, tc := range []struct {
+		name string
+		// then is the call-back's own call's event after its hand-off
+		// ("" for none yet).
+		then       events.Type
+		want       int
+		wantLonger float64
+	}{
+		{"waiting", "", 1, 20},
+		{"answered", events.TypeOperatorAnswered, 0, 0},
+		{"hung up in the queue", events.TypeQueueAbandoned, 0, 0},
+		{"ended", events.TypeEnded, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := put.Add(20 * time.Second)
+			a := NewAggregator(Options{Location: wita, EmergencyTypes: []string{"fire", "medical"}, Now: func() time.Time { return now }})
+			s := &cbScript{T: t}
+			s.Dropped("d1", "+6281234500040", drop)
+			s.Scheduled("d1", "+6281234500040", drop.Add(5*time.Second), drop.Add(35*time.Second))
+			s.Attempt("d1", "+6281234500040", put, 1, events.CallbackPutThrough, time.Time{}, "own-1")
+			s.Own(events.TypeTransferred, "own-1", "d1", "+6281234500040", put)
+			if tc.then != "" {
+				s.Own(tc.then, "own-1", "d1", "+6281234500040", put.Add(10*time.Second))
+			}
+			applyAll(t, a, s.Events)
+			q := a.Queue(now, false)
+			if q.Waiting != tc.want || q.ByType["fire"] != tc.want {
+				t.Errorf("waiting %d (fire %d), want %d", q.Waiting, q.ByType["fire"], tc.want)
+			}
+			switch {
+			case tc.want == 0 && q.LongestWaitS != nil:
+				t.Errorf("longest wait %v, want none", *q.LongestWaitS)
+			case tc.want > 0 && (q.LongestWaitS == nil || *q.LongestWaitS != tc.wantLonger):
+				t.Errorf("longest wait %v, want %v s (since the call-back's hand-off)", q.LongestWaitS, tc.wantLonger)
+			}
+			st, err := a.Stats(drop.Add(-time.Hour), now.Add(time.Hour), Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Totals.Calls != 1 {
+				t.Errorf("calls %d, want 1: a call-back is not a call", st.Totals.Calls)
+			}
+		})
+	}
+}

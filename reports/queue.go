@@ -389,6 +389,23 @@ func (a *Aggregator) Queue(now time.Time, devices bool) QueueNow {
 			q.LongestSince = cs.rec.Queued
 		}
 	}
+	// A caller called back and put through waits like any other.
+	for _, cs := range a.cbWaiting {
+		if now.Sub(cs.last) >= activeTimeout {
+			continue
+		}
+		q.Waiting++
+		// Its type is the dropped call's: a menu type, or the outcome a
+		// caller who chose none was put through with.
+		key := waitingKey(a.types, CallRecord{EmergencyType: cs.cb.queueType})
+		if !a.types[cs.cb.queueType] {
+			key = waitingKey(a.types, CallRecord{Outcome: cs.cb.queueType})
+		}
+		q.ByType[key]++
+		if q.LongestSince.IsZero() || cs.cb.queued.Before(q.LongestSince) {
+			q.LongestSince = cs.cb.queued
+		}
+	}
 	if q.Waiting > 0 {
 		w := math.Round(math.Max(0, now.Sub(q.LongestSince).Seconds())*10) / 10
 		q.LongestWaitS = &w
