@@ -370,10 +370,13 @@ func TestCallbackCalleeNeverLeftInSilence(t *testing.T) {
 	e := startEnv(t, envOptions{cfg: callbackConfig, callbacks: true})
 	e.sim.SetCallee(cbEndpoint, arisim.Callee{After: time.Second, Script: []arisim.Step{
 		arisim.WaitForPrompt("siaga112/callback"), arisim.Press("1"), arisim.Wait(time.Hour)}})
+	// The flow's continue and the session's failover continue both fail
+	// (only the call-back's channel matches; set before the call, since
+	// the scaled call-back can be answered and put through before a
+	// test that waits for its originate could set it).
+	e.sim.FailREST("POST", "/channels/cb-*/continue", http.StatusInternalServerError, 2)
 	e.call(dropFire())
 	eventually(t, "the call-back answered", func() bool { return len(e.sim.Originates()) == 1 })
-	// The flow's continue and the session's failover continue both fail.
-	e.sim.FailREST("POST", "/channels/cb-*/continue", http.StatusInternalServerError, 2)
 	callee := e.sim.Originates()[0].Call
 	eventually(t, "the callee put through all the same", func() bool {
 		r := callee.Result()
