@@ -222,7 +222,7 @@ func TestCallbackNotNeeded(t *testing.T) {
 	}, callbacks: true})
 	e.sim.SetCallee(cbEndpoint, arisim.Callee{After: time.Second, Script: []arisim.Step{arisim.Press("1")}})
 	first := e.call(dropFire())
-	again := e.call(arisim.Caller{Number: cbNumber, Script: slices.Concat(pressFire, []arisim.Step{arisim.WaitForOperator(), arisim.Hangup()})})
+	again := e.call(arisim.Caller{Number: cbNumber, Script: slices.Concat(pressFireAnswered, []arisim.Step{arisim.WaitForOperator(), arisim.Hangup()})})
 	if again.Operator == "" {
 		t.Fatalf("the second call did not reach an operator: %s", fmtView(again))
 	}

@@ -78,7 +78,7 @@ func TestFollowPastHandoff(t *testing.T) {
 		{
 			name:   "caller hangs up in the queue",
 			ops:    []arisim.Operator{{Device: "PJSIP/op201", NoAnswer: true}},
-			script: slices.Concat(pressFire, []arisim.Step{arisim.Wait(8 * time.Second), arisim.Hangup()}),
+			script: slices.Concat(pressFireAnswered, []arisim.Step{arisim.Wait(8 * time.Second), arisim.Hangup()}),
 			after:  []events.Type{events.TypeQueueAbandoned, events.TypeEnded},
 			where:  events.WhereQueue, hangupBy: events.HangupByCaller, callback: true,
 		},
@@ -154,7 +154,7 @@ func TestFollowPastHandoff(t *testing.T) {
 func TestFollowedCallsDoNotHoldTheDrain(t *testing.T) {
 	e := startEnv(t, envOptions{})
 	fireQueue(e.sim, arisim.Operator{Device: "PJSIP/op201", NoAnswer: true})
-	h := e.place(arisim.Caller{Number: "+6281300000002", Script: slices.Concat(pressFire, []arisim.Step{arisim.Wait(time.Hour)})})
+	h := e.place(arisim.Caller{Number: "+6281300000002", Script: slices.Concat(pressFireAnswered, []arisim.Step{arisim.Wait(time.Hour)})})
 	eventually(t, "call followed", func() bool { return e.ivr.Stats().Following == 1 })
 	if n := e.ivr.Stats().ActiveCalls; n != 0 {
 		t.Fatalf("%d active IVR calls while the only caller waits in the queue", n)
@@ -331,7 +331,7 @@ func TestContinueTimedOutButDone(t *testing.T) {
 	e := startEnv(t, envOptions{})
 	fireQueue(e.sim, arisim.Operator{Device: "PJSIP/op201"})
 	e.sim.DelayREST("POST", "/channels/*/continue", 4*e.cfg.ARI.RequestTimeout, 1)
-	h := e.place(arisim.Caller{Number: "+6281300000005", Script: slices.Concat(pressFire, []arisim.Step{arisim.WaitForOperator(), arisim.Hangup()})})
+	h := e.place(arisim.Caller{Number: "+6281300000005", Script: slices.Concat(pressFireAnswered, []arisim.Step{arisim.WaitForOperator(), arisim.Hangup()})})
 	v := e.wait(h)
 	evs := e.waitEnded(h.ID())
 	want := []events.Type{events.TypeStarted, events.TypeAnswered, events.TypeMenu, events.TypeClassified, events.TypeTransferred, events.TypeOperatorAnswered, events.TypeEnded}
