@@ -51,6 +51,8 @@ type CallEntry struct {
 	DurationS      float64        `json:"duration_s,omitempty"`
 	Verdicts       []VerdictEntry `json:"verdicts,omitempty"`
 	Handled        []HandledEntry `json:"handled,omitempty"`
+	// Taken lists who took the call from the needs-attention queue.
+	Taken []TakenEntry `json:"taken,omitempty"`
 }
 
 // VerdictEntry is an operator's verdict on a call.
@@ -65,6 +67,12 @@ type HandledEntry struct {
 	Action string    `json:"action"`
 	By     string    `json:"by"`
 	Time   time.Time `json:"time"`
+}
+
+// TakenEntry is a take of the call from the needs-attention queue.
+type TakenEntry struct {
+	By   string    `json:"by"`
+	Time time.Time `json:"time"`
 }
 
 // BlockEntry is one blocklist change of the number.
@@ -175,6 +183,11 @@ func (b *historyBuilder) add(e events.Envelope) {
 		var d events.Handled
 		if e.DecodeData(&d) == nil {
 			c.Handled = append(c.Handled, HandledEntry{Action: d.Action, By: d.By, Time: e.Time})
+		}
+	case events.TypeTaken:
+		var d events.Taken
+		if e.DecodeData(&d) == nil {
+			c.Taken = append(c.Taken, TakenEntry{By: d.By, Time: e.Time})
 		}
 	}
 }

@@ -77,6 +77,7 @@ func TestHistoryBuilder(t *testing.T) {
 		env(t, events.TypeClassified, "c2", me, events.Classified{Outcome: events.OutcomeSilentHelp, Callback: true}),
 		env(t, events.TypeHandled, "c2", "", events.Handled{Action: events.HandledCalledBack, By: "budi"}),
 		env(t, events.TypeBlocklistChanged, "", "", events.BlocklistChanged{Number: me, Until: &until, Strikes: 3, Reason: "3 strikes"}),
+		env(t, events.TypeTaken, "c2", "", events.Taken{By: "siti"}),
 		env(t, events.TypeBlocklistChanged, "", "", events.BlocklistChanged{Number: other, Strikes: 1}),
 	}
 	// c2 happened after c1.
@@ -94,7 +95,8 @@ func TestHistoryBuilder(t *testing.T) {
 		c1.CallRecording != "siaga112/c1" || len(c1.Verdicts) != 1 || c1.Verdicts[0].By != "siti" {
 		t.Errorf("c1 = %+v", c1)
 	}
-	if !c2.Blocked || !c2.Callback || len(c2.Handled) != 1 || c2.Handled[0].Action != events.HandledCalledBack || c2.SecondsToQueue != nil {
+	if !c2.Blocked || !c2.Callback || len(c2.Handled) != 1 || c2.Handled[0].Action != events.HandledCalledBack || c2.SecondsToQueue != nil ||
+		len(c2.Taken) != 1 || c2.Taken[0].By != "siti" {
 		t.Errorf("c2 = %+v", c2)
 	}
 	if len(h.Blocks) != 1 || h.Blocks[0].Strikes != 3 {
