@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/siaga112/siaga112/configs"
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -205,5 +206,37 @@ func TestProbeCountsCallbacks(t *testing.T) {
 	}
 	if got := p.Counts().Stored; got != 3 {
 		t.Errorf("%d events counted as calls' own, want the three dropped calls' call.ended", got)
+	}
+}
+
+// TestWhoseCallBackIsAnswered: a dropper's phone answers the IVR's
+// call-back, and so does the phone of a caller who may give up in the
+// queue (one in three of each kind); a patient caller's needs none, and
+// with call-backs off nobody's is set.
+func TestWhoseCallBackIsAnswered(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Callback.Enabled, cfg.Callback.Endpoint = true, "PJSIP/{number}@telco"
+	on := &SimTarget{callback: cfg.Callback, country: "62"}
+	off := &SimTarget{callback: configs.Callback{}, country: "62"}
+	patient := Caller{Kind: KindFire, Number: "+6281200000001", Patience: patientWait}
+	impatient := Caller{Kind: KindFire, Number: "+6281200000002", Patience: impatientWaits[0]}
+	dropper := Caller{Kind: KindDropper, Number: "+6281200000003", Patience: patientWait}
+	for _, tc := range []struct {
+		name   string
+		target *SimTarget
+		c      Caller
+		want   string
+	}{
+		{"patient", on, patient, ""},
+		{"impatient", on, impatient, "PJSIP/081200000002@telco"},
+		{"dropper", on, dropper, "PJSIP/081200000003@telco"},
+		{"impatient, call-backs off", off, impatient, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := tc.target.calleeEndpoint(tc.c)
+			if got != tc.want || ok != (tc.want != "") {
+				t.Errorf("callee endpoint %q (%v), want %q", got, ok, tc.want)
+			}
+		})
 	}
 }

@@ -159,7 +159,7 @@ func TestCallersInTheQueue(t *testing.T) {
 		if c.Patience <= 0 || c.Talk <= 0 {
 			t.Fatalf("%s caller %d: patience %s, talk %s", c.Kind, c.Seq, c.Patience, c.Talk)
 		}
-		if c.Patience < patientWait {
+		if c.Impatient() {
 			impatient[c.Kind]++
 		}
 		talks[c.Kind] = append(talks[c.Kind], c.Talk)

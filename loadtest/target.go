@@ -90,12 +90,9 @@ func (t *SimTarget) Place(ctx context.Context, c Caller) (Call, error) {
 	n := t.next.Add(1) - 1
 	sim := t.sims[int(n%uint64(len(t.sims)))]
 	id := fmt.Sprintf("sim-%08x.%d", t.tag, n)
-	if (c.Kind == KindDropper || c.Impatient()) && t.callback.On() {
-		// A dropper, and a caller who may give up in the queue: both are
-		// called back, and both still need help when their phone rings.
+	if endpoint, ok := t.calleeEndpoint(c); ok {
 		// Every sim: the IVR places a call-back from whichever node it
 		// picks, not necessarily the one the caller came in on.
-		endpoint := t.callback.Dial(c.Number, t.country)
 		for _, s := range t.sims {
 			s.SetCallee(endpoint, dropperCallee(c))
 		}
@@ -109,6 +106,17 @@ func (t *SimTarget) Place(ctx context.Context, c Caller) (Call, error) {
 		go hangUpUnanswered(h, scaled(c.Patience, t.ClockScale))
 	}
 	return &simCall{h: h, sim: sim, placed: placed}, nil
+}
+
+// calleeEndpoint is the endpoint the IVR dials to call c back, and whether
+// c's phone answers it: a dropper's, and that of a caller who may give up
+// in the queue, since both are called back and both still need help when
+// their phone rings. None while call-backs are off.
+func (t *SimTarget) calleeEndpoint(c Caller) (string, bool) {
+	if !t.callback.On() || (c.Kind != KindDropper && !c.Impatient()) {
+		return "", false
+	}
+	return t.callback.Dial(c.Number, t.country), true
 }
 
 // dropperCallee is a dropped caller's phone (or that of a caller who hung

@@ -1,0 +1,32 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/siaga112/siaga112/events"
+)
+
+// TestTickAndTakeNeedAPublisher: a console built without a way to publish
+// events refuses a call-back tick and a take (503, in the page's
+// language) instead of saying it recorded what nobody else will ever see:
+// two colleagues would call the same caller back, or none would.
+func TestTickAndTakeNeedAPublisher(t *testing.T) {
+	c, h := testConsole(t, ConsoleOptions{Admin: &fakeAdmin{}, DefaultCountry: "ID"})
+	sup := signedIn(t, c, h, testSup, testSupPass)
+	for _, tc := range []struct {
+		path string
+		form url.Values
+	}{
+		{"/console/calls/c-1/handled?lang=id", url.Values{"action": {events.HandledCalledBack}, "back": {"/"}}},
+		{"/console/calls/c-1/take?lang=id", url.Values{"back": {"/"}}},
+	} {
+		w := sup.do("POST", tc.path, tc.form)
+		body := visibleText(w.Body.String())
+		if w.Code != http.StatusServiceUnavailable || !strings.Contains(body, "Tidak ada yang tersimpan") {
+			t.Errorf("%s: %d %.300q, want 503 saying nothing was saved", tc.path, w.Code, body)
+		}
+	}
+}
