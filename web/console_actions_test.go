@@ -5,7 +5,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/siaga112/siaga112/blocklist"
 	"github.com/siaga112/siaga112/events"
 )
 
@@ -27,6 +29,19 @@ func TestTickAndTakeNeedAPublisher(t *testing.T) {
 		body := visibleText(w.Body.String())
 		if w.Code != http.StatusServiceUnavailable || !strings.Contains(body, "Tidak ada yang tersimpan") {
 			t.Errorf("%s: %d %.300q, want 503 saying nothing was saved", tc.path, w.Code, body)
+		}
+	}
+}
+
+// TestIncidentDefaultLengthParses: the length the incident form starts
+// with, in each language, is one the form accepts (a default the parser
+// refused would turn the first start of a shift into an error).
+func TestIncidentDefaultLengthParses(t *testing.T) {
+	for _, lang := range []string{LangID, LangEN} {
+		typed := text(lang, "incident.for.default")
+		d, err := blocklist.ParseLength(typed)
+		if err != nil || d != 2*time.Hour {
+			t.Errorf("%s: %q reads as %s (%v), want 2h", lang, typed, d, err)
 		}
 	}
 }
